@@ -1,0 +1,1 @@
+//! A Salesforce client built for sync.

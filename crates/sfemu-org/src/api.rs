@@ -1,0 +1,258 @@
+//! The public surface of an emulated org (the contract the `sfemu` HTTP layer codes against).
+//!
+//! PLACEHOLDER BODIES: the signatures below are the agreed contract; the implementation is being
+//! built in the modules of this crate. Keep the names and shapes; add what is missing.
+
+use crate::SfError;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value as Json};
+use std::path::Path;
+use std::sync::Arc;
+
+/// How an org is built: identity, schema, users. The `sfemu` config file maps onto this.
+#[derive(Debug, Clone)]
+pub struct OrgSpec {
+    /// 18-character org id (`00D…`). Generated when absent.
+    pub org_id: Option<String>,
+    /// Organization name shown by userinfo and SOAP login.
+    pub name: String,
+    /// Extra schema files (TOML) adding custom objects and fields to the default schema.
+    pub schema_files: Vec<std::path::PathBuf>,
+    /// Users; when empty, the default `admin@sfemu.test` / `sfemu` System Administrator.
+    pub users: Vec<UserSpec>,
+    /// Profiles; `System Administrator` (sees everything) always exists.
+    pub profiles: Vec<ProfileSpec>,
+    /// Objects whose changes are published as Change Data Capture events (for the later CDC issue).
+    pub cdc_objects: Vec<String>,
+}
+
+/// A user of the org.
+#[derive(Debug, Clone)]
+pub struct UserSpec {
+    pub username: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// Profile name; `System Administrator` when absent.
+    pub profile: Option<String>,
+}
+
+/// A profile: field-level security as a list of hidden fields (`Account.Phone`).
+#[derive(Debug, Clone)]
+pub struct ProfileSpec {
+    pub name: String,
+    /// `Object.Field` names this profile cannot see or write.
+    pub hidden_fields: Vec<String>,
+}
+
+/// A user as resolved by the org (ids are 18 chars).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub profile_id: String,
+    pub profile_name: String,
+}
+
+/// Who is acting and through which API, for system fields, field-level security and the
+/// change log's `changeOrigin` (`com/salesforce/api/rest/62.0;client=orgsync`).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    /// `rest`, `soap`, `bulkapi`…
+    pub api: String,
+    /// `62.0`
+    pub api_version: String,
+    /// The `client=` value of `Sforce-Call-Options`, if sent.
+    pub client: Option<String>,
+}
+
+/// One record operation inside a batch (sObject Collections, composite, or a single REST call).
+#[derive(Debug, Clone)]
+pub enum DmlOp {
+    Create { object: String, fields: Map<String, Json> },
+    Update { object: Option<String>, id: String, fields: Map<String, Json> },
+    Upsert { object: String, ext_field: String, ext_value: String, fields: Map<String, Json> },
+    Delete { id: String },
+    Undelete { id: String },
+}
+
+/// The outcome of one successful operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DmlOutcome {
+    pub id: String,
+    /// `Some(true)` for a created record, `Some(false)` for an upsert that updated.
+    pub created: Option<bool>,
+}
+
+/// Why one operation failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DmlFailure {
+    /// Validation or access errors, in Salesforce's codes.
+    Errors(Vec<SfError>),
+    /// An upsert whose external id matched several records (HTTP 300): their ids.
+    MultipleMatches(Vec<String>),
+}
+
+/// One page of a query result, already rendered in Salesforce's JSON record shape
+/// (`attributes` first, then fields in SELECT order, parents nested, children as QueryResults).
+#[derive(Debug, Clone)]
+pub struct QueryPage {
+    pub total_size: u64,
+    pub done: bool,
+    /// Locator for `/query/<locator>` when `done` is false (`01g…-2000`).
+    pub next_locator: Option<String>,
+    pub records: Vec<Json>,
+}
+
+/// `/updated` result.
+#[derive(Debug, Clone)]
+pub struct UpdatedIds {
+    pub ids: Vec<String>,
+    pub latest_date_covered: DateTime<Utc>,
+}
+
+/// `/deleted` result.
+#[derive(Debug, Clone)]
+pub struct DeletedIds {
+    pub deleted: Vec<(String, DateTime<Utc>)>,
+    pub earliest_date_available: DateTime<Utc>,
+    pub latest_date_covered: DateTime<Utc>,
+}
+
+/// One committed change to one record, as Change Data Capture would report it.
+#[derive(Debug, Clone)]
+pub struct ChangeRecord {
+    /// Position in the org's change log (1, 2, 3…), increasing.
+    pub seq: u64,
+    pub entity: String,
+    pub record_id: String,
+    /// `CREATE`, `UPDATE`, `DELETE`, `UNDELETE`.
+    pub change_type: String,
+    pub change_origin: String,
+    pub transaction_key: String,
+    /// Order within the transaction, from 1.
+    pub sequence_number: u32,
+    pub commit_timestamp: DateTime<Utc>,
+    pub commit_number: u64,
+    pub commit_user: String,
+    /// Fields whose value changed (UPDATE; includes LastModifiedDate), empty on CREATE.
+    pub changed_fields: Vec<String>,
+    /// Fields set to null by this change.
+    pub nulled_fields: Vec<String>,
+    /// The new values of the changed fields (all non-null fields on CREATE), JSON-rendered.
+    pub values: Map<String, Json>,
+}
+
+/// One emulated org. Cheap to share (`Arc<Org>`); all methods take `&self` and are thread-safe.
+#[derive(Debug)]
+pub struct Org {
+    _private: (),
+}
+
+#[allow(unused_variables, clippy::unused_self)]
+impl Org {
+    /// Builds an org from its spec (default schema + schema files, users, profiles).
+    pub fn new(spec: OrgSpec) -> Result<Arc<Org>, SfError> {
+        unimplemented!("sfemu-org: being built")
+    }
+    /// Loads an org persisted by [`Org::save`] in `dir`, or builds it from `spec` when none.
+    pub fn open(spec: OrgSpec, dir: &Path) -> Result<Arc<Org>, SfError> {
+        unimplemented!()
+    }
+    /// Writes the org's state to `dir` atomically (temp file + rename).
+    pub fn save(&self, dir: &Path) -> Result<(), SfError> {
+        unimplemented!()
+    }
+    pub fn org_id(&self) -> &str {
+        unimplemented!()
+    }
+    pub fn name(&self) -> &str {
+        unimplemented!()
+    }
+    pub fn user_by_username(&self, username: &str) -> Option<User> {
+        unimplemented!()
+    }
+    pub fn user_by_id(&self, id: &str) -> Option<User> {
+        unimplemented!()
+    }
+    /// Inserts records given as a JSON object `{"Account": [ {fields…}, … ], …}` (parents by
+    /// external id allowed), as the seed data of a config file.
+    pub fn load_seed(&self, caller: &Caller, seed: &Json) -> Result<usize, SfError> {
+        unimplemented!()
+    }
+
+    /// `GET /sobjects/` body (describeGlobal) for this user; `version` like `62.0` builds urls.
+    pub fn describe_global(&self, user_id: &str, version: &str) -> Json {
+        unimplemented!()
+    }
+    /// `GET /sobjects/X/describe` body; `NOT_FOUND` for an unknown object.
+    pub fn describe(&self, user_id: &str, object: &str, version: &str) -> Result<Json, SfError> {
+        unimplemented!()
+    }
+    /// `GET /sobjects/X` body's `objectDescribe` part (the describeGlobal entry).
+    pub fn describe_basic(&self, user_id: &str, object: &str, version: &str) -> Result<Json, SfError> {
+        unimplemented!()
+    }
+    /// Canonical object name for a case-insensitive name, or `NOT_FOUND`.
+    pub fn object_name(&self, object: &str) -> Result<String, SfError> {
+        unimplemented!()
+    }
+
+    /// Runs operations in one transaction. With `all_or_none`, any failure rolls back every
+    /// operation (the others then fail with `ALL_OR_NONE_OPERATION_ROLLED_BACK`); otherwise each
+    /// succeeds or fails on its own. Results come back in request order.
+    pub fn apply(&self, caller: &Caller, ops: Vec<DmlOp>, all_or_none: bool) -> Vec<Result<DmlOutcome, DmlFailure>> {
+        unimplemented!()
+    }
+    /// A record by id (15 or 18 chars) or by external id, rendered with `attributes`.
+    /// `fields` None = every visible field. Recycled record → `ENTITY_IS_DELETED`.
+    pub fn retrieve(&self, user_id: &str, object: &str, id: &str, fields: Option<&[String]>, version: &str) -> Result<Json, SfError> {
+        unimplemented!()
+    }
+    /// `GET /sobjects/X/{ExtField}/{value}`.
+    pub fn retrieve_by_external_id(&self, user_id: &str, object: &str, ext_field: &str, value: &str, fields: Option<&[String]>, version: &str) -> Result<Json, DmlFailure> {
+        unimplemented!()
+    }
+
+    /// Runs a SOQL query (`all_rows` = queryAll) and returns its first page of at most
+    /// `batch_size` rows (200..=2000); later pages via [`Org::query_more`].
+    pub fn query(&self, user_id: &str, soql: &str, all_rows: bool, batch_size: usize, version: &str) -> Result<QueryPage, SfError> {
+        unimplemented!()
+    }
+    /// The page at a locator returned by [`Org::query`]; `INVALID_QUERY_LOCATOR` if unknown.
+    pub fn query_more(&self, user_id: &str, locator: &str, batch_size: usize, version: &str) -> Result<QueryPage, SfError> {
+        unimplemented!()
+    }
+    /// `/sobjects/X/updated?start&end`.
+    pub fn updated(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<UpdatedIds, SfError> {
+        unimplemented!()
+    }
+    /// `/sobjects/X/deleted?start&end`.
+    pub fn deleted(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<DeletedIds, SfError> {
+        unimplemented!()
+    }
+
+    /// Change-log entries with `seq > after`, at most `max`.
+    pub fn changes_after(&self, after: u64, max: usize) -> Vec<ChangeRecord> {
+        unimplemented!()
+    }
+    /// The last change-log sequence number (0 when empty).
+    pub fn last_change_seq(&self) -> u64 {
+        unimplemented!()
+    }
+    /// Edits a record's fields directly, bypassing validation, system fields and the change log
+    /// (to simulate drift in tests).
+    pub fn direct_edit(&self, object: &str, id: &str, fields: &Map<String, Json>) -> Result<(), SfError> {
+        unimplemented!()
+    }
+    /// Number of live records per object (for the control surface and benchmarks).
+    pub fn record_counts(&self) -> Vec<(String, usize)> {
+        unimplemented!()
+    }
+}

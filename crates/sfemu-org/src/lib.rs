@@ -1,0 +1,13 @@
+//! The state of one emulated Salesforce org: its schema, users, records, recycle bin and change
+//! log, with Salesforce's DML validation and SOQL execution.
+//!
+//! This crate knows nothing of HTTP: the `sfemu` crate maps wire requests onto [`Org`] calls and
+//! renders [`SfError`]s in Salesforce's JSON shapes. Everything that Salesforce would decide
+//! about *data* (which fields exist, which values are valid, what a query returns, what changed
+//! in a transaction) is decided here, so the rules are testable without a server.
+
+pub mod api;
+pub mod error;
+
+pub use api::*;
+pub use error::SfError;
