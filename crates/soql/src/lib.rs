@@ -3,9 +3,44 @@
 //! evaluator that runs a checked plan over a [`DataSource`].
 //!
 //! The crate is pure (no I/O), so it can be property-tested and fuzzed on its own.
+//!
+//! ```text
+//! parse(text) -> ast::Query          syntax only
+//! plan(text, catalog) -> Plan        names resolved to slots, literals type-checked
+//! plan.execute(ds, ctx) -> Execution matching rows / count / aggregate records
+//! plan.project(ds, row, ctx)         one row as a nested output record
+//! ```
 
+pub mod ast;
 pub mod catalog;
+mod check;
+mod error;
+mod eval;
+mod project;
 pub mod value;
 
-pub use catalog::{Catalog, ChildRel, DataSource, FieldInfo, FieldKind, ObjectInfo, ParentRel, ScanHint};
+pub use catalog::{
+    Catalog, ChildRel, DataSource, FieldInfo, FieldKind, ObjectInfo, ParentRel, ScanHint,
+};
+pub use check::Plan;
+pub use error::{ErrorCode, SoqlError};
+pub use eval::{EvalContext, Execution};
+pub use project::{OutRecord, OutValue};
 pub use value::Value;
+
+/// Parses one SOQL statement (syntax only; names are not checked).
+pub fn parse(text: &str) -> Result<ast::Query, SoqlError> {
+    Err(SoqlError::at(
+        ErrorCode::MalformedQuery,
+        text,
+        0,
+        "parser not implemented yet",
+    ))
+}
+
+/// Parses and checks a statement against the catalog: every name resolved, every literal
+/// type-checked, ready to execute any number of times.
+pub fn plan(text: &str, catalog: &impl Catalog) -> Result<Plan, SoqlError> {
+    let query = parse(text)?;
+    check::plan_query(&query, text, catalog)
+}

@@ -67,12 +67,8 @@ impl Value {
             (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
             (Value::DateTime(a), Value::DateTime(b)) => Some(a.cmp(b)),
             (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
-            (Value::Date(a), Value::DateTime(b)) => {
-                Some(a.and_hms_opt(0, 0, 0)?.and_utc().cmp(b))
-            }
-            (Value::DateTime(a), Value::Date(b)) => {
-                Some(a.cmp(&b.and_hms_opt(0, 0, 0)?.and_utc()))
-            }
+            (Value::Date(a), Value::DateTime(b)) => Some(a.and_hms_opt(0, 0, 0)?.and_utc().cmp(b)),
+            (Value::DateTime(a), Value::Date(b)) => Some(a.cmp(&b.and_hms_opt(0, 0, 0)?.and_utc())),
             _ => {
                 let (a, b) = (self.as_f64()?, other.as_f64()?);
                 a.partial_cmp(&b)
@@ -109,7 +105,13 @@ mod tests {
 
     #[test]
     fn text_compares_case_insensitively() {
-        assert_eq!(Value::text("abc").compare(&Value::text("ABD")), Some(Ordering::Less));
-        assert_eq!(Value::Int(2).compare(&Value::Double(2.0)), Some(Ordering::Equal));
+        assert_eq!(
+            Value::text("abc").compare(&Value::text("ABD")),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::Int(2).compare(&Value::Double(2.0)),
+            Some(Ordering::Equal)
+        );
     }
 }
