@@ -149,6 +149,13 @@ pub struct ChangeRecord {
     pub values: Map<String, Json>,
 }
 
+/// A mark in an org's history for [`Org::rollback_to`] (composite `allOrNone`). Opaque.
+#[derive(Debug)]
+pub struct Savepoint {
+    /// The org's change-log position when the savepoint was taken.
+    pub seq: u64,
+}
+
 /// One emulated org. Cheap to share (`Arc<Org>`); all methods take `&self` and are thread-safe.
 #[derive(Debug)]
 pub struct Org {
@@ -254,5 +261,27 @@ impl Org {
     /// Number of live records per object (for the control surface and benchmarks).
     pub fn record_counts(&self) -> Vec<(String, usize)> {
         unimplemented!()
+    }
+
+    /// The raw bytes of a blob (`base64`) field — `ContentVersion.VersionData`,
+    /// `Attachment.Body`, `Document.Body` — for `GET /sobjects/X/{id}/{Field}` (record id 15 or
+    /// 18 chars). `NOT_FOUND` when the record is invisible or absent, or the field is not a blob.
+    /// (Added by helper "rest"; placeholder answers NOT_FOUND.)
+    pub fn blob(&self, user_id: &str, object: &str, id: &str, field: &str) -> Result<Vec<u8>, SfError> {
+        Err(SfError::new("NOT_FOUND", "The requested resource does not exist"))
+    }
+
+    /// Marks the org's current state so that [`Org::rollback_to`] can undo every change
+    /// committed after it: records, recycle bin, change log and id allocation alike, leaving no
+    /// trace (a composite `allOrNone` request whose later subrequest fails). Changes committed by
+    /// other callers in between are undone too: the emulator does not isolate concurrent
+    /// transactions (composite requests are short). (Added by helper "rest"; the placeholder
+    /// answers `UNKNOWN_EXCEPTION`, and callers then run without rollback.)
+    pub fn savepoint(&self) -> Result<Savepoint, SfError> {
+        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
+    }
+    /// Returns the org to the state marked by `savepoint` (see [`Org::savepoint`]).
+    pub fn rollback_to(&self, savepoint: Savepoint) -> Result<(), SfError> {
+        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
     }
 }
