@@ -14,8 +14,11 @@
 pub mod ast;
 pub mod catalog;
 mod check;
+mod dates;
 mod error;
 mod eval;
+mod lexer;
+mod parse;
 mod project;
 pub mod value;
 
@@ -30,12 +33,7 @@ pub use value::Value;
 
 /// Parses one SOQL statement (syntax only; names are not checked).
 pub fn parse(text: &str) -> Result<ast::Query, SoqlError> {
-    Err(SoqlError::at(
-        ErrorCode::MalformedQuery,
-        text,
-        0,
-        "parser not implemented yet",
-    ))
+    parse::parse_query(text)
 }
 
 /// Parses and checks a statement against the catalog: every name resolved, every literal

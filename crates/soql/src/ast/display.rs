@@ -150,8 +150,8 @@ impl fmt::Display for Literal {
 impl fmt::Display for Cond {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let group = |f: &mut fmt::Formatter<'_>, c: &Cond| match c {
-            Cond::And(_) | Cond::Or(_) | Cond::Not(_) => write!(f, "({c})"),
-            Cond::Cmp { .. } => write!(f, "{c}"),
+            Cond::And(_) | Cond::Or(_) => write!(f, "({c})"),
+            Cond::Not(_) | Cond::Cmp { .. } => write!(f, "{c}"),
         };
         match self {
             Cond::And(cs) | Cond::Or(cs) => {
@@ -168,10 +168,7 @@ impl fmt::Display for Cond {
                 }
                 Ok(())
             }
-            Cond::Not(c) => {
-                f.write_str("NOT ")?;
-                group(f, c)
-            }
+            Cond::Not(c) => write!(f, "NOT ({c})"),
             Cond::Cmp { lhs, op, rhs, .. } => {
                 write!(f, "{lhs} {} ", op.symbol())?;
                 if op.takes_list() {

@@ -1,0 +1,568 @@
+//! Recursive-descent parser over the winnow-lexed tokens, producing [`crate::ast::Query`].
+//! Errors are Salesforce's `unexpected token: '…'` at the offending token.
+
+use crate::ast::*;
+use crate::error::{ErrorCode, SoqlError};
+use crate::lexer::{Tok, Token, tokenize};
+
+/// Deepest parenthesis nesting accepted in a condition (guards the stack against hostile input).
+const MAX_DEPTH: usize = 64;
+
+/// Words that end a field list or start a clause, so they cannot be field names or aliases.
+const RESERVED: &[&str] = &[
+    "SELECT", "FROM", "WHERE", "WITH", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FOR", "AND",
+    "OR", "NOT", "LIKE", "IN", "INCLUDES", "EXCLUDES", "ASC", "DESC", "NULLS", "NULL", "TRUE",
+    "FALSE", "BY", "USING",
+];
+
+pub(crate) fn parse_query(text: &str) -> Result<Query, SoqlError> {
+    let toks = tokenize(text)?;
+    let mut p = Parser {
+        text,
+        toks,
+        pos: 0,
+        depth: 0,
+    };
+    let q = p.query(false)?;
+    if !matches!(p.peek().tok, Tok::Eof) {
+        return Err(p.unexpected());
+    }
+    Ok(q)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    toks: Vec<Token>,
+    pos: usize,
+    depth: usize,
+}
+
+type R<T> = Result<T, SoqlError>;
+
+impl Parser<'_> {
+    fn peek(&self) -> &Token {
+        self.peek_at(0)
+    }
+
+    fn peek_at(&self, n: usize) -> &Token {
+        let last = self.toks.len() - 1; // tokenize always ends with Eof
+        &self.toks[(self.pos + n).min(last)]
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.peek().clone();
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+
+    /// `unexpected token: 'X'` at the current token.
+    fn unexpected(&self) -> SoqlError {
+        let t = self.peek();
+        let shown = match t.tok {
+            Tok::Eof => "<EOF>".to_string(),
+            _ => format!("'{}'", &self.text[t.span.start..t.span.end]),
+        };
+        SoqlError::at(
+            ErrorCode::MalformedQuery,
+            self.text,
+            t.span.start,
+            format!("unexpected token: {shown}"),
+        )
+    }
+
+    fn is_kw_at(&self, n: usize, kw: &str) -> bool {
+        matches!(&self.peek_at(n).tok, Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
+    }
+
+    fn is_kw(&self, kw: &str) -> bool {
+        self.is_kw_at(0, kw)
+    }
+
+    fn eat_kw(&mut self, kw: &str) -> bool {
+        let hit = self.is_kw(kw);
+        if hit {
+            self.bump();
+        }
+        hit
+    }
+
+    fn expect_kw(&mut self, kw: &str) -> R<Span> {
+        if self.is_kw(kw) {
+            Ok(self.bump().span)
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    fn eat(&mut self, tok: &Tok) -> bool {
+        let hit = &self.peek().tok == tok;
+        if hit {
+            self.bump();
+        }
+        hit
+    }
+
+    fn expect(&mut self, tok: &Tok) -> R<Span> {
+        if &self.peek().tok == tok {
+            Ok(self.bump().span)
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    /// An identifier; `reserved_ok` allows clause keywords (object names such as `Order`).
+    fn ident(&mut self, reserved_ok: bool) -> R<Ident> {
+        match &self.peek().tok {
+            Tok::Ident(s) if reserved_ok || !is_reserved(s) => {
+                let name = s.clone();
+                Ok(Ident {
+                    name,
+                    span: self.bump().span,
+                })
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn path(&mut self) -> R<Path> {
+        let mut parts = vec![self.ident(false)?];
+        while self.eat(&Tok::Dot) {
+            parts.push(self.ident(true)?);
+        }
+        Ok(Path { parts })
+    }
+
+    fn query(&mut self, sub: bool) -> R<Query> {
+        let span = self.expect_kw("SELECT")?;
+        let mut select = vec![self.select_item(sub)?];
+        while self.eat(&Tok::Comma) {
+            select.push(self.select_item(sub)?);
+        }
+        self.expect_kw("FROM")?;
+        let from = self.ident(true)?;
+        let where_ = if self.eat_kw("WHERE") {
+            Some(self.cond()?)
+        } else {
+            None
+        };
+        if self.eat_kw("WITH") {
+            // WITH SECURITY_ENFORCED / USER_MODE / SYSTEM_MODE: accepted, no effect here.
+            self.ident(false)?;
+        }
+        let mut group_by = Vec::new();
+        if self.is_kw("GROUP") {
+            self.bump();
+            self.expect_kw("BY")?;
+            group_by.push(self.path()?);
+            while self.eat(&Tok::Comma) {
+                group_by.push(self.path()?);
+            }
+        }
+        let having = if self.eat_kw("HAVING") {
+            Some(self.cond()?)
+        } else {
+            None
+        };
+        let mut order_by = Vec::new();
+        if self.is_kw("ORDER") {
+            self.bump();
+            self.expect_kw("BY")?;
+            order_by.push(self.order_item()?);
+            while self.eat(&Tok::Comma) {
+                order_by.push(self.order_item()?);
+            }
+        }
+        let limit = if self.eat_kw("LIMIT") {
+            Some(self.count()?)
+        } else {
+            None
+        };
+        let offset = if self.eat_kw("OFFSET") {
+            Some(self.count()?)
+        } else {
+            None
+        };
+        if !sub && self.eat_kw("FOR") {
+            // FOR VIEW / FOR REFERENCE / FOR UPDATE: accepted, no effect in the emulator.
+            self.ident(false)?;
+        }
+        Ok(Query {
+            select,
+            from,
+            where_,
+            group_by,
+            having,
+            order_by,
+            limit,
+            offset,
+            span,
+        })
+    }
+
+    fn count(&mut self) -> R<Count> {
+        match self.peek().tok {
+            Tok::Int(n) if n >= 0 => {
+                let span = self.bump().span;
+                Ok(Count {
+                    value: n as u64,
+                    span,
+                })
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn agg_call(&mut self) -> R<AggCall> {
+        let name = self.ident(true)?;
+        let func = AggFunc::from_name(&name.name).ok_or_else(|| {
+            SoqlError::at(
+                ErrorCode::MalformedQuery,
+                self.text,
+                name.span.start,
+                format!("unexpected token: '{}'", name.name),
+            )
+        })?;
+        self.expect(&Tok::LParen)?;
+        let arg = if func == AggFunc::Count && matches!(self.peek().tok, Tok::RParen) {
+            None
+        } else {
+            Some(self.path()?)
+        };
+        let end = self.expect(&Tok::RParen)?;
+        Ok(AggCall {
+            func,
+            arg,
+            span: Span {
+                start: name.span.start,
+                end: end.end,
+            },
+        })
+    }
+
+    fn alias(&mut self) -> R<Option<Ident>> {
+        match &self.peek().tok {
+            Tok::Ident(s) if !is_reserved(s) => Ok(Some(self.ident(false)?)),
+            _ => Ok(None),
+        }
+    }
+
+    fn select_item(&mut self, sub: bool) -> R<SelectItem> {
+        if !sub && matches!(self.peek().tok, Tok::LParen) {
+            self.bump();
+            let q = self.query(true)?;
+            self.expect(&Tok::RParen)?;
+            return Ok(SelectItem::Subquery(Box::new(q)));
+        }
+        if matches!(self.peek_at(1).tok, Tok::LParen) && self.is_kw("FIELDS") {
+            let start = self.bump().span.start;
+            self.bump();
+            let which = self.ident(true)?;
+            let set = match which.name.to_ascii_uppercase().as_str() {
+                "ALL" => FieldsSet::All,
+                "STANDARD" => FieldsSet::Standard,
+                "CUSTOM" => FieldsSet::Custom,
+                _ => {
+                    return Err(SoqlError::at(
+                        ErrorCode::MalformedQuery,
+                        self.text,
+                        which.span.start,
+                        format!("unexpected token: '{}'", which.name),
+                    ));
+                }
+            };
+            let end = self.expect(&Tok::RParen)?.end;
+            return Ok(SelectItem::Fields {
+                set,
+                span: Span { start, end },
+            });
+        }
+        if matches!(self.peek_at(1).tok, Tok::LParen) && matches!(self.peek().tok, Tok::Ident(_)) {
+            let call = self.agg_call()?;
+            return Ok(SelectItem::Agg {
+                call,
+                alias: self.alias()?,
+            });
+        }
+        let path = self.path()?;
+        Ok(SelectItem::Field {
+            path,
+            alias: self.alias()?,
+        })
+    }
+
+    fn operand(&mut self) -> R<Operand> {
+        if matches!(self.peek_at(1).tok, Tok::LParen) && matches!(self.peek().tok, Tok::Ident(_)) {
+            Ok(Operand::Agg(self.agg_call()?))
+        } else {
+            Ok(Operand::Field(self.path()?))
+        }
+    }
+
+    fn order_item(&mut self) -> R<OrderItem> {
+        let key = self.operand()?;
+        let descending = if self.eat_kw("DESC") {
+            true
+        } else {
+            self.eat_kw("ASC");
+            false
+        };
+        let nulls_first = if self.eat_kw("NULLS") {
+            if self.eat_kw("FIRST") {
+                Some(true)
+            } else {
+                self.expect_kw("LAST")?;
+                Some(false)
+            }
+        } else {
+            None
+        };
+        Ok(OrderItem {
+            key,
+            descending,
+            nulls_first,
+        })
+    }
+
+    /// `a AND b AND c` or `a OR b OR c`; mixing needs parentheses, as in Salesforce.
+    fn cond(&mut self) -> R<Cond> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.unexpected());
+        }
+        let first = self.unary()?;
+        let joiner = if self.is_kw("AND") {
+            "AND"
+        } else if self.is_kw("OR") {
+            "OR"
+        } else {
+            self.depth -= 1;
+            return Ok(first);
+        };
+        let mut items = vec![first];
+        while self.eat_kw(joiner) {
+            items.push(self.unary()?);
+        }
+        if self.is_kw("AND") || self.is_kw("OR") {
+            return Err(self.unexpected());
+        }
+        self.depth -= 1;
+        Ok(if joiner == "AND" {
+            Cond::And(items)
+        } else {
+            Cond::Or(items)
+        })
+    }
+
+    fn unary(&mut self) -> R<Cond> {
+        if self.eat_kw("NOT") {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(self.unexpected());
+            }
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Cond::Not(Box::new(inner)));
+        }
+        if self.eat(&Tok::LParen) {
+            let c = self.cond()?;
+            self.expect(&Tok::RParen)?;
+            return Ok(c);
+        }
+        let start = self.peek().span.start;
+        let lhs = self.operand()?;
+        let op = self.cmp_op()?;
+        let rhs = if op.takes_list() {
+            self.expect(&Tok::LParen)?;
+            let mut v = vec![self.literal()?];
+            while self.eat(&Tok::Comma) {
+                v.push(self.literal()?);
+            }
+            self.expect(&Tok::RParen)?;
+            v
+        } else {
+            vec![self.literal()?]
+        };
+        let end = self.toks[self.pos.saturating_sub(1)].span.end;
+        Ok(Cond::Cmp {
+            lhs,
+            op,
+            rhs,
+            span: Span { start, end },
+        })
+    }
+
+    fn cmp_op(&mut self) -> R<CmpOp> {
+        let op = match &self.peek().tok {
+            Tok::Op(s) => match *s {
+                "=" => CmpOp::Eq,
+                "!=" | "<>" => CmpOp::Ne,
+                "<" => CmpOp::Lt,
+                "<=" => CmpOp::Le,
+                ">" => CmpOp::Gt,
+                _ => CmpOp::Ge,
+            },
+            Tok::Ident(s) => match s.to_ascii_uppercase().as_str() {
+                "LIKE" => CmpOp::Like,
+                "IN" => CmpOp::In,
+                "INCLUDES" => CmpOp::Includes,
+                "EXCLUDES" => CmpOp::Excludes,
+                "NOT" if self.is_kw_at(1, "IN") => {
+                    self.bump();
+                    CmpOp::NotIn
+                }
+                _ => return Err(self.unexpected()),
+            },
+            _ => return Err(self.unexpected()),
+        };
+        self.bump();
+        Ok(op)
+    }
+
+    fn literal(&mut self) -> R<Literal> {
+        let t = self.peek().clone();
+        let kind = match t.tok {
+            Tok::Str { value, raw } => LitKind::Str { value, raw },
+            Tok::Int(i) => LitKind::Int(i),
+            Tok::Double(d) => LitKind::Double(d),
+            Tok::Date(d) => LitKind::Date(d),
+            Tok::DateTime(d) => LitKind::DateTime(d),
+            Tok::Ident(ref s) => match s.to_ascii_uppercase().as_str() {
+                "NULL" => LitKind::Null,
+                "TRUE" => LitKind::Bool(true),
+                "FALSE" => LitKind::Bool(false),
+                upper => return self.relative(upper, t.span),
+            },
+            _ => return Err(self.unexpected()),
+        };
+        self.bump();
+        Ok(Literal { kind, span: t.span })
+    }
+
+    fn relative(&mut self, upper: &str, span: Span) -> R<Literal> {
+        let Some(takes_n) = crate::dates::rel_takes_n(upper) else {
+            return Err(self.unexpected());
+        };
+        self.bump();
+        let mut n = 0u32;
+        let mut end = span.end;
+        if takes_n {
+            self.expect(&Tok::Colon)?;
+            match self.peek().tok {
+                Tok::Int(v) if (0..=i64::from(u32::MAX)).contains(&v) => {
+                    n = v as u32;
+                    end = self.bump().span.end;
+                }
+                _ => return Err(self.unexpected()),
+            }
+        }
+        let rel = crate::dates::rel_from(upper, n).ok_or_else(|| self.unexpected())?;
+        Ok(Literal {
+            kind: LitKind::Relative(rel),
+            span: Span {
+                start: span.start,
+                end,
+            },
+        })
+    }
+}
+
+fn is_reserved(s: &str) -> bool {
+    RESERVED.iter().any(|k| k.eq_ignore_ascii_case(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Query {
+        parse_query(s).unwrap_or_else(|e| panic!("{s}: {}", e.message))
+    }
+
+    fn err(s: &str) -> String {
+        parse_query(s).unwrap_err().message
+    }
+
+    #[test]
+    fn full_grammar_round_trips() {
+        for q in [
+            "SELECT Id, Name, Account.Owner.Name FROM Contact",
+            "SELECT Id, (SELECT Id, LastName FROM Contacts WHERE LastName LIKE 'a%' ORDER BY LastName LIMIT 5) FROM Account",
+            "SELECT Id FROM Account WHERE (Name = 'x' OR Name != null) AND NOT (Type IN ('a', 'b')) AND Rating NOT IN ('c')",
+            "SELECT Id FROM X__c WHERE M__c INCLUDES ('a;b', 'c') AND M__c EXCLUDES ('d')",
+            "SELECT Id FROM Opportunity WHERE CloseDate = 2005-10-08 AND CreatedDate > 1999-01-01T23:01:01.000Z",
+            "SELECT Id FROM Opportunity WHERE CreatedDate = LAST_N_DAYS:3 OR CreatedDate < TODAY",
+            "SELECT Id FROM Account ORDER BY Name DESC NULLS FIRST, Id LIMIT 10 OFFSET 5",
+            "SELECT COUNT() FROM Account",
+            "SELECT Type, COUNT(Id) c, SUM(Amount), COUNT_DISTINCT(Name) FROM Opportunity GROUP BY Type HAVING COUNT(Id) > 1 ORDER BY COUNT(Id) DESC",
+            "SELECT FIELDS(ALL) FROM Account LIMIT 200",
+            "SELECT Id FROM Account WHERE Amount >= -1.5 AND Active = true AND Deleted = false",
+            "SELECT Id FROM Order",
+        ] {
+            let ast = p(q);
+            assert_eq!(ast.to_string(), q);
+            assert_eq!(p(&ast.to_string()), p(&ast.to_string()));
+        }
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive() {
+        let a =
+            p("select id from account where name like 'x' order by name asc nulls last limit 1");
+        assert_eq!(
+            a.to_string(),
+            "SELECT id FROM account WHERE name LIKE 'x' ORDER BY name NULLS LAST LIMIT 1"
+        );
+    }
+
+    #[test]
+    fn operators() {
+        for (text, op) in [
+            ("=", CmpOp::Eq),
+            ("!=", CmpOp::Ne),
+            ("<>", CmpOp::Ne),
+            ("<", CmpOp::Lt),
+            ("<=", CmpOp::Le),
+            (">", CmpOp::Gt),
+            (">=", CmpOp::Ge),
+            ("LIKE", CmpOp::Like),
+        ] {
+            let q = p(&format!("SELECT Id FROM A WHERE F {text} 1"));
+            assert!(
+                matches!(q.where_, Some(Cond::Cmp { op: o, .. }) if o == op),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_name_the_token() {
+        assert!(err("SELECT LastModifiedDate, From Account").ends_with("unexpected token: 'From'"));
+        assert!(err("SELECT Id FROM").ends_with("unexpected token: <EOF>"));
+        assert!(
+            err("SELECT Id FROM A WHERE a = 1 AND b = 2 OR c = 3")
+                .ends_with("unexpected token: 'OR'")
+        );
+        assert!(err("SELECT Id FROM A LIMIT x").contains("Column:24"));
+        assert!(err("SELECT Id FROM A WHERE d = LAST_N_DAYS").ends_with("unexpected token: <EOF>"));
+        assert!(
+            err("SELECT (SELECT (SELECT Id FROM C) FROM B) FROM A")
+                .contains("unexpected token: '('")
+        );
+        let deep = format!(
+            "SELECT Id FROM A WHERE {}a = 1{}",
+            "(".repeat(500),
+            ")".repeat(500)
+        );
+        assert!(parse_query(&deep).is_err());
+        let nots = format!("SELECT Id FROM A WHERE {}a = 1", "NOT ".repeat(500));
+        assert!(parse_query(&nots).is_err());
+    }
+
+    #[test]
+    fn multiline_positions() {
+        let m = err("SELECT Id\nFROM Account\nWHERE Name = = 'x'");
+        assert!(m.contains("ERROR at Row:3:Column:14"), "{m}");
+    }
+}
