@@ -80,6 +80,13 @@ pub trait Catalog {
     fn field(&self, object: &ObjectInfo, name: &str) -> Option<FieldInfo>;
     fn parent_relationship(&self, object: &ObjectInfo, name: &str) -> Option<ParentRel>;
     fn child_relationship(&self, object: &ObjectInfo, name: &str) -> Option<ChildRel>;
+    /// Every field of the object visible to the user, in describe order; used by
+    /// `FIELDS(ALL|STANDARD|CUSTOM)`. Added by the soql helper with a default (no fields), so
+    /// implementations that do not override it simply select nothing through FIELDS().
+    fn fields(&self, object: &ObjectInfo) -> Vec<FieldInfo> {
+        let _ = object;
+        Vec::new()
+    }
 }
 
 /// A narrowing the data source may use to avoid a full scan: the evaluator always re-checks the

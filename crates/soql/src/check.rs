@@ -1,50 +1,422 @@
-//! The checker/planner: resolves names against the catalog, type-checks literals, and produces
-//! a [`Plan`] whose fields are slots.
+//! The checker/planner: resolves names against the catalog (case-insensitively, reporting
+//! Salesforce's errors at the right row/column), type-checks literals, and produces a [`Plan`]
+//! whose fields are slots.
 
-use crate::ast::Query;
-use crate::eval::{EvalContext, Execution};
-use crate::project::OutRecord;
-use crate::{Catalog, DataSource, ErrorCode, ObjectInfo, SoqlError};
+use crate::ast::{Cond, FieldsSet, Operand, Path, Query, SelectItem, Span};
+use crate::error::{self, ErrorCode, SoqlError};
+use crate::eval::{EvalContext, Execution, filter_rows};
+use crate::plan::{
+    ChildPlan, FieldRef, HintSpec, Hop, Mode, Pred, ProjItem, RowQuery, SortKey, Test,
+};
+use crate::project::{OutRecord, project_row};
+use crate::{Catalog, DataSource, FieldKind, ObjectInfo, Value};
 
-/// A checked query, ready to run any number of times.
+/// Salesforce's limit on child-to-parent hops in one path.
+const MAX_HOPS: usize = 5;
+
+/// A checked query, ready to run any number of times (against any data source with the same
+/// schema handles).
 #[derive(Debug, Clone)]
 pub struct Plan {
-    object: ObjectInfo,
+    pub(crate) rows: RowQuery,
+    pub(crate) mode: Mode,
+    pub(crate) hint: HintSpec,
 }
 
 impl Plan {
     /// The FROM object.
     pub fn object(&self) -> &ObjectInfo {
-        &self.object
+        &self.rows.object
     }
 
-    /// Runs the query.
+    /// Runs the query: scan (narrowed by the hint), filter, then sort/page, count or aggregate.
     pub fn execute<D: DataSource>(
         &self,
-        _ds: &D,
-        _ctx: &EvalContext,
+        ds: &D,
+        ctx: &EvalContext,
     ) -> Result<Execution, SoqlError> {
-        Ok(Execution::Rows(Vec::new()))
+        let table = self.rows.object.table;
+        let candidates = ds.scan(table, ctx.include_deleted, &self.hint.to_scan_hint());
+        Ok(match &self.mode {
+            Mode::Rows(_) => Execution::Rows(self.rows.run(ds, candidates, ctx)),
+            Mode::Count => {
+                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
+                let n = filter_rows(
+                    ds,
+                    table,
+                    candidates,
+                    filter.as_ref(),
+                    ctx.include_deleted,
+                    None,
+                )
+                .len() as u64;
+                let n = n.saturating_sub(self.rows.offset);
+                Execution::Count(self.rows.limit.map_or(n, |l| n.min(l)))
+            }
+            Mode::Aggregate(agg) => {
+                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
+                let rows = filter_rows(
+                    ds,
+                    table,
+                    candidates,
+                    filter.as_ref(),
+                    ctx.include_deleted,
+                    None,
+                );
+                let out = crate::aggregate::run(
+                    ds,
+                    agg,
+                    table,
+                    rows,
+                    self.rows.offset,
+                    self.rows.limit,
+                    ctx,
+                );
+                Execution::Aggregate(out)
+            }
+        })
     }
 
-    /// One result row (a handle from [`Execution::Rows`]) as an output tree.
-    pub fn project<D: DataSource>(&self, ds: &D, row: usize, _ctx: &EvalContext) -> OutRecord {
-        OutRecord {
-            object: self.object.name.clone(),
-            id: Some(ds.id(self.object.table, row).to_string()),
-            fields: Vec::new(),
-        }
+    /// One result row (a handle from [`Execution::Rows`]) as an output tree: selected fields in
+    /// SELECT order, parents nested, child subqueries run for this row.
+    pub fn project<D: DataSource>(&self, ds: &D, row: usize, ctx: &EvalContext) -> OutRecord {
+        let items: &[ProjItem] = match &self.mode {
+            Mode::Rows(items) => items,
+            _ => &[],
+        };
+        project_row(ds, &self.rows.object, row, items, ctx)
     }
 }
 
+/// Checker state: the text (for positions) and the catalog.
+pub(crate) struct Ck<'a, C> {
+    pub text: &'a str,
+    pub cat: &'a C,
+}
+
+impl<C: Catalog> Ck<'_, C> {
+    pub(crate) fn err(&self, code: ErrorCode, at: Span, msg: impl std::fmt::Display) -> SoqlError {
+        SoqlError::at(code, self.text, at.start, msg)
+    }
+
+    /// Resolves `Rel.Rel.Field` from `obj` (a leading `Obj.` naming the FROM object is allowed).
+    pub(crate) fn resolve(&self, obj: &ObjectInfo, path: &Path) -> Result<FieldRef, SoqlError> {
+        let at = path.span();
+        let mut parts = &path.parts[..];
+        if parts.len() > 1
+            && parts[0].name.eq_ignore_ascii_case(&obj.name)
+            && self.cat.parent_relationship(obj, &parts[0].name).is_none()
+        {
+            parts = &parts[1..];
+        }
+        let (last, rels) = parts
+            .split_last()
+            .ok_or_else(|| self.err(ErrorCode::MalformedQuery, at, "unexpected token: <EOF>"))?;
+        let mut cur = obj.clone();
+        let mut hops = Vec::new();
+        for r in rels {
+            let rel = self.cat.parent_relationship(&cur, &r.name).ok_or_else(|| {
+                self.err(
+                    ErrorCode::InvalidField,
+                    at,
+                    error::bad_relationship(&r.name),
+                )
+            })?;
+            if hops.len() == MAX_HOPS {
+                return Err(self.err(
+                    ErrorCode::MalformedQuery,
+                    at,
+                    "SOQL statements cannot query more than 5 levels of child-to-parent relationships",
+                ));
+            }
+            cur = rel.target.clone();
+            hops.push(Hop {
+                slot: rel.slot,
+                target: rel.target,
+                rel: rel.name,
+            });
+        }
+        let field = self.cat.field(&cur, &last.name).ok_or_else(|| {
+            self.err(
+                ErrorCode::InvalidField,
+                at,
+                error::no_such_column(&last.name, &cur.name),
+            )
+        })?;
+        Ok(FieldRef { hops, field })
+    }
+
+    /// A WHERE condition over fields of `obj`.
+    pub(crate) fn where_pred(
+        &self,
+        obj: &ObjectInfo,
+        c: &Cond,
+    ) -> Result<Pred<FieldRef>, SoqlError> {
+        self.cond(c, &mut |op: &Operand| match op {
+            Operand::Field(p) => {
+                let f = self.resolve(obj, p)?;
+                if !f.field.filterable {
+                    let msg = format!(
+                        "field '{}' can not be filtered in a query call",
+                        f.field.name
+                    );
+                    return Err(self.err(ErrorCode::InvalidField, p.span(), msg));
+                }
+                let (name, kind) = (f.field.name.clone(), f.field.kind);
+                Ok((f, name, kind))
+            }
+            Operand::Agg(a) => Err(self.err(
+                ErrorCode::MalformedQuery,
+                a.span,
+                "Aggregate functions are not supported in the WHERE clause; use HAVING",
+            )),
+        })
+    }
+
+    fn order_keys(&self, obj: &ObjectInfo, q: &Query) -> Result<Vec<SortKey<FieldRef>>, SoqlError> {
+        q.order_by
+            .iter()
+            .map(|o| {
+                let Operand::Field(p) = &o.key else {
+                    return Err(self.err(
+                        ErrorCode::MalformedQuery,
+                        o.key.span(),
+                        "Ordered field must be grouped or aggregated",
+                    ));
+                };
+                let f = self.resolve(obj, p)?;
+                if !f.field.sortable {
+                    let msg = format!("field '{}' can not be sorted in a query call", f.field.name);
+                    return Err(self.err(ErrorCode::InvalidField, p.span(), msg));
+                }
+                Ok(SortKey {
+                    on: f,
+                    descending: o.descending,
+                    nulls_first: o.effective_nulls_first(),
+                })
+            })
+            .collect()
+    }
+
+    /// WHERE + ORDER BY + LIMIT/OFFSET of a non-aggregate query over `obj`.
+    fn row_query(&self, obj: &ObjectInfo, q: &Query) -> Result<RowQuery, SoqlError> {
+        let filter = q
+            .where_
+            .as_ref()
+            .map(|w| self.where_pred(obj, w))
+            .transpose()?;
+        Ok(RowQuery {
+            object: obj.clone(),
+            filter,
+            order: self.order_keys(obj, q)?,
+            limit: q.limit.map(|l| l.value),
+            offset: q.offset.map_or(0, |o| o.value),
+        })
+    }
+
+    /// Fields and child subqueries of a non-aggregate SELECT list.
+    fn projection(
+        &self,
+        obj: &ObjectInfo,
+        q: &Query,
+        child: bool,
+    ) -> Result<Vec<ProjItem>, SoqlError> {
+        let mut items = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        let mut push_field = |items: &mut Vec<ProjItem>, f: FieldRef, at: Span, explicit: bool| {
+            let key = path_key(&f);
+            if seen.contains(&key) {
+                if explicit {
+                    let msg = format!("duplicate field selected: {}", f.field.name);
+                    return Err(self.err(ErrorCode::MalformedQuery, at, msg));
+                }
+                return Ok(());
+            }
+            seen.push(key);
+            items.push(ProjItem::Field(f));
+            Ok(())
+        };
+        for item in &q.select {
+            match item {
+                SelectItem::Field { path, alias } => {
+                    if let Some(a) = alias {
+                        return Err(self.err(
+                            ErrorCode::MalformedQuery,
+                            a.span,
+                            format!("unexpected token: '{}'", a.name),
+                        ));
+                    }
+                    push_field(&mut items, self.resolve(obj, path)?, path.span(), true)?;
+                }
+                SelectItem::Fields { set, span } => {
+                    if *set != FieldsSet::Standard && q.limit.is_none_or(|l| l.value > 200) {
+                        return Err(self.err(
+                            ErrorCode::MalformedQuery,
+                            *span,
+                            "The SOQL FIELDS function must have a LIMIT of at most 200",
+                        ));
+                    }
+                    for field in self.cat.fields(obj) {
+                        let custom = field.name.ends_with("__c");
+                        let wanted = match set {
+                            FieldsSet::All => true,
+                            FieldsSet::Standard => !custom,
+                            FieldsSet::Custom => custom,
+                        };
+                        if wanted {
+                            push_field(
+                                &mut items,
+                                FieldRef {
+                                    hops: Vec::new(),
+                                    field,
+                                },
+                                *span,
+                                false,
+                            )?;
+                        }
+                    }
+                }
+                SelectItem::Agg { call, .. } => {
+                    let msg = format!("unexpected token: '{}'", call.func.name());
+                    return Err(self.err(ErrorCode::MalformedQuery, call.span, msg));
+                }
+                SelectItem::Subquery(sub) => {
+                    if child {
+                        return Err(self.err(
+                            ErrorCode::MalformedQuery,
+                            sub.span,
+                            "unexpected token: 'SELECT'",
+                        ));
+                    }
+                    items.push(ProjItem::Child(Box::new(self.child(obj, sub)?)));
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    fn child(&self, parent: &ObjectInfo, q: &Query) -> Result<ChildPlan, SoqlError> {
+        let rel = self
+            .cat
+            .child_relationship(parent, &q.from.name)
+            .ok_or_else(|| {
+                self.err(
+                    ErrorCode::InvalidType,
+                    q.from.span,
+                    error::bad_child_relationship(&q.from.name),
+                )
+            })?;
+        if let Some(g) = q.group_by.first() {
+            return Err(self.err(
+                ErrorCode::MalformedQuery,
+                g.span(),
+                "GROUP BY is not allowed in a subquery",
+            ));
+        }
+        let rows = self.row_query(&rel.child, q)?;
+        let items = self.projection(&rel.child, q, true)?;
+        Ok(ChildPlan {
+            rel: rel.name,
+            slot: rel.slot,
+            rows,
+            items,
+        })
+    }
+}
+
+/// Identity of a selected path for duplicate detection (relationship names + field).
+pub(crate) fn path_key(f: &FieldRef) -> String {
+    let mut k: String = f
+        .hops
+        .iter()
+        .map(|h| h.rel.to_ascii_lowercase() + ".")
+        .collect();
+    k.push_str(&f.field.name.to_ascii_lowercase());
+    k
+}
+
 pub(crate) fn plan_query(q: &Query, text: &str, catalog: &impl Catalog) -> Result<Plan, SoqlError> {
+    let ck = Ck { text, cat: catalog };
     let object = catalog.object(&q.from.name).ok_or_else(|| {
-        SoqlError::at(
+        ck.err(
             ErrorCode::InvalidType,
-            text,
-            q.from.span.start,
-            crate::error::bad_object(&q.from.name),
+            q.from.span,
+            error::bad_object(&q.from.name),
         )
     })?;
-    Ok(Plan { object })
+    let is_agg = !q.group_by.is_empty()
+        || q.having.is_some()
+        || q.select.iter().any(|s| matches!(s, SelectItem::Agg { .. }));
+    let (rows, mode) = if is_agg {
+        crate::check_agg::plan_aggregate(&ck, &object, q)?
+    } else {
+        (
+            ck.row_query(&object, q)?,
+            Mode::Rows(ck.projection(&object, q, false)?),
+        )
+    };
+    if object.name.eq_ignore_ascii_case("ContentDocumentLink")
+        && !cdl_filtered(rows.filter.as_ref())
+    {
+        return Err(ck.err(
+            ErrorCode::MalformedQuery,
+            q.from.span,
+            "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.",
+        ));
+    }
+    let hint = hint(rows.filter.as_ref());
+    Ok(Plan { rows, mode, hint })
+}
+
+/// The top-level conjuncts of a filter.
+fn conjuncts(filter: Option<&Pred<FieldRef>>) -> Vec<&Pred<FieldRef>> {
+    match filter {
+        Some(Pred::And(ps)) => ps.iter().collect(),
+        Some(p) => vec![p],
+        None => Vec::new(),
+    }
+}
+
+/// `(field, values)` of a conjunct that is `field = v` / `field IN (…)` on the FROM object.
+fn equality(p: &Pred<FieldRef>) -> Option<(&FieldRef, Vec<Value>)> {
+    match p {
+        Pred::Test(f, Test::Eq(v)) if f.hops.is_empty() && !v.is_null() => {
+            Some((f, vec![v.clone()]))
+        }
+        Pred::Test(f, Test::In(vs)) if f.hops.is_empty() && vs.iter().all(|v| !v.is_null()) => {
+            Some((f, vs.clone()))
+        }
+        _ => None,
+    }
+}
+
+fn cdl_filtered(filter: Option<&Pred<FieldRef>>) -> bool {
+    conjuncts(filter)
+        .into_iter()
+        .filter_map(equality)
+        .any(|(f, _)| {
+            f.field.name.eq_ignore_ascii_case("ContentDocumentId")
+                || f.field.name.eq_ignore_ascii_case("LinkedEntityId")
+        })
+}
+
+/// Scan narrowing: an `Id` equality first, else another reference-field equality. Only Id and
+/// reference fields are offered (their values are exact 18-char Ids, so a data source can look
+/// them up by plain equality; text fields compare case-insensitively).
+fn hint(filter: Option<&Pred<FieldRef>>) -> HintSpec {
+    let eqs: Vec<_> = conjuncts(filter).into_iter().filter_map(equality).collect();
+    let pick = eqs
+        .iter()
+        .find(|(f, _)| f.field.kind == FieldKind::Id)
+        .or_else(|| {
+            eqs.iter()
+                .find(|(f, _)| f.field.kind == FieldKind::Reference)
+        });
+    match pick {
+        Some((f, vals)) => HintSpec::AnyOf {
+            slot: f.field.slot,
+            values: vals.clone(),
+        },
+        None => HintSpec::All,
+    }
 }

@@ -11,15 +11,20 @@
 //! plan.project(ds, row, ctx)         one row as a nested output record
 //! ```
 
+mod aggregate;
 pub mod ast;
 pub mod catalog;
 mod check;
+mod check_agg;
 mod dates;
 mod error;
 mod eval;
 mod lexer;
+mod like;
 mod parse;
+mod plan;
 mod project;
+mod typing;
 pub mod value;
 
 pub use catalog::{

@@ -1,0 +1,140 @@
+//! The checked, slot-resolved form of a query that [`crate::eval`] runs. Built by
+//! [`crate::check`]; nothing here refers to a field by name except for output keys.
+
+use crate::ast::{AggFunc, CmpOp, RelDate};
+use crate::like::LikePattern;
+use crate::{FieldInfo, ObjectInfo, Value};
+
+/// One step along a child-to-parent relationship.
+#[derive(Debug, Clone)]
+pub(crate) struct Hop {
+    /// Slot (on the table before the hop) of the reference field holding the parent's Id.
+    pub slot: usize,
+    /// The parent object reached.
+    pub target: ObjectInfo,
+    /// Canonical relationship name (output key).
+    pub rel: String,
+}
+
+/// A field reached from a row of the plan's table through zero or more parent hops.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldRef {
+    pub hops: Vec<Hop>,
+    pub field: FieldInfo,
+}
+
+/// A single-value test, applied to a field value (WHERE) or an aggregate output (HAVING).
+#[derive(Debug, Clone)]
+pub(crate) enum Test {
+    /// `=` (`Null` literal means "is null"); text compares case-insensitively.
+    Eq(Value),
+    /// `!=`: true for null values unless the literal is null (`!= null` = "is not null").
+    Ne(Value),
+    /// `<`, `<=`, `>`, `>=` against a non-null literal; null values never match.
+    Order(CmpOp, Value),
+    In(Vec<Value>),
+    NotIn(Vec<Value>),
+    Like(LikePattern),
+    /// Multi-select picklist `=` / `!=`: set equality of the `;`-separated values.
+    SetEq(Vec<String>, bool),
+    /// INCLUDES (`true`) / EXCLUDES (`false`): each group is a set that must all be present.
+    Includes(Vec<Vec<String>>, bool),
+    /// A relative date literal before binding to an evaluation context.
+    Relative {
+        op: CmpOp,
+        rel: RelDate,
+        datetime: bool,
+    },
+    /// A relative date literal bound to `[lo, hi)`.
+    Range {
+        op: CmpOp,
+        lo: Value,
+        hi: Value,
+    },
+}
+
+/// A boolean condition over operands `O` (field refs for WHERE, output columns for HAVING).
+#[derive(Debug, Clone)]
+pub(crate) enum Pred<O> {
+    And(Vec<Pred<O>>),
+    Or(Vec<Pred<O>>),
+    Not(Box<Pred<O>>),
+    Test(O, Test),
+}
+
+/// One ORDER BY key over operands `O`.
+#[derive(Debug, Clone)]
+pub(crate) struct SortKey<O> {
+    pub on: O,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+/// The row-level part shared by the top-level query and child subqueries.
+#[derive(Debug, Clone)]
+pub(crate) struct RowQuery {
+    pub object: ObjectInfo,
+    pub filter: Option<Pred<FieldRef>>,
+    pub order: Vec<SortKey<FieldRef>>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+/// One selected column of a row query.
+#[derive(Debug, Clone)]
+pub(crate) enum ProjItem {
+    Field(FieldRef),
+    Child(Box<ChildPlan>),
+}
+
+/// A parent-to-child subquery.
+#[derive(Debug, Clone)]
+pub(crate) struct ChildPlan {
+    /// Canonical relationship name (output key).
+    pub rel: String,
+    /// Slot, on the child, of the reference to the parent.
+    pub slot: usize,
+    pub rows: RowQuery,
+    pub items: Vec<ProjItem>,
+}
+
+/// An aggregate computed per group.
+#[derive(Debug, Clone)]
+pub(crate) struct AggSpec {
+    pub func: AggFunc,
+    /// `None` for `COUNT()`.
+    pub arg: Option<FieldRef>,
+}
+
+/// A column of an aggregate result group: a GROUP BY key or an aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupCol {
+    Key(usize),
+    Agg(usize),
+}
+
+/// GROUP BY / aggregate query.
+#[derive(Debug, Clone)]
+pub(crate) struct AggPlan {
+    pub keys: Vec<FieldRef>,
+    pub aggs: Vec<AggSpec>,
+    /// Output columns: key name and source.
+    pub columns: Vec<(String, GroupCol)>,
+    pub having: Option<Pred<GroupCol>>,
+    pub order: Vec<SortKey<GroupCol>>,
+}
+
+/// What kind of result a query produces.
+#[derive(Debug, Clone)]
+pub(crate) enum Mode {
+    Rows(Vec<ProjItem>),
+    Count,
+    Aggregate(AggPlan),
+}
+
+/// Narrowing for the data source, from a top-level `Id = …` / `Ref IN (…)`.
+#[derive(Debug, Clone)]
+pub(crate) enum HintSpec {
+    All,
+    AnyOf { slot: usize, values: Vec<Value> },
+}
