@@ -1,0 +1,516 @@
+#!/usr/bin/env node
+// jsforce against a live sfemu: every call a sync engine makes.
+//
+// Run by conformance/run.sh: once over plain HTTP (jsforce takes any instance URL) with every
+// check, and once over TLS with `--tag smoke` and NODE_EXTRA_CA_CERTS pointing at the
+// emulator's certificate. jsforce is pinned in package.json (3.10.16: the last 3.x whose
+// `engines` allow Node 18/20).
+//
+// jsforce is aimed at the emulator the documented way: `loginUrl` (SOAP login and the OAuth2
+// token/revoke endpoints) and, for tokens obtained elsewhere, `instanceUrl`. It has no JWT
+// builder, so the assertion is signed here with node:crypto and passed to
+// `conn.authorize({grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion})`.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import jsforce from 'jsforce';
+import { Skip, check, expect, expectEq, rejects, runAll, short } from './harness.mjs';
+
+const VERSION = '59.0';
+const EXT = 'OrgSync_Global_Id__c';
+const PAGE_ROWS = 5100;
+const SMOKE = ['smoke'];
+
+// ------------------------------------------------------------------ helpers
+
+function newConn(ctx, extra = {}) {
+  return new jsforce.Connection({ loginUrl: ctx.base, version: VERSION, ...extra });
+}
+
+function oauthConn(ctx, extra = {}) {
+  return newConn(ctx, {
+    oauth2: { loginUrl: ctx.base, clientId: ctx.clientId, clientSecret: ctx.clientSecret },
+    ...extra,
+  });
+}
+
+async function control(ctx, method, path, body) {
+  const res = await fetch(`${ctx.base}/__sfemu${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, json, text };
+}
+
+async function rawToken(ctx, fields) {
+  const res = await fetch(`${ctx.base}/services/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: res.status, json: await res.json().catch(() => null) };
+}
+
+function conn(ctx) {
+  if (!ctx.conn) throw new Skip('no connection: the password-login check failed');
+  return ctx.conn;
+}
+
+function b64url(buf) {
+  return Buffer.from(buf).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function jwtAssertion(ctx, keyPem, { aud = 'https://login.salesforce.com', expIn = 180 } = {}) {
+  const header = b64url(JSON.stringify({ alg: 'RS256' }));
+  const claims = b64url(JSON.stringify({
+    iss: ctx.jwtClientId, sub: ctx.username, aud, exp: Math.floor(Date.now() / 1000) + expIn,
+  }));
+  const signer = crypto.createSign('RSA-SHA256');
+  signer.update(`${header}.${claims}`);
+  return `${header}.${claims}.${b64url(signer.sign(keyPem))}`;
+}
+
+function soqlDateTime(d) {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+function pageMarker(ctx) {
+  if (!ctx.pageMarker) throw new Skip('needs the 5,100 inserted rows');
+  return ctx.pageMarker;
+}
+
+// ------------------------------------------------------------------ auth
+
+check('rest.versions', async (ctx) => {
+  const res = await fetch(`${ctx.base}/services/data/`);
+  const versions = await res.json();
+  expect(Array.isArray(versions) && versions.length > 0, `version list ${short(versions)}`);
+  const nums = versions.map((v) => Number(v.version));
+  expectEq(nums, [...nums].sort((a, b) => a - b), 'ascending');
+  expect(versions.some((v) => v.version === VERSION && v.url === `/services/data/v${VERSION}`), `${VERSION} served`);
+  expect(!res.headers.has('sforce-limit-info'), 'no Sforce-Limit-Info on the version list');
+}, SMOKE);
+
+check('auth.password_oauth2', async (ctx) => {
+  const c = oauthConn(ctx);
+  const info = await c.login(ctx.username, ctx.password); // clientSecret set → OAuth2 password flow
+  expect(info.organizationId?.startsWith('00D') && info.id?.startsWith('005'), `userInfo ${short(info)}`);
+  expectEq(c.instanceUrl, ctx.base, 'instanceUrl');
+  const res = await c.query('SELECT Id FROM User LIMIT 1');
+  expect(res.totalSize >= 1, 'query with the new token');
+  ctx.conn = c;
+}, SMOKE);
+
+check('auth.password_oauth2_wrong_password', async (ctx) => {
+  const err = await rejects(oauthConn(ctx).login(ctx.username, 'wrong'), 'wrong password');
+  expectEq(err.name, 'invalid_grant', 'error');
+  expectEq(err.message, 'authentication failure', 'error_description');
+});
+
+check('auth.soap_login', async (ctx) => {
+  const c = newConn(ctx); // no OAuth2 client → jsforce logs in over SOAP
+  const info = await c.login(ctx.username, ctx.password);
+  expect(info.organizationId?.startsWith('00D'), `organizationId from the SOAP answer ${short(info)}`);
+  expectEq(c.instanceUrl, ctx.base, 'instanceUrl from serverUrl');
+  const res = await c.query('SELECT COUNT() FROM Account');
+  expect(typeof res.totalSize === 'number', 'query with the SOAP session id');
+  ctx.soapConn = c;
+}, SMOKE);
+
+check('auth.soap_login_wrong_password', async (ctx) => {
+  const err = await rejects(newConn(ctx).login(ctx.username, 'wrong'), 'wrong SOAP password');
+  expect(/INVALID_LOGIN/.test(err.message), `faultstring: ${short(err.message)}`);
+});
+
+check('auth.client_credentials', async (ctx) => {
+  const c = oauthConn(ctx);
+  await c.authorize({ grant_type: 'client_credentials' });
+  const res = await c.query('SELECT Id FROM User LIMIT 1');
+  expect(res.totalSize >= 1, 'query with a client_credentials token');
+}, SMOKE);
+
+check('auth.jwt_bearer', async (ctx) => {
+  expect(ctx.jwtKey, 'no --jwt-key given (run.sh generates one)');
+  const c = newConn(ctx); // no client secret: only grant_type + assertion are posted
+  const info = await c.authorize({
+    grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    assertion: jwtAssertion(ctx, fs.readFileSync(ctx.jwtKey, 'utf8')),
+  });
+  expect(info.organizationId?.startsWith('00D'), `userInfo ${short(info)}`);
+  const res = await c.query(`SELECT Username FROM User WHERE Username = '${ctx.username}'`);
+  expectEq(res.totalSize, 1, 'the subject user is visible');
+}, SMOKE);
+
+check('auth.jwt_bearer_refusals', async (ctx) => {
+  expect(ctx.jwtKey, 'no --jwt-key given');
+  const key = fs.readFileSync(ctx.jwtKey, 'utf8');
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cases = [
+    ['unknown key', jwtAssertion(ctx, privateKey.export({ type: 'pkcs8', format: 'pem' }))],
+    ['bad audience', jwtAssertion(ctx, key, { aud: 'https://example.invalid' })],
+    ['expired', jwtAssertion(ctx, key, { expIn: -600 })],
+  ];
+  for (const [what, assertion] of cases) {
+    const err = await rejects(
+      newConn(ctx).authorize({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+      what,
+    );
+    expectEq(err.name, 'invalid_grant', `error for ${what}`);
+  }
+});
+
+check('auth.refresh_token', async (ctx) => {
+  const tok = await rawToken(ctx, {
+    grant_type: 'password', client_id: ctx.clientId, client_secret: ctx.clientSecret,
+    username: ctx.username, password: ctx.password,
+  });
+  const refresh = tok.json?.refresh_token;
+  expect(refresh, `no refresh_token from the password grant (keys ${short(Object.keys(tok.json ?? {}))})`);
+  const o = new jsforce.OAuth2({ loginUrl: ctx.base, clientId: ctx.clientId, clientSecret: ctx.clientSecret });
+  const res = await o.refreshToken(refresh);
+  expect(res.access_token && res.instance_url === ctx.base, `refresh answer ${short(res)}`);
+  // A connection holding a stale token and a refresh token recovers by itself on 401.
+  const c = oauthConn(ctx, { instanceUrl: ctx.base, accessToken: 'stale-token', refreshToken: refresh });
+  let refreshed = null;
+  c.on('refresh', (accessToken) => { refreshed = accessToken; });
+  const q = await c.query('SELECT COUNT() FROM Account');
+  expect(typeof q.totalSize === 'number', 'query after automatic refresh');
+  expect(refreshed && c.accessToken === refreshed, 'jsforce refreshed the token');
+  ctx.refreshToken = refresh;
+});
+
+check('auth.identity', async (ctx) => {
+  const id = await conn(ctx).identity();
+  expectEq(id.username, ctx.username, 'username');
+  expect(id.user_id?.startsWith('005') && id.organization_id?.startsWith('00D'), `ids ${short(id)}`);
+});
+
+// ------------------------------------------------------------------ describe, limits
+
+check('describe.global', async (ctx) => {
+  const g = await conn(ctx).describeGlobal();
+  expectEq(g.maxBatchSize, 200, 'maxBatchSize');
+  const acct = g.sobjects.find((o) => o.name === 'Account');
+  expect(acct, 'Account listed');
+  expectEq([acct.keyPrefix, acct.queryable, acct.createable], ['001', true, true], 'Account flags');
+  expect(g.sobjects.some((o) => o.name === 'Contact' && o.keyPrefix === '003'), 'Contact listed');
+}, SMOKE);
+
+check('describe.object', async (ctx) => {
+  const d = await conn(ctx).sobject('Account').describe();
+  const f = Object.fromEntries(d.fields.map((x) => [x.name, x]));
+  expectEq([f.Id.type, f.Id.length], ['id', 18], 'Id');
+  expectEq([f[EXT].externalId, f[EXT].unique, f[EXT].type], [true, true, 'string'], EXT);
+  const rel = d.childRelationships.find((r) => r.childSObject === 'Contact' && r.field === 'AccountId');
+  expectEq(rel?.relationshipName, 'Contacts', 'Contacts relationship');
+  const cd = await conn(ctx).sobject('Contact').describe();
+  const acc = cd.fields.find((x) => x.name === 'AccountId');
+  expectEq([acc.type, acc.referenceTo, acc.relationshipName], ['reference', ['Account'], 'Account'], 'AccountId');
+});
+
+check('limits.limit_info', async (ctx) => {
+  const c = conn(ctx);
+  await c.sobject('Account').describe();
+  const first = c.limitInfo?.apiUsage;
+  expect(first && Number.isInteger(first.used) && Number.isInteger(first.limit), `limitInfo ${short(c.limitInfo)}`);
+  const usage = (await control(ctx, 'GET', '/api-usage')).json;
+  expectEq([first.used, first.limit], [usage.total, usage.max], 'header = emulator counters');
+  await c.query('SELECT Id FROM Account LIMIT 1');
+  expectEq(c.limitInfo.apiUsage.used, first.used + 1, 'one call counted');
+  const lim = await c.limits();
+  expect(Number.isInteger(lim.DailyApiRequests?.Max), `limits() ${short(lim)}`);
+}, SMOKE);
+
+// ------------------------------------------------------------------ CRUD, upsert
+
+check('crud.create_retrieve_update_destroy', async (ctx) => {
+  const so = conn(ctx).sobject('Account');
+  const res = await so.create({ Name: `${ctx.run} crud`, Industry: 'Banking' });
+  expect(res.success === true && res.id?.length === 18, `create ${short(res)}`);
+  const got = await so.retrieve(res.id);
+  expectEq([got.Id, got.Name, got.Industry, got.attributes.type], [res.id, `${ctx.run} crud`, 'Banking', 'Account'], 'retrieve');
+  const upd = await so.update({ Id: res.id, Industry: 'Energy' });
+  expectEq([upd.id, upd.success], [res.id, true], 'update result');
+  expectEq((await so.retrieve(res.id)).Industry, 'Energy', 'updated value');
+  const del = await so.destroy(res.id);
+  expectEq([del.id, del.success], [res.id, true], 'destroy result');
+  const err = await rejects(so.retrieve(res.id), 'retrieve a deleted record');
+  expect(['ENTITY_IS_DELETED', 'NOT_FOUND'].includes(err.errorCode), `errorCode ${err.errorCode}`);
+});
+
+check('crud.required_field_missing', async (ctx) => {
+  const err = await rejects(conn(ctx).sobject('Account').create({ Industry: 'Banking' }), 'no Name');
+  expectEq(err.errorCode, 'REQUIRED_FIELD_MISSING', 'errorCode');
+  expectEq(err.data?.fields, ['Name'], 'fields');
+});
+
+check('upsert.by_external_id_create_then_update', async (ctx) => {
+  const so = conn(ctx).sobject('Account');
+  const gid = `${ctx.run}:up1`;
+  const first = await so.upsert({ Name: `${ctx.run} upsert`, [EXT]: gid }, EXT);
+  expectEq([first.success, first.created], [true, true], `first upsert ${short(first)}`);
+  const second = await so.upsert({ Name: `${ctx.run} upsert 2`, [EXT]: gid }, EXT);
+  expectEq([second.id, second.created], [first.id, false], `second upsert ${short(second)}`);
+  const rec = (await conn(ctx).query(`SELECT Id, Name FROM Account WHERE ${EXT} = '${gid}'`)).records;
+  expectEq(rec.map((r) => r.Name), [`${ctx.run} upsert 2`], 'one record, updated');
+  ctx.acctGid = gid;
+  ctx.acctId = first.id;
+});
+
+check('upsert.multiple_matches_300', async (ctx) => {
+  const so = conn(ctx).sobject('Account');
+  const gid = `${ctx.run}:dup`;
+  const a = (await so.create({ Name: `${ctx.run} dup a`, [EXT]: gid })).id;
+  const b = (await so.create({ Name: `${ctx.run} dup b`, [EXT]: `${gid}-b` })).id;
+  // Unique external ids collide only through drift: the control surface edits without validation.
+  const drift = await control(ctx, 'PATCH', `/records/Account/${b}`, { [EXT]: gid });
+  if (drift.status !== 204) throw new Skip(`cannot make two records share an external id (${drift.status})`);
+  const err = await rejects(so.upsert({ Name: 'which?', [EXT]: gid }, EXT), 'upsert matching two');
+  expectEq(err.errorCode, 'MULTIPLE_CHOICES', 'errorCode');
+  const text = JSON.stringify(err.data);
+  expect(text.includes(a) && text.includes(b), `300 body names both records: ${short(err.data)}`);
+});
+
+check('relationship.parent_by_external_id', async (ctx) => {
+  if (!ctx.acctGid) throw new Skip('needs the upsert check');
+  const so = conn(ctx).sobject('Contact');
+  const res = await so.create({ LastName: `${ctx.run} child`, FirstName: 'Ada', Account: { [EXT]: ctx.acctGid } });
+  expect(res.success, `create ${short(res)}`);
+  expectEq((await so.retrieve(res.id)).AccountId, ctx.acctId, 'AccountId resolved');
+  // The sync engine's real write: collections upsert with the parent by its global id.
+  const up = await so.upsert([
+    { LastName: `${ctx.run} child2`, [EXT]: `${ctx.run}:c2`, Account: { [EXT]: ctx.acctGid } },
+  ], EXT);
+  expectEq([up[0].success, up[0].created], [true, true], `collections upsert ${short(up)}`);
+  expectEq((await so.retrieve(up[0].id)).AccountId, ctx.acctId, 'AccountId via collections upsert');
+  ctx.contactId = res.id;
+});
+
+check('relationship.parent_fields_and_child_subquery', async (ctx) => {
+  if (!ctx.contactId) throw new Skip('needs the parent-by-external-id check');
+  const c = conn(ctx);
+  const r1 = await c.query(`SELECT Name, Account.Name FROM Contact WHERE Id = '${ctx.contactId}'`);
+  const rec = r1.records[0];
+  expectEq([rec.Name, rec.Account?.Name, rec.Account?.attributes?.type],
+    [`Ada ${ctx.run} child`, `${ctx.run} upsert 2`, 'Account'], 'parent fields');
+  const r2 = await c.query(
+    `SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account WHERE Id = '${ctx.acctId}'`,
+  );
+  const sub = r2.records[0].Contacts;
+  expectEq(sub?.records?.map((x) => x.LastName), [`${ctx.run} child`, `${ctx.run} child2`], 'children');
+});
+
+// ------------------------------------------------------------------ query
+
+check('query.insert_5100_via_collections', async (ctx) => {
+  const marker = `${ctx.run}-pg`;
+  const ratings = ['Hot', 'Warm', 'Cold'];
+  ctx.t0 = new Date(Date.now() - 2000);
+  const records = Array.from({ length: PAGE_ROWS }, (_, i) => ({
+    Name: `${marker} ${String(i).padStart(5, '0')}`, AccountNumber: marker, Rating: ratings[i % 3],
+    [EXT]: `${marker}:${i}`,
+  }));
+  const res = await conn(ctx).sobject('Account').create(records, { allowRecursive: true, allOrNone: true });
+  expectEq(res.length, PAGE_ROWS, 'results');
+  const bad = res.filter((r) => !r.success);
+  expect(bad.length === 0, `failures ${short(bad)}`);
+  ctx.pageIds = res.map((r) => r.id);
+  ctx.pageMarker = marker;
+});
+
+check('query.auto_fetch_and_query_more', async (ctx) => {
+  const marker = pageMarker(ctx);
+  const c = conn(ctx);
+  const soql = `SELECT Id, Name FROM Account WHERE AccountNumber = '${marker}' ORDER BY Name`;
+  const first = await c.query(soql);
+  expectEq([first.totalSize, first.done], [PAGE_ROWS, false], 'first page');
+  expect(first.records.length > 0 && first.records.length <= 2000, `batch ${first.records.length}`);
+  expect(first.nextRecordsUrl?.startsWith(`${c.instanceUrl}/services/data/v${VERSION}/query/`),
+    `nextRecordsUrl ${first.nextRecordsUrl}`);
+  const more = await c.queryMore(first.nextRecordsUrl);
+  expect(more.records[0].Name > first.records.at(-1).Name, 'queryMore continues');
+  const all = await c.query(soql, { autoFetch: true, maxFetch: 10000 });
+  const names = all.records.map((r) => r.Name);
+  expectEq(names.length, PAGE_ROWS, 'autoFetch rows');
+  expectEq(new Set(all.records.map((r) => r.Id)).size, PAGE_ROWS, 'distinct ids');
+  expect(names.every((n, i) => i === 0 || names[i - 1] < n), 'order across pages');
+  let streamed = 0;
+  await new Promise((resolve, reject) => {
+    c.query(soql).on('record', () => { streamed += 1; }).on('end', resolve).on('error', reject)
+      .run({ autoFetch: true, maxFetch: 10000 });
+  });
+  expectEq(streamed, PAGE_ROWS, 'records streamed through the record event');
+});
+
+check('query.aggregates', async (ctx) => {
+  const marker = pageMarker(ctx);
+  const c = conn(ctx);
+  const cnt = await c.query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${marker}'`);
+  expectEq([cnt.totalSize, cnt.records.length], [PAGE_ROWS, 0], 'COUNT()');
+  const cid = await c.query(`SELECT COUNT(Id) FROM Account WHERE AccountNumber = '${marker}'`);
+  expectEq(cid.records[0].expr0, PAGE_ROWS, 'COUNT(Id) expr0');
+  const grp = await c.query(
+    `SELECT Rating, COUNT(Id) n FROM Account WHERE AccountNumber = '${marker}' GROUP BY Rating ORDER BY Rating`,
+  );
+  expectEq(grp.records.map((r) => [r.Rating, r.n]), [['Cold', 1700], ['Hot', 1700], ['Warm', 1700]], 'GROUP BY');
+});
+
+check('query.date_literals', async (ctx) => {
+  const marker = pageMarker(ctx);
+  const cases = [
+    ['CreatedDate = TODAY', PAGE_ROWS],
+    ['CreatedDate = LAST_N_DAYS:1', PAGE_ROWS],
+    ['CreatedDate = YESTERDAY', 0],
+    [`SystemModstamp > ${soqlDateTime(ctx.t0)}`, PAGE_ROWS],
+    [`SystemModstamp > ${soqlDateTime(new Date(Date.now() + 3600e3))}`, 0],
+  ];
+  for (const [cond, want] of cases) {
+    const r = await conn(ctx).query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${marker}' AND ${cond}`);
+    expectEq(r.totalSize, want, cond);
+  }
+});
+
+check('query.scan_all_after_delete', async (ctx) => {
+  const marker = pageMarker(ctx);
+  const c = conn(ctx);
+  const victim = ctx.pageIds[11];
+  await c.sobject('Account').destroy(victim);
+  const live = await c.query(`SELECT Id FROM Account WHERE Id = '${victim}'`);
+  expectEq(live.totalSize, 0, 'gone from query');
+  const del = await c.query(`SELECT Id, IsDeleted FROM Account WHERE AccountNumber = '${marker}' AND IsDeleted = true`,
+    { scanAll: true });
+  expectEq(del.records.map((r) => [r.Id, r.IsDeleted]), [[victim, true]], 'queryAll IsDeleted = true');
+  const every = await c.query(`SELECT Id FROM Account WHERE AccountNumber = '${marker}'`,
+    { scanAll: true, autoFetch: true, maxFetch: 10000 });
+  expectEq(every.records.length, PAGE_ROWS, 'queryAll paging covers live + deleted');
+});
+
+check('query.invalid_field_error', async (ctx) => {
+  const err = await rejects(conn(ctx).query('SELECT Id, Foo FROM Account'), 'unknown column');
+  expectEq(err.errorCode, 'INVALID_FIELD', 'errorCode');
+});
+
+// ------------------------------------------------------------------ collections, composite
+
+check('collections.partial_failure_all_or_none_false', async (ctx) => {
+  const tag = `${ctx.run}-aon0`;
+  const res = await conn(ctx).sobject('Account').create(
+    [{ Name: `${tag} good`, AccountNumber: tag }, { AccountNumber: tag }], { allOrNone: false },
+  );
+  expectEq(res.map((r) => r.success), [true, false], `results ${short(res)}`);
+  expectEq(res[1].errors[0].statusCode, 'REQUIRED_FIELD_MISSING', 'statusCode');
+  const n = await conn(ctx).query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${tag}'`);
+  expectEq(n.totalSize, 1, 'good record saved');
+});
+
+check('collections.partial_failure_all_or_none_true', async (ctx) => {
+  const tag = `${ctx.run}-aon1`;
+  const res = await conn(ctx).sobject('Account').create(
+    [{ Name: `${tag} good`, AccountNumber: tag }, { AccountNumber: tag }], { allOrNone: true },
+  );
+  expectEq(res.map((r) => r.success), [false, false], `results ${short(res)}`);
+  expectEq(res.map((r) => r.errors[0]?.statusCode), ['ALL_OR_NONE_OPERATION_ROLLED_BACK', 'REQUIRED_FIELD_MISSING'],
+    'statusCodes');
+  const n = await conn(ctx).query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${tag}'`);
+  expectEq(n.totalSize, 0, 'nothing saved');
+});
+
+check('collections.update_retrieve_destroy', async (ctx) => {
+  const so = conn(ctx).sobject('Account');
+  const created = await so.create([{ Name: `${ctx.run} c1` }, { Name: `${ctx.run} c2` }]);
+  const ids = created.map((r) => r.id);
+  const upd = await so.update(ids.map((Id) => ({ Id, Industry: 'Retail' })));
+  expectEq(upd.map((r) => r.success), [true, true], `update ${short(upd)}`);
+  const got = await so.retrieve(ids, { fields: ['Id', 'Industry'] });
+  expectEq(got.map((r) => r.Industry), ['Retail', 'Retail'], 'retrieve many');
+  const del = await so.destroy(ids);
+  expectEq(del.map((r) => [r.id, r.success]), ids.map((id) => [id, true]), 'destroy many');
+});
+
+check('composite.references', async (ctx) => {
+  const base = `/services/data/v${VERSION}`;
+  const res = await conn(ctx).requestPost('/composite', {
+    allOrNone: true,
+    compositeRequest: [
+      { method: 'POST', url: `${base}/sobjects/Account`, referenceId: 'refAccount', body: { Name: `${ctx.run} cmp` } },
+      { method: 'POST', url: `${base}/sobjects/Contact`, referenceId: 'refContact',
+        body: { LastName: `${ctx.run} cmp child`, AccountId: '@{refAccount.id}' } },
+      { method: 'GET', url: `${base}/sobjects/Contact/@{refContact.id}?fields=AccountId`, referenceId: 'refRead' },
+    ],
+  });
+  const subs = res.compositeResponse;
+  expectEq(subs.map((s) => s.httpStatusCode), [201, 201, 200], `statuses ${short(subs)}`);
+  expectEq(subs[2].body.AccountId, subs[0].body.id, 'reference resolved');
+});
+
+// ------------------------------------------------------------------ sessions (last: they expire tokens)
+
+check('session.revoked_token_is_invalid_session', async (ctx) => {
+  const tok = await rawToken(ctx, {
+    grant_type: 'password', client_id: ctx.clientId, client_secret: ctx.clientSecret,
+    username: ctx.username, password: ctx.password,
+  });
+  const c = newConn(ctx, { instanceUrl: ctx.base, accessToken: tok.json.access_token });
+  await c.query('SELECT Id FROM Account LIMIT 1');
+  await c.oauth2.revokeToken(tok.json.access_token);
+  const err = await rejects(c.query('SELECT Id FROM Account LIMIT 1'), 'call with a revoked token');
+  expectEq(err.errorCode, 'INVALID_SESSION_ID', 'errorCode');
+  expectEq(err.message, 'Session expired or invalid', 'message');
+});
+
+check('session.expired_tokens_refresh', async (ctx) => {
+  const expired = await control(ctx, 'POST', '/tokens/expire');
+  expectEq(expired.status, 204, 'control expire');
+  // Username/password logins carry a refresh delegate that logs in again.
+  const c = conn(ctx);
+  const before = c.accessToken;
+  const r = await c.query('SELECT COUNT() FROM Account');
+  expect(typeof r.totalSize === 'number' && c.accessToken !== before, 'OAuth2 login re-established');
+  if (!ctx.soapConn) throw new Error('no SOAP connection to test');
+  const sBefore = ctx.soapConn.accessToken;
+  await ctx.soapConn.query('SELECT COUNT() FROM Account');
+  expect(ctx.soapConn.accessToken !== sBefore, 'SOAP login re-established');
+  if (!ctx.refreshToken) throw new Skip('refresh-token part needs the refresh-token check');
+  const rc = oauthConn(ctx, { instanceUrl: ctx.base, accessToken: before, refreshToken: ctx.refreshToken });
+  await rc.query('SELECT COUNT() FROM Account');
+  expect(rc.accessToken !== before, 'refresh token survived token expiry and was used');
+});
+
+// ------------------------------------------------------------------ main
+
+const { values } = parseArgs({
+  options: {
+    'base-url': { type: 'string' },
+    'jwt-key': { type: 'string' },
+    'jwt-client-id': { type: 'string', default: 'sfemu-client' },
+    'client-id': { type: 'string', default: 'sfemu-client' },
+    'client-secret': { type: 'string', default: 'sfemu-secret' },
+    username: { type: 'string', default: 'admin@sfemu.test' },
+    password: { type: 'string', default: 'sfemu' },
+    tag: { type: 'string' },
+    only: { type: 'string', multiple: true, default: [] },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+if (!values['base-url']) {
+  console.error('usage: node conformance.mjs --base-url http://127.0.0.1:PORT [--jwt-key key.pem] [--tag smoke]');
+  process.exit(2);
+}
+const ctx = {
+  base: values['base-url'].replace(/\/+$/, ''),
+  jwtKey: values['jwt-key'],
+  jwtClientId: values['jwt-client-id'],
+  clientId: values['client-id'],
+  clientSecret: values['client-secret'],
+  username: values.username,
+  password: values.password,
+  run: `jf${crypto.randomBytes(4).toString('hex')}`,
+  verbose: values.verbose,
+};
+console.log(`jsforce ${jsforce.VERSION} conformance against ${ctx.base} (run ${ctx.run}${values.tag ? `, ${values.tag}` : ''})`);
+process.exitCode = await runAll(ctx, { only: values.only, tag: values.tag ?? null });

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# THE test command of the project: every Rust test of the workspace, then the conformance suites
+# (simple-salesforce and jsforce, unmodified, against a live sfemu). Fails fast, saying which step.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+step() { echo; echo "==> $*"; }
+fail() { echo; echo "scripts/test.sh: FAILED at: $*" >&2; exit 1; }
+
+step "Rust tests (workspace)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-tests=warn || fail "cargo nextest run --workspace"
+else
+  echo "(cargo-nextest not found: using cargo test)"
+  cargo test --workspace || fail "cargo test --workspace"
+fi
+
+step "Conformance setup (venv + npm ci)"
+conformance/setup.sh || fail "conformance/setup.sh"
+
+step "Conformance suites (simple-salesforce, jsforce against sfemu)"
+conformance/run.sh || fail "conformance/run.sh (see the FAIL lines above)"
+
+echo
+echo "scripts/test.sh: all green"
