@@ -1,0 +1,185 @@
+//! sObject Basic and Rows: create (JSON or multipart with a blob), retrieve, update, delete,
+//! the `?_HttpMethod=` override on POST, `POST /sobjects/X/Id` (create, v37+) and blob
+//! download (`GET /sobjects/ContentVersion/{id}/VersionData`).
+
+use super::support::{
+    Ctx, errors_response, json, no_content, parse_object, read_body, save_result, strip_attributes,
+};
+use crate::error::ApiError;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Map, Value as Json};
+use sfemu_org::{DmlFailure, DmlOp, DmlOutcome, SfError};
+
+/// The one result of a single-record DML call, or its errors as a whole-call error answer.
+pub(crate) fn apply_one(ctx: &Ctx, op: DmlOp) -> Result<DmlOutcome, Result<Vec<String>, ApiError>> {
+    let mut results = ctx.state.org.apply(&ctx.caller(), vec![op], true);
+    match results.pop() {
+        Some(Ok(outcome)) => Ok(outcome),
+        Some(Err(DmlFailure::Errors(errs))) => Err(Err(errors_response(errs))),
+        Some(Err(DmlFailure::MultipleMatches(ids))) => Err(Ok(ids)),
+        None => Err(Err(errors_response(vec![SfError::new("UNKNOWN_EXCEPTION", "no result")]))),
+    }
+}
+
+/// Flattens [`apply_one`]'s failure for calls that cannot match several records.
+fn single(r: Result<DmlOutcome, Result<Vec<String>, ApiError>>) -> Result<DmlOutcome, ApiError> {
+    r.map_err(|e| match e {
+        Err(api) => api,
+        Ok(ids) => errors_response(vec![SfError::new(
+            "DUPLICATE_EXTERNAL_ID",
+            format!("more than one record found for external id field: [{}]", ids.join(", ")),
+        )]),
+    })
+}
+
+/// The canonical object name of the `{object}` path parameter, or `404 NOT_FOUND`.
+pub(crate) fn object_of(ctx: &Ctx) -> Result<String, ApiError> {
+    ctx.state.org.object_name(ctx.param("object")).map_err(|_| ApiError::not_found())
+}
+
+/// `201 {"id","success":true,"errors":[]}` with a `Location` header (composite copies it).
+pub(crate) fn created_response(ctx: &Ctx, object: &str, id: &str, body: &Json) -> Response {
+    let mut resp = json(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(&ctx.record_url(object, id)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+/// `POST /sobjects/X` — create from JSON fields or from a multipart body carrying a blob.
+pub async fn create(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
+    let object = object_of(&ctx)?;
+    let fields = if is_multipart(&req) { multipart_fields(&ctx, &object, req).await? } else { body_fields(req).await? };
+    create_with(&ctx, &object, fields)
+}
+
+fn create_with(ctx: &Ctx, object: &str, fields: Map<String, Json>) -> Result<Response, ApiError> {
+    let outcome = single(apply_one(ctx, DmlOp::Create { object: object.to_string(), fields }))?;
+    Ok(created_response(ctx, object, &outcome.id, &save_result(&outcome.id, None)))
+}
+
+async fn body_fields(req: Request) -> Result<Map<String, Json>, ApiError> {
+    let bytes = read_body(req.into_body()).await?;
+    let mut fields = parse_object(&bytes)?;
+    strip_attributes(&mut fields);
+    Ok(fields)
+}
+
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The blob field an object's multipart upload carries (`VersionData` or `Body`).
+fn blob_field(object: &str) -> &'static str {
+    if object.eq_ignore_ascii_case("ContentVersion") { "VersionData" } else { "Body" }
+}
+
+/// Reads a multipart upload: the JSON part (`entity_content`, `entity_document`, or any part
+/// that is a JSON object — jsforce names it after the sObject) holds the fields, the binary
+/// part named like the blob field holds the bytes (stored base64-encoded as the field value).
+async fn multipart_fields(ctx: &Ctx, object: &str, req: Request) -> Result<Map<String, Json>, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", m);
+    let mut mp = Multipart::from_request(req, &ctx.state).await.map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
+    let blob = blob_field(object);
+    let mut fields: Option<Map<String, Json>> = None;
+    let mut data: Option<(Vec<u8>, Option<String>)> = None;
+    while let Some(part) = mp.next_field().await.map_err(|e| bad(format!("Invalid multipart request: {e}")))? {
+        let name = part.name().unwrap_or("").to_string();
+        let file_name = part.file_name().map(str::to_string);
+        let is_json = part.content_type().is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+        let bytes = part.bytes().await.map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
+        if name.eq_ignore_ascii_case(blob) || (file_name.is_some() && !is_json) {
+            data = Some((bytes.to_vec(), file_name));
+        } else if fields.is_none() {
+            let mut map = parse_object(&bytes)?;
+            strip_attributes(&mut map);
+            fields = Some(map);
+        }
+    }
+    let mut fields = fields.ok_or_else(|| bad("Multipart request is missing the JSON part with the record's fields".into()))?;
+    if let Some((bytes, file_name)) = data {
+        fields.insert(blob.to_string(), base64::engine::general_purpose::STANDARD.encode(bytes).into());
+        if let Some(name) = file_name {
+            let key = if blob == "VersionData" { "PathOnClient" } else { "Name" };
+            if !fields.keys().any(|k| k.eq_ignore_ascii_case(key)) {
+                fields.insert(key.into(), name.into());
+            }
+        }
+    }
+    Ok(fields)
+}
+
+/// The `fields` query parameter as a list (`?fields=Name,Phone`).
+pub(crate) fn fields_param(ctx: &Ctx) -> Option<Vec<String>> {
+    ctx.query_param("fields")
+        .map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+}
+
+/// `GET /sobjects/X/{id}[?fields=…]`.
+pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
+    let object = object_of(&ctx)?;
+    let fields = fields_param(&ctx);
+    let rec = ctx.state.org.retrieve(ctx.user_id(), &object, ctx.param("a"), fields.as_deref(), &ctx.version.number())?;
+    Ok(json(StatusCode::OK, &rec))
+}
+
+/// `PATCH /sobjects/X/{id}` → `204`.
+pub async fn update(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
+    let object = object_of(&ctx)?;
+    let fields = body_fields(req).await?;
+    update_with(&ctx, &object, fields)
+}
+
+fn update_with(ctx: &Ctx, object: &str, fields: Map<String, Json>) -> Result<Response, ApiError> {
+    let id = ctx.param("a").to_string();
+    single(apply_one(ctx, DmlOp::Update { object: Some(object.to_string()), id, fields }))?;
+    Ok(no_content())
+}
+
+/// `DELETE /sobjects/X/{id}` → `204`.
+pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
+    object_of(&ctx)?;
+    single(apply_one(&ctx, DmlOp::Delete { id: ctx.param("a").to_string() }))?;
+    Ok(no_content())
+}
+
+/// `POST /sobjects/X/{id}`: `?_HttpMethod=PATCH|DELETE` overrides the method (for clients that
+/// cannot send PATCH); `POST /sobjects/X/Id` creates (v37+); anything else is 405.
+pub async fn post(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
+    match ctx.query_param("_HttpMethod").map(str::to_ascii_uppercase).as_deref() {
+        Some("PATCH") => return update(ctx, req).await,
+        Some("DELETE") => return delete(ctx).await,
+        Some("GET") => return get(ctx).await,
+        _ => {}
+    }
+    if ctx.param("a") == "Id" && ctx.version.major >= 37 {
+        return create(ctx, req).await;
+    }
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE",
+    ))
+}
+
+/// Whether `GET /sobjects/X/{a}/{field}` is a blob download rather than an external-id lookup.
+pub(crate) fn is_blob_request(object: &str, field: &str) -> bool {
+    matches!(
+        (object.to_ascii_lowercase().as_str(), field.to_ascii_lowercase().as_str()),
+        ("contentversion", "versiondata") | ("attachment", "body") | ("document", "body")
+    )
+}
+
+/// `GET /sobjects/ContentVersion/{id}/VersionData` — the raw bytes.
+pub async fn blob(ctx: &Ctx, object: &str) -> Result<Response, ApiError> {
+    let bytes = ctx.state.org.blob(ctx.user_id(), object, ctx.param("a"), ctx.param("b"))?;
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    Ok(resp)
+}
