@@ -2,8 +2,16 @@
 //!
 //! One [`state::OrgServer`] per emulated org, each on its own port, each an axum router built by
 //! [`http::router`]. Data rules live in the `sfemu-org` crate; this crate is the wire.
+//! [`server::Emulator`] runs a configuration ([`config::EmulatorConfig`]) in-process.
 
+pub mod auth;
+pub mod config;
+pub mod control;
 pub mod error;
-pub mod state;
 pub mod faults;
+pub mod http;
 pub mod limits;
+pub mod rest;
+pub mod server;
+pub mod state;
+pub mod tls;

@@ -17,6 +17,30 @@ pub struct OrgServer {
     pub limits: crate::limits::Limits,
     /// Injected faults.
     pub faults: crate::faults::Faults,
+    /// Connected apps and issued tokens.
+    pub auth: crate::auth::AuthState,
+    /// Usernames of the org's users (the control surface lists them).
+    pub usernames: Vec<String>,
+    /// Direct edits through the control surface (they bypass the change log, so persistence
+    /// watches this counter too).
+    pub direct_edits: std::sync::atomic::AtomicU64,
+}
+
+impl OrgServer {
+    /// Shared state of one org.
+    pub fn new(org: Arc<Org>, base_url: String, auth: crate::auth::AuthState, limits: crate::limits::Limits, faults: crate::faults::Faults, usernames: Vec<String>) -> Self {
+        OrgServer { org, base_url, limits, faults, auth, usernames, direct_edits: Default::default() }
+    }
+
+    /// Records a direct edit (see `direct_edits`).
+    pub fn note_direct_edit(&self) {
+        self.direct_edits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A number that changes whenever the org's data changed (change log or direct edit).
+    pub fn change_marker(&self) -> (u64, u64) {
+        (self.org.last_change_seq(), self.direct_edits.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Marks a request that the emulator dispatches to itself (a composite subrequest): it is not
@@ -34,8 +58,44 @@ pub struct Session {
 
 /// The parsed `Sforce-Call-Options` request header (`client=…`, `defaultNamespace=…`), split on
 /// `;` or `,` as different client libraries join it differently.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallOptions {
     pub client: Option<String>,
     pub default_namespace: Option<String>,
+}
+
+impl CallOptions {
+    /// Parses the header value: `client=x; defaultNamespace=y` or `client=x, defaultNamespace=y`.
+    /// Unknown keys are ignored; key names are matched case-insensitively.
+    pub fn parse(value: &str) -> Self {
+        let mut o = CallOptions::default();
+        for part in value.split([';', ',']) {
+            let Some((k, v)) = part.split_once('=') else { continue };
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            match k.trim().to_ascii_lowercase().as_str() {
+                "client" => o.client = Some(v.to_string()),
+                "defaultnamespace" => o.default_namespace = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_options_both_separators() {
+        let a = CallOptions::parse("client=orgsync/1.0; defaultNamespace=battle");
+        let b = CallOptions::parse("client=orgsync/1.0, defaultNamespace=battle");
+        assert_eq!(a, b);
+        assert_eq!(a.client.as_deref(), Some("orgsync/1.0"));
+        assert_eq!(a.default_namespace.as_deref(), Some("battle"));
+        assert_eq!(CallOptions::parse("junk"), CallOptions::default());
+    }
 }

@@ -1,0 +1,469 @@
+//! The emulator's configuration: `sfemu.toml` (see `examples/sfemu.toml` for every key),
+//! validated once into [`EmulatorConfig`]. Errors name the file, the line and what to do.
+
+use crate::auth::{ConnectedApp, DEFAULT_TOKEN_TTL, DEFAULT_USERNAME};
+use crate::faults::FaultConfig;
+use crate::limits::DEFAULT_DAILY_API_REQUESTS;
+use serde::Deserialize;
+use sfemu_org::{OrgSpec, ProfileSpec, UserSpec};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// A configuration problem: where, and what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Everything needed to start the emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Address every org listens on (its port is per org).
+    pub host: IpAddr,
+    /// Serve HTTPS with a self-signed certificate generated at start.
+    pub tls: bool,
+    /// Persist each org in `<data_dir>/<org name>/`.
+    pub data_dir: Option<PathBuf>,
+    /// How often changed orgs are saved (also on shutdown).
+    pub save_interval: Duration,
+    pub orgs: Vec<OrgConfig>,
+}
+
+/// One emulated org.
+#[derive(Debug, Clone)]
+pub struct OrgConfig {
+    /// Unique name (the data subdirectory, `Emulator::org(name)`).
+    pub name: String,
+    /// TCP port; 0 = any free port.
+    pub port: u16,
+    /// Identity, schema, users and profiles, for `sfemu-org`.
+    pub spec: OrgSpec,
+    pub apps: Vec<ConnectedApp>,
+    /// Security tokens per username (accepted appended to the password).
+    pub security_tokens: HashMap<String, String>,
+    /// Records inserted when the org is created (not when reopened from a data dir).
+    pub seed: Option<serde_json::Value>,
+    pub daily_api_requests: u64,
+    pub faults: FaultConfig,
+    pub token_ttl: Duration,
+}
+
+impl OrgConfig {
+    /// An org with the default schema, user and connected app.
+    pub fn new(name: &str, port: u16) -> Self {
+        OrgConfig {
+            name: name.to_string(),
+            port,
+            spec: OrgSpec {
+                org_id: None,
+                name: name.to_string(),
+                schema_files: Vec::new(),
+                users: Vec::new(),
+                profiles: Vec::new(),
+                cdc_objects: Vec::new(),
+            },
+            apps: vec![ConnectedApp::default()],
+            security_tokens: HashMap::new(),
+            seed: None,
+            daily_api_requests: DEFAULT_DAILY_API_REQUESTS,
+            faults: FaultConfig::default(),
+            token_ttl: DEFAULT_TOKEN_TTL,
+        }
+    }
+
+    /// Usernames of the org's users (the default admin when none are configured).
+    pub fn usernames(&self) -> Vec<String> {
+        if self.spec.users.is_empty() {
+            vec![DEFAULT_USERNAME.to_string()]
+        } else {
+            self.spec.users.iter().map(|u| u.username.clone()).collect()
+        }
+    }
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self::single_org()
+    }
+}
+
+impl EmulatorConfig {
+    /// One org named `sfemu` with the defaults, on an ephemeral loopback port, plain HTTP.
+    pub fn single_org() -> Self {
+        EmulatorConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            tls: false,
+            data_dir: None,
+            save_interval: Duration::from_secs(5),
+            orgs: vec![OrgConfig::new("sfemu", 0)],
+        }
+    }
+
+    /// HTTPS on or off.
+    pub fn with_tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+
+    /// Access-token inactivity timeout of every org.
+    pub fn with_token_ttl(mut self, ttl: Duration) -> Self {
+        self.orgs.iter_mut().for_each(|o| o.token_ttl = ttl);
+        self
+    }
+
+    /// Daily API allocation of every org.
+    pub fn with_daily_api_limit(mut self, max: u64) -> Self {
+        self.orgs.iter_mut().for_each(|o| o.daily_api_requests = max);
+        self
+    }
+
+    /// Persist orgs under `dir`.
+    pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Reads and validates a config file.
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::from_toml_str(&text, path)
+    }
+
+    /// Parses config text; `path` names the file in errors and anchors relative paths.
+    pub fn from_toml_str(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: format!("{}; see examples/sfemu.toml for every key", e.message()),
+        })?;
+        let ctx = Ctx { text, file: path, dir: path.parent().unwrap_or(Path::new(".")) };
+        raw.validate(&ctx)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map(|t| t.matches('\n').count() + 1).unwrap_or(1)
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    file: &'a Path,
+    dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err<T>(&self, span: Option<std::ops::Range<usize>>, message: impl Into<String>) -> Result<T, ConfigError> {
+        Err(ConfigError { file: self.file.to_path_buf(), line: span.map(|s| line_of(self.text, s.start)), message: message.into() })
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+
+    fn read(&self, p: &Spanned<String>, what: &str) -> Result<String, ConfigError> {
+        let full = self.path(p.get_ref());
+        std::fs::read_to_string(&full)
+            .or_else(|e| self.err(Some(p.span()), format!("cannot read {what} {}: {e}; paths are relative to the config file", full.display())))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    host: Option<Spanned<String>>,
+    #[serde(default)]
+    tls: bool,
+    data_dir: Option<String>,
+    save_interval_secs: Option<u64>,
+    token_ttl_secs: Option<u64>,
+    #[serde(default)]
+    org: Vec<Spanned<RawOrg>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrg {
+    name: Spanned<String>,
+    port: Option<Spanned<u16>>,
+    org_id: Option<Spanned<String>>,
+    #[serde(default)]
+    schema_files: Vec<Spanned<String>>,
+    seed: Option<Spanned<String>>,
+    #[serde(default)]
+    cdc_objects: Vec<String>,
+    daily_api_requests: Option<u64>,
+    token_ttl_secs: Option<u64>,
+    faults: Option<Spanned<RawFaults>>,
+    #[serde(default)]
+    users: Vec<RawUser>,
+    #[serde(default)]
+    profiles: Vec<RawProfile>,
+    #[serde(default)]
+    connected_apps: Vec<RawApp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaults {
+    #[serde(default)]
+    error_rate: BTreeMap<String, f64>,
+    #[serde(default)]
+    record_error_rate: BTreeMap<String, f64>,
+    #[serde(default)]
+    latency_ms: u64,
+    #[serde(default)]
+    offline: bool,
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    username: Spanned<String>,
+    password: String,
+    #[serde(default)]
+    security_token: String,
+    #[serde(default)]
+    first_name: String,
+    last_name: Option<String>,
+    email: Option<String>,
+    profile: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    name: String,
+    #[serde(default)]
+    hidden_fields: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    name: Option<String>,
+    consumer_key: Spanned<String>,
+    consumer_secret: String,
+    certificate: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    refresh_tokens: bool,
+    run_as: Option<Spanned<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn valid_org_id(id: &str) -> bool {
+    id.len() == 18 && id.starts_with("00D") && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+impl RawConfig {
+    fn validate(self, ctx: &Ctx) -> Result<EmulatorConfig, ConfigError> {
+        let host = match &self.host {
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(h) => match h.get_ref().parse() {
+                Ok(ip) => ip,
+                Err(_) => return ctx.err(Some(h.span()), format!("host '{}' is not an IP address (use 127.0.0.1 or ::1)", h.get_ref())),
+            },
+        };
+        if self.org.is_empty() {
+            return ctx.err(None, "no [[org]] table: add at least one org (see examples/sfemu.toml)");
+        }
+        let default_ttl = self.token_ttl_secs.map(Duration::from_secs).unwrap_or(DEFAULT_TOKEN_TTL);
+        let mut names = HashSet::new();
+        let mut ports = HashSet::new();
+        let mut ids = HashSet::new();
+        let mut orgs = Vec::new();
+        for (i, o) in self.org.into_iter().enumerate() {
+            let span = o.span();
+            let o = o.into_inner();
+            let name = o.name.get_ref().trim().to_string();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return ctx.err(Some(o.name.span()), "org name must be non-empty letters, digits, '-' or '_' (it names the data subdirectory)");
+            }
+            if !names.insert(name.clone()) {
+                return ctx.err(Some(o.name.span()), format!("org name '{name}' is used twice; give each org its own name"));
+            }
+            let port = match &o.port {
+                Some(p) => *p.get_ref(),
+                None => 8484 + i as u16,
+            };
+            if port != 0 && !ports.insert(port) {
+                return ctx.err(o.port.as_ref().map(|p| p.span()).or(Some(span.clone())), format!("port {port} is used by two orgs; give each org its own port"));
+            }
+            let mut oc = OrgConfig::new(&name, port);
+            oc.token_ttl = o.token_ttl_secs.map(Duration::from_secs).unwrap_or(default_ttl);
+            oc.daily_api_requests = o.daily_api_requests.unwrap_or(DEFAULT_DAILY_API_REQUESTS);
+            if let Some(id) = &o.org_id {
+                if !valid_org_id(id.get_ref()) {
+                    return ctx.err(Some(id.span()), format!("org_id '{}' is not an 18-character id starting with 00D; remove it to have one generated", id.get_ref()));
+                }
+                if !ids.insert(id.get_ref().clone()) {
+                    return ctx.err(Some(id.span()), "two orgs share this org_id; org ids must differ");
+                }
+                oc.spec.org_id = Some(id.get_ref().clone());
+            }
+            for f in &o.schema_files {
+                let full = ctx.path(f.get_ref());
+                if !full.is_file() {
+                    return ctx.err(Some(f.span()), format!("schema file {} does not exist; paths are relative to the config file", full.display()));
+                }
+                oc.spec.schema_files.push(full);
+            }
+            if let Some(seed) = &o.seed {
+                let text = ctx.read(seed, "seed file")?;
+                let value: serde_json::Value = serde_json::from_str(&text)
+                    .or_else(|e| ctx.err(Some(seed.span()), format!("seed file {} is not JSON: {e}", seed.get_ref())))?;
+                if !value.is_object() {
+                    return ctx.err(Some(seed.span()), "a seed file holds a JSON object {\"Account\": [{…}], …}");
+                }
+                oc.seed = Some(value);
+            }
+            oc.spec.cdc_objects = o.cdc_objects;
+            if let Some(f) = o.faults {
+                let span = f.span();
+                let f = f.into_inner();
+                let fc = FaultConfig {
+                    error_rate: f.error_rate,
+                    record_error_rate: f.record_error_rate,
+                    latency_ms: f.latency_ms,
+                    offline: f.offline,
+                    seed: f.seed,
+                };
+                if let Err(m) = fc.validate() {
+                    return ctx.err(Some(span), format!("faults: {m}"));
+                }
+                oc.faults = fc;
+            }
+            let profile_names: HashSet<String> =
+                o.profiles.iter().map(|p| p.name.clone()).chain(["System Administrator".to_string()]).collect();
+            for p in o.profiles {
+                for h in &p.hidden_fields {
+                    if h.get_ref().split('.').count() != 2 {
+                        return ctx.err(Some(h.span()), format!("hidden field '{}' must be written Object.Field", h.get_ref()));
+                    }
+                }
+                oc.spec.profiles.push(ProfileSpec { name: p.name, hidden_fields: p.hidden_fields.into_iter().map(|h| h.into_inner()).collect() });
+            }
+            let mut usernames = HashSet::new();
+            for u in o.users {
+                let username = u.username.get_ref().trim().to_string();
+                if !username.contains('@') || !usernames.insert(username.clone()) {
+                    return ctx.err(Some(u.username.span()), format!("username '{username}' must look like an email address and be unique in the org"));
+                }
+                if let Some(p) = &u.profile {
+                    if !profile_names.contains(p.get_ref()) {
+                        return ctx.err(Some(p.span()), format!("profile '{}' is not defined; add a [[org.profiles]] with that name", p.get_ref()));
+                    }
+                }
+                if !u.security_token.is_empty() {
+                    oc.security_tokens.insert(username.clone(), u.security_token);
+                }
+                oc.spec.users.push(UserSpec {
+                    email: u.email.unwrap_or_else(|| username.clone()),
+                    last_name: u.last_name.unwrap_or_else(|| username.split('@').next().unwrap_or("User").to_string()),
+                    username,
+                    password: u.password,
+                    first_name: u.first_name,
+                    profile: u.profile.map(|p| p.into_inner()),
+                });
+            }
+            let known_users = oc.usernames();
+            if !o.connected_apps.is_empty() {
+                oc.apps.clear();
+            }
+            for a in o.connected_apps {
+                let certificate_der = match &a.certificate {
+                    None => None,
+                    Some(c) => Some(read_cert(ctx, c)?),
+                };
+                let run_as = match &a.run_as {
+                    None => known_users[0].clone(),
+                    Some(r) if known_users.contains(r.get_ref()) => r.get_ref().clone(),
+                    Some(r) => return ctx.err(Some(r.span()), format!("run_as '{}' is not a user of this org", r.get_ref())),
+                };
+                if oc.apps.iter().any(|x| x.consumer_key == *a.consumer_key.get_ref()) {
+                    return ctx.err(Some(a.consumer_key.span()), "two connected apps share this consumer_key");
+                }
+                oc.apps.push(ConnectedApp {
+                    name: a.name.unwrap_or_else(|| a.consumer_key.get_ref().clone()),
+                    consumer_key: a.consumer_key.into_inner(),
+                    consumer_secret: a.consumer_secret,
+                    certificate_der,
+                    issue_refresh_tokens: a.refresh_tokens,
+                    run_as,
+                });
+            }
+            if let Some(first) = oc.apps.first_mut() {
+                if !known_users.contains(&first.run_as) {
+                    first.run_as = known_users[0].clone();
+                }
+            }
+            orgs.push(oc);
+        }
+        Ok(EmulatorConfig {
+            host,
+            tls: self.tls,
+            data_dir: self.data_dir.map(|d| ctx.path(&d)),
+            save_interval: Duration::from_secs(self.save_interval_secs.unwrap_or(5).max(1)),
+            orgs,
+        })
+    }
+}
+
+fn read_cert(ctx: &Ctx, c: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
+    let pem = ctx.read(c, "certificate")?;
+    let mut reader = std::io::BufReader::new(pem.as_bytes());
+    match rustls_pemfile::certs(&mut reader).next() {
+        Some(Ok(der)) => Ok(der.to_vec()),
+        _ => ctx.err(Some(c.span()), format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", c.get_ref())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<EmulatorConfig, ConfigError> {
+        EmulatorConfig::from_toml_str(text, Path::new("/nonexistent/sfemu.toml"))
+    }
+
+    #[test]
+    fn two_orgs() {
+        let c = parse(
+            "[[org]]\nname = \"a\"\nport = 9001\norg_id = \"00D000000000001AAA\"\n[[org]]\nname = \"b\"\nport = 9002\ndaily_api_requests = 10\n[org.faults]\nerror_rate = { UNABLE_TO_LOCK_ROW = 0.5 }\n",
+        )
+        .unwrap();
+        assert_eq!(c.orgs.len(), 2);
+        assert_eq!(c.orgs[0].spec.org_id.as_deref(), Some("00D000000000001AAA"));
+        assert_eq!(c.orgs[1].daily_api_requests, 10);
+        assert_eq!(c.orgs[1].faults.error_rate.get("UNABLE_TO_LOCK_ROW"), Some(&0.5));
+        assert_eq!(c.orgs[0].apps[0].consumer_key, "sfemu-client");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("[[org]]\nname = \"a\"\norg_id = \"001bad\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.to_string().starts_with("/nonexistent/sfemu.toml:3: org_id"), "{e}");
+        let e = parse("[[org]]\nname = \"a\"\nport = 1\n[[org]]\nname = \"b\"\nport = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(6));
+        let e = parse("[[org]]\nname = \"a\"\nbogus = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        let e = parse("[[org]]\nname = \"a\"\n[[org.users]]\nusername = \"x@y\"\npassword = \"p\"\nprofile = \"Nope\"\n").unwrap_err();
+        assert_eq!(e.line, Some(6));
+        assert!(parse("").is_err());
+    }
+}
