@@ -1,13 +1,15 @@
 //! The public surface of an emulated org (the contract the `sfemu` HTTP layer codes against).
 //!
-//! PLACEHOLDER BODIES: the signatures below are the agreed contract; the implementation is being
-//! built in the modules of this crate. Keep the names and shapes; add what is missing.
+//! The types live here; `impl Org` below is a thin layer delegating to the modules that do the
+//! work (`dml`, `query`, `describe`, `records`, `replication`, `persist`, `changelog`).
 
 use crate::SfError;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 use std::path::Path;
 use std::sync::Arc;
+
+pub use crate::org::Org;
 
 /// How an org is built: identity, schema, users. The `sfemu` config file maps onto this.
 #[derive(Debug, Clone)]
@@ -156,132 +158,120 @@ pub struct Savepoint {
     pub seq: u64,
 }
 
-/// One emulated org. Cheap to share (`Arc<Org>`); all methods take `&self` and are thread-safe.
-#[derive(Debug)]
-pub struct Org {
-    _private: (),
-}
-
-#[allow(unused_variables, clippy::unused_self)]
+#[allow(clippy::too_many_arguments)]
 impl Org {
     /// Builds an org from its spec (default schema + schema files, users, profiles).
     pub fn new(spec: OrgSpec) -> Result<Arc<Org>, SfError> {
-        unimplemented!("sfemu-org: being built")
+        Org::build(spec, None)
     }
     /// Loads an org persisted by [`Org::save`] in `dir`, or builds it from `spec` when none.
+    /// The schema, users and profiles always come from `spec`; data, counters, recycle bin and
+    /// change log from the snapshot.
     pub fn open(spec: OrgSpec, dir: &Path) -> Result<Arc<Org>, SfError> {
-        unimplemented!()
+        let path = crate::persist::snapshot_path(dir);
+        if path.exists() { Org::build(spec, Some(&path)) } else { Org::build(spec, None) }
     }
     /// Writes the org's state to `dir` atomically (temp file + rename).
     pub fn save(&self, dir: &Path) -> Result<(), SfError> {
-        unimplemented!()
+        self.save_snapshot(dir)
     }
     pub fn org_id(&self) -> &str {
-        unimplemented!()
+        &self.org_id
     }
     pub fn name(&self) -> &str {
-        unimplemented!()
+        &self.name
     }
     pub fn user_by_username(&self, username: &str) -> Option<User> {
-        unimplemented!()
+        self.users.iter().find(|u| u.username.eq_ignore_ascii_case(username)).cloned()
     }
     pub fn user_by_id(&self, id: &str) -> Option<User> {
-        unimplemented!()
+        self.find_user(id).cloned()
+    }
+    /// Every configured user.
+    pub fn users(&self) -> Vec<User> {
+        self.users.clone()
     }
     /// Inserts records given as a JSON object `{"Account": [ {fields…}, … ], …}` (parents by
-    /// external id allowed), as the seed data of a config file.
+    /// external id allowed), as the seed data of a config file. One all-or-none transaction;
+    /// the error names the failing record (`seed Account[3]: …`).
     pub fn load_seed(&self, caller: &Caller, seed: &Json) -> Result<usize, SfError> {
-        unimplemented!()
+        self.seed(caller, seed)
     }
 
     /// `GET /sobjects/` body (describeGlobal) for this user; `version` like `62.0` builds urls.
     pub fn describe_global(&self, user_id: &str, version: &str) -> Json {
-        unimplemented!()
+        self.global(user_id, version)
     }
     /// `GET /sobjects/X/describe` body; `NOT_FOUND` for an unknown object.
     pub fn describe(&self, user_id: &str, object: &str, version: &str) -> Result<Json, SfError> {
-        unimplemented!()
+        self.full_describe(user_id, object, version)
     }
     /// `GET /sobjects/X` body's `objectDescribe` part (the describeGlobal entry).
     pub fn describe_basic(&self, user_id: &str, object: &str, version: &str) -> Result<Json, SfError> {
-        unimplemented!()
+        let _ = user_id;
+        self.basic_describe(object, version)
     }
     /// Canonical object name for a case-insensitive name, or `NOT_FOUND`.
     pub fn object_name(&self, object: &str) -> Result<String, SfError> {
-        unimplemented!()
+        self.schema
+            .table(object)
+            .map(|t| self.schema.obj(t).name.clone())
+            .ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))
     }
 
     /// Runs operations in one transaction. With `all_or_none`, any failure rolls back every
     /// operation (the others then fail with `ALL_OR_NONE_OPERATION_ROLLED_BACK`); otherwise each
     /// succeeds or fails on its own. Results come back in request order.
+    ///
+    /// Unknown or recycled ids: `NOT_FOUND` "The requested resource does not exist" /
+    /// `ENTITY_IS_DELETED` "entity is deleted" (the HTTP layer picks the status).
     pub fn apply(&self, caller: &Caller, ops: Vec<DmlOp>, all_or_none: bool) -> Vec<Result<DmlOutcome, DmlFailure>> {
-        unimplemented!()
+        crate::dml::apply(self, caller, ops, all_or_none)
     }
     /// A record by id (15 or 18 chars) or by external id, rendered with `attributes`.
     /// `fields` None = every visible field. Recycled record → `ENTITY_IS_DELETED`.
     pub fn retrieve(&self, user_id: &str, object: &str, id: &str, fields: Option<&[String]>, version: &str) -> Result<Json, SfError> {
-        unimplemented!()
+        self.get_record(user_id, object, id, fields, version)
     }
     /// `GET /sobjects/X/{ExtField}/{value}`.
     pub fn retrieve_by_external_id(&self, user_id: &str, object: &str, ext_field: &str, value: &str, fields: Option<&[String]>, version: &str) -> Result<Json, DmlFailure> {
-        unimplemented!()
+        self.get_by_ext(user_id, object, ext_field, value, fields, version)
     }
 
     /// Runs a SOQL query (`all_rows` = queryAll) and returns its first page of at most
     /// `batch_size` rows (200..=2000); later pages via [`Org::query_more`].
     pub fn query(&self, user_id: &str, soql: &str, all_rows: bool, batch_size: usize, version: &str) -> Result<QueryPage, SfError> {
-        unimplemented!()
+        self.run_query(user_id, soql, all_rows, batch_size, version)
     }
     /// The page at a locator returned by [`Org::query`]; `INVALID_QUERY_LOCATOR` if unknown.
+    /// Accepts the bare locator (`01g…-2000`) or the whole `nextRecordsUrl`.
     pub fn query_more(&self, user_id: &str, locator: &str, batch_size: usize, version: &str) -> Result<QueryPage, SfError> {
-        unimplemented!()
+        self.run_query_more(user_id, locator, batch_size, version)
     }
     /// `/sobjects/X/updated?start&end`.
     pub fn updated(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<UpdatedIds, SfError> {
-        unimplemented!()
+        self.updated_ids(object, start, end)
     }
     /// `/sobjects/X/deleted?start&end`.
     pub fn deleted(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<DeletedIds, SfError> {
-        unimplemented!()
+        self.deleted_ids(object, start, end)
     }
 
     /// Change-log entries with `seq > after`, at most `max`.
     pub fn changes_after(&self, after: u64, max: usize) -> Vec<ChangeRecord> {
-        unimplemented!()
+        self.data.read().log.after(&self.schema, after, max)
     }
     /// The last change-log sequence number (0 when empty).
     pub fn last_change_seq(&self) -> u64 {
-        unimplemented!()
+        self.data.read().log.last_seq
     }
     /// Edits a record's fields directly, bypassing validation, system fields and the change log
     /// (to simulate drift in tests).
     pub fn direct_edit(&self, object: &str, id: &str, fields: &Map<String, Json>) -> Result<(), SfError> {
-        unimplemented!()
+        self.edit_direct(object, id, fields)
     }
     /// Number of live records per object (for the control surface and benchmarks).
     pub fn record_counts(&self) -> Vec<(String, usize)> {
-        unimplemented!()
-    }
-
-    /// The raw bytes of a blob (`base64`) field — `ContentVersion.VersionData`,
-    /// `Attachment.Body`, `Document.Body` — for `GET /sobjects/X/{id}/{Field}` (record id 15 or
-    /// 18 chars). `NOT_FOUND` when the record is invisible or absent, or the field is not a blob.
-    /// (Added by helper "rest"; placeholder answers NOT_FOUND.)
-    pub fn blob(&self, user_id: &str, object: &str, id: &str, field: &str) -> Result<Vec<u8>, SfError> {
-        Err(SfError::new("NOT_FOUND", "The requested resource does not exist"))
-    }
-
-    /// Marks the org's current state so that [`Org::rollback_to`] can undo every change
-    /// committed after it: records, recycle bin, change log and id allocation alike, leaving no
-    /// trace (a composite `allOrNone` request whose later subrequest fails). Changes committed by
-    /// other callers in between are undone too: the emulator does not isolate concurrent
-    /// transactions (composite requests are short). (Added by helper "rest"; the placeholder
-    /// answers `UNKNOWN_EXCEPTION`, and callers then run without rollback.)
-    pub fn savepoint(&self) -> Result<Savepoint, SfError> {
-        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
-    }
-    /// Returns the org to the state marked by `savepoint` (see [`Org::savepoint`]).
-    pub fn rollback_to(&self, savepoint: Savepoint) -> Result<(), SfError> {
-        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
+        self.counts()
     }
 }

@@ -6,8 +6,24 @@
 //! about *data* (which fields exist, which values are valid, what a query returns, what changed
 //! in a transaction) is decided here, so the rules are testable without a server.
 
+#![recursion_limit = "256"]
+
 pub mod api;
+pub mod changelog;
+mod describe;
+mod dml;
 pub mod error;
+pub mod ids;
+mod org;
+pub mod persist;
+mod query;
+mod records;
+pub mod render;
+mod replication;
+pub mod schema;
+pub mod store;
 
 pub use api::*;
 pub use error::SfError;
+pub use org::CommitHook;
+pub use query::{CURSOR_IDLE, CURSORS_PER_USER};

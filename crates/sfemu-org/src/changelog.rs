@@ -1,0 +1,200 @@
+//! The org's change log: every committed change to a record, as Change Data Capture reports it.
+//!
+//! Entries are kept compactly (field slots instead of names, values as one JSON text, shared
+//! origin/transaction strings) with a cap on their number, and turned into [`ChangeRecord`]s on
+//! read. Commit notification: [`crate::Org::on_commit`] registers a callback run after every
+//! commit with the last sequence number (no polling needed); [`crate::Org::subscribe`] wraps it
+//! in a channel.
+
+use crate::ChangeRecord;
+use crate::schema::Schema;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value as Json};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Default number of entries kept (older ones are dropped first).
+pub const DEFAULT_CAP: usize = 1_000_000;
+
+/// Kind of change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ChangeType {
+    Create,
+    Update,
+    Delete,
+    Undelete,
+}
+
+impl ChangeType {
+    /// CDC's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Create => "CREATE",
+            ChangeType::Update => "UPDATE",
+            ChangeType::Delete => "DELETE",
+            ChangeType::Undelete => "UNDELETE",
+        }
+    }
+}
+
+/// One entry as stored.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    pub table: u32,
+    pub record_id: Box<str>,
+    pub change_type: ChangeType,
+    pub origin: Arc<str>,
+    pub txn: Arc<str>,
+    pub sequence_number: u32,
+    pub ts: DateTime<Utc>,
+    pub commit_number: u64,
+    pub user: Arc<str>,
+    pub changed: Vec<u16>,
+    pub nulled: Vec<u16>,
+    /// The values as a JSON object text (field name → value).
+    pub values: Box<str>,
+}
+
+/// A change made inside a transaction, not committed yet.
+#[derive(Debug, Clone)]
+pub struct PendingChange {
+    pub table: usize,
+    pub record_id: String,
+    pub change_type: ChangeType,
+    pub changed: Vec<u16>,
+    pub nulled: Vec<u16>,
+    pub values: Map<String, Json>,
+}
+
+/// The log.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChangeLog {
+    entries: VecDeque<Entry>,
+    pub cap: usize,
+    /// Last sequence number handed out.
+    pub last_seq: u64,
+    /// Last commit number handed out.
+    pub last_commit: u64,
+}
+
+impl Default for ChangeLog {
+    fn default() -> Self {
+        ChangeLog { entries: VecDeque::new(), cap: DEFAULT_CAP, last_seq: 0, last_commit: 0 }
+    }
+}
+
+/// Identity of a committing transaction.
+#[derive(Debug)]
+pub struct CommitInfo<'a> {
+    pub origin: &'a str,
+    pub user: &'a str,
+    pub ts: DateTime<Utc>,
+}
+
+impl ChangeLog {
+    /// Appends a transaction's changes under one transaction key and commit number; returns
+    /// the last sequence number, or None when there was nothing to commit.
+    pub fn commit(&mut self, info: CommitInfo<'_>, changes: Vec<PendingChange>) -> Option<u64> {
+        if changes.is_empty() {
+            return None;
+        }
+        self.last_commit += 1;
+        let txn: Arc<str> = Arc::from(new_transaction_key());
+        let origin: Arc<str> = Arc::from(info.origin);
+        let user: Arc<str> = Arc::from(info.user);
+        for (i, c) in changes.into_iter().enumerate() {
+            self.last_seq += 1;
+            self.entries.push_back(Entry {
+                seq: self.last_seq,
+                table: c.table as u32,
+                record_id: c.record_id.into(),
+                change_type: c.change_type,
+                origin: origin.clone(),
+                txn: txn.clone(),
+                sequence_number: i as u32 + 1,
+                ts: info.ts,
+                commit_number: self.last_commit,
+                user: user.clone(),
+                changed: c.changed,
+                nulled: c.nulled,
+                values: Json::Object(c.values).to_string().into(),
+            });
+        }
+        while self.entries.len() > self.cap {
+            self.entries.pop_front();
+        }
+        Some(self.last_seq)
+    }
+
+    /// Entries with `seq > after`, at most `max`, rendered with field names.
+    pub fn after(&self, schema: &Schema, after: u64, max: usize) -> Vec<ChangeRecord> {
+        let first = self.entries.front().map_or(0, |e| e.seq);
+        let skip = after.saturating_sub(first.saturating_sub(1)) as usize;
+        self.entries.iter().skip(skip).filter(|e| e.seq > after).take(max).map(|e| render(schema, e)).collect()
+    }
+
+    /// The entries kept, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    /// Appends an entry read back from a snapshot.
+    pub fn push_restored(&mut self, e: Entry) {
+        self.entries.push_back(e);
+    }
+
+    /// Number of entries kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn render(schema: &Schema, e: &Entry) -> ChangeRecord {
+    let obj = schema.objects.get(e.table as usize);
+    let names = |slots: &[u16]| -> Vec<String> {
+        slots
+            .iter()
+            .filter_map(|&s| obj.and_then(|o| o.fields.get(s as usize)).map(|f| f.name.clone()))
+            .collect()
+    };
+    let values = match serde_json::from_str::<Json>(&e.values) {
+        Ok(Json::Object(m)) => m,
+        _ => Map::new(),
+    };
+    ChangeRecord {
+        seq: e.seq,
+        entity: obj.map(|o| o.name.clone()).unwrap_or_default(),
+        record_id: e.record_id.to_string(),
+        change_type: e.change_type.as_str().to_string(),
+        change_origin: e.origin.to_string(),
+        transaction_key: e.txn.to_string(),
+        sequence_number: e.sequence_number,
+        commit_timestamp: e.ts,
+        commit_number: e.commit_number,
+        commit_user: e.user.to_string(),
+        changed_fields: names(&e.changed),
+        nulled_fields: names(&e.nulled),
+        values,
+    }
+}
+
+/// A uuid-like random hex key (`8-4-4-4-12`).
+pub fn new_transaction_key() -> String {
+    let a: u128 = rand::random();
+    let h = format!("{a:032x}");
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// `com/salesforce/api/<api>/<version>[;client=<client>]`.
+pub fn change_origin(api: &str, version: &str, client: Option<&str>) -> String {
+    match client {
+        Some(c) if !c.is_empty() => format!("com/salesforce/api/{api}/{version};client={c}"),
+        _ => format!("com/salesforce/api/{api}/{version}"),
+    }
+}

@@ -1,0 +1,127 @@
+//! Files: inserting a ContentVersion creates (or versions) its ContentDocument and, with
+//! `FirstPublishLocationId`, links the document to that record (wire facts §12).
+
+use super::Exec;
+use super::ops::required_missing;
+use crate::SfError;
+use base64::Engine;
+use soql::Value;
+
+impl Exec<'_> {
+    pub(super) fn create_content_version(&mut self, vt: usize, mut row: Vec<Value>) -> Result<String, SfError> {
+        let vobj = self.schema.obj(vt);
+        let slot = |n: &str| vobj.slot(n).ok_or_else(|| SfError::new("INVALID_SCHEMA", format!("ContentVersion.{n} missing")));
+        let (path_s, data_s, title_s) = (slot("PathOnClient")?, slot("VersionData")?, slot("Title")?);
+        let (doc_s, loc_s) = (slot("ContentDocumentId")?, slot("FirstPublishLocationId")?);
+        let missing: Vec<String> = [("PathOnClient", path_s), ("VersionData", data_s)]
+            .iter()
+            .filter(|(_, s)| row[*s].is_null())
+            .map(|(n, _)| n.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(required_missing(missing));
+        }
+        let path = row[path_s].as_str().unwrap_or("").to_string();
+        let size = row[data_s]
+            .as_str()
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .map_or(0, |d| d.len() as i64);
+        let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).filter(|e| !e.is_empty());
+        let file_type = ext.as_deref().map_or_else(|| "UNKNOWN".to_string(), str::to_ascii_uppercase);
+        if row[title_s].is_null() {
+            let stem = path.rsplit(['/', '\\']).next().unwrap_or(&path);
+            let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
+            row[title_s] = Value::text(stem);
+        }
+        let set = |row: &mut Vec<Value>, n: &str, v: Value| {
+            if let Some(s) = vobj.slot(n) {
+                row[s] = v;
+            }
+        };
+        set(&mut row, "ContentSize", Value::Int(size));
+        set(&mut row, "FileExtension", ext.as_deref().map_or(Value::Null, Value::text));
+        set(&mut row, "FileType", Value::text(file_type.as_str()));
+        set(&mut row, "IsLatest", Value::Bool(true));
+        let version_id = self.data.idgen.next(&vobj.key_prefix);
+        row[crate::schema::ID_SLOT] = Value::text(version_id.as_str());
+        let dt = self.schema.table("ContentDocument").ok_or_else(|| SfError::new("INVALID_SCHEMA", "no ContentDocument"))?;
+        let dobj = self.schema.obj(dt);
+        let doc_fields = |row: &mut Vec<Value>| {
+            for (n, v) in [
+                ("LatestPublishedVersionId", Value::text(version_id.as_str())),
+                ("ContentSize", Value::Int(size)),
+                ("FileExtension", ext.as_deref().map_or(Value::Null, Value::text)),
+                ("FileType", Value::text(file_type.as_str())),
+            ] {
+                if let Some(s) = dobj.slot(n) {
+                    row[s] = v;
+                }
+            }
+        };
+        let title = row[title_s].clone();
+        match row[doc_s].as_str().map(str::to_string) {
+            Some(doc_id) => {
+                // A new version of an existing document.
+                let drow = self.data.tables[dt].find(&doc_id).ok_or_else(|| {
+                    SfError::with_fields("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", vec!["ContentDocumentId".into()])
+                })?;
+                let siblings = self.data.tables[vt].find_children(doc_s, &doc_id).unwrap_or_default();
+                set(&mut row, "VersionNumber", Value::text((siblings.len() + 1).to_string()));
+                if let Some(latest) = vobj.slot("IsLatest") {
+                    for r in siblings {
+                        let mut v = self.data.tables[vt].row(r).to_vec();
+                        if v[latest] == Value::Bool(true) {
+                            v[latest] = Value::Bool(false);
+                            self.replace_row(vt, r, v);
+                        }
+                    }
+                }
+                let old = self.data.tables[dt].row(drow).to_vec();
+                let mut new = old.clone();
+                doc_fields(&mut new);
+                if let Some(s) = dobj.slot("Title") {
+                    new[s] = title;
+                }
+                self.write_update(dt, drow, old, new)?;
+                self.finish_create(vt, row)
+            }
+            None => {
+                let mut drow = self.new_row(dt);
+                doc_fields(&mut drow);
+                if let Some(s) = dobj.slot("Title") {
+                    drow[s] = title;
+                }
+                if let (Some(o), Some(vo)) = (dobj.sys.owner, vobj.sys.owner) {
+                    drow[o] = row[vo].clone();
+                }
+                let doc_id = self.finish_create(dt, drow)?;
+                row[doc_s] = Value::text(doc_id.as_str());
+                set(&mut row, "VersionNumber", Value::text("1"));
+                let location = row[loc_s].clone();
+                let id = self.finish_create(vt, row)?;
+                if !location.is_null() {
+                    self.link(&doc_id, location)?;
+                }
+                Ok(id)
+            }
+        }
+    }
+
+    fn link(&mut self, doc_id: &str, entity: Value) -> Result<(), SfError> {
+        let lt = self.schema.table("ContentDocumentLink").ok_or_else(|| SfError::new("INVALID_SCHEMA", "no ContentDocumentLink"))?;
+        let lobj = self.schema.obj(lt);
+        let mut row = self.new_row(lt);
+        for (n, v) in [
+            ("ContentDocumentId", Value::text(doc_id)),
+            ("LinkedEntityId", entity),
+            ("ShareType", Value::text("I")),
+            ("Visibility", Value::text("AllUsers")),
+        ] {
+            if let Some(s) = lobj.slot(n) {
+                row[s] = v;
+            }
+        }
+        self.finish_create(lt, row).map(|_| ())
+    }
+}
+
