@@ -1,0 +1,203 @@
+//! Source record → target payload: field renames, per-field direction, constants, lookups
+//! rewritten to the parent's global id (a relationship external-id reference, so no lookup
+//! query is spent per record) and the global-id field itself.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Direction, FieldMap, ParentPolicy, Settings, SyncSettings};
+use crate::model::{FieldValue, Fields, GlobalId, OrgId, ParentRef};
+use crate::routing::Travel;
+
+/// One value to write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PayloadValue {
+    /// Write this value to the field.
+    Value {
+        /// The value.
+        value: FieldValue,
+    },
+    /// Set the lookup through its relationship by the parent's external id: the engine
+    /// writes `"<relationship>": {"<external_field>": "<global id>"}` instead of the field.
+    Reference {
+        /// Relationship name on the written org (`Account`, `Foo__r`).
+        relationship: String,
+        /// The parent's global-id field.
+        external_field: String,
+        /// The parent's global id.
+        global_id: GlobalId,
+    },
+    /// Link to the written org's record of `object` with the same Name as the parent of
+    /// `source_id` in the org the change came from (created when missing). The engine
+    /// resolves it with one batched query per object.
+    MatchByName {
+        /// Parent object on the written org.
+        object: String,
+        /// The parent's id in the org the change came from.
+        source_id: String,
+    },
+}
+
+impl PayloadValue {
+    /// A plain value.
+    pub fn value(v: FieldValue) -> Self {
+        PayloadValue::Value { value: v }
+    }
+}
+
+/// Fields to write, keyed by the written org's field API name (lookups by the lookup field).
+pub type Payload = IndexMap<String, PayloadValue>;
+
+/// Why a record could not be mapped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    /// A synced lookup held something that is not a record id.
+    #[error("lookup {field} holds `{value}`, which is not a record id")]
+    BadLookup {
+        /// Lookup field.
+        field: String,
+        /// Its value as text.
+        value: String,
+    },
+}
+
+/// The direction of one mapping: which side's names are read and written, and which ways
+/// the value travels (from [`crate::routing::RouteTarget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leg {
+    /// The change came from a source-side org.
+    pub from_source_side: bool,
+    /// The payload is for a source-side org.
+    pub to_source_side: bool,
+    /// Directions travelled.
+    pub travel: Travel,
+}
+
+/// Whether a field with `direction` may travel this way.
+pub fn allowed(direction: Direction, travel: Travel) -> bool {
+    !(travel.downstream && direction == Direction::ToSource || travel.upstream && direction == Direction::ToTarget)
+}
+
+fn name(f: &FieldMap, source_side: bool) -> &str {
+    if source_side { &f.source } else { &f.target }
+}
+
+/// The synced field names of `sync` on one side (for shadows, fingerprints and the list of
+/// fields to capture).
+pub fn synced_fields(sync: &SyncSettings, source_side: bool) -> Vec<String> {
+    sync.fields.iter().map(|f| name(f, source_side).to_string()).collect()
+}
+
+/// The object name on one side.
+pub fn object_name(sync: &SyncSettings, source_side: bool) -> &str {
+    if source_side { &sync.object } else { &sync.target_object }
+}
+
+/// What a mapped record carries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mapped {
+    /// Fields to write.
+    pub payload: Payload,
+    /// Synced parents referenced by global id; the item is Pending until they exist.
+    pub parents: Vec<ParentRef>,
+}
+
+/// Map the fields of a change (from-side names; absent fields are left out, so a partial CDC
+/// change maps to a partial payload) into a payload for the other side.
+///
+/// `from_org` and `parent_global_id` resolve a lookup's local id to the parent's global id:
+/// the id map answers for parents that came from elsewhere; a parent it does not know was
+/// created in `from_org`, so its global id is `from_org:<id>`.
+pub fn map_fields(
+    settings: &Settings,
+    sync: &SyncSettings,
+    leg: Leg,
+    fields: &Fields,
+    global_id: &GlobalId,
+    from_org: &OrgId,
+    parent_global_id: &dyn Fn(&str, &str) -> Option<GlobalId>,
+) -> Result<Mapped, MappingError> {
+    let mut out = Mapped::default();
+    let lower: IndexMap<String, &FieldValue> =
+        fields.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    for f in &sync.fields {
+        if !allowed(f.direction, leg.travel) {
+            continue;
+        }
+        let Some(value) = lower.get(&name(f, leg.from_source_side).to_ascii_lowercase()) else {
+            continue;
+        };
+        let to = name(f, leg.to_source_side).to_string();
+        let parent = sync.parents.iter().find(|p| p.field.eq_ignore_ascii_case(&f.source));
+        let Some(parent) = parent else {
+            out.payload.insert(to, PayloadValue::value((*value).clone()));
+            continue;
+        };
+        let relationship =
+            if leg.to_source_side { &parent.source_relationship } else { &parent.target_relationship };
+        let local_id = match value {
+            FieldValue::Null => None,
+            FieldValue::Text(id) => Some(id.as_str()),
+            other => {
+                return Err(MappingError::BadLookup { field: f.source.clone(), value: other.display_text() });
+            }
+        };
+        match (&parent.policy, local_id) {
+            (ParentPolicy::None, _) => {}
+            (ParentPolicy::Fixed { id }, _) => {
+                // The fixed id belongs to the target side; source-side orgs keep their own link.
+                if !leg.to_source_side {
+                    out.payload.insert(to, PayloadValue::value(FieldValue::Text(id.clone())));
+                }
+            }
+            (_, None) => {
+                out.payload.insert(to, PayloadValue::value(FieldValue::Null));
+            }
+            (ParentPolicy::Sync { object, target_object }, Some(id)) => {
+                let from_object = if leg.from_source_side { object } else { target_object };
+                let gid = match parent_global_id(from_object, id) {
+                    Some(g) => g,
+                    None => GlobalId::new(from_org.clone(), id).map_err(|_| MappingError::BadLookup {
+                        field: f.source.clone(),
+                        value: id.to_string(),
+                    })?,
+                };
+                let parent_sync = settings.syncs.iter().find(|s| s.object.eq_ignore_ascii_case(object));
+                let external_field = parent_sync.map_or(sync.global_id_field.clone(), |s| s.global_id_field.clone());
+                let to_object = if leg.to_source_side { object } else { target_object };
+                out.parents.push(ParentRef { field: to.clone(), object: to_object.clone(), global_id: gid.clone() });
+                out.payload.insert(
+                    to,
+                    PayloadValue::Reference { relationship: relationship.clone(), external_field, global_id: gid },
+                );
+            }
+            (ParentPolicy::MatchByName { object }, Some(id)) => {
+                let to_object = settings
+                    .syncs
+                    .iter()
+                    .find(|s| s.object.eq_ignore_ascii_case(object))
+                    .map_or(object.clone(), |s| object_name(s, leg.to_source_side).to_string());
+                out.payload.insert(to, PayloadValue::MatchByName { object: to_object, source_id: id.to_string() });
+            }
+        }
+    }
+    if !leg.to_source_side {
+        for (k, v) in &sync.constants {
+            out.payload.insert(k.clone(), PayloadValue::value(v.clone()));
+        }
+    }
+    out.payload.insert(sync.global_id_field.clone(), PayloadValue::value(FieldValue::Text(global_id.to_string())));
+    Ok(out)
+}
+
+/// The plain values of a payload (references and matches left out) as fields, for shadows.
+pub fn payload_values(payload: &Payload) -> Fields {
+    payload
+        .iter()
+        .filter_map(|(k, v)| match v {
+            PayloadValue::Value { value } => Some((k.clone(), value.clone())),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,3 @@
+//! Integration and property tests of orgsync-core (one binary: it links once).
+
+mod config;
