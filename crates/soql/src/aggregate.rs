@@ -37,7 +37,7 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn compute<'a>(spec: &AggSpec, vals: &mut dyn Iterator<Item = &'a Value>, rows: usize) -> Value {
+fn compute(spec: &AggSpec, vals: &mut dyn Iterator<Item = &Value>, rows: usize) -> Value {
     let Some(arg) = &spec.arg else {
         return Value::Int(rows as i64);
     };

@@ -116,10 +116,10 @@ fn number(i: &mut &str) -> PResult<Tok> {
     let text = (opt(one_of(['-', '+'])), digit1, opt(('.', digit1)))
         .take()
         .parse_next(i)?;
-    if !text.contains('.') {
-        if let Ok(n) = text.parse::<i64>() {
-            return Ok(Tok::Int(n));
-        }
+    if !text.contains('.')
+        && let Ok(n) = text.parse::<i64>()
+    {
+        return Ok(Tok::Int(n));
     }
     text.parse::<f64>()
         .map(Tok::Double)

@@ -64,6 +64,9 @@ fn valid_id(s: &str) -> bool {
     (s.len() == 15 || s.len() == 18) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Resolves a condition operand to (operand, display name, kind).
+pub(crate) type Leaf<'a, O> = dyn FnMut(&Operand) -> Result<(O, String, FieldKind), SoqlError> + 'a;
+
 impl<C: Catalog> Ck<'_, C> {
     fn type_error(&self, name: &str, kind: FieldKind, at: Span) -> SoqlError {
         let quotes = if is_text(kind) {
@@ -219,7 +222,7 @@ impl<C: Catalog> Ck<'_, C> {
     pub(crate) fn cond<O: Clone>(
         &self,
         c: &Cond,
-        leaf: &mut dyn FnMut(&Operand) -> Result<(O, String, FieldKind), SoqlError>,
+        leaf: &mut Leaf<'_, O>,
     ) -> Result<Pred<O>, SoqlError> {
         Ok(match c {
             Cond::And(cs) => Pred::And(
