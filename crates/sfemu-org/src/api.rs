@@ -274,4 +274,19 @@ impl Org {
     pub fn record_counts(&self) -> Vec<(String, usize)> {
         self.counts()
     }
+
+    /// Marks the org's current state so that [`Org::rollback_to`] can undo every change
+    /// committed after it — records, recycle bin, change log — leaving no trace (a composite
+    /// `allOrNone` request whose later subrequest fails). Changes committed by other callers in
+    /// between are undone too: the emulator does not isolate concurrent transactions.
+    /// (Contract added by helper "rest"; until implemented it answers `UNKNOWN_EXCEPTION` and
+    /// composite allOrNone runs without rollback.)
+    pub fn savepoint(&self) -> Result<Savepoint, SfError> {
+        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
+    }
+    /// Returns the org to the state marked by `savepoint` (see [`Org::savepoint`]).
+    pub fn rollback_to(&self, savepoint: Savepoint) -> Result<(), SfError> {
+        let _ = savepoint;
+        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
+    }
 }
