@@ -155,11 +155,6 @@ impl Emu {
         self.control(reqwest::Method::PUT, "/__sfemu/limits", Some(body))
             .await;
     }
-
-    pub async fn org_info(&self) -> Value {
-        self.control(reqwest::Method::GET, "/__sfemu/org", None)
-            .await
-    }
 }
 
 /// A record from a JSON literal.
