@@ -265,8 +265,12 @@ fn yes() -> bool {
     true
 }
 
-fn valid_org_id(id: &str) -> bool {
-    id.len() == 18 && id.starts_with("00D") && id.chars().all(|c| c.is_ascii_alphanumeric())
+/// The 18-character form of a configured org id (15 or 18 chars, `00D…`, valid case checksum).
+fn org_id_18(id: &str) -> Option<String> {
+    if !id.starts_with("00D") || !sfemu_org::ids::is_well_formed(id) {
+        return None;
+    }
+    sfemu_org::ids::to18(id)
 }
 
 impl RawConfig {
@@ -307,13 +311,20 @@ impl RawConfig {
             oc.token_ttl = o.token_ttl_secs.map(Duration::from_secs).unwrap_or(default_ttl);
             oc.daily_api_requests = o.daily_api_requests.unwrap_or(DEFAULT_DAILY_API_REQUESTS);
             if let Some(id) = &o.org_id {
-                if !valid_org_id(id.get_ref()) {
-                    return ctx.err(Some(id.span()), format!("org_id '{}' is not an 18-character id starting with 00D; remove it to have one generated", id.get_ref()));
-                }
-                if !ids.insert(id.get_ref().clone()) {
+                let Some(id18) = org_id_18(id.get_ref()) else {
+                    let hint = match id.get_ref().get(..15).and_then(sfemu_org::ids::to18) {
+                        Some(fixed) if id.get_ref().len() == 18 => format!(" (its case checksum is wrong: did you mean {fixed}?)"),
+                        _ => String::new(),
+                    };
+                    return ctx.err(
+                        Some(id.span()),
+                        format!("org_id '{}' is not a 15- or 18-character id starting with 00D{hint}; remove it to have one generated", id.get_ref()),
+                    );
+                };
+                if !ids.insert(id18.clone()) {
                     return ctx.err(Some(id.span()), "two orgs share this org_id; org ids must differ");
                 }
-                oc.spec.org_id = Some(id.get_ref().clone());
+                oc.spec.org_id = Some(id18);
             }
             for f in &o.schema_files {
                 let full = ctx.path(f.get_ref());
@@ -443,14 +454,24 @@ mod tests {
     #[test]
     fn two_orgs() {
         let c = parse(
-            "[[org]]\nname = \"a\"\nport = 9001\norg_id = \"00D000000000001AAA\"\n[[org]]\nname = \"b\"\nport = 9002\ndaily_api_requests = 10\n[org.faults]\nerror_rate = { UNABLE_TO_LOCK_ROW = 0.5 }\n",
+            "[[org]]\nname = \"a\"\nport = 9001\norg_id = \"00D000000000001\"\n[[org]]\nname = \"b\"\nport = 9002\ndaily_api_requests = 10\n[org.faults]\nerror_rate = { UNABLE_TO_LOCK_ROW = 0.5 }\n",
         )
         .unwrap();
         assert_eq!(c.orgs.len(), 2);
-        assert_eq!(c.orgs[0].spec.org_id.as_deref(), Some("00D000000000001AAA"));
+        assert_eq!(c.orgs[0].spec.org_id.as_deref(), Some("00D000000000001EAA"));
         assert_eq!(c.orgs[1].daily_api_requests, 10);
         assert_eq!(c.orgs[1].faults.error_rate.get("UNABLE_TO_LOCK_ROW"), Some(&0.5));
         assert_eq!(c.orgs[0].apps[0].consumer_key, "sfemu-client");
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sfemu.toml"));
+        let c = EmulatorConfig::from_toml_file(path).unwrap();
+        assert_eq!(c.orgs.len(), 2);
+        assert_eq!(c.orgs[0].apps[0].run_as, "sync@alpha.test");
+        assert_eq!(c.orgs[0].security_tokens.get("sync@alpha.test").map(String::as_str), Some("TOKEN123"));
+        assert_eq!(c.orgs[1].port, 8485);
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
         .route("/limits", get(limits))
         .route("/limits/", get(limits))
         .layer(from_fn_with_state(state.clone(), data_pipeline));
-    axum::Router::new()
+    let routes = axum::Router::new()
         .merge(auth::router())
         .merge(crate::rest::versions_router())
         .nest("/services/data/{version}", data)
@@ -46,11 +46,15 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
         }))
+        .with_state(state);
+    // The routes are wrapped whole (as a fallback service) so that the outer layers see final
+    // responses: axum adds the `Allow` header of a 405 outside any `Router::layer` middleware.
+    axum::Router::new()
+        .fallback_service(routes)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
         .layer(from_fn(json_errors))
-        .with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -176,7 +180,8 @@ async fn json_errors(req: Request, next: Next) -> Response {
         return resp;
     }
     let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if ct.contains("json") || ct.contains("xml") {
+    // 405s are always rebuilt: only here is the `Allow` header known.
+    if (ct.contains("json") || ct.contains("xml")) && status != StatusCode::METHOD_NOT_ALLOWED {
         return resp;
     }
     let allow = resp.headers().get(header::ALLOW).cloned();
