@@ -48,7 +48,7 @@ impl Org {
                 continue;
             }
             if let Value::DateTime(d) = t.get(r, stamp) {
-                if *d >= start && *d < latest {
+                if *d >= start && *d <= latest {
                     ids.push(t.id(r).to_string());
                     if ids.len() > MAX_IDS {
                         return Err(SfError::new("EXCEEDED_ID_LIMIT", "too many ids: narrow the time window"));
@@ -65,7 +65,7 @@ impl Org {
         let data = self.data.read();
         let t = &data.tables[table];
         let mut rows: Vec<(&u32, &DateTime<Utc>)> =
-            t.deleted_at.iter().filter(|(_, d)| **d >= start && **d < latest).collect();
+            t.deleted_at.iter().filter(|(_, d)| **d >= start && **d <= latest).collect();
         rows.sort_unstable();
         if rows.len() > MAX_IDS {
             return Err(SfError::new("EXCEEDED_ID_LIMIT", "too many ids: narrow the time window"));
