@@ -77,11 +77,27 @@ pub struct Caller {
 /// One record operation inside a batch (sObject Collections, composite, or a single REST call).
 #[derive(Debug, Clone)]
 pub enum DmlOp {
-    Create { object: String, fields: Map<String, Json> },
-    Update { object: Option<String>, id: String, fields: Map<String, Json> },
-    Upsert { object: String, ext_field: String, ext_value: String, fields: Map<String, Json> },
-    Delete { id: String },
-    Undelete { id: String },
+    Create {
+        object: String,
+        fields: Map<String, Json>,
+    },
+    Update {
+        object: Option<String>,
+        id: String,
+        fields: Map<String, Json>,
+    },
+    Upsert {
+        object: String,
+        ext_field: String,
+        ext_value: String,
+        fields: Map<String, Json>,
+    },
+    Delete {
+        id: String,
+    },
+    Undelete {
+        id: String,
+    },
 }
 
 /// The outcome of one successful operation.
@@ -169,7 +185,11 @@ impl Org {
     /// change log from the snapshot.
     pub fn open(spec: OrgSpec, dir: &Path) -> Result<Arc<Org>, SfError> {
         let path = crate::persist::snapshot_path(dir);
-        if path.exists() { Org::build(spec, Some(&path)) } else { Org::build(spec, None) }
+        if path.exists() {
+            Org::build(spec, Some(&path))
+        } else {
+            Org::build(spec, None)
+        }
     }
     /// Writes the org's state to `dir` atomically (temp file + rename).
     pub fn save(&self, dir: &Path) -> Result<(), SfError> {
@@ -182,7 +202,10 @@ impl Org {
         &self.name
     }
     pub fn user_by_username(&self, username: &str) -> Option<User> {
-        self.users.iter().find(|u| u.username.eq_ignore_ascii_case(username)).cloned()
+        self.users
+            .iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .cloned()
     }
     pub fn user_by_id(&self, id: &str) -> Option<User> {
         self.find_user(id).cloned()
@@ -207,7 +230,12 @@ impl Org {
         self.full_describe(user_id, object, version)
     }
     /// `GET /sobjects/X` body's `objectDescribe` part (the describeGlobal entry).
-    pub fn describe_basic(&self, user_id: &str, object: &str, version: &str) -> Result<Json, SfError> {
+    pub fn describe_basic(
+        &self,
+        user_id: &str,
+        object: &str,
+        version: &str,
+    ) -> Result<Json, SfError> {
         let _ = user_id;
         self.basic_describe(object, version)
     }
@@ -225,35 +253,78 @@ impl Org {
     ///
     /// Unknown or recycled ids: `NOT_FOUND` "The requested resource does not exist" /
     /// `ENTITY_IS_DELETED` "entity is deleted" (the HTTP layer picks the status).
-    pub fn apply(&self, caller: &Caller, ops: Vec<DmlOp>, all_or_none: bool) -> Vec<Result<DmlOutcome, DmlFailure>> {
+    pub fn apply(
+        &self,
+        caller: &Caller,
+        ops: Vec<DmlOp>,
+        all_or_none: bool,
+    ) -> Vec<Result<DmlOutcome, DmlFailure>> {
         crate::dml::apply(self, caller, ops, all_or_none)
     }
     /// A record by id (15 or 18 chars) or by external id, rendered with `attributes`.
     /// `fields` None = every visible field. Recycled record → `ENTITY_IS_DELETED`.
-    pub fn retrieve(&self, user_id: &str, object: &str, id: &str, fields: Option<&[String]>, version: &str) -> Result<Json, SfError> {
+    pub fn retrieve(
+        &self,
+        user_id: &str,
+        object: &str,
+        id: &str,
+        fields: Option<&[String]>,
+        version: &str,
+    ) -> Result<Json, SfError> {
         self.get_record(user_id, object, id, fields, version)
     }
     /// `GET /sobjects/X/{ExtField}/{value}`.
-    pub fn retrieve_by_external_id(&self, user_id: &str, object: &str, ext_field: &str, value: &str, fields: Option<&[String]>, version: &str) -> Result<Json, DmlFailure> {
+    pub fn retrieve_by_external_id(
+        &self,
+        user_id: &str,
+        object: &str,
+        ext_field: &str,
+        value: &str,
+        fields: Option<&[String]>,
+        version: &str,
+    ) -> Result<Json, DmlFailure> {
         self.get_by_ext(user_id, object, ext_field, value, fields, version)
     }
 
     /// Runs a SOQL query (`all_rows` = queryAll) and returns its first page of at most
     /// `batch_size` rows (200..=2000); later pages via [`Org::query_more`].
-    pub fn query(&self, user_id: &str, soql: &str, all_rows: bool, batch_size: usize, version: &str) -> Result<QueryPage, SfError> {
+    pub fn query(
+        &self,
+        user_id: &str,
+        soql: &str,
+        all_rows: bool,
+        batch_size: usize,
+        version: &str,
+    ) -> Result<QueryPage, SfError> {
         self.run_query(user_id, soql, all_rows, batch_size, version)
     }
     /// The page at a locator returned by [`Org::query`]; `INVALID_QUERY_LOCATOR` if unknown.
     /// Accepts the bare locator (`01g…-2000`) or the whole `nextRecordsUrl`.
-    pub fn query_more(&self, user_id: &str, locator: &str, batch_size: usize, version: &str) -> Result<QueryPage, SfError> {
+    pub fn query_more(
+        &self,
+        user_id: &str,
+        locator: &str,
+        batch_size: usize,
+        version: &str,
+    ) -> Result<QueryPage, SfError> {
         self.run_query_more(user_id, locator, batch_size, version)
     }
     /// `/sobjects/X/updated?start&end`.
-    pub fn updated(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<UpdatedIds, SfError> {
+    pub fn updated(
+        &self,
+        object: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<UpdatedIds, SfError> {
         self.updated_ids(object, start, end)
     }
     /// `/sobjects/X/deleted?start&end`.
-    pub fn deleted(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<DeletedIds, SfError> {
+    pub fn deleted(
+        &self,
+        object: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<DeletedIds, SfError> {
         self.deleted_ids(object, start, end)
     }
 
@@ -267,7 +338,12 @@ impl Org {
     }
     /// Edits a record's fields directly, bypassing validation, system fields and the change log
     /// (to simulate drift in tests).
-    pub fn direct_edit(&self, object: &str, id: &str, fields: &Map<String, Json>) -> Result<(), SfError> {
+    pub fn direct_edit(
+        &self,
+        object: &str,
+        id: &str,
+        fields: &Map<String, Json>,
+    ) -> Result<(), SfError> {
         self.edit_direct(object, id, fields)
     }
     /// Number of live records per object (for the control surface and benchmarks).
@@ -282,11 +358,17 @@ impl Org {
     /// (Contract added by helper "rest"; until implemented it answers `UNKNOWN_EXCEPTION` and
     /// composite allOrNone runs without rollback.)
     pub fn savepoint(&self) -> Result<Savepoint, SfError> {
-        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
+        Err(SfError::new(
+            "UNKNOWN_EXCEPTION",
+            "savepoints are not implemented yet",
+        ))
     }
     /// Returns the org to the state marked by `savepoint` (see [`Org::savepoint`]).
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<(), SfError> {
         let _ = savepoint;
-        Err(SfError::new("UNKNOWN_EXCEPTION", "savepoints are not implemented yet"))
+        Err(SfError::new(
+            "UNKNOWN_EXCEPTION",
+            "savepoints are not implemented yet",
+        ))
     }
 }

@@ -80,7 +80,12 @@ pub struct ChangeLog {
 
 impl Default for ChangeLog {
     fn default() -> Self {
-        ChangeLog { entries: VecDeque::new(), cap: DEFAULT_CAP, last_seq: 0, last_commit: 0 }
+        ChangeLog {
+            entries: VecDeque::new(),
+            cap: DEFAULT_CAP,
+            last_seq: 0,
+            last_commit: 0,
+        }
     }
 }
 
@@ -131,7 +136,13 @@ impl ChangeLog {
     pub fn after(&self, schema: &Schema, after: u64, max: usize) -> Vec<ChangeRecord> {
         let first = self.entries.front().map_or(0, |e| e.seq);
         let skip = after.saturating_sub(first.saturating_sub(1)) as usize;
-        self.entries.iter().skip(skip).filter(|e| e.seq > after).take(max).map(|e| render(schema, e)).collect()
+        self.entries
+            .iter()
+            .skip(skip)
+            .filter(|e| e.seq > after)
+            .take(max)
+            .map(|e| render(schema, e))
+            .collect()
     }
 
     /// The entries kept, oldest first.
@@ -160,7 +171,10 @@ fn render(schema: &Schema, e: &Entry) -> ChangeRecord {
     let names = |slots: &[u16]| -> Vec<String> {
         slots
             .iter()
-            .filter_map(|&s| obj.and_then(|o| o.fields.get(s as usize)).map(|f| f.name.clone()))
+            .filter_map(|&s| {
+                obj.and_then(|o| o.fields.get(s as usize))
+                    .map(|f| f.name.clone())
+            })
             .collect()
     };
     let values = match serde_json::from_str::<Json>(&e.values) {
@@ -188,7 +202,14 @@ fn render(schema: &Schema, e: &Entry) -> ChangeRecord {
 pub fn new_transaction_key() -> String {
     let a: u128 = rand::random();
     let h = format!("{a:032x}");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// `com/salesforce/api/<api>/<version>[;client=<client>]`.

@@ -8,7 +8,11 @@ use crate::{SfError, render};
 use serde_json::{Map, Value as Json, json};
 
 fn urls(obj: &ObjectDef, version: &str) -> Map<String, Json> {
-    let base = format!("/services/data/{}/sobjects/{}", url_version(version), obj.name);
+    let base = format!(
+        "/services/data/{}/sobjects/{}",
+        url_version(version),
+        obj.name
+    );
     let mut m = Map::new();
     m.insert("sobject".into(), Json::String(base.clone()));
     m.insert("describe".into(), Json::String(format!("{base}/describe")));
@@ -67,7 +71,9 @@ fn field_json(f: &FieldDef) -> Json {
         .collect();
     let default_value = match (&f.default, f.ftype) {
         (Some(d), FieldType::Boolean) => render::value(d),
-        (Some(d), t) if !matches!(t, FieldType::Picklist | FieldType::MultiPicklist) => render::value(d),
+        (Some(d), t) if !matches!(t, FieldType::Picklist | FieldType::MultiPicklist) => {
+            render::value(d)
+        }
         _ => Json::Null,
     };
     let extra_type = match f.ftype {
@@ -137,17 +143,33 @@ fn field_json(f: &FieldDef) -> Json {
 
 impl Org {
     pub(crate) fn global(&self, _user: &str, version: &str) -> Json {
-        let sobjects: Vec<Json> = self.schema.objects.iter().map(|o| Json::Object(basic(o, version))).collect();
+        let sobjects: Vec<Json> = self
+            .schema
+            .objects
+            .iter()
+            .map(|o| Json::Object(basic(o, version)))
+            .collect();
         json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
     }
 
     pub(crate) fn basic_describe(&self, object: &str, version: &str) -> Result<Json, SfError> {
-        let t = self.schema.table(object).ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))?;
+        let t = self
+            .schema
+            .table(object)
+            .ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))?;
         Ok(Json::Object(basic(self.schema.obj(t), version)))
     }
 
-    pub(crate) fn full_describe(&self, user: &str, object: &str, version: &str) -> Result<Json, SfError> {
-        let t = self.schema.table(object).ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))?;
+    pub(crate) fn full_describe(
+        &self,
+        user: &str,
+        object: &str,
+        version: &str,
+    ) -> Result<Json, SfError> {
+        let t = self
+            .schema
+            .table(object)
+            .ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))?;
         let obj = self.schema.obj(t);
         let hidden = self.hidden_for(user);
         let mut m = basic(obj, version);
@@ -176,7 +198,11 @@ impl Org {
                 })
             })
             .collect();
-        let base = format!("/services/data/{}/sobjects/{}", url_version(version), obj.name);
+        let base = format!(
+            "/services/data/{}/sobjects/{}",
+            url_version(version),
+            obj.name
+        );
         let rt = json!([{
             "active": true,
             "available": true,
@@ -198,7 +224,10 @@ impl Org {
         m.insert("recordTypeInfos".into(), rt);
         m.insert("searchLayoutable".into(), json!(true));
         m.insert("sobjectDescribeOption".into(), json!("FULL"));
-        m.insert("supportedScopes".into(), json!([{"label": "All records", "name": "everything"}]));
+        m.insert(
+            "supportedScopes".into(),
+            json!([{"label": "All records", "name": "everything"}]),
+        );
         if let Some(Json::Object(u)) = m.get_mut("urls") {
             for (k, suffix) in [
                 ("compactLayouts", "/describe/compactLayouts"),

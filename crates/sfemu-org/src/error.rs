@@ -18,12 +18,24 @@ pub struct SfError {
 impl SfError {
     /// An error without fields.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        SfError { code: code.into(), message: message.into(), fields: Vec::new() }
+        SfError {
+            code: code.into(),
+            message: message.into(),
+            fields: Vec::new(),
+        }
     }
 
     /// An error naming the fields it concerns.
-    pub fn with_fields(code: impl Into<String>, message: impl Into<String>, fields: Vec<String>) -> Self {
-        SfError { code: code.into(), message: message.into(), fields }
+    pub fn with_fields(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        fields: Vec<String>,
+    ) -> Self {
+        SfError {
+            code: code.into(),
+            message: message.into(),
+            fields,
+        }
     }
 
     /// The HTTP status Salesforce uses for this code when it is the answer to a whole REST call.

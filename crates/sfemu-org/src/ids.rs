@@ -127,7 +127,10 @@ impl IdGen {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
         let p = (h % (62 * 62)) as usize;
-        IdGen { pod: [BASE62[p / 62], BASE62[p % 62]], counter: 0 }
+        IdGen {
+            pod: [BASE62[p / 62], BASE62[p % 62]],
+            counter: 0,
+        }
     }
 
     /// The next 18-char id for an object with this key prefix.
@@ -147,7 +150,9 @@ impl IdGen {
 
 /// `n` random base62 characters (query locators, transaction keys).
 pub fn random_base62(n: usize) -> String {
-    (0..n).map(|_| BASE62[rand::random_range(0..62usize)] as char).collect()
+    (0..n)
+        .map(|_| BASE62[rand::random_range(0..62usize)] as char)
+        .collect()
 }
 
 #[cfg(test)]

@@ -60,7 +60,10 @@ pub struct Org {
 
 impl std::fmt::Debug for Org {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Org").field("org_id", &self.org_id).field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Org")
+            .field("org_id", &self.org_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,7 +71,10 @@ pub(crate) const ADMIN_PROFILE: &str = "System Administrator";
 
 impl Org {
     /// Builds the org from its spec, with `data` restored from a snapshot when given.
-    pub(crate) fn build(spec: OrgSpec, snapshot: Option<&std::path::Path>) -> Result<Arc<Org>, SfError> {
+    pub(crate) fn build(
+        spec: OrgSpec,
+        snapshot: Option<&std::path::Path>,
+    ) -> Result<Arc<Org>, SfError> {
         let schema = Arc::new(build_schema(&spec.schema_files)?);
         let restored = match snapshot {
             Some(p) => Some(crate::persist::load(&schema, p)?),
@@ -78,9 +84,13 @@ impl Org {
             Some(r) => r,
             None => {
                 let org_id = match &spec.org_id {
-                    Some(id) => ids::to18(id)
-                        .filter(|i| i.starts_with("00D"))
-                        .ok_or_else(|| SfError::new("INVALID_ORG_ID", format!("invalid org id: {id}")))?,
+                    Some(id) => {
+                        ids::to18(id)
+                            .filter(|i| i.starts_with("00D"))
+                            .ok_or_else(|| {
+                                SfError::new("INVALID_ORG_ID", format!("invalid org id: {id}"))
+                            })?
+                    }
                     None => ids::new_org_id(),
                 };
                 let data = Data {
@@ -116,8 +126,13 @@ impl Org {
     pub(crate) fn hidden_for(&self, user_id: &str) -> &HashSet<(usize, usize)> {
         static EMPTY: std::sync::OnceLock<HashSet<(usize, usize)>> = std::sync::OnceLock::new();
         let empty = EMPTY.get_or_init(HashSet::new);
-        let Some(u) = self.find_user(user_id) else { return empty };
-        self.profiles.iter().find(|p| p.id == u.profile_id).map_or(empty, |p| &p.hidden)
+        let Some(u) = self.find_user(user_id) else {
+            return empty;
+        };
+        self.profiles
+            .iter()
+            .find(|p| p.id == u.profile_id)
+            .map_or(empty, |p| &p.hidden)
     }
 
     pub(crate) fn find_user(&self, user_id: &str) -> Option<&User> {
@@ -199,12 +214,21 @@ fn insert_system_row(
     id
 }
 
-fn ensure_profiles(spec: &OrgSpec, schema: &Schema, data: &mut Data) -> Result<Vec<Profile>, SfError> {
-    let t = schema.table("Profile").ok_or_else(|| SfError::new("INVALID_SCHEMA", "no Profile object"))?;
+fn ensure_profiles(
+    spec: &OrgSpec,
+    schema: &Schema,
+    data: &mut Data,
+) -> Result<Vec<Profile>, SfError> {
+    let t = schema
+        .table("Profile")
+        .ok_or_else(|| SfError::new("INVALID_SCHEMA", "no Profile object"))?;
     let name_slot = schema.obj(t).slot("Name").unwrap_or(ID_SLOT);
     let mut names: Vec<(String, Vec<String>)> = vec![(ADMIN_PROFILE.to_string(), Vec::new())];
     for p in &spec.profiles {
-        match names.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&p.name)) {
+        match names
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&p.name))
+        {
             Some(e) => e.1.extend(p.hidden_fields.iter().cloned()),
             None => names.push((p.name.clone(), p.hidden_fields.clone())),
         }
@@ -212,20 +236,38 @@ fn ensure_profiles(spec: &OrgSpec, schema: &Schema, data: &mut Data) -> Result<V
     let mut out = Vec::new();
     for (name, hidden_names) in names {
         let table = &data.tables[t];
-        let existing = (0..table.len())
-            .find(|&r| table.get(r, name_slot).as_str().is_some_and(|n| n.eq_ignore_ascii_case(&name)));
+        let existing = (0..table.len()).find(|&r| {
+            table
+                .get(r, name_slot)
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        });
         let id = match existing {
             Some(r) => table.id(r).to_string(),
-            None => insert_system_row(schema, data, t, &[("Name", Value::text(name.as_str()))], None),
+            None => insert_system_row(
+                schema,
+                data,
+                t,
+                &[("Name", Value::text(name.as_str()))],
+                None,
+            ),
         };
         let mut hidden = HashSet::new();
         for h in &hidden_names {
-            let bad = || SfError::new("INVALID_PROFILE", format!("profile {name}: unknown field '{h}' (want Object.Field)"));
+            let bad = || {
+                SfError::new(
+                    "INVALID_PROFILE",
+                    format!("profile {name}: unknown field '{h}' (want Object.Field)"),
+                )
+            };
             let (o, f) = h.split_once('.').ok_or_else(bad)?;
             let ti = schema.table(o).ok_or_else(bad)?;
             let si = schema.obj(ti).slot(f).ok_or_else(bad)?;
             if si == ID_SLOT {
-                return Err(SfError::new("INVALID_PROFILE", format!("profile {name}: Id cannot be hidden")));
+                return Err(SfError::new(
+                    "INVALID_PROFILE",
+                    format!("profile {name}: Id cannot be hidden"),
+                ));
             }
             hidden.insert((ti, si));
         }
@@ -240,7 +282,9 @@ fn ensure_users(
     profiles: &[Profile],
     data: &mut Data,
 ) -> Result<Vec<User>, SfError> {
-    let t = schema.table("User").ok_or_else(|| SfError::new("INVALID_SCHEMA", "no User object"))?;
+    let t = schema
+        .table("User")
+        .ok_or_else(|| SfError::new("INVALID_SCHEMA", "no User object"))?;
     let obj = schema.obj(t);
     let uname_slot = obj.slot("Username").unwrap_or(ID_SLOT);
     let mut specs = spec.users.clone();
@@ -256,23 +300,48 @@ fn ensure_users(
     }
     let mut out: Vec<User> = Vec::new();
     for u in specs {
-        let pname = u.profile.clone().unwrap_or_else(|| ADMIN_PROFILE.to_string());
+        let pname = u
+            .profile
+            .clone()
+            .unwrap_or_else(|| ADMIN_PROFILE.to_string());
         let profile = profiles
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(&pname))
-            .ok_or_else(|| SfError::new("INVALID_PROFILE", format!("user {}: unknown profile '{pname}'", u.username)))?;
-        if out.iter().any(|x| x.username.eq_ignore_ascii_case(&u.username)) {
-            return Err(SfError::new("DUPLICATE_USERNAME", format!("user {} defined twice", u.username)));
+            .ok_or_else(|| {
+                SfError::new(
+                    "INVALID_PROFILE",
+                    format!("user {}: unknown profile '{pname}'", u.username),
+                )
+            })?;
+        if out
+            .iter()
+            .any(|x| x.username.eq_ignore_ascii_case(&u.username))
+        {
+            return Err(SfError::new(
+                "DUPLICATE_USERNAME",
+                format!("user {} defined twice", u.username),
+            ));
         }
         let table = &data.tables[t];
-        let existing = (0..table.len())
-            .find(|&r| table.get(r, uname_slot).as_str().is_some_and(|n| n.eq_ignore_ascii_case(&u.username)));
+        let existing = (0..table.len()).find(|&r| {
+            table
+                .get(r, uname_slot)
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&u.username))
+        });
         let id = match existing {
             Some(r) => table.id(r).to_string(),
             None => {
                 let creator = out.first().map(|f| f.id.clone());
-                let full = format!("{} {}", u.first_name, u.last_name).trim().to_string();
-                let alias: String = u.username.chars().take_while(|c| *c != '@').take(8).collect();
+                let full = format!("{} {}", u.first_name, u.last_name)
+                    .trim()
+                    .to_string();
+                let alias: String = u
+                    .username
+                    .chars()
+                    .take_while(|c| *c != '@')
+                    .take(8)
+                    .collect();
                 let fields = [
                     ("Username", Value::text(u.username.as_str())),
                     ("FirstName", text_or_null(&u.first_name)),
@@ -303,7 +372,11 @@ fn ensure_users(
     let psys = schema.obj(pt).sys;
     let ptable = &mut data.tables[pt];
     for r in 0..ptable.len() {
-        if ptable.get(r, psys.created_by).as_str().is_some_and(|c| c.starts_with("00e")) {
+        if ptable
+            .get(r, psys.created_by)
+            .as_str()
+            .is_some_and(|c| c.starts_with("00e"))
+        {
             let mut row = ptable.row(r).to_vec();
             row[psys.created_by] = first.clone();
             row[psys.last_modified_by] = first.clone();
@@ -314,5 +387,9 @@ fn ensure_users(
 }
 
 fn text_or_null(s: &str) -> Value {
-    if s.is_empty() { Value::Null } else { Value::text(s) }
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::text(s)
+    }
 }

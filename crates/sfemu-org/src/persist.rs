@@ -3,13 +3,13 @@
 //! million-row org never needs a second in-memory copy. The schema is not stored: it is rebuilt
 //! from the spec, and stored fields are matched to it by name (unknown ones are dropped).
 
+use crate::SfError;
 use crate::changelog::{ChangeLog, Entry};
 use crate::ids::IdGen;
 use crate::org::{Data, Org};
 use crate::render::{self, parse_date, parse_datetime, parse_time};
 use crate::schema::{FieldDef, FieldType, Schema};
 use crate::store::Table;
-use crate::SfError;
 use serde_json::{Value as Json, json};
 use soql::Value;
 use std::collections::HashMap;
@@ -38,15 +38,23 @@ fn enc(v: &Value) -> Json {
 
 fn dec(f: &FieldDef, j: &Json) -> Value {
     if j.is_null() {
-        return if f.ftype == FieldType::Boolean { Value::Bool(false) } else { Value::Null };
+        return if f.ftype == FieldType::Boolean {
+            Value::Bool(false)
+        } else {
+            Value::Null
+        };
     }
     let s = j.as_str();
     match f.ftype {
         FieldType::Boolean => Value::Bool(j.as_bool().unwrap_or(false)),
         FieldType::Int => j.as_i64().map_or(Value::Null, Value::Int),
-        FieldType::Double | FieldType::Currency | FieldType::Percent => j.as_f64().map_or(Value::Null, Value::Double),
+        FieldType::Double | FieldType::Currency | FieldType::Percent => {
+            j.as_f64().map_or(Value::Null, Value::Double)
+        }
         FieldType::Date => s.and_then(parse_date).map_or(Value::Null, Value::Date),
-        FieldType::DateTime => s.and_then(parse_datetime).map_or(Value::Null, Value::DateTime),
+        FieldType::DateTime => s
+            .and_then(parse_datetime)
+            .map_or(Value::Null, Value::DateTime),
         FieldType::Time => s.and_then(parse_time).map_or(Value::Null, Value::Time),
         _ => s.map_or(Value::Null, Value::text),
     }
@@ -72,19 +80,39 @@ impl Org {
         )?;
         for (obj, t) in self.schema.objects.iter().zip(&data.tables) {
             let names: Vec<&str> = obj.fields.iter().map(|f| f.name.as_str()).collect();
-            line(&mut w, &json!({"table": obj.name, "fields": names, "autonumber": t.autonumber, "rows": t.len()}))?;
+            line(
+                &mut w,
+                &json!({"table": obj.name, "fields": names, "autonumber": t.autonumber, "rows": t.len()}),
+            )?;
             for r in 0..t.len() {
                 let mut vals: Vec<Json> = t.row(r).iter().map(enc).collect();
                 let ru = r as u32;
-                vals.push(t.deleted_at.get(&ru).map_or(Json::Null, |d| Json::String(render::datetime(d))));
-                vals.push(t.cascade_of.get(&ru).map_or(Json::Null, |c| Json::String(c.to_string())));
+                vals.push(
+                    t.deleted_at
+                        .get(&ru)
+                        .map_or(Json::Null, |d| Json::String(render::datetime(d))),
+                );
+                vals.push(
+                    t.cascade_of
+                        .get(&ru)
+                        .map_or(Json::Null, |c| Json::String(c.to_string())),
+                );
                 line(&mut w, &Json::Array(vals))?;
             }
         }
         let log = &data.log;
-        let tables: Vec<&str> = self.schema.objects.iter().map(|o| o.name.as_str()).collect();
-        let fields: Vec<Vec<&str>> =
-            self.schema.objects.iter().map(|o| o.fields.iter().map(|f| f.name.as_str()).collect()).collect();
+        let tables: Vec<&str> = self
+            .schema
+            .objects
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        let fields: Vec<Vec<&str>> = self
+            .schema
+            .objects
+            .iter()
+            .map(|o| o.fields.iter().map(|f| f.name.as_str()).collect())
+            .collect();
         line(
             &mut w,
             &json!({"log": {"cap": log.cap, "last_seq": log.last_seq, "last_commit": log.last_commit,
@@ -107,17 +135,28 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
     let file = std::fs::File::open(path).map_err(|e| err(path, e))?;
     let mut lines = BufReader::with_capacity(1 << 20, file).lines();
     let mut next = |what: &str| -> Result<Json, SfError> {
-        let l = lines.next().ok_or_else(|| err(path, format!("truncated: expected {what}")))?.map_err(|e| err(path, e))?;
+        let l = lines
+            .next()
+            .ok_or_else(|| err(path, format!("truncated: expected {what}")))?
+            .map_err(|e| err(path, e))?;
         serde_json::from_str(&l).map_err(|e| err(path, format!("bad {what}: {e}")))
     };
     let head = next("header")?;
     if head.get("format").and_then(Json::as_str) != Some(FORMAT) {
         return Err(err(path, "not an sfemu org snapshot"));
     }
-    let org_id = head.get("org_id").and_then(Json::as_str).ok_or_else(|| err(path, "no org_id"))?.to_string();
+    let org_id = head
+        .get("org_id")
+        .and_then(Json::as_str)
+        .ok_or_else(|| err(path, "no org_id"))?
+        .to_string();
     let mut idgen = IdGen::new(&org_id);
     idgen.counter = head.get("id_counter").and_then(Json::as_u64).unwrap_or(0);
-    let clock = head.get("clock").and_then(Json::as_str).and_then(parse_datetime).unwrap_or_else(chrono::Utc::now);
+    let clock = head
+        .get("clock")
+        .and_then(Json::as_str)
+        .and_then(parse_datetime)
+        .unwrap_or_else(chrono::Utc::now);
     let mut tables: Vec<Table> = schema.objects.iter().map(Table::new).collect();
     let mut table_map: HashMap<String, usize> = HashMap::new();
     let log_head = loop {
@@ -125,9 +164,14 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
         if let Some(l) = h.get("log") {
             break l.clone();
         }
-        let name = h.get("table").and_then(Json::as_str).ok_or_else(|| err(path, "bad table header"))?.to_string();
-        let fields: Vec<String> = serde_json::from_value(h.get("fields").cloned().unwrap_or(Json::Null))
-            .map_err(|e| err(path, format!("table {name}: {e}")))?;
+        let name = h
+            .get("table")
+            .and_then(Json::as_str)
+            .ok_or_else(|| err(path, "bad table header"))?
+            .to_string();
+        let fields: Vec<String> =
+            serde_json::from_value(h.get("fields").cloned().unwrap_or(Json::Null))
+                .map_err(|e| err(path, format!("table {name}: {e}")))?;
         let rows = h.get("rows").and_then(Json::as_u64).unwrap_or(0);
         let target = schema.table(&name);
         let map: Vec<Option<usize>> = match target {
@@ -141,7 +185,9 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
         for _ in 0..rows {
             let row = next("row")?;
             let Some(t) = target else { continue };
-            let Json::Array(vals) = row else { return Err(err(path, format!("table {name}: row is not an array"))) };
+            let Json::Array(vals) = row else {
+                return Err(err(path, format!("table {name}: row is not an array")));
+            };
             let obj = schema.obj(t);
             let mut out: Vec<Value> = obj.fields.iter().map(|f| dec(f, &Json::Null)).collect();
             for (i, v) in vals.iter().take(fields.len()).enumerate() {
@@ -151,28 +197,49 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
             }
             let table = &mut tables[t];
             let r = table.len() as u32;
-            if let Some(d) = vals.get(fields.len()).and_then(Json::as_str).and_then(parse_datetime) {
+            if let Some(d) = vals
+                .get(fields.len())
+                .and_then(Json::as_str)
+                .and_then(parse_datetime)
+            {
                 table.deleted_at.insert(r, d);
             }
-            if let Some(c) = vals.get(fields.len() + 1).and_then(Json::as_str).and_then(|c| c.parse::<u128>().ok()) {
+            if let Some(c) = vals
+                .get(fields.len() + 1)
+                .and_then(Json::as_str)
+                .and_then(|c| c.parse::<u128>().ok())
+            {
                 table.cascade_of.insert(r, c);
             }
             table.push(out);
         }
     };
     let mut log = ChangeLog::default();
-    log.cap = log_head.get("cap").and_then(Json::as_u64).map_or(crate::changelog::DEFAULT_CAP, |c| c as usize);
+    log.cap = log_head
+        .get("cap")
+        .and_then(Json::as_u64)
+        .map_or(crate::changelog::DEFAULT_CAP, |c| c as usize);
     log.last_seq = log_head.get("last_seq").and_then(Json::as_u64).unwrap_or(0);
-    log.last_commit = log_head.get("last_commit").and_then(Json::as_u64).unwrap_or(0);
+    log.last_commit = log_head
+        .get("last_commit")
+        .and_then(Json::as_u64)
+        .unwrap_or(0);
     let old_tables: Vec<String> =
-        serde_json::from_value(log_head.get("tables").cloned().unwrap_or(Json::Null)).unwrap_or_default();
+        serde_json::from_value(log_head.get("tables").cloned().unwrap_or(Json::Null))
+            .unwrap_or_default();
     let old_fields: Vec<Vec<String>> =
-        serde_json::from_value(log_head.get("fields").cloned().unwrap_or(Json::Null)).unwrap_or_default();
+        serde_json::from_value(log_head.get("fields").cloned().unwrap_or(Json::Null))
+            .unwrap_or_default();
     let n = log_head.get("entries").and_then(Json::as_u64).unwrap_or(0);
     for _ in 0..n {
-        let mut e: Entry = serde_json::from_value(next("change")?).map_err(|e| err(path, format!("bad change: {e}")))?;
-        let Some(name) = old_tables.get(e.table as usize) else { continue };
-        let Some(t) = schema.table(name) else { continue };
+        let mut e: Entry = serde_json::from_value(next("change")?)
+            .map_err(|e| err(path, format!("bad change: {e}")))?;
+        let Some(name) = old_tables.get(e.table as usize) else {
+            continue;
+        };
+        let Some(t) = schema.table(name) else {
+            continue;
+        };
         let remap = |slots: &[u16]| -> Vec<u16> {
             slots
                 .iter()
@@ -185,5 +252,13 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
         e.table = t as u32;
         log.push_restored(e);
     }
-    Ok((org_id, Data { tables, idgen, clock, log }))
+    Ok((
+        org_id,
+        Data {
+            tables,
+            idgen,
+            clock,
+            log,
+        },
+    ))
 }

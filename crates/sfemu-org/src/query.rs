@@ -8,8 +8,8 @@ use crate::{QueryPage, SfError, ids};
 use chrono::{FixedOffset, Utc};
 use serde_json::{Map, Value as Json};
 use soql::{
-    Catalog, ChildRel, DataSource, EvalContext, Execution, FieldInfo, ObjectInfo, OutRecord, OutValue, ParentRel,
-    Plan, ScanHint, Value,
+    Catalog, ChildRel, DataSource, EvalContext, Execution, FieldInfo, ObjectInfo, OutRecord,
+    OutValue, ParentRel, Plan, ScanHint, Value,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -29,7 +29,10 @@ pub(crate) struct View<'a> {
 
 impl View<'_> {
     fn info(&self, table: usize) -> ObjectInfo {
-        ObjectInfo { name: self.schema.obj(table).name.clone(), table }
+        ObjectInfo {
+            name: self.schema.obj(table).name.clone(),
+            table,
+        }
     }
     fn visible(&self, table: usize, slot: usize) -> bool {
         !self.hidden.contains(&(table, slot))
@@ -56,7 +59,11 @@ impl Catalog for View<'_> {
             groupable: !long
                 && !matches!(
                     f.ftype,
-                    FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::DateTime | FieldType::MultiPicklist
+                    FieldType::Double
+                        | FieldType::Currency
+                        | FieldType::Percent
+                        | FieldType::DateTime
+                        | FieldType::MultiPicklist
                 ),
             aggregatable: numeric,
         })
@@ -64,10 +71,16 @@ impl Catalog for View<'_> {
 
     fn parent_relationship(&self, object: &ObjectInfo, name: &str) -> Option<ParentRel> {
         let obj = self.schema.objects.get(object.table)?;
-        let slot = obj.rel_slot(name).filter(|&s| self.visible(object.table, s))?;
+        let slot = obj
+            .rel_slot(name)
+            .filter(|&s| self.visible(object.table, s))?;
         let f = &obj.fields[slot];
         let target = self.schema.table(f.reference_to.first()?)?;
-        Some(ParentRel { name: f.relationship_name.clone()?, slot, target: self.info(target) })
+        Some(ParentRel {
+            name: f.relationship_name.clone()?,
+            slot,
+            target: self.info(target),
+        })
     }
 
     fn child_relationship(&self, object: &ObjectInfo, name: &str) -> Option<ChildRel> {
@@ -76,7 +89,11 @@ impl Catalog for View<'_> {
         if !self.visible(c.child_table, c.slot) {
             return None;
         }
-        Some(ChildRel { name: c.name.clone(), child: self.info(c.child_table), slot: c.slot })
+        Some(ChildRel {
+            name: c.name.clone(),
+            child: self.info(c.child_table),
+            slot: c.slot,
+        })
     }
 }
 
@@ -99,7 +116,9 @@ impl DataSource for View<'_> {
                             return (0..t.len()).collect();
                         }
                         rows.extend(t.find_unique(slot, s).unwrap_or_default());
-                    } else if let Some(kids) = ids::to18(s).and_then(|id| t.find_children(slot, &id)) {
+                    } else if let Some(kids) =
+                        ids::to18(s).and_then(|id| t.find_children(slot, &id))
+                    {
                         rows.extend(kids);
                     }
                 }
@@ -128,16 +147,26 @@ impl DataSource for View<'_> {
         t.find(id).filter(|&r| include_deleted || !t.is_deleted(r))
     }
 
-    fn children(&self, child_table: usize, slot: usize, parent_id: &str, include_deleted: bool) -> Vec<usize> {
+    fn children(
+        &self,
+        child_table: usize,
+        slot: usize,
+        parent_id: &str,
+        include_deleted: bool,
+    ) -> Vec<usize> {
         let t = &self.data.tables[child_table];
         let rows = match t.find_children(slot, parent_id) {
             Some(mut rows) => {
                 rows.sort_unstable();
                 rows
             }
-            None => (0..t.len()).filter(|&r| t.get(r, slot).as_str() == Some(parent_id)).collect(),
+            None => (0..t.len())
+                .filter(|&r| t.get(r, slot).as_str() == Some(parent_id))
+                .collect(),
         };
-        rows.into_iter().filter(|&r| include_deleted || !t.is_deleted(r)).collect()
+        rows.into_iter()
+            .filter(|&r| include_deleted || !t.is_deleted(r))
+            .collect()
     }
 }
 
@@ -164,18 +193,23 @@ impl std::fmt::Debug for Cursors {
 
 impl Cursors {
     fn purge(&mut self, now: Instant) {
-        self.map.retain(|_, c| now.duration_since(c.last_used) < CURSOR_IDLE);
+        self.map
+            .retain(|_, c| now.duration_since(c.last_used) < CURSOR_IDLE);
     }
 
     fn open(&mut self, c: Cursor) -> String {
         let now = Instant::now();
         self.purge(now);
-        let mine: Vec<(String, Instant)> =
-            self.map.iter().filter(|(_, x)| x.user == c.user).map(|(k, x)| (k.clone(), x.last_used)).collect();
-        if mine.len() >= CURSORS_PER_USER {
-            if let Some((oldest, _)) = mine.iter().min_by_key(|(_, t)| *t) {
-                self.map.remove(oldest);
-            }
+        let mine: Vec<(String, Instant)> = self
+            .map
+            .iter()
+            .filter(|(_, x)| x.user == c.user)
+            .map(|(k, x)| (k.clone(), x.last_used))
+            .collect();
+        if mine.len() >= CURSORS_PER_USER
+            && let Some((oldest, _)) = mine.iter().min_by_key(|(_, t)| *t)
+        {
+            self.map.remove(oldest);
         }
         let id = format!("01g{}", ids::random_base62(15));
         self.map.insert(id.clone(), c);
@@ -192,7 +226,11 @@ fn map_soql(e: soql::SoqlError) -> SfError {
 }
 
 fn ctx(include_deleted: bool) -> EvalContext {
-    EvalContext { now: Utc::now(), include_deleted, tz: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()) }
+    EvalContext {
+        now: Utc::now(),
+        include_deleted,
+        tz: FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
+    }
 }
 
 /// Renders a SOQL output record as Salesforce's JSON.
@@ -201,28 +239,40 @@ pub(crate) fn out_json(schema: &Schema, rec: &OutRecord, version: &str) -> Json 
     let mut attrs = Map::new();
     attrs.insert("type".into(), Json::String(rec.object.clone()));
     if let Some(id) = &rec.id {
-        attrs.insert("url".into(), Json::String(format!("/services/data/{}/sobjects/{}/{id}", url_version(version), rec.object)));
+        attrs.insert(
+            "url".into(),
+            Json::String(format!(
+                "/services/data/{}/sobjects/{}/{id}",
+                url_version(version),
+                rec.object
+            )),
+        );
     }
     m.insert("attributes".into(), Json::Object(attrs));
     let obj = schema.table(&rec.object).map(|t| schema.obj(t));
     for (k, v) in &rec.fields {
         let j = match v {
             OutValue::Scalar(val) => {
-                let blob = obj.and_then(|o| o.slot(k)).and_then(|s| obj.map(|o| &o.fields[s]));
+                let blob = obj
+                    .and_then(|o| o.slot(k))
+                    .and_then(|s| obj.map(|o| &o.fields[s]));
                 match (blob, &rec.id) {
-                    (Some(f), Some(id)) if f.ftype == FieldType::Base64 && !val.is_null() => Json::String(format!(
-                        "/services/data/{}/sobjects/{}/{id}/{}",
-                        url_version(version),
-                        rec.object,
-                        f.name
-                    )),
+                    (Some(f), Some(id)) if f.ftype == FieldType::Base64 && !val.is_null() => {
+                        Json::String(format!(
+                            "/services/data/{}/sobjects/{}/{id}/{}",
+                            url_version(version),
+                            rec.object,
+                            f.name
+                        ))
+                    }
                     _ => crate::render::value(val),
                 }
             }
             OutValue::Parent(None) | OutValue::Children(None) => Json::Null,
             OutValue::Parent(Some(p)) => out_json(schema, p, version),
             OutValue::Children(Some(rows)) => {
-                let records: Vec<Json> = rows.iter().map(|r| out_json(schema, r, version)).collect();
+                let records: Vec<Json> =
+                    rows.iter().map(|r| out_json(schema, r, version)).collect();
                 serde_json::json!({"totalSize": records.len(), "done": true, "records": records})
             }
         };
@@ -231,7 +281,15 @@ pub(crate) fn out_json(schema: &Schema, rec: &OutRecord, version: &str) -> Json 
     Json::Object(m)
 }
 
-fn page(org: &Org, view: &View<'_>, cur: &Cursor, offset: usize, batch: usize, version: &str, locator_id: &str) -> QueryPage {
+fn page(
+    org: &Org,
+    view: &View<'_>,
+    cur: &Cursor,
+    offset: usize,
+    batch: usize,
+    version: &str,
+    locator_id: &str,
+) -> QueryPage {
     let ctx = ctx(cur.include_deleted);
     let end = (offset + batch).min(cur.rows.len());
     let records = cur.rows[offset.min(end)..end]
@@ -248,20 +306,41 @@ fn page(org: &Org, view: &View<'_>, cur: &Cursor, offset: usize, batch: usize, v
 }
 
 impl Org {
-    pub(crate) fn run_query(&self, user_id: &str, text: &str, all_rows: bool, batch: usize, version: &str) -> Result<QueryPage, SfError> {
-        let user = self.find_user(user_id).map_or_else(|| user_id.to_string(), |u| u.id.clone());
+    pub(crate) fn run_query(
+        &self,
+        user_id: &str,
+        text: &str,
+        all_rows: bool,
+        batch: usize,
+        version: &str,
+    ) -> Result<QueryPage, SfError> {
+        let user = self
+            .find_user(user_id)
+            .map_or_else(|| user_id.to_string(), |u| u.id.clone());
         let batch = batch.clamp(200, 2000);
         let data = self.data.read();
-        let view = View { schema: &self.schema, data: &data, hidden: self.hidden_for(&user) };
+        let view = View {
+            schema: &self.schema,
+            data: &data,
+            hidden: self.hidden_for(&user),
+        };
         let plan = soql::plan(text, &view).map_err(map_soql)?;
         let c = ctx(all_rows);
         match plan.execute(&view, &c).map_err(map_soql)? {
-            Execution::Count(n) => Ok(QueryPage { total_size: n, done: true, next_locator: None, records: Vec::new() }),
+            Execution::Count(n) => Ok(QueryPage {
+                total_size: n,
+                done: true,
+                next_locator: None,
+                records: Vec::new(),
+            }),
             Execution::Aggregate(recs) => Ok(QueryPage {
                 total_size: recs.len() as u64,
                 done: true,
                 next_locator: None,
-                records: recs.iter().map(|r| out_json(&self.schema, r, version)).collect(),
+                records: recs
+                    .iter()
+                    .map(|r| out_json(&self.schema, r, version))
+                    .collect(),
             }),
             Execution::Rows(rows) => {
                 let cur = Cursor {
@@ -277,14 +356,28 @@ impl Org {
                 let first_rows = cur.rows.clone();
                 let plan = cur.plan.clone();
                 let id = self.cursors.lock().open(cur);
-                let tmp = Cursor { plan, rows: first_rows, user, include_deleted: all_rows, last_used: Instant::now() };
+                let tmp = Cursor {
+                    plan,
+                    rows: first_rows,
+                    user,
+                    include_deleted: all_rows,
+                    last_used: Instant::now(),
+                };
                 Ok(page(self, &view, &tmp, 0, batch, version, &id))
             }
         }
     }
 
-    pub(crate) fn run_query_more(&self, user_id: &str, locator: &str, batch: usize, version: &str) -> Result<QueryPage, SfError> {
-        let user = self.find_user(user_id).map_or_else(|| user_id.to_string(), |u| u.id.clone());
+    pub(crate) fn run_query_more(
+        &self,
+        user_id: &str,
+        locator: &str,
+        batch: usize,
+        version: &str,
+    ) -> Result<QueryPage, SfError> {
+        let user = self
+            .find_user(user_id)
+            .map_or_else(|| user_id.to_string(), |u| u.id.clone());
         let batch = batch.clamp(200, 2000);
         let locator = locator.trim_matches('/');
         let locator = locator.rsplit('/').next().unwrap_or(locator);
@@ -301,8 +394,18 @@ impl Org {
             (c.plan.clone(), c.rows.clone(), c.include_deleted)
         };
         let data = self.data.read();
-        let view = View { schema: &self.schema, data: &data, hidden: self.hidden_for(&user) };
-        let cur = Cursor { plan, rows, user, include_deleted, last_used: Instant::now() };
+        let view = View {
+            schema: &self.schema,
+            data: &data,
+            hidden: self.hidden_for(&user),
+        };
+        let cur = Cursor {
+            plan,
+            rows,
+            user,
+            include_deleted,
+            last_used: Instant::now(),
+        };
         Ok(page(self, &view, &cur, offset, batch, version, id))
     }
 

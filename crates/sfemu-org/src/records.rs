@@ -12,7 +12,11 @@ use soql::Value;
 
 /// `62.0` → `v62.0` (and `v62.0` stays).
 pub(crate) fn url_version(version: &str) -> String {
-    if version.starts_with('v') { version.to_string() } else { format!("v{version}") }
+    if version.starts_with('v') {
+        version.to_string()
+    } else {
+        format!("v{version}")
+    }
 }
 
 fn not_found() -> SfError {
@@ -20,7 +24,14 @@ fn not_found() -> SfError {
 }
 
 /// A row as Salesforce's record JSON with the given slots (in order; Id appended when absent).
-pub(crate) fn record_json(schema: &Schema, data: &Data, table: usize, row: usize, slots: &[usize], version: &str) -> Json {
+pub(crate) fn record_json(
+    schema: &Schema,
+    data: &Data,
+    table: usize,
+    row: usize,
+    slots: &[usize],
+    version: &str,
+) -> Json {
     let obj = schema.obj(table);
     let t = &data.tables[table];
     let id = t.id(row);
@@ -33,7 +44,12 @@ pub(crate) fn record_json(schema: &Schema, data: &Data, table: usize, row: usize
         let f = &obj.fields[s];
         let v = t.get(row, s);
         let j = if f.ftype == FieldType::Base64 && !v.is_null() {
-            Json::String(format!("/services/data/{}/sobjects/{}/{id}/{}", url_version(version), obj.name, f.name))
+            Json::String(format!(
+                "/services/data/{}/sobjects/{}/{id}/{}",
+                url_version(version),
+                obj.name,
+                f.name
+            ))
         } else {
             render::value(v)
         };
@@ -49,7 +65,12 @@ pub(crate) fn record_json(schema: &Schema, data: &Data, table: usize, row: usize
 }
 
 impl Org {
-    fn visible_slots(&self, user: &str, table: usize, fields: Option<&[String]>) -> Result<Vec<usize>, SfError> {
+    fn visible_slots(
+        &self,
+        user: &str,
+        table: usize,
+        fields: Option<&[String]>,
+    ) -> Result<Vec<usize>, SfError> {
         let hidden = self.hidden_for(user);
         let obj = self.schema.obj(table);
         match fields {
@@ -73,7 +94,14 @@ impl Org {
         }
     }
 
-    pub(crate) fn get_record(&self, user: &str, object: &str, id: &str, fields: Option<&[String]>, version: &str) -> Result<Json, SfError> {
+    pub(crate) fn get_record(
+        &self,
+        user: &str,
+        object: &str,
+        id: &str,
+        fields: Option<&[String]>,
+        version: &str,
+    ) -> Result<Json, SfError> {
         let table = self.schema.table(object).ok_or_else(not_found)?;
         let slots = self.visible_slots(user, table, fields)?;
         let id18 = ids::to18(id).ok_or_else(not_found)?;
@@ -86,7 +114,14 @@ impl Org {
         if t.is_deleted(row) {
             return Err(crate::dml::entity_is_deleted());
         }
-        Ok(record_json(&self.schema, &data, table, row, &slots, version))
+        Ok(record_json(
+            &self.schema,
+            &data,
+            table,
+            row,
+            &slots,
+            version,
+        ))
     }
 
     pub(crate) fn get_by_ext(
@@ -113,7 +148,9 @@ impl Org {
                 ))
             })?;
         if slot == ID_SLOT {
-            return self.get_record(user, object, value, fields, version).map_err(errs);
+            return self
+                .get_record(user, object, value, fields, version)
+                .map_err(errs);
         }
         let slots = self.visible_slots(user, table, fields).map_err(errs)?;
         let data = self.data.read();
@@ -122,23 +159,39 @@ impl Org {
         let rows: Vec<usize> = match t.find_unique(slot, value) {
             Some(r) => r,
             None => (0..t.len())
-                .filter(|&r| !t.is_deleted(r) && t.get(r, slot).as_str().is_some_and(|v| text_eq(v, value, cs)))
+                .filter(|&r| {
+                    !t.is_deleted(r)
+                        && t.get(r, slot)
+                            .as_str()
+                            .is_some_and(|v| text_eq(v, value, cs))
+                })
                 .collect(),
         };
         match rows.as_slice() {
             [] => Err(errs(not_found())),
             [r] => Ok(record_json(&self.schema, &data, table, *r, &slots, version)),
-            many => Err(DmlFailure::MultipleMatches(many.iter().map(|&r| t.id(r).to_string()).collect())),
+            many => Err(DmlFailure::MultipleMatches(
+                many.iter().map(|&r| t.id(r).to_string()).collect(),
+            )),
         }
     }
 
     /// The decoded bytes of a base64 field (`GET /sobjects/ContentVersion/{id}/VersionData`).
-    pub fn blob(&self, user_id: &str, object: &str, id: &str, field: &str) -> Result<Vec<u8>, SfError> {
+    pub fn blob(
+        &self,
+        user_id: &str,
+        object: &str,
+        id: &str,
+        field: &str,
+    ) -> Result<Vec<u8>, SfError> {
         let table = self.schema.table(object).ok_or_else(not_found)?;
         let obj = self.schema.obj(table);
         let slot = obj
             .slot(field)
-            .filter(|&s| obj.fields[s].ftype == FieldType::Base64 && !self.hidden_for(user_id).contains(&(table, s)))
+            .filter(|&s| {
+                obj.fields[s].ftype == FieldType::Base64
+                    && !self.hidden_for(user_id).contains(&(table, s))
+            })
             .ok_or_else(not_found)?;
         let id18 = ids::to18(id).ok_or_else(not_found)?;
         let data = self.data.read();
@@ -155,18 +208,27 @@ impl Org {
         }
     }
 
-    pub(crate) fn edit_direct(&self, object: &str, id: &str, fields: &Map<String, Json>) -> Result<(), SfError> {
+    pub(crate) fn edit_direct(
+        &self,
+        object: &str,
+        id: &str,
+        fields: &Map<String, Json>,
+    ) -> Result<(), SfError> {
         let table = self.schema.table(object).ok_or_else(not_found)?;
         let obj = self.schema.obj(table);
         let mut data = self.data.write();
         let t = &mut data.tables[table];
-        let row = ids::to18(id).and_then(|i| t.find(&i)).ok_or_else(not_found)?;
+        let row = ids::to18(id)
+            .and_then(|i| t.find(&i))
+            .ok_or_else(not_found)?;
         let mut new = t.row(row).to_vec();
         for (k, v) in fields {
             if k == "attributes" {
                 continue;
             }
-            let slot = obj.slot(k).ok_or_else(|| crate::dml::convert::no_such_column(&obj.name, k))?;
+            let slot = obj
+                .slot(k)
+                .ok_or_else(|| crate::dml::convert::no_such_column(&obj.name, k))?;
             if slot == ID_SLOT {
                 continue;
             }
@@ -178,34 +240,57 @@ impl Org {
 
     pub(crate) fn counts(&self) -> Vec<(String, usize)> {
         let data = self.data.read();
-        self.schema.objects.iter().zip(&data.tables).map(|(o, t)| (o.name.clone(), t.live_count())).collect()
+        self.schema
+            .objects
+            .iter()
+            .zip(&data.tables)
+            .map(|(o, t)| (o.name.clone(), t.live_count()))
+            .collect()
     }
 
     pub(crate) fn seed(&self, caller: &Caller, seed: &Json) -> Result<usize, SfError> {
         let Json::Object(objects) = seed else {
-            return Err(SfError::new("INVALID_SEED", "seed data must be an object {\"Account\": [records…]}"));
+            return Err(SfError::new(
+                "INVALID_SEED",
+                "seed data must be an object {\"Account\": [records…]}",
+            ));
         };
         let mut ops = Vec::new();
         let mut labels = Vec::new();
         for (object, records) in objects {
             let Json::Array(records) = records else {
-                return Err(SfError::new("INVALID_SEED", format!("seed data for {object} must be an array")));
+                return Err(SfError::new(
+                    "INVALID_SEED",
+                    format!("seed data for {object} must be an array"),
+                ));
             };
             for (i, r) in records.iter().enumerate() {
                 let Json::Object(fields) = r else {
-                    return Err(SfError::new("INVALID_SEED", format!("seed {object}[{i}] must be an object")));
+                    return Err(SfError::new(
+                        "INVALID_SEED",
+                        format!("seed {object}[{i}] must be an object"),
+                    ));
                 };
-                ops.push(DmlOp::Create { object: object.clone(), fields: fields.clone() });
+                ops.push(DmlOp::Create {
+                    object: object.clone(),
+                    fields: fields.clone(),
+                });
                 labels.push(format!("{object}[{i}]"));
             }
         }
         let n = ops.len();
         let results = self.apply(caller, ops, true);
         for (r, label) in results.iter().zip(labels) {
-            if let Err(DmlFailure::Errors(errs)) = r {
-                if let Some(e) = errs.iter().find(|e| e.code != "ALL_OR_NONE_OPERATION_ROLLED_BACK") {
-                    return Err(SfError::with_fields(e.code.clone(), format!("seed {label}: {}", e.message), e.fields.clone()));
-                }
+            if let Err(DmlFailure::Errors(errs)) = r
+                && let Some(e) = errs
+                    .iter()
+                    .find(|e| e.code != "ALL_OR_NONE_OPERATION_ROLLED_BACK")
+            {
+                return Err(SfError::with_fields(
+                    e.code.clone(),
+                    format!("seed {label}: {}", e.message),
+                    e.fields.clone(),
+                ));
             }
         }
         Ok(n)

@@ -34,7 +34,12 @@ pub fn to_millis(d: DateTime<Utc>) -> DateTime<Utc> {
 /// `…+01:00`, with or without millis, and a bare date (midnight UTC).
 pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M%:z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(s, fmt) {
             return Some(to_millis(d.with_timezone(&Utc)));
         }
@@ -50,7 +55,10 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
         return Some(to_millis(d.and_utc()));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
 }
 
 /// Parses a date `YYYY-MM-DD` (a datetime string is accepted and cut to its date).
@@ -65,7 +73,9 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 /// Parses a time `HH:MM:SS[.sss][Z]` or `HH:MM`.
 pub fn parse_time(s: &str) -> Option<NaiveTime> {
     let s = s.trim().trim_end_matches(['Z', 'z']);
-    NaiveTime::parse_from_str(s, "%H:%M:%S%.f").or_else(|_| NaiveTime::parse_from_str(s, "%H:%M")).ok()
+    NaiveTime::parse_from_str(s, "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M"))
+        .ok()
 }
 
 #[cfg(test)]
@@ -89,6 +99,9 @@ mod tests {
         assert_eq!(value(&Value::Double(10.0)).to_string(), "10.0");
         assert_eq!(parse_date("2024-02-29").unwrap().to_string(), "2024-02-29");
         assert!(parse_date("2023-02-29").is_none());
-        assert_eq!(value(&Value::Time(parse_time("08:30:00Z").unwrap())), Json::from("08:30:00.000Z"));
+        assert_eq!(
+            value(&Value::Time(parse_time("08:30:00Z").unwrap())),
+            Json::from("08:30:00.000Z")
+        );
     }
 }

@@ -18,7 +18,10 @@ fn bad_date(msg: &str) -> SfError {
 }
 
 /// Validated `[start, latest)` window.
-fn window(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), SfError> {
+fn window(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), SfError> {
     let (start, end) = (minute(start), minute(end));
     if start >= end {
         return Err(bad_date("startDate must chronologically precede endDate"));
@@ -33,10 +36,17 @@ fn window(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(DateTime<Utc>, Da
 
 impl Org {
     fn table_of(&self, object: &str) -> Result<usize, SfError> {
-        self.schema.table(object).ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))
+        self.schema
+            .table(object)
+            .ok_or_else(|| SfError::new("NOT_FOUND", "The requested resource does not exist"))
     }
 
-    pub(crate) fn updated_ids(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<UpdatedIds, SfError> {
+    pub(crate) fn updated_ids(
+        &self,
+        object: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<UpdatedIds, SfError> {
         let table = self.table_of(object)?;
         let (start, latest) = window(start, end)?;
         let stamp = self.schema.obj(table).sys.system_modstamp;
@@ -47,32 +57,53 @@ impl Org {
             if t.is_deleted(r) {
                 continue;
             }
-            if let Value::DateTime(d) = t.get(r, stamp) {
-                if *d >= start && *d <= latest {
-                    ids.push(t.id(r).to_string());
-                    if ids.len() > MAX_IDS {
-                        return Err(SfError::new("EXCEEDED_ID_LIMIT", "too many ids: narrow the time window"));
-                    }
+            if let Value::DateTime(d) = t.get(r, stamp)
+                && *d >= start
+                && *d <= latest
+            {
+                ids.push(t.id(r).to_string());
+                if ids.len() > MAX_IDS {
+                    return Err(SfError::new(
+                        "EXCEEDED_ID_LIMIT",
+                        "too many ids: narrow the time window",
+                    ));
                 }
             }
         }
-        Ok(UpdatedIds { ids, latest_date_covered: latest.max(start) })
+        Ok(UpdatedIds {
+            ids,
+            latest_date_covered: latest.max(start),
+        })
     }
 
-    pub(crate) fn deleted_ids(&self, object: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<DeletedIds, SfError> {
+    pub(crate) fn deleted_ids(
+        &self,
+        object: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<DeletedIds, SfError> {
         let table = self.table_of(object)?;
         let (start, latest) = window(start, end)?;
         let data = self.data.read();
         let t = &data.tables[table];
-        let mut rows: Vec<(&u32, &DateTime<Utc>)> =
-            t.deleted_at.iter().filter(|(_, d)| **d >= start && **d <= latest).collect();
+        let mut rows: Vec<(&u32, &DateTime<Utc>)> = t
+            .deleted_at
+            .iter()
+            .filter(|(_, d)| **d >= start && **d <= latest)
+            .collect();
         rows.sort_unstable();
         if rows.len() > MAX_IDS {
-            return Err(SfError::new("EXCEEDED_ID_LIMIT", "too many ids: narrow the time window"));
+            return Err(SfError::new(
+                "EXCEEDED_ID_LIMIT",
+                "too many ids: narrow the time window",
+            ));
         }
         let earliest = t.deleted_at.values().min().map_or(latest, |d| minute(*d));
         Ok(DeletedIds {
-            deleted: rows.into_iter().map(|(r, d)| (t.id(*r as usize).to_string(), *d)).collect(),
+            deleted: rows
+                .into_iter()
+                .map(|(r, d)| (t.id(*r as usize).to_string(), *d))
+                .collect(),
             earliest_date_available: earliest,
             latest_date_covered: latest.max(start),
         })

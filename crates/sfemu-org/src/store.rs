@@ -63,10 +63,10 @@ fn multi_insert<K: Hash + Eq>(m: &mut HashMap<K, Rows>, k: K, r: u32) {
 }
 
 fn multi_remove<K: Hash + Eq>(m: &mut HashMap<K, Rows>, k: &K, r: u32) {
-    if let Some(rows) = m.get_mut(k) {
-        if rows.remove(r) {
-            m.remove(k);
-        }
+    if let Some(rows) = m.get_mut(k)
+        && rows.remove(r)
+    {
+        m.remove(k);
     }
 }
 
@@ -85,7 +85,11 @@ pub fn text_hash(s: &str, case_sensitive: bool) -> u64 {
 
 /// Whether two texts are equal under a field's case sensitivity.
 pub fn text_eq(a: &str, b: &str, case_sensitive: bool) -> bool {
-    if case_sensitive { a == b } else { soql::value::cmp_ci(a, b).is_eq() }
+    if case_sensitive {
+        a == b
+    } else {
+        soql::value::cmp_ci(a, b).is_eq()
+    }
 }
 
 /// The records of one object.
@@ -110,7 +114,11 @@ pub struct Table {
 impl Table {
     /// An empty table for an object.
     pub fn new(obj: &ObjectDef) -> Self {
-        let uniq = obj.fields.iter().map(|f| f.indexed().then(|| (f.case_sensitive, HashMap::new()))).collect();
+        let uniq = obj
+            .fields
+            .iter()
+            .map(|f| f.indexed().then(|| (f.case_sensitive, HashMap::new())))
+            .collect();
         let refs = obj
             .fields
             .iter()
@@ -172,11 +180,18 @@ impl Table {
     /// Live rows whose indexed `slot` holds `value` (under the field's case rule).
     pub fn find_unique(&self, slot: usize, value: &str) -> Option<Vec<usize>> {
         let (cs, m) = self.uniq.get(slot)?.as_ref()?;
-        let rows = m.get(&text_hash(value, *cs)).map(Rows::as_slice).unwrap_or(&[]);
+        let rows = m
+            .get(&text_hash(value, *cs))
+            .map(Rows::as_slice)
+            .unwrap_or(&[]);
         Some(
             rows.iter()
                 .map(|&r| r as usize)
-                .filter(|&r| self.get(r, slot).as_str().is_some_and(|v| text_eq(v, value, *cs)))
+                .filter(|&r| {
+                    self.get(r, slot)
+                        .as_str()
+                        .is_some_and(|v| text_eq(v, value, *cs))
+                })
                 .collect(),
         )
     }
@@ -185,7 +200,11 @@ impl Table {
     pub fn find_children(&self, slot: usize, parent_id: &str) -> Option<Vec<usize>> {
         let m = self.refs.get(slot)?.as_ref()?;
         let k = ids::key(parent_id)?;
-        Some(m.get(&k).map(|r| r.as_slice().iter().map(|&r| r as usize).collect()).unwrap_or_default())
+        Some(
+            m.get(&k)
+                .map(|r| r.as_slice().iter().map(|&r| r as usize).collect())
+                .unwrap_or_default(),
+        )
     }
 
     /// Whether `slot` has a value index.
@@ -238,15 +257,13 @@ impl Table {
         for slot in 0..self.stride {
             let v = &self.values[row * self.stride + slot];
             let Value::Text(t) = v else { continue };
-            if live {
-                if let Some((cs, m)) = &mut self.uniq[slot] {
-                    multi_insert(m, text_hash(t, *cs), r);
-                }
+            if live && let Some((cs, m)) = &mut self.uniq[slot] {
+                multi_insert(m, text_hash(t, *cs), r);
             }
-            if let Some(m) = &mut self.refs[slot] {
-                if let Some(k) = ids::key(t) {
-                    multi_insert(m, k, r);
-                }
+            if let Some(m) = &mut self.refs[slot]
+                && let Some(k) = ids::key(t)
+            {
+                multi_insert(m, k, r);
             }
         }
     }
@@ -262,10 +279,10 @@ impl Table {
             if let Some((cs, m)) = &mut self.uniq[slot] {
                 multi_remove(m, &text_hash(t, *cs), r);
             }
-            if let Some(m) = &mut self.refs[slot] {
-                if let Some(k) = ids::key(t) {
-                    multi_remove(m, &k, r);
-                }
+            if let Some(m) = &mut self.refs[slot]
+                && let Some(k) = ids::key(t)
+            {
+                multi_remove(m, &k, r);
             }
         }
     }

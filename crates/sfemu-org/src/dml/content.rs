@@ -8,10 +8,19 @@ use base64::Engine;
 use soql::Value;
 
 impl Exec<'_> {
-    pub(super) fn create_content_version(&mut self, vt: usize, mut row: Vec<Value>) -> Result<String, SfError> {
+    pub(super) fn create_content_version(
+        &mut self,
+        vt: usize,
+        mut row: Vec<Value>,
+    ) -> Result<String, SfError> {
         let vobj = self.schema.obj(vt);
-        let slot = |n: &str| vobj.slot(n).ok_or_else(|| SfError::new("INVALID_SCHEMA", format!("ContentVersion.{n} missing")));
-        let (path_s, data_s, title_s) = (slot("PathOnClient")?, slot("VersionData")?, slot("Title")?);
+        let slot = |n: &str| {
+            vobj.slot(n).ok_or_else(|| {
+                SfError::new("INVALID_SCHEMA", format!("ContentVersion.{n} missing"))
+            })
+        };
+        let (path_s, data_s, title_s) =
+            (slot("PathOnClient")?, slot("VersionData")?, slot("Title")?);
         let (doc_s, loc_s) = (slot("ContentDocumentId")?, slot("FirstPublishLocationId")?);
         let missing: Vec<String> = [("PathOnClient", path_s), ("VersionData", data_s)]
             .iter()
@@ -26,8 +35,13 @@ impl Exec<'_> {
             .as_str()
             .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
             .map_or(0, |d| d.len() as i64);
-        let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).filter(|e| !e.is_empty());
-        let file_type = ext.as_deref().map_or_else(|| "UNKNOWN".to_string(), str::to_ascii_uppercase);
+        let ext = path
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .filter(|e| !e.is_empty());
+        let file_type = ext
+            .as_deref()
+            .map_or_else(|| "UNKNOWN".to_string(), str::to_ascii_uppercase);
         if row[title_s].is_null() {
             let stem = path.rsplit(['/', '\\']).next().unwrap_or(&path);
             let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
@@ -39,18 +53,28 @@ impl Exec<'_> {
             }
         };
         set(&mut row, "ContentSize", Value::Int(size));
-        set(&mut row, "FileExtension", ext.as_deref().map_or(Value::Null, Value::text));
+        set(
+            &mut row,
+            "FileExtension",
+            ext.as_deref().map_or(Value::Null, Value::text),
+        );
         set(&mut row, "FileType", Value::text(file_type.as_str()));
         set(&mut row, "IsLatest", Value::Bool(true));
         let version_id = self.data.idgen.next(&vobj.key_prefix);
         row[crate::schema::ID_SLOT] = Value::text(version_id.as_str());
-        let dt = self.schema.table("ContentDocument").ok_or_else(|| SfError::new("INVALID_SCHEMA", "no ContentDocument"))?;
+        let dt = self
+            .schema
+            .table("ContentDocument")
+            .ok_or_else(|| SfError::new("INVALID_SCHEMA", "no ContentDocument"))?;
         let dobj = self.schema.obj(dt);
         let doc_fields = |row: &mut Vec<Value>| {
             for (n, v) in [
                 ("LatestPublishedVersionId", Value::text(version_id.as_str())),
                 ("ContentSize", Value::Int(size)),
-                ("FileExtension", ext.as_deref().map_or(Value::Null, Value::text)),
+                (
+                    "FileExtension",
+                    ext.as_deref().map_or(Value::Null, Value::text),
+                ),
                 ("FileType", Value::text(file_type.as_str())),
             ] {
                 if let Some(s) = dobj.slot(n) {
@@ -63,10 +87,20 @@ impl Exec<'_> {
             Some(doc_id) => {
                 // A new version of an existing document.
                 let drow = self.data.tables[dt].find(&doc_id).ok_or_else(|| {
-                    SfError::with_fields("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", vec!["ContentDocumentId".into()])
+                    SfError::with_fields(
+                        "INVALID_CROSS_REFERENCE_KEY",
+                        "invalid cross reference id",
+                        vec!["ContentDocumentId".into()],
+                    )
                 })?;
-                let siblings = self.data.tables[vt].find_children(doc_s, &doc_id).unwrap_or_default();
-                set(&mut row, "VersionNumber", Value::text((siblings.len() + 1).to_string()));
+                let siblings = self.data.tables[vt]
+                    .find_children(doc_s, &doc_id)
+                    .unwrap_or_default();
+                set(
+                    &mut row,
+                    "VersionNumber",
+                    Value::text((siblings.len() + 1).to_string()),
+                );
                 if let Some(latest) = vobj.slot("IsLatest") {
                     for r in siblings {
                         let mut v = self.data.tables[vt].row(r).to_vec();
@@ -108,7 +142,10 @@ impl Exec<'_> {
     }
 
     fn link(&mut self, doc_id: &str, entity: Value) -> Result<(), SfError> {
-        let lt = self.schema.table("ContentDocumentLink").ok_or_else(|| SfError::new("INVALID_SCHEMA", "no ContentDocumentLink"))?;
+        let lt = self
+            .schema
+            .table("ContentDocumentLink")
+            .ok_or_else(|| SfError::new("INVALID_SCHEMA", "no ContentDocumentLink"))?;
         let lobj = self.schema.obj(lt);
         let mut row = self.new_row(lt);
         for (n, v) in [
@@ -124,4 +161,3 @@ impl Exec<'_> {
         self.finish_create(lt, row).map(|_| ())
     }
 }
-

@@ -20,7 +20,10 @@ pub(crate) enum Mode {
 
 /// `INVALID_FIELD` for a field the user cannot see or that does not exist.
 pub(crate) fn no_such_column(obj: &str, field: &str) -> SfError {
-    SfError::new("INVALID_FIELD", format!("No such column '{field}' on sobject of type {obj}"))
+    SfError::new(
+        "INVALID_FIELD",
+        format!("No such column '{field}' on sobject of type {obj}"),
+    )
 }
 
 /// Parses a record body into `(slot, value)` assignments. Keys are matched case-insensitively;
@@ -126,7 +129,11 @@ fn type_err(f: &FieldDef, v: &Json) -> SfError {
 fn range_err(f: &FieldDef, v: &Json) -> SfError {
     SfError::with_fields(
         "NUMBER_OUTSIDE_VALID_RANGE",
-        format!("{}: value outside of valid range on numeric field: {}", f.label, shown(v)),
+        format!(
+            "{}: value outside of valid range on numeric field: {}",
+            f.label,
+            shown(v)
+        ),
         vec![f.name.clone()],
     )
 }
@@ -144,7 +151,11 @@ pub(crate) fn convert(ex: &Exec<'_>, f: &FieldDef, v: &Json) -> Result<Value, Sf
 /// Type conversion only (no length, picklist or reference checks): used by direct edits.
 pub(crate) fn convert_shape(f: &FieldDef, v: &Json) -> Result<Value, SfError> {
     if v.is_null() {
-        return Ok(if f.ftype == FieldType::Boolean { Value::Bool(false) } else { Value::Null });
+        return Ok(if f.ftype == FieldType::Boolean {
+            Value::Bool(false)
+        } else {
+            Value::Null
+        });
     }
     match f.ftype {
         FieldType::Boolean => match v {
@@ -186,7 +197,9 @@ pub(crate) fn convert_shape(f: &FieldDef, v: &Json) -> Result<Value, SfError> {
             if s.is_empty() {
                 return Ok(Value::Null);
             }
-            parse_datetime(s).map(Value::DateTime).ok_or_else(|| type_err(f, v))
+            parse_datetime(s)
+                .map(Value::DateTime)
+                .ok_or_else(|| type_err(f, v))
         }
         FieldType::Time => {
             let s = v.as_str().ok_or_else(|| type_err(f, v))?;
@@ -198,8 +211,14 @@ pub(crate) fn convert_shape(f: &FieldDef, v: &Json) -> Result<Value, SfError> {
         FieldType::Base64 => {
             let s = v.as_str().ok_or_else(|| type_err(f, v))?;
             let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            base64::engine::general_purpose::STANDARD.decode(&compact).map_err(|_| type_err(f, v))?;
-            Ok(if compact.is_empty() { Value::Null } else { Value::text(compact) })
+            base64::engine::general_purpose::STANDARD
+                .decode(&compact)
+                .map_err(|_| type_err(f, v))?;
+            Ok(if compact.is_empty() {
+                Value::Null
+            } else {
+                Value::text(compact)
+            })
         }
         _ => {
             let s = match v {
@@ -209,7 +228,11 @@ pub(crate) fn convert_shape(f: &FieldDef, v: &Json) -> Result<Value, SfError> {
                 _ => return Err(type_err(f, v)),
             };
             // Salesforce stores an empty string as null.
-            Ok(if s.is_empty() { Value::Null } else { Value::text(s) })
+            Ok(if s.is_empty() {
+                Value::Null
+            } else {
+                Value::text(s)
+            })
         }
     }
 }
@@ -253,7 +276,10 @@ fn check_text(f: &FieldDef, s: &str) -> Result<String, SfError> {
         let ell = if out.chars().count() > 255 { "..." } else { "" };
         return Err(SfError::with_fields(
             "STRING_TOO_LONG",
-            format!("{}: data value too large: {shown}{ell} (max length={})", f.label, f.length),
+            format!(
+                "{}: data value too large: {shown}{ell} (max length={})",
+                f.label, f.length
+            ),
             vec![f.name.clone()],
         ));
     }
@@ -261,7 +287,12 @@ fn check_text(f: &FieldDef, s: &str) -> Result<String, SfError> {
 }
 
 fn picklist_value(f: &FieldDef, s: &str) -> Result<String, SfError> {
-    if let Some(p) = f.picklist.iter().find(|p| p.value == s).or_else(|| f.picklist.iter().find(|p| p.value.eq_ignore_ascii_case(s))) {
+    if let Some(p) = f
+        .picklist
+        .iter()
+        .find(|p| p.value == s)
+        .or_else(|| f.picklist.iter().find(|p| p.value.eq_ignore_ascii_case(s)))
+    {
         return Ok(p.value.clone());
     }
     if f.restricted {
@@ -276,7 +307,9 @@ fn picklist_value(f: &FieldDef, s: &str) -> Result<String, SfError> {
 
 /// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub(crate) fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
@@ -288,7 +321,13 @@ pub(crate) fn valid_email(s: &str) -> bool {
 /// A reference value → the 18-char id of a live record of an allowed object.
 fn resolve_id(ex: &Exec<'_>, f: &FieldDef, s: &str) -> Result<String, SfError> {
     let id = ids::to18(s).ok_or_else(|| ids::malformed(&f.label, s, &f.name))?;
-    let xref = || SfError::with_fields("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", vec![f.name.clone()]);
+    let xref = || {
+        SfError::with_fields(
+            "INVALID_CROSS_REFERENCE_KEY",
+            "invalid cross reference id",
+            vec![f.name.clone()],
+        )
+    };
     let t = ex.schema.table_for_id(&id).ok_or_else(xref)?;
     let target = &ex.schema.obj(t).name;
     if !f.reference_to.iter().any(|r| r == target) {
@@ -305,14 +344,23 @@ fn resolve_id(ex: &Exec<'_>, f: &FieldDef, s: &str) -> Result<String, SfError> {
 pub(crate) fn find_by_value(ex: &Exec<'_>, table: usize, slot: usize, value: &str) -> Vec<usize> {
     let t = &ex.data.tables[table];
     if slot == ID_SLOT {
-        return t.find(value).filter(|&r| !t.is_deleted(r) && ids::is_well_formed(value)).into_iter().collect();
+        return t
+            .find(value)
+            .filter(|&r| !t.is_deleted(r) && ids::is_well_formed(value))
+            .into_iter()
+            .collect();
     }
     if let Some(rows) = t.find_unique(slot, value) {
         return rows;
     }
     let cs = ex.schema.obj(table).fields[slot].case_sensitive;
     (0..t.len())
-        .filter(|&r| !t.is_deleted(r) && t.get(r, slot).as_str().is_some_and(|v| text_eq(v, value, cs)))
+        .filter(|&r| {
+            !t.is_deleted(r)
+                && t.get(r, slot)
+                    .as_str()
+                    .is_some_and(|v| text_eq(v, value, cs))
+        })
         .collect()
 }
 
@@ -327,22 +375,45 @@ pub(crate) fn ext_slot(ex: &Exec<'_>, table: usize, name: &str) -> Option<usize>
 /// `"Account": {"OrgSync_Global_Id__c": "x"}` → the parent's Id.
 fn resolve_parent(ex: &Exec<'_>, f: &FieldDef, m: &Map<String, Json>) -> Result<String, SfError> {
     let schema: &Schema = ex.schema;
-    let type_name = m.get("attributes").and_then(|a| a.get("type")).and_then(Json::as_str);
-    let target_name = type_name.or(f.reference_to.first().map(String::as_str)).unwrap_or("");
+    let type_name = m
+        .get("attributes")
+        .and_then(|a| a.get("type"))
+        .and_then(Json::as_str);
+    let target_name = type_name
+        .or(f.reference_to.first().map(String::as_str))
+        .unwrap_or("");
     let target = schema
         .table(target_name)
         .filter(|&t| f.reference_to.iter().any(|r| r == &schema.obj(t).name))
-        .ok_or_else(|| SfError::new("INVALID_FIELD", format!("Invalid type {target_name} for relationship {}", f.name)))?;
+        .ok_or_else(|| {
+            SfError::new(
+                "INVALID_FIELD",
+                format!("Invalid type {target_name} for relationship {}", f.name),
+            )
+        })?;
     let tobj = schema.obj(target);
-    let keys: Vec<(&String, &Json)> = m.iter().filter(|(k, _)| k.as_str() != "attributes").collect();
+    let keys: Vec<(&String, &Json)> = m
+        .iter()
+        .filter(|(k, _)| k.as_str() != "attributes")
+        .collect();
     let [(key, val)] = keys.as_slice() else {
         return Err(SfError::new(
             "INVALID_FIELD",
-            format!("Relationship {} must specify exactly one external ID field of {}", f.relationship_name.as_deref().unwrap_or(&f.name), tobj.name),
+            format!(
+                "Relationship {} must specify exactly one external ID field of {}",
+                f.relationship_name.as_deref().unwrap_or(&f.name),
+                tobj.name
+            ),
         ));
     };
     let slot = ext_slot(ex, target, key).ok_or_else(|| {
-        SfError::new("INVALID_FIELD", format!("Field {key} is not an External ID or indexed field for {}", tobj.name))
+        SfError::new(
+            "INVALID_FIELD",
+            format!(
+                "Field {key} is not an External ID or indexed field for {}",
+                tobj.name
+            ),
+        )
     })?;
     let value = shown(val);
     let fname = &tobj.fields[slot].name;
@@ -351,7 +422,10 @@ fn resolve_parent(ex: &Exec<'_>, f: &FieldDef, m: &Map<String, Json>) -> Result<
         [r] => Ok(ex.data.tables[target].id(*r).to_string()),
         [] => Err(SfError::new(
             "INVALID_FIELD",
-            format!("Foreign key external ID: {value} not found for field {fname} in entity {}", tobj.name),
+            format!(
+                "Foreign key external ID: {value} not found for field {fname} in entity {}",
+                tobj.name
+            ),
         )),
         _ => Err(SfError::new(
             "DUPLICATE_EXTERNAL_ID",

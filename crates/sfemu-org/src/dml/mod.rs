@@ -20,7 +20,13 @@ enum Undo {
     /// A row appended to a table (always the table's last row when undone, LIFO).
     Insert { table: usize },
     /// A row changed: its previous values and recycle-bin state.
-    Update { table: usize, row: usize, old: Vec<Value>, deleted_at: Option<DateTime<Utc>>, cascade_of: Option<u128> },
+    Update {
+        table: usize,
+        row: usize,
+        old: Vec<Value>,
+        deleted_at: Option<DateTime<Utc>>,
+        cascade_of: Option<u128>,
+    },
 }
 
 /// A position in the transaction to roll back to.
@@ -44,14 +50,23 @@ pub(crate) struct Exec<'a> {
 
 impl Exec<'_> {
     fn savepoint(&self) -> Savepoint {
-        Savepoint { undo: self.undo.len(), changes: self.changes.len() }
+        Savepoint {
+            undo: self.undo.len(),
+            changes: self.changes.len(),
+        }
     }
 
     fn rollback_to(&mut self, sp: Savepoint) {
         while self.undo.len() > sp.undo {
             match self.undo.pop() {
                 Some(Undo::Insert { table }) => self.data.tables[table].pop(),
-                Some(Undo::Update { table, row, old, deleted_at, cascade_of }) => {
+                Some(Undo::Update {
+                    table,
+                    row,
+                    old,
+                    deleted_at,
+                    cascade_of,
+                }) => {
                     let t = &mut self.data.tables[table];
                     t.replace(row, old);
                     let r = row as u32;
@@ -91,10 +106,28 @@ impl Exec<'_> {
     }
 
     /// Records a change for the change log.
-    fn log(&mut self, table: usize, id: &str, kind: ChangeType, changed: Vec<u16>, nulled: Vec<u16>, values: &[(usize, &Value)]) {
+    fn log(
+        &mut self,
+        table: usize,
+        id: &str,
+        kind: ChangeType,
+        changed: Vec<u16>,
+        nulled: Vec<u16>,
+        values: &[(usize, &Value)],
+    ) {
         let obj = self.schema.obj(table);
-        let values = values.iter().map(|(s, v)| (obj.fields[*s].name.clone(), render::value(v))).collect();
-        self.changes.push(PendingChange { table, record_id: id.to_string(), change_type: kind, changed, nulled, values });
+        let values = values
+            .iter()
+            .map(|(s, v)| (obj.fields[*s].name.clone(), render::value(v)))
+            .collect();
+        self.changes.push(PendingChange {
+            table,
+            record_id: id.to_string(),
+            change_type: kind,
+            changed,
+            nulled,
+            values,
+        });
     }
 
     fn run(&mut self, op: DmlOp) -> Result<DmlOutcome, DmlFailure> {
@@ -103,34 +136,54 @@ impl Exec<'_> {
             DmlOp::Create { object, fields } => {
                 let t = self.object(&object).map_err(errs)?;
                 let id = self.create(t, &fields).map_err(errs)?;
-                Ok(DmlOutcome { id, created: Some(true) })
+                Ok(DmlOutcome {
+                    id,
+                    created: Some(true),
+                })
             }
             DmlOp::Update { object, id, fields } => {
                 let (t, row) = self.locate(object.as_deref(), &id).map_err(errs)?;
                 self.update(t, row, &fields).map_err(errs)?;
-                Ok(DmlOutcome { id: self.data.tables[t].id(row).to_string(), created: None })
+                Ok(DmlOutcome {
+                    id: self.data.tables[t].id(row).to_string(),
+                    created: None,
+                })
             }
-            DmlOp::Upsert { object, ext_field, ext_value, fields } => {
+            DmlOp::Upsert {
+                object,
+                ext_field,
+                ext_value,
+                fields,
+            } => {
                 let t = self.object(&object).map_err(errs)?;
                 self.upsert(t, &ext_field, &ext_value, &fields)
             }
             DmlOp::Delete { id } => {
                 let (t, row) = self.locate(None, &id).map_err(errs)?;
                 self.delete(t, row).map_err(errs)?;
-                Ok(DmlOutcome { id: self.data.tables[t].id(row).to_string(), created: None })
+                Ok(DmlOutcome {
+                    id: self.data.tables[t].id(row).to_string(),
+                    created: None,
+                })
             }
             DmlOp::Undelete { id } => {
                 let (t, row) = self.locate_any(None, &id).map_err(errs)?;
                 self.undelete(t, row).map_err(errs)?;
-                Ok(DmlOutcome { id: self.data.tables[t].id(row).to_string(), created: None })
+                Ok(DmlOutcome {
+                    id: self.data.tables[t].id(row).to_string(),
+                    created: None,
+                })
             }
         }
     }
 
     fn object(&self, name: &str) -> Result<usize, SfError> {
-        self.schema
-            .table(name)
-            .ok_or_else(|| SfError::new("INVALID_TYPE", format!("sObject type '{name}' is not supported.")))
+        self.schema.table(name).ok_or_else(|| {
+            SfError::new(
+                "INVALID_TYPE",
+                format!("sObject type '{name}' is not supported."),
+            )
+        })
     }
 
     /// A record by id, deleted or not: `MALFORMED_ID` / `NOT_FOUND`.
@@ -139,14 +192,20 @@ impl Exec<'_> {
             Some(o) => Some(self.object(o)?),
             None => None,
         };
-        let label = t.map_or_else(|| "Record".to_string(), |t| self.schema.obj(t).label.clone());
-        let id18 = crate::ids::to18(id).ok_or_else(|| crate::ids::malformed(&format!("{label} ID"), id, "Id"))?;
+        let label = t.map_or_else(
+            || "Record".to_string(),
+            |t| self.schema.obj(t).label.clone(),
+        );
+        let id18 = crate::ids::to18(id)
+            .ok_or_else(|| crate::ids::malformed(&format!("{label} ID"), id, "Id"))?;
         let not_found = || SfError::new("NOT_FOUND", "The requested resource does not exist");
         let by_prefix = self.schema.table_for_id(&id18).ok_or_else(not_found)?;
         if t.is_some_and(|t| t != by_prefix) {
             return Err(not_found());
         }
-        let row = self.data.tables[by_prefix].find(&id18).ok_or_else(not_found)?;
+        let row = self.data.tables[by_prefix]
+            .find(&id18)
+            .ok_or_else(not_found)?;
         Ok((by_prefix, row))
     }
 
@@ -172,13 +231,30 @@ fn rolled_back() -> SfError {
 }
 
 /// Runs `ops` in one transaction (see [`Org::apply`]).
-pub(crate) fn apply(org: &Org, caller: &Caller, ops: Vec<DmlOp>, all_or_none: bool) -> Vec<Result<DmlOutcome, DmlFailure>> {
-    let user = org.find_user(&caller.user_id).unwrap_or_else(|| org.default_user()).id.clone();
+pub(crate) fn apply(
+    org: &Org,
+    caller: &Caller,
+    ops: Vec<DmlOp>,
+    all_or_none: bool,
+) -> Vec<Result<DmlOutcome, DmlFailure>> {
+    let user = org
+        .find_user(&caller.user_id)
+        .unwrap_or_else(|| org.default_user())
+        .id
+        .clone();
     let hidden = org.hidden_for(&user);
     let origin = change_origin(&caller.api, &caller.api_version, caller.client.as_deref());
     let mut guard = org.data.write();
     let now = guard.tick();
-    let mut ex = Exec { schema: &org.schema, data: &mut guard, hidden, user, now, undo: Vec::new(), changes: Vec::new() };
+    let mut ex = Exec {
+        schema: &org.schema,
+        data: &mut guard,
+        hidden,
+        user,
+        now,
+        undo: Vec::new(),
+        changes: Vec::new(),
+    };
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let sp = ex.savepoint();
@@ -190,7 +266,10 @@ pub(crate) fn apply(org: &Org, caller: &Caller, ops: Vec<DmlOp>, all_or_none: bo
     }
     let mut committed = None;
     if all_or_none && results.iter().any(Result::is_err) {
-        ex.rollback_to(Savepoint { undo: 0, changes: 0 });
+        ex.rollback_to(Savepoint {
+            undo: 0,
+            changes: 0,
+        });
         results = results
             .into_iter()
             .map(|r| match r {
@@ -201,7 +280,14 @@ pub(crate) fn apply(org: &Org, caller: &Caller, ops: Vec<DmlOp>, all_or_none: bo
     } else {
         let changes = std::mem::take(&mut ex.changes);
         let user = ex.user.clone();
-        committed = guard.log.commit(CommitInfo { origin: &origin, user: &user, ts: now }, changes);
+        committed = guard.log.commit(
+            CommitInfo {
+                origin: &origin,
+                user: &user,
+                ts: now,
+            },
+            changes,
+        );
     }
     drop(guard);
     if let Some(seq) = committed {

@@ -10,10 +10,17 @@ use soql::Value;
 
 impl Exec<'_> {
     /// Creates a record from a JSON body; returns its Id.
-    pub(super) fn create(&mut self, table: usize, fields: &Map<String, Json>) -> Result<String, SfError> {
+    pub(super) fn create(
+        &mut self,
+        table: usize,
+        fields: &Map<String, Json>,
+    ) -> Result<String, SfError> {
         let obj = self.schema.obj(table);
         if !obj.flags.createable {
-            return Err(SfError::new("INVALID_TYPE", format!("entity type cannot be inserted: {}", obj.name)));
+            return Err(SfError::new(
+                "INVALID_TYPE",
+                format!("entity type cannot be inserted: {}", obj.name),
+            ));
         }
         let assigns = parse_fields(self, table, fields, Mode::Create)?;
         let mut row = self.new_row(table);
@@ -28,11 +35,20 @@ impl Exec<'_> {
 
     /// A row with defaults applied.
     pub(super) fn new_row(&self, table: usize) -> Vec<Value> {
-        self.schema.obj(table).fields.iter().map(|f| f.default.clone().unwrap_or(Value::Null)).collect()
+        self.schema
+            .obj(table)
+            .fields
+            .iter()
+            .map(|f| f.default.clone().unwrap_or(Value::Null))
+            .collect()
     }
 
     /// Fills system and computed fields, validates required/unique, inserts and logs.
-    pub(super) fn finish_create(&mut self, table: usize, mut row: Vec<Value>) -> Result<String, SfError> {
+    pub(super) fn finish_create(
+        &mut self,
+        table: usize,
+        mut row: Vec<Value>,
+    ) -> Result<String, SfError> {
         let obj = self.schema.obj(table);
         let missing: Vec<String> = obj
             .fields
@@ -60,10 +76,10 @@ impl Exec<'_> {
         }
         let sys = obj.sys;
         let user = Value::text(self.user.as_str());
-        if let Some(o) = sys.owner {
-            if row[o].is_null() {
-                row[o] = user.clone();
-            }
+        if let Some(o) = sys.owner
+            && row[o].is_null()
+        {
+            row[o] = user.clone();
         }
         row[sys.created_date] = Value::DateTime(self.now);
         row[sys.last_modified_date] = Value::DateTime(self.now);
@@ -74,17 +90,31 @@ impl Exec<'_> {
         let values: Vec<(usize, Value)> = row
             .iter()
             .enumerate()
-            .filter(|(s, v)| !v.is_null() && *s != ID_SLOT && *s != IS_DELETED_SLOT && *s != sys.system_modstamp)
+            .filter(|(s, v)| {
+                !v.is_null() && *s != ID_SLOT && *s != IS_DELETED_SLOT && *s != sys.system_modstamp
+            })
             .map(|(s, v)| (s, v.clone()))
             .collect();
         self.insert_row(table, row);
         let refs: Vec<(usize, &Value)> = values.iter().map(|(s, v)| (*s, v)).collect();
-        self.log(table, &id, ChangeType::Create, Vec::new(), Vec::new(), &refs);
+        self.log(
+            table,
+            &id,
+            ChangeType::Create,
+            Vec::new(),
+            Vec::new(),
+            &refs,
+        );
         Ok(id)
     }
 
     /// `DUPLICATE_VALUE` when a unique field's value is held by another live record.
-    fn check_unique(&self, table: usize, this: Option<usize>, row: &[Value]) -> Result<(), SfError> {
+    fn check_unique(
+        &self,
+        table: usize,
+        this: Option<usize>,
+        row: &[Value],
+    ) -> Result<(), SfError> {
         let obj = self.schema.obj(table);
         let t = &self.data.tables[table];
         for (s, f) in obj.fields.iter().enumerate() {
@@ -92,11 +122,17 @@ impl Exec<'_> {
                 continue;
             }
             let Value::Text(v) = &row[s] else { continue };
-            let Some(rows) = t.find_unique(s, v) else { continue };
+            let Some(rows) = t.find_unique(s, v) else {
+                continue;
+            };
             if let Some(&other) = rows.iter().find(|&&r| Some(r) != this) {
                 return Err(SfError::new(
                     "DUPLICATE_VALUE",
-                    format!("duplicate value found: {} duplicates value on record with id: {}", f.name, &t.id(other)[..15]),
+                    format!(
+                        "duplicate value found: {} duplicates value on record with id: {}",
+                        f.name,
+                        &t.id(other)[..15]
+                    ),
                 ));
             }
         }
@@ -104,10 +140,18 @@ impl Exec<'_> {
     }
 
     /// Updates a live record from a JSON body.
-    pub(super) fn update(&mut self, table: usize, row: usize, fields: &Map<String, Json>) -> Result<(), SfError> {
+    pub(super) fn update(
+        &mut self,
+        table: usize,
+        row: usize,
+        fields: &Map<String, Json>,
+    ) -> Result<(), SfError> {
         let obj = self.schema.obj(table);
         if !obj.flags.updateable {
-            return Err(SfError::new("INVALID_TYPE", format!("entity type cannot be updated: {}", obj.name)));
+            return Err(SfError::new(
+                "INVALID_TYPE",
+                format!("entity type cannot be updated: {}", obj.name),
+            ));
         }
         let assigns = parse_fields(self, table, fields, Mode::Update)?;
         let old = self.data.tables[table].row(row).to_vec();
@@ -127,7 +171,13 @@ impl Exec<'_> {
     }
 
     /// Stamps, checks and stores an updated row, logging the fields that changed.
-    pub(super) fn write_update(&mut self, table: usize, row: usize, old: Vec<Value>, mut new: Vec<Value>) -> Result<(), SfError> {
+    pub(super) fn write_update(
+        &mut self,
+        table: usize,
+        row: usize,
+        old: Vec<Value>,
+        mut new: Vec<Value>,
+    ) -> Result<(), SfError> {
         let sys = self.schema.obj(table).sys;
         compute_compound(self, table, &mut new);
         new[sys.last_modified_date] = Value::DateTime(self.now);
@@ -140,8 +190,15 @@ impl Exec<'_> {
             changed.push(lmd);
             changed.sort_unstable();
         }
-        let nulled: Vec<u16> = changed.iter().copied().filter(|&s| new[s as usize].is_null()).collect();
-        let values: Vec<(usize, Value)> = changed.iter().map(|&s| (s as usize, new[s as usize].clone())).collect();
+        let nulled: Vec<u16> = changed
+            .iter()
+            .copied()
+            .filter(|&s| new[s as usize].is_null())
+            .collect();
+        let values: Vec<(usize, Value)> = changed
+            .iter()
+            .map(|&s| (s as usize, new[s as usize].clone()))
+            .collect();
         let id = self.data.tables[table].id(row).to_string();
         self.replace_row(table, row, new);
         let refs: Vec<(usize, &Value)> = values.iter().map(|(s, v)| (*s, v)).collect();
@@ -162,40 +219,61 @@ impl Exec<'_> {
         let slot = ext_slot(self, table, ext_field).ok_or_else(|| {
             errs(SfError::new(
                 "NOT_FOUND",
-                format!("Provided external ID field does not exist or is not accessible: {ext_field}"),
+                format!(
+                    "Provided external ID field does not exist or is not accessible: {ext_field}"
+                ),
             ))
         })?;
         if slot == ID_SLOT {
             if ext_value.is_empty() {
                 let id = self.create(table, fields).map_err(errs)?;
-                return Ok(DmlOutcome { id, created: Some(true) });
+                return Ok(DmlOutcome {
+                    id,
+                    created: Some(true),
+                });
             }
             let (t, row) = self.locate(Some(&obj.name), ext_value).map_err(errs)?;
             self.update(t, row, fields).map_err(errs)?;
-            return Ok(DmlOutcome { id: self.data.tables[t].id(row).to_string(), created: Some(false) });
+            return Ok(DmlOutcome {
+                id: self.data.tables[t].id(row).to_string(),
+                created: Some(false),
+            });
         }
         let fname = obj.fields[slot].name.clone();
         let matches = find_by_value(self, table, slot, ext_value);
         match matches.as_slice() {
             [] => {
-                let mut body: Map<String, Json> =
-                    fields.iter().filter(|(k, _)| !k.eq_ignore_ascii_case(&fname)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                let mut body: Map<String, Json> = fields
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case(&fname))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 body.insert(fname, Json::String(ext_value.to_string()));
                 let id = self.create(table, &body).map_err(errs)?;
-                Ok(DmlOutcome { id, created: Some(true) })
+                Ok(DmlOutcome {
+                    id,
+                    created: Some(true),
+                })
             }
             [row] => {
                 let row = *row;
                 let body: Map<String, Json> = fields
                     .iter()
-                    .filter(|(k, v)| !(k.eq_ignore_ascii_case(&fname) && v.as_str() == Some(ext_value)))
+                    .filter(|(k, v)| {
+                        !(k.eq_ignore_ascii_case(&fname) && v.as_str() == Some(ext_value))
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 self.update(table, row, &body).map_err(errs)?;
-                Ok(DmlOutcome { id: self.data.tables[table].id(row).to_string(), created: Some(false) })
+                Ok(DmlOutcome {
+                    id: self.data.tables[table].id(row).to_string(),
+                    created: Some(false),
+                })
             }
             many => Err(DmlFailure::MultipleMatches(
-                many.iter().map(|&r| self.data.tables[table].id(r).to_string()).collect(),
+                many.iter()
+                    .map(|&r| self.data.tables[table].id(r).to_string())
+                    .collect(),
             )),
         }
     }
@@ -204,14 +282,24 @@ impl Exec<'_> {
     pub(super) fn delete(&mut self, table: usize, row: usize) -> Result<(), SfError> {
         let obj = self.schema.obj(table);
         if !obj.flags.deletable {
-            return Err(SfError::new("DELETE_FAILED", format!("entity type cannot be deleted: {}", obj.name)));
+            return Err(SfError::new(
+                "DELETE_FAILED",
+                format!("entity type cannot be deleted: {}", obj.name),
+            ));
         }
         let root = ids::key(self.data.tables[table].id(row)).unwrap_or(0);
         self.delete_rec(table, row, None, root, 0);
         Ok(())
     }
 
-    fn delete_rec(&mut self, table: usize, row: usize, cascade: Option<u128>, root: u128, depth: usize) {
+    fn delete_rec(
+        &mut self,
+        table: usize,
+        row: usize,
+        cascade: Option<u128>,
+        root: u128,
+        depth: usize,
+    ) {
         let obj = self.schema.obj(table);
         let t = &self.data.tables[table];
         if t.is_deleted(row) || depth > 16 {
@@ -229,7 +317,9 @@ impl Exec<'_> {
         }
         self.log(table, &id, ChangeType::Delete, Vec::new(), Vec::new(), &[]);
         for c in obj.children.iter().filter(|c| c.cascade_delete) {
-            let kids = self.data.tables[c.child_table].find_children(c.slot, &id).unwrap_or_default();
+            let kids = self.data.tables[c.child_table]
+                .find_children(c.slot, &id)
+                .unwrap_or_default();
             for k in kids {
                 self.delete_rec(c.child_table, k, Some(root), root, depth + 1);
             }
@@ -239,11 +329,20 @@ impl Exec<'_> {
     /// Restores a record from the recycle bin, with the records its delete cascaded to.
     pub(super) fn undelete(&mut self, table: usize, row: usize) -> Result<(), SfError> {
         if !self.data.tables[table].is_deleted(row) {
-            return Err(SfError::new("UNDELETE_FAILED", "Entity is not in the recycle bin"));
+            return Err(SfError::new(
+                "UNDELETE_FAILED",
+                "Entity is not in the recycle bin",
+            ));
         }
-        if self.data.tables[table].cascade_of.contains_key(&(row as u32)) {
+        if self.data.tables[table]
+            .cascade_of
+            .contains_key(&(row as u32))
+        {
             // Salesforce restores such records only through their parent.
-            return Err(SfError::new("UNDELETE_FAILED", "Entity is not in the recycle bin"));
+            return Err(SfError::new(
+                "UNDELETE_FAILED",
+                "Entity is not in the recycle bin",
+            ));
         }
         let root = ids::key(self.data.tables[table].id(row)).unwrap_or(0);
         self.restore(table, row)?;
@@ -273,13 +372,24 @@ impl Exec<'_> {
         let t = &mut self.data.tables[table];
         t.deleted_at.remove(&(row as u32));
         t.cascade_of.remove(&(row as u32));
-        self.log(table, &id, ChangeType::Undelete, Vec::new(), Vec::new(), &[]);
+        self.log(
+            table,
+            &id,
+            ChangeType::Undelete,
+            Vec::new(),
+            Vec::new(),
+            &[],
+        );
         Ok(())
     }
 }
 
 pub(super) fn required_missing(fields: Vec<String>) -> SfError {
-    SfError::with_fields("REQUIRED_FIELD_MISSING", format!("Required fields are missing: [{}]", fields.join(", ")), fields)
+    SfError::with_fields(
+        "REQUIRED_FIELD_MISSING",
+        format!("Required fields are missing: [{}]", fields.join(", ")),
+        fields,
+    )
 }
 
 /// Compound fields (Contact.Name = FirstName + LastName).
@@ -289,9 +399,17 @@ fn compute_compound(ex: &Exec<'_>, table: usize, row: &mut [Value]) {
         if f.compound.is_empty() {
             continue;
         }
-        let parts: Vec<&str> =
-            f.compound.iter().filter_map(|n| obj.slot(n)).filter_map(|i| row[i].as_str()).collect();
-        row[s] = if parts.is_empty() { Value::Null } else { Value::text(parts.join(" ")) };
+        let parts: Vec<&str> = f
+            .compound
+            .iter()
+            .filter_map(|n| obj.slot(n))
+            .filter_map(|i| row[i].as_str())
+            .collect();
+        row[s] = if parts.is_empty() {
+            Value::Null
+        } else {
+            Value::text(parts.join(" "))
+        };
     }
 }
 

@@ -44,12 +44,16 @@ pub fn build_schema(files: &[PathBuf]) -> Result<Schema, SfError> {
                 if FieldType::parse(&fs.ftype).is_none() {
                     return Err(bad(
                         &file,
-                        format_args!("{}.{}: unknown field type '{}'", ospec.name, fs.name, fs.ftype),
+                        format_args!(
+                            "{}.{}: unknown field type '{}'",
+                            ospec.name, fs.name, fs.ftype
+                        ),
                     ));
                 }
             }
-            let existing =
-                pending.iter().position(|p| p.spec.name.eq_ignore_ascii_case(&ospec.name));
+            let existing = pending
+                .iter()
+                .position(|p| p.spec.name.eq_ignore_ascii_case(&ospec.name));
             match existing {
                 Some(i) => {
                     for fs in fields {
@@ -81,7 +85,10 @@ pub fn build_schema(files: &[PathBuf]) -> Result<Schema, SfError> {
                         ));
                     }
                     if !valid_api_name(&ospec.name) {
-                        return Err(bad(&file, format_args!("invalid object name '{}'", ospec.name)));
+                        return Err(bad(
+                            &file,
+                            format_args!("invalid object name '{}'", ospec.name),
+                        ));
                     }
                     let key_prefix = match &ospec.key_prefix {
                         Some(k) if k.len() == 3 && k.bytes().all(|b| b.is_ascii_alphanumeric()) => {
@@ -97,7 +104,10 @@ pub fn build_schema(files: &[PathBuf]) -> Result<Schema, SfError> {
                         }
                     };
                     if pending.iter().any(|p| p.key_prefix == key_prefix) {
-                        return Err(bad(&file, format_args!("key prefix {key_prefix} used twice")));
+                        return Err(bad(
+                            &file,
+                            format_args!("key prefix {key_prefix} used twice"),
+                        ));
                     }
                     let mut seen = std::collections::HashSet::new();
                     for fs in &fields {
@@ -109,7 +119,13 @@ pub fn build_schema(files: &[PathBuf]) -> Result<Schema, SfError> {
                         }
                     }
                     let base = fields.into_iter().map(|f| (file.clone(), f)).collect();
-                    pending.push(Pending { spec: ospec, custom, key_prefix, base, extra: Vec::new() });
+                    pending.push(Pending {
+                        spec: ospec,
+                        custom,
+                        key_prefix,
+                        base,
+                        extra: Vec::new(),
+                    });
                 }
             }
         }
@@ -148,7 +164,11 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
     let names: Vec<String> = pending.iter().map(|p| p.spec.name.clone()).collect();
     let mut objects = Vec::with_capacity(pending.len());
     for p in pending {
-        let label = p.spec.label.clone().unwrap_or_else(|| default_label(&p.spec.name));
+        let label = p
+            .spec
+            .label
+            .clone()
+            .unwrap_or_else(|| default_label(&p.spec.name));
         let mut fields = vec![
             sys_field("Id", &format!("{label} ID"), FieldType::Id, &[], None),
             sys_field("IsDeleted", "Deleted", FieldType::Boolean, &[], None),
@@ -157,7 +177,13 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
             fields.push(field_def(file, &p.spec.name, fs, &names)?);
         }
         let owner = if p.spec.owner.unwrap_or(p.custom) {
-            let mut f = sys_field("OwnerId", "Owner ID", FieldType::Reference, &["User"], Some("Owner"));
+            let mut f = sys_field(
+                "OwnerId",
+                "Owner ID",
+                FieldType::Reference,
+                &["User"],
+                Some("Owner"),
+            );
             f.createable = true;
             f.updateable = true;
             fields.push(f);
@@ -166,9 +192,27 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
             None
         };
         let first_audit = fields.len();
-        fields.push(sys_field("CreatedDate", "Created Date", FieldType::DateTime, &[], None));
-        fields.push(sys_field("CreatedById", "Created By ID", FieldType::Reference, &["User"], Some("CreatedBy")));
-        fields.push(sys_field("LastModifiedDate", "Last Modified Date", FieldType::DateTime, &[], None));
+        fields.push(sys_field(
+            "CreatedDate",
+            "Created Date",
+            FieldType::DateTime,
+            &[],
+            None,
+        ));
+        fields.push(sys_field(
+            "CreatedById",
+            "Created By ID",
+            FieldType::Reference,
+            &["User"],
+            Some("CreatedBy"),
+        ));
+        fields.push(sys_field(
+            "LastModifiedDate",
+            "Last Modified Date",
+            FieldType::DateTime,
+            &[],
+            None,
+        ));
         fields.push(sys_field(
             "LastModifiedById",
             "Last Modified By ID",
@@ -176,7 +220,13 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
             &["User"],
             Some("LastModifiedBy"),
         ));
-        fields.push(sys_field("SystemModstamp", "System Modstamp", FieldType::DateTime, &[], None));
+        fields.push(sys_field(
+            "SystemModstamp",
+            "System Modstamp",
+            FieldType::DateTime,
+            &[],
+            None,
+        ));
         for (file, fs) in &p.extra {
             fields.push(field_def(file, &p.spec.name, fs, &names)?);
         }
@@ -194,7 +244,11 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
             deletable: p.spec.deletable.unwrap_or(true),
         };
         let mut obj = ObjectDef {
-            label_plural: p.spec.label_plural.clone().unwrap_or_else(|| format!("{label}s")),
+            label_plural: p
+                .spec
+                .label_plural
+                .clone()
+                .unwrap_or_else(|| format!("{label}s")),
             label,
             name: p.spec.name.clone(),
             key_prefix: p.key_prefix,
@@ -210,16 +264,26 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
         obj.reindex();
         objects.push(obj);
     }
-    let by_lower: HashMap<String, usize> =
-        objects.iter().enumerate().map(|(i, o)| (o.name.to_ascii_lowercase(), i)).collect();
+    let by_lower: HashMap<String, usize> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.name.to_ascii_lowercase(), i))
+        .collect();
     // Child relationships, derived from every named reference field.
     let mut children: Vec<Vec<ChildRelDef>> = vec![Vec::new(); objects.len()];
     for (ci, o) in objects.iter().enumerate() {
         for (slot, f) in o.fields.iter().enumerate() {
-            let Some(rel) = &f.child_relationship else { continue };
+            let Some(rel) = &f.child_relationship else {
+                continue;
+            };
             for target in &f.reference_to {
-                let Some(&pi) = by_lower.get(&target.to_ascii_lowercase()) else { continue };
-                if children[pi].iter().any(|c| c.name.eq_ignore_ascii_case(rel)) {
+                let Some(&pi) = by_lower.get(&target.to_ascii_lowercase()) else {
+                    continue;
+                };
+                if children[pi]
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(rel))
+                {
                     return Err(SfError::new(
                         "INVALID_SCHEMA",
                         format!("child relationship {target}.{rel} defined twice"),
@@ -238,20 +302,38 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
         o.children = ch;
         o.reindex();
     }
-    let by_prefix = objects.iter().enumerate().map(|(i, o)| (o.key_prefix.clone(), i)).collect();
-    Ok(Schema { objects, by_lower, by_prefix })
+    let by_prefix = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.key_prefix.clone(), i))
+        .collect();
+    Ok(Schema {
+        objects,
+        by_lower,
+        by_prefix,
+    })
 }
 
 fn default_label(name: &str) -> String {
     name.trim_end_matches("__c").replace('_', " ")
 }
 
-fn sys_field(name: &str, label: &str, ftype: FieldType, to: &[&str], rel: Option<&str>) -> FieldDef {
+fn sys_field(
+    name: &str,
+    label: &str,
+    ftype: FieldType,
+    to: &[&str],
+    rel: Option<&str>,
+) -> FieldDef {
     FieldDef {
         name: name.into(),
         label: label.into(),
         ftype,
-        length: if ftype == FieldType::Id || ftype == FieldType::Reference { 18 } else { 0 },
+        length: if ftype == FieldType::Id || ftype == FieldType::Reference {
+            18
+        } else {
+            0
+        },
         precision: 0,
         scale: 0,
         digits: 0,
@@ -278,18 +360,28 @@ fn sys_field(name: &str, label: &str, ftype: FieldType, to: &[&str], rel: Option
     }
 }
 
-fn field_def(file: &str, obj: &str, fs: &FieldSpec, objects: &[String]) -> Result<FieldDef, SfError> {
+fn field_def(
+    file: &str,
+    obj: &str,
+    fs: &FieldSpec,
+    objects: &[String],
+) -> Result<FieldDef, SfError> {
     let err = |m: String| bad(file, format_args!("{obj}.{}: {m}", fs.name));
     if !valid_api_name(&fs.name) {
         return Err(err("invalid field name".into()));
     }
-    let ftype = FieldType::parse(&fs.ftype).ok_or_else(|| err(format!("unknown type '{}'", fs.ftype)))?;
+    let ftype =
+        FieldType::parse(&fs.ftype).ok_or_else(|| err(format!("unknown type '{}'", fs.ftype)))?;
     let custom = fs.name.ends_with("__c");
     let length = match ftype {
-        FieldType::TextArea if fs.ftype.to_ascii_lowercase().starts_with("long") => fs.length.unwrap_or(32768),
-        FieldType::String | FieldType::TextArea | FieldType::Email | FieldType::Phone | FieldType::Url => {
-            fs.length.unwrap_or(255)
+        FieldType::TextArea if fs.ftype.to_ascii_lowercase().starts_with("long") => {
+            fs.length.unwrap_or(32768)
         }
+        FieldType::String
+        | FieldType::TextArea
+        | FieldType::Email
+        | FieldType::Phone
+        | FieldType::Url => fs.length.unwrap_or(255),
         FieldType::Picklist | FieldType::MultiPicklist => fs.length.unwrap_or(255),
         FieldType::Reference | FieldType::Id => 18,
         FieldType::Base64 => fs.length.unwrap_or(0),
@@ -304,7 +396,11 @@ fn field_def(file: &str, obj: &str, fs: &FieldSpec, objects: &[String]) -> Resul
     if scale > precision {
         return Err(err("scale exceeds precision".into()));
     }
-    let digits = if ftype == FieldType::Int { fs.digits.unwrap_or(9) } else { 0 };
+    let digits = if ftype == FieldType::Int {
+        fs.digits.unwrap_or(9)
+    } else {
+        0
+    };
     if ftype == FieldType::Reference {
         if fs.reference_to.is_empty() {
             return Err(err("reference field needs reference_to".into()));
@@ -335,13 +431,14 @@ fn field_def(file: &str, obj: &str, fs: &FieldSpec, objects: &[String]) -> Resul
         None => None,
         Some(v) => Some(toml_default(ftype, v).ok_or_else(|| err(format!("bad default {v}")))?),
     };
-    let default_text = default.as_ref().and_then(|d| d.as_str().map(str::to_string));
-    if picklist_type {
-        if let Some(d) = &default_text {
-            if !fs.values.iter().any(|v| v == d) {
-                return Err(err(format!("default '{d}' is not a picklist value")));
-            }
-        }
+    let default_text = default
+        .as_ref()
+        .and_then(|d| d.as_str().map(str::to_string));
+    if picklist_type
+        && let Some(d) = &default_text
+        && !fs.values.iter().any(|v| v == d)
+    {
+        return Err(err(format!("default '{d}' is not a picklist value")));
     }
     let picklist = fs
         .values
@@ -379,7 +476,13 @@ fn field_def(file: &str, obj: &str, fs: &FieldSpec, objects: &[String]) -> Resul
         reference_to: fs
             .reference_to
             .iter()
-            .map(|t| objects.iter().find(|o| o.eq_ignore_ascii_case(t)).cloned().unwrap_or_default())
+            .map(|t| {
+                objects
+                    .iter()
+                    .find(|o| o.eq_ignore_ascii_case(t))
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect(),
         relationship_name,
         child_relationship: fs.child_relationship.clone(),
@@ -426,7 +529,11 @@ mod tests {
         let wi = s.obj(s.table("Work_Item__c").unwrap());
         assert_eq!(wi.key_prefix, "a00");
         assert!(wi.sys.owner.is_some());
-        assert_eq!(s.obj(s.table("Work_Item_Dependency__c").unwrap()).key_prefix, "a03");
+        assert_eq!(
+            s.obj(s.table("Work_Item_Dependency__c").unwrap())
+                .key_prefix,
+            "a03"
+        );
         let c = s.obj(s.table("Contact").unwrap());
         assert_eq!(c.fields[c.rel_slot("account").unwrap()].name, "AccountId");
         assert_eq!(s.table_for_id("003000000000001"), s.table("Contact"));
@@ -436,11 +543,27 @@ mod tests {
     fn bad_files_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.toml");
-        std::fs::write(&p, "[[object]]\nname = \"X__c\"\n[[object.field]]\nname = \"A__c\"\ntype = \"weird\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "[[object]]\nname = \"X__c\"\n[[object.field]]\nname = \"A__c\"\ntype = \"weird\"\n",
+        )
+        .unwrap();
         let e = build_schema(&[p]).unwrap_err();
-        assert!(e.message.contains("bad.toml") && e.message.contains("weird"), "{e}");
+        assert!(
+            e.message.contains("bad.toml") && e.message.contains("weird"),
+            "{e}"
+        );
         let p2 = dir.path().join("dup.toml");
-        std::fs::write(&p2, "[[object]]\nname = \"Account\"\n[[object.field]]\nname = \"Name\"\ntype = \"text\"\n").unwrap();
-        assert!(build_schema(&[p2]).unwrap_err().message.contains("already exists"));
+        std::fs::write(
+            &p2,
+            "[[object]]\nname = \"Account\"\n[[object.field]]\nname = \"Name\"\ntype = \"text\"\n",
+        )
+        .unwrap();
+        assert!(
+            build_schema(&[p2])
+                .unwrap_err()
+                .message
+                .contains("already exists")
+        );
     }
 }

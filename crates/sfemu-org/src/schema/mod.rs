@@ -113,7 +113,10 @@ impl FieldType {
 
     /// True for number types with precision/scale.
     pub fn is_numeric(self) -> bool {
-        matches!(self, Self::Int | Self::Double | Self::Currency | Self::Percent)
+        matches!(
+            self,
+            Self::Int | Self::Double | Self::Currency | Self::Percent
+        )
     }
 }
 
@@ -271,7 +274,9 @@ impl ObjectDef {
 
     /// A child relationship by name.
     pub fn child(&self, rel: &str) -> Option<&ChildRelDef> {
-        self.child_by_lower.get(&rel.to_ascii_lowercase()).map(|&i| &self.children[i])
+        self.child_by_lower
+            .get(&rel.to_ascii_lowercase())
+            .map(|&i| &self.children[i])
     }
 
     /// The name field's slot (`Name`, `Title`…), if any.
@@ -280,13 +285,21 @@ impl ObjectDef {
     }
 
     fn reindex(&mut self) {
-        self.by_lower =
-            self.fields.iter().enumerate().map(|(i, f)| (f.name.to_ascii_lowercase(), i)).collect();
+        self.by_lower = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.to_ascii_lowercase(), i))
+            .collect();
         self.rel_by_lower = self
             .fields
             .iter()
             .enumerate()
-            .filter_map(|(i, f)| f.relationship_name.as_ref().map(|r| (r.to_ascii_lowercase(), i)))
+            .filter_map(|(i, f)| {
+                f.relationship_name
+                    .as_ref()
+                    .map(|r| (r.to_ascii_lowercase(), i))
+            })
             .collect();
         self.child_by_lower = self
             .children

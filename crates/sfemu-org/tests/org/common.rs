@@ -22,7 +22,10 @@ pub fn org() -> Arc<Org> {
 /// An org with a second user whose profile hides Account.Phone.
 pub fn org_with_restricted_user() -> Arc<Org> {
     let mut s = spec();
-    s.profiles.push(ProfileSpec { name: "Sales".into(), hidden_fields: vec!["Account.Phone".into()] });
+    s.profiles.push(ProfileSpec {
+        name: "Sales".into(),
+        hidden_fields: vec!["Account.Phone".into()],
+    });
     s.users.push(UserSpec {
         username: "admin@sfemu.test".into(),
         password: "sfemu".into(),
@@ -64,12 +67,19 @@ pub fn map(j: Json) -> Map<String, Json> {
 
 /// Creates one record; the Id or the errors.
 pub fn create(org: &Org, c: &Caller, object: &str, fields: Json) -> Result<String, Vec<SfError>> {
-    let op = DmlOp::Create { object: object.into(), fields: map(fields) };
+    let op = DmlOp::Create {
+        object: object.into(),
+        fields: map(fields),
+    };
     one(org.apply(c, vec![op], false))
 }
 
 pub fn update(org: &Org, c: &Caller, id: &str, fields: Json) -> Result<String, Vec<SfError>> {
-    let op = DmlOp::Update { object: None, id: id.into(), fields: map(fields) };
+    let op = DmlOp::Update {
+        object: None,
+        id: id.into(),
+        fields: map(fields),
+    };
     one(org.apply(c, vec![op], false))
 }
 

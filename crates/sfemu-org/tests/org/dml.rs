@@ -9,25 +9,55 @@ use sfemu_org::{DmlFailure, DmlOp, Org, SfError};
 fn create_sets_system_fields_defaults_and_compound_name() {
     let org = org();
     let c = admin(&org);
-    let id = create(&org, &c, "Contact", json!({"FirstName": "Ada", "LastName": "Lovelace"})).unwrap();
+    let id = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"FirstName": "Ada", "LastName": "Lovelace"}),
+    )
+    .unwrap();
     assert!(id.starts_with("003") && id.len() == 18);
     let rec = get(&org, &c, "Contact", &id[..15]);
     assert_eq!(rec["attributes"]["type"], "Contact");
-    assert_eq!(rec["attributes"]["url"], format!("/services/data/v62.0/sobjects/Contact/{id}"));
+    assert_eq!(
+        rec["attributes"]["url"],
+        format!("/services/data/v62.0/sobjects/Contact/{id}")
+    );
     assert_eq!(rec["Id"], id.as_str());
     assert_eq!(rec["Name"], "Ada Lovelace");
     assert_eq!(rec["OwnerId"], c.user_id.as_str());
     assert_eq!(rec["CreatedById"], c.user_id.as_str());
     assert_eq!(rec["IsDeleted"], false);
     let created = rec["CreatedDate"].as_str().unwrap();
-    assert!(created.ends_with(".000+0000") || created.len() == 28, "{created}");
+    assert!(
+        created.ends_with(".000+0000") || created.len() == 28,
+        "{created}"
+    );
     assert_eq!(rec["SystemModstamp"], rec["CreatedDate"]);
-    let lead = create(&org, &c, "Lead", json!({"LastName": "L", "Company": "Acme"})).unwrap();
-    assert_eq!(get(&org, &c, "Lead", &lead)["Status"], "Open - Not Contacted");
+    let lead = create(
+        &org,
+        &c,
+        "Lead",
+        json!({"LastName": "L", "Company": "Acme"}),
+    )
+    .unwrap();
+    assert_eq!(
+        get(&org, &c, "Lead", &lead)["Status"],
+        "Open - Not Contacted"
+    );
     // Auto-number names.
     let wi = create(&org, &c, "Work_Item__c", json!({"Name": "W"})).unwrap();
-    let cm = create(&org, &c, "Work_Item_Comment__c", json!({"Work_Item__c": wi, "Body__c": "hi"})).unwrap();
-    assert_eq!(get(&org, &c, "Work_Item_Comment__c", &cm)["Name"], "WIC-000001");
+    let cm = create(
+        &org,
+        &c,
+        "Work_Item_Comment__c",
+        json!({"Work_Item__c": wi, "Body__c": "hi"}),
+    )
+    .unwrap();
+    assert_eq!(
+        get(&org, &c, "Work_Item_Comment__c", &cm)["Name"],
+        "WIC-000001"
+    );
     assert!(wi.starts_with("a00"));
 }
 
@@ -35,8 +65,20 @@ fn create_sets_system_fields_defaults_and_compound_name() {
 fn update_changes_fields_and_recomputes() {
     let org = org();
     let c = admin(&org);
-    let id = create(&org, &c, "Contact", json!({"FirstName": "Ada", "LastName": "L"})).unwrap();
-    update(&org, &c, &id, json!({"LastName": "Byron", "Email": "ada@example.com", "Id": id})).unwrap();
+    let id = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"FirstName": "Ada", "LastName": "L"}),
+    )
+    .unwrap();
+    update(
+        &org,
+        &c,
+        &id,
+        json!({"LastName": "Byron", "Email": "ada@example.com", "Id": id}),
+    )
+    .unwrap();
     let rec = get(&org, &c, "Contact", &id);
     assert_eq!(rec["Name"], "Ada Byron");
     assert_eq!(rec["Email"], "ada@example.com");
@@ -46,7 +88,13 @@ fn update_changes_fields_and_recomputes() {
     assert_eq!(rec["Name"], "Byron");
 }
 
-fn expect(org: &Org, object: &str, fields: serde_json::Value, code: &str, message: &str) -> SfError {
+fn expect(
+    org: &Org,
+    object: &str,
+    fields: serde_json::Value,
+    code: &str,
+    message: &str,
+) -> SfError {
     let c = admin(org);
     let e = err1(create(org, &c, object, fields));
     assert_eq!(e.code, code, "{e:?}");
@@ -58,7 +106,13 @@ fn expect(org: &Org, object: &str, fields: serde_json::Value, code: &str, messag
 fn validation_error_codes_and_messages() {
     let org = org();
     let c = admin(&org);
-    expect(&org, "Account", json!({"Name": "A", "Foo": 1}), "INVALID_FIELD", "No such column 'Foo' on sobject of type Account");
+    expect(
+        &org,
+        "Account",
+        json!({"Name": "A", "Foo": 1}),
+        "INVALID_FIELD",
+        "No such column 'Foo' on sobject of type Account",
+    );
     let e = expect(
         &org,
         "Account",
@@ -89,9 +143,21 @@ fn validation_error_codes_and_messages() {
         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
         "Stage: bad value for restricted picklist field: Foo",
     );
-    let e = expect(&org, "Contact", json!({"FirstName": "x"}), "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]");
+    let e = expect(
+        &org,
+        "Contact",
+        json!({"FirstName": "x"}),
+        "REQUIRED_FIELD_MISSING",
+        "Required fields are missing: [LastName]",
+    );
     assert_eq!(e.fields, vec!["LastName"]);
-    expect(&org, "Opportunity", json!({"Name": "O"}), "REQUIRED_FIELD_MISSING", "Required fields are missing: [StageName, CloseDate]");
+    expect(
+        &org,
+        "Opportunity",
+        json!({"Name": "O"}),
+        "REQUIRED_FIELD_MISSING",
+        "Required fields are missing: [StageName, CloseDate]",
+    );
     expect(
         &org,
         "Contact",
@@ -101,9 +167,27 @@ fn validation_error_codes_and_messages() {
     );
     let contact = create(&org, &c, "Contact", json!({"LastName": "c"})).unwrap();
     // Well-formed but of the wrong object, and absent.
-    expect(&org, "Contact", json!({"LastName": "x", "AccountId": contact}), "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id");
-    expect(&org, "Contact", json!({"LastName": "x", "AccountId": "001000000000000"}), "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id");
-    expect(&org, "Contact", json!({"LastName": "x", "Email": "not-an-email"}), "INVALID_EMAIL_ADDRESS", "Email: invalid email address: not-an-email");
+    expect(
+        &org,
+        "Contact",
+        json!({"LastName": "x", "AccountId": contact}),
+        "INVALID_CROSS_REFERENCE_KEY",
+        "invalid cross reference id",
+    );
+    expect(
+        &org,
+        "Contact",
+        json!({"LastName": "x", "AccountId": "001000000000000"}),
+        "INVALID_CROSS_REFERENCE_KEY",
+        "invalid cross reference id",
+    );
+    expect(
+        &org,
+        "Contact",
+        json!({"LastName": "x", "Email": "not-an-email"}),
+        "INVALID_EMAIL_ADDRESS",
+        "Email: invalid email address: not-an-email",
+    );
     expect(
         &org,
         "Work_Log__c",
@@ -111,13 +195,22 @@ fn validation_error_codes_and_messages() {
         "NUMBER_OUTSIDE_VALID_RANGE",
         "Hours: value outside of valid range on numeric field: 12345",
     );
-    let a = create(&org, &c, "Account", json!({"Name": "A", "OrgSync_Global_Id__c": "g1"})).unwrap();
+    let a = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "A", "OrgSync_Global_Id__c": "g1"}),
+    )
+    .unwrap();
     expect(
         &org,
         "Account",
         json!({"Name": "B", "OrgSync_Global_Id__c": "G1"}),
         "DUPLICATE_VALUE",
-        &format!("duplicate value found: OrgSync_Global_Id__c duplicates value on record with id: {}", &a[..15]),
+        &format!(
+            "duplicate value found: OrgSync_Global_Id__c duplicates value on record with id: {}",
+            &a[..15]
+        ),
     );
     // Nulling a required field on update.
     let e = err1(update(&org, &c, &contact, json!({"LastName": null})));
@@ -127,7 +220,10 @@ fn validation_error_codes_and_messages() {
     assert_eq!(e.code, "INVALID_FIELD_FOR_INSERT_UPDATE");
     assert_eq!(e.fields, vec!["Name"]);
     // Unknown object.
-    assert_eq!(err1(create(&org, &c, "Nope__c", json!({}))).code, "INVALID_TYPE");
+    assert_eq!(
+        err1(create(&org, &c, "Nope__c", json!({}))).code,
+        "INVALID_TYPE"
+    );
 }
 
 #[test]
@@ -144,9 +240,17 @@ fn accepted_value_forms() {
     let rec = get(&org, &c, "Work_Item__c", &id);
     assert_eq!(rec["Estimate_Hours__c"], json!(3.46));
     assert_eq!(rec["Due_Date__c"], "2024-02-29");
-    assert_eq!(rec["Priority__c"], "High", "picklist values are stored in their canonical case");
+    assert_eq!(
+        rec["Priority__c"], "High",
+        "picklist values are stored in their canonical case"
+    );
     assert_eq!(rec["Status__c"], "New");
-    let e = err1(create(&org, &c, "Work_Item__c", json!({"Name": "W", "Due_Date__c": "2023-02-29"})));
+    let e = err1(create(
+        &org,
+        &c,
+        "Work_Item__c",
+        json!({"Name": "W", "Due_Date__c": "2023-02-29"}),
+    ));
     assert_eq!(e.code, "INVALID_TYPE_ON_FIELD_IN_RECORD");
     let o = create(
         &org,
@@ -165,15 +269,29 @@ fn update_and_delete_of_missing_or_deleted_records() {
     let org = org();
     let c = admin(&org);
     let e = err1(update(&org, &c, "001000000000000", json!({"Name": "x"})));
-    assert_eq!((e.code.as_str(), e.message.as_str()), ("NOT_FOUND", "The requested resource does not exist"));
-    assert_eq!(err1(update(&org, &c, "bad-id", json!({}))).code, "MALFORMED_ID");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("NOT_FOUND", "The requested resource does not exist")
+    );
+    assert_eq!(
+        err1(update(&org, &c, "bad-id", json!({}))).code,
+        "MALFORMED_ID"
+    );
     let id = create(&org, &c, "Account", json!({"Name": "A"})).unwrap();
     delete(&org, &c, &id).unwrap();
     let e = err1(update(&org, &c, &id, json!({"Name": "x"})));
-    assert_eq!((e.code.as_str(), e.message.as_str()), ("ENTITY_IS_DELETED", "entity is deleted"));
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("ENTITY_IS_DELETED", "entity is deleted")
+    );
     let e = err1(delete(&org, &c, &id));
-    assert_eq!((e.code.as_str(), e.message.as_str()), ("ENTITY_IS_DELETED", "entity is deleted"));
-    let e = org.retrieve(&c.user_id, "Account", &id, None, "62.0").unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("ENTITY_IS_DELETED", "entity is deleted")
+    );
+    let e = org
+        .retrieve(&c.user_id, "Account", &id, None, "62.0")
+        .unwrap_err();
     assert_eq!(e.code, "ENTITY_IS_DELETED");
 }
 
@@ -206,12 +324,27 @@ fn upsert_creates_updates_and_reports_multiple_matches() {
     let first = up("org1:001", "A").unwrap();
     assert_eq!(first.created, Some(true));
     let second = up("ORG1:001", "B").unwrap();
-    assert_eq!(second, sfemu_org::DmlOutcome { id: first.id.clone(), created: Some(false) });
+    assert_eq!(
+        second,
+        sfemu_org::DmlOutcome {
+            id: first.id.clone(),
+            created: Some(false)
+        }
+    );
     assert_eq!(get(&org, &c, "Account", &first.id)["Name"], "B");
-    assert_eq!(get(&org, &c, "Account", &first.id)["OrgSync_Global_Id__c"], "org1:001");
+    assert_eq!(
+        get(&org, &c, "Account", &first.id)["OrgSync_Global_Id__c"],
+        "org1:001"
+    );
     // A non-unique external id matching two records → 300.
     for n in ["x", "y"] {
-        create(&org, &c, "Account", json!({"Name": n, "Legacy_Key__c": "dup"})).unwrap();
+        create(
+            &org,
+            &c,
+            "Account",
+            json!({"Name": n, "Legacy_Key__c": "dup"}),
+        )
+        .unwrap();
     }
     let r = org
         .apply(
@@ -229,15 +362,30 @@ fn upsert_creates_updates_and_reports_multiple_matches() {
         Err(DmlFailure::MultipleMatches(ids)) => assert_eq!(ids.len(), 2),
         other => panic!("{other:?}"),
     }
-    let by_ext = org.retrieve_by_external_id(&c.user_id, "Account", "Legacy_Key__c", "dup", None, "62.0");
+    let by_ext =
+        org.retrieve_by_external_id(&c.user_id, "Account", "Legacy_Key__c", "dup", None, "62.0");
     assert!(matches!(by_ext, Err(DmlFailure::MultipleMatches(_))));
-    let one = org.retrieve_by_external_id(&c.user_id, "Account", "orgsync_global_id__c", "org1:001", None, "62.0").unwrap();
+    let one = org
+        .retrieve_by_external_id(
+            &c.user_id,
+            "Account",
+            "orgsync_global_id__c",
+            "org1:001",
+            None,
+            "62.0",
+        )
+        .unwrap();
     assert_eq!(one["Id"], first.id.as_str());
     // Not an external id field.
     let r = org
         .apply(
             &c,
-            vec![DmlOp::Upsert { object: "Account".into(), ext_field: "Phone".into(), ext_value: "1".into(), fields: map(json!({})) }],
+            vec![DmlOp::Upsert {
+                object: "Account".into(),
+                ext_field: "Phone".into(),
+                ext_value: "1".into(),
+                fields: map(json!({})),
+            }],
             false,
         )
         .remove(0);
@@ -246,7 +394,12 @@ fn upsert_creates_updates_and_reports_multiple_matches() {
         other => panic!("{other:?}"),
     }
     // Parent by a non-unique external id with two matches.
-    let e = err1(create(&org, &c, "Contact", json!({"LastName": "c", "Account": {"Legacy_Key__c": "dup"}})));
+    let e = err1(create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "c", "Account": {"Legacy_Key__c": "dup"}}),
+    ));
     assert_eq!(e.code, "DUPLICATE_EXTERNAL_ID");
 }
 
@@ -254,15 +407,38 @@ fn upsert_creates_updates_and_reports_multiple_matches() {
 fn parent_by_external_id() {
     let org = org();
     let c = admin(&org);
-    let acc = create(&org, &c, "Account", json!({"Name": "P", "OrgSync_Global_Id__c": "g-acc"})).unwrap();
-    let con = create(&org, &c, "Contact", json!({"LastName": "c", "Account": {"OrgSync_Global_Id__c": "g-acc"}})).unwrap();
+    let acc = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "P", "OrgSync_Global_Id__c": "g-acc"}),
+    )
+    .unwrap();
+    let con = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "c", "Account": {"OrgSync_Global_Id__c": "g-acc"}}),
+    )
+    .unwrap();
     assert_eq!(get(&org, &c, "Contact", &con)["AccountId"], acc.as_str());
     let wi = create(&org, &c, "Work_Item__c", json!({"Name": "w", "Account__r": {"attributes": {"type": "Account"}, "OrgSync_Global_Id__c": "g-acc"}}))
         .unwrap();
-    assert_eq!(get(&org, &c, "Work_Item__c", &wi)["Account__c"], acc.as_str());
-    let e = err1(create(&org, &c, "Contact", json!({"LastName": "c", "Account": {"OrgSync_Global_Id__c": "nope"}})));
+    assert_eq!(
+        get(&org, &c, "Work_Item__c", &wi)["Account__c"],
+        acc.as_str()
+    );
+    let e = err1(create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "c", "Account": {"OrgSync_Global_Id__c": "nope"}}),
+    ));
     assert_eq!(e.code, "INVALID_FIELD");
-    assert_eq!(e.message, "Foreign key external ID: nope not found for field OrgSync_Global_Id__c in entity Account");
+    assert_eq!(
+        e.message,
+        "Foreign key external ID: nope not found for field OrgSync_Global_Id__c in entity Account"
+    );
 }
 
 #[test]
@@ -271,9 +447,18 @@ fn all_or_none_rolls_back_everything_or_commits_successes() {
     let c = admin(&org);
     let ops = || {
         vec![
-            DmlOp::Create { object: "Account".into(), fields: map(json!({"Name": "ok1"})) },
-            DmlOp::Create { object: "Account".into(), fields: map(json!({"Bad": 1})) },
-            DmlOp::Create { object: "Account".into(), fields: map(json!({"Name": "ok2"})) },
+            DmlOp::Create {
+                object: "Account".into(),
+                fields: map(json!({"Name": "ok1"})),
+            },
+            DmlOp::Create {
+                object: "Account".into(),
+                fields: map(json!({"Bad": 1})),
+            },
+            DmlOp::Create {
+                object: "Account".into(),
+                fields: map(json!({"Name": "ok2"})),
+            },
         ]
     };
     let before = org.last_change_seq();
@@ -293,7 +478,11 @@ fn all_or_none_rolls_back_everything_or_commits_successes() {
     }
     assert!(matches!(&r[1], Err(DmlFailure::Errors(e)) if e[0].code == "INVALID_FIELD"));
     assert_eq!(count(&org, "Account"), 0);
-    assert_eq!(org.last_change_seq(), before, "nothing logged after a rollback");
+    assert_eq!(
+        org.last_change_seq(),
+        before,
+        "nothing logged after a rollback"
+    );
     let r = org.apply(&c, ops(), false);
     assert!(r[0].is_ok() && r[1].is_err() && r[2].is_ok());
     assert_eq!(count(&org, "Account"), 2);
@@ -302,41 +491,88 @@ fn all_or_none_rolls_back_everything_or_commits_successes() {
     let r = org.apply(
         &c,
         vec![
-            DmlOp::Update { object: None, id: id.clone(), fields: map(json!({"Name": "changed", "OrgSync_Global_Id__c": "k"})) },
-            DmlOp::Delete { id: "001000000000000".into() },
+            DmlOp::Update {
+                object: None,
+                id: id.clone(),
+                fields: map(json!({"Name": "changed", "OrgSync_Global_Id__c": "k"})),
+            },
+            DmlOp::Delete {
+                id: "001000000000000".into(),
+            },
         ],
         true,
     );
     assert!(r.iter().all(Result::is_err));
     assert_eq!(get(&org, &c, "Account", &id)["Name"], "ok1");
-    create(&org, &c, "Account", json!({"Name": "n", "OrgSync_Global_Id__c": "k"})).expect("k is free again");
+    create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "n", "OrgSync_Global_Id__c": "k"}),
+    )
+    .expect("k is free again");
 }
 
 pub fn count(org: &Org, object: &str) -> usize {
-    org.record_counts().into_iter().find(|(o, _)| o == object).unwrap().1
+    org.record_counts()
+        .into_iter()
+        .find(|(o, _)| o == object)
+        .unwrap()
+        .1
 }
 
 #[test]
 fn recycle_bin_cascade_and_undelete() {
     let org = org();
     let c = admin(&org);
-    let acc = create(&org, &c, "Account", json!({"Name": "A", "OrgSync_Global_Id__c": "u1"})).unwrap();
-    let con = create(&org, &c, "Contact", json!({"LastName": "c", "AccountId": acc})).unwrap();
+    let acc = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "A", "OrgSync_Global_Id__c": "u1"}),
+    )
+    .unwrap();
+    let con = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "c", "AccountId": acc}),
+    )
+    .unwrap();
     let e = err1(undelete(&org, &c, &acc));
-    assert_eq!((e.code.as_str(), e.message.as_str()), ("UNDELETE_FAILED", "Entity is not in the recycle bin"));
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("UNDELETE_FAILED", "Entity is not in the recycle bin")
+    );
     delete(&org, &c, &acc).unwrap();
     assert_eq!(count(&org, "Account"), 0);
-    assert_eq!(count(&org, "Contact"), 0, "contacts are deleted with their account");
+    assert_eq!(
+        count(&org, "Contact"),
+        0,
+        "contacts are deleted with their account"
+    );
     // The unique value is free while the record is in the bin; undelete then conflicts.
-    let other = create(&org, &c, "Account", json!({"Name": "B", "OrgSync_Global_Id__c": "u1"})).unwrap();
+    let other = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "B", "OrgSync_Global_Id__c": "u1"}),
+    )
+    .unwrap();
     assert_eq!(err1(undelete(&org, &c, &acc)).code, "DUPLICATE_VALUE");
     delete(&org, &c, &other).unwrap();
     undelete(&org, &c, &acc).unwrap();
     assert_eq!(count(&org, "Contact"), 1);
     assert_eq!(get(&org, &c, "Contact", &con)["IsDeleted"], false);
     let log = org.changes_after(0, 100);
-    let kinds: Vec<(&str, &str)> = log.iter().map(|r| (r.entity.as_str(), r.change_type.as_str())).collect();
-    assert!(kinds.contains(&("Contact", "DELETE")) && kinds.contains(&("Contact", "UNDELETE")), "{kinds:?}");
+    let kinds: Vec<(&str, &str)> = log
+        .iter()
+        .map(|r| (r.entity.as_str(), r.change_type.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&("Contact", "DELETE")) && kinds.contains(&("Contact", "UNDELETE")),
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -356,17 +592,35 @@ fn content_version_creates_document_and_link() {
     assert_eq!(rec["ContentSize"], 5);
     assert_eq!(rec["FileExtension"], "pdf");
     assert_eq!(rec["VersionNumber"], "1");
-    assert_eq!(rec["VersionData"], format!("/services/data/v62.0/sobjects/ContentVersion/{v1}/VersionData"));
-    assert_eq!(org.blob(&c.user_id, "ContentVersion", &v1, "VersionData").unwrap(), b"hello");
+    assert_eq!(
+        rec["VersionData"],
+        format!("/services/data/v62.0/sobjects/ContentVersion/{v1}/VersionData")
+    );
+    assert_eq!(
+        org.blob(&c.user_id, "ContentVersion", &v1, "VersionData")
+            .unwrap(),
+        b"hello"
+    );
     let doc = rec["ContentDocumentId"].as_str().unwrap().to_string();
     assert!(doc.starts_with("069"));
-    assert_eq!(get(&org, &c, "ContentDocument", &doc)["LatestPublishedVersionId"], v1.as_str());
+    assert_eq!(
+        get(&org, &c, "ContentDocument", &doc)["LatestPublishedVersionId"],
+        v1.as_str()
+    );
     assert_eq!(count(&org, "ContentDocumentLink"), 1);
-    let v2 = create(&org, &c, "ContentVersion", json!({"PathOnClient": "q1-v2.pdf", "VersionData": "aGk=", "ContentDocumentId": doc}))
-        .unwrap();
+    let v2 = create(
+        &org,
+        &c,
+        "ContentVersion",
+        json!({"PathOnClient": "q1-v2.pdf", "VersionData": "aGk=", "ContentDocumentId": doc}),
+    )
+    .unwrap();
     assert_eq!(get(&org, &c, "ContentVersion", &v2)["VersionNumber"], "2");
     assert_eq!(get(&org, &c, "ContentVersion", &v1)["IsLatest"], false);
-    assert_eq!(get(&org, &c, "ContentDocument", &doc)["LatestPublishedVersionId"], v2.as_str());
+    assert_eq!(
+        get(&org, &c, "ContentDocument", &doc)["LatestPublishedVersionId"],
+        v2.as_str()
+    );
     assert_eq!(count(&org, "ContentDocument"), 1);
     let e = err1(create(&org, &c, "ContentVersion", json!({"Title": "x"})));
     assert_eq!(e.code, "REQUIRED_FIELD_MISSING");

@@ -15,8 +15,14 @@ fn change_log_records_transactions_fields_and_origin() {
     let r = org.apply(
         &c,
         vec![
-            DmlOp::Create { object: "Account".into(), fields: map(json!({"Name": "A", "Phone": "1"})) },
-            DmlOp::Create { object: "Account".into(), fields: map(json!({"Name": "B"})) },
+            DmlOp::Create {
+                object: "Account".into(),
+                fields: map(json!({"Name": "A", "Phone": "1"})),
+            },
+            DmlOp::Create {
+                object: "Account".into(),
+                fields: map(json!({"Name": "B"})),
+            },
         ],
         false,
     );
@@ -29,16 +35,28 @@ fn change_log_records_transactions_fields_and_origin() {
     assert_eq!(log[0].commit_number, log[1].commit_number);
     assert_eq!((log[0].sequence_number, log[1].sequence_number), (1, 2));
     assert_eq!(log[0].change_type, "CREATE");
-    assert_eq!(log[0].change_origin, "com/salesforce/api/rest/62.0;client=orgsync-test");
+    assert_eq!(
+        log[0].change_origin,
+        "com/salesforce/api/rest/62.0;client=orgsync-test"
+    );
     assert_eq!(log[0].commit_user, c.user_id);
     assert!(log[0].changed_fields.is_empty());
     assert_eq!(log[0].values["Name"], "A");
     assert_eq!(log[0].values["Phone"], "1");
-    assert!(log[0].values.get("Website").is_none(), "null fields are not in CREATE values");
+    assert!(
+        log[0].values.get("Website").is_none(),
+        "null fields are not in CREATE values"
+    );
     assert!(log[0].values.get("SystemModstamp").is_none());
 
     c.client = None;
-    update(&org, &c, &a, json!({"Phone": null, "Website": "w.example", "Name": "A"})).unwrap();
+    update(
+        &org,
+        &c,
+        &a,
+        json!({"Phone": null, "Website": "w.example", "Name": "A"}),
+    )
+    .unwrap();
     let upd = org.changes_after(2, 10);
     assert_eq!(upd.len(), 1);
     let u = &upd[0];
@@ -46,7 +64,11 @@ fn change_log_records_transactions_fields_and_origin() {
     assert_eq!(u.change_origin, "com/salesforce/api/rest/62.0");
     assert_ne!(u.transaction_key, log[0].transaction_key);
     assert!(u.commit_number > log[0].commit_number);
-    assert_eq!(u.changed_fields, vec!["Phone", "Website", "LastModifiedDate"], "unchanged Name is not listed");
+    assert_eq!(
+        u.changed_fields,
+        vec!["Phone", "Website", "LastModifiedDate"],
+        "unchanged Name is not listed"
+    );
     assert_eq!(u.nulled_fields, vec!["Phone"]);
     assert_eq!(u.values["Phone"], json!(null));
     assert_eq!(u.values["Website"], "w.example");
@@ -56,7 +78,8 @@ fn change_log_records_transactions_fields_and_origin() {
     // Direct edits bypass the log.
     let b = r[1].as_ref().unwrap().id.clone();
     let seq = org.last_change_seq();
-    org.direct_edit("Account", &b, &map(json!({"Name": "drift"}))).unwrap();
+    org.direct_edit("Account", &b, &map(json!({"Name": "drift"})))
+        .unwrap();
     assert_eq!(org.last_change_seq(), seq);
     assert_eq!(get(&org, &c, "Account", &b)["Name"], "drift");
 }
@@ -68,7 +91,10 @@ fn system_modstamp_never_goes_backwards() {
     let mut last = String::new();
     for i in 0..50 {
         let id = create(&org, &c, "Account", json!({"Name": format!("a{i}")})).unwrap();
-        let stamp = get(&org, &c, "Account", &id)["SystemModstamp"].as_str().unwrap().to_string();
+        let stamp = get(&org, &c, "Account", &id)["SystemModstamp"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(stamp >= last, "{stamp} < {last}");
         last = stamp;
     }
@@ -84,32 +110,83 @@ fn describe_global_and_object() {
     let sobjects = g["sobjects"].as_array().unwrap();
     let acc = sobjects.iter().find(|o| o["name"] == "Account").unwrap();
     assert_eq!(acc["keyPrefix"], "001");
-    assert_eq!(acc["urls"]["rowTemplate"], "/services/data/v62.0/sobjects/Account/{ID}");
-    let wi = sobjects.iter().find(|o| o["name"] == "Work_Item__c").unwrap();
-    assert_eq!((wi["custom"].clone(), wi["keyPrefix"].clone()), (json!(true), json!("a00")));
+    assert_eq!(
+        acc["urls"]["rowTemplate"],
+        "/services/data/v62.0/sobjects/Account/{ID}"
+    );
+    let wi = sobjects
+        .iter()
+        .find(|o| o["name"] == "Work_Item__c")
+        .unwrap();
+    assert_eq!(
+        (wi["custom"].clone(), wi["keyPrefix"].clone()),
+        (json!(true), json!("a00"))
+    );
 
     let d = org.describe(&admin.user_id, "contact", "62.0").unwrap();
     assert_eq!(d["name"], "Contact");
-    let field = |d: &serde_json::Value, n: &str| d["fields"].as_array().unwrap().iter().find(|f| f["name"] == n).cloned();
+    let field = |d: &serde_json::Value, n: &str| {
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == n)
+            .cloned()
+    };
     let id = field(&d, "Id").unwrap();
-    assert_eq!((id["type"].clone(), id["soapType"].clone(), id["length"].clone()), (json!("id"), json!("tns:ID"), json!(18)));
+    assert_eq!(
+        (
+            id["type"].clone(),
+            id["soapType"].clone(),
+            id["length"].clone()
+        ),
+        (json!("id"), json!("tns:ID"), json!(18))
+    );
     assert_eq!(id["idLookup"], true);
     let acc_id = field(&d, "AccountId").unwrap();
     assert_eq!(acc_id["referenceTo"], json!(["Account"]));
     assert_eq!(acc_id["relationshipName"], "Account");
     let last = field(&d, "LastName").unwrap();
-    assert_eq!((last["nillable"].clone(), last["byteLength"].clone()), (json!(false), json!(240)));
-    assert_eq!(d["recordTypeInfos"][0]["recordTypeId"], "012000000000000AAA");
+    assert_eq!(
+        (last["nillable"].clone(), last["byteLength"].clone()),
+        (json!(false), json!(240))
+    );
+    assert_eq!(
+        d["recordTypeInfos"][0]["recordTypeId"],
+        "012000000000000AAA"
+    );
     let opp = org.describe(&admin.user_id, "Opportunity", "62.0").unwrap();
     let stage = field(&opp, "StageName").unwrap();
     assert_eq!(stage["restrictedPicklist"], true);
-    assert_eq!(stage["picklistValues"][0], json!({"active": true, "defaultValue": false, "label": "Prospecting", "validFor": null, "value": "Prospecting"}));
+    assert_eq!(
+        stage["picklistValues"][0],
+        json!({"active": true, "defaultValue": false, "label": "Prospecting", "validFor": null, "value": "Prospecting"})
+    );
     let a = org.describe(&admin.user_id, "Account", "62.0").unwrap();
-    let rels: Vec<&str> = a["childRelationships"].as_array().unwrap().iter().filter_map(|r| r["relationshipName"].as_str()).collect();
-    assert!(rels.contains(&"Contacts") && rels.contains(&"Opportunities") && rels.contains(&"Work_Items__r"), "{rels:?}");
+    let rels: Vec<&str> = a["childRelationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["relationshipName"].as_str())
+        .collect();
+    assert!(
+        rels.contains(&"Contacts")
+            && rels.contains(&"Opportunities")
+            && rels.contains(&"Work_Items__r"),
+        "{rels:?}"
+    );
     assert!(field(&a, "OrgSync_Global_Id__c").unwrap()["externalId"] == true);
-    assert_eq!(org.describe(&admin.user_id, "Nope", "62.0").unwrap_err().code, "NOT_FOUND");
-    assert_eq!(org.describe_basic(&admin.user_id, "account", "62.0").unwrap()["name"], "Account");
+    assert_eq!(
+        org.describe(&admin.user_id, "Nope", "62.0")
+            .unwrap_err()
+            .code,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        org.describe_basic(&admin.user_id, "account", "62.0")
+            .unwrap()["name"],
+        "Account"
+    );
     assert_eq!(org.object_name("work_item__C").unwrap(), "Work_Item__c");
 
     // Field-level security: the Sales profile cannot see Account.Phone.
@@ -117,13 +194,32 @@ fn describe_global_and_object() {
     let a = org.describe(&sales.user_id, "Account", "62.0").unwrap();
     assert!(field(&a, "Phone").is_none());
     assert!(field(&a, "Name").is_some());
-    let e = err1(create(&org, &sales, "Account", json!({"Name": "x", "Phone": "1"})));
-    assert_eq!((e.code.as_str(), e.message.as_str()), ("INVALID_FIELD", "No such column 'Phone' on sobject of type Account"));
+    let e = err1(create(
+        &org,
+        &sales,
+        "Account",
+        json!({"Name": "x", "Phone": "1"}),
+    ));
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "INVALID_FIELD",
+            "No such column 'Phone' on sobject of type Account"
+        )
+    );
     let id = create(&org, &admin, "Account", json!({"Name": "x", "Phone": "1"})).unwrap();
     let rec = get(&org, &sales, "Account", &id);
     assert!(rec.get("Phone").is_none());
     assert_eq!(get(&org, &admin, "Account", &id)["Phone"], "1");
-    let e = org.retrieve(&sales.user_id, "Account", &id, Some(&["Phone".to_string()]), "62.0").unwrap_err();
+    let e = org
+        .retrieve(
+            &sales.user_id,
+            "Account",
+            &id,
+            Some(&["Phone".to_string()]),
+            "62.0",
+        )
+        .unwrap_err();
     assert_eq!(e.code, "INVALID_FIELD");
 }
 
@@ -135,23 +231,43 @@ fn updated_and_deleted_windows() {
     let b = create(&org, &c, "Account", json!({"Name": "B"})).unwrap();
     delete(&org, &c, &b).unwrap();
     let now = Utc::now();
-    let up = org.updated("Account", now - Duration::hours(1), now + Duration::minutes(2)).unwrap();
+    let up = org
+        .updated(
+            "Account",
+            now - Duration::hours(1),
+            now + Duration::minutes(2),
+        )
+        .unwrap();
     assert_eq!(up.ids, vec![a.clone()]);
     assert!(up.latest_date_covered <= now + Duration::minutes(2));
-    let del = org.deleted("Account", now - Duration::hours(1), now + Duration::minutes(2)).unwrap();
+    let del = org
+        .deleted(
+            "Account",
+            now - Duration::hours(1),
+            now + Duration::minutes(2),
+        )
+        .unwrap();
     assert_eq!(del.deleted.len(), 1);
     assert_eq!(del.deleted[0].0, b);
     assert!(del.earliest_date_available <= del.deleted[0].1);
-    let e = org.updated("Account", now, now - Duration::minutes(5)).unwrap_err();
+    let e = org
+        .updated("Account", now, now - Duration::minutes(5))
+        .unwrap_err();
     assert_eq!(e.code, "INVALID_REPLICATION_DATE");
-    let e = org.updated("Account", now, now + Duration::seconds(10)).err();
+    let e = org
+        .updated("Account", now, now + Duration::seconds(10))
+        .err();
     // Same minute after truncation, unless the window crosses a minute boundary.
     if let Some(e) = e {
         assert_eq!(e.code, "INVALID_REPLICATION_DATE");
     }
-    let e = org.deleted("Account", now - Duration::days(31), now).unwrap_err();
+    let e = org
+        .deleted("Account", now - Duration::days(31), now)
+        .unwrap_err();
     assert_eq!(e.code, "INVALID_REPLICATION_DATE");
-    let old = org.updated("Account", now - Duration::days(2), now - Duration::days(1)).unwrap();
+    let old = org
+        .updated("Account", now - Duration::days(2), now - Duration::days(1))
+        .unwrap();
     assert!(old.ids.is_empty());
 }
 
@@ -160,8 +276,20 @@ fn persistence_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let org = org();
     let c = admin(&org);
-    let acc = create(&org, &c, "Account", json!({"Name": "A", "OrgSync_Global_Id__c": "p1", "AnnualRevenue": 12.5})).unwrap();
-    let con = create(&org, &c, "Contact", json!({"LastName": "C", "AccountId": acc, "Birthdate": "1990-05-01"})).unwrap();
+    let acc = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "A", "OrgSync_Global_Id__c": "p1", "AnnualRevenue": 12.5}),
+    )
+    .unwrap();
+    let con = create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "C", "AccountId": acc, "Birthdate": "1990-05-01"}),
+    )
+    .unwrap();
     let gone = create(&org, &c, "Account", json!({"Name": "gone"})).unwrap();
     delete(&org, &c, &gone).unwrap();
     org.save(dir.path()).unwrap();
@@ -169,15 +297,45 @@ fn persistence_round_trip() {
 
     let back = Org::open(spec(), dir.path()).unwrap();
     assert_eq!(back.org_id(), org.org_id());
-    assert_eq!(back.user_by_username("admin@sfemu.test").unwrap().id, c.user_id, "user ids are stable");
-    assert_eq!(get(&back, &c, "Account", &acc), get(&org, &c, "Account", &acc));
-    assert_eq!(get(&back, &c, "Contact", &con), get(&org, &c, "Contact", &con));
-    assert_eq!(back.retrieve(&c.user_id, "Account", &gone, None, "62.0").unwrap_err().code, "ENTITY_IS_DELETED");
+    assert_eq!(
+        back.user_by_username("admin@sfemu.test").unwrap().id,
+        c.user_id,
+        "user ids are stable"
+    );
+    assert_eq!(
+        get(&back, &c, "Account", &acc),
+        get(&org, &c, "Account", &acc)
+    );
+    assert_eq!(
+        get(&back, &c, "Contact", &con),
+        get(&org, &c, "Contact", &con)
+    );
+    assert_eq!(
+        back.retrieve(&c.user_id, "Account", &gone, None, "62.0")
+            .unwrap_err()
+            .code,
+        "ENTITY_IS_DELETED"
+    );
     assert_eq!(back.last_change_seq(), seq);
-    assert_eq!(back.changes_after(0, 100).len(), org.changes_after(0, 100).len());
-    assert_eq!(back.changes_after(0, 1)[0].values, org.changes_after(0, 1)[0].values);
+    assert_eq!(
+        back.changes_after(0, 100).len(),
+        org.changes_after(0, 100).len()
+    );
+    assert_eq!(
+        back.changes_after(0, 1)[0].values,
+        org.changes_after(0, 1)[0].values
+    );
     // Indexes and counters are restored: unique values conflict, new ids don't collide.
-    assert_eq!(err1(create(&back, &c, "Account", json!({"Name": "x", "OrgSync_Global_Id__c": "P1"}))).code, "DUPLICATE_VALUE");
+    assert_eq!(
+        err1(create(
+            &back,
+            &c,
+            "Account",
+            json!({"Name": "x", "OrgSync_Global_Id__c": "P1"})
+        ))
+        .code,
+        "DUPLICATE_VALUE"
+    );
     let fresh = create(&back, &c, "Account", json!({"Name": "new"})).unwrap();
     assert!(![acc.clone(), gone.clone()].contains(&fresh));
     undelete(&back, &c, &gone).unwrap();
@@ -203,13 +361,21 @@ fn seed_data_and_users() {
         .unwrap();
     assert_eq!(n, 2);
     assert_eq!(count(&org, "Contact"), 1);
-    let e = org.load_seed(&c, &json!({"Contact": [{"LastName": "ok"}, {"FirstName": "no last"}]})).unwrap_err();
+    let e = org
+        .load_seed(
+            &c,
+            &json!({"Contact": [{"LastName": "ok"}, {"FirstName": "no last"}]}),
+        )
+        .unwrap_err();
     assert_eq!(e.code, "REQUIRED_FIELD_MISSING");
     assert!(e.message.starts_with("seed Contact[1]: "), "{e}");
     assert_eq!(count(&org, "Contact"), 1, "seed is all-or-none");
     let u = org.user_by_username("ADMIN@sfemu.test").unwrap();
     assert_eq!(u.profile_name, "System Administrator");
-    assert_eq!(org.user_by_id(&u.id[..15]).unwrap().username, "admin@sfemu.test");
+    assert_eq!(
+        org.user_by_id(&u.id[..15]).unwrap().username,
+        "admin@sfemu.test"
+    );
     assert_eq!(count(&org, "User"), 1);
     assert!(org.org_id().starts_with("00D") && org.org_id().len() == 18);
 }
@@ -217,7 +383,10 @@ fn seed_data_and_users() {
 #[test]
 fn bad_specs_are_clear_errors() {
     let mut s = spec();
-    s.profiles.push(sfemu_org::ProfileSpec { name: "P".into(), hidden_fields: vec!["Account.Nope".into()] });
+    s.profiles.push(sfemu_org::ProfileSpec {
+        name: "P".into(),
+        hidden_fields: vec!["Account.Nope".into()],
+    });
     let e = Org::new(s).unwrap_err();
     assert!(e.message.contains("Account.Nope"), "{e}");
     let mut s = spec();
@@ -237,7 +406,11 @@ fn million_work_items_memory() {
     let rss = || {
         std::fs::read_to_string("/proc/self/status")
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.to_string()))
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .map(|l| l.to_string())
+            })
             .unwrap_or_default()
     };
     println!("before: {}", rss());
