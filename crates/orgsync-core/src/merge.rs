@@ -1,1 +1,232 @@
-//! TODO
+//! Three-way field merge of an incoming change against the record's state.
+//!
+//! Per record (global id) the ledger keeps, by *source-side field name*:
+//! - the **agreed** value of each field, with the commit time and org of the write that set it
+//!   (a per-field last-writer-wins register);
+//! - per org, the **shadow**: the value that org holds as far as we know, and since when (the
+//!   commit time of its own edit, or the time our write to it was *sent* — a lower bound of its
+//!   commit time, so the echo of that write, committed later, is recognised as unchanged, while
+//!   an edit committed before the write is known to have been overwritten by it).
+//!
+//! A field whose incoming value equals the org's shadow did not change there and is ignored. A
+//! changed field made on top of the agreed value passes (unless older than it); a changed field
+//! made without having seen the agreed value is a **conflict** and goes to the policy. Under
+//! last-writer-wins the order is (commit time, then lower priority number), a total order, so
+//! every org ends on the same value whatever order the engine processes concurrent changes
+//! in, and an older value never overwrites a newer one.
+//!
+//! The origin of a change sometimes has to be written too: when its value lost, or when our
+//! write of another value landed after its edit and so overwrote it. Those fields come back in
+//! [`MergeResult::rewrite_origin`].
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConflictPolicy, OrgName};
+use crate::echo::same_value;
+use crate::model::{FieldValue, Fields};
+
+/// A value with when and where it was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versioned {
+    /// The value.
+    pub value: FieldValue,
+    /// Commit time of the edit that produced it.
+    pub ts: DateTime<Utc>,
+    /// The org where that edit was made.
+    pub org: OrgName,
+}
+
+/// What an org holds for one field, as far as we know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowValue {
+    /// The value.
+    pub value: FieldValue,
+    /// Since when: the org's own commit time, or when our write to it was sent.
+    pub at: DateTime<Utc>,
+}
+
+/// The merge state of one record; field keys are lowercased source-side names.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RecordState {
+    /// The agreed value per field.
+    pub agreed: BTreeMap<String, Versioned>,
+    /// Per org, what it holds.
+    pub shadows: BTreeMap<OrgName, BTreeMap<String, ShadowValue>>,
+}
+
+impl RecordState {
+    /// Record that `org` now holds `fields` since `at` (call when a write to it succeeded,
+    /// with `at` = when the write was sent).
+    pub fn record_written(&mut self, org: &OrgName, fields: &Fields, at: DateTime<Utc>) {
+        let shadow = self.shadows.entry(org.clone()).or_default();
+        for (k, v) in fields {
+            shadow.insert(k.to_ascii_lowercase(), ShadowValue { value: v.clone(), at });
+        }
+    }
+}
+
+/// Why a conflict was resolved the way it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Newer commit time won.
+    NewerWins,
+    /// Same commit time; the org with the lower priority number won.
+    PriorityTieBreak,
+    /// `source_wins:<org>` named the winner.
+    SourceWins,
+    /// Manual policy: the agreed value stays, a person decides.
+    Manual,
+}
+
+/// A field changed on two orgs without either seeing the other's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// Source-side field name (lowercased).
+    pub field: String,
+    /// The incoming change's value.
+    pub incoming: Versioned,
+    /// The agreed value it competed with.
+    pub current: Versioned,
+    /// The winning org; None under the manual policy.
+    pub winner: Option<OrgName>,
+    /// Why.
+    pub resolution: Resolution,
+}
+
+/// An incoming change's fields (source-side names) with their commit time and org.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The org where the edit was made.
+    pub org: &'a OrgName,
+    /// Its fields (only changed ones where known).
+    pub fields: &'a Fields,
+    /// Commit time.
+    pub ts: DateTime<Utc>,
+}
+
+/// What to do with an incoming change.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MergeResult {
+    /// The state after the merge (shadows of other orgs change only via
+    /// [`RecordState::record_written`] once writes land).
+    pub state: RecordState,
+    /// Fields that won: write them to the routed targets.
+    pub accepted: Fields,
+    /// Fields the origin org must be written back with (it lost, or was overwritten).
+    pub rewrite_origin: Fields,
+    /// Fields dropped because an equal-or-newer value is already agreed (late or replayed).
+    pub stale: Vec<String>,
+    /// Conflicts found, to record.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Merge `incoming` into `state`. `priority` gives each org's rank (lower wins ties).
+pub fn merge(
+    state: &RecordState,
+    incoming: Incoming<'_>,
+    policy: &ConflictPolicy,
+    priority: &dyn Fn(&OrgName) -> u32,
+) -> MergeResult {
+    let mut out = MergeResult { state: state.clone(), ..MergeResult::default() };
+    let rank = |org: &OrgName, ts: DateTime<Utc>| (ts, Reverse(priority(org)));
+    for (name, value) in incoming.fields {
+        let key = name.to_ascii_lowercase();
+        let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
+        if shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts) {
+            continue; // unchanged in that org since we last knew it (or our own echo)
+        }
+        // the origin holds our last write instead of `value` if that write landed after its edit
+        let overwritten = shadow.filter(|s| s.at > incoming.ts).map(|s| &s.value);
+        let mine = Versioned { value: value.clone(), ts: incoming.ts, org: incoming.org.clone() };
+        let Some(agreed) = state.agreed.get(&key) else {
+            accept(&mut out, &key, name, mine, overwritten);
+            continue;
+        };
+        if same_value(&agreed.value, value) {
+            // a real edit to the agreed value: keep the newest version, so that an older edit
+            // elsewhere loses to it in every processing order
+            if rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts) {
+                out.state.agreed.insert(key.clone(), mine.clone());
+            }
+            set_shadow(&mut out, incoming.org, &key, value, incoming.ts, overwritten);
+            if overwritten.is_some_and(|o| !same_value(o, value)) {
+                out.rewrite_origin.insert(name.clone(), agreed.value.clone());
+            }
+            continue;
+        }
+        let based_on_agreed = agreed.org == *incoming.org
+            || shadow.is_some_and(|s| same_value(&s.value, &agreed.value) && s.at <= incoming.ts);
+        let incoming_wins = if based_on_agreed {
+            let wins = rank(incoming.org, incoming.ts) >= rank(&agreed.org, agreed.ts);
+            if !wins {
+                out.stale.push(key.clone());
+            }
+            wins
+        } else {
+            let (wins, winner, resolution) = match policy {
+                ConflictPolicy::Manual => (false, None, Resolution::Manual),
+                ConflictPolicy::SourceWins(o) if (o == incoming.org) != (o == &agreed.org) => {
+                    let w = o == incoming.org;
+                    (w, Some(o.clone()), Resolution::SourceWins)
+                }
+                _ => {
+                    let w = rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts);
+                    let res = if incoming.ts == agreed.ts { Resolution::PriorityTieBreak } else { Resolution::NewerWins };
+                    (w, Some(if w { incoming.org.clone() } else { agreed.org.clone() }), res)
+                }
+            };
+            out.conflicts.push(Conflict {
+                field: key.clone(),
+                incoming: mine.clone(),
+                current: agreed.clone(),
+                winner,
+                resolution,
+            });
+            wins
+        };
+        if incoming_wins {
+            accept(&mut out, &key, name, mine, overwritten);
+        } else {
+            let manual = matches!(policy, ConflictPolicy::Manual) && !based_on_agreed;
+            // what the origin holds now: our later write, or its own value
+            let holds = overwritten.unwrap_or(value);
+            set_shadow(&mut out, incoming.org, &key, value, incoming.ts, overwritten);
+            if !manual && !same_value(holds, &agreed.value) {
+                out.rewrite_origin.insert(name.clone(), agreed.value.clone());
+            }
+        }
+    }
+    out
+}
+
+fn set_shadow(
+    out: &mut MergeResult,
+    org: &OrgName,
+    key: &str,
+    value: &FieldValue,
+    ts: DateTime<Utc>,
+    overwritten: Option<&FieldValue>,
+) {
+    // If our write landed later, the org still holds it; keep that shadow.
+    if overwritten.is_none() {
+        out.state
+            .shadows
+            .entry(org.clone())
+            .or_default()
+            .insert(key.to_string(), ShadowValue { value: value.clone(), at: ts });
+    }
+}
+
+fn accept(out: &mut MergeResult, key: &str, name: &str, mine: Versioned, overwritten: Option<&FieldValue>) {
+    set_shadow(out, &mine.org, key, &mine.value, mine.ts, overwritten);
+    if overwritten.is_some_and(|o| !same_value(o, &mine.value)) {
+        out.rewrite_origin.insert(name.to_string(), mine.value.clone());
+    }
+    out.accepted.insert(name.to_string(), mine.value.clone());
+    out.state.agreed.insert(key.to_string(), mine);
+}

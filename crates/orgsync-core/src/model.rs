@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::config::OrgName;
+pub use crate::config::OrgName;
 
 /// Why an identifier could not be parsed. Carries the offending text so the caller can show it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,3 +1,4 @@
 //! Integration and property tests of orgsync-core (one binary: it links once).
 
 mod config;
+mod merge;
