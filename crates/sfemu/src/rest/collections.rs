@@ -19,8 +19,7 @@ const MAX_RETRIEVE_IDS: usize = 2000;
 const SINCE: u32 = 42;
 const UPSERT_SINCE: u32 = 46;
 
-const ROLLED_BACK: &str =
-    "Record rolled back because not all records were valid and the request was using AllOrNone header";
+const ROLLED_BACK: &str = "Record rolled back because not all records were valid and the request was using AllOrNone header";
 
 /// Too many records. Code as SOAP/collections answer it; wording UNCONFIRMED for REST.
 fn too_many(max: usize) -> ApiError {
@@ -32,7 +31,11 @@ fn too_many(max: usize) -> ApiError {
 }
 
 fn require_version(ctx: &Ctx, since: u32) -> Result<(), ApiError> {
-    if ctx.version.major < since { Err(ApiError::not_found()) } else { Ok(()) }
+    if ctx.version.major < since {
+        Err(ApiError::not_found())
+    } else {
+        Ok(())
+    }
 }
 
 /// One record of a request: its operation, or the error that stops it before the org sees it.
@@ -50,7 +53,13 @@ enum Kind {
 /// applied), then ONE `Org::apply` for the records still standing, then results in order.
 /// With `all_or_none`, any failure means nothing is applied and every other record reports
 /// `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
-fn execute(ctx: &Ctx, slots: Vec<Slot>, all_or_none: bool, kind: Kind, ids: &[Option<String>]) -> Vec<Json> {
+fn execute(
+    ctx: &Ctx,
+    slots: Vec<Slot>,
+    all_or_none: bool,
+    kind: Kind,
+    ids: &[Option<String>],
+) -> Vec<Json> {
     let slots: Vec<Slot> = slots
         .into_iter()
         .map(|s| match (ctx.state.faults.record_error(), s) {
@@ -87,20 +96,35 @@ fn execute(ctx: &Ctx, slots: Vec<Slot>, all_or_none: bool, kind: Kind, ids: &[Op
         .enumerate()
         .map(|(i, r)| {
             let id = ids.get(i).cloned().flatten();
-            render(r.unwrap_or_else(|| Err(DmlFailure::Errors(vec![SfError::new("UNKNOWN_EXCEPTION", "no result")]))), kind, id)
+            render(
+                r.unwrap_or_else(|| {
+                    Err(DmlFailure::Errors(vec![SfError::new(
+                        "UNKNOWN_EXCEPTION",
+                        "no result",
+                    )]))
+                }),
+                kind,
+                id,
+            )
         })
         .collect()
 }
 
 fn render(r: Result<DmlOutcome, DmlFailure>, kind: Kind, id: Option<String>) -> Json {
     match r {
-        Ok(o) => save_result(&o.id, (kind == Kind::Upsert).then(|| o.created.unwrap_or(false))),
+        Ok(o) => save_result(
+            &o.id,
+            (kind == Kind::Upsert).then(|| o.created.unwrap_or(false)),
+        ),
         Err(f) => {
             let errors: Vec<Json> = match f {
                 DmlFailure::Errors(errs) => errs.iter().map(dml_error_json).collect(),
                 DmlFailure::MultipleMatches(ids) => vec![dml_error_json(&SfError::new(
                     "DUPLICATE_EXTERNAL_ID",
-                    format!("more than one record found for external id field: [{}]", ids.join(", ")),
+                    format!(
+                        "more than one record found for external id field: [{}]",
+                        ids.join(", ")
+                    ),
                 ))],
             };
             let mut m = Map::new();
@@ -119,7 +143,9 @@ async fn records_body(body: Body) -> Result<(bool, Vec<Map<String, Json>>), ApiE
     let bytes = read_body(body).await?;
     let v: Json = parse_json(&bytes)?;
     let Json::Object(mut top) = v else {
-        return Err(ApiError::json_parser("Expected an object with a records array at [line:1, column:1]"));
+        return Err(ApiError::json_parser(
+            "Expected an object with a records array at [line:1, column:1]",
+        ));
     };
     let all_or_none = match top.get("allOrNone") {
         None | Some(Json::Null) => false,
@@ -127,7 +153,9 @@ async fn records_body(body: Body) -> Result<(bool, Vec<Map<String, Json>>), ApiE
         Some(_) => return Err(ApiError::json_parser("allOrNone must be a boolean")),
     };
     let Some(Json::Array(records)) = top.shift_remove("records") else {
-        return Err(ApiError::json_parser("The request body must contain a records array"));
+        return Err(ApiError::json_parser(
+            "The request body must contain a records array",
+        ));
     };
     if records.len() > MAX_RECORDS {
         return Err(too_many(MAX_RECORDS));
@@ -170,12 +198,21 @@ pub async fn create(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
         .map(|mut rec| {
             let object = take_type(&mut rec).ok_or_else(no_type)?;
             if take_id(&mut rec).is_some_and(|v| !v.is_null()) {
-                return Err(SfError::new("INVALID_FIELD", "cannot specify Id in an insert call"));
+                return Err(SfError::new(
+                    "INVALID_FIELD",
+                    "cannot specify Id in an insert call",
+                ));
             }
-            Ok(DmlOp::Create { object, fields: rec })
+            Ok(DmlOp::Create {
+                object,
+                fields: rec,
+            })
         })
         .collect();
-    Ok(json(StatusCode::OK, &Json::Array(execute(&ctx, slots, all_or_none, Kind::Save, &[]))))
+    Ok(json(
+        StatusCode::OK,
+        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Save, &[])),
+    ))
 }
 
 /// `PATCH /composite/sobjects` — update (records need `attributes.type` and `id`).
@@ -188,12 +225,24 @@ pub async fn update(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             let object = take_type(&mut rec).ok_or_else(no_type)?;
             let id = match take_id(&mut rec) {
                 Some(Json::String(id)) if !id.is_empty() => id,
-                _ => return Err(SfError::new("MISSING_ARGUMENT", "Id not specified in an update call")),
+                _ => {
+                    return Err(SfError::new(
+                        "MISSING_ARGUMENT",
+                        "Id not specified in an update call",
+                    ));
+                }
             };
-            Ok(DmlOp::Update { object: Some(object), id, fields: rec })
+            Ok(DmlOp::Update {
+                object: Some(object),
+                id,
+                fields: rec,
+            })
         })
         .collect();
-    Ok(json(StatusCode::OK, &Json::Array(execute(&ctx, slots, all_or_none, Kind::Save, &[]))))
+    Ok(json(
+        StatusCode::OK,
+        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Save, &[])),
+    ))
 }
 
 /// `PATCH /composite/sobjects/{SObject}/{ExtIdField}` — upsert, one object type.
@@ -207,7 +256,10 @@ pub async fn upsert(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
         .map(|mut rec| {
             let ty = take_type(&mut rec).ok_or_else(no_type)?;
             if !ty.eq_ignore_ascii_case(&object) {
-                return Err(SfError::new("INVALID_TYPE", format!("Record type {ty} does not match {object}")));
+                return Err(SfError::new(
+                    "INVALID_TYPE",
+                    format!("Record type {ty} does not match {object}"),
+                ));
             }
             let key = rec.keys().find(|k| k.eq_ignore_ascii_case(&field)).cloned();
             let value = match key.as_ref().and_then(|k| rec.get(k)) {
@@ -225,12 +277,24 @@ pub async fn upsert(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
                 if let Some(k) = key {
                     rec.shift_remove(&k);
                 }
-                return Ok(DmlOp::Update { object: Some(object.clone()), id: value, fields: rec });
+                return Ok(DmlOp::Update {
+                    object: Some(object.clone()),
+                    id: value,
+                    fields: rec,
+                });
             }
-            Ok(DmlOp::Upsert { object: object.clone(), ext_field: field.clone(), ext_value: value, fields: rec })
+            Ok(DmlOp::Upsert {
+                object: object.clone(),
+                ext_field: field.clone(),
+                ext_value: value,
+                fields: rec,
+            })
         })
         .collect();
-    Ok(json(StatusCode::OK, &Json::Array(execute(&ctx, slots, all_or_none, Kind::Upsert, &[]))))
+    Ok(json(
+        StatusCode::OK,
+        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Upsert, &[])),
+    ))
 }
 
 /// `DELETE /composite/sobjects?ids=…&allOrNone=…`.
@@ -245,32 +309,65 @@ pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
         .map(str::to_string)
         .collect();
     if ids.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", "ids parameter is required"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MISSING_ARGUMENT",
+            "ids parameter is required",
+        ));
     }
     if ids.len() > MAX_RECORDS {
         return Err(too_many(MAX_RECORDS));
     }
-    let all_or_none = ctx.query_param("allOrNone").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let slots = ids.iter().map(|id| Ok(DmlOp::Delete { id: id.clone() })).collect();
+    let all_or_none = ctx
+        .query_param("allOrNone")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let slots = ids
+        .iter()
+        .map(|id| Ok(DmlOp::Delete { id: id.clone() }))
+        .collect();
     let keep: Vec<Option<String>> = ids.into_iter().map(Some).collect();
-    Ok(json(StatusCode::OK, &Json::Array(execute(&ctx, slots, all_or_none, Kind::Delete, &keep))))
+    Ok(json(
+        StatusCode::OK,
+        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Delete, &keep)),
+    ))
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
-fn retrieve(ctx: &Ctx, object: &str, ids: &[String], fields: &[String]) -> Result<Response, ApiError> {
+fn retrieve(
+    ctx: &Ctx,
+    object: &str,
+    ids: &[String],
+    fields: &[String],
+) -> Result<Response, ApiError> {
     if ids.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", "ids parameter is required"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MISSING_ARGUMENT",
+            "ids parameter is required",
+        ));
     }
     if fields.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", "fields parameter is required"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MISSING_ARGUMENT",
+            "fields parameter is required",
+        ));
     }
     let v = ctx.version.number();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        match ctx.state.org.retrieve(ctx.user_id(), object, id, Some(fields), &v) {
+        match ctx
+            .state
+            .org
+            .retrieve(ctx.user_id(), object, id, Some(fields), &v)
+        {
             Ok(rec) => out.push(rec),
             Err(e) if e.code == "INVALID_FIELD" => return Err(e.into()),
             Err(_) => out.push(Json::Null),
@@ -302,7 +399,11 @@ pub async fn retrieve_post(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             None | Some(Json::Null) => Ok(Vec::new()),
             Some(Json::Array(a)) => a
                 .iter()
-                .map(|x| x.as_str().map(str::to_string).ok_or_else(|| ApiError::json_parser(format!("{key} must be strings"))))
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| ApiError::json_parser(format!("{key} must be strings")))
+                })
                 .collect(),
             Some(_) => Err(ApiError::json_parser(format!("{key} must be an array"))),
         }

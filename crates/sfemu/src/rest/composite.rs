@@ -23,7 +23,8 @@ const MAX_SUBREQUESTS: usize = 25;
 /// Most query/queryAll/collections subrequests in one composite request.
 const MAX_HEAVY: usize = 5;
 /// Message of subrequests halted by an allOrNone rollback (wording UNCONFIRMED; code CONF).
-const ROLLED_BACK: &str = "The transaction was rolled back since another operation in the same transaction failed.";
+const ROLLED_BACK: &str =
+    "The transaction was rolled back since another operation in the same transaction failed.";
 
 fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
@@ -63,7 +64,11 @@ struct SubResponse {
 
 impl SubResponse {
     fn error(status: u16, code: &str, message: &str) -> Self {
-        SubResponse { status, location: None, body: json!([{"message": message, "errorCode": code}]) }
+        SubResponse {
+            status,
+            location: None,
+            body: json!([{"message": message, "errorCode": code}]),
+        }
     }
     fn failed(&self) -> bool {
         self.status >= 400
@@ -85,7 +90,10 @@ fn is_heavy(path: &str) -> bool {
 
 fn is_nested_composite(path: &str) -> bool {
     let p = path.split('?').next().unwrap_or("").trim_end_matches('/');
-    p == "composite" || p == "composite/batch" || p.starts_with("composite/graph") || p.starts_with("composite/tree")
+    p == "composite"
+        || p == "composite/batch"
+        || p.starts_with("composite/graph")
+        || p.starts_with("composite/tree")
 }
 
 /// Whether a subrequest writes records (one per-record fault draw each).
@@ -99,57 +107,91 @@ fn validate(req: &CompositeRequest) -> Result<(), ApiError> {
     if n == 0 || n > MAX_SUBREQUESTS {
         return Err(bad_request(
             "INVALID_INPUT",
-            format!("A composite request must contain between 1 and {MAX_SUBREQUESTS} subrequests, not {n}."),
+            format!(
+                "A composite request must contain between 1 and {MAX_SUBREQUESTS} subrequests, not {n}."
+            ),
         ));
     }
     let mut seen = HashSet::new();
     let mut heavy = 0;
     for sub in &req.composite_request {
         if !valid_reference_id(&sub.reference_id) {
-            return Err(bad_request("INVALID_INPUT", format!("Invalid referenceId: {}", sub.reference_id)));
+            return Err(bad_request(
+                "INVALID_INPUT",
+                format!("Invalid referenceId: {}", sub.reference_id),
+            ));
         }
         if !seen.insert(sub.reference_id.as_str()) {
-            return Err(bad_request("INVALID_INPUT", format!("Duplicate referenceId: {}", sub.reference_id)));
+            return Err(bad_request(
+                "INVALID_INPUT",
+                format!("Duplicate referenceId: {}", sub.reference_id),
+            ));
         }
         if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&sub.method.as_str()) {
-            return Err(bad_request("INVALID_INPUT", format!("Invalid HTTP method: {}", sub.method)));
+            return Err(bad_request(
+                "INVALID_INPUT",
+                format!("Invalid HTTP method: {}", sub.method),
+            ));
         }
         let Some(path) = api_path(&sub.url) else {
             return Err(bad_request(
                 "INVALID_INPUT",
-                format!("The url of subrequest {} must begin with /services/data/vXX.X/", sub.reference_id),
+                format!(
+                    "The url of subrequest {} must begin with /services/data/vXX.X/",
+                    sub.reference_id
+                ),
             ));
         };
         heavy += usize::from(is_heavy(path));
         for name in sub.http_headers.iter().flat_map(|h| h.keys()) {
-            if ["accept", "authorization", "content-type"].contains(&name.to_ascii_lowercase().as_str()) {
-                return Err(bad_request("INVALID_INPUT", format!("The {name} header is not allowed in a subrequest")));
+            if ["accept", "authorization", "content-type"]
+                .contains(&name.to_ascii_lowercase().as_str())
+            {
+                return Err(bad_request(
+                    "INVALID_INPUT",
+                    format!("The {name} header is not allowed in a subrequest"),
+                ));
             }
         }
     }
     if heavy > MAX_HEAVY {
         return Err(bad_request(
             "INVALID_INPUT",
-            format!("A composite request can contain at most {MAX_HEAVY} query or sObject Collections subrequests."),
+            format!(
+                "A composite request can contain at most {MAX_HEAVY} query or sObject Collections subrequests."
+            ),
         ));
     }
     Ok(())
 }
 
 /// Runs one subrequest through the REST router in-process.
-async fn dispatch(ctx: &Ctx, method: Method, url: &str, body: Option<Json>, headers: Option<&Map<String, Json>>) -> SubResponse {
-    let svc: Router = Router::new().nest("/services/data/{version}", super::router()).with_state(ctx.state.clone());
+async fn dispatch(
+    ctx: &Ctx,
+    method: Method,
+    url: &str,
+    body: Option<Json>,
+    headers: Option<&Map<String, Json>>,
+) -> SubResponse {
+    let svc: Router = Router::new()
+        .nest("/services/data/{version}", super::router())
+        .with_state(ctx.state.clone());
     let mut builder = Request::builder().method(method).uri(url);
     for (k, v) in headers.into_iter().flatten() {
         let value = match v {
             Json::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(&value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(k.as_str()),
+            HeaderValue::from_str(&value),
+        ) {
             builder = builder.header(n, v);
         }
     }
-    let bytes = body.map(|b| serde_json::to_vec(&b).unwrap_or_default()).unwrap_or_default();
+    let bytes = body
+        .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+        .unwrap_or_default();
     if !bytes.is_empty() {
         builder = builder.header(header::CONTENT_TYPE, "application/json");
     }
@@ -165,24 +207,42 @@ async fn dispatch(ctx: &Ctx, method: Method, url: &str, body: Option<Json>, head
 
 async fn collect(resp: Response) -> SubResponse {
     let status = resp.status().as_u16();
-    let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = read_body(resp.into_body()).await.unwrap_or_default();
     let body = if bytes.is_empty() {
         Json::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
-    SubResponse { status, location, body }
+    SubResponse {
+        status,
+        location,
+        body,
+    }
 }
 
 /// Under a composite allOrNone, inner collections run all-or-none too.
-fn force_all_or_none(method: &Method, path: &str, url: String, body: Option<Json>) -> (String, Option<Json>) {
+fn force_all_or_none(
+    method: &Method,
+    path: &str,
+    url: String,
+    body: Option<Json>,
+) -> (String, Option<Json>) {
     let p = path.split('?').next().unwrap_or("").trim_end_matches('/');
     if p != "composite/sobjects" && !p.starts_with("composite/sobjects/") {
         return (url, body);
     }
     if *method == Method::DELETE {
-        let url = if url.contains("allOrNone=") { url.replace("allOrNone=false", "allOrNone=true") } else { format!("{url}&allOrNone=true") };
+        let url = if url.contains("allOrNone=") {
+            url.replace("allOrNone=false", "allOrNone=true")
+        } else {
+            format!("{url}&allOrNone=true")
+        };
         return (url, body);
     }
     let body = match body {
@@ -198,7 +258,10 @@ fn force_all_or_none(method: &Method, path: &str, url: String, body: Option<Json
 /// A collections answer counts as failed when any record failed (composite allOrNone).
 fn collections_failed(path: &str, resp: &SubResponse) -> bool {
     path.starts_with("composite/sobjects")
-        && resp.body.as_array().is_some_and(|a| a.iter().any(|r| r["success"] == Json::Bool(false)))
+        && resp
+            .body
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["success"] == Json::Bool(false)))
 }
 
 /// `POST /composite`.
@@ -227,17 +290,22 @@ pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
         } else {
             run_sub(&ctx, &sub, &priors, req.all_or_none).await
         };
-        let prior = if resp.failed() { Prior::Failed } else { Prior::Succeeded(resp.body.clone()) };
+        let prior = if resp.failed() {
+            Prior::Failed
+        } else {
+            Prior::Succeeded(resp.body.clone())
+        };
         let failed_for_aon = resp.failed()
-            || (req.all_or_none && api_path(&sub.url).is_some_and(|p| collections_failed(p, &resp)));
+            || (req.all_or_none
+                && api_path(&sub.url).is_some_and(|p| collections_failed(p, &resp)));
         priors.insert(sub.reference_id.clone(), prior);
         out.push((sub.reference_id, resp));
         if req.all_or_none && failed_for_aon && !halted {
             halted = true;
-            if let Some(sp) = savepoint.take() {
-                if let Err(e) = org.rollback_to(sp) {
-                    tracing::error!("composite rollback failed: {e}");
-                }
+            if let Some(sp) = savepoint.take()
+                && let Err(e) = org.rollback_to(sp)
+            {
+                tracing::error!("composite rollback failed: {e}");
             }
             let last = out.len() - 1;
             for (_, r) in out.iter_mut().take(last) {
@@ -247,7 +315,6 @@ pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             }
         }
     }
-    drop(savepoint);
     let items: Vec<Json> = out
         .into_iter()
         .map(|(reference_id, r)| {
@@ -262,9 +329,18 @@ pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
 }
 
 /// Resolves one subrequest's references, draws its per-record fault, and runs it.
-async fn run_sub(ctx: &Ctx, sub: &SubRequest, priors: &HashMap<String, Prior>, all_or_none: bool) -> SubResponse {
+async fn run_sub(
+    ctx: &Ctx,
+    sub: &SubRequest,
+    priors: &HashMap<String, Prior>,
+    all_or_none: bool,
+) -> SubResponse {
     let resolved = resolve_str(&sub.url, priors).and_then(|u| {
-        let b = sub.body.as_ref().map(|b| resolve_json(b, priors)).transpose()?;
+        let b = sub
+            .body
+            .as_ref()
+            .map(|b| resolve_json(b, priors))
+            .transpose()?;
         Ok((u, b))
     });
     let (url, body) = match resolved {
@@ -273,14 +349,18 @@ async fn run_sub(ctx: &Ctx, sub: &SubRequest, priors: &HashMap<String, Prior>, a
             return SubResponse::error(
                 400,
                 "PROCESSING_HALTED",
-                &format!("Invalid reference specified. The subrequest {r} that it depends on was not executed successfully."),
+                &format!(
+                    "Invalid reference specified. The subrequest {r} that it depends on was not executed successfully."
+                ),
             );
         }
         Err(RefError::Invalid(expr)) => {
             return SubResponse::error(
                 400,
                 "INVALID_REFERENCE",
-                &format!("Invalid reference specified. No value for {expr} found in the earlier subrequests."),
+                &format!(
+                    "Invalid reference specified. No value for {expr} found in the earlier subrequests."
+                ),
             );
         }
     };
@@ -291,15 +371,27 @@ async fn run_sub(ctx: &Ctx, sub: &SubRequest, priors: &HashMap<String, Prior>, a
         return SubResponse::error(404, "NOT_FOUND", "The requested resource does not exist");
     };
     if is_nested_composite(&path) {
-        return SubResponse::error(400, "INVALID_INPUT", "This resource is not supported inside a composite request");
+        return SubResponse::error(
+            400,
+            "INVALID_INPUT",
+            "This resource is not supported inside a composite request",
+        );
     }
-    if is_record_dml(&method, &path) {
-        if let Some(e) = ctx.state.faults.record_error() {
-            let status = e.http_status();
-            return SubResponse { status, location: None, body: ApiError::from(e).body() };
-        }
+    if is_record_dml(&method, &path)
+        && let Some(e) = ctx.state.faults.record_error()
+    {
+        let status = e.http_status();
+        return SubResponse {
+            status,
+            location: None,
+            body: ApiError::from(e).body(),
+        };
     }
-    let (url, body) = if all_or_none { force_all_or_none(&method, &path, url, body) } else { (url, body) };
+    let (url, body) = if all_or_none {
+        force_all_or_none(&method, &path, url, body)
+    } else {
+        (url, body)
+    };
     dispatch(ctx, method, &url, body, sub.http_headers.as_ref()).await
 }
 
@@ -336,7 +428,9 @@ pub async fn batch(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
     if n == 0 || n > MAX_SUBREQUESTS {
         return Err(bad_request(
             "INVALID_INPUT",
-            format!("A batch request must contain between 1 and {MAX_SUBREQUESTS} subrequests, not {n}."),
+            format!(
+                "A batch request must contain between 1 and {MAX_SUBREQUESTS} subrequests, not {n}."
+            ),
         ));
     }
     let mut results = Vec::with_capacity(n);
@@ -346,13 +440,23 @@ pub async fn batch(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
         let url = batch_url(&sub.url);
         let path = api_path(&url).map(str::to_string);
         let resp = if halted {
-            SubResponse::error(412, "BATCH_PROCESSING_HALTED", "Batch processing halted per request")
+            SubResponse::error(
+                412,
+                "BATCH_PROCESSING_HALTED",
+                "Batch processing halted per request",
+            )
         } else if let Some(refused) = count_extra(&ctx, i, path.as_deref()) {
             refused
         } else {
             match (Method::from_bytes(sub.method.as_bytes()), path) {
-                (Ok(m), Some(p)) if !is_nested_composite(&p) => dispatch(&ctx, m, &url, sub.rich_input, None).await,
-                (Ok(_), Some(_)) => SubResponse::error(400, "INVALID_INPUT", "This resource is not supported inside a batch request"),
+                (Ok(m), Some(p)) if !is_nested_composite(&p) => {
+                    dispatch(&ctx, m, &url, sub.rich_input, None).await
+                }
+                (Ok(_), Some(_)) => SubResponse::error(
+                    400,
+                    "INVALID_INPUT",
+                    "This resource is not supported inside a batch request",
+                ),
                 _ => SubResponse::error(404, "NOT_FOUND", "The requested resource does not exist"),
             }
         };
@@ -362,7 +466,10 @@ pub async fn batch(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
         }
         results.push(json!({"statusCode": resp.status, "result": resp.body}));
     }
-    Ok(json(StatusCode::OK, &json!({"hasErrors": has_errors, "results": results})))
+    Ok(json(
+        StatusCode::OK,
+        &json!({"hasErrors": has_errors, "results": results}),
+    ))
 }
 
 /// Counts subrequest `i` (> 0) of a batch against the daily allocation; the refusal answer
@@ -372,5 +479,11 @@ fn count_extra(ctx: &Ctx, i: usize, path: Option<&str>) -> Option<SubResponse> {
         return None;
     }
     let kind = crate::limits::kind_of_path(path.unwrap_or(""));
-    ctx.state.limits.try_count(kind).err().map(|_| SubResponse::error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
+    ctx.state.limits.try_count(kind).err().map(|_| {
+        SubResponse::error(
+            403,
+            "REQUEST_LIMIT_EXCEEDED",
+            "TotalRequests Limit exceeded.",
+        )
+    })
 }

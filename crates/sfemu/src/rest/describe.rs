@@ -24,12 +24,16 @@ fn schema_loaded_at() -> DateTime<Utc> {
 /// `Some(304 response)` when `If-Modified-Since` is at or after the schema's load time.
 fn not_modified(headers: &HeaderMap) -> Option<Response> {
     let since = headers.get(header::IF_MODIFIED_SINCE)?.to_str().ok()?;
-    let since = DateTime::parse_from_rfc2822(since.trim()).ok()?.with_timezone(&Utc);
+    let since = DateTime::parse_from_rfc2822(since.trim())
+        .ok()?
+        .with_timezone(&Utc);
     (since >= schema_loaded_at()).then(|| StatusCode::NOT_MODIFIED.into_response())
 }
 
 fn with_last_modified(mut resp: Response) -> Response {
-    let value = schema_loaded_at().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let value = schema_loaded_at()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     if let Ok(v) = HeaderValue::from_str(&value) {
         resp.headers_mut().insert(header::LAST_MODIFIED, v);
     }
@@ -41,7 +45,10 @@ pub async fn global(ctx: Ctx, headers: HeaderMap) -> Response {
     if let Some(r) = not_modified(&headers) {
         return r;
     }
-    let body = ctx.state.org.describe_global(ctx.user_id(), &ctx.version.number());
+    let body = ctx
+        .state
+        .org
+        .describe_global(ctx.user_id(), &ctx.version.number());
     with_last_modified(json(StatusCode::OK, &body))
 }
 
@@ -50,8 +57,14 @@ pub async fn basic(ctx: Ctx, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(r) = not_modified(&headers) {
         return Ok(r);
     }
-    let d = ctx.state.org.describe_basic(ctx.user_id(), ctx.param("object"), &ctx.version.number())?;
-    Ok(with_last_modified(json(StatusCode::OK, &json!({"objectDescribe": d, "recentItems": []}))))
+    let d =
+        ctx.state
+            .org
+            .describe_basic(ctx.user_id(), ctx.param("object"), &ctx.version.number())?;
+    Ok(with_last_modified(json(
+        StatusCode::OK,
+        &json!({"objectDescribe": d, "recentItems": []}),
+    )))
 }
 
 /// `GET /sobjects/X/describe`.
@@ -59,6 +72,9 @@ pub async fn full(ctx: Ctx, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(r) = not_modified(&headers) {
         return Ok(r);
     }
-    let d = ctx.state.org.describe(ctx.user_id(), ctx.param("object"), &ctx.version.number())?;
+    let d = ctx
+        .state
+        .org
+        .describe(ctx.user_id(), ctx.param("object"), &ctx.version.number())?;
     Ok(with_last_modified(json(StatusCode::OK, &d)))
 }

@@ -47,19 +47,29 @@ fn both(router: Router<S>, path: &str, handlers: MethodRouter<S>) -> Router<S> {
 pub fn router() -> Router<S> {
     let mut r = Router::new().route("/", get(resources::get));
     r = both(r, "/sobjects", get(describe::global));
-    r = both(r, "/sobjects/{object}", get(describe::basic).post(records::create));
+    r = both(
+        r,
+        "/sobjects/{object}",
+        get(describe::basic).post(records::create),
+    );
     r = both(r, "/sobjects/{object}/describe", get(describe::full));
     r = both(r, "/sobjects/{object}/updated", get(replication::updated));
     r = both(r, "/sobjects/{object}/deleted", get(replication::deleted));
     r = both(
         r,
         "/sobjects/{object}/{a}",
-        get(records::get).patch(records::update).delete(records::delete).post(records::post),
+        get(records::get)
+            .patch(records::update)
+            .delete(records::delete)
+            .post(records::post),
     );
     r = both(
         r,
         "/sobjects/{object}/{a}/{b}",
-        get(upsert::get).patch(upsert::upsert).delete(upsert::delete).post(upsert::post),
+        get(upsert::get)
+            .patch(upsert::upsert)
+            .delete(upsert::delete)
+            .post(upsert::post),
     );
     r = both(r, "/query", get(query::query));
     r = both(r, "/query/{locator}", get(query::query_more));
@@ -70,10 +80,20 @@ pub fn router() -> Router<S> {
     r = both(
         r,
         "/composite/sobjects",
-        post(collections::create).patch(collections::update).delete(collections::delete),
+        post(collections::create)
+            .patch(collections::update)
+            .delete(collections::delete),
     );
-    r = both(r, "/composite/sobjects/{object}", get(collections::retrieve_get).post(collections::retrieve_post));
-    r = both(r, "/composite/sobjects/{object}/{a}", patch(collections::upsert));
+    r = both(
+        r,
+        "/composite/sobjects/{object}",
+        get(collections::retrieve_get).post(collections::retrieve_post),
+    );
+    r = both(
+        r,
+        "/composite/sobjects/{object}/{a}",
+        patch(collections::upsert),
+    );
     r.fallback(not_found)
         .layer(DefaultBodyLimit::max(support::MAX_BODY_BYTES))
         .layer(middleware::from_fn(salesforce_shapes))
@@ -102,13 +122,23 @@ async fn not_found() -> ApiError {
 async fn salesforce_shapes(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let mut resp = next.run(req).await;
-    if resp.status() == StatusCode::METHOD_NOT_ALLOWED && resp.headers().get(header::CONTENT_TYPE).is_none() {
-        let allowed = resp.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && resp.headers().get(header::CONTENT_TYPE).is_none()
+    {
+        let allowed = resp
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let allowed = allowed.replace(' ', "");
         let mut out = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
-            format!("HTTP Method '{}' not allowed. Allowed are {allowed}", method_name(&method)),
+            format!(
+                "HTTP Method '{}' not allowed. Allowed are {allowed}",
+                method_name(&method)
+            ),
         )
         .into_response();
         if let Ok(v) = HeaderValue::from_str(&allowed) {
@@ -116,10 +146,15 @@ async fn salesforce_shapes(req: Request, next: Next) -> Response {
         }
         resp = out;
     }
-    let is_plain_json =
-        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"));
+    let is_plain_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"));
     if is_plain_json {
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_CONTENT_TYPE),
+        );
     }
     resp
 }

@@ -15,7 +15,10 @@ const MAX_BATCH: usize = 2000;
 /// The batch size a request asks for, clamped to 200..=2000 (Salesforce treats the header as a
 /// hint and never returns pages outside that range); 2000 when absent or unreadable.
 pub fn batch_size(headers: &HeaderMap) -> usize {
-    let Some(raw) = headers.get("sforce-query-options").and_then(|v| v.to_str().ok()) else {
+    let Some(raw) = headers
+        .get("sforce-query-options")
+        .and_then(|v| v.to_str().ok())
+    else {
         return DEFAULT_BATCH;
     };
     raw.split([';', ','])
@@ -32,7 +35,10 @@ pub fn page_body(ctx: &Ctx, page: QueryPage, all_rows: bool) -> Json {
     m.insert("done".into(), page.done.into());
     if let (false, Some(loc)) = (page.done, page.next_locator) {
         let res = if all_rows { "queryAll" } else { "query" };
-        m.insert("nextRecordsUrl".into(), format!("{}/{res}/{loc}", ctx.version.base_path()).into());
+        m.insert(
+            "nextRecordsUrl".into(),
+            format!("{}/{res}/{loc}", ctx.version.base_path()).into(),
+        );
     }
     m.insert("records".into(), Json::Array(page.records));
     Json::Object(m)
@@ -42,15 +48,30 @@ async fn run(ctx: Ctx, headers: HeaderMap, all_rows: bool) -> Result<Response, A
     let q = ctx.query_param("q").map(str::trim).unwrap_or("");
     if q.is_empty() {
         // UNCONFIRMED wording; code as Salesforce answers a query-less request.
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", "A query string has to be specified"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            "A query string has to be specified",
+        ));
     }
-    let page = ctx.state.org.query(ctx.user_id(), q, all_rows, batch_size(&headers), &ctx.version.number())?;
+    let page = ctx.state.org.query(
+        ctx.user_id(),
+        q,
+        all_rows,
+        batch_size(&headers),
+        &ctx.version.number(),
+    )?;
     Ok(json(StatusCode::OK, &page_body(&ctx, page, all_rows)))
 }
 
 async fn more(ctx: Ctx, headers: HeaderMap, all_rows: bool) -> Result<Response, ApiError> {
     let locator = ctx.param("locator").to_string();
-    let page = ctx.state.org.query_more(ctx.user_id(), &locator, batch_size(&headers), &ctx.version.number())?;
+    let page = ctx.state.org.query_more(
+        ctx.user_id(),
+        &locator,
+        batch_size(&headers),
+        &ctx.version.number(),
+    )?;
     Ok(json(StatusCode::OK, &page_body(&ctx, page, all_rows)))
 }
 
@@ -88,7 +109,10 @@ mod tests {
         assert_eq!(batch_size(&h), 200);
         h.insert("sforce-query-options", "batchSize=9999".parse().unwrap());
         assert_eq!(batch_size(&h), 2000);
-        h.insert("sforce-query-options", "foo=1; batchSize = 300".parse().unwrap());
+        h.insert(
+            "sforce-query-options",
+            "foo=1; batchSize = 300".parse().unwrap(),
+        );
         assert_eq!(batch_size(&h), 300);
         h.insert("sforce-query-options", "batchSize=x".parse().unwrap());
         assert_eq!(batch_size(&h), 2000);

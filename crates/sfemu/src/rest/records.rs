@@ -20,7 +20,10 @@ pub(crate) fn apply_one(ctx: &Ctx, op: DmlOp) -> Result<DmlOutcome, Result<Vec<S
         Some(Ok(outcome)) => Ok(outcome),
         Some(Err(DmlFailure::Errors(errs))) => Err(Err(errors_response(errs))),
         Some(Err(DmlFailure::MultipleMatches(ids))) => Err(Ok(ids)),
-        None => Err(Err(errors_response(vec![SfError::new("UNKNOWN_EXCEPTION", "no result")]))),
+        None => Err(Err(errors_response(vec![SfError::new(
+            "UNKNOWN_EXCEPTION",
+            "no result",
+        )]))),
     }
 }
 
@@ -30,14 +33,20 @@ fn single(r: Result<DmlOutcome, Result<Vec<String>, ApiError>>) -> Result<DmlOut
         Err(api) => api,
         Ok(ids) => errors_response(vec![SfError::new(
             "DUPLICATE_EXTERNAL_ID",
-            format!("more than one record found for external id field: [{}]", ids.join(", ")),
+            format!(
+                "more than one record found for external id field: [{}]",
+                ids.join(", ")
+            ),
         )]),
     })
 }
 
 /// The canonical object name of the `{object}` path parameter, or `404 NOT_FOUND`.
 pub(crate) fn object_of(ctx: &Ctx) -> Result<String, ApiError> {
-    ctx.state.org.object_name(ctx.param("object")).map_err(|_| ApiError::not_found())
+    ctx.state
+        .org
+        .object_name(ctx.param("object"))
+        .map_err(|_| ApiError::not_found())
 }
 
 /// `201 {"id","success":true,"errors":[]}` with a `Location` header (composite copies it).
@@ -52,13 +61,28 @@ pub(crate) fn created_response(ctx: &Ctx, object: &str, id: &str, body: &Json) -
 /// `POST /sobjects/X` — create from JSON fields or from a multipart body carrying a blob.
 pub async fn create(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
-    let fields = if is_multipart(&req) { multipart_fields(&ctx, &object, req).await? } else { body_fields(req).await? };
+    let fields = if is_multipart(&req) {
+        multipart_fields(&ctx, &object, req).await?
+    } else {
+        body_fields(req).await?
+    };
     create_with(&ctx, &object, fields)
 }
 
 fn create_with(ctx: &Ctx, object: &str, fields: Map<String, Json>) -> Result<Response, ApiError> {
-    let outcome = single(apply_one(ctx, DmlOp::Create { object: object.to_string(), fields }))?;
-    Ok(created_response(ctx, object, &outcome.id, &save_result(&outcome.id, None)))
+    let outcome = single(apply_one(
+        ctx,
+        DmlOp::Create {
+            object: object.to_string(),
+            fields,
+        },
+    ))?;
+    Ok(created_response(
+        ctx,
+        object,
+        &outcome.id,
+        &save_result(&outcome.id, None),
+    ))
 }
 
 async fn body_fields(req: Request) -> Result<Map<String, Json>, ApiError> {
@@ -72,28 +96,51 @@ fn is_multipart(req: &Request) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
 }
 
 /// The blob field an object's multipart upload carries (`VersionData` or `Body`).
 fn blob_field(object: &str) -> &'static str {
-    if object.eq_ignore_ascii_case("ContentVersion") { "VersionData" } else { "Body" }
+    if object.eq_ignore_ascii_case("ContentVersion") {
+        "VersionData"
+    } else {
+        "Body"
+    }
 }
 
 /// Reads a multipart upload: the JSON part (`entity_content`, `entity_document`, or any part
 /// that is a JSON object — jsforce names it after the sObject) holds the fields, the binary
 /// part named like the blob field holds the bytes (stored base64-encoded as the field value).
-async fn multipart_fields(ctx: &Ctx, object: &str, req: Request) -> Result<Map<String, Json>, ApiError> {
+async fn multipart_fields(
+    ctx: &Ctx,
+    object: &str,
+    req: Request,
+) -> Result<Map<String, Json>, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", m);
-    let mut mp = Multipart::from_request(req, &ctx.state).await.map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
+    let mut mp = Multipart::from_request(req, &ctx.state)
+        .await
+        .map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
     let blob = blob_field(object);
     let mut fields: Option<Map<String, Json>> = None;
     let mut data: Option<(Vec<u8>, Option<String>)> = None;
-    while let Some(part) = mp.next_field().await.map_err(|e| bad(format!("Invalid multipart request: {e}")))? {
+    while let Some(part) = mp
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("Invalid multipart request: {e}")))?
+    {
         let name = part.name().unwrap_or("").to_string();
         let file_name = part.file_name().map(str::to_string);
-        let is_json = part.content_type().is_some_and(|c| c.to_ascii_lowercase().contains("json"));
-        let bytes = part.bytes().await.map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
+        let is_json = part
+            .content_type()
+            .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+        let bytes = part
+            .bytes()
+            .await
+            .map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
         if name.eq_ignore_ascii_case(blob) || (file_name.is_some() && !is_json) {
             data = Some((bytes.to_vec(), file_name));
         } else if fields.is_none() {
@@ -102,11 +149,22 @@ async fn multipart_fields(ctx: &Ctx, object: &str, req: Request) -> Result<Map<S
             fields = Some(map);
         }
     }
-    let mut fields = fields.ok_or_else(|| bad("Multipart request is missing the JSON part with the record's fields".into()))?;
+    let mut fields = fields.ok_or_else(|| {
+        bad("Multipart request is missing the JSON part with the record's fields".into())
+    })?;
     if let Some((bytes, file_name)) = data {
-        fields.insert(blob.to_string(), base64::engine::general_purpose::STANDARD.encode(bytes).into());
+        fields.insert(
+            blob.to_string(),
+            base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into(),
+        );
         if let Some(name) = file_name {
-            let key = if blob == "VersionData" { "PathOnClient" } else { "Name" };
+            let key = if blob == "VersionData" {
+                "PathOnClient"
+            } else {
+                "Name"
+            };
             if !fields.keys().any(|k| k.eq_ignore_ascii_case(key)) {
                 fields.insert(key.into(), name.into());
             }
@@ -117,15 +175,25 @@ async fn multipart_fields(ctx: &Ctx, object: &str, req: Request) -> Result<Map<S
 
 /// The `fields` query parameter as a list (`?fields=Name,Phone`).
 pub(crate) fn fields_param(ctx: &Ctx) -> Option<Vec<String>> {
-    ctx.query_param("fields")
-        .map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+    ctx.query_param("fields").map(|f| {
+        f.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
 }
 
 /// `GET /sobjects/X/{id}[?fields=…]`.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
     let fields = fields_param(&ctx);
-    let rec = ctx.state.org.retrieve(ctx.user_id(), &object, ctx.param("a"), fields.as_deref(), &ctx.version.number())?;
+    let rec = ctx.state.org.retrieve(
+        ctx.user_id(),
+        &object,
+        ctx.param("a"),
+        fields.as_deref(),
+        &ctx.version.number(),
+    )?;
     Ok(json(StatusCode::OK, &rec))
 }
 
@@ -138,21 +206,37 @@ pub async fn update(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
 
 fn update_with(ctx: &Ctx, object: &str, fields: Map<String, Json>) -> Result<Response, ApiError> {
     let id = ctx.param("a").to_string();
-    single(apply_one(ctx, DmlOp::Update { object: Some(object.to_string()), id, fields }))?;
+    single(apply_one(
+        ctx,
+        DmlOp::Update {
+            object: Some(object.to_string()),
+            id,
+            fields,
+        },
+    ))?;
     Ok(no_content())
 }
 
 /// `DELETE /sobjects/X/{id}` → `204`.
 pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
     object_of(&ctx)?;
-    single(apply_one(&ctx, DmlOp::Delete { id: ctx.param("a").to_string() }))?;
+    single(apply_one(
+        &ctx,
+        DmlOp::Delete {
+            id: ctx.param("a").to_string(),
+        },
+    ))?;
     Ok(no_content())
 }
 
 /// `POST /sobjects/X/{id}`: `?_HttpMethod=PATCH|DELETE` overrides the method (for clients that
 /// cannot send PATCH); `POST /sobjects/X/Id` creates (v37+); anything else is 405.
 pub async fn post(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
-    match ctx.query_param("_HttpMethod").map(str::to_ascii_uppercase).as_deref() {
+    match ctx
+        .query_param("_HttpMethod")
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("PATCH") => return update(ctx, req).await,
         Some("DELETE") => return delete(ctx).await,
         Some("GET") => return get(ctx).await,
@@ -171,15 +255,24 @@ pub async fn post(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
 /// Whether `GET /sobjects/X/{a}/{field}` is a blob download rather than an external-id lookup.
 pub(crate) fn is_blob_request(object: &str, field: &str) -> bool {
     matches!(
-        (object.to_ascii_lowercase().as_str(), field.to_ascii_lowercase().as_str()),
+        (
+            object.to_ascii_lowercase().as_str(),
+            field.to_ascii_lowercase().as_str()
+        ),
         ("contentversion", "versiondata") | ("attachment", "body") | ("document", "body")
     )
 }
 
 /// `GET /sobjects/ContentVersion/{id}/VersionData` — the raw bytes.
 pub async fn blob(ctx: &Ctx, object: &str) -> Result<Response, ApiError> {
-    let bytes = ctx.state.org.blob(ctx.user_id(), object, ctx.param("a"), ctx.param("b"))?;
+    let bytes = ctx
+        .state
+        .org
+        .blob(ctx.user_id(), object, ctx.param("a"), ctx.param("b"))?;
     let mut resp = (StatusCode::OK, bytes).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     Ok(resp)
 }

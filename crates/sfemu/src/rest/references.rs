@@ -25,7 +25,8 @@ pub enum RefError {
 /// True when `id` is a valid referenceId: letters, digits and `_`, starting with a letter or digit.
 pub fn valid_reference_id(id: &str) -> bool {
     let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The value of one reference expression (`refAccount.records[0].Id`).
@@ -100,14 +101,21 @@ pub fn resolve_str(s: &str, priors: &HashMap<String, Prior>) -> Result<String, R
 pub fn resolve_json(v: &Json, priors: &HashMap<String, Prior>) -> Result<Json, RefError> {
     Ok(match v {
         Json::String(s) => {
-            let whole = s.strip_prefix("@{").and_then(|r| r.strip_suffix('}')).filter(|inner| !inner.contains('}'));
+            let whole = s
+                .strip_prefix("@{")
+                .and_then(|r| r.strip_suffix('}'))
+                .filter(|inner| !inner.contains('}'));
             match whole {
                 Some(expr) => lookup(expr, priors)?,
                 None if s.contains("@{") => Json::String(resolve_str(s, priors)?),
                 None => v.clone(),
             }
         }
-        Json::Array(a) => Json::Array(a.iter().map(|x| resolve_json(x, priors)).collect::<Result<_, _>>()?),
+        Json::Array(a) => Json::Array(
+            a.iter()
+                .map(|x| resolve_json(x, priors))
+                .collect::<Result<_, _>>()?,
+        ),
         Json::Object(m) => {
             let mut out = serde_json::Map::new();
             for (k, x) in m {
@@ -126,7 +134,10 @@ mod tests {
 
     fn priors() -> HashMap<String, Prior> {
         let mut p = HashMap::new();
-        p.insert("refAccount".into(), Prior::Succeeded(json!({"id":"001A","success":true})));
+        p.insert(
+            "refAccount".into(),
+            Prior::Succeeded(json!({"id":"001A","success":true})),
+        );
         p.insert(
             "refQ".into(),
             Prior::Succeeded(json!({"records":[{"Id":"003B","Address":{"city":"Paris"},"N":5}]})),
@@ -140,18 +151,37 @@ mod tests {
         let p = priors();
         assert_eq!(lookup("refAccount.id", &p), Ok(json!("001A")));
         assert_eq!(lookup("refQ.records[0].Id", &p), Ok(json!("003B")));
-        assert_eq!(lookup("refQ.records[0].Address.city", &p), Ok(json!("Paris")));
-        assert!(matches!(lookup("refAccount.Id", &p), Err(RefError::Invalid(_))));
-        assert!(matches!(lookup("refaccount.id", &p), Err(RefError::Invalid(_))));
-        assert!(matches!(lookup("refQ.records[1].Id", &p), Err(RefError::Invalid(_))));
-        assert_eq!(lookup("refBad.id", &p), Err(RefError::Halted("refBad".into())));
+        assert_eq!(
+            lookup("refQ.records[0].Address.city", &p),
+            Ok(json!("Paris"))
+        );
+        assert!(matches!(
+            lookup("refAccount.Id", &p),
+            Err(RefError::Invalid(_))
+        ));
+        assert!(matches!(
+            lookup("refaccount.id", &p),
+            Err(RefError::Invalid(_))
+        ));
+        assert!(matches!(
+            lookup("refQ.records[1].Id", &p),
+            Err(RefError::Invalid(_))
+        ));
+        assert_eq!(
+            lookup("refBad.id", &p),
+            Err(RefError::Halted("refBad".into()))
+        );
     }
 
     #[test]
     fn resolves_in_urls_and_bodies() {
         let p = priors();
         assert_eq!(
-            resolve_str("/services/data/v62.0/sobjects/Account/@{refAccount.id}?x=@{refQ.records[0].N}", &p).unwrap(),
+            resolve_str(
+                "/services/data/v62.0/sobjects/Account/@{refAccount.id}?x=@{refQ.records[0].N}",
+                &p
+            )
+            .unwrap(),
             "/services/data/v62.0/sobjects/Account/001A?x=5"
         );
         let body = json!({"AccountId":"@{refAccount.id}","N":"@{refQ.records[0].N}","Desc":"for @{refAccount.id}!","k":[1]});

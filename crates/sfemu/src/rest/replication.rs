@@ -32,7 +32,11 @@ pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
 fn range(ctx: &Ctx) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let get = |name: &str| -> Result<DateTime<Utc>, ApiError> {
         let raw = ctx.query_param(name).ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", format!("Missing required parameter: {name}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MISSING_ARGUMENT",
+                format!("Missing required parameter: {name}"),
+            )
         })?;
         parse_datetime(raw).ok_or_else(|| {
             ApiError::new(
@@ -59,7 +63,10 @@ pub async fn updated(ctx: Ctx) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
     let (start, end) = range(&ctx)?;
     let r = ctx.state.org.updated(&object, start, end)?;
-    Ok(json(StatusCode::OK, &json!({"ids": r.ids, "latestDateCovered": format_datetime(r.latest_date_covered)})))
+    Ok(json(
+        StatusCode::OK,
+        &json!({"ids": r.ids, "latestDateCovered": format_datetime(r.latest_date_covered)}),
+    ))
 }
 
 /// `GET /sobjects/X/deleted/?start=&end=` →
@@ -68,8 +75,11 @@ pub async fn deleted(ctx: Ctx) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
     let (start, end) = range(&ctx)?;
     let r = ctx.state.org.deleted(&object, start, end)?;
-    let recs: Vec<_> =
-        r.deleted.iter().map(|(id, at)| json!({"id": id, "deletedDate": format_datetime(*at)})).collect();
+    let recs: Vec<_> = r
+        .deleted
+        .iter()
+        .map(|(id, at)| json!({"id": id, "deletedDate": format_datetime(*at)}))
+        .collect();
     Ok(json(
         StatusCode::OK,
         &json!({
@@ -86,7 +96,9 @@ mod tests {
 
     #[test]
     fn datetimes_in_every_client_form() {
-        let want = DateTime::parse_from_rfc3339("2013-05-08T21:20:00Z").unwrap().with_timezone(&Utc);
+        let want = DateTime::parse_from_rfc3339("2013-05-08T21:20:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         for s in [
             "2013-05-08T21:20:00+00:00",
             "2013-05-08T21:20:00 00:00",

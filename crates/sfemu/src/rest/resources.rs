@@ -61,7 +61,12 @@ pub fn body(ctx: &Ctx) -> Json {
             continue;
         }
         let url = if *name == "identity" {
-            format!("{}/id/{}/{}", ctx.state.base_url, ctx.state.org.org_id(), ctx.session.user.id)
+            format!(
+                "{}/id/{}/{}",
+                ctx.state.base_url,
+                ctx.state.org.org_id(),
+                ctx.session.user.id
+            )
         } else {
             format!("{base}/{name}")
         };

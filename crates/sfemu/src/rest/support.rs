@@ -40,7 +40,9 @@ impl ApiVersion {
             return None;
         }
         let major: u32 = major.parse().ok()?;
-        (MIN_VERSION..=MAX_VERSION).contains(&major).then_some(ApiVersion { major })
+        (MIN_VERSION..=MAX_VERSION)
+            .contains(&major)
+            .then_some(ApiVersion { major })
     }
 
     /// `"62.0"`, as the org API and the `version` fields expect it.
@@ -90,7 +92,10 @@ impl Ctx {
 
     /// The first query-string value for `name` (case-sensitive, as Salesforce's).
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `/services/data/v62.0/sobjects/Account/001…`, the `url` of a record.
@@ -102,19 +107,40 @@ impl Ctx {
 impl FromRequestParts<Arc<OrgServer>> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<OrgServer>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<OrgServer>,
+    ) -> Result<Self, Self::Rejection> {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found())?;
-        let version = params.get("version").and_then(|v| ApiVersion::parse(v)).ok_or_else(ApiError::not_found)?;
-        let session = parts.extensions.get::<Session>().cloned().ok_or_else(ApiError::invalid_session)?;
-        let options = parts.extensions.get::<CallOptions>().cloned().unwrap_or_default();
+        let version = params
+            .get("version")
+            .and_then(|v| ApiVersion::parse(v))
+            .ok_or_else(ApiError::not_found)?;
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(ApiError::invalid_session)?;
+        let options = parts
+            .extensions
+            .get::<CallOptions>()
+            .cloned()
+            .unwrap_or_default();
         let query = parts
             .uri
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        Ok(Ctx { state: state.clone(), version, session, options, params, query })
+        Ok(Ctx {
+            state: state.clone(),
+            version,
+            session,
+            options,
+            params,
+            query,
+        })
     }
 }
 
@@ -122,7 +148,10 @@ impl FromRequestParts<Arc<OrgServer>> for Ctx {
 pub fn json(status: StatusCode, body: &Json) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec());
     let mut resp = (status, bytes).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
     resp
 }
 
@@ -133,9 +162,15 @@ pub fn no_content() -> Response {
 
 /// Reads a whole request body, answering Salesforce JSON (never text) when it cannot.
 pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "JSON_PARSER_ERROR", format!("Unable to read the request body: {e}"))
-    })
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "JSON_PARSER_ERROR",
+                format!("Unable to read the request body: {e}"),
+            )
+        })
 }
 
 /// Parses a JSON body the way Salesforce's parser reports failures: `400 JSON_PARSER_ERROR`
@@ -143,7 +178,9 @@ pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
 /// the empty-body text is Jackson's, which Salesforce surfaces.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::json_parser("No content to map due to end-of-input"));
+        return Err(ApiError::json_parser(
+            "No content to map due to end-of-input",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
         let what = match e.classify() {
@@ -154,7 +191,11 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
                 text.split(" at line ").next().unwrap_or(&text).to_string()
             }
         };
-        ApiError::json_parser(format!("{what} at [line:{}, column:{}]", e.line(), e.column()))
+        ApiError::json_parser(format!(
+            "{what} at [line:{}, column:{}]",
+            e.line(),
+            e.column()
+        ))
     })
 }
 
@@ -217,7 +258,9 @@ mod tests {
         assert_eq!(ApiVersion::parse("v62.0"), Some(ApiVersion { major: 62 }));
         assert_eq!(ApiVersion::parse("v31.0"), Some(ApiVersion { major: 31 }));
         assert_eq!(ApiVersion::parse("v66.0"), Some(ApiVersion { major: 66 }));
-        for bad in ["v30.0", "v67.0", "62.0", "v62", "v62.1", "v+62.0", "latest", "v.0", ""] {
+        for bad in [
+            "v30.0", "v67.0", "62.0", "v62", "v62.1", "v+62.0", "latest", "v.0", "",
+        ] {
             assert_eq!(ApiVersion::parse(bad), None, "{bad}");
         }
     }
@@ -226,7 +269,11 @@ mod tests {
     fn json_errors_carry_position() {
         let e = parse_json::<Json>(b"{\"a\": }").unwrap_err();
         assert_eq!(e.errors[0].code, "JSON_PARSER_ERROR");
-        assert!(e.errors[0].message.contains("[line:1, column:7]"), "{}", e.errors[0].message);
+        assert!(
+            e.errors[0].message.contains("[line:1, column:7]"),
+            "{}",
+            e.errors[0].message
+        );
         let e = parse_json::<Json>(b"  ").unwrap_err();
         assert_eq!(e.errors[0].message, "No content to map due to end-of-input");
         assert!(parse_object(b"[1]").is_err());

@@ -2,7 +2,9 @@
 //! its version-dependent answers) and, on the same path shape, blob downloads.
 
 use super::records::{apply_one, blob, created_response, fields_param, is_blob_request, object_of};
-use super::support::{Ctx, errors_response, json, no_content, parse_object, read_body, save_result, strip_attributes};
+use super::support::{
+    Ctx, errors_response, json, no_content, parse_object, read_body, save_result, strip_attributes,
+};
 use crate::error::ApiError;
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -19,9 +21,16 @@ pub(crate) fn ext_field(ctx: &Ctx, object: &str, field: &str) -> Result<String, 
     if field.eq_ignore_ascii_case("Id") {
         return Ok("Id".into());
     }
-    let describe = ctx.state.org.describe(ctx.user_id(), object, &ctx.version.number())?;
+    let describe = ctx
+        .state
+        .org
+        .describe(ctx.user_id(), object, &ctx.version.number())?;
     let found = describe["fields"].as_array().and_then(|fs| {
-        fs.iter().find(|f| f["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(field)))
+        fs.iter().find(|f| {
+            f["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(field))
+        })
     });
     match found {
         Some(f) if f["externalId"] == Json::Bool(true) => {
@@ -40,7 +49,10 @@ pub(crate) fn ext_field(ctx: &Ctx, object: &str, field: &str) -> Result<String, 
 /// `300 Multiple Choices` body: the matching records' URLs. Body shape UNCONFIRMED (Salesforce
 /// documents only "a list of matching records"); clients key on the status alone.
 fn multiple_choices(ctx: &Ctx, object: &str, ids: &[String]) -> Response {
-    let urls: Vec<Json> = ids.iter().map(|id| Json::String(ctx.record_url(object, id))).collect();
+    let urls: Vec<Json> = ids
+        .iter()
+        .map(|id| Json::String(ctx.record_url(object, id)))
+        .collect();
     json(StatusCode::MULTIPLE_CHOICES, &Json::Array(urls))
 }
 
@@ -53,7 +65,14 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let field = ext_field(&ctx, &object, ctx.param("a"))?;
     let fields = fields_param(&ctx);
     let v = ctx.version.number();
-    match ctx.state.org.retrieve_by_external_id(ctx.user_id(), &object, &field, ctx.param("b"), fields.as_deref(), &v) {
+    match ctx.state.org.retrieve_by_external_id(
+        ctx.user_id(),
+        &object,
+        &field,
+        ctx.param("b"),
+        fields.as_deref(),
+        &v,
+    ) {
         Ok(rec) => Ok(json(StatusCode::OK, &rec)),
         Err(DmlFailure::Errors(errs)) => Err(errors_response(errs)),
         Err(DmlFailure::MultipleMatches(ids)) => Ok(multiple_choices(&ctx, &object, &ids)),
@@ -70,22 +89,46 @@ pub async fn upsert(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
     let mut fields = parse_object(&bytes)?;
     strip_attributes(&mut fields);
     let value = ctx.param("b").to_string();
-    let update_only = ctx.query_param("updateOnly").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let update_only = ctx
+        .query_param("updateOnly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let op = if field == "Id" {
-        DmlOp::Update { object: Some(object.clone()), id: value, fields }
+        DmlOp::Update {
+            object: Some(object.clone()),
+            id: value,
+            fields,
+        }
     } else if update_only {
         let v = ctx.version.number();
         let only_id = [String::from("Id")];
-        match ctx.state.org.retrieve_by_external_id(ctx.user_id(), &object, &field, &value, Some(&only_id), &v) {
+        match ctx.state.org.retrieve_by_external_id(
+            ctx.user_id(),
+            &object,
+            &field,
+            &value,
+            Some(&only_id),
+            &v,
+        ) {
             Ok(rec) => {
                 let id = rec["Id"].as_str().unwrap_or_default().to_string();
-                DmlOp::Update { object: Some(object.clone()), id, fields }
+                DmlOp::Update {
+                    object: Some(object.clone()),
+                    id,
+                    fields,
+                }
             }
-            Err(DmlFailure::MultipleMatches(ids)) => return Ok(multiple_choices(&ctx, &object, &ids)),
+            Err(DmlFailure::MultipleMatches(ids)) => {
+                return Ok(multiple_choices(&ctx, &object, &ids));
+            }
             Err(DmlFailure::Errors(_)) => return Err(ApiError::not_found()),
         }
     } else {
-        DmlOp::Upsert { object: object.clone(), ext_field: field, ext_value: value, fields }
+        DmlOp::Upsert {
+            object: object.clone(),
+            ext_field: field,
+            ext_value: value,
+            fields,
+        }
     };
     let is_update = matches!(op, DmlOp::Update { .. });
     let outcome = match apply_one(&ctx, op) {
@@ -114,9 +157,18 @@ pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
     } else {
         let only_id = [String::from("Id")];
         let v = ctx.version.number();
-        match ctx.state.org.retrieve_by_external_id(ctx.user_id(), &object, &field, ctx.param("b"), Some(&only_id), &v) {
+        match ctx.state.org.retrieve_by_external_id(
+            ctx.user_id(),
+            &object,
+            &field,
+            ctx.param("b"),
+            Some(&only_id),
+            &v,
+        ) {
             Ok(rec) => rec["Id"].as_str().unwrap_or_default().to_string(),
-            Err(DmlFailure::MultipleMatches(ids)) => return Ok(multiple_choices(&ctx, &object, &ids)),
+            Err(DmlFailure::MultipleMatches(ids)) => {
+                return Ok(multiple_choices(&ctx, &object, &ids));
+            }
             Err(DmlFailure::Errors(errs)) => return Err(errors_response(errs)),
         }
     };
@@ -129,7 +181,11 @@ pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `POST /sobjects/X/{ExtField}/{value}` with `?_HttpMethod=PATCH|DELETE|GET`; else 405.
 pub async fn post(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
-    match ctx.query_param("_HttpMethod").map(str::to_ascii_uppercase).as_deref() {
+    match ctx
+        .query_param("_HttpMethod")
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("PATCH") => upsert(ctx, req).await,
         Some("DELETE") => delete(ctx).await,
         Some("GET") => get(ctx).await,

@@ -1,0 +1,192 @@
+//! Composite (references, allOrNone rollback, limits) and composite batch (per-subrequest counting).
+
+use crate::harness::Api;
+use serde_json::{Value, json};
+
+fn sub(method: &str, url: &str, reference_id: &str, body: Option<Value>) -> Value {
+    let mut v = json!({"method": method, "url": url, "referenceId": reference_id});
+    if let Some(b) = body {
+        v["body"] = b;
+    }
+    v
+}
+
+#[tokio::test]
+async fn composite_resolves_references() {
+    let api = Api::start().await;
+    let req = json!({"allOrNone": false, "compositeRequest": [
+        sub("POST", "/services/data/v62.0/sobjects/Account", "refAccount", Some(json!({"Name":"Sample"}))),
+        sub("POST", "/services/data/v62.0/sobjects/Contact", "refContact", Some(json!({"LastName":"X","AccountId":"@{refAccount.id}"}))),
+        sub("GET", "/services/data/v62.0/query/?q=SELECT+Id+FROM+Contact+WHERE+AccountId+=+'@{refAccount.id}'", "refQuery", None),
+        sub("PATCH", "/services/data/v62.0/sobjects/Contact/@{refQuery.records[0].Id}", "refUpdate", Some(json!({"FirstName":"Y"}))),
+        sub("GET", "/services/data/v62.0/sobjects/Contact/@{refContact.id}?fields=FirstName,AccountId", "refGet", None),
+    ]});
+    let r = api.send("POST", "/composite", Some(&req)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let res = r.body["compositeResponse"].as_array().unwrap();
+    assert_eq!(res.len(), 5);
+    let acc = res[0]["body"]["id"].as_str().unwrap().to_string();
+    assert_eq!(res[0]["httpStatusCode"], 201);
+    assert_eq!(res[0]["referenceId"], "refAccount");
+    assert_eq!(
+        res[0]["body"],
+        json!({"id": acc, "success": true, "errors": []})
+    );
+    assert_eq!(
+        res[0]["httpHeaders"]["Location"],
+        format!("/services/data/v62.0/sobjects/Account/{acc}")
+    );
+    assert_eq!(res[1]["httpStatusCode"], 201, "{}", res[1]);
+    assert_eq!(res[2]["httpStatusCode"], 200, "{}", res[2]);
+    assert_eq!(res[2]["body"]["totalSize"], 1);
+    assert_eq!(res[2]["httpHeaders"], json!({}));
+    assert_eq!(res[3]["httpStatusCode"], 204, "{}", res[3]);
+    assert_eq!(res[3]["body"], Value::Null);
+    assert_eq!(res[4]["body"]["FirstName"], "Y");
+    assert_eq!(res[4]["body"]["AccountId"], acc.as_str());
+}
+
+#[tokio::test]
+async fn composite_failures_halt_dependents_and_all_or_none_rolls_back() {
+    let api = Api::start().await;
+    // allOrNone=false: a failure only stops the subrequests that reference it.
+    let req = json!({"compositeRequest": [
+        sub("POST", "/services/data/v62.0/sobjects/Account", "bad", Some(json!({"Phone":"1"}))),
+        sub("POST", "/services/data/v62.0/sobjects/Contact", "dependent", Some(json!({"LastName":"X","AccountId":"@{bad.id}"}))),
+        sub("POST", "/services/data/v62.0/sobjects/Account", "independent", Some(json!({"Name":"Kept"}))),
+        sub("GET", "/services/data/v62.0/sobjects/Account/@{nobody.id}", "unknownRef", None),
+    ]});
+    let r = api.send("POST", "/composite", Some(&req)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let res = r.body["compositeResponse"].as_array().unwrap();
+    assert_eq!(res[0]["httpStatusCode"], 400);
+    assert_eq!(res[0]["body"][0]["errorCode"], "REQUIRED_FIELD_MISSING");
+    assert_eq!(res[0]["httpHeaders"], json!({}));
+    assert_eq!(res[1]["httpStatusCode"], 400);
+    assert_eq!(res[1]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(res[2]["httpStatusCode"], 201);
+    assert_eq!(res[3]["httpStatusCode"], 400);
+    assert_eq!(res[3]["body"][0]["errorCode"], "INVALID_REFERENCE");
+    assert_eq!(api.count("Account").await, 1);
+
+    // allOrNone=true: the earlier success is rolled back and reported halted.
+    let req = json!({"allOrNone": true, "collateSubrequests": false, "compositeRequest": [
+        sub("POST", "/services/data/v62.0/sobjects/Account", "first", Some(json!({"Name":"Rolled back"}))),
+        sub("POST", "/services/data/v62.0/sobjects/Contact", "fails", Some(json!({"AccountId":"@{first.id}"}))),
+        sub("POST", "/services/data/v62.0/sobjects/Account", "after", Some(json!({"Name":"Never"}))),
+    ]});
+    let r = api.send("POST", "/composite", Some(&req)).await;
+    let res = r.body["compositeResponse"].as_array().unwrap();
+    assert_eq!(res[0]["httpStatusCode"], 400, "{}", r.body);
+    assert_eq!(res[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(res[1]["body"][0]["errorCode"], "REQUIRED_FIELD_MISSING");
+    assert_eq!(res[2]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(
+        api.count("Account").await,
+        1,
+        "the rolled-back account must not exist"
+    );
+    assert_eq!(api.count("Account WHERE Name = 'Rolled back'").await, 0);
+}
+
+#[tokio::test]
+async fn composite_request_validation() {
+    let api = Api::start().await;
+    let many: Vec<Value> = (0..26)
+        .map(|i| {
+            sub(
+                "GET",
+                "/services/data/v62.0/sobjects/Account/describe",
+                &format!("r{i}"),
+                None,
+            )
+        })
+        .collect();
+    let r = api
+        .send(
+            "POST",
+            "/composite",
+            Some(&json!({"compositeRequest": many})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body[0]["errorCode"].is_string());
+    for bad in [
+        sub("GET", "/sobjects/Account/describe", "relative", None),
+        sub(
+            "get",
+            "/services/data/v62.0/sobjects/Account/describe",
+            "lower",
+            None,
+        ),
+        sub(
+            "GET",
+            "/services/data/v62.0/sobjects/Account/describe",
+            "bad-id",
+            None,
+        ),
+    ] {
+        let r = api
+            .send(
+                "POST",
+                "/composite",
+                Some(&json!({"compositeRequest": [bad]})),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+    let hdr = json!({"compositeRequest": [{"method":"GET","url":"/services/data/v62.0/sobjects/","referenceId":"a","httpHeaders":{"Authorization":"Bearer x"}}]});
+    assert_eq!(api.send("POST", "/composite", Some(&hdr)).await.status, 400);
+}
+
+#[tokio::test]
+async fn composite_is_one_call_and_batch_counts_each_subrequest() {
+    let api = Api::start().await;
+    let id = api.create("Account", json!({"Name":"B"})).await;
+    assert_eq!(
+        api.control("POST", "/__sfemu/api-usage/reset", None)
+            .await
+            .status,
+        204
+    );
+
+    let req = json!({"compositeRequest": [
+        sub("GET", &format!("/services/data/v62.0/sobjects/Account/{id}"), "a", None),
+        sub("GET", &format!("/services/data/v62.0/sobjects/Account/{id}"), "b", None),
+    ]});
+    assert_eq!(api.send("POST", "/composite", Some(&req)).await.status, 200);
+    let usage = api.control("GET", "/__sfemu/api-usage", None).await;
+    assert_eq!(usage.body["total"], 1, "{}", usage.body);
+
+    let batch = json!({"batchRequests": [
+        {"method":"GET","url": format!("v62.0/sobjects/Account/{id}")},
+        {"method":"PATCH","url": format!("v62.0/sobjects/Account/{id}"),"richInput":{"Name":"B2"}},
+        {"method":"GET","url":"v62.0/sobjects/Account/001000000000000AAA"},
+    ]});
+    let r = api.send("POST", "/composite/batch", Some(&batch)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["hasErrors"], true);
+    let res = r.body["results"].as_array().unwrap();
+    assert_eq!(res[0]["statusCode"], 200);
+    assert_eq!(res[0]["result"]["Name"], "B");
+    assert_eq!(res[1], json!({"statusCode": 204, "result": null}));
+    assert_eq!(res[2]["statusCode"], 404);
+    assert!(res[2]["result"][0]["errorCode"].is_string());
+    let usage = api.control("GET", "/__sfemu/api-usage", None).await;
+    assert_eq!(
+        usage.body["total"], 4,
+        "1 composite + 3 batch subrequests: {}",
+        usage.body
+    );
+
+    let halting = json!({"haltOnError": true, "batchRequests": [
+        {"method":"GET","url":"v62.0/sobjects/Account/001000000000000AAA"},
+        {"method":"GET","url": format!("v62.0/sobjects/Account/{id}")},
+    ]});
+    let r = api.send("POST", "/composite/batch", Some(&halting)).await;
+    assert_eq!(r.body["results"][1]["statusCode"], 412, "{}", r.body);
+    assert_eq!(
+        r.body["results"][1]["result"][0]["errorCode"],
+        "BATCH_PROCESSING_HALTED"
+    );
+}
