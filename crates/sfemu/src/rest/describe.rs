@@ -78,3 +78,8 @@ pub async fn full(ctx: Ctx, headers: HeaderMap) -> Result<Response, ApiError> {
         .describe(ctx.user_id(), ctx.param("object"), &ctx.version.number())?;
     Ok(with_last_modified(json(StatusCode::OK, &d)))
 }
+
+/// `GET /recent` — the most recently used records: the emulator keeps no MRU list, so `[]`.
+pub async fn recent() -> Response {
+    json(StatusCode::OK, &json!([]))
+}

@@ -71,6 +71,7 @@ pub fn router() -> Router<S> {
             .delete(upsert::delete)
             .post(upsert::post),
     );
+    r = both(r, "/recent", get(describe::recent));
     r = both(r, "/query", get(query::query));
     r = both(r, "/query/{locator}", get(query::query_more));
     r = both(r, "/queryAll", get(query::query_all));

@@ -190,3 +190,56 @@ async fn composite_is_one_call_and_batch_counts_each_subrequest() {
         "BATCH_PROCESSING_HALTED"
     );
 }
+
+#[tokio::test]
+async fn composite_subrequests_draw_record_faults_and_batch_respects_the_limit() {
+    let api = Api::start().await;
+    let id = api.create("Account", json!({"Name":"Locked"})).await;
+    let f = api
+        .control(
+            "PUT",
+            "/__sfemu/faults",
+            Some(&json!({"recordErrorRate":{"UNABLE_TO_LOCK_ROW":1.0}})),
+        )
+        .await;
+    assert_eq!(f.status, 204, "{}", f.body);
+    let req = json!({"compositeRequest": [
+        sub("PATCH", &format!("/services/data/v62.0/sobjects/Account/{id}"), "write", Some(json!({"Name":"X"}))),
+        sub("GET", &format!("/services/data/v62.0/sobjects/Account/{id}"), "read", None),
+    ]});
+    let r = api.send("POST", "/composite", Some(&req)).await;
+    let res = r.body["compositeResponse"].as_array().unwrap();
+    assert_eq!(res[0]["httpStatusCode"], 400, "{}", r.body);
+    assert_eq!(res[0]["body"][0]["errorCode"], "UNABLE_TO_LOCK_ROW");
+    assert_eq!(res[1]["httpStatusCode"], 200);
+    assert_eq!(res[1]["body"]["Name"], "Locked");
+    assert_eq!(
+        api.control("DELETE", "/__sfemu/faults", None).await.status,
+        204
+    );
+
+    // Two calls left: the batch itself and its second subrequest; the third is refused.
+    let usage = api.control("GET", "/__sfemu/api-usage", None).await;
+    let used = usage.body["total"].as_u64().unwrap();
+    let set = api
+        .control(
+            "PUT",
+            "/__sfemu/limits",
+            Some(&json!({"dailyApiRequests": used + 2})),
+        )
+        .await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    let url = format!("v62.0/sobjects/Account/{id}");
+    let batch = json!({"batchRequests": [
+        {"method":"GET","url": url}, {"method":"GET","url": url}, {"method":"GET","url": url}]});
+    let r = api.send("POST", "/composite/batch", Some(&batch)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["results"][0]["statusCode"], 200);
+    assert_eq!(r.body["results"][1]["statusCode"], 200);
+    assert_eq!(r.body["results"][2]["statusCode"], 403);
+    assert_eq!(
+        r.body["results"][2]["result"][0]["errorCode"],
+        "REQUEST_LIMIT_EXCEEDED"
+    );
+    assert_eq!(api.get("/recent").await.status, 403);
+}
