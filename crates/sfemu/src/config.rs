@@ -120,7 +120,9 @@ impl EmulatorConfig {
 
     /// Daily API allocation of every org.
     pub fn with_daily_api_limit(mut self, max: u64) -> Self {
-        self.orgs.iter_mut().for_each(|o| o.daily_api_requests = max);
+        self.orgs
+            .iter_mut()
+            .for_each(|o| o.daily_api_requests = max);
         self
     }
 
@@ -147,13 +149,19 @@ impl EmulatorConfig {
             line: e.span().map(|s| line_of(text, s.start)),
             message: format!("{}; see examples/sfemu.toml for every key", e.message()),
         })?;
-        let ctx = Ctx { text, file: path, dir: path.parent().unwrap_or(Path::new(".")) };
+        let ctx = Ctx {
+            text,
+            file: path,
+            dir: path.parent().unwrap_or(Path::new(".")),
+        };
         raw.validate(&ctx)
     }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map(|t| t.matches('\n').count() + 1).unwrap_or(1)
+    text.get(..offset)
+        .map(|t| t.matches('\n').count() + 1)
+        .unwrap_or(1)
 }
 
 struct Ctx<'a> {
@@ -163,8 +171,16 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err<T>(&self, span: Option<std::ops::Range<usize>>, message: impl Into<String>) -> Result<T, ConfigError> {
-        Err(ConfigError { file: self.file.to_path_buf(), line: span.map(|s| line_of(self.text, s.start)), message: message.into() })
+    fn err<T>(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            file: self.file.to_path_buf(),
+            line: span.map(|s| line_of(self.text, s.start)),
+            message: message.into(),
+        })
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -173,8 +189,15 @@ impl Ctx<'_> {
 
     fn read(&self, p: &Spanned<String>, what: &str) -> Result<String, ConfigError> {
         let full = self.path(p.get_ref());
-        std::fs::read_to_string(&full)
-            .or_else(|e| self.err(Some(p.span()), format!("cannot read {what} {}: {e}; paths are relative to the config file", full.display())))
+        std::fs::read_to_string(&full).or_else(|e| {
+            self.err(
+                Some(p.span()),
+                format!(
+                    "cannot read {what} {}: {e}; paths are relative to the config file",
+                    full.display()
+                ),
+            )
+        })
     }
 }
 
@@ -279,13 +302,27 @@ impl RawConfig {
             None => IpAddr::V4(Ipv4Addr::LOCALHOST),
             Some(h) => match h.get_ref().parse() {
                 Ok(ip) => ip,
-                Err(_) => return ctx.err(Some(h.span()), format!("host '{}' is not an IP address (use 127.0.0.1 or ::1)", h.get_ref())),
+                Err(_) => {
+                    return ctx.err(
+                        Some(h.span()),
+                        format!(
+                            "host '{}' is not an IP address (use 127.0.0.1 or ::1)",
+                            h.get_ref()
+                        ),
+                    );
+                }
             },
         };
         if self.org.is_empty() {
-            return ctx.err(None, "no [[org]] table: add at least one org (see examples/sfemu.toml)");
+            return ctx.err(
+                None,
+                "no [[org]] table: add at least one org (see examples/sfemu.toml)",
+            );
         }
-        let default_ttl = self.token_ttl_secs.map(Duration::from_secs).unwrap_or(DEFAULT_TOKEN_TTL);
+        let default_ttl = self
+            .token_ttl_secs
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TOKEN_TTL);
         let mut names = HashSet::new();
         let mut ports = HashSet::new();
         let mut ids = HashSet::new();
@@ -294,26 +331,41 @@ impl RawConfig {
             let span = o.span();
             let o = o.into_inner();
             let name = o.name.get_ref().trim().to_string();
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return ctx.err(Some(o.name.span()), "org name must be non-empty letters, digits, '-' or '_' (it names the data subdirectory)");
             }
             if !names.insert(name.clone()) {
-                return ctx.err(Some(o.name.span()), format!("org name '{name}' is used twice; give each org its own name"));
+                return ctx.err(
+                    Some(o.name.span()),
+                    format!("org name '{name}' is used twice; give each org its own name"),
+                );
             }
             let port = match &o.port {
                 Some(p) => *p.get_ref(),
                 None => 8484 + i as u16,
             };
             if port != 0 && !ports.insert(port) {
-                return ctx.err(o.port.as_ref().map(|p| p.span()).or(Some(span.clone())), format!("port {port} is used by two orgs; give each org its own port"));
+                return ctx.err(
+                    o.port.as_ref().map(|p| p.span()).or(Some(span.clone())),
+                    format!("port {port} is used by two orgs; give each org its own port"),
+                );
             }
             let mut oc = OrgConfig::new(&name, port);
-            oc.token_ttl = o.token_ttl_secs.map(Duration::from_secs).unwrap_or(default_ttl);
+            oc.token_ttl = o
+                .token_ttl_secs
+                .map(Duration::from_secs)
+                .unwrap_or(default_ttl);
             oc.daily_api_requests = o.daily_api_requests.unwrap_or(DEFAULT_DAILY_API_REQUESTS);
             if let Some(id) = &o.org_id {
                 let Some(id18) = org_id_18(id.get_ref()) else {
                     let hint = match id.get_ref().get(..15).and_then(sfemu_org::ids::to18) {
-                        Some(fixed) if id.get_ref().len() == 18 => format!(" (its case checksum is wrong: did you mean {fixed}?)"),
+                        Some(fixed) if id.get_ref().len() == 18 => {
+                            format!(" (its case checksum is wrong: did you mean {fixed}?)")
+                        }
                         _ => String::new(),
                     };
                     return ctx.err(
@@ -322,23 +374,39 @@ impl RawConfig {
                     );
                 };
                 if !ids.insert(id18.clone()) {
-                    return ctx.err(Some(id.span()), "two orgs share this org_id; org ids must differ");
+                    return ctx.err(
+                        Some(id.span()),
+                        "two orgs share this org_id; org ids must differ",
+                    );
                 }
                 oc.spec.org_id = Some(id18);
             }
             for f in &o.schema_files {
                 let full = ctx.path(f.get_ref());
                 if !full.is_file() {
-                    return ctx.err(Some(f.span()), format!("schema file {} does not exist; paths are relative to the config file", full.display()));
+                    return ctx.err(
+                        Some(f.span()),
+                        format!(
+                            "schema file {} does not exist; paths are relative to the config file",
+                            full.display()
+                        ),
+                    );
                 }
                 oc.spec.schema_files.push(full);
             }
             if let Some(seed) = &o.seed {
                 let text = ctx.read(seed, "seed file")?;
-                let value: serde_json::Value = serde_json::from_str(&text)
-                    .or_else(|e| ctx.err(Some(seed.span()), format!("seed file {} is not JSON: {e}", seed.get_ref())))?;
+                let value: serde_json::Value = serde_json::from_str(&text).or_else(|e| {
+                    ctx.err(
+                        Some(seed.span()),
+                        format!("seed file {} is not JSON: {e}", seed.get_ref()),
+                    )
+                })?;
                 if !value.is_object() {
-                    return ctx.err(Some(seed.span()), "a seed file holds a JSON object {\"Account\": [{…}], …}");
+                    return ctx.err(
+                        Some(seed.span()),
+                        "a seed file holds a JSON object {\"Account\": [{…}], …}",
+                    );
                 }
                 oc.seed = Some(value);
             }
@@ -358,15 +426,32 @@ impl RawConfig {
                 }
                 oc.faults = fc;
             }
-            let profile_names: HashSet<String> =
-                o.profiles.iter().map(|p| p.name.clone()).chain(["System Administrator".to_string()]).collect();
+            let profile_names: HashSet<String> = o
+                .profiles
+                .iter()
+                .map(|p| p.name.clone())
+                .chain(["System Administrator".to_string()])
+                .collect();
             for p in o.profiles {
                 for h in &p.hidden_fields {
                     if h.get_ref().split('.').count() != 2 {
-                        return ctx.err(Some(h.span()), format!("hidden field '{}' must be written Object.Field", h.get_ref()));
+                        return ctx.err(
+                            Some(h.span()),
+                            format!(
+                                "hidden field '{}' must be written Object.Field",
+                                h.get_ref()
+                            ),
+                        );
                     }
                 }
-                oc.spec.profiles.push(ProfileSpec { name: p.name, hidden_fields: p.hidden_fields.into_iter().map(|h| h.into_inner()).collect() });
+                oc.spec.profiles.push(ProfileSpec {
+                    name: p.name,
+                    hidden_fields: p
+                        .hidden_fields
+                        .into_iter()
+                        .map(|h| h.into_inner())
+                        .collect(),
+                });
             }
             let mut usernames = HashSet::new();
             for u in o.users {
@@ -374,17 +459,26 @@ impl RawConfig {
                 if !username.contains('@') || !usernames.insert(username.clone()) {
                     return ctx.err(Some(u.username.span()), format!("username '{username}' must look like an email address and be unique in the org"));
                 }
-                if let Some(p) = &u.profile {
-                    if !profile_names.contains(p.get_ref()) {
-                        return ctx.err(Some(p.span()), format!("profile '{}' is not defined; add a [[org.profiles]] with that name", p.get_ref()));
-                    }
+                if let Some(p) = &u.profile
+                    && !profile_names.contains(p.get_ref())
+                {
+                    return ctx.err(
+                        Some(p.span()),
+                        format!(
+                            "profile '{}' is not defined; add a [[org.profiles]] with that name",
+                            p.get_ref()
+                        ),
+                    );
                 }
                 if !u.security_token.is_empty() {
-                    oc.security_tokens.insert(username.clone(), u.security_token);
+                    oc.security_tokens
+                        .insert(username.clone(), u.security_token);
                 }
                 oc.spec.users.push(UserSpec {
                     email: u.email.unwrap_or_else(|| username.clone()),
-                    last_name: u.last_name.unwrap_or_else(|| username.split('@').next().unwrap_or("User").to_string()),
+                    last_name: u.last_name.unwrap_or_else(|| {
+                        username.split('@').next().unwrap_or("User").to_string()
+                    }),
                     username,
                     password: u.password,
                     first_name: u.first_name,
@@ -403,10 +497,22 @@ impl RawConfig {
                 let run_as = match &a.run_as {
                     None => known_users[0].clone(),
                     Some(r) if known_users.contains(r.get_ref()) => r.get_ref().clone(),
-                    Some(r) => return ctx.err(Some(r.span()), format!("run_as '{}' is not a user of this org", r.get_ref())),
+                    Some(r) => {
+                        return ctx.err(
+                            Some(r.span()),
+                            format!("run_as '{}' is not a user of this org", r.get_ref()),
+                        );
+                    }
                 };
-                if oc.apps.iter().any(|x| x.consumer_key == *a.consumer_key.get_ref()) {
-                    return ctx.err(Some(a.consumer_key.span()), "two connected apps share this consumer_key");
+                if oc
+                    .apps
+                    .iter()
+                    .any(|x| x.consumer_key == *a.consumer_key.get_ref())
+                {
+                    return ctx.err(
+                        Some(a.consumer_key.span()),
+                        "two connected apps share this consumer_key",
+                    );
                 }
                 oc.apps.push(ConnectedApp {
                     name: a.name.unwrap_or_else(|| a.consumer_key.get_ref().clone()),
@@ -417,10 +523,10 @@ impl RawConfig {
                     run_as,
                 });
             }
-            if let Some(first) = oc.apps.first_mut() {
-                if !known_users.contains(&first.run_as) {
-                    first.run_as = known_users[0].clone();
-                }
+            if let Some(first) = oc.apps.first_mut()
+                && !known_users.contains(&first.run_as)
+            {
+                first.run_as = known_users[0].clone();
             }
             orgs.push(oc);
         }
@@ -439,7 +545,13 @@ fn read_cert(ctx: &Ctx, c: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
     let mut reader = std::io::BufReader::new(pem.as_bytes());
     match rustls_pemfile::certs(&mut reader).next() {
         Some(Ok(der)) => Ok(der.to_vec()),
-        _ => ctx.err(Some(c.span()), format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", c.get_ref())),
+        _ => ctx.err(
+            Some(c.span()),
+            format!(
+                "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                c.get_ref()
+            ),
+        ),
     }
 }
 
@@ -460,7 +572,10 @@ mod tests {
         assert_eq!(c.orgs.len(), 2);
         assert_eq!(c.orgs[0].spec.org_id.as_deref(), Some("00D000000000001EAA"));
         assert_eq!(c.orgs[1].daily_api_requests, 10);
-        assert_eq!(c.orgs[1].faults.error_rate.get("UNABLE_TO_LOCK_ROW"), Some(&0.5));
+        assert_eq!(
+            c.orgs[1].faults.error_rate.get("UNABLE_TO_LOCK_ROW"),
+            Some(&0.5)
+        );
         assert_eq!(c.orgs[0].apps[0].consumer_key, "sfemu-client");
     }
 
@@ -470,7 +585,13 @@ mod tests {
         let c = EmulatorConfig::from_toml_file(path).unwrap();
         assert_eq!(c.orgs.len(), 2);
         assert_eq!(c.orgs[0].apps[0].run_as, "sync@alpha.test");
-        assert_eq!(c.orgs[0].security_tokens.get("sync@alpha.test").map(String::as_str), Some("TOKEN123"));
+        assert_eq!(
+            c.orgs[0]
+                .security_tokens
+                .get("sync@alpha.test")
+                .map(String::as_str),
+            Some("TOKEN123")
+        );
         assert_eq!(c.orgs[1].port, 8485);
     }
 
@@ -478,8 +599,13 @@ mod tests {
     fn errors_name_the_line() {
         let e = parse("[[org]]\nname = \"a\"\norg_id = \"001bad\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
-        assert!(e.to_string().starts_with("/nonexistent/sfemu.toml:3: org_id"), "{e}");
-        let e = parse("[[org]]\nname = \"a\"\nport = 1\n[[org]]\nname = \"b\"\nport = 1\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/sfemu.toml:3: org_id"),
+            "{e}"
+        );
+        let e = parse("[[org]]\nname = \"a\"\nport = 1\n[[org]]\nname = \"b\"\nport = 1\n")
+            .unwrap_err();
         assert_eq!(e.line, Some(6));
         let e = parse("[[org]]\nname = \"a\"\nbogus = 1\n").unwrap_err();
         assert_eq!(e.line, Some(3));

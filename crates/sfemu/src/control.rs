@@ -23,7 +23,10 @@ pub fn router() -> axum::Router<Arc<OrgServer>> {
         .route("/__sfemu/api-usage", get(api_usage))
         .route("/__sfemu/api-usage/reset", post(reset_usage))
         .route("/__sfemu/limits", put(set_limits))
-        .route("/__sfemu/faults", put(set_faults).get(get_faults).delete(clear_faults))
+        .route(
+            "/__sfemu/faults",
+            put(set_faults).get(get_faults).delete(clear_faults),
+        )
         .route("/__sfemu/tokens/expire", post(expire_tokens))
         .route("/__sfemu/records/{object}/{id}", patch(direct_edit))
         .route("/__sfemu/changes", get(changes))
@@ -41,7 +44,12 @@ async fn org(State(s): State<Arc<OrgServer>>) -> Json<Value> {
         .filter_map(|name| s.org.user_by_username(name))
         .map(|u| json!({"id": u.id, "username": u.username}))
         .collect();
-    let counts: Map<String, Value> = s.org.record_counts().into_iter().map(|(k, n)| (k, Value::from(n))).collect();
+    let counts: Map<String, Value> = s
+        .org
+        .record_counts()
+        .into_iter()
+        .map(|(k, n)| (k, Value::from(n)))
+        .collect();
     Json(json!({
         "orgId": s.org.org_id(),
         "name": s.org.name(),
@@ -86,7 +94,8 @@ async fn set_limits(State(s): State<Arc<OrgServer>>, body: Bytes) -> Result<Stat
 
 async fn set_faults(State(s): State<Arc<OrgServer>>, body: Bytes) -> Result<StatusCode, ApiError> {
     let cfg: FaultConfig = json_body(&body)?;
-    cfg.validate().map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", m))?;
+    cfg.validate()
+        .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", m))?;
     tracing::info!(?cfg, "faults set");
     s.faults.set(cfg);
     Ok(StatusCode::NO_CONTENT)
@@ -144,6 +153,8 @@ pub fn change_json(c: &ChangeRecord) -> Value {
 }
 
 async fn changes(State(s): State<Arc<OrgServer>>, Query(q): Query<ChangesQuery>) -> Response {
-    let list = s.org.changes_after(q.after.unwrap_or(0), q.max.unwrap_or(1000).min(100_000));
+    let list = s
+        .org
+        .changes_after(q.after.unwrap_or(0), q.max.unwrap_or(1000).min(100_000));
     Json(json!({"changes": list.iter().map(change_json).collect::<Vec<_>>()})).into_response()
 }

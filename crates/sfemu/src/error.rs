@@ -16,22 +16,37 @@ pub struct ApiError {
 impl ApiError {
     /// One error with an explicit status.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, errors: vec![SfError::new(code, message)] }
+        ApiError {
+            status,
+            errors: vec![SfError::new(code, message)],
+        }
     }
 
     /// `401 INVALID_SESSION_ID` — what Salesforce answers for an expired or revoked token.
     pub fn invalid_session() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        )
     }
 
     /// `404 NOT_FOUND` for an unknown resource.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+        )
     }
 
     /// `400 JSON_PARSER_ERROR` for a body that is not the JSON expected.
     pub fn json_parser(detail: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", format!("{detail}"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "JSON_PARSER_ERROR",
+            format!("{detail}"),
+        )
     }
 
     /// The JSON array body.
@@ -56,7 +71,10 @@ impl ApiError {
 impl From<SfError> for ApiError {
     fn from(e: SfError) -> Self {
         let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-        ApiError { status, errors: vec![e] }
+        ApiError {
+            status,
+            errors: vec![e],
+        }
     }
 }
 

@@ -40,19 +40,24 @@ pub struct FaultConfig {
 impl FaultConfig {
     /// Checks rates and codes; the message says what is wrong.
     pub fn validate(&self) -> Result<(), String> {
-        for (what, map) in [("errorRate", &self.error_rate), ("recordErrorRate", &self.record_error_rate)] {
+        for (what, map) in [
+            ("errorRate", &self.error_rate),
+            ("recordErrorRate", &self.record_error_rate),
+        ] {
             let mut sum = 0.0;
             for (code, rate) in map {
                 if !(0.0..=1.0).contains(rate) {
                     return Err(format!("{what}.{code}: rate {rate} is not between 0 and 1"));
                 }
                 if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(format!("{what}: '{code}' is not an error code or HTTP status"));
+                    return Err(format!(
+                        "{what}: '{code}' is not an error code or HTTP status"
+                    ));
                 }
-                if let Ok(n) = code.parse::<u16>() {
-                    if !(400..=599).contains(&n) {
-                        return Err(format!("{what}.{code}: an HTTP status must be 400..=599"));
-                    }
+                if let Ok(n) = code.parse::<u16>()
+                    && !(400..=599).contains(&n)
+                {
+                    return Err(format!("{what}.{code}: an HTTP status must be 400..=599"));
                 }
                 sum += rate;
             }
@@ -76,7 +81,10 @@ pub fn injected_error(code: &str) -> ApiError {
             401 => ("INVALID_SESSION_ID", "Session expired or invalid"),
             403 => ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
             404 => ("NOT_FOUND", "The requested resource does not exist"),
-            n if n >= 500 => ("SERVER_UNAVAILABLE", "Server temporarily unavailable, please try again later"),
+            n if n >= 500 => (
+                "SERVER_UNAVAILABLE",
+                "Server temporarily unavailable, please try again later",
+            ),
             _ => ("BAD_REQUEST", "Injected error"),
         };
         return ApiError::new(status, code, message);
@@ -138,7 +146,9 @@ impl Faults {
     /// Faults as configured (the caller validated `config`).
     pub fn new(config: FaultConfig) -> Self {
         let rng = rng_for(config.seed);
-        Faults { inner: Mutex::new(Inner { config, rng }) }
+        Faults {
+            inner: Mutex::new(Inner { config, rng }),
+        }
     }
 
     /// Replaces the configuration (and reseeds).
@@ -182,9 +192,11 @@ impl Faults {
             return None;
         }
         let u: f64 = g.rng.random();
-        pick(&g.config.record_error_rate, u).map(|code| match injected_error(code).errors.into_iter().next() {
-            Some(e) => e,
-            None => sf_error(code),
+        pick(&g.config.record_error_rate, u).map(|code| {
+            match injected_error(code).errors.into_iter().next() {
+                Some(e) => e,
+                None => sf_error(code),
+            }
         })
     }
 }
@@ -206,7 +218,9 @@ mod tests {
     fn seeded_draws_repeat_and_rates_hold() {
         let draw = || {
             let f = Faults::new(cfg(&[("UNABLE_TO_LOCK_ROW", 0.3)], 42));
-            (0..1000).map(|_| f.record_error().is_some()).collect::<Vec<_>>()
+            (0..1000)
+                .map(|_| f.record_error().is_some())
+                .collect::<Vec<_>>()
         };
         let a = draw();
         assert_eq!(a, draw());
@@ -228,7 +242,10 @@ mod tests {
     fn lock_row_is_a_400_with_salesforce_wording() {
         let e = injected_error("UNABLE_TO_LOCK_ROW");
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        assert_eq!(e.errors[0].message, "unable to obtain exclusive access to this record");
+        assert_eq!(
+            e.errors[0].message,
+            "unable to obtain exclusive access to this record"
+        );
         assert_eq!(injected_error("500").errors[0].code, "UNKNOWN_EXCEPTION");
     }
 
@@ -238,6 +255,10 @@ mod tests {
         assert!(cfg(&[("A", 0.6), ("B", 0.6)], 1).validate().is_err());
         assert!(cfg(&[("200", 0.1)], 1).validate().is_err());
         assert!(cfg(&[("bad code", 0.1)], 1).validate().is_err());
-        assert!(cfg(&[("UNABLE_TO_LOCK_ROW", 0.2), ("503", 0.1)], 1).validate().is_ok());
+        assert!(
+            cfg(&[("UNABLE_TO_LOCK_ROW", 0.2), ("503", 0.1)], 1)
+                .validate()
+                .is_ok()
+        );
     }
 }

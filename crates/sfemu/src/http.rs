@@ -108,7 +108,11 @@ async fn data_pipeline(State(s): State<Arc<OrgServer>>, mut req: Request, next: 
     let (used, max) = match s.limits.try_count(kind) {
         Ok(u) => u,
         Err((used, max)) => {
-            let e = ApiError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
+            let e = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            );
             return with_limit_info(e.into_response(), used, max);
         }
     };
@@ -179,21 +183,45 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if status.as_u16() < 400 {
         return resp;
     }
-    let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     // 405s are always rebuilt: only here is the `Allow` header known.
     if (ct.contains("json") || ct.contains("xml")) && status != StatusCode::METHOD_NOT_ALLOWED {
         return resp;
     }
     let allow = resp.headers().get(header::ALLOW).cloned();
     let encoded = resp.headers().contains_key(header::CONTENT_ENCODING);
-    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
-    let detail = if encoded { String::new() } else { String::from_utf8_lossy(&body).trim().to_string() };
-    let detail_or = |default: &str| if detail.is_empty() { default.to_string() } else { detail.clone() };
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = if encoded {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&body).trim().to_string()
+    };
+    let detail_or = |default: &str| {
+        if detail.is_empty() {
+            default.to_string()
+        } else {
+            detail.clone()
+        }
+    };
     let err = match status {
         StatusCode::NOT_FOUND => ApiError::not_found(),
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed = allow.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("").replace(", ", ",");
-            ApiError::new(status, "METHOD_NOT_ALLOWED", format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"))
+            let allowed = allow
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .replace(", ", ",");
+            ApiError::new(
+                status,
+                "METHOD_NOT_ALLOWED",
+                format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+            )
         }
         // UNCONFIRMED: Salesforce's code for an oversized body.
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
@@ -201,10 +229,24 @@ async fn json_errors(req: Request, next: Next) -> Response {
             "REQUEST_ENTITY_TOO_LARGE",
             format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
         ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(status, "UNSUPPORTED_MEDIA_TYPE", detail_or("Unsupported media type")),
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ApiError::json_parser(detail_or("Malformed request")),
-        s if s.is_server_error() => ApiError::new(s, "UNKNOWN_EXCEPTION", detail_or("An unexpected error occurred.")),
-        s => ApiError::new(s, "INVALID_REQUEST", detail_or(s.canonical_reason().unwrap_or("Invalid request"))),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            "UNSUPPORTED_MEDIA_TYPE",
+            detail_or("Unsupported media type"),
+        ),
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            ApiError::json_parser(detail_or("Malformed request"))
+        }
+        s if s.is_server_error() => ApiError::new(
+            s,
+            "UNKNOWN_EXCEPTION",
+            detail_or("An unexpected error occurred."),
+        ),
+        s => ApiError::new(
+            s,
+            "INVALID_REQUEST",
+            detail_or(s.canonical_reason().unwrap_or("Invalid request")),
+        ),
     };
     let mut out = err.into_response();
     if let Some(a) = allow {

@@ -26,7 +26,9 @@ pub struct Window {
 
 impl Default for Window {
     fn default() -> Self {
-        Window { buckets: vec![(0, 0); WINDOW_MINUTES as usize] }
+        Window {
+            buckets: vec![(0, 0); WINDOW_MINUTES as usize],
+        }
     }
 }
 
@@ -34,7 +36,11 @@ impl Window {
     /// Calls made in the 24 hours ending at `now` (inclusive of the current minute).
     pub fn used(&self, now: u64) -> u64 {
         let oldest = now.saturating_sub(WINDOW_MINUTES - 1);
-        self.buckets.iter().filter(|(m, _)| *m >= oldest && *m <= now).map(|(_, c)| *c).sum()
+        self.buckets
+            .iter()
+            .filter(|(m, _)| *m >= oldest && *m <= now)
+            .map(|(_, c)| *c)
+            .sum()
     }
 
     /// Adds `n` calls at minute `now`.
@@ -104,13 +110,22 @@ impl Default for Limits {
 }
 
 fn now_minute() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() / 60).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() / 60)
+        .unwrap_or(0)
 }
 
 impl Limits {
     /// A counter with a daily allocation of `max` calls.
     pub fn new(max: u64) -> Self {
-        Limits { inner: Mutex::new(Inner { window: Window::default(), max, by_kind: BTreeMap::new() }) }
+        Limits {
+            inner: Mutex::new(Inner {
+                window: Window::default(),
+                max,
+                by_kind: BTreeMap::new(),
+            }),
+        }
     }
 
     /// Counts one call of `kind` if the allocation allows it: `Ok((used, max))` after counting,
@@ -136,7 +151,11 @@ impl Limits {
     /// Full snapshot.
     pub fn usage(&self) -> Usage {
         let g = self.inner.lock();
-        Usage { used: g.window.used(now_minute()), max: g.max, by_kind: g.by_kind.clone() }
+        Usage {
+            used: g.window.used(now_minute()),
+            max: g.max,
+            by_kind: g.by_kind.clone(),
+        }
     }
 
     /// Sets the daily allocation.
@@ -188,7 +207,10 @@ mod tests {
         assert_eq!(kind_of_path("/composite/batch"), "composite");
         assert_eq!(kind_of_path("/sobjects/"), "describe");
         assert_eq!(kind_of_path("/sobjects/Account/describe"), "describe");
-        assert_eq!(kind_of_path("/sobjects/Account/001000000000001AAA"), "sobject");
+        assert_eq!(
+            kind_of_path("/sobjects/Account/001000000000001AAA"),
+            "sobject"
+        );
         assert_eq!(kind_of_path("/limits"), "limits");
         assert_eq!(kind_of_path("/"), "other");
     }

@@ -34,7 +34,8 @@ struct Args {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
     let args = Args::parse();
@@ -59,7 +60,10 @@ fn main() -> ExitCode {
     if let Some(d) = &args.data_dir {
         config.data_dir = Some(d.clone());
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sfemu: cannot start the runtime: {e}");
@@ -77,8 +81,12 @@ fn main() -> ExitCode {
 
 async fn run(config: EmulatorConfig, cert_out: Option<PathBuf>) -> anyhow::Result<()> {
     let emu = Emulator::start(config).await?;
-    if let (Some(path), Some(pem)) = (&cert_out, emu.orgs().first().and_then(|o| o.ca_pem.as_ref())) {
-        std::fs::write(path, pem).with_context(|| format!("writing the certificate to {}", path.display()))?;
+    if let (Some(path), Some(pem)) = (
+        &cert_out,
+        emu.orgs().first().and_then(|o| o.ca_pem.as_ref()),
+    ) {
+        std::fs::write(path, pem)
+            .with_context(|| format!("writing the certificate to {}", path.display()))?;
         tracing::info!(path = %path.display(), "certificate written");
     }
     for o in emu.orgs() {

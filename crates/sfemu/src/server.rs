@@ -3,8 +3,8 @@
 //! This is also the in-process API other crates' integration tests use:
 //! `Emulator::start(EmulatorConfig::single_org()).await?` then `emu.orgs()[0].base_url`.
 
-pub use crate::config::{ConfigError, EmulatorConfig, OrgConfig};
 use crate::auth::AuthState;
+pub use crate::config::{ConfigError, EmulatorConfig, OrgConfig};
 use crate::faults::Faults;
 use crate::limits::Limits;
 use crate::state::OrgServer;
@@ -20,11 +20,19 @@ use tokio::task::JoinHandle;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("org '{org}': cannot listen on {addr}: {source}")]
-    Bind { org: String, addr: SocketAddr, source: std::io::Error },
+    Bind {
+        org: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("org '{org}': {source}")]
     Org { org: String, source: SfError },
     #[error("org '{org}': cannot create the data directory {}: {source}", dir.display())]
-    DataDir { org: String, dir: PathBuf, source: std::io::Error },
+    DataDir {
+        org: String,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("org '{org}': the seed data was refused: {source}")]
     Seed { org: String, source: SfError },
     #[error("org '{org}': the default user {username} does not exist")]
@@ -70,17 +78,26 @@ fn org_dir(data_dir: &Path, name: &str) -> PathBuf {
 }
 
 fn has_state(dir: &Path) -> bool {
-    std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false)
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
 }
 
 /// Builds (or reopens) one org and seeds it when new.
 fn build_org(cfg: &OrgConfig, data_dir: Option<&Path>) -> Result<Arc<Org>, ServerError> {
-    let org_err = |source| ServerError::Org { org: cfg.name.clone(), source };
+    let org_err = |source| ServerError::Org {
+        org: cfg.name.clone(),
+        source,
+    };
     let (org, fresh) = match data_dir {
         Some(d) => {
             let dir = org_dir(d, &cfg.name);
             let fresh = !has_state(&dir);
-            std::fs::create_dir_all(&dir).map_err(|source| ServerError::DataDir { org: cfg.name.clone(), dir: dir.clone(), source })?;
+            std::fs::create_dir_all(&dir).map_err(|source| ServerError::DataDir {
+                org: cfg.name.clone(),
+                dir: dir.clone(),
+                source,
+            })?;
             (Org::open(cfg.spec.clone(), &dir).map_err(org_err)?, fresh)
         }
         None => (Org::new(cfg.spec.clone()).map_err(org_err)?, true),
@@ -89,9 +106,22 @@ fn build_org(cfg: &OrgConfig, data_dir: Option<&Path>) -> Result<Arc<Org>, Serve
         let admin = cfg.usernames().into_iter().next().unwrap_or_default();
         let user = org
             .user_by_username(&admin)
-            .ok_or_else(|| ServerError::NoUser { org: cfg.name.clone(), username: admin.clone() })?;
-        let caller = Caller { user_id: user.id, api: "rest".into(), api_version: "66.0".into(), client: Some("sfemu-seed".into()) };
-        let n = org.load_seed(&caller, seed).map_err(|source| ServerError::Seed { org: cfg.name.clone(), source })?;
+            .ok_or_else(|| ServerError::NoUser {
+                org: cfg.name.clone(),
+                username: admin.clone(),
+            })?;
+        let caller = Caller {
+            user_id: user.id,
+            api: "rest".into(),
+            api_version: "66.0".into(),
+            client: Some("sfemu-seed".into()),
+        };
+        let n = org
+            .load_seed(&caller, seed)
+            .map_err(|source| ServerError::Seed {
+                org: cfg.name.clone(),
+                source,
+            })?;
         tracing::info!(org = %cfg.name, records = n, "seed data loaded");
     }
     Ok(org)
@@ -125,12 +155,27 @@ impl Emulator {
         let mut tasks = Vec::new();
         for oc in &config.orgs {
             let addr = SocketAddr::new(config.host, oc.port);
-            let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { org: oc.name.clone(), addr, source })?;
-            let local = listener.local_addr().map_err(|source| ServerError::Bind { org: oc.name.clone(), addr, source })?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    org: oc.name.clone(),
+                    addr,
+                    source,
+                })?;
+            let local = listener.local_addr().map_err(|source| ServerError::Bind {
+                org: oc.name.clone(),
+                addr,
+                source,
+            })?;
             let url = base_url(scheme, local);
             let org = build_org(oc, config.data_dir.as_deref())?;
             let org_id = org.org_id().to_string();
-            let auth = AuthState::new(&org_id, oc.apps.clone(), oc.token_ttl, oc.security_tokens.clone());
+            let auth = AuthState::new(
+                &org_id,
+                oc.apps.clone(),
+                oc.token_ttl,
+                oc.security_tokens.clone(),
+            );
             let state = Arc::new(OrgServer::new(
                 org,
                 url.clone(),
@@ -155,7 +200,12 @@ impl Emulator {
             });
             let data_dir = config.data_dir.as_deref().map(|d| org_dir(d, &oc.name));
             if let Some(dir) = &data_dir {
-                tasks.push(tokio::spawn(save_periodically(state.clone(), dir.clone(), config.save_interval, rx.clone())));
+                tasks.push(tokio::spawn(save_periodically(
+                    state.clone(),
+                    dir.clone(),
+                    config.save_interval,
+                    rx.clone(),
+                )));
             }
             tracing::info!(org = %oc.name, org_id = %org_id, url = %url, "org listening");
             orgs.push(RunningOrg {
@@ -167,7 +217,11 @@ impl Emulator {
                 data_dir,
             });
         }
-        Ok(Emulator { orgs, shutdown: tx, tasks })
+        Ok(Emulator {
+            orgs,
+            shutdown: tx,
+            tasks,
+        })
     }
 
     /// Every org, in config order.
@@ -195,7 +249,12 @@ impl Emulator {
 }
 
 /// Saves the org whenever it changed, every `every`.
-async fn save_periodically(state: Arc<OrgServer>, dir: PathBuf, every: std::time::Duration, mut stop: watch::Receiver<bool>) {
+async fn save_periodically(
+    state: Arc<OrgServer>,
+    dir: PathBuf,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut saved = state.change_marker();
     let mut tick = tokio::time::interval(every);
     tick.tick().await;

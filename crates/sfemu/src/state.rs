@@ -28,18 +28,37 @@ pub struct OrgServer {
 
 impl OrgServer {
     /// Shared state of one org.
-    pub fn new(org: Arc<Org>, base_url: String, auth: crate::auth::AuthState, limits: crate::limits::Limits, faults: crate::faults::Faults, usernames: Vec<String>) -> Self {
-        OrgServer { org, base_url, limits, faults, auth, usernames, direct_edits: Default::default() }
+    pub fn new(
+        org: Arc<Org>,
+        base_url: String,
+        auth: crate::auth::AuthState,
+        limits: crate::limits::Limits,
+        faults: crate::faults::Faults,
+        usernames: Vec<String>,
+    ) -> Self {
+        OrgServer {
+            org,
+            base_url,
+            limits,
+            faults,
+            auth,
+            usernames,
+            direct_edits: Default::default(),
+        }
     }
 
     /// Records a direct edit (see `direct_edits`).
     pub fn note_direct_edit(&self) {
-        self.direct_edits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.direct_edits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A number that changes whenever the org's data changed (change log or direct edit).
     pub fn change_marker(&self) -> (u64, u64) {
-        (self.org.last_change_seq(), self.direct_edits.load(std::sync::atomic::Ordering::Relaxed))
+        (
+            self.org.last_change_seq(),
+            self.direct_edits.load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 }
 
@@ -70,7 +89,9 @@ impl CallOptions {
     pub fn parse(value: &str) -> Self {
         let mut o = CallOptions::default();
         for part in value.split([';', ',']) {
-            let Some((k, v)) = part.split_once('=') else { continue };
+            let Some((k, v)) = part.split_once('=') else {
+                continue;
+            };
             let v = v.trim();
             if v.is_empty() {
                 continue;

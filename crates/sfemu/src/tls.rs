@@ -40,7 +40,11 @@ pub enum TlsError {
 
 /// A fresh self-signed certificate for `localhost`, `127.0.0.1` and `::1`.
 pub fn self_signed() -> Result<SelfSigned, TlsError> {
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     let ck = rcgen::generate_simple_self_signed(names)?;
     Ok(SelfSigned {
         cert_pem: ck.cert.pem(),
@@ -54,14 +58,22 @@ pub fn server_config(cert: &SelfSigned) -> Result<Arc<rustls::ServerConfig>, Tls
     install_ring_provider();
     let mut cfg = rustls::ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(vec![cert.cert_der.clone()], PrivateKeyDer::Pkcs8(cert.key_der.clone_key()))?;
+        .with_single_cert(
+            vec![cert.cert_der.clone()],
+            PrivateKeyDer::Pkcs8(cert.key_der.clone_key()),
+        )?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
 
 /// Serves `app` over TLS until `shutdown` turns true; then stops accepting, asks open
 /// connections to finish their in-flight requests, and returns when they have.
-pub async fn serve(listener: TcpListener, config: Arc<rustls::ServerConfig>, app: axum::Router, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let acceptor = TlsAcceptor::from(config);
     let mut conns = JoinSet::new();
     loop {

@@ -41,7 +41,9 @@ fn urls(base: &str, org_id: &str, user_id: &str) -> Json_ {
 }
 
 fn full_name(u: &User) -> String {
-    format!("{} {}", u.first_name, u.last_name).trim().to_string()
+    format!("{} {}", u.first_name, u.last_name)
+        .trim()
+        .to_string()
 }
 
 /// `/id/{org}/{user}` body.
@@ -78,7 +80,10 @@ fn identity_json(state: &OrgServer, u: &User) -> Json_ {
 }
 
 /// `GET|POST /services/oauth2/userinfo`.
-pub(super) async fn userinfo(State(state): State<Arc<OrgServer>>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub(super) async fn userinfo(
+    State(state): State<Arc<OrgServer>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let s = authenticate(&state, &headers)?;
     let u = &s.user;
     let org_id = state.org.org_id();
@@ -125,32 +130,64 @@ pub(super) async fn id(
     let s = authenticate(&state, &headers)?;
     if !(same_id(&org, state.org.org_id()) && same_id(&user, &s.user.id)) {
         // UNCONFIRMED: Salesforce answers a bare "Bad_Id"; we keep the JSON error shape.
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS", "Bad_Id"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "INSUFFICIENT_ACCESS",
+            "Bad_Id",
+        ));
     }
     Ok(Json(identity_json(&state, &s.user)).into_response())
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")],
+        body,
+    )
+        .into_response()
 }
 
 fn fault(code: &str, message: &str, fault_type: &str) -> Response {
-    xml(StatusCode::INTERNAL_SERVER_ERROR, soap::render_fault(code, message, fault_type))
+    xml(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        soap::render_fault(code, message, fault_type),
+    )
 }
 
 /// `POST /services/Soap/u/{ver}[/{org}]`: partner `login()` only.
-pub(super) async fn soap(State(state): State<Arc<OrgServer>>, Path(params): Path<Vec<(String, String)>>, body: Bytes) -> Response {
-    let version = params.iter().find(|(k, _)| k == "ver").map(|(_, v)| v.clone()).unwrap_or_default();
+pub(super) async fn soap(
+    State(state): State<Arc<OrgServer>>,
+    Path(params): Path<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    let version = params
+        .iter()
+        .find(|(k, _)| k == "ver")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     if body.len() > soap::MAX_SOAP_BODY {
-        return fault("EXCEEDED_MAX_SIZE_REQUEST", "request too large", "UnexpectedErrorFault");
+        return fault(
+            "EXCEEDED_MAX_SIZE_REQUEST",
+            "request too large",
+            "UnexpectedErrorFault",
+        );
     }
     let Ok(text) = std::str::from_utf8(&body) else {
-        return fault("INVALID_XML", "request is not UTF-8", "UnexpectedErrorFault");
+        return fault(
+            "INVALID_XML",
+            "request is not UTF-8",
+            "UnexpectedErrorFault",
+        );
     };
     let req = match soap::parse_login(text) {
         Ok(r) => r,
         Err(soap::SoapError::NotLogin) => {
-            return fault("UNKNOWN_EXCEPTION", "sfemu serves only login() over SOAP", "UnexpectedErrorFault");
+            return fault(
+                "UNKNOWN_EXCEPTION",
+                "sfemu serves only login() over SOAP",
+                "UnexpectedErrorFault",
+            );
         }
         Err(e) => return fault("INVALID_XML", &e.to_string(), "UnexpectedErrorFault"),
     };
@@ -162,7 +199,13 @@ pub(super) async fn soap(State(state): State<Arc<OrgServer>>, Path(params): Path
         }
     };
     // A SOAP session belongs to no connected app.
-    let session_id = state.auth.tokens.issue_access(Grant { user: user.clone(), client_id: String::new() }, None);
+    let session_id = state.auth.tokens.issue_access(
+        Grant {
+            user: user.clone(),
+            client_id: String::new(),
+        },
+        None,
+    );
     let result = soap::LoginResult {
         base_url: state.base_url.clone(),
         version,

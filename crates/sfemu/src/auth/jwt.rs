@@ -65,7 +65,9 @@ pub struct Assertion {
 
 fn decode_part(part: &str) -> Result<Vec<u8>, JwtError> {
     // Some encoders pad; strip it so the no-pad decoder accepts both.
-    URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).map_err(|_| JwtError::Malformed("bad base64url"))
+    URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|_| JwtError::Malformed("bad base64url"))
 }
 
 fn string_claim(obj: &Json, key: &str) -> Option<String> {
@@ -75,26 +77,36 @@ fn string_claim(obj: &Json, key: &str) -> Option<String> {
 /// Splits and decodes `header.payload.signature`; checks `alg` is RS256.
 pub fn parse(assertion: &str) -> Result<Assertion, JwtError> {
     let mut parts = assertion.trim().split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Malformed("not three dot-separated parts"));
     };
-    let header: Json = serde_json::from_slice(&decode_part(h)?).map_err(|_| JwtError::Malformed("header is not JSON"))?;
+    let header: Json = serde_json::from_slice(&decode_part(h)?)
+        .map_err(|_| JwtError::Malformed("header is not JSON"))?;
     if header.get("alg").and_then(Json::as_str) != Some("RS256") {
         return Err(JwtError::Algorithm);
     }
-    let payload: Json = serde_json::from_slice(&decode_part(p)?).map_err(|_| JwtError::Malformed("payload is not JSON"))?;
+    let payload: Json = serde_json::from_slice(&decode_part(p)?)
+        .map_err(|_| JwtError::Malformed("payload is not JSON"))?;
     let iss = string_claim(&payload, "iss").ok_or(JwtError::Malformed("iss missing"))?;
     let sub = string_claim(&payload, "sub")
         .or_else(|| string_claim(&payload, "prn"))
         .ok_or(JwtError::Malformed("sub missing"))?;
     let aud = match payload.get("aud") {
         Some(Json::String(a)) => vec![a.clone()],
-        Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).map(str::to_string).collect(),
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(Json::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => return Err(JwtError::Audience),
     };
     let exp = match payload.get("exp") {
         Some(Json::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Some(Json::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+        Some(Json::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
         _ => None,
     }
     .ok_or(JwtError::Malformed("exp missing or not a number"))?;
@@ -123,7 +135,11 @@ fn norm(url: &str) -> &str {
 
 /// Checks audience and expiry at `now` (seconds since the epoch).
 pub fn check_claims(claims: &Claims, allowed_audiences: &[&str], now: i64) -> Result<(), JwtError> {
-    if !claims.aud.iter().any(|a| allowed_audiences.iter().any(|ok| norm(ok).eq_ignore_ascii_case(norm(a)))) {
+    if !claims.aud.iter().any(|a| {
+        allowed_audiences
+            .iter()
+            .any(|ok| norm(ok).eq_ignore_ascii_case(norm(a)))
+    }) {
         return Err(JwtError::Audience);
     }
     if claims.exp <= now {
@@ -144,19 +160,36 @@ mod tests {
     }
 
     fn token(payload: Json) -> String {
-        format!("{}.{}.{}", enc(&serde_json::json!({"alg":"RS256"})), enc(&payload), URL_SAFE_NO_PAD.encode(b"sig"))
+        format!(
+            "{}.{}.{}",
+            enc(&serde_json::json!({"alg":"RS256"})),
+            enc(&payload),
+            URL_SAFE_NO_PAD.encode(b"sig")
+        )
     }
 
     #[test]
     fn parses_string_exp_prn_and_array_aud() {
         let a = parse(&token(serde_json::json!({"iss":"k","prn":"u@x","aud":["https://login.salesforce.com"],"exp":"1700000000"}))).unwrap();
-        assert_eq!(a.claims, Claims { iss: "k".into(), sub: "u@x".into(), aud: vec!["https://login.salesforce.com".into()], exp: 1_700_000_000 });
+        assert_eq!(
+            a.claims,
+            Claims {
+                iss: "k".into(),
+                sub: "u@x".into(),
+                aud: vec!["https://login.salesforce.com".into()],
+                exp: 1_700_000_000
+            }
+        );
         assert_eq!(a.signature, b"sig");
     }
 
     #[test]
     fn rejects_other_algorithms_and_garbage() {
-        let none = format!("{}.{}.", enc(&serde_json::json!({"alg":"none"})), enc(&serde_json::json!({})));
+        let none = format!(
+            "{}.{}.",
+            enc(&serde_json::json!({"alg":"none"})),
+            enc(&serde_json::json!({}))
+        );
         assert_eq!(parse(&none).unwrap_err(), JwtError::Algorithm);
         assert!(matches!(parse("a.b"), Err(JwtError::Malformed(_))));
         assert!(matches!(parse("!!.!!.!!"), Err(JwtError::Malformed(_))));
@@ -166,13 +199,40 @@ mod tests {
 
     #[test]
     fn claim_rules() {
-        let c = |aud: &str, exp| Claims { iss: "k".into(), sub: "u".into(), aud: vec![aud.into()], exp };
-        let ok = ["https://login.salesforce.com", "https://test.salesforce.com", "http://127.0.0.1:1"];
-        assert_eq!(check_claims(&c("https://login.salesforce.com/", 1100), &ok, 1000), Ok(()));
-        assert_eq!(check_claims(&c("http://127.0.0.1:1", 1180), &ok, 1000), Ok(()));
-        assert_eq!(check_claims(&c("https://evil.example", 1100), &ok, 1000), Err(JwtError::Audience));
-        assert_eq!(check_claims(&c("https://test.salesforce.com", 1000), &ok, 1000), Err(JwtError::Expired));
-        assert_eq!(check_claims(&c("https://test.salesforce.com", 1400), &ok, 1000), Err(JwtError::TooFarAhead));
-        assert_eq!(JwtError::Expired.oauth_error().1, "expired authorization code");
+        let c = |aud: &str, exp| Claims {
+            iss: "k".into(),
+            sub: "u".into(),
+            aud: vec![aud.into()],
+            exp,
+        };
+        let ok = [
+            "https://login.salesforce.com",
+            "https://test.salesforce.com",
+            "http://127.0.0.1:1",
+        ];
+        assert_eq!(
+            check_claims(&c("https://login.salesforce.com/", 1100), &ok, 1000),
+            Ok(())
+        );
+        assert_eq!(
+            check_claims(&c("http://127.0.0.1:1", 1180), &ok, 1000),
+            Ok(())
+        );
+        assert_eq!(
+            check_claims(&c("https://evil.example", 1100), &ok, 1000),
+            Err(JwtError::Audience)
+        );
+        assert_eq!(
+            check_claims(&c("https://test.salesforce.com", 1000), &ok, 1000),
+            Err(JwtError::Expired)
+        );
+        assert_eq!(
+            check_claims(&c("https://test.salesforce.com", 1400), &ok, 1000),
+            Err(JwtError::TooFarAhead)
+        );
+        assert_eq!(
+            JwtError::Expired.oauth_error().1,
+            "expired authorization code"
+        );
     }
 }

@@ -66,8 +66,17 @@ pub struct AuthState {
 
 impl AuthState {
     /// State for the org `org_id`.
-    pub fn new(org_id: &str, apps: Vec<ConnectedApp>, ttl: Duration, security_tokens: HashMap<String, String>) -> Self {
-        AuthState { apps, tokens: TokenStore::new(org_id, ttl), security_tokens }
+    pub fn new(
+        org_id: &str,
+        apps: Vec<ConnectedApp>,
+        ttl: Duration,
+        security_tokens: HashMap<String, String>,
+    ) -> Self {
+        AuthState {
+            apps,
+            tokens: TokenStore::new(org_id, ttl),
+            security_tokens,
+        }
     }
 
     /// The app with this consumer key.
@@ -77,19 +86,32 @@ impl AuthState {
 
     /// True when `given` is the user's password, alone or followed by their security token.
     pub fn password_ok(&self, user: &sfemu_org::User, given: &str) -> bool {
-        let token = self.security_tokens.get(&user.username).map(String::as_str).unwrap_or("");
-        constant_eq(given, &user.password) || (!token.is_empty() && constant_eq(given, &format!("{}{token}", user.password)))
+        let token = self
+            .security_tokens
+            .get(&user.username)
+            .map(String::as_str)
+            .unwrap_or("");
+        constant_eq(given, &user.password)
+            || (!token.is_empty() && constant_eq(given, &format!("{}{token}", user.password)))
     }
 }
 
 /// Comparison whose time does not depend on where the strings differ.
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// `401 [{"message":"INVALID_HEADER_TYPE","errorCode":"INVALID_AUTH_HEADER"}]`.
 pub fn invalid_auth_header() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_AUTH_HEADER", "INVALID_HEADER_TYPE")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_AUTH_HEADER",
+        "INVALID_HEADER_TYPE",
+    )
 }
 
 /// The bearer token of `Authorization: Bearer …` or `Authorization: OAuth …`.
@@ -105,8 +127,15 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// The session of a REST request, or Salesforce's 401.
 pub fn authenticate(state: &OrgServer, headers: &HeaderMap) -> Result<Session, ApiError> {
     let token = bearer_token(headers).ok_or_else(invalid_auth_header)?;
-    let grant = state.auth.tokens.check_access(token).map_err(|_| ApiError::invalid_session())?;
-    Ok(Session { user: grant.user, client_id: grant.client_id })
+    let grant = state
+        .auth
+        .tokens
+        .check_access(token)
+        .map_err(|_| ApiError::invalid_session())?;
+    Ok(Session {
+        user: grant.user,
+        client_id: grant.client_id,
+    })
 }
 
 /// Routes of this module: `/services/oauth2/*`, `/id/{org}/{user}`, `/services/Soap/u/*`.

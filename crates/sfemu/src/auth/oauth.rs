@@ -18,7 +18,10 @@ pub(super) fn router() -> axum::Router<Arc<OrgServer>> {
     axum::Router::new()
         .route("/services/oauth2/token", post(token))
         .route("/services/oauth2/revoke", post(revoke))
-        .route("/services/oauth2/userinfo", get(identity::userinfo).post(identity::userinfo))
+        .route(
+            "/services/oauth2/userinfo",
+            get(identity::userinfo).post(identity::userinfo),
+        )
         .route("/id/{org}/{user}", get(identity::id).post(identity::id))
         .route("/services/Soap/u/{ver}", post(identity::soap))
         .route("/services/Soap/u/{ver}/{org}", post(identity::soap))
@@ -59,14 +62,23 @@ fn params(uri: &Uri, body: &[u8]) -> HashMap<String, String> {
 }
 
 /// Client id and secret from `Authorization: Basic` or the form.
-fn client_credentials(headers: &HeaderMap, p: &HashMap<String, String>) -> (Option<String>, Option<String>) {
+fn client_credentials(
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> (Option<String>, Option<String>) {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
         .and_then(|b| STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())));
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        });
     match basic {
         Some((id, secret)) => (Some(id), Some(secret)),
         None => (p.get("client_id").cloned(), p.get("client_secret").cloned()),
@@ -95,10 +107,19 @@ fn now_ms() -> i64 {
 }
 
 /// The success JSON (Salesforce's key order).
-fn success(state: &OrgServer, app: &ConnectedApp, grant: Grant, with_refresh: bool, reuse_refresh: Option<String>) -> Response {
+fn success(
+    state: &OrgServer,
+    app: &ConnectedApp,
+    grant: Grant,
+    with_refresh: bool,
+    reuse_refresh: Option<String>,
+) -> Response {
     let user_id = grant.user.id.clone();
     let refresh = with_refresh.then(|| state.auth.tokens.issue_refresh(grant.clone()));
-    let access = state.auth.tokens.issue_access(grant, refresh.clone().or(reuse_refresh));
+    let access = state
+        .auth
+        .tokens
+        .issue_access(grant, refresh.clone().or(reuse_refresh));
     let id_url = format!("{}/id/{}/{}", state.base_url, state.org.org_id(), user_id);
     let issued_at = now_ms().to_string();
     let signature = {
@@ -111,16 +132,36 @@ fn success(state: &OrgServer, app: &ConnectedApp, grant: Grant, with_refresh: bo
         m.insert("refresh_token".into(), r.into());
     }
     m.insert("signature".into(), signature.into());
-    m.insert("scope".into(), if with_refresh { "refresh_token api" } else { "api" }.into());
+    m.insert(
+        "scope".into(),
+        if with_refresh {
+            "refresh_token api"
+        } else {
+            "api"
+        }
+        .into(),
+    );
     m.insert("instance_url".into(), state.base_url.clone().into());
     m.insert("id".into(), id_url.into());
     m.insert("token_type".into(), "Bearer".into());
     m.insert("issued_at".into(), issued_at.into());
-    (StatusCode::OK, [(header::CACHE_CONTROL, "no-cache,must-revalidate,max-age=0,no-store,private")], Json(serde_json::Value::Object(m)))
+    (
+        StatusCode::OK,
+        [(
+            header::CACHE_CONTROL,
+            "no-cache,must-revalidate,max-age=0,no-store,private",
+        )],
+        Json(serde_json::Value::Object(m)),
+    )
         .into_response()
 }
 
-async fn token(State(state): State<Arc<OrgServer>>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+async fn token(
+    State(state): State<Arc<OrgServer>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
     let p = params(&uri, &body);
     let grant_type = p.get("grant_type").map(String::as_str).unwrap_or("");
     let result = match grant_type {
@@ -129,7 +170,10 @@ async fn token(State(state): State<Arc<OrgServer>>, headers: HeaderMap, uri: Uri
         "client_credentials" => client_credentials_grant(&state, &headers, &p),
         "refresh_token" => refresh_grant(&state, &headers, &p),
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => jwt_grant(&state, &p),
-        _ => Err(oauth_err("unsupported_grant_type", "grant type not supported")),
+        _ => Err(oauth_err(
+            "unsupported_grant_type",
+            "grant type not supported",
+        )),
     };
     match result {
         Ok(r) => r,
@@ -140,31 +184,52 @@ async fn token(State(state): State<Arc<OrgServer>>, headers: HeaderMap, uri: Uri
     }
 }
 
-fn password_grant(state: &OrgServer, headers: &HeaderMap, p: &HashMap<String, String>) -> Result<Response, OAuthError> {
+fn password_grant(
+    state: &OrgServer,
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
     let (id, secret) = client_credentials(headers, p);
     let app = app_for(state, id.as_deref(), secret.as_deref(), true)?;
     let username = p.get("username").map(String::as_str).unwrap_or("");
     let password = p.get("password").map(String::as_str).unwrap_or("");
-    let user = state.org.user_by_username(username).ok_or(oauth_err(AUTH_FAILURE.0, AUTH_FAILURE.1))?;
+    let user = state
+        .org
+        .user_by_username(username)
+        .ok_or(oauth_err(AUTH_FAILURE.0, AUTH_FAILURE.1))?;
     if !state.auth.password_ok(&user, password) {
         return Err(oauth_err(AUTH_FAILURE.0, AUTH_FAILURE.1));
     }
-    let grant = Grant { user, client_id: app.consumer_key.clone() };
+    let grant = Grant {
+        user,
+        client_id: app.consumer_key.clone(),
+    };
     Ok(success(state, app, grant, app.issue_refresh_tokens, None))
 }
 
-fn client_credentials_grant(state: &OrgServer, headers: &HeaderMap, p: &HashMap<String, String>) -> Result<Response, OAuthError> {
+fn client_credentials_grant(
+    state: &OrgServer,
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
     let (id, secret) = client_credentials(headers, p);
     let app = app_for(state, id.as_deref(), secret.as_deref(), true)?;
-    let user = state
-        .org
-        .user_by_username(&app.run_as)
-        .ok_or(oauth_err("invalid_grant", "no client credentials user enabled"))?;
-    let grant = Grant { user, client_id: app.consumer_key.clone() };
+    let user = state.org.user_by_username(&app.run_as).ok_or(oauth_err(
+        "invalid_grant",
+        "no client credentials user enabled",
+    ))?;
+    let grant = Grant {
+        user,
+        client_id: app.consumer_key.clone(),
+    };
     Ok(success(state, app, grant, false, None))
 }
 
-fn refresh_grant(state: &OrgServer, headers: &HeaderMap, p: &HashMap<String, String>) -> Result<Response, OAuthError> {
+fn refresh_grant(
+    state: &OrgServer,
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
     let refresh = p.get("refresh_token").cloned().unwrap_or_default();
     let grant = state
         .auth
@@ -173,7 +238,12 @@ fn refresh_grant(state: &OrgServer, headers: &HeaderMap, p: &HashMap<String, Str
         .map_err(|_| oauth_err("invalid_grant", "expired access/refresh token"))?;
     let (id, secret) = client_credentials(headers, p);
     // The client id is optional for some clients; when given it must be the token's app.
-    let app = app_for(state, Some(id.as_deref().unwrap_or(&grant.client_id)), secret.as_deref(), false)?;
+    let app = app_for(
+        state,
+        Some(id.as_deref().unwrap_or(&grant.client_id)),
+        secret.as_deref(),
+        false,
+    )?;
     if app.consumer_key != grant.client_id {
         return Err(oauth_err("invalid_grant", "expired access/refresh token"));
     }
@@ -182,7 +252,16 @@ fn refresh_grant(state: &OrgServer, headers: &HeaderMap, p: &HashMap<String, Str
         .org
         .user_by_id(&grant.user.id)
         .ok_or(oauth_err("invalid_grant", "expired access/refresh token"))?;
-    Ok(success(state, app, Grant { user, client_id: grant.client_id }, false, Some(refresh)))
+    Ok(success(
+        state,
+        app,
+        Grant {
+            user,
+            client_id: grant.client_id,
+        },
+        false,
+        Some(refresh),
+    ))
 }
 
 fn jwt_grant(state: &OrgServer, p: &HashMap<String, String>) -> Result<Response, OAuthError> {
@@ -196,15 +275,29 @@ fn jwt_grant(state: &OrgServer, p: &HashMap<String, String>) -> Result<Response,
         .auth
         .app(&parsed.claims.iss)
         .ok_or(oauth_err("invalid_client_id", "client identifier invalid"))?;
-    let cert = app.certificate_der.as_deref().ok_or(oauth_err("invalid_grant", "invalid assertion"))?;
+    let cert = app
+        .certificate_der
+        .as_deref()
+        .ok_or(oauth_err("invalid_grant", "invalid assertion"))?;
     jwt::verify_signature(&parsed, cert).map_err(to_oauth)?;
-    let audiences = ["https://login.salesforce.com", "https://test.salesforce.com", state.base_url.as_str()];
-    jwt::check_claims(&parsed.claims, &audiences, chrono::Utc::now().timestamp()).map_err(to_oauth)?;
+    let audiences = [
+        "https://login.salesforce.com",
+        "https://test.salesforce.com",
+        state.base_url.as_str(),
+    ];
+    jwt::check_claims(&parsed.claims, &audiences, chrono::Utc::now().timestamp())
+        .map_err(to_oauth)?;
     let user = state
         .org
         .user_by_username(&parsed.claims.sub)
-        .ok_or(oauth_err("invalid_grant", "user hasn't approved this consumer"))?;
-    let grant = Grant { user, client_id: app.consumer_key.clone() };
+        .ok_or(oauth_err(
+            "invalid_grant",
+            "user hasn't approved this consumer",
+        ))?;
+    let grant = Grant {
+        user,
+        client_id: app.consumer_key.clone(),
+    };
     Ok(success(state, app, grant, false, None))
 }
 

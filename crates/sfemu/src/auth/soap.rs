@@ -41,7 +41,9 @@ pub fn parse_login(xml: &str) -> Result<LoginRequest, SoapError> {
     let mut password = None;
     let mut text = String::new();
     loop {
-        let ev = reader.read_event().map_err(|e| SoapError::Malformed(e.to_string()))?;
+        let ev = reader
+            .read_event()
+            .map_err(|e| SoapError::Malformed(e.to_string()))?;
         match ev {
             Event::DocType(_) => return Err(SoapError::Doctype),
             Event::Start(e) => {
@@ -63,16 +65,27 @@ pub fn parse_login(xml: &str) -> Result<LoginRequest, SoapError> {
                 }
             }
             Event::Text(t) => {
-                text.push_str(&t.decode().map_err(|e| SoapError::Malformed(e.to_string()))?);
+                text.push_str(
+                    &t.decode()
+                        .map_err(|e| SoapError::Malformed(e.to_string()))?,
+                );
             }
             Event::CData(c) => {
-                text.push_str(&c.decode().map_err(|e| SoapError::Malformed(e.to_string()))?);
+                text.push_str(
+                    &c.decode()
+                        .map_err(|e| SoapError::Malformed(e.to_string()))?,
+                );
             }
             Event::GeneralRef(r) => {
-                if let Some(ch) = r.resolve_char_ref().map_err(|e| SoapError::Malformed(e.to_string()))? {
+                if let Some(ch) = r
+                    .resolve_char_ref()
+                    .map_err(|e| SoapError::Malformed(e.to_string()))?
+                {
                     text.push(ch);
                 } else {
-                    let name = r.decode().map_err(|e| SoapError::Malformed(e.to_string()))?;
+                    let name = r
+                        .decode()
+                        .map_err(|e| SoapError::Malformed(e.to_string()))?;
                     let value = resolve_predefined_entity(&name)
                         .ok_or_else(|| SoapError::Malformed(format!("unknown entity &{name};")))?;
                     text.push_str(value);
@@ -98,7 +111,10 @@ pub fn parse_login(xml: &str) -> Result<LoginRequest, SoapError> {
         return Err(SoapError::NotLogin);
     }
     Ok(LoginRequest {
-        username: username.ok_or(SoapError::Missing("username"))?.trim().to_string(),
+        username: username
+            .ok_or(SoapError::Missing("username"))?
+            .trim()
+            .to_string(),
         password: password.ok_or(SoapError::Missing("password"))?,
     })
 }
@@ -142,10 +158,18 @@ pub fn render_login_response(r: &LoginResult) -> String {
     let org15: String = r.org_id.chars().take(15).collect();
     let mut o = String::with_capacity(2048);
     o.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><loginResponse><result>"#);
-    el(&mut o, "metadataServerUrl", &format!("{}/services/Soap/m/{}/{}", r.base_url, r.version, org15));
+    el(
+        &mut o,
+        "metadataServerUrl",
+        &format!("{}/services/Soap/m/{}/{}", r.base_url, r.version, org15),
+    );
     el(&mut o, "passwordExpired", "false");
     el(&mut o, "sandbox", "false");
-    el(&mut o, "serverUrl", &format!("{}/services/Soap/u/{}/{}", r.base_url, r.version, org15));
+    el(
+        &mut o,
+        "serverUrl",
+        &format!("{}/services/Soap/u/{}/{}", r.base_url, r.version, org15),
+    );
     el(&mut o, "sessionId", &r.session_id);
     el(&mut o, "userId", &r.user_id);
     o.push_str("<userInfo>");
@@ -162,7 +186,11 @@ pub fn render_login_response(r: &LoginResult) -> String {
     el(&mut o, "organizationName", &r.org_name);
     el(&mut o, "profileId", &r.profile_id);
     nil(&mut o, "roleId");
-    el(&mut o, "sessionSecondsValid", &r.session_seconds_valid.to_string());
+    el(
+        &mut o,
+        "sessionSecondsValid",
+        &r.session_seconds_valid.to_string(),
+    );
     el(&mut o, "userDefaultCurrencyIsoCode", "USD");
     el(&mut o, "userEmail", &r.user_email);
     el(&mut o, "userFullName", &r.user_full_name);
@@ -184,15 +212,20 @@ pub fn render_fault(code: &str, message: &str, fault_type: &str) -> String {
     o.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>"#);
     el(&mut o, "faultcode", &format!("sf:{code}"));
     el(&mut o, "faultstring", &format!("{code}: {message}"));
-    o.push_str(&format!("<detail><sf:{fault_type} xsi:type=\"sf:{fault_type}\">"));
+    o.push_str(&format!(
+        "<detail><sf:{fault_type} xsi:type=\"sf:{fault_type}\">"
+    ));
     el(&mut o, "sf:exceptionCode", code);
     el(&mut o, "sf:exceptionMessage", message);
-    o.push_str(&format!("</sf:{fault_type}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"));
+    o.push_str(&format!(
+        "</sf:{fault_type}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    ));
     o
 }
 
 /// The message of `INVALID_LOGIN`.
-pub const INVALID_LOGIN_MESSAGE: &str = "Invalid username, password, security token; or user locked out.";
+pub const INVALID_LOGIN_MESSAGE: &str =
+    "Invalid username, password, security token; or user locked out.";
 
 #[cfg(test)]
 mod tests {
@@ -217,9 +250,18 @@ mod tests {
     fn refuses_doctype_and_other_calls() {
         let bomb = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><login><username>&a;</username></login>"#;
         assert_eq!(parse_login(bomb), Err(SoapError::Doctype));
-        assert_eq!(parse_login("<Envelope><Body><logout/></Body></Envelope>"), Err(SoapError::NotLogin));
-        assert_eq!(parse_login("<login><username>a</username></login>"), Err(SoapError::Missing("password")));
-        assert!(matches!(parse_login("<login><username>a</login>"), Err(SoapError::Malformed(_))));
+        assert_eq!(
+            parse_login("<Envelope><Body><logout/></Body></Envelope>"),
+            Err(SoapError::NotLogin)
+        );
+        assert_eq!(
+            parse_login("<login><username>a</username></login>"),
+            Err(SoapError::Missing("password"))
+        );
+        assert!(matches!(
+            parse_login("<login><username>a</login>"),
+            Err(SoapError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -45,7 +45,11 @@ pub struct TokenStore {
 }
 
 fn random_chars(n: usize) -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(n).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
 }
 
 impl TokenStore {
@@ -73,7 +77,14 @@ impl TokenStore {
         if map.len() >= 4096 && map.len().is_power_of_two() {
             map.retain(|_, a| a.expires_at > now);
         }
-        map.insert(token.clone(), Access { grant, expires_at, refresh });
+        map.insert(
+            token.clone(),
+            Access {
+                grant,
+                expires_at,
+                refresh,
+            },
+        );
         token
     }
 
@@ -104,7 +115,11 @@ impl TokenStore {
 
     /// The grant behind a refresh token.
     pub fn check_refresh(&self, token: &str) -> Result<Grant, TokenError> {
-        self.refresh.lock().get(token).cloned().ok_or(TokenError::Invalid)
+        self.refresh
+            .lock()
+            .get(token)
+            .cloned()
+            .ok_or(TokenError::Invalid)
     }
 
     /// Revokes an access or refresh token (a refresh token takes its access tokens with it).
@@ -114,7 +129,9 @@ impl TokenStore {
             return true;
         }
         if self.refresh.lock().remove(token).is_some() {
-            self.access.lock().retain(|_, a| a.refresh.as_deref() != Some(token));
+            self.access
+                .lock()
+                .retain(|_, a| a.refresh.as_deref() != Some(token));
             return true;
         }
         false

@@ -48,7 +48,12 @@ pub async fn start_with(config: EmulatorConfig) -> TestOrg {
     let base = org.base_url.clone();
     let http = client_for(org);
     let token = password_token(&http, &base).await;
-    TestOrg { emu, base, http, token }
+    TestOrg {
+        emu,
+        base,
+        http,
+        token,
+    }
 }
 
 /// A client for `org`, trusting its self-signed certificate when it serves TLS.
@@ -93,7 +98,12 @@ impl TestOrg {
 
     /// Authenticated GET of a data path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.data(path)).bearer_auth(&self.token).send().await.unwrap()
+        self.http
+            .get(self.data(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// The first org.
