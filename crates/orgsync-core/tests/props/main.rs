@@ -2,3 +2,4 @@
 
 mod config;
 mod merge;
+mod plan;
