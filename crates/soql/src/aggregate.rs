@@ -11,6 +11,7 @@ use crate::ast::AggFunc;
 use crate::eval::{EvalContext, cmp_sort, fetch, page};
 use crate::plan::{AggPlan, AggSpec, GroupCol};
 use crate::project::{OutRecord, OutValue};
+use crate::sortkey::{Cell, cmp_cells};
 use crate::{DataSource, FieldKind, Value};
 
 /// One computed group: key values then aggregate values.
@@ -97,16 +98,21 @@ pub(crate) fn run<D: DataSource>(
     ctx: &EvalContext,
 ) -> Vec<OutRecord> {
     let inc = ctx.include_deleted;
-    let key_cols: Vec<Vec<&Value>> = plan
+    let key_cols: Vec<Vec<Cell<'_>>> = plan
         .keys
         .iter()
-        .map(|k| rows.iter().map(|&r| fetch(ds, k, table, r, inc)).collect())
+        .map(|k| {
+            rows.iter()
+                .map(|&r| Cell::new(fetch(ds, k, table, r, inc)))
+                .collect()
+        })
         .collect();
     let mut idx: Vec<usize> = (0..rows.len()).collect();
+    // Stable, so each group's first row is its earliest.
     idx.sort_by(|&a, &b| {
         key_cols
             .iter()
-            .map(|c| cmp_sort(c[a], c[b], false, true))
+            .map(|c| cmp_cells(&c[a], &c[b], false, true))
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
     });
@@ -117,7 +123,11 @@ pub(crate) fn run<D: DataSource>(
     } else {
         let mut start = 0;
         for i in 1..=idx.len() {
-            if i == idx.len() || key_cols.iter().any(|c| !same(c[idx[i]], c[idx[start]])) {
+            if i == idx.len()
+                || key_cols
+                    .iter()
+                    .any(|c| !same(c[idx[i]].value(), c[idx[start]].value()))
+            {
                 runs.push(&idx[start..i]);
                 start = i;
             }
@@ -128,7 +138,7 @@ pub(crate) fn run<D: DataSource>(
         .map(|run| {
             let keys = key_cols
                 .iter()
-                .map(|c| run.first().map_or(Value::Null, |&i| c[i].clone()))
+                .map(|c| run.first().map_or(Value::Null, |&i| c[i].value().clone()))
                 .collect();
             let aggs = plan
                 .aggs

@@ -4,89 +4,13 @@
 
 use crate::ast::{Cond, FieldsSet, Operand, Path, Query, SelectItem, Span};
 use crate::error::{self, ErrorCode, SoqlError};
-use crate::eval::{EvalContext, Execution, filter_rows};
 use crate::plan::{
-    ChildPlan, FieldRef, HintSpec, Hop, Mode, Pred, ProjItem, RowQuery, SortKey, Test,
+    ChildPlan, FieldRef, HintSpec, Hop, Mode, Plan, Pred, ProjItem, RowQuery, SortKey, Test,
 };
-use crate::project::{OutRecord, project_row};
-use crate::{Catalog, DataSource, FieldKind, ObjectInfo, Value};
+use crate::{Catalog, FieldKind, ObjectInfo, Value};
 
 /// Salesforce's limit on child-to-parent hops in one path.
 const MAX_HOPS: usize = 5;
-
-/// A checked query, ready to run any number of times (against any data source with the same
-/// schema handles).
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub(crate) rows: RowQuery,
-    pub(crate) mode: Mode,
-    pub(crate) hint: HintSpec,
-}
-
-impl Plan {
-    /// The FROM object.
-    pub fn object(&self) -> &ObjectInfo {
-        &self.rows.object
-    }
-
-    /// Runs the query: scan (narrowed by the hint), filter, then sort/page, count or aggregate.
-    pub fn execute<D: DataSource>(
-        &self,
-        ds: &D,
-        ctx: &EvalContext,
-    ) -> Result<Execution, SoqlError> {
-        let table = self.rows.object.table;
-        let candidates = ds.scan(table, ctx.include_deleted, &self.hint.to_scan_hint());
-        Ok(match &self.mode {
-            Mode::Rows(_) => Execution::Rows(self.rows.run(ds, candidates, ctx)),
-            Mode::Count => {
-                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
-                let n = filter_rows(
-                    ds,
-                    table,
-                    candidates,
-                    filter.as_ref(),
-                    ctx.include_deleted,
-                    None,
-                )
-                .len() as u64;
-                let n = n.saturating_sub(self.rows.offset);
-                Execution::Count(self.rows.limit.map_or(n, |l| n.min(l)))
-            }
-            Mode::Aggregate(agg) => {
-                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
-                let rows = filter_rows(
-                    ds,
-                    table,
-                    candidates,
-                    filter.as_ref(),
-                    ctx.include_deleted,
-                    None,
-                );
-                let out = crate::aggregate::run(
-                    ds,
-                    agg,
-                    table,
-                    rows,
-                    self.rows.offset,
-                    self.rows.limit,
-                    ctx,
-                );
-                Execution::Aggregate(out)
-            }
-        })
-    }
-
-    /// One result row (a handle from [`Execution::Rows`]) as an output tree: selected fields in
-    /// SELECT order, parents nested, child subqueries run for this row.
-    pub fn project<D: DataSource>(&self, ds: &D, row: usize, ctx: &EvalContext) -> OutRecord {
-        let items: &[ProjItem] = match &self.mode {
-            Mode::Rows(items) => items,
-            _ => &[],
-        };
-        project_row(ds, &self.rows.object, row, items, ctx)
-    }
-}
 
 /// Checker state: the text (for positions) and the catalog.
 pub(crate) struct Ck<'a, C> {

@@ -42,6 +42,7 @@ use std::cmp::Ordering;
 use crate::ast::CmpOp;
 use crate::dates;
 use crate::plan::{FieldRef, HintSpec, Pred, RowQuery, SortKey, Test};
+use crate::sortkey::{Cell, cmp_cells};
 use crate::value::cmp_ci;
 use crate::{DataSource, ScanHint, Value};
 
@@ -223,35 +224,49 @@ pub(crate) fn cmp_sort(a: &Value, b: &Value, descending: bool, nulls_first: bool
     }
 }
 
-/// Stable sort of `rows` by the keys, each key's values fetched once.
+/// Stable sort of `rows` by the keys, each key's values fetched once. With `top = Some(k)` only
+/// the first `k` rows of the order are kept (selection first, then sorting just those).
 pub(crate) fn sort_rows<D: DataSource>(
     ds: &D,
     table: usize,
     rows: &mut Vec<usize>,
     keys: &[SortKey<FieldRef>],
     include_deleted: bool,
+    top: Option<u64>,
 ) {
     if keys.is_empty() || rows.len() < 2 {
         return;
     }
-    let cols: Vec<Vec<&Value>> = keys
+    let cols: Vec<Vec<Cell<'_>>> = keys
         .iter()
         .map(|k| {
             rows.iter()
-                .map(|&r| fetch(ds, &k.on, table, r, include_deleted))
+                .map(|&r| Cell::new(fetch(ds, &k.on, table, r, include_deleted)))
                 .collect()
         })
         .collect();
+    // Ties are broken by scan position, which makes the order total: unstable algorithms
+    // (selection, pdqsort) then give exactly the stable result.
+    let cmp = |a: &usize, b: &usize| {
+        keys.iter()
+            .zip(&cols)
+            .map(|(k, col)| cmp_cells(&col[*a], &col[*b], k.descending, k.nulls_first))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| a.cmp(b))
+    };
     let mut idx: Vec<usize> = (0..rows.len()).collect();
-    idx.sort_by(|&a, &b| {
-        for (k, col) in keys.iter().zip(&cols) {
-            let o = cmp_sort(col[a], col[b], k.descending, k.nulls_first);
-            if o != Ordering::Equal {
-                return o;
-            }
+    if let Some(k) = top
+        .and_then(|k| usize::try_from(k).ok())
+        .filter(|&k| k < idx.len())
+    {
+        if k == 0 {
+            rows.clear();
+            return;
         }
-        Ordering::Equal
-    });
+        idx.select_nth_unstable_by(k - 1, cmp);
+        idx.truncate(k);
+    }
+    idx.sort_unstable_by(cmp);
     *rows = idx.into_iter().map(|i| rows[i]).collect();
 }
 
@@ -329,7 +344,8 @@ impl RowQuery {
             ctx.include_deleted,
             stop,
         );
-        sort_rows(ds, table, &mut rows, &self.order, ctx.include_deleted);
+        let top = self.limit.map(|l| l.saturating_add(self.offset));
+        sort_rows(ds, table, &mut rows, &self.order, ctx.include_deleted, top);
         page(rows, self.offset, self.limit)
     }
 }

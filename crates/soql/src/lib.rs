@@ -24,15 +24,16 @@ mod like;
 mod parse;
 mod plan;
 mod project;
+mod sortkey;
 mod typing;
 pub mod value;
 
 pub use catalog::{
     Catalog, ChildRel, DataSource, FieldInfo, FieldKind, ObjectInfo, ParentRel, ScanHint,
 };
-pub use check::Plan;
 pub use error::{ErrorCode, SoqlError};
 pub use eval::{EvalContext, Execution};
+pub use plan::Plan;
 pub use project::{OutRecord, OutValue};
 pub use value::Value;
 

@@ -2,8 +2,10 @@
 //! [`crate::check`]; nothing here refers to a field by name except for output keys.
 
 use crate::ast::{AggFunc, CmpOp, RelDate};
+use crate::eval::{EvalContext, Execution, filter_rows};
 use crate::like::LikePattern;
-use crate::{FieldInfo, ObjectInfo, Value};
+use crate::project::{OutRecord, project_row};
+use crate::{DataSource, FieldInfo, ObjectInfo, SoqlError, Value};
 
 /// One step along a child-to-parent relationship.
 #[derive(Debug, Clone)]
@@ -137,4 +139,78 @@ pub(crate) enum Mode {
 pub(crate) enum HintSpec {
     All,
     AnyOf { slot: usize, values: Vec<Value> },
+}
+
+/// A checked query, ready to run any number of times (against any data source with the same
+/// schema handles).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub(crate) rows: RowQuery,
+    pub(crate) mode: Mode,
+    pub(crate) hint: HintSpec,
+}
+
+impl Plan {
+    /// The FROM object.
+    pub fn object(&self) -> &ObjectInfo {
+        &self.rows.object
+    }
+
+    /// Runs the query: scan (narrowed by the hint), filter, then sort/page, count or aggregate.
+    pub fn execute<D: DataSource>(
+        &self,
+        ds: &D,
+        ctx: &EvalContext,
+    ) -> Result<Execution, SoqlError> {
+        let table = self.rows.object.table;
+        let candidates = ds.scan(table, ctx.include_deleted, &self.hint.to_scan_hint());
+        Ok(match &self.mode {
+            Mode::Rows(_) => Execution::Rows(self.rows.run(ds, candidates, ctx)),
+            Mode::Count => {
+                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
+                let n = filter_rows(
+                    ds,
+                    table,
+                    candidates,
+                    filter.as_ref(),
+                    ctx.include_deleted,
+                    None,
+                )
+                .len() as u64;
+                let n = n.saturating_sub(self.rows.offset);
+                Execution::Count(self.rows.limit.map_or(n, |l| n.min(l)))
+            }
+            Mode::Aggregate(agg) => {
+                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
+                let rows = filter_rows(
+                    ds,
+                    table,
+                    candidates,
+                    filter.as_ref(),
+                    ctx.include_deleted,
+                    None,
+                );
+                let out = crate::aggregate::run(
+                    ds,
+                    agg,
+                    table,
+                    rows,
+                    self.rows.offset,
+                    self.rows.limit,
+                    ctx,
+                );
+                Execution::Aggregate(out)
+            }
+        })
+    }
+
+    /// One result row (a handle from [`Execution::Rows`]) as an output tree: selected fields in
+    /// SELECT order, parents nested, child subqueries run for this row.
+    pub fn project<D: DataSource>(&self, ds: &D, row: usize, ctx: &EvalContext) -> OutRecord {
+        let items: &[ProjItem] = match &self.mode {
+            Mode::Rows(items) => items,
+            _ => &[],
+        };
+        project_row(ds, &self.rows.object, row, items, ctx)
+    }
 }
