@@ -82,7 +82,7 @@ EOF
   else
     base="http://127.0.0.1:$port"
   fi
-  "$bin" "${args[@]}" > "$work/$name.log" 2>&1 &
+  NO_COLOR=1 "$bin" "${args[@]}" > "$work/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   local curl_tls=()

@@ -21,7 +21,5 @@ step "Conformance setup (venv + npm ci)"
 conformance/setup.sh || fail "conformance/setup.sh"
 
 step "Conformance suites (simple-salesforce, jsforce against sfemu)"
+# run.sh's last line is the closing `conformance: N passed, N failed`; keep it last.
 conformance/run.sh || fail "conformance/run.sh (see the FAIL lines above)"
-
-echo
-echo "scripts/test.sh: all green"

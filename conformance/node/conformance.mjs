@@ -249,6 +249,19 @@ check('crud.required_field_missing', async (ctx) => {
   expectEq(err.data?.fields, ['Name'], 'fields');
 });
 
+check('call_options.client_tag_in_change_origin', async (ctx) => {
+  const last = (await control(ctx, 'GET', '/changes?after=0&max=100000')).json.changes;
+  const after = last.length ? last.at(-1).seq : 0;
+  const c = newConn(ctx, {
+    instanceUrl: ctx.base, accessToken: conn(ctx).accessToken, callOptions: { client: 'orgsync-conformance' },
+  });
+  const res = await c.sobject('Account').create({ Name: `${ctx.run} tagged` });
+  const mine = (await control(ctx, 'GET', `/changes?after=${after}&max=1000`)).json.changes
+    .filter((ch) => ch.recordId === res.id);
+  expectEq(mine.map((ch) => ch.changeType), ['CREATE'], 'change log entry');
+  expectEq(mine[0].changeOrigin, `com/salesforce/api/rest/${VERSION};client=orgsync-conformance`, 'changeOrigin');
+});
+
 check('upsert.by_external_id_create_then_update', async (ctx) => {
   const so = conn(ctx).sobject('Account');
   const gid = `${ctx.run}:up1`;
@@ -390,6 +403,38 @@ check('query.scan_all_after_delete', async (ctx) => {
   expectEq(every.records.length, PAGE_ROWS, 'queryAll paging covers live + deleted');
 });
 
+check('query.batch_size_header', async (ctx) => {
+  const marker = pageMarker(ctx);
+  const headers = { 'Sforce-Query-Options': 'batchSize=500' };
+  const first = await conn(ctx).query(`SELECT Id FROM Account WHERE AccountNumber = '${marker}'`, { headers });
+  expectEq([first.records.length, first.done], [500, false], 'first page of 500');
+  let pages = 0;
+  const all = await conn(ctx).query(`SELECT Id FROM Account WHERE AccountNumber = '${marker}'`,
+    { headers, autoFetch: true, maxFetch: 10000 }).on('fetch', () => { pages += 1; });
+  expectEq(all.records.length, PAGE_ROWS - 1, 'rows (one was deleted)');
+  expectEq(pages, Math.ceil((PAGE_ROWS - 1) / 500), 'pages of 500 (the header is resent on every page)');
+});
+
+check('query.soql_builder_find_and_count', async (ctx) => {
+  const marker = pageMarker(ctx);
+  const so = conn(ctx).sobject('Account');
+  const n = await so.count({ AccountNumber: marker, Rating: 'Hot' }); // SELECT count() ... (lower case)
+  expectEq(n, 1700, 'count()');
+  const recs = await so.find({ AccountNumber: marker }, ['Id', 'Name']).sort({ Name: -1 }).limit(3);
+  expectEq(recs.map((r) => r.Name), ['05099', '05098', '05097'].map((n) => `${marker} ${n}`), 'find/sort/limit');
+});
+
+check('sobject.updated_and_deleted', async (ctx) => {
+  if (!ctx.pageIds) throw new Skip('needs the inserted rows');
+  const so = conn(ctx).sobject('Account');
+  const start = new Date(ctx.t0.getTime() - 60e3);
+  const end = new Date(Date.now() + 60e3);
+  const upd = await so.updated(start, end);
+  expect(upd.ids.includes(ctx.pageIds[0]), `created id in /updated (${upd.ids.length} ids)`);
+  const del = await so.deleted(start, end);
+  expect(del.deletedRecords.some((d) => d.id === ctx.pageIds[11]), `deleted id in /deleted ${short(del)}`);
+});
+
 check('query.invalid_field_error', async (ctx) => {
   const err = await rejects(conn(ctx).query('SELECT Id, Foo FROM Account'), 'unknown column');
   expectEq(err.errorCode, 'INVALID_FIELD', 'errorCode');
@@ -446,6 +491,71 @@ check('composite.references', async (ctx) => {
   const subs = res.compositeResponse;
   expectEq(subs.map((s) => s.httpStatusCode), [201, 201, 200], `statuses ${short(subs)}`);
   expectEq(subs[2].body.AccountId, subs[0].body.id, 'reference resolved');
+});
+
+check('composite.all_or_none_rolls_back', async (ctx) => {
+  const tag = `${ctx.run}-cmprb`;
+  const base = `/services/data/v${VERSION}`;
+  const res = await conn(ctx).requestPost('/composite', {
+    allOrNone: true,
+    compositeRequest: [
+      { method: 'POST', url: `${base}/sobjects/Account`, referenceId: 'ok', body: { Name: `${tag} a`, AccountNumber: tag } },
+      { method: 'POST', url: `${base}/sobjects/Account`, referenceId: 'bad', body: { AccountNumber: tag } },
+    ],
+  });
+  const bad = res.compositeResponse[1];
+  expectEq([bad.httpStatusCode, bad.body[0].errorCode], [400, 'REQUIRED_FIELD_MISSING'], 'failing subrequest');
+  const n = await conn(ctx).query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${tag}'`);
+  expectEq(n.totalSize, 0, 'the successful subrequest was rolled back');
+});
+
+async function setFaults(ctx, body) {
+  const r = await control(ctx, 'PUT', '/faults', body);
+  expectEq(r.status, 204, `PUT /__sfemu/faults ${r.text}`);
+}
+
+check('faults.request_limit_exceeded', async (ctx) => {
+  const usage = (await control(ctx, 'GET', '/api-usage')).json;
+  expectEq((await control(ctx, 'PUT', '/limits', { used: usage.max })).status, 204, 'PUT /__sfemu/limits');
+  try {
+    const err = await rejects(conn(ctx).query('SELECT Id FROM Account LIMIT 1'), 'over the daily limit');
+    expectEq([err.errorCode, err.message], ['REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'], 'error');
+  } finally {
+    await control(ctx, 'POST', '/api-usage/reset');
+  }
+  await conn(ctx).query('SELECT Id FROM Account LIMIT 1');
+});
+
+check('faults.unable_to_lock_row_and_503', async (ctx) => {
+  try {
+    await setFaults(ctx, { errorRate: { UNABLE_TO_LOCK_ROW: 1.0 }, seed: 1 });
+    const err = await rejects(conn(ctx).sobject('Account').create({ Name: 'locked' }), 'injected lock error');
+    expectEq(err.errorCode, 'UNABLE_TO_LOCK_ROW', 'errorCode');
+    await setFaults(ctx, { offline: true });
+    const off = await rejects(conn(ctx).query('SELECT Id FROM Account LIMIT 1'), 'offline org');
+    // A JSON error array gives SERVER_UNAVAILABLE; a bare 503 would give ERROR_HTTP_503.
+    expect(['SERVER_UNAVAILABLE', 'ERROR_HTTP_503'].includes(off.errorCode), `errorCode ${off.errorCode}`);
+  } finally {
+    await control(ctx, 'DELETE', '/faults');
+  }
+  await conn(ctx).query('SELECT Id FROM Account LIMIT 1');
+});
+
+check('faults.record_errors_in_collections', async (ctx) => {
+  const tag = `${ctx.run}-recf`;
+  let res;
+  try {
+    await setFaults(ctx, { recordErrorRate: { UNABLE_TO_LOCK_ROW: 1.0 }, seed: 7 });
+    res = await conn(ctx).sobject('Account').create(
+      [0, 1, 2].map((i) => ({ Name: `${tag} ${i}`, AccountNumber: tag })), { allOrNone: false },
+    );
+  } finally {
+    await control(ctx, 'DELETE', '/faults');
+  }
+  expectEq(res.map((r) => [r.success, r.errors[0]?.statusCode]), [0, 1, 2].map(() => [false, 'UNABLE_TO_LOCK_ROW']),
+    'per-record injected errors');
+  const n = await conn(ctx).query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${tag}'`);
+  expectEq(n.totalSize, 0, 'failed records not saved');
 });
 
 // ------------------------------------------------------------------ sessions (last: they expire tokens)

@@ -37,8 +37,10 @@ from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceExpiredSession,
+    SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceMoreThanOneRecord,
+    SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
 
@@ -56,6 +58,9 @@ def http(ctx: Dict[str, Any]) -> requests.Session:
     """A requests session that trusts the emulator's certificate."""
     s = requests.Session()
     s.verify = ctx["ca"]
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override
+    # Session.verify (requests issue #3829); CI machines set them, so ignore the environment.
+    s.trust_env = False
     return s
 
 
@@ -472,6 +477,19 @@ def _(ctx):
     raise AssertionError("an unknown field was accepted")
 
 
+@check("call_options.client_tag_in_change_origin")
+def _(ctx):
+    last = control(ctx, "GET", "/changes?after=0&max=100000").json()["changes"]
+    after = last[-1]["seq"] if last else 0
+    res = sf(ctx).Account.create(
+        {"Name": f"{ctx['run']} tagged"}, headers={"Sforce-Call-Options": "client=orgsync-conformance"}
+    )
+    changes = control(ctx, "GET", f"/changes?after={after}&max=1000").json()["changes"]
+    mine = [c for c in changes if c["recordId"] == res["id"]]
+    expect_eq([c["changeType"] for c in mine], ["CREATE"], "change log entry")
+    expect_eq(mine[0]["changeOrigin"], f"com/salesforce/api/rest/{VERSION};client=orgsync-conformance", "changeOrigin")
+
+
 @check("upsert.by_external_id_create_then_update")
 def _(ctx):
     acct = sf(ctx).Account
@@ -630,6 +648,22 @@ def _(ctx):
     expect_eq(len(names), PAGE_ROWS, "rows via query_all")
     expect_eq(names, sorted(names), "order kept across pages")
     expect_eq(len({r["Id"] for r in res["records"]}), PAGE_ROWS, "no row twice")
+
+
+@check("query.batch_size_header")
+def _(ctx):
+    marker = page_marker(ctx)
+    res = sf(ctx).query(
+        f"SELECT Id FROM Account WHERE AccountNumber = '{marker}'",
+        headers={"Sforce-Query-Options": "batchSize=500"},
+    )
+    expect_eq((len(res["records"]), res["done"]), (500, False), "Sforce-Query-Options: batchSize=500")
+    # Clients resend the header with each page (jsforce does); whether a cursor remembers the
+    # batch size by itself is not documented, so that is not asserted.
+    more = sf(ctx).query_more(
+        res["nextRecordsUrl"], identifier_is_url=True, headers={"Sforce-Query-Options": "batchSize=500"}
+    )
+    expect_eq(len(more["records"]), 500, "the batch size holds for the next page")
 
 
 @check("query.count")
@@ -821,6 +855,83 @@ def _(ctx):
     expect_eq(bad["body"][0]["errorCode"], "REQUIRED_FIELD_MISSING", "failing subrequest body")
     n = sf(ctx).query(f"SELECT COUNT() FROM Account WHERE AccountNumber = '{tag}'")["totalSize"]
     expect_eq(n, 0, "the successful subrequest was rolled back")
+
+
+@check("composite.batch")
+def _(ctx):
+    client = sf(ctx)
+    acct = client.Account.create({"Name": f"{ctx['run']} batch"})["id"]
+    body = {"haltOnError": False, "batchRequests": [
+        {"method": "PATCH", "url": f"v{VERSION}/sobjects/Account/{acct}", "richInput": {"Industry": "Media"}},
+        {"method": "GET", "url": f"v{VERSION}/sobjects/Account/{acct}?fields=Industry"},
+        {"method": "GET", "url": f"v{VERSION}/sobjects/Account/001000000000000AAA"},
+    ]}
+    res = client.restful("composite/batch", method="POST", data=json.dumps(body))
+    expect_eq(res["hasErrors"], True, "hasErrors")
+    codes = [r["statusCode"] for r in res["results"]]
+    expect_eq(codes[:2], [204, 200], f"statuses {short(res)}")
+    expect(codes[2] in (400, 404), f"missing record status {codes[2]}")
+    expect_eq(res["results"][1]["result"]["Industry"], "Media", "batched update visible to the next subrequest")
+
+
+def with_faults(ctx: Dict[str, Any], body: Dict[str, Any]) -> None:
+    resp = control(ctx, "PUT", "/faults", body)
+    expect_eq(resp.status_code, 204, f"PUT /__sfemu/faults ({resp.text})")
+
+
+@check("faults.request_limit_exceeded")
+def _(ctx):
+    usage = control(ctx, "GET", "/api-usage").json()
+    expect_eq(control(ctx, "PUT", "/limits", {"used": usage["max"]}).status_code, 204, "PUT /__sfemu/limits")
+    try:
+        sf(ctx).query("SELECT Id FROM Account LIMIT 1")
+    except SalesforceRefusedRequest as exc:
+        expect_eq(exc.status, 403, "status")
+        expect_eq(err_code(exc), "REQUEST_LIMIT_EXCEEDED", "errorCode")
+        expect_eq(exc.content[0]["message"], "TotalRequests Limit exceeded.", "message")
+    else:
+        raise AssertionError("a call over the daily limit succeeded")
+    finally:
+        control(ctx, "POST", "/api-usage/reset")
+    expect("totalSize" in sf(ctx).query("SELECT Id FROM Account LIMIT 1"), "calls work again after reset")
+
+
+@check("faults.unable_to_lock_row_and_503")
+def _(ctx):
+    try:
+        with_faults(ctx, {"errorRate": {"UNABLE_TO_LOCK_ROW": 1.0}, "seed": 1})
+        try:
+            sf(ctx).Account.create({"Name": f"{ctx['run']} locked"})
+        except SalesforceMalformedRequest as exc:
+            expect_eq(err_code(exc), "UNABLE_TO_LOCK_ROW", "errorCode")
+        else:
+            raise AssertionError("an injected UNABLE_TO_LOCK_ROW did not surface")
+        with_faults(ctx, {"offline": True})
+        try:
+            sf(ctx).query("SELECT Id FROM Account LIMIT 1")
+        except SalesforceGeneralError as exc:
+            expect_eq(exc.status, 503, "status while offline")
+        else:
+            raise AssertionError("an offline org answered")
+    finally:
+        control(ctx, "DELETE", "/faults")
+    expect("totalSize" in sf(ctx).query("SELECT Id FROM Account LIMIT 1"), "calls work again after clearing")
+
+
+@check("faults.record_errors_in_collections")
+def _(ctx):
+    tag = f"{ctx['run']}-recf"
+    try:
+        with_faults(ctx, {"recordErrorRate": {"UNABLE_TO_LOCK_ROW": 1.0}, "seed": 7})
+        res = collections(sf(ctx), "POST", "composite/sobjects", {"allOrNone": False, "records": [
+            {"attributes": {"type": "Account"}, "Name": f"{tag} {i}", "AccountNumber": tag} for i in range(3)
+        ]})
+    finally:
+        control(ctx, "DELETE", "/faults")
+    expect_eq([r["success"] for r in res], [False, False, False], f"results {short(res)}")
+    expect_eq({r["errors"][0]["statusCode"] for r in res}, {"UNABLE_TO_LOCK_ROW"}, "per-record statusCode")
+    n = sf(ctx).query(f"SELECT COUNT() FROM Account WHERE AccountNumber = '{tag}'")["totalSize"]
+    expect_eq(n, 0, "failed records were not saved")
 
 
 # ---------------------------------------------------------------- sessions (last: they expire tokens)
