@@ -3,3 +3,4 @@
 mod config;
 mod merge;
 mod plan;
+mod retry;
