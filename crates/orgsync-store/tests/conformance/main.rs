@@ -1,0 +1,1 @@
+//! Conformance suite: the same tests against every Store implementation.
