@@ -68,11 +68,25 @@ start_sfemu() {
 name = "$name"
 port = $port
 
+[[org.users]]
+username = "admin@sfemu.test"
+password = "sfemu"
+first_name = "Ada"
+last_name = "Admin"
+
+# XML-special characters in the password and a security token: SOAP login escaping, token append.
+[[org.users]]
+username = "token@sfemu.test"
+password = "p&ss<w>\"'d"
+security_token = "TOKEN123"
+last_name = "Token"
+
 [[org.connected_apps]]
 name = "conformance"
 consumer_key = "sfemu-client"
 consumer_secret = "sfemu-secret"
 certificate = "jwt.crt"
+run_as = "admin@sfemu.test"
 EOF
   args=(--config "$cfg")
   pem="$work/$name-ca.pem"

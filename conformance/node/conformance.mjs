@@ -127,6 +127,28 @@ check('auth.soap_login_wrong_password', async (ctx) => {
   expect(/INVALID_LOGIN/.test(err.message), `faultstring: ${short(err.message)}`);
 });
 
+const TOKEN_USER = 'token@sfemu.test';
+const TOKEN_PASSWORD = 'p&ss<w>"\'d';
+const SECURITY_TOKEN = 'TOKEN123';
+
+check('auth.security_token_and_xml_escaping', async (ctx) => {
+  const c = newConn(ctx);
+  await c.login(TOKEN_USER, `${TOKEN_PASSWORD}${SECURITY_TOKEN}`); // SOAP, password XML-escaped
+  const r = await c.query(`SELECT Username FROM User WHERE Username = '${TOKEN_USER}'`);
+  expectEq(r.totalSize, 1, 'logged in as the token user');
+  const o = oauthConn(ctx);
+  await o.login(TOKEN_USER, `${TOKEN_PASSWORD}${SECURITY_TOKEN}`);
+  expect(o.accessToken, 'OAuth2 password grant with password + token');
+});
+
+check('auth.security_token_required', async (ctx) => {
+  // Salesforce (no trusted IP ranges, the default) refuses API logins without the token.
+  const soap = await rejects(newConn(ctx).login(TOKEN_USER, TOKEN_PASSWORD), 'SOAP login without the token');
+  expect(/INVALID_LOGIN/.test(soap.message), `faultstring ${short(soap.message)}`);
+  const oauth = await rejects(oauthConn(ctx).login(TOKEN_USER, TOKEN_PASSWORD), 'OAuth2 login without the token');
+  expectEq(oauth.name, 'invalid_grant', 'OAuth error');
+});
+
 check('auth.client_credentials', async (ctx) => {
   const c = oauthConn(ctx);
   await c.authorize({ grant_type: 'client_credentials' });
@@ -253,7 +275,10 @@ check('call_options.client_tag_in_change_origin', async (ctx) => {
   const last = (await control(ctx, 'GET', '/changes?after=0&max=100000')).json.changes;
   const after = last.length ? last.at(-1).seq : 0;
   const c = newConn(ctx, {
-    instanceUrl: ctx.base, accessToken: conn(ctx).accessToken, callOptions: { client: 'orgsync-conformance' },
+    instanceUrl: ctx.base,
+    accessToken: conn(ctx).accessToken,
+    // jsforce joins several options with ", ": "client=orgsync-conformance, defaultNamespace=ns"
+    callOptions: { client: 'orgsync-conformance', defaultNamespace: 'ns' },
   });
   const res = await c.sobject('Account').create({ Name: `${ctx.run} tagged` });
   const mine = (await control(ctx, 'GET', `/changes?after=${after}&max=1000`)).json.changes
@@ -422,6 +447,17 @@ check('query.soql_builder_find_and_count', async (ctx) => {
   expectEq(n, 1700, 'count()');
   const recs = await so.find({ AccountNumber: marker }, ['Id', 'Name']).sort({ Name: -1 }).limit(3);
   expectEq(recs.map((r) => r.Name), ['05099', '05098', '05097'].map((n) => `${marker} ${n}`), 'find/sort/limit');
+});
+
+check('query.sfdate_literals', async (ctx) => {
+  const marker = pageMarker(ctx);
+  const so = conn(ctx).sobject('Account');
+  const since = jsforce.SfDate.toDateTimeLiteral(ctx.t0);
+  expectEq(await so.count({ AccountNumber: marker, SystemModstamp: { $gt: since } }), PAGE_ROWS - 1, `> ${since}`);
+  const today = jsforce.SfDate.TODAY;
+  expectEq(await so.count({ AccountNumber: marker, CreatedDate: today }), PAGE_ROWS - 1, 'CreatedDate = TODAY');
+  const yesterday = jsforce.SfDate.YESTERDAY;
+  expectEq(await so.count({ AccountNumber: marker, CreatedDate: yesterday }), 0, 'CreatedDate = YESTERDAY');
 });
 
 check('sobject.updated_and_deleted', async (ctx) => {

@@ -342,6 +342,70 @@ def _(ctx):
     raise AssertionError("a wrong SOAP password was accepted")
 
 
+TOKEN_USER, TOKEN_PASSWORD, SECURITY_TOKEN = "token@sfemu.test", "p&ss<w>\"'d", "TOKEN123"
+
+
+@check("auth.security_token_and_xml_escaping")
+def _(ctx):
+    client = Salesforce(
+        username=TOKEN_USER, password=TOKEN_PASSWORD, security_token=SECURITY_TOKEN,
+        domain=trick_domain(ctx, f"/services/Soap/u/{VERSION}"), session=http(ctx), version=VERSION,
+    )
+    res = client.query(f"SELECT Username FROM User WHERE Username = '{TOKEN_USER}'")
+    expect_eq(res["totalSize"], 1, "SOAP login (escaped password + token) as the token user")
+    oauth = Salesforce(
+        username=TOKEN_USER, password=TOKEN_PASSWORD + SECURITY_TOKEN,
+        consumer_key=ctx["client_id"], consumer_secret=ctx["client_secret"],
+        domain=trick_domain(ctx, "/services/oauth2/token"), session=http(ctx), version=VERSION,
+    )
+    expect(oauth.describe() is not None, "OAuth2 password grant with password + token")
+
+
+@check("auth.security_token_required")
+def _(ctx):
+    # Salesforce (no trusted IP ranges, the default) refuses an API login from an untrusted
+    # address without the user's security token.
+    refused = []
+    try:
+        SalesforceLogin(username=TOKEN_USER, password=TOKEN_PASSWORD, security_token="", sf_version=VERSION,
+                        scratch_url=ctx["base"], session=http(ctx))
+    except SalesforceAuthenticationFailed as exc:
+        expect_eq(exc.code, "INVALID_LOGIN", "SOAP error without the token")
+        refused.append("soap")
+    resp = raw_token(ctx, grant_type="password", client_id=ctx["client_id"], client_secret=ctx["client_secret"],
+                     username=TOKEN_USER, password=TOKEN_PASSWORD)
+    if resp.status_code == 400:
+        expect_eq(resp.json().get("error"), "invalid_grant", "OAuth error without the token")
+        refused.append("oauth")
+    expect_eq(refused, ["soap", "oauth"], "logins refused without the security token")
+
+
+@check("auth.soap_login_result_order")
+def _(ctx):
+    # Salesforce's own Pub/Sub samples read loginResponse/result children by position.
+    import xml.etree.ElementTree as ET
+
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">'
+        '<env:Body><n1:login xmlns:n1="urn:partner.soap.sforce.com">'
+        f'<n1:username>{ctx["username"]}</n1:username><n1:password>{ctx["password"]}</n1:password>'
+        "</n1:login></env:Body></env:Envelope>"
+    )
+    resp = http(ctx).post(f"{ctx['base']}/services/Soap/u/{VERSION}", data=body,
+                          headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": "login"}, timeout=30)
+    expect_eq(resp.status_code, 200, "status")
+    ns = "{urn:partner.soap.sforce.com}"
+    result = ET.fromstring(resp.content).find(f".//{ns}loginResponse/{ns}result")
+    expect(result is not None, f"loginResponse/result: {short(resp.text)}")
+    names = [c.tag.replace(ns, "") for c in result]
+    expect_eq(names, ["metadataServerUrl", "passwordExpired", "sandbox", "serverUrl", "sessionId", "userId", "userInfo"],
+              "result children")
+    org15 = result[6][8].text[:15]  # Salesforce's serverUrl carries the 15-character org id
+    expect_eq(result[3].text, f"{ctx['base']}/services/Soap/u/{VERSION}/{org15}", "serverUrl")
+    expect_eq(result[6][8].tag.replace(ns, ""), "organizationId", "userInfo child 8")
+    expect(result[6][8].text.startswith("00D"), "organizationId value")
+
+
 @check("auth.userinfo")
 def _(ctx):
     info = sf(ctx).oauth2("userinfo")
@@ -714,6 +778,24 @@ def _(ctx):
     later = soql_dt(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
     res = sf(ctx).query(f"SELECT COUNT() FROM Account WHERE AccountNumber = '{marker}' AND SystemModstamp > {later}")
     expect_eq(res["totalSize"], 0, "nothing after a future watermark")
+
+
+@check("query.format_soql_datetime_offsets")
+def _(ctx):
+    from simple_salesforce.format import format_soql
+
+    marker = page_marker(ctx)
+    since = ctx["t0"].replace(microsecond=0)
+    q = format_soql("SELECT COUNT() FROM Account WHERE AccountNumber = {} AND SystemModstamp > {}", marker, since)
+    expect("+00:00" in q, f"format_soql writes +00:00: {q}")
+    expect_eq(sf(ctx).query(q)["totalSize"], PAGE_ROWS, q)
+    est = dt.timezone(dt.timedelta(hours=-5))
+    local = since.astimezone(est).strftime("%Y-%m-%dT%H:%M:%S-05:00")
+    q = f"SELECT COUNT() FROM Account WHERE AccountNumber = '{marker}' AND SystemModstamp > {local}"
+    expect_eq(sf(ctx).query(q)["totalSize"], PAGE_ROWS, q)
+    later = (since + dt.timedelta(hours=1)).astimezone(est).strftime("%Y-%m-%dT%H:%M:%S-05:00")
+    q = f"SELECT COUNT() FROM Account WHERE AccountNumber = '{marker}' AND SystemModstamp > {later}"
+    expect_eq(sf(ctx).query(q)["totalSize"], 0, q)
 
 
 @check("query.invalid_field_error")
