@@ -1,5 +1,5 @@
-//! Composite: `POST /composite` (≤25 dependent subrequests, references, allOrNone rollback,
-//! one API call) and `POST /composite/batch` (≤25 independent subrequests, each one counted).
+//! Composite: `POST /composite` — up to 25 dependent subrequests with references and
+//! allOrNone rollback, one API call. (Batch lives in `batch.rs` and shares the dispatcher.)
 //!
 //! Subrequests are dispatched to this module's own [`super::router`] in-process, carrying the
 //! caller's `Session` and `CallOptions` and the `InternalCall` marker (so they are not counted
@@ -19,14 +19,14 @@ use std::collections::{HashMap, HashSet};
 use tower::ServiceExt;
 
 /// Most subrequests in one composite or batch request.
-const MAX_SUBREQUESTS: usize = 25;
+pub(super) const MAX_SUBREQUESTS: usize = 25;
 /// Most query/queryAll/collections subrequests in one composite request.
 const MAX_HEAVY: usize = 5;
 /// Message of subrequests halted by an allOrNone rollback (wording UNCONFIRMED; code CONF).
 const ROLLED_BACK: &str =
     "The transaction was rolled back since another operation in the same transaction failed.";
 
-fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+pub(super) fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
 
@@ -56,28 +56,28 @@ struct SubRequest {
 
 /// One subrequest's answer.
 #[derive(Debug, Clone)]
-struct SubResponse {
-    status: u16,
-    location: Option<String>,
-    body: Json,
+pub(super) struct SubResponse {
+    pub(super) status: u16,
+    pub(super) location: Option<String>,
+    pub(super) body: Json,
 }
 
 impl SubResponse {
-    fn error(status: u16, code: &str, message: &str) -> Self {
+    pub(super) fn error(status: u16, code: &str, message: &str) -> Self {
         SubResponse {
             status,
             location: None,
             body: json!([{"message": message, "errorCode": code}]),
         }
     }
-    fn failed(&self) -> bool {
+    pub(super) fn failed(&self) -> bool {
         self.status >= 400
     }
 }
 
 /// The API path after `/services/data/vXX.X/` of a subrequest URL, or `None` when the URL does
 /// not start with a served version.
-fn api_path(url: &str) -> Option<&str> {
+pub(super) fn api_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("/services/data/")?;
     let (ver, path) = rest.split_once('/')?;
     ApiVersion::parse(ver)?;
@@ -88,7 +88,7 @@ fn is_heavy(path: &str) -> bool {
     path.starts_with("query") || path.starts_with("composite/sobjects")
 }
 
-fn is_nested_composite(path: &str) -> bool {
+pub(super) fn is_nested_composite(path: &str) -> bool {
     let p = path.split('?').next().unwrap_or("").trim_end_matches('/');
     p == "composite"
         || p == "composite/batch"
@@ -166,7 +166,7 @@ fn validate(req: &CompositeRequest) -> Result<(), ApiError> {
 }
 
 /// Runs one subrequest through the REST router in-process.
-async fn dispatch(
+pub(super) async fn dispatch(
     ctx: &Ctx,
     method: Method,
     url: &str,
@@ -393,97 +393,4 @@ async fn run_sub(
         (url, body)
     };
     dispatch(ctx, method, &url, body, sub.http_headers.as_ref()).await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BatchRequest {
-    #[serde(default)]
-    halt_on_error: bool,
-    batch_requests: Vec<BatchSub>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BatchSub {
-    method: String,
-    url: String,
-    #[serde(default)]
-    rich_input: Option<Json>,
-}
-
-/// `v59.0/sobjects/…` or `/services/data/v59.0/sobjects/…` → the absolute form.
-fn batch_url(url: &str) -> String {
-    let rest = url.trim_start_matches('/');
-    let rest = rest.strip_prefix("services/data/").unwrap_or(rest);
-    format!("/services/data/{rest}")
-}
-
-/// `POST /composite/batch` → `{"hasErrors":bool,"results":[{"statusCode","result"}]}`. The
-/// middleware counted the call once; every further subrequest is counted here.
-pub async fn batch(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
-    let bytes = read_body(body).await?;
-    let req: BatchRequest = parse_json(&bytes)?;
-    let n = req.batch_requests.len();
-    if n == 0 || n > MAX_SUBREQUESTS {
-        return Err(bad_request(
-            "INVALID_INPUT",
-            format!(
-                "A batch request must contain between 1 and {MAX_SUBREQUESTS} subrequests, not {n}."
-            ),
-        ));
-    }
-    let mut results = Vec::with_capacity(n);
-    let mut has_errors = false;
-    let mut halted = false;
-    for (i, sub) in req.batch_requests.into_iter().enumerate() {
-        let url = batch_url(&sub.url);
-        let path = api_path(&url).map(str::to_string);
-        let resp = if halted {
-            SubResponse::error(
-                412,
-                "BATCH_PROCESSING_HALTED",
-                "Batch processing halted per request",
-            )
-        } else if let Some(refused) = count_extra(&ctx, i, path.as_deref()) {
-            refused
-        } else {
-            match (Method::from_bytes(sub.method.as_bytes()), path) {
-                (Ok(m), Some(p)) if !is_nested_composite(&p) => {
-                    dispatch(&ctx, m, &url, sub.rich_input, None).await
-                }
-                (Ok(_), Some(_)) => SubResponse::error(
-                    400,
-                    "INVALID_INPUT",
-                    "This resource is not supported inside a batch request",
-                ),
-                _ => SubResponse::error(404, "NOT_FOUND", "The requested resource does not exist"),
-            }
-        };
-        if resp.failed() {
-            has_errors = true;
-            halted |= req.halt_on_error;
-        }
-        results.push(json!({"statusCode": resp.status, "result": resp.body}));
-    }
-    Ok(json(
-        StatusCode::OK,
-        &json!({"hasErrors": has_errors, "results": results}),
-    ))
-}
-
-/// Counts subrequest `i` (> 0) of a batch against the daily allocation; the refusal answer
-/// when the allocation is spent.
-fn count_extra(ctx: &Ctx, i: usize, path: Option<&str>) -> Option<SubResponse> {
-    if i == 0 {
-        return None;
-    }
-    let kind = crate::limits::kind_of_path(path.unwrap_or(""));
-    ctx.state.limits.try_count(kind).err().map(|_| {
-        SubResponse::error(
-            403,
-            "REQUEST_LIMIT_EXCEEDED",
-            "TotalRequests Limit exceeded.",
-        )
-    })
 }

@@ -5,6 +5,7 @@
 //! version list. Each route is registered with and without a trailing slash, because clients
 //! differ (simple-salesforce posts to `/sobjects/Account/`, jsforce to `/sobjects/Account`).
 
+mod batch;
 mod collections;
 mod composite;
 mod describe;
@@ -77,7 +78,7 @@ pub fn router() -> Router<S> {
     r = both(r, "/queryAll", get(query::query_all));
     r = both(r, "/queryAll/{locator}", get(query::query_all_more));
     r = both(r, "/composite", post(composite::composite));
-    r = both(r, "/composite/batch", post(composite::batch));
+    r = both(r, "/composite/batch", post(batch::batch));
     r = both(
         r,
         "/composite/sobjects",

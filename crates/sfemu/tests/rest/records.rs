@@ -412,3 +412,58 @@ async fn updated_and_deleted_replication() {
     let missing = api.get("/sobjects/Account/deleted/").await;
     assert_eq!(missing.status, 400);
 }
+
+/// The `client=` call option tags the change origin of every write path (orgsync's echo filter
+/// relies on it), including composite subrequests and collections; one collections call is one
+/// transaction.
+#[tokio::test]
+async fn call_options_client_reaches_the_change_log() {
+    let api = Api::start().await;
+    let tag = [("Sforce-Call-Options", "client=orgsync, defaultNamespace=ns")];
+    let single = api
+        .send_with(
+            "POST",
+            "/sobjects/Account",
+            Some(&json!({"Name":"Tagged"})),
+            &tag,
+        )
+        .await;
+    assert_eq!(single.status, 201);
+    let batch = json!({"records":[
+        {"attributes":{"type":"Account"},"Name":"C1"},{"attributes":{"type":"Account"},"Name":"C2"}]});
+    assert_eq!(
+        api.send_with("POST", "/composite/sobjects", Some(&batch), &tag)
+            .await
+            .status,
+        200
+    );
+    let comp = json!({"compositeRequest":[{"method":"POST","url":"/services/data/v62.0/sobjects/Account","referenceId":"a","body":{"Name":"Comp"}}]});
+    assert_eq!(
+        api.send_with("POST", "/composite", Some(&comp), &tag)
+            .await
+            .status,
+        200
+    );
+    api.create("Account", json!({"Name":"Untagged"})).await;
+
+    let changes = api
+        .control("GET", "/__sfemu/changes?after=0&max=100", None)
+        .await;
+    let changes = changes.body["changes"].as_array().unwrap();
+    let origins: Vec<&str> = changes
+        .iter()
+        .map(|c| c["changeOrigin"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            "com/salesforce/api/rest/62.0;client=orgsync",
+            "com/salesforce/api/rest/62.0;client=orgsync",
+            "com/salesforce/api/rest/62.0;client=orgsync",
+            "com/salesforce/api/rest/62.0;client=orgsync",
+            "com/salesforce/api/rest/62.0",
+        ]
+    );
+    assert_eq!(changes[1]["transactionKey"], changes[2]["transactionKey"]);
+    assert_ne!(changes[0]["transactionKey"], changes[1]["transactionKey"]);
+}
