@@ -32,7 +32,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // Logs go to stderr (stdout lists the orgs); they never carry tokens, passwords or secrets.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
