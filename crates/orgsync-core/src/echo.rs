@@ -57,7 +57,10 @@ pub fn canonical_number(text: &str) -> Option<String> {
     }
     let without_trailing = trimmed.trim_end_matches('0');
     exp = exp.checked_add(i64::try_from(trimmed.len() - without_trailing.len()).ok()?)?;
-    Some(format!("{}{without_trailing}e{exp}", if negative { "-" } else { "" }))
+    Some(format!(
+        "{}{without_trailing}e{exp}",
+        if negative { "-" } else { "" }
+    ))
 }
 
 /// Whether two values are the same once stored.
@@ -85,14 +88,19 @@ impl fmt::Debug for Fingerprint {
 /// names lowercased and sorted, values canonical, every part length-prefixed so no two
 /// different records can encode the same.
 pub fn fingerprint(fields: &Fields, synced: &[String]) -> Fingerprint {
-    let lower: std::collections::HashMap<String, &FieldValue> =
-        fields.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let lower: std::collections::HashMap<String, &FieldValue> = fields
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
     let mut names: Vec<String> = synced.iter().map(|s| s.to_ascii_lowercase()).collect();
     names.sort();
     names.dedup();
     let mut h = blake3::Hasher::new();
     for n in &names {
-        let v = lower.get(n).map_or_else(|| canonical_value(&FieldValue::Null), |v| canonical_value(v));
+        let v = lower.get(n).map_or_else(
+            || canonical_value(&FieldValue::Null),
+            |v| canonical_value(v),
+        );
         for part in [n.as_bytes(), v.as_bytes()] {
             h.update(&(part.len() as u64).to_le_bytes());
             h.update(part);
@@ -105,9 +113,14 @@ pub fn fingerprint(fields: &Fields, synced: &[String]) -> Fingerprint {
 /// our client tag. Parts are split on `;` or `,` (both occur); the token is case-sensitive and
 /// may carry the older `/<version>` suffix.
 pub fn origin_is_ours(change_origin: &str, client_tag: &str) -> bool {
-    change_origin.split([';', ',']).filter_map(|p| p.trim().strip_prefix("client=")).any(|c| {
-        c == client_tag || c.strip_prefix(client_tag).is_some_and(|rest| rest.starts_with('/'))
-    })
+    change_origin
+        .split([';', ','])
+        .filter_map(|p| p.trim().strip_prefix("client="))
+        .any(|c| {
+            c == client_tag
+                || c.strip_prefix(client_tag)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
 }
 
 /// What we last knew an org to hold for a record, in the synced fields.
@@ -138,35 +151,68 @@ pub enum Verdict {
 
 /// Layers 1 and 2 for one captured change. `synced` are the synced field names in the
 /// change's org; `shadow` is what we last synced with that org for this record, if anything.
-pub fn classify(change: &Change, client_tag: &str, synced: &[String], shadow: Option<&Shadow>) -> Verdict {
-    if change.origin.client_tag.as_deref().is_some_and(|t| origin_is_ours(&format!("client={t}"), client_tag)) {
+pub fn classify(
+    change: &Change,
+    client_tag: &str,
+    synced: &[String],
+    shadow: Option<&Shadow>,
+) -> Verdict {
+    if change
+        .origin
+        .client_tag
+        .as_deref()
+        .is_some_and(|t| origin_is_ours(&format!("client={t}"), client_tag))
+    {
         return Verdict::OwnWrite;
     }
     match change.kind {
         ChangeKind::Delete => {
-            return if shadow.is_some_and(|s| s.deleted) { Verdict::ShadowMatch } else { Verdict::Process };
+            return if shadow.is_some_and(|s| s.deleted) {
+                Verdict::ShadowMatch
+            } else {
+                Verdict::Process
+            };
         }
         ChangeKind::Undelete => {
-            return if shadow.is_some_and(|s| !s.deleted) { Verdict::ShadowMatch } else { Verdict::Process };
+            return if shadow.is_some_and(|s| !s.deleted) {
+                Verdict::ShadowMatch
+            } else {
+                Verdict::Process
+            };
         }
         ChangeKind::Upsert => {}
     }
     let wanted: HashSet<String> = synced.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let relevant: Vec<(&String, &FieldValue)> =
-        change.fields.iter().filter(|(k, _)| wanted.contains(&k.to_ascii_lowercase())).collect();
+    let relevant: Vec<(&String, &FieldValue)> = change
+        .fields
+        .iter()
+        .filter(|(k, _)| wanted.contains(&k.to_ascii_lowercase()))
+        .collect();
     if relevant.is_empty() {
         return Verdict::NothingSynced;
     }
-    let Some(shadow) = shadow.filter(|s| !s.deleted && s.at.is_none_or(|at| at <= change.commit_ts)) else {
+    let Some(shadow) =
+        shadow.filter(|s| !s.deleted && s.at.is_none_or(|at| at <= change.commit_ts))
+    else {
         return Verdict::Process;
     };
-    let known: std::collections::HashMap<String, &FieldValue> =
-        shadow.fields.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let known: std::collections::HashMap<String, &FieldValue> = shadow
+        .fields
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
     let all_equal = relevant.iter().all(|(k, v)| {
-        let old = known.get(&k.to_ascii_lowercase()).copied().unwrap_or(&FieldValue::Null);
+        let old = known
+            .get(&k.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(&FieldValue::Null);
         same_value(v, old)
     });
-    if all_equal { Verdict::ShadowMatch } else { Verdict::Process }
+    if all_equal {
+        Verdict::ShadowMatch
+    } else {
+        Verdict::Process
+    }
 }
 
 /// Layer 3: the key under which a transaction is remembered for a target.
@@ -187,7 +233,14 @@ mod tests {
 
     #[test]
     fn numbers_normalise() {
-        for (a, b) in [("1", "1.0"), ("1.50", "1.5"), ("+1", "0.1e1"), ("100", "1e2"), ("0.00", "-0"), ("-2.500", "-25e-1")] {
+        for (a, b) in [
+            ("1", "1.0"),
+            ("1.50", "1.5"),
+            ("+1", "0.1e1"),
+            ("100", "1e2"),
+            ("0.00", "-0"),
+            ("-2.500", "-25e-1"),
+        ] {
             assert_eq!(canonical_number(a), canonical_number(b), "{a} vs {b}");
         }
         assert_ne!(canonical_number("1"), canonical_number("10"));
@@ -199,10 +252,22 @@ mod tests {
 
     #[test]
     fn change_origin_tags() {
-        assert!(origin_is_ours("com/salesforce/api/rest/62.0;client=orgsync", "orgsync"));
-        assert!(origin_is_ours("com/salesforce/api/soap/49.0;client=orgsync/100, defaultNamespace=x", "orgsync"));
-        assert!(!origin_is_ours("com/salesforce/api/rest/62.0;client=OrgSync", "orgsync"));
-        assert!(!origin_is_ours("com/salesforce/api/rest/62.0;client=orgsync2", "orgsync"));
+        assert!(origin_is_ours(
+            "com/salesforce/api/rest/62.0;client=orgsync",
+            "orgsync"
+        ));
+        assert!(origin_is_ours(
+            "com/salesforce/api/soap/49.0;client=orgsync/100, defaultNamespace=x",
+            "orgsync"
+        ));
+        assert!(!origin_is_ours(
+            "com/salesforce/api/rest/62.0;client=OrgSync",
+            "orgsync"
+        ));
+        assert!(!origin_is_ours(
+            "com/salesforce/api/rest/62.0;client=orgsync2",
+            "orgsync"
+        ));
         assert!(!origin_is_ours("", "orgsync"));
     }
 
@@ -214,7 +279,11 @@ mod tests {
             global_id: None,
             fields,
             commit_ts: chrono::DateTime::UNIX_EPOCH,
-            origin: Origin { org: OrgName::from("a"), client_tag: tag.map(str::to_string), via_push_from: None },
+            origin: Origin {
+                org: OrgName::from("a"),
+                client_tag: tag.map(str::to_string),
+                via_push_from: None,
+            },
             kind,
             txn_id: "t1".into(),
         }
@@ -227,23 +296,69 @@ mod tests {
         f.insert("Name".into(), FieldValue::Text("Acme".into()));
         f.insert("amount".into(), FieldValue::Number("10.0".into()));
         let mut shadow = Shadow::default();
-        shadow.fields.insert("name".into(), FieldValue::Text("Acme".into()));
+        shadow
+            .fields
+            .insert("name".into(), FieldValue::Text("Acme".into()));
         shadow.fields.insert("Amount".into(), FieldValue::Int(10));
         let c = change(f.clone(), ChangeKind::Upsert, None);
-        assert_eq!(classify(&c, "orgsync", &synced, Some(&shadow)), Verdict::ShadowMatch);
+        assert_eq!(
+            classify(&c, "orgsync", &synced, Some(&shadow)),
+            Verdict::ShadowMatch
+        );
         assert_eq!(classify(&c, "orgsync", &synced, None), Verdict::Process);
         // equal values committed before our write was sent: a real edit we overwrote
-        let later = Shadow { at: Some(c.commit_ts + chrono::TimeDelta::seconds(1)), ..shadow.clone() };
-        assert_eq!(classify(&c, "orgsync", &synced, Some(&later)), Verdict::Process);
-        assert_eq!(classify(&change(f.clone(), ChangeKind::Upsert, Some("orgsync")), "orgsync", &synced, None), Verdict::OwnWrite);
+        let later = Shadow {
+            at: Some(c.commit_ts + chrono::TimeDelta::seconds(1)),
+            ..shadow.clone()
+        };
+        assert_eq!(
+            classify(&c, "orgsync", &synced, Some(&later)),
+            Verdict::Process
+        );
+        assert_eq!(
+            classify(
+                &change(f.clone(), ChangeKind::Upsert, Some("orgsync")),
+                "orgsync",
+                &synced,
+                None
+            ),
+            Verdict::OwnWrite
+        );
         shadow.fields.insert("Amount".into(), FieldValue::Int(11));
-        assert_eq!(classify(&c, "orgsync", &synced, Some(&shadow)), Verdict::Process);
+        assert_eq!(
+            classify(&c, "orgsync", &synced, Some(&shadow)),
+            Verdict::Process
+        );
         let mut only_meta = Fields::new();
         only_meta.insert("LastModifiedDate".into(), FieldValue::Null);
-        assert_eq!(classify(&change(only_meta, ChangeKind::Upsert, None), "orgsync", &synced, Some(&shadow)), Verdict::NothingSynced);
+        assert_eq!(
+            classify(
+                &change(only_meta, ChangeKind::Upsert, None),
+                "orgsync",
+                &synced,
+                Some(&shadow)
+            ),
+            Verdict::NothingSynced
+        );
         shadow.deleted = true;
-        assert_eq!(classify(&change(Fields::new(), ChangeKind::Delete, None), "orgsync", &synced, Some(&shadow)), Verdict::ShadowMatch);
-        assert_eq!(classify(&change(Fields::new(), ChangeKind::Undelete, None), "orgsync", &synced, Some(&shadow)), Verdict::Process);
+        assert_eq!(
+            classify(
+                &change(Fields::new(), ChangeKind::Delete, None),
+                "orgsync",
+                &synced,
+                Some(&shadow)
+            ),
+            Verdict::ShadowMatch
+        );
+        assert_eq!(
+            classify(
+                &change(Fields::new(), ChangeKind::Undelete, None),
+                "orgsync",
+                &synced,
+                Some(&shadow)
+            ),
+            Verdict::Process
+        );
     }
 
     #[test]

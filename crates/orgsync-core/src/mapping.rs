@@ -76,7 +76,8 @@ pub struct Leg {
 
 /// Whether a field with `direction` may travel this way.
 pub fn allowed(direction: Direction, travel: Travel) -> bool {
-    !(travel.downstream && direction == Direction::ToSource || travel.upstream && direction == Direction::ToTarget)
+    !(travel.downstream && direction == Direction::ToSource
+        || travel.upstream && direction == Direction::ToTarget)
 }
 
 fn name(f: &FieldMap, source_side: bool) -> &str {
@@ -86,12 +87,19 @@ fn name(f: &FieldMap, source_side: bool) -> &str {
 /// The synced field names of `sync` on one side (for shadows, fingerprints and the list of
 /// fields to capture).
 pub fn synced_fields(sync: &SyncSettings, source_side: bool) -> Vec<String> {
-    sync.fields.iter().map(|f| name(f, source_side).to_string()).collect()
+    sync.fields
+        .iter()
+        .map(|f| name(f, source_side).to_string())
+        .collect()
 }
 
 /// The object name on one side.
 pub fn object_name(sync: &SyncSettings, source_side: bool) -> &str {
-    if source_side { &sync.object } else { &sync.target_object }
+    if source_side {
+        &sync.object
+    } else {
+        &sync.target_object
+    }
 }
 
 /// What a mapped record carries.
@@ -119,8 +127,10 @@ pub fn map_fields(
     parent_global_id: &dyn Fn(&str, &str) -> Option<GlobalId>,
 ) -> Result<Mapped, MappingError> {
     let mut out = Mapped::default();
-    let lower: IndexMap<String, &FieldValue> =
-        fields.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let lower: IndexMap<String, &FieldValue> = fields
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
     for f in &sync.fields {
         if !allowed(f.direction, leg.travel) {
             continue;
@@ -129,18 +139,28 @@ pub fn map_fields(
             continue;
         };
         let to = name(f, leg.to_source_side).to_string();
-        let parent = sync.parents.iter().find(|p| p.field.eq_ignore_ascii_case(&f.source));
+        let parent = sync
+            .parents
+            .iter()
+            .find(|p| p.field.eq_ignore_ascii_case(&f.source));
         let Some(parent) = parent else {
-            out.payload.insert(to, PayloadValue::value((*value).clone()));
+            out.payload
+                .insert(to, PayloadValue::value((*value).clone()));
             continue;
         };
-        let relationship =
-            if leg.to_source_side { &parent.source_relationship } else { &parent.target_relationship };
+        let relationship = if leg.to_source_side {
+            &parent.source_relationship
+        } else {
+            &parent.target_relationship
+        };
         let local_id = match value {
             FieldValue::Null => None,
             FieldValue::Text(id) => Some(id.as_str()),
             other => {
-                return Err(MappingError::BadLookup { field: f.source.clone(), value: other.display_text() });
+                return Err(MappingError::BadLookup {
+                    field: f.source.clone(),
+                    value: other.display_text(),
+                });
             }
         };
         match (&parent.policy, local_id) {
@@ -148,28 +168,58 @@ pub fn map_fields(
             (ParentPolicy::Fixed { id }, _) => {
                 // The fixed id belongs to the target side; source-side orgs keep their own link.
                 if !leg.to_source_side {
-                    out.payload.insert(to, PayloadValue::value(FieldValue::Text(id.clone())));
+                    out.payload
+                        .insert(to, PayloadValue::value(FieldValue::Text(id.clone())));
                 }
             }
             (_, None) => {
-                out.payload.insert(to, PayloadValue::value(FieldValue::Null));
+                out.payload
+                    .insert(to, PayloadValue::value(FieldValue::Null));
             }
-            (ParentPolicy::Sync { object, target_object }, Some(id)) => {
-                let from_object = if leg.from_source_side { object } else { target_object };
+            (
+                ParentPolicy::Sync {
+                    object,
+                    target_object,
+                },
+                Some(id),
+            ) => {
+                let from_object = if leg.from_source_side {
+                    object
+                } else {
+                    target_object
+                };
                 let gid = match parent_global_id(from_object, id) {
                     Some(g) => g,
-                    None => GlobalId::new(from_org.clone(), id).map_err(|_| MappingError::BadLookup {
-                        field: f.source.clone(),
-                        value: id.to_string(),
+                    None => GlobalId::new(from_org.clone(), id).map_err(|_| {
+                        MappingError::BadLookup {
+                            field: f.source.clone(),
+                            value: id.to_string(),
+                        }
                     })?,
                 };
-                let parent_sync = settings.syncs.iter().find(|s| s.object.eq_ignore_ascii_case(object));
-                let external_field = parent_sync.map_or(sync.global_id_field.clone(), |s| s.global_id_field.clone());
-                let to_object = if leg.to_source_side { object } else { target_object };
-                out.parents.push(ParentRef { field: to.clone(), object: to_object.clone(), global_id: gid.clone() });
+                let parent_sync = settings
+                    .syncs
+                    .iter()
+                    .find(|s| s.object.eq_ignore_ascii_case(object));
+                let external_field =
+                    parent_sync.map_or(sync.global_id_field.clone(), |s| s.global_id_field.clone());
+                let to_object = if leg.to_source_side {
+                    object
+                } else {
+                    target_object
+                };
+                out.parents.push(ParentRef {
+                    field: to.clone(),
+                    object: to_object.clone(),
+                    global_id: gid.clone(),
+                });
                 out.payload.insert(
                     to,
-                    PayloadValue::Reference { relationship: relationship.clone(), external_field, global_id: gid },
+                    PayloadValue::Reference {
+                        relationship: relationship.clone(),
+                        external_field,
+                        global_id: gid,
+                    },
                 );
             }
             (ParentPolicy::MatchByName { object }, Some(id)) => {
@@ -177,18 +227,62 @@ pub fn map_fields(
                     .syncs
                     .iter()
                     .find(|s| s.object.eq_ignore_ascii_case(object))
-                    .map_or(object.clone(), |s| object_name(s, leg.to_source_side).to_string());
-                out.payload.insert(to, PayloadValue::MatchByName { object: to_object, source_id: id.to_string() });
+                    .map_or(object.clone(), |s| {
+                        object_name(s, leg.to_source_side).to_string()
+                    });
+                out.payload.insert(
+                    to,
+                    PayloadValue::MatchByName {
+                        object: to_object,
+                        source_id: id.to_string(),
+                    },
+                );
             }
         }
     }
     if !leg.to_source_side {
         for (k, v) in &sync.constants {
-            out.payload.insert(k.clone(), PayloadValue::value(v.clone()));
+            out.payload
+                .insert(k.clone(), PayloadValue::value(v.clone()));
         }
     }
-    out.payload.insert(sync.global_id_field.clone(), PayloadValue::value(FieldValue::Text(global_id.to_string())));
+    out.payload.insert(
+        sync.global_id_field.clone(),
+        PayloadValue::value(FieldValue::Text(global_id.to_string())),
+    );
     Ok(out)
+}
+
+/// The synced fields of a change renamed to source-side names, lowercased: the keys of the
+/// merge state ([`crate::merge::RecordState`]) are the same whichever org a change came from.
+/// Unsynced fields are dropped.
+pub fn to_merge_keys(sync: &SyncSettings, from_source_side: bool, fields: &Fields) -> Fields {
+    let lower: IndexMap<String, &FieldValue> = fields
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    sync.fields
+        .iter()
+        .filter_map(|f| {
+            let v = lower.get(&name(f, from_source_side).to_ascii_lowercase())?;
+            Some((f.source.to_ascii_lowercase(), (*v).clone()))
+        })
+        .collect()
+}
+
+/// Back from merge keys to one side's field names (the inverse of [`to_merge_keys`]).
+pub fn from_merge_keys(sync: &SyncSettings, to_source_side: bool, fields: &Fields) -> Fields {
+    let lower: IndexMap<String, &FieldValue> = fields
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    sync.fields
+        .iter()
+        .filter_map(|f| {
+            let v = lower.get(&f.source.to_ascii_lowercase())?;
+            Some((name(f, to_source_side).to_string(), (*v).clone()))
+        })
+        .collect()
 }
 
 /// The plain values of a payload (references and matches left out) as fields, for shadows.

@@ -64,7 +64,13 @@ impl RecordState {
     pub fn record_written(&mut self, org: &OrgName, fields: &Fields, at: DateTime<Utc>) {
         let shadow = self.shadows.entry(org.clone()).or_default();
         for (k, v) in fields {
-            shadow.insert(k.to_ascii_lowercase(), ShadowValue { value: v.clone(), at });
+            shadow.insert(
+                k.to_ascii_lowercase(),
+                ShadowValue {
+                    value: v.clone(),
+                    at,
+                },
+            );
         }
     }
 }
@@ -132,7 +138,10 @@ pub fn merge(
     policy: &ConflictPolicy,
     priority: &dyn Fn(&OrgName) -> u32,
 ) -> MergeResult {
-    let mut out = MergeResult { state: state.clone(), ..MergeResult::default() };
+    let mut out = MergeResult {
+        state: state.clone(),
+        ..MergeResult::default()
+    };
     let rank = |org: &OrgName, ts: DateTime<Utc>| (ts, Reverse(priority(org)));
     for (name, value) in incoming.fields {
         let key = name.to_ascii_lowercase();
@@ -142,7 +151,11 @@ pub fn merge(
         }
         // the origin holds our last write instead of `value` if that write landed after its edit
         let overwritten = shadow.filter(|s| s.at > incoming.ts).map(|s| &s.value);
-        let mine = Versioned { value: value.clone(), ts: incoming.ts, org: incoming.org.clone() };
+        let mine = Versioned {
+            value: value.clone(),
+            ts: incoming.ts,
+            org: incoming.org.clone(),
+        };
         let Some(agreed) = state.agreed.get(&key) else {
             accept(&mut out, &key, name, mine, overwritten);
             continue;
@@ -153,9 +166,17 @@ pub fn merge(
             if rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts) {
                 out.state.agreed.insert(key.clone(), mine.clone());
             }
-            set_shadow(&mut out, incoming.org, &key, value, incoming.ts, overwritten);
+            set_shadow(
+                &mut out,
+                incoming.org,
+                &key,
+                value,
+                incoming.ts,
+                overwritten,
+            );
             if overwritten.is_some_and(|o| !same_value(o, value)) {
-                out.rewrite_origin.insert(name.clone(), agreed.value.clone());
+                out.rewrite_origin
+                    .insert(name.clone(), agreed.value.clone());
             }
             continue;
         }
@@ -176,8 +197,20 @@ pub fn merge(
                 }
                 _ => {
                     let w = rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts);
-                    let res = if incoming.ts == agreed.ts { Resolution::PriorityTieBreak } else { Resolution::NewerWins };
-                    (w, Some(if w { incoming.org.clone() } else { agreed.org.clone() }), res)
+                    let res = if incoming.ts == agreed.ts {
+                        Resolution::PriorityTieBreak
+                    } else {
+                        Resolution::NewerWins
+                    };
+                    (
+                        w,
+                        Some(if w {
+                            incoming.org.clone()
+                        } else {
+                            agreed.org.clone()
+                        }),
+                        res,
+                    )
                 }
             };
             out.conflicts.push(Conflict {
@@ -195,9 +228,17 @@ pub fn merge(
             let manual = matches!(policy, ConflictPolicy::Manual) && !based_on_agreed;
             // what the origin holds now: our later write, or its own value
             let holds = overwritten.unwrap_or(value);
-            set_shadow(&mut out, incoming.org, &key, value, incoming.ts, overwritten);
+            set_shadow(
+                &mut out,
+                incoming.org,
+                &key,
+                value,
+                incoming.ts,
+                overwritten,
+            );
             if !manual && !same_value(holds, &agreed.value) {
-                out.rewrite_origin.insert(name.clone(), agreed.value.clone());
+                out.rewrite_origin
+                    .insert(name.clone(), agreed.value.clone());
             }
         }
     }
@@ -214,18 +255,27 @@ fn set_shadow(
 ) {
     // If our write landed later, the org still holds it; keep that shadow.
     if overwritten.is_none() {
-        out.state
-            .shadows
-            .entry(org.clone())
-            .or_default()
-            .insert(key.to_string(), ShadowValue { value: value.clone(), at: ts });
+        out.state.shadows.entry(org.clone()).or_default().insert(
+            key.to_string(),
+            ShadowValue {
+                value: value.clone(),
+                at: ts,
+            },
+        );
     }
 }
 
-fn accept(out: &mut MergeResult, key: &str, name: &str, mine: Versioned, overwritten: Option<&FieldValue>) {
+fn accept(
+    out: &mut MergeResult,
+    key: &str,
+    name: &str,
+    mine: Versioned,
+    overwritten: Option<&FieldValue>,
+) {
     set_shadow(out, &mine.org, key, &mine.value, mine.ts, overwritten);
     if overwritten.is_some_and(|o| !same_value(o, &mine.value)) {
-        out.rewrite_origin.insert(name.to_string(), mine.value.clone());
+        out.rewrite_origin
+            .insert(name.to_string(), mine.value.clone());
     }
     out.accepted.insert(name.to_string(), mine.value.clone());
     out.state.agreed.insert(key.to_string(), mine);

@@ -110,7 +110,10 @@ pub struct GlobalId {
 impl GlobalId {
     /// Build the global id of a record first seen in `org` with local id `record_id`.
     pub fn new(org: OrgId, record_id: &str) -> Result<Self, IdError> {
-        Ok(Self { org, record: to_id18(record_id)? })
+        Ok(Self {
+            org,
+            record: to_id18(record_id)?,
+        })
     }
     /// The org where the record was first created.
     pub fn origin_org(&self) -> &OrgId {
@@ -125,7 +128,9 @@ impl GlobalId {
 impl FromStr for GlobalId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        let (org, rec) = s.split_once(':').ok_or_else(|| IdError::NotAGlobalId(s.to_string()))?;
+        let (org, rec) = s
+            .split_once(':')
+            .ok_or_else(|| IdError::NotAGlobalId(s.to_string()))?;
         if org.len() != 18 || rec.len() != 18 {
             return Err(IdError::NotAGlobalId(s.to_string()));
         }
@@ -183,7 +188,11 @@ impl FieldValue {
             .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z"))
             .map(|d| d.with_timezone(&Utc))
             .ok()
-            .or_else(|| t.parse::<i64>().ok().and_then(|ms| Utc.timestamp_millis_opt(ms).single()))?;
+            .or_else(|| {
+                t.parse::<i64>()
+                    .ok()
+                    .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            })?;
         Some(FieldValue::DateTime(truncate_ms(parsed)))
     }
 
@@ -203,7 +212,9 @@ impl FieldValue {
 /// Drop sub-millisecond precision: Salesforce keeps ms, so finer digits would only make two
 /// equal values look different.
 pub fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(t.timestamp_millis()).single().unwrap_or(t)
+    Utc.timestamp_millis_opt(t.timestamp_millis())
+        .single()
+        .unwrap_or(t)
 }
 
 /// A record's fields by API name, in capture order.
@@ -319,9 +330,15 @@ mod tests {
         assert_eq!(to_id18("AaaAABbbBBCccCC").unwrap(), "AaaAABbbBBCccCCZZZ");
         assert_eq!(to_id18("ABCDEFGHIJKLMNO").unwrap(), "ABCDEFGHIJKLMNO555");
         assert_eq!(to_id18("AAaAAbbBBBCcCCC").unwrap(), "AAaAAbbBBBCcCCC123");
-        assert!(matches!(to_id18("003G000001SUbc4XXX"), Err(IdError::BadChecksum(_))));
+        assert!(matches!(
+            to_id18("003G000001SUbc4XXX"),
+            Err(IdError::BadChecksum(_))
+        ));
         assert!(matches!(to_id18("003G0000"), Err(IdError::NotAnId(_))));
-        assert!(matches!(to_id18("003G000001SUb-4"), Err(IdError::NotAnId(_))));
+        assert!(matches!(
+            to_id18("003G000001SUb-4"),
+            Err(IdError::NotAnId(_))
+        ));
     }
 
     #[test]
@@ -333,8 +350,16 @@ mod tests {
         assert_eq!(text.parse::<GlobalId>().unwrap(), g);
         assert_eq!(g.origin_org(), &org);
         assert!("00D000000000001AAA".parse::<GlobalId>().is_err());
-        assert!("001000000000001AAA:001000000000001AAA".parse::<GlobalId>().is_err());
-        assert!("00D000000000001:001000000000001".parse::<GlobalId>().is_err());
+        assert!(
+            "001000000000001AAA:001000000000001AAA"
+                .parse::<GlobalId>()
+                .is_err()
+        );
+        assert!(
+            "00D000000000001:001000000000001"
+                .parse::<GlobalId>()
+                .is_err()
+        );
     }
 
     #[test]

@@ -28,8 +28,13 @@ impl ObjectOrder {
         let mut rank = HashMap::new();
         for (i, object) in settings.object_order.iter().enumerate() {
             rank.insert(object.to_ascii_lowercase(), i);
-            if let Some(s) = settings.syncs.iter().find(|s| s.object.eq_ignore_ascii_case(object)) {
-                rank.entry(s.target_object.to_ascii_lowercase()).or_insert(i);
+            if let Some(s) = settings
+                .syncs
+                .iter()
+                .find(|s| s.object.eq_ignore_ascii_case(object))
+            {
+                rank.entry(s.target_object.to_ascii_lowercase())
+                    .or_insert(i);
             }
         }
         ObjectOrder { rank }
@@ -37,12 +42,21 @@ impl ObjectOrder {
 
     /// From an explicit list, parents first (for tests and tools).
     pub fn from_list(objects: &[&str]) -> Self {
-        ObjectOrder { rank: objects.iter().enumerate().map(|(i, o)| (o.to_ascii_lowercase(), i)).collect() }
+        ObjectOrder {
+            rank: objects
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.to_ascii_lowercase(), i))
+                .collect(),
+        }
     }
 
     /// Unknown objects go last.
     pub fn rank(&self, object: &str) -> usize {
-        self.rank.get(&object.to_ascii_lowercase()).copied().unwrap_or(usize::MAX)
+        self.rank
+            .get(&object.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -79,6 +93,10 @@ pub struct Plan {
 
 type Key = (OrgName, GlobalId);
 
+/// Sort key of a batch group: phase (undelete, upsert, delete), object rank, self-lookup
+/// wave, target, object, op.
+type GroupKey = (u8, usize, i64, OrgName, String, Op);
+
 /// Plan `items`. `landed(target, parent)` says whether a parent already exists in the target
 /// org (the ledger's id map). `batch_size` is clamped to 1..=200.
 pub fn plan(
@@ -101,7 +119,7 @@ pub fn plan(
         let _ = resolve(idx, &items, &creates, landed, &mut depth, &mut visiting);
     }
     let mut out = Plan::default();
-    let mut groups: HashMap<(u8, usize, i64, OrgName, String, Op), Vec<SyncItem>> = HashMap::new();
+    let mut groups: HashMap<GroupKey, Vec<SyncItem>> = HashMap::new();
     for (idx, item) in items.into_iter().enumerate() {
         let d = match depth[idx].take() {
             Some(Ok(d)) => d,
@@ -117,13 +135,22 @@ pub fn plan(
             Op::Upsert => (1, rank, d as i64),
             Op::Delete => (2, usize::MAX - rank, -(d as i64)),
         };
-        let key = (phase, rank, level, item.target.clone(), item.object.to_ascii_lowercase(), item.op);
+        let key = (
+            phase,
+            rank,
+            level,
+            item.target.clone(),
+            item.object.to_ascii_lowercase(),
+            item.op,
+        );
         groups.entry(key).or_default().push(item);
     }
     let mut keys: Vec<_> = groups.keys().cloned().collect();
     keys.sort();
     for key in keys {
-        let Some(mut group) = groups.remove(&key) else { continue };
+        let Some(mut group) = groups.remove(&key) else {
+            continue;
+        };
         while !group.is_empty() {
             let rest = group.split_off(group.len().min(batch_size));
             out.batches.push(Batch {

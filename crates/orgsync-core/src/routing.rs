@@ -41,15 +41,17 @@ pub struct RouteTarget {
 /// The targets of a change captured from `from` with the given origin, in delivery order
 /// (nearest first). Empty when `from` is not in the topology.
 pub fn route(topology: &Topology, from: &OrgName, origin: &Origin) -> Vec<RouteTarget> {
-    let excluded = |o: &OrgName| {
-        o == from || o == &origin.org || origin.via_push_from.as_ref() == Some(o)
-    };
+    let excluded =
+        |o: &OrgName| o == from || o == &origin.org || origin.via_push_from.as_ref() == Some(o);
     let source = topology.orgs().first().cloned();
     let target = |org: &OrgName, via: Vec<OrgName>, downstream: bool, upstream: bool| RouteTarget {
         source_side: Some(org) == source.as_ref(),
         org: org.clone(),
         via,
-        travel: Travel { downstream, upstream },
+        travel: Travel {
+            downstream,
+            upstream,
+        },
     };
     let mut out = Vec::new();
     match topology {
@@ -70,7 +72,10 @@ pub fn route(topology: &Topology, from: &OrgName, origin: &Origin) -> Vec<RouteT
                 }
             }
         }
-        Topology::Chain { orgs, bidirectional } => {
+        Topology::Chain {
+            orgs,
+            bidirectional,
+        } => {
             if let Some(i) = orgs.iter().position(|o| o == from) {
                 for j in i + 1..orgs.len() {
                     out.push(target(&orgs[j], orgs[i + 1..j].to_vec(), true, false));
@@ -120,7 +125,11 @@ mod tests {
         OrgName(s.into())
     }
     fn captured(org: &str) -> Origin {
-        Origin { org: n(org), client_tag: None, via_push_from: None }
+        Origin {
+            org: n(org),
+            client_tag: None,
+            via_push_from: None,
+        }
     }
     fn orgs(targets: &[RouteTarget]) -> Vec<&str> {
         targets.iter().map(|t| t.org.as_str()).collect()
@@ -128,10 +137,19 @@ mod tests {
 
     #[test]
     fn peer_goes_to_the_other_side_only() {
-        let t = Topology::Peer { a: n("a"), b: n("b") };
+        let t = Topology::Peer {
+            a: n("a"),
+            b: n("b"),
+        };
         let r = route(&t, &n("a"), &captured("a"));
         assert_eq!(orgs(&r), ["b"]);
-        assert_eq!(r[0].travel, Travel { downstream: true, upstream: false });
+        assert_eq!(
+            r[0].travel,
+            Travel {
+                downstream: true,
+                upstream: false
+            }
+        );
         assert!(!r[0].source_side);
         let r = route(&t, &n("b"), &captured("b"));
         assert_eq!(orgs(&r), ["a"]);
@@ -141,33 +159,65 @@ mod tests {
 
     #[test]
     fn hub_fans_out_and_spokes_go_through_the_hub() {
-        let t = Topology::HubAndSpoke { hub: n("hub"), spokes: vec![n("s1"), n("s2"), n("s3")] };
-        assert_eq!(orgs(&route(&t, &n("hub"), &captured("hub"))), ["s1", "s2", "s3"]);
+        let t = Topology::HubAndSpoke {
+            hub: n("hub"),
+            spokes: vec![n("s1"), n("s2"), n("s3")],
+        };
+        assert_eq!(
+            orgs(&route(&t, &n("hub"), &captured("hub"))),
+            ["s1", "s2", "s3"]
+        );
         let r = route(&t, &n("s2"), &captured("s2"));
         assert_eq!(orgs(&r), ["hub", "s1", "s3"]);
         assert_eq!(r[1].via, vec![n("hub")]);
-        assert_eq!(r[1].travel, Travel { downstream: true, upstream: true });
+        assert_eq!(
+            r[1].travel,
+            Travel {
+                downstream: true,
+                upstream: true
+            }
+        );
     }
 
     #[test]
     fn chain_forwards_both_ways_when_bidirectional() {
-        let chain = |bidirectional| Topology::Chain { orgs: vec![n("a"), n("b"), n("c")], bidirectional };
+        let chain = |bidirectional| Topology::Chain {
+            orgs: vec![n("a"), n("b"), n("c")],
+            bidirectional,
+        };
         let r = route(&chain(true), &n("a"), &captured("a"));
         assert_eq!(orgs(&r), ["b", "c"]);
         assert_eq!(r[1].via, vec![n("b")]);
-        assert_eq!(orgs(&route(&chain(true), &n("c"), &captured("c"))), ["b", "a"]);
-        assert_eq!(orgs(&route(&chain(true), &n("b"), &captured("b"))), ["c", "a"]);
+        assert_eq!(
+            orgs(&route(&chain(true), &n("c"), &captured("c"))),
+            ["b", "a"]
+        );
+        assert_eq!(
+            orgs(&route(&chain(true), &n("b"), &captured("b"))),
+            ["c", "a"]
+        );
         assert!(route(&chain(false), &n("c"), &captured("c")).is_empty());
         assert_eq!(orgs(&route(&chain(false), &n("b"), &captured("b"))), ["c"]);
     }
 
     #[test]
     fn never_back_to_the_editing_org_or_the_pushing_peer() {
-        let t = Topology::HubAndSpoke { hub: n("hub"), spokes: vec![n("s1"), n("s2")] };
+        let t = Topology::HubAndSpoke {
+            hub: n("hub"),
+            spokes: vec![n("s1"), n("s2")],
+        };
         // captured at the hub, but the edit was made in s1 and pushed by s1
-        let origin = Origin { org: n("s1"), client_tag: None, via_push_from: Some(n("s1")) };
+        let origin = Origin {
+            org: n("s1"),
+            client_tag: None,
+            via_push_from: Some(n("s1")),
+        };
         assert_eq!(orgs(&route(&t, &n("hub"), &origin)), ["s2"]);
-        let origin = Origin { org: n("hub"), client_tag: None, via_push_from: Some(n("s2")) };
+        let origin = Origin {
+            org: n("hub"),
+            client_tag: None,
+            via_push_from: Some(n("s2")),
+        };
         assert_eq!(orgs(&route(&t, &n("hub"), &origin)), ["s1"]);
     }
 }

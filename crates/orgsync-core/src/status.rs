@@ -95,7 +95,13 @@ pub fn derive(i: StatusInputs<'_>) -> SyncStatus {
     };
     let note = (i.budget_paused && state == SyncState::Active)
         .then(|| "API budget share reached: only deletes and manual retries run".to_string());
-    SyncStatus { state, last_sync: i.health.last_sync, error_count: i.health.error_count, last_error, note }
+    SyncStatus {
+        state,
+        last_sync: i.health.last_sync,
+        error_count: i.health.error_count,
+        last_error,
+        note,
+    }
 }
 
 #[cfg(test)]
@@ -104,7 +110,14 @@ mod tests {
     use chrono::TimeDelta;
 
     fn inputs<'a>(health: &'a SyncHealth, breakers: &'a [Breaker]) -> StatusInputs<'a> {
-        StatusInputs { enabled: true, org_error: None, breakers, health, budget_paused: false, now: DateTime::UNIX_EPOCH }
+        StatusInputs {
+            enabled: true,
+            org_error: None,
+            breakers,
+            health,
+            budget_paused: false,
+            now: DateTime::UNIX_EPOCH,
+        }
     }
 
     #[test]
@@ -112,16 +125,42 @@ mod tests {
         let mut h = SyncHealth::default();
         h.on_success(DateTime::UNIX_EPOCH);
         h.on_error("UNABLE_TO_LOCK_ROW");
-        let open = [Breaker::Open { until: DateTime::UNIX_EPOCH + TimeDelta::minutes(1), open_for: TimeDelta::minutes(1) }];
+        let open = [Breaker::Open {
+            until: DateTime::UNIX_EPOCH + TimeDelta::minutes(1),
+            open_for: TimeDelta::minutes(1),
+        }];
         let s = derive(inputs(&h, &[]));
-        assert_eq!((s.state, s.error_count, s.last_error.as_deref()), (SyncState::Active, 1, Some("UNABLE_TO_LOCK_ROW")));
+        assert_eq!(
+            (s.state, s.error_count, s.last_error.as_deref()),
+            (SyncState::Active, 1, Some("UNABLE_TO_LOCK_ROW"))
+        );
         assert_eq!(s.last_sync, Some(DateTime::UNIX_EPOCH));
         assert_eq!(derive(inputs(&h, &open)).state, SyncState::CircuitOpen);
-        let err = StatusInputs { org_error: Some("invalid_grant"), ..inputs(&h, &open) };
-        assert_eq!((derive(err).state, derive(err).last_error.as_deref()), (SyncState::Error, Some("invalid_grant")));
-        assert_eq!(derive(StatusInputs { enabled: false, ..err }).state, SyncState::Paused);
+        let err = StatusInputs {
+            org_error: Some("invalid_grant"),
+            ..inputs(&h, &open)
+        };
+        assert_eq!(
+            (derive(err).state, derive(err).last_error.as_deref()),
+            (SyncState::Error, Some("invalid_grant"))
+        );
+        assert_eq!(
+            derive(StatusInputs {
+                enabled: false,
+                ..err
+            })
+            .state,
+            SyncState::Paused
+        );
         let closed_again = [Breaker::Closed { failures: 0 }];
         assert_eq!(derive(inputs(&h, &closed_again)).state, SyncState::Active);
-        assert!(derive(StatusInputs { budget_paused: true, ..inputs(&h, &[]) }).note.is_some());
+        assert!(
+            derive(StatusInputs {
+                budget_paused: true,
+                ..inputs(&h, &[])
+            })
+            .note
+            .is_some()
+        );
     }
 }

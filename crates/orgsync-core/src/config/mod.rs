@@ -116,9 +116,21 @@ pub struct OrgSettings {
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
 pub enum Auth {
-    Jwt { client_id: String, username: String, private_key_file: PathBuf, audience: Option<String> },
-    ClientCredentials { client_id: String, client_secret: Secret },
-    RefreshToken { client_id: String, client_secret: Option<Secret>, refresh_token: Secret },
+    Jwt {
+        client_id: String,
+        username: String,
+        private_key_file: PathBuf,
+        audience: Option<String>,
+    },
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
+    RefreshToken {
+        client_id: String,
+        client_secret: Option<Secret>,
+        refresh_token: Secret,
+    },
     Password {
         client_id: String,
         client_secret: Secret,
@@ -170,9 +182,9 @@ impl Topology {
     pub fn orgs(&self) -> Vec<OrgName> {
         match self {
             Topology::Peer { a, b } => vec![a.clone(), b.clone()],
-            Topology::HubAndSpoke { hub, spokes } => {
-                std::iter::once(hub.clone()).chain(spokes.iter().cloned()).collect()
-            }
+            Topology::HubAndSpoke { hub, spokes } => std::iter::once(hub.clone())
+                .chain(spokes.iter().cloned())
+                .collect(),
             Topology::Chain { orgs, .. } => orgs.clone(),
         }
     }
@@ -346,7 +358,11 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
-            Some((l, c)) => write!(f, "{}:{l}:{c}: {}\n  fix: {}", self.file, self.problem, self.fix),
+            Some((l, c)) => write!(
+                f,
+                "{}:{l}:{c}: {}\n  fix: {}",
+                self.file, self.problem, self.fix
+            ),
             None => write!(f, "{}: {}\n  fix: {}", self.file, self.problem, self.fix),
         }
     }
@@ -360,8 +376,20 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn at(file: String, position: Option<(usize, usize)>, problem: String, fix: &str) -> Self {
-        ConfigError { problems: vec![Problem { file, position, problem, fix: fix.to_string() }] }
+    pub(crate) fn at(
+        file: String,
+        position: Option<(usize, usize)>,
+        problem: String,
+        fix: &str,
+    ) -> Self {
+        ConfigError {
+            problems: vec![Problem {
+                file,
+                position,
+                problem,
+                fix: fix.to_string(),
+            }],
+        }
     }
 }
 
@@ -399,7 +427,10 @@ impl Settings {
             }
             files.push((overlay.display().to_string(), read(&overlay)?));
         }
-        let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
         Self::from_files(&refs, &|v| std::env::var(v).ok())
     }
 
@@ -422,7 +453,9 @@ impl Settings {
 
 /// The overlay file for a profile: `dir/orgsync.toml` + `prod` → `dir/orgsync.prod.toml`.
 pub fn profile_path(base: &Path, profile: &str) -> PathBuf {
-    let stem = base.file_stem().map_or_else(|| "orgsync".into(), |s| s.to_string_lossy().into_owned());
+    let stem = base
+        .file_stem()
+        .map_or_else(|| "orgsync".into(), |s| s.to_string_lossy().into_owned());
     base.with_file_name(format!("{stem}.{profile}.toml"))
 }
 

@@ -43,7 +43,11 @@ impl Sources {
     pub fn push(&mut self, name: &str, text: String) -> String {
         let offset = self.files.last().map_or(0, |f| f.offset + f.text.len() + 1);
         let padded = format!("{}{}", " ".repeat(offset), text);
-        self.files.push(SourceFile { name: name.to_string(), text, offset });
+        self.files.push(SourceFile {
+            name: name.to_string(),
+            text,
+            offset,
+        });
         padded
     }
 
@@ -54,7 +58,11 @@ impl Sources {
         let before = file.text.get(..local)?;
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Some(Location { file: file.name.clone(), line, column })
+        Some(Location {
+            file: file.name.clone(),
+            line,
+            column,
+        })
     }
 
     /// An error at a span (or, without one, at the first file).
@@ -215,7 +223,10 @@ mod tests {
     fn substitutes_inside_strings_with_escaping_and_outside_raw() {
         let t = "a = \"x${SECRET}y\"\nb = ${PORT}\n# ${NOPE} in a comment\nc = \"$${LIT}\"\n";
         let out = substitute_env("f.toml", t, &env).unwrap();
-        assert_eq!(out, "a = \"xs3\\\"cr\\\\ety\"\nb = 8686\n# ${NOPE} in a comment\nc = \"${LIT}\"\n");
+        assert_eq!(
+            out,
+            "a = \"xs3\\\"cr\\\\ety\"\nb = 8686\n# ${NOPE} in a comment\nc = \"${LIT}\"\n"
+        );
         let parsed: toml::Table = toml::from_str(&out).unwrap();
         assert_eq!(parsed["a"].as_str(), Some("xs3\"cr\\ety"));
     }
@@ -240,7 +251,21 @@ mod tests {
         let mut s = Sources::default();
         let a = s.push("a.toml", "x = 1\ny = 2".into());
         let b = s.push("b.toml", "z = 3".into());
-        assert_eq!(s.locate(a.find('y').unwrap()).unwrap(), Location { file: "a.toml".into(), line: 2, column: 1 });
-        assert_eq!(s.locate(b.find('3').unwrap()).unwrap(), Location { file: "b.toml".into(), line: 1, column: 5 });
+        assert_eq!(
+            s.locate(a.find('y').unwrap()).unwrap(),
+            Location {
+                file: "a.toml".into(),
+                line: 2,
+                column: 1
+            }
+        );
+        assert_eq!(
+            s.locate(b.find('3').unwrap()).unwrap(),
+            Location {
+                file: "b.toml".into(),
+                line: 1,
+                column: 5
+            }
+        );
     }
 }

@@ -45,12 +45,24 @@ pub(super) fn load(
         }
     }
     let Some(merged) = merged else {
-        return Err(ConfigError::at(String::new(), None, "no configuration file".into(), "pass --config"));
+        return Err(ConfigError::at(
+            String::new(),
+            None,
+            "no configuration file".into(),
+            "pass --config",
+        ));
     };
     let raw = RawConfig::deserialize(toml::de::Deserializer::from(merged)).map_err(|e| {
-        sources.error(e.span(), describe_serde_error(e.message()), &serde_fix(e.message()))
+        sources.error(
+            e.span(),
+            describe_serde_error(e.message()),
+            &serde_fix(e.message()),
+        )
     })?;
-    let mut ctx = Ctx { sources: &sources, problems: Vec::new() };
+    let mut ctx = Ctx {
+        sources: &sources,
+        problems: Vec::new(),
+    };
     let settings = build(&mut ctx, raw, files);
     match settings {
         Some(s) if ctx.problems.is_empty() => Ok(s),
@@ -83,7 +95,11 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig, files: &[(&str, &str)]) -> Option<Se
     let topology = match raw.topology {
         Some(t) => build_topology(ctx, t, &orgs),
         None => {
-            ctx.err(0..0, "the [topology] table is missing", "add [topology] with kind = \"peer\" and orgs = [\"a\", \"b\"]");
+            ctx.err(
+                0..0,
+                "the [topology] table is missing",
+                "add [topology] with kind = \"peer\" and orgs = [\"a\", \"b\"]",
+            );
             None
         }
     };
@@ -101,7 +117,9 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig, files: &[(&str, &str)]) -> Option<Se
 
 /// A config name for orgs, syncs and tags: letters, digits, `_` and `-`.
 pub(super) fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// An sObject or field API name: a letter, then letters, digits and `_`.
@@ -117,7 +135,11 @@ fn build_orgs(
     let mut entries: Vec<_> = raw.into_iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
     if entries.is_empty() {
-        ctx.err(0..0, "no org is configured", "add at least two [orgs.<name>] tables");
+        ctx.err(
+            0..0,
+            "no org is configured",
+            "add at least two [orgs.<name>] tables",
+        );
     }
     let mut out = IndexMap::new();
     let mut priorities: IndexMap<u32, OrgName> = IndexMap::new();
@@ -125,11 +147,17 @@ fn build_orgs(
         let name_span = name.span();
         let name = OrgName(name.into_inner());
         if !is_name(name.as_str()) {
-            ctx.err(name_span.clone(), format!("org name `{name}` has characters other than letters, digits, _ and -"), "rename the [orgs.<name>] table");
+            ctx.err(
+                name_span.clone(),
+                format!("org name `{name}` has characters other than letters, digits, _ and -"),
+                "rename the [orgs.<name>] table",
+            );
         }
         let org = org.into_inner();
         let url = org.login_url.get_ref().trim_end_matches('/').to_string();
-        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| url.starts_with(p));
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| url.starts_with(p));
         if !(url.starts_with("https://") || loopback) || url.len() < 12 {
             ctx.err(org.login_url.span(), format!("login_url `{url}` is not an https:// URL"), "use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL (http:// only for 127.0.0.1/localhost)");
         }
@@ -140,7 +168,11 @@ fn build_orgs(
             Some("vendor") => Role::Vendor,
             Some(other) => {
                 let span = org.role.as_ref().map_or(name_span.clone(), Spanned::span);
-                ctx.err(span, format!("unknown role `{other}`"), "use one of: hub, client, vendor, peer");
+                ctx.err(
+                    span,
+                    format!("unknown role `{other}`"),
+                    "use one of: hub, client, vendor, peer",
+                );
                 Role::Peer
             }
         };
@@ -148,13 +180,24 @@ fn build_orgs(
             None => idx as u32,
             Some(p) if (0..=1_000_000).contains(p.get_ref()) => *p.get_ref() as u32,
             Some(p) => {
-                ctx.err(p.span(), format!("priority {} is out of range", p.get_ref()), "use an integer from 0 to 1000000 (lower wins ties)");
+                ctx.err(
+                    p.span(),
+                    format!("priority {} is out of range", p.get_ref()),
+                    "use an integer from 0 to 1000000 (lower wins ties)",
+                );
                 idx as u32
             }
         };
         if let Some(other) = priorities.insert(priority, name.clone()) {
-            let span = org.priority.as_ref().map_or(name_span.clone(), Spanned::span);
-            ctx.err(span, format!("org `{name}` has the same priority {priority} as `{other}`"), "give every org a different priority so conflict ties have one winner");
+            let span = org
+                .priority
+                .as_ref()
+                .map_or(name_span.clone(), Spanned::span);
+            ctx.err(
+                span,
+                format!("org `{name}` has the same priority {priority} as `{other}`"),
+                "give every org a different priority so conflict ties have one winner",
+            );
         }
         let api_version = match &org.api_version {
             None => "62.0".to_string(),
@@ -163,7 +206,14 @@ fn build_orgs(
                     !a.is_empty() && a.chars().all(|c| c.is_ascii_digit()) && b == "0"
                 });
                 if !ok {
-                    ctx.err(v.span(), format!("api_version `{}` is not a version like \"62.0\"", v.get_ref()), "write the REST API version as a quoted string, e.g. \"62.0\"");
+                    ctx.err(
+                        v.span(),
+                        format!(
+                            "api_version `{}` is not a version like \"62.0\"",
+                            v.get_ref()
+                        ),
+                        "write the REST API version as a quoted string, e.g. \"62.0\"",
+                    );
                 }
                 v.get_ref().clone()
             }
@@ -172,7 +222,11 @@ fn build_orgs(
             None => 10,
             Some(m) if (1..=25).contains(m.get_ref()) => *m.get_ref() as u32,
             Some(m) => {
-                ctx.err(m.span(), format!("max_concurrent_requests {} is out of range", m.get_ref()), "use 1 to 25 (Salesforce allows 25 concurrent long requests per org)");
+                ctx.err(
+                    m.span(),
+                    format!("max_concurrent_requests {} is out of range", m.get_ref()),
+                    "use 1 to 25 (Salesforce allows 25 concurrent long requests per org)",
+                );
                 10
             }
         };
@@ -205,26 +259,46 @@ fn build_orgs(
 
 fn build_auth(raw: RawAuth) -> Auth {
     match raw {
-        RawAuth::Jwt { client_id, username, private_key_file, audience } => {
-            Auth::Jwt { client_id, username, private_key_file: private_key_file.into(), audience }
-        }
-        RawAuth::ClientCredentials { client_id, client_secret } => {
-            Auth::ClientCredentials { client_id, client_secret: Secret(client_secret) }
-        }
-        RawAuth::RefreshToken { client_id, client_secret, refresh_token } => Auth::RefreshToken {
+        RawAuth::Jwt {
+            client_id,
+            username,
+            private_key_file,
+            audience,
+        } => Auth::Jwt {
+            client_id,
+            username,
+            private_key_file: private_key_file.into(),
+            audience,
+        },
+        RawAuth::ClientCredentials {
+            client_id,
+            client_secret,
+        } => Auth::ClientCredentials {
+            client_id,
+            client_secret: Secret(client_secret),
+        },
+        RawAuth::RefreshToken {
+            client_id,
+            client_secret,
+            refresh_token,
+        } => Auth::RefreshToken {
             client_id,
             client_secret: client_secret.map(Secret),
             refresh_token: Secret(refresh_token),
         },
-        RawAuth::Password { client_id, client_secret, username, password, security_token } => {
-            Auth::Password {
-                client_id,
-                client_secret: Secret(client_secret),
-                username,
-                password: Secret(password),
-                security_token: security_token.map(Secret),
-            }
-        }
+        RawAuth::Password {
+            client_id,
+            client_secret,
+            username,
+            password,
+            security_token,
+        } => Auth::Password {
+            client_id,
+            client_secret: Secret(client_secret),
+            username,
+            password: Secret(password),
+            security_token: security_token.map(Secret),
+        },
     }
 }
 
@@ -238,9 +312,17 @@ fn org_list(
     for n in list.get_ref() {
         if !orgs.contains_key(&OrgName(n.get_ref().clone())) {
             let known: Vec<&str> = orgs.keys().map(OrgName::as_str).collect();
-            ctx.err(n.span(), format!("unknown org `{}` in [topology]", n.get_ref()), format!("use one of the [orgs.<name>] tables: {}", known.join(", ")));
+            ctx.err(
+                n.span(),
+                format!("unknown org `{}` in [topology]", n.get_ref()),
+                format!("use one of the [orgs.<name>] tables: {}", known.join(", ")),
+            );
         } else if !seen.insert(n.get_ref().clone()) {
-            ctx.err(n.span(), format!("org `{}` appears twice in [topology]", n.get_ref()), "list each org once");
+            ctx.err(
+                n.span(),
+                format!("org `{}` appears twice in [topology]", n.get_ref()),
+                "list each org once",
+            );
         }
         out.push(OrgName(n.get_ref().clone()));
     }
@@ -257,67 +339,133 @@ fn build_topology(
     let mut seen = HashSet::new();
     let kind = t.kind.get_ref().as_str();
     let misplaced = |ctx: &mut Ctx<'_>, key: &str, s: Range<usize>, fix: &str| {
-        ctx.err(s, format!("`{key}` does not apply to topology kind \"{kind}\""), fix);
+        ctx.err(
+            s,
+            format!("`{key}` does not apply to topology kind \"{kind}\""),
+            fix,
+        );
     };
     let topology = match kind {
         "peer" | "chain" => {
             if let Some(h) = &t.hub {
-                misplaced(ctx, "hub", h.span(), "remove it; hub and spokes are for kind = \"hub_and_spoke\"");
+                misplaced(
+                    ctx,
+                    "hub",
+                    h.span(),
+                    "remove it; hub and spokes are for kind = \"hub_and_spoke\"",
+                );
             }
             if let Some(s) = &t.spokes {
-                misplaced(ctx, "spokes", s.span(), "remove it; hub and spokes are for kind = \"hub_and_spoke\"");
+                misplaced(
+                    ctx,
+                    "spokes",
+                    s.span(),
+                    "remove it; hub and spokes are for kind = \"hub_and_spoke\"",
+                );
             }
             let Some(list) = &t.orgs else {
-                ctx.err(span, format!("topology kind \"{kind}\" needs `orgs`"), "add orgs = [\"a\", \"b\"]");
+                ctx.err(
+                    span,
+                    format!("topology kind \"{kind}\" needs `orgs`"),
+                    "add orgs = [\"a\", \"b\"]",
+                );
                 return None;
             };
             let names = org_list(ctx, list, orgs, &mut seen);
             if kind == "peer" {
                 if let Some(b) = &t.bidirectional {
-                    misplaced(ctx, "bidirectional", b.span(), "remove it; a peer pair always syncs both ways");
+                    misplaced(
+                        ctx,
+                        "bidirectional",
+                        b.span(),
+                        "remove it; a peer pair always syncs both ways",
+                    );
                 }
                 if names.len() != 2 {
-                    ctx.err(list.span(), format!("a peer topology has exactly 2 orgs, found {}", names.len()), "list two orgs, or use kind = \"hub_and_spoke\" or \"chain\" for more");
+                    ctx.err(
+                        list.span(),
+                        format!("a peer topology has exactly 2 orgs, found {}", names.len()),
+                        "list two orgs, or use kind = \"hub_and_spoke\" or \"chain\" for more",
+                    );
                     return None;
                 }
-                Topology::Peer { a: names[0].clone(), b: names[1].clone() }
+                Topology::Peer {
+                    a: names[0].clone(),
+                    b: names[1].clone(),
+                }
             } else {
                 if names.len() < 2 {
-                    ctx.err(list.span(), "a chain needs at least 2 orgs", "list the orgs in order, e.g. orgs = [\"a\", \"b\", \"c\"]");
+                    ctx.err(
+                        list.span(),
+                        "a chain needs at least 2 orgs",
+                        "list the orgs in order, e.g. orgs = [\"a\", \"b\", \"c\"]",
+                    );
                     return None;
                 }
                 let bidirectional = t.bidirectional.as_ref().is_none_or(|b| *b.get_ref());
-                Topology::Chain { orgs: names, bidirectional }
+                Topology::Chain {
+                    orgs: names,
+                    bidirectional,
+                }
             }
         }
         "hub_and_spoke" => {
             if let Some(o) = &t.orgs {
-                misplaced(ctx, "orgs", o.span(), "use hub = \"name\" and spokes = [\"a\", \"b\"] instead");
+                misplaced(
+                    ctx,
+                    "orgs",
+                    o.span(),
+                    "use hub = \"name\" and spokes = [\"a\", \"b\"] instead",
+                );
             }
             if let Some(b) = &t.bidirectional {
-                misplaced(ctx, "bidirectional", b.span(), "remove it; hub and spokes always sync both ways");
+                misplaced(
+                    ctx,
+                    "bidirectional",
+                    b.span(),
+                    "remove it; hub and spokes always sync both ways",
+                );
             }
             let (Some(hub), Some(spokes)) = (&t.hub, &t.spokes) else {
-                ctx.err(span, "topology kind \"hub_and_spoke\" needs `hub` and `spokes`", "add hub = \"hq\" and spokes = [\"vendor1\", \"vendor2\"]");
+                ctx.err(
+                    span,
+                    "topology kind \"hub_and_spoke\" needs `hub` and `spokes`",
+                    "add hub = \"hq\" and spokes = [\"vendor1\", \"vendor2\"]",
+                );
                 return None;
             };
             let hub_list = Spanned::new(hub.span(), vec![hub.clone()]);
             let hub_name = org_list(ctx, &hub_list, orgs, &mut seen).remove(0);
             let spoke_names = org_list(ctx, spokes, orgs, &mut seen);
             if spoke_names.is_empty() {
-                ctx.err(spokes.span(), "hub_and_spoke needs at least one spoke", "list the spoke orgs");
+                ctx.err(
+                    spokes.span(),
+                    "hub_and_spoke needs at least one spoke",
+                    "list the spoke orgs",
+                );
                 return None;
             }
-            Topology::HubAndSpoke { hub: hub_name, spokes: spoke_names }
+            Topology::HubAndSpoke {
+                hub: hub_name,
+                spokes: spoke_names,
+            }
         }
         other => {
-            ctx.err(t.kind.span(), format!("unknown topology kind `{other}`"), "use \"peer\", \"hub_and_spoke\" or \"chain\"");
+            ctx.err(
+                t.kind.span(),
+                format!("unknown topology kind `{other}`"),
+                "use \"peer\", \"hub_and_spoke\" or \"chain\"",
+            );
             return None;
         }
     };
     for name in orgs.keys() {
         if !seen.contains(name.as_str()) {
-            ctx.err(span.clone(), format!("org `{name}` is configured but not part of [topology]"), "add it to the topology, or remove its [orgs] table");
+            ctx.err(
+                span.clone(),
+                format!("org `{name}` is configured but not part of [topology]"),
+                "add it to the topology, or remove its [orgs] table",
+            );
         }
     }
     Some(topology)
@@ -352,7 +500,11 @@ pub(super) fn duration_in(
     match parse_duration(raw.get_ref()) {
         Some(d) if d >= min && d <= max => Some(d),
         Some(_) => {
-            ctx.err(raw.span(), format!("{key} `{}` is out of range", raw.get_ref()), format!("use a duration from {bounds}"));
+            ctx.err(
+                raw.span(),
+                format!("{key} `{}` is out of range", raw.get_ref()),
+                format!("use a duration from {bounds}"),
+            );
             None
         }
         None => {
@@ -363,17 +515,32 @@ pub(super) fn duration_in(
 }
 
 fn build_engine(ctx: &mut Ctx<'_>, raw: Option<RawEngine>) -> EngineSettings {
-    let raw = raw.unwrap_or(RawEngine { state: None, client_tag: None, listen: None, batch_size: None, lookback: None });
+    let raw = raw.unwrap_or(RawEngine {
+        state: None,
+        client_tag: None,
+        listen: None,
+        batch_size: None,
+        lookback: None,
+    });
     let state = match raw.state.as_ref().map(|s| s.get_ref().as_str()) {
         None => StateLocation::Sqlite("orgsync.db".into()),
-        Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => StateLocation::Postgres(s.to_string()),
+        Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
+            StateLocation::Postgres(s.to_string())
+        }
         Some(s) => StateLocation::Sqlite(s.strip_prefix("sqlite://").unwrap_or(s).into()),
     };
     let client_tag = match &raw.client_tag {
         None => "orgsync".to_string(),
         Some(t) => {
             if !is_name(t.get_ref()) || t.get_ref().len() > 40 {
-                ctx.err(t.span(), format!("client_tag `{}` must be 1-40 letters, digits, _ or -", t.get_ref()), "choose a short tag like \"orgsync\"; it is matched in CDC changeOrigin");
+                ctx.err(
+                    t.span(),
+                    format!(
+                        "client_tag `{}` must be 1-40 letters, digits, _ or -",
+                        t.get_ref()
+                    ),
+                    "choose a short tag like \"orgsync\"; it is matched in CDC changeOrigin",
+                );
             }
             t.get_ref().clone()
         }
@@ -382,7 +549,11 @@ fn build_engine(ctx: &mut Ctx<'_>, raw: Option<RawEngine>) -> EngineSettings {
     let listen = match &raw.listen {
         None => default_listen,
         Some(l) => l.get_ref().parse().unwrap_or_else(|_| {
-            ctx.err(l.span(), format!("listen `{}` is not an address:port", l.get_ref()), "write e.g. \"127.0.0.1:8686\" or \"0.0.0.0:8686\"");
+            ctx.err(
+                l.span(),
+                format!("listen `{}` is not an address:port", l.get_ref()),
+                "write e.g. \"127.0.0.1:8686\" or \"0.0.0.0:8686\"",
+            );
             default_listen
         }),
     };
@@ -390,13 +561,31 @@ fn build_engine(ctx: &mut Ctx<'_>, raw: Option<RawEngine>) -> EngineSettings {
         None => 200,
         Some(b) if (1..=200).contains(b.get_ref()) => *b.get_ref() as usize,
         Some(b) => {
-            ctx.err(b.span(), format!("batch_size {} is out of range", b.get_ref()), "use 1 to 200 (sObject Collections take at most 200 records)");
+            ctx.err(
+                b.span(),
+                format!("batch_size {} is out of range", b.get_ref()),
+                "use 1 to 200 (sObject Collections take at most 200 records)",
+            );
             200
         }
     };
     let lookback = match &raw.lookback {
         None => Duration::from_secs(5),
-        Some(l) => duration_in(ctx, l, "lookback", Duration::ZERO, Duration::from_secs(600), "0s to 10m").unwrap_or(Duration::from_secs(5)),
+        Some(l) => duration_in(
+            ctx,
+            l,
+            "lookback",
+            Duration::ZERO,
+            Duration::from_secs(600),
+            "0s to 10m",
+        )
+        .unwrap_or(Duration::from_secs(5)),
     };
-    EngineSettings { state, client_tag, listen, batch_size, lookback }
+    EngineSettings {
+        state,
+        client_tag,
+        listen,
+        batch_size,
+        lookback,
+    }
 }

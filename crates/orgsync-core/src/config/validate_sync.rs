@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use toml::Spanned;
 
 use super::raw::{RawField, RawParent, RawSync};
-use super::validate::{duration_in, is_api_name, parse_duration, Ctx};
+use super::validate::{Ctx, duration_in, is_api_name, parse_duration};
 use super::*;
 use crate::model::to_id18;
 
@@ -24,7 +24,10 @@ pub fn relationship_name(field: &str) -> Option<String> {
     if let Some(base) = field.strip_suffix("__c") {
         return Some(format!("{base}__r"));
     }
-    field.strip_suffix("Id").filter(|b| !b.is_empty()).map(str::to_string)
+    field
+        .strip_suffix("Id")
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
 }
 
 pub(super) fn build_syncs(
@@ -33,7 +36,11 @@ pub(super) fn build_syncs(
     orgs: &IndexMap<OrgName, OrgSettings>,
 ) -> (Vec<SyncSettings>, Vec<String>) {
     if raw.is_empty() {
-        ctx.err(0..0, "no [[sync]] table: nothing would be synced", "add a [[sync]] table with object = \"Account\" and fields = [\"Name\"]");
+        ctx.err(
+            0..0,
+            "no [[sync]] table: nothing would be synced",
+            "add a [[sync]] table with object = \"Account\" and fields = [\"Name\"]",
+        );
     }
     let mut out: Vec<SyncSettings> = Vec::new();
     let mut spans: Vec<(Range<usize>, Vec<Range<usize>>)> = Vec::new();
@@ -43,11 +50,19 @@ pub(super) fn build_syncs(
         let s = s.into_inner();
         let object = s.object.get_ref().clone();
         if !is_api_name(&object) {
-            ctx.err(s.object.span(), format!("`{object}` is not an sObject API name"), "use the API name, e.g. \"Opportunity\" or \"Work_Item__c\"");
+            ctx.err(
+                s.object.span(),
+                format!("`{object}` is not an sObject API name"),
+                "use the API name, e.g. \"Opportunity\" or \"Work_Item__c\"",
+            );
         }
         if let Some(first) = objects.get(&object.to_ascii_lowercase()) {
             let line = ctx.sources.locate(first.start).map_or(0, |l| l.line);
-            ctx.err(s.object.span(), format!("object `{object}` has two [[sync]] tables (the first is at line {line})"), "merge them into one [[sync]] table");
+            ctx.err(
+                s.object.span(),
+                format!("object `{object}` has two [[sync]] tables (the first is at line {line})"),
+                "merge them into one [[sync]] table",
+            );
         }
         objects.insert(object.to_ascii_lowercase(), s.object.span());
         let parent_spans = s.parents.iter().map(Spanned::span).collect();
@@ -57,11 +72,17 @@ pub(super) fn build_syncs(
         }
     }
     // parents with policy sync must name a synced object; fill in its target name
-    let targets: HashMap<String, String> =
-        out.iter().map(|s| (s.object.to_ascii_lowercase(), s.target_object.clone())).collect();
+    let targets: HashMap<String, String> = out
+        .iter()
+        .map(|s| (s.object.to_ascii_lowercase(), s.target_object.clone()))
+        .collect();
     for (sync, (_, pspans)) in out.iter_mut().zip(&spans) {
         for (p, pspan) in sync.parents.iter_mut().zip(pspans) {
-            if let ParentPolicy::Sync { object, target_object } = &mut p.policy {
+            if let ParentPolicy::Sync {
+                object,
+                target_object,
+            } = &mut p.policy
+            {
                 match targets.get(&object.to_ascii_lowercase()) {
                     Some(t) => *target_object = t.clone(),
                     None => ctx.err(pspan.clone(), format!("parent object `{object}` of {} has no [[sync]] table", p.field), format!("add a [[sync]] for {object}, or use policy = \"match_by_name\", \"fixed\" or \"none\"")),
@@ -73,11 +94,19 @@ pub(super) fn build_syncs(
     (out, order)
 }
 
-fn build_sync(ctx: &mut Ctx<'_>, s: RawSync, orgs: &IndexMap<OrgName, OrgSettings>) -> Option<SyncSettings> {
+fn build_sync(
+    ctx: &mut Ctx<'_>,
+    s: RawSync,
+    orgs: &IndexMap<OrgName, OrgSettings>,
+) -> Option<SyncSettings> {
     let object = s.object.get_ref().clone();
     let target_object = match &s.target_object {
         Some(t) if !is_api_name(t.get_ref()) => {
-            ctx.err(t.span(), format!("`{}` is not an sObject API name", t.get_ref()), "use the API name on the target side");
+            ctx.err(
+                t.span(),
+                format!("`{}` is not an sObject API name", t.get_ref()),
+                "use the API name on the target side",
+            );
             object.clone()
         }
         Some(t) => t.get_ref().clone(),
@@ -101,7 +130,11 @@ fn build_sync(ctx: &mut Ctx<'_>, s: RawSync, orgs: &IndexMap<OrgName, OrgSetting
         Some("outbound") => Capture::Outbound,
         Some(other) => {
             let span = s.capture.as_ref().map_or(0..0, Spanned::span);
-            ctx.err(span, format!("unknown capture `{other}`"), "use \"poll\", \"cdc\" or \"outbound\"");
+            ctx.err(
+                span,
+                format!("unknown capture `{other}`"),
+                "use \"poll\", \"cdc\" or \"outbound\"",
+            );
             Capture::Poll
         }
     };
@@ -109,31 +142,65 @@ fn build_sync(ctx: &mut Ctx<'_>, s: RawSync, orgs: &IndexMap<OrgName, OrgSetting
     let interval = s
         .interval
         .as_ref()
-        .and_then(|i| duration_in(ctx, i, "interval", Duration::from_secs(1), Duration::from_secs(1800), "1s to 30m"))
+        .and_then(|i| {
+            duration_in(
+                ctx,
+                i,
+                "interval",
+                Duration::from_secs(1),
+                Duration::from_secs(1800),
+                "1s to 30m",
+            )
+        })
         .unwrap_or(Duration::from_secs(default_interval));
-    let conflict = match s.conflict.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
+    let conflict = match s
+        .conflict
+        .as_ref()
+        .map(|c| (c.get_ref().as_str(), c.span()))
+    {
         None | Some(("last_writer_wins", _)) => ConflictPolicy::LastWriterWins,
         Some(("manual", _)) => ConflictPolicy::Manual,
         Some((c, span)) => match c.strip_prefix("source_wins:") {
-            Some(org) if orgs.contains_key(&OrgName(org.to_string())) => ConflictPolicy::SourceWins(OrgName(org.to_string())),
+            Some(org) if orgs.contains_key(&OrgName(org.to_string())) => {
+                ConflictPolicy::SourceWins(OrgName(org.to_string()))
+            }
             Some(org) => {
-                ctx.err(span, format!("conflict policy names unknown org `{org}`"), "write source_wins:<name> with a name from [orgs]");
+                ctx.err(
+                    span,
+                    format!("conflict policy names unknown org `{org}`"),
+                    "write source_wins:<name> with a name from [orgs]",
+                );
                 ConflictPolicy::LastWriterWins
             }
             None => {
-                ctx.err(span, format!("unknown conflict policy `{c}`"), "use \"last_writer_wins\", \"source_wins:<org>\" or \"manual\"");
+                ctx.err(
+                    span,
+                    format!("unknown conflict policy `{c}`"),
+                    "use \"last_writer_wins\", \"source_wins:<org>\" or \"manual\"",
+                );
                 ConflictPolicy::LastWriterWins
             }
         },
     };
-    let parents = s.parents.iter().filter_map(|p| build_parent(ctx, p, &fields)).collect::<Vec<_>>();
+    let parents = s
+        .parents
+        .iter()
+        .filter_map(|p| build_parent(ctx, p, &fields))
+        .collect::<Vec<_>>();
     let mut seen = HashSet::new();
     for (p, raw) in parents.iter().zip(&s.parents) {
         if !seen.insert(p.field.to_ascii_lowercase()) {
-            ctx.err(raw.span(), format!("lookup `{}` has two parent policies", p.field), "keep one entry per lookup field");
+            ctx.err(
+                raw.span(),
+                format!("lookup `{}` has two parent policies", p.field),
+                "keep one entry per lookup field",
+            );
         }
     }
-    let start = s.start.as_ref().map_or(Start::Everything, |st| parse_start(ctx, st));
+    let start = s
+        .start
+        .as_ref()
+        .map_or(Start::Everything, |st| parse_start(ctx, st));
     Some(SyncSettings {
         object,
         target_object,
@@ -150,40 +217,76 @@ fn build_sync(ctx: &mut Ctx<'_>, s: RawSync, orgs: &IndexMap<OrgName, OrgSetting
     })
 }
 
-fn build_fields(ctx: &mut Ctx<'_>, raw: &Spanned<Vec<Spanned<RawField>>>, gid: &str) -> Vec<FieldMap> {
+fn build_fields(
+    ctx: &mut Ctx<'_>,
+    raw: &Spanned<Vec<Spanned<RawField>>>,
+    gid: &str,
+) -> Vec<FieldMap> {
     if raw.get_ref().is_empty() {
-        ctx.err(raw.span(), "`fields` is empty", "list the fields to sync, e.g. fields = [\"Name\", \"Amount\"]");
+        ctx.err(
+            raw.span(),
+            "`fields` is empty",
+            "list the fields to sync, e.g. fields = [\"Name\", \"Amount\"]",
+        );
     }
     let mut out = Vec::new();
     let (mut src_seen, mut tgt_seen) = (HashSet::new(), HashSet::new());
     for f in raw.get_ref() {
         let map = match f.get_ref() {
-            RawField::Same(n) => FieldMap { source: n.clone(), target: n.clone(), direction: Direction::Both },
+            RawField::Same(n) => FieldMap {
+                source: n.clone(),
+                target: n.clone(),
+                direction: Direction::Both,
+            },
             RawField::Mapped(m) => {
                 let direction = match m.direction.as_deref() {
                     None | Some("both") => Direction::Both,
                     Some("to_target") => Direction::ToTarget,
                     Some("to_source") => Direction::ToSource,
                     Some(other) => {
-                        ctx.err(f.span(), format!("unknown direction `{other}` for field {}", m.source), "use \"both\", \"to_target\" or \"to_source\"");
+                        ctx.err(
+                            f.span(),
+                            format!("unknown direction `{other}` for field {}", m.source),
+                            "use \"both\", \"to_target\" or \"to_source\"",
+                        );
                         Direction::Both
                     }
                 };
-                FieldMap { source: m.source.clone(), target: m.target.clone().unwrap_or_else(|| m.source.clone()), direction }
+                FieldMap {
+                    source: m.source.clone(),
+                    target: m.target.clone().unwrap_or_else(|| m.source.clone()),
+                    direction,
+                }
             }
         };
         for name in [&map.source, &map.target] {
             if !is_api_name(name) {
-                ctx.err(f.span(), format!("`{name}` is not a field API name"), "use the field's API name, e.g. \"Amount\" or \"Hours__c\"");
+                ctx.err(
+                    f.span(),
+                    format!("`{name}` is not a field API name"),
+                    "use the field's API name, e.g. \"Amount\" or \"Hours__c\"",
+                );
             }
             if name.eq_ignore_ascii_case(gid) {
-                ctx.err(f.span(), format!("`{name}` is the global-id field"), "remove it from fields; orgsync sets the global-id field itself");
+                ctx.err(
+                    f.span(),
+                    format!("`{name}` is the global-id field"),
+                    "remove it from fields; orgsync sets the global-id field itself",
+                );
             }
         }
         if !src_seen.insert(map.source.to_ascii_lowercase()) {
-            ctx.err(f.span(), format!("source field `{}` is mapped twice", map.source), "map each field once");
+            ctx.err(
+                f.span(),
+                format!("source field `{}` is mapped twice", map.source),
+                "map each field once",
+            );
         } else if !tgt_seen.insert(map.target.to_ascii_lowercase()) {
-            ctx.err(f.span(), format!("target field `{}` is mapped twice", map.target), "map each field once");
+            ctx.err(
+                f.span(),
+                format!("target field `{}` is mapped twice", map.target),
+                "map each field once",
+            );
         }
         out.push(map);
     }
@@ -198,10 +301,21 @@ fn build_constants(
     let mut out = IndexMap::new();
     for (k, v) in raw.unwrap_or_default() {
         if !is_api_name(k.get_ref()) {
-            ctx.err(k.span(), format!("`{}` is not a field API name", k.get_ref()), "use the target field's API name");
+            ctx.err(
+                k.span(),
+                format!("`{}` is not a field API name", k.get_ref()),
+                "use the target field's API name",
+            );
         }
-        if fields.iter().any(|f| f.target.eq_ignore_ascii_case(k.get_ref())) {
-            ctx.err(k.span(), format!("`{}` is both a synced field and a constant", k.get_ref()), "remove it from fields or from constants");
+        if fields
+            .iter()
+            .any(|f| f.target.eq_ignore_ascii_case(k.get_ref()))
+        {
+            ctx.err(
+                k.span(),
+                format!("`{}` is both a synced field and a constant", k.get_ref()),
+                "remove it from fields or from constants",
+            );
         }
         let value = match v.get_ref() {
             toml::Value::String(s) => FieldValue::Text(s.clone()),
@@ -209,12 +323,21 @@ fn build_constants(
             toml::Value::Float(f) => FieldValue::Number(f.to_string()),
             toml::Value::Boolean(b) => FieldValue::Bool(*b),
             toml::Value::Datetime(d) => match (d.date, d.time) {
-                (Some(date), None) => chrono::NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
-                    .map_or(FieldValue::Text(d.to_string()), FieldValue::Date),
-                _ => FieldValue::parse_datetime(&d.to_string()).unwrap_or(FieldValue::Text(d.to_string())),
+                (Some(date), None) => chrono::NaiveDate::from_ymd_opt(
+                    date.year.into(),
+                    date.month.into(),
+                    date.day.into(),
+                )
+                .map_or(FieldValue::Text(d.to_string()), FieldValue::Date),
+                _ => FieldValue::parse_datetime(&d.to_string())
+                    .unwrap_or(FieldValue::Text(d.to_string())),
             },
             _ => {
-                ctx.err(v.span(), format!("constant `{}` is an array or table", k.get_ref()), "use a string, number, boolean or date");
+                ctx.err(
+                    v.span(),
+                    format!("constant `{}` is an array or table", k.get_ref()),
+                    "use a string, number, boolean or date",
+                );
                 continue;
             }
         };
@@ -228,14 +351,15 @@ fn build_constants(
 fn check_where(ctx: &mut Ctx<'_>, w: &Spanned<String>) -> Option<String> {
     let text = w.get_ref().trim();
     let lower = text.to_ascii_lowercase();
-    let fix = "write only the condition, e.g. where = \"StageName != 'Closed Lost' AND Amount > 0\"";
+    let fix =
+        "write only the condition, e.g. where = \"StageName != 'Closed Lost' AND Amount > 0\"";
     let problem = if text.is_empty() {
         Some("`where` is empty")
     } else if text.contains(';') {
         Some("`where` contains `;`")
     } else if lower.starts_with("select ") || lower.starts_with("where ") {
         Some("`where` is a query or starts with WHERE, not a condition")
-    } else if unescaped_quotes(text) % 2 != 0 {
+    } else if !unescaped_quotes(text).is_multiple_of(2) {
         Some("`where` has an unterminated string literal")
     } else if text.matches('(').count() != text.matches(')').count() {
         Some("`where` has unbalanced parentheses")
@@ -264,43 +388,85 @@ fn unescaped_quotes(text: &str) -> usize {
     n
 }
 
-fn build_parent(ctx: &mut Ctx<'_>, raw: &Spanned<RawParent>, fields: &[FieldMap]) -> Option<ParentSettings> {
+fn build_parent(
+    ctx: &mut Ctx<'_>,
+    raw: &Spanned<RawParent>,
+    fields: &[FieldMap],
+) -> Option<ParentSettings> {
     let p = raw.get_ref();
-    let Some(field) = fields.iter().find(|f| f.source.eq_ignore_ascii_case(p.field.get_ref())) else {
-        ctx.err(p.field.span(), format!("parent policy for `{}`, which is not in fields", p.field.get_ref()), format!("add \"{}\" to fields, or remove this parent entry", p.field.get_ref()));
+    let Some(field) = fields
+        .iter()
+        .find(|f| f.source.eq_ignore_ascii_case(p.field.get_ref()))
+    else {
+        ctx.err(
+            p.field.span(),
+            format!(
+                "parent policy for `{}`, which is not in fields",
+                p.field.get_ref()
+            ),
+            format!(
+                "add \"{}\" to fields, or remove this parent entry",
+                p.field.get_ref()
+            ),
+        );
         return None;
     };
     let object = |ctx: &mut Ctx<'_>| match &p.object {
         Some(o) => Some(o.get_ref().clone()),
         None => {
-            ctx.err(p.policy.span(), format!("policy \"{}\" needs `object`", p.policy.get_ref()), "add object = \"<parent sObject>\", e.g. object = \"Account\"");
+            ctx.err(
+                p.policy.span(),
+                format!("policy \"{}\" needs `object`", p.policy.get_ref()),
+                "add object = \"<parent sObject>\", e.g. object = \"Account\"",
+            );
             None
         }
     };
     let policy = match p.policy.get_ref().as_str() {
-        "sync" => ParentPolicy::Sync { object: object(ctx)?, target_object: String::new() },
-        "match_by_name" => ParentPolicy::MatchByName { object: object(ctx)? },
+        "sync" => ParentPolicy::Sync {
+            object: object(ctx)?,
+            target_object: String::new(),
+        },
+        "match_by_name" => ParentPolicy::MatchByName {
+            object: object(ctx)?,
+        },
         "fixed" => match &p.fixed_id {
             Some(id) => match to_id18(id.get_ref()) {
                 Ok(id) => ParentPolicy::Fixed { id },
                 Err(e) => {
-                    ctx.err(id.span(), e.to_string(), "use the 15- or 18-character record id from the target org");
+                    ctx.err(
+                        id.span(),
+                        e.to_string(),
+                        "use the 15- or 18-character record id from the target org",
+                    );
                     return None;
                 }
             },
             None => {
-                ctx.err(p.policy.span(), "policy \"fixed\" needs `fixed_id`", "add fixed_id = \"001…\" (the target record to link to)");
+                ctx.err(
+                    p.policy.span(),
+                    "policy \"fixed\" needs `fixed_id`",
+                    "add fixed_id = \"001…\" (the target record to link to)",
+                );
                 return None;
             }
         },
         "none" => ParentPolicy::None,
         other => {
-            ctx.err(p.policy.span(), format!("unknown parent policy `{other}`"), "use \"sync\", \"match_by_name\", \"fixed\" or \"none\"");
+            ctx.err(
+                p.policy.span(),
+                format!("unknown parent policy `{other}`"),
+                "use \"sync\", \"match_by_name\", \"fixed\" or \"none\"",
+            );
             return None;
         }
     };
     if let (Some(id), false) = (&p.fixed_id, matches!(policy, ParentPolicy::Fixed { .. })) {
-        ctx.err(id.span(), "`fixed_id` is only used with policy = \"fixed\"", "remove fixed_id or change the policy");
+        ctx.err(
+            id.span(),
+            "`fixed_id` is only used with policy = \"fixed\"",
+            "remove fixed_id or change the policy",
+        );
     }
     let derive = |name: &str| relationship_name(name);
     let target_relationship = match &p.relationship_name {
@@ -327,20 +493,33 @@ fn parse_start(ctx: &mut Ctx<'_>, st: &Spanned<String>) -> Start {
     if text == "everything" {
         return Start::Everything;
     }
-    if let Some(FieldValue::DateTime(t)) = FieldValue::parse_datetime(text).filter(|_| text.contains('T')) {
+    if let Some(FieldValue::DateTime(t)) =
+        FieldValue::parse_datetime(text).filter(|_| text.contains('T'))
+    {
         return Start::At(t);
     }
     if let Some(d) = parse_duration(text).filter(|_| text.ends_with(['d', 'h', 'm'])) {
         return Start::Relative(d);
     }
-    ctx.err(st.span(), format!("start `{text}` is not \"everything\", a datetime or an age"), "write \"everything\", a datetime like \"2018-08-25T11:00:00.000Z\", or an age like \"7d\"");
+    ctx.err(
+        st.span(),
+        format!("start `{text}` is not \"everything\", a datetime or an age"),
+        "write \"everything\", a datetime like \"2018-08-25T11:00:00.000Z\", or an age like \"7d\"",
+    );
     Start::At(DateTime::<Utc>::UNIX_EPOCH)
 }
 
 /// Kahn's algorithm over `parents` with policy `sync`, keeping file order among equals. A
 /// self-lookup (ParentId) is not an edge: the planner orders such records within a batch.
-fn object_order(ctx: &mut Ctx<'_>, syncs: &[SyncSettings], spans: &[(Range<usize>, Vec<Range<usize>>)]) -> Vec<String> {
-    let names: Vec<String> = syncs.iter().map(|s| s.object.to_ascii_lowercase()).collect();
+fn object_order(
+    ctx: &mut Ctx<'_>,
+    syncs: &[SyncSettings],
+    spans: &[(Range<usize>, Vec<Range<usize>>)],
+) -> Vec<String> {
+    let names: Vec<String> = syncs
+        .iter()
+        .map(|s| s.object.to_ascii_lowercase())
+        .collect();
     let mut indegree = vec![0usize; syncs.len()];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); syncs.len()];
     for (ci, s) in syncs.iter().enumerate() {
@@ -363,10 +542,21 @@ fn object_order(ctx: &mut Ctx<'_>, syncs: &[SyncSettings], spans: &[(Range<usize
             indegree[c] -= 1;
         }
     }
-    let cyclic: Vec<&str> = (0..syncs.len()).filter(|&i| !done[i]).map(|i| syncs[i].object.as_str()).collect();
+    let cyclic: Vec<&str> = (0..syncs.len())
+        .filter(|&i| !done[i])
+        .map(|i| syncs[i].object.as_str())
+        .collect();
     if let Some(first) = (0..syncs.len()).find(|&i| !done[i]) {
-        let span = spans[first].1.first().cloned().unwrap_or(spans[first].0.clone());
-        ctx.err(span, format!("parent lookups form a cycle between {}", cyclic.join(", ")), "break the cycle: give one of these lookups policy = \"none\" or \"match_by_name\"");
+        let span = spans[first]
+            .1
+            .first()
+            .cloned()
+            .unwrap_or(spans[first].0.clone());
+        ctx.err(
+            span,
+            format!("parent lookups form a cycle between {}", cyclic.join(", ")),
+            "break the cycle: give one of these lookups policy = \"none\" or \"match_by_name\"",
+        );
         order.extend(cyclic.iter().map(|s| s.to_string()));
     }
     order

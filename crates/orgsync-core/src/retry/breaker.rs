@@ -73,12 +73,21 @@ impl Breaker {
         match *self {
             Breaker::Closed { .. } => Admission::Allow,
             Breaker::Open { until, .. } if now < until => Admission::Reject { retry_at: until },
-            Breaker::Open { open_for, .. } | Breaker::HalfOpen { open_for, probing: false } => {
-                *self = Breaker::HalfOpen { open_for, probing: true };
+            Breaker::Open { open_for, .. }
+            | Breaker::HalfOpen {
+                open_for,
+                probing: false,
+            } => {
+                *self = Breaker::HalfOpen {
+                    open_for,
+                    probing: true,
+                };
                 Admission::Probe
             }
             // the probe is out: others wait a little for its outcome
-            Breaker::HalfOpen { probing: true, .. } => Admission::Reject { retry_at: now + TimeDelta::seconds(5) },
+            Breaker::HalfOpen { probing: true, .. } => Admission::Reject {
+                retry_at: now + TimeDelta::seconds(5),
+            },
         }
     }
 
@@ -90,13 +99,19 @@ impl Breaker {
     /// A call failed with an org-health failure (see [`counts`]).
     pub fn on_failure(&mut self, now: DateTime<Utc>) {
         *self = match *self {
-            Breaker::Closed { failures } if failures + 1 >= FAILURE_THRESHOLD => {
-                Breaker::Open { until: now + MIN_OPEN, open_for: MIN_OPEN }
-            }
-            Breaker::Closed { failures } => Breaker::Closed { failures: failures + 1 },
+            Breaker::Closed { failures } if failures + 1 >= FAILURE_THRESHOLD => Breaker::Open {
+                until: now + MIN_OPEN,
+                open_for: MIN_OPEN,
+            },
+            Breaker::Closed { failures } => Breaker::Closed {
+                failures: failures + 1,
+            },
             Breaker::HalfOpen { open_for, .. } => {
                 let next = (open_for * 2).min(MAX_OPEN);
-                Breaker::Open { until: now + next, open_for: next }
+                Breaker::Open {
+                    until: now + next,
+                    open_for: next,
+                }
             }
             // a call admitted before the circuit opened failed late: nothing changes
             open @ Breaker::Open { .. } => open,
@@ -126,12 +141,23 @@ mod tests {
             assert_eq!(b.admit(t0), Admission::Allow);
         }
         b.on_failure(t0);
-        assert_eq!(b.admit(t0), Admission::Reject { retry_at: t0 + MIN_OPEN });
+        assert_eq!(
+            b.admit(t0),
+            Admission::Reject {
+                retry_at: t0 + MIN_OPEN
+            }
+        );
         let t1 = t0 + MIN_OPEN;
         assert_eq!(b.admit(t1), Admission::Probe);
         assert!(matches!(b.admit(t1), Admission::Reject { .. }));
         b.on_failure(t1);
-        assert_eq!(b, Breaker::Open { until: t1 + MIN_OPEN * 2, open_for: MIN_OPEN * 2 });
+        assert_eq!(
+            b,
+            Breaker::Open {
+                until: t1 + MIN_OPEN * 2,
+                open_for: MIN_OPEN * 2
+            }
+        );
         let t2 = t1 + MIN_OPEN * 2;
         assert_eq!(b.admit(t2), Admission::Probe);
         b.on_success();
@@ -145,6 +171,8 @@ mod tests {
         assert!(counts(&FailureKind::Auth));
         assert!(!counts(&FailureKind::MissingParent));
         assert!(!counts(&FailureKind::Quota { until: None }));
-        assert!(!counts(&FailureKind::Permanent { message: String::new() }));
+        assert!(!counts(&FailureKind::Permanent {
+            message: String::new()
+        }));
     }
 }

@@ -56,7 +56,11 @@ pub struct Governor {
 impl Governor {
     /// A governor for an org's configured `budget_share`.
     pub fn new(share: f64) -> Self {
-        Governor { share: share.clamp(0.05, 1.0), used: 0, max: 0 }
+        Governor {
+            share: share.clamp(0.05, 1.0),
+            used: 0,
+            max: 0,
+        }
     }
 
     fn ratio(&self) -> Option<f64> {

@@ -71,10 +71,17 @@ pub enum Decision {
 
 /// Decide after a failure. `attempts` counts attempts made so far including this one;
 /// `auth_refreshed` says whether the token was already refreshed for this failure.
-pub fn decide(kind: &FailureKind, attempts: u32, now: DateTime<Utc>, auth_refreshed: bool) -> Decision {
+pub fn decide(
+    kind: &FailureKind,
+    attempts: u32,
+    now: DateTime<Utc>,
+    auth_refreshed: bool,
+) -> Decision {
     match kind {
         FailureKind::MissingParent => Decision::WaitForParent,
-        FailureKind::Quota { until } => Decision::PauseOrg(until.filter(|u| *u > now).unwrap_or(now + QUOTA_PAUSE)),
+        FailureKind::Quota { until } => {
+            Decision::PauseOrg(until.filter(|u| *u > now).unwrap_or(now + QUOTA_PAUSE))
+        }
         FailureKind::Auth if !auth_refreshed => Decision::RefreshAuthThenRetry,
         FailureKind::Auth => Decision::OrgError,
         FailureKind::Permanent { message } => Decision::FailNow(message.clone()),
@@ -98,22 +105,45 @@ mod tests {
     #[test]
     fn schedule_matches_the_seed() {
         let now = DateTime::UNIX_EPOCH;
-        let delays: Vec<i64> = (1..=5).filter_map(|a| next_attempt(a, now)).map(|t| (t - now).num_seconds()).collect();
+        let delays: Vec<i64> = (1..=5)
+            .filter_map(|a| next_attempt(a, now))
+            .map(|t| (t - now).num_seconds())
+            .collect();
         assert_eq!(delays, [30, 120, 600, 3600]);
         assert_eq!(next_attempt(0, now), None);
-        assert_eq!(decide(&FailureKind::Retryable, 5, now, false), Decision::FailNow("gave up after 5 attempts".into()));
+        assert_eq!(
+            decide(&FailureKind::Retryable, 5, now, false),
+            Decision::FailNow("gave up after 5 attempts".into())
+        );
     }
 
     #[test]
     fn each_kind_decides() {
         let now = DateTime::UNIX_EPOCH;
-        assert_eq!(decide(&FailureKind::MissingParent, 3, now, false), Decision::WaitForParent);
-        assert_eq!(decide(&FailureKind::Quota { until: None }, 1, now, false), Decision::PauseOrg(now + QUOTA_PAUSE));
+        assert_eq!(
+            decide(&FailureKind::MissingParent, 3, now, false),
+            Decision::WaitForParent
+        );
+        assert_eq!(
+            decide(&FailureKind::Quota { until: None }, 1, now, false),
+            Decision::PauseOrg(now + QUOTA_PAUSE)
+        );
         let later = now + TimeDelta::minutes(7);
-        assert_eq!(decide(&FailureKind::Quota { until: Some(later) }, 1, now, false), Decision::PauseOrg(later));
-        assert_eq!(decide(&FailureKind::Auth, 1, now, false), Decision::RefreshAuthThenRetry);
+        assert_eq!(
+            decide(&FailureKind::Quota { until: Some(later) }, 1, now, false),
+            Decision::PauseOrg(later)
+        );
+        assert_eq!(
+            decide(&FailureKind::Auth, 1, now, false),
+            Decision::RefreshAuthThenRetry
+        );
         assert_eq!(decide(&FailureKind::Auth, 1, now, true), Decision::OrgError);
-        let p = FailureKind::Permanent { message: "FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount must be positive".into() };
-        assert_eq!(decide(&p, 1, now, false), Decision::FailNow("FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount must be positive".into()));
+        let p = FailureKind::Permanent {
+            message: "FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount must be positive".into(),
+        };
+        assert_eq!(
+            decide(&p, 1, now, false),
+            Decision::FailNow("FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount must be positive".into())
+        );
     }
 }

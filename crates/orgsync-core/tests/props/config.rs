@@ -33,7 +33,11 @@ fn err(text: &str) -> String {
 
 #[test]
 fn the_example_file_is_valid_and_means_what_it_says() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orgsync.toml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/orgsync.toml"
+    ))
+    .unwrap();
     let s = Settings::from_files(&[("orgsync.toml", &text)], &|v| Some(format!("v-{v}"))).unwrap();
     assert_eq!(s.orgs.len(), 3);
     let names: Vec<&str> = s.orgs.keys().map(|k| k.as_str()).collect();
@@ -42,15 +46,36 @@ fn the_example_file_is_valid_and_means_what_it_says() {
     assert_eq!(s.orgs["vendor_a"].priority, 1);
     assert_eq!(s.orgs["vendor_b"].priority, 5);
     assert_eq!(s.orgs["hub"].role, Role::Hub);
-    assert!(matches!(&s.orgs["vendor_a"].auth, Auth::ClientCredentials { client_secret, .. } if client_secret.expose() == "v-VENDOR_A_SECRET"));
-    assert_eq!(s.topology, Topology::HubAndSpoke { hub: "hub".into(), spokes: vec!["vendor_a".into(), "vendor_b".into()] });
+    assert!(
+        matches!(&s.orgs["vendor_a"].auth, Auth::ClientCredentials { client_secret, .. } if client_secret.expose() == "v-VENDOR_A_SECRET")
+    );
+    assert_eq!(
+        s.topology,
+        Topology::HubAndSpoke {
+            hub: "hub".into(),
+            spokes: vec!["vendor_a".into(), "vendor_b".into()]
+        }
+    );
     let opp = &s.syncs[1];
     assert_eq!(opp.capture, Capture::Cdc);
     assert_eq!(opp.interval, Duration::from_secs(900));
-    assert_eq!(opp.fields[5], FieldMap { source: "Internal_Notes__c".into(), target: "Hub_Notes__c".into(), direction: Direction::ToTarget });
+    assert_eq!(
+        opp.fields[5],
+        FieldMap {
+            source: "Internal_Notes__c".into(),
+            target: "Hub_Notes__c".into(),
+            direction: Direction::ToTarget
+        }
+    );
     assert_eq!(opp.constants["Synced_From_Hub__c"], FieldValue::Bool(true));
     assert_eq!(opp.parents[0].target_relationship, "Account");
-    assert_eq!(opp.parents[0].policy, ParentPolicy::Sync { object: "Account".into(), target_object: "Account".into() });
+    assert_eq!(
+        opp.parents[0].policy,
+        ParentPolicy::Sync {
+            object: "Account".into(),
+            target_object: "Account".into()
+        }
+    );
     assert!(matches!(opp.start, Start::At(_)));
     assert_eq!(s.object_order, ["Account", "Opportunity"]);
     assert_eq!(s.engine.batch_size, 200);
@@ -78,7 +103,10 @@ fn defaults_apply() {
 
 #[test]
 fn unknown_key_names_file_line_and_fix() {
-    let text = MIN.replace("[[sync]]\nobject = \"Account\"", "[[sync]]\nobject = \"Account\"\nintervall = \"5m\"");
+    let text = MIN.replace(
+        "[[sync]]\nobject = \"Account\"",
+        "[[sync]]\nobject = \"Account\"\nintervall = \"5m\"",
+    );
     assert_eq!(
         err(&text),
         "orgsync.toml:16:1: unknown field `intervall`, expected one of `object`, `target_object`, `fields`, `constants`, `where`, `capture`, `interval`, `conflict`, `parents`, `start`, `global_id_field`, `enabled`\n  fix: remove or rename this key; the keys allowed here are listed above"
@@ -96,7 +124,10 @@ fn unknown_org_in_topology() {
     let text = MIN.replace("orgs = [\"a\", \"b\"]", "orgs = [\"a\", \"c\"]");
     let e = err(&text);
     assert!(e.contains("orgsync.toml:12:14: unknown org `c` in [topology]\n  fix: use one of the [orgs.<name>] tables: a, b"), "{e}");
-    assert!(e.contains("org `b` is configured but not part of [topology]"), "{e}");
+    assert!(
+        e.contains("org `b` is configured but not part of [topology]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -107,22 +138,36 @@ fn peer_needs_two_orgs() {
 
 #[test]
 fn interval_out_of_range_and_bad_where() {
-    let text = MIN.replace("fields = [\"Name\"]", "fields = [\"Name\"]\ninterval = \"45m\"\nwhere = \"SELECT Id FROM Account\"");
+    let text = MIN.replace(
+        "fields = [\"Name\"]",
+        "fields = [\"Name\"]\ninterval = \"45m\"\nwhere = \"SELECT Id FROM Account\"",
+    );
     let e = err(&text);
     assert_eq!(
         e,
-        "orgsync.toml:17:12: interval `45m` is out of range\n  fix: use a duration from 1s to 30s\n".replace("1s to 30s\n", "1s to 30m")
+        "orgsync.toml:17:12: interval `45m` is out of range\n  fix: use a duration from 1s to 30s\n"
+            .replace("1s to 30s\n", "1s to 30m")
             + "\norgsync.toml:18:9: `where` is a query or starts with WHERE, not a condition\n  fix: write only the condition, e.g. where = \"StageName != 'Closed Lost' AND Amount > 0\""
     );
-    let text = MIN.replace("fields = [\"Name\"]", "fields = [\"Name\"]\nwhere = \"Name = 'x'; DELETE\"");
+    let text = MIN.replace(
+        "fields = [\"Name\"]",
+        "fields = [\"Name\"]\nwhere = \"Name = 'x'; DELETE\"",
+    );
     assert!(err(&text).contains("`where` contains `;`"));
 }
 
 #[test]
 fn duplicate_objects_and_fields() {
-    let text = format!("{MIN}\n[[sync]]\nobject = \"Account\"\nfields = [\"Name\", {{ source = \"Name\", target = \"Other\" }}]\n");
+    let text = format!(
+        "{MIN}\n[[sync]]\nobject = \"Account\"\nfields = [\"Name\", {{ source = \"Name\", target = \"Other\" }}]\n"
+    );
     let e = err(&text);
-    assert!(e.contains("orgsync.toml:19:10: object `Account` has two [[sync]] tables (the first is at line 15)"), "{e}");
+    assert!(
+        e.contains(
+            "orgsync.toml:19:10: object `Account` has two [[sync]] tables (the first is at line 15)"
+        ),
+        "{e}"
+    );
     assert!(e.contains("source field `Name` is mapped twice"), "{e}");
 }
 
@@ -134,7 +179,10 @@ fn parent_policy_must_reference_a_listed_field_and_a_synced_object() {
     );
     let e = err(&text);
     assert!(e.contains("parent policy for `Missing__c`, which is not in fields\n  fix: add \"Missing__c\" to fields"), "{e}");
-    assert!(e.contains("parent object `User` of OwnerId has no [[sync]] table"), "{e}");
+    assert!(
+        e.contains("parent object `User` of OwnerId has no [[sync]] table"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -143,20 +191,33 @@ fn lookup_cycles_are_errors_but_self_lookups_are_fine() {
     let ok = format!("{base}\n[[sync]]\nobject = \"Contact\"\nfields = [\"LastName\"]\n");
     let s = load(&ok).unwrap();
     assert_eq!(s.object_order, ["Contact", "Account"]);
-    let cyclic = format!("{base}\n[[sync]]\nobject = \"Contact\"\nfields = [\"LastName\", \"AccountId\"]\nparents = [{{ field = \"AccountId\", policy = \"sync\", object = \"Account\" }}]\n");
+    let cyclic = format!(
+        "{base}\n[[sync]]\nobject = \"Contact\"\nfields = [\"LastName\", \"AccountId\"]\nparents = [{{ field = \"AccountId\", policy = \"sync\", object = \"Account\" }}]\n"
+    );
     assert!(err(&cyclic).contains("parent lookups form a cycle between Account, Contact"));
 }
 
 #[test]
 fn missing_env_var_is_named() {
-    let e = Settings::from_files(&[("orgsync.toml", MIN)], &|_| None).unwrap_err().to_string();
-    assert!(e.starts_with("orgsync.toml:4:74: environment variable `A_SECRET` is not set"), "{e}");
+    let e = Settings::from_files(&[("orgsync.toml", MIN)], &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("orgsync.toml:4:74: environment variable `A_SECRET` is not set"),
+        "{e}"
+    );
 }
 
 #[test]
 fn wrong_auth_flow_and_missing_credentials() {
-    let e = err(&MIN.replace("flow = \"client_credentials\", client_id = \"id\", client_secret = \"${A_SECRET}\"", "flow = \"saml\""));
-    assert!(e.starts_with("orgsync.toml:4:17: unknown variant `saml`"), "{e}");
+    let e = err(&MIN.replace(
+        "flow = \"client_credentials\", client_id = \"id\", client_secret = \"${A_SECRET}\"",
+        "flow = \"saml\"",
+    ));
+    assert!(
+        e.starts_with("orgsync.toml:4:17: unknown variant `saml`"),
+        "{e}"
+    );
     let e = err(&MIN.replace(", client_secret = \"${A_SECRET}\"", ""));
     assert!(e.contains("missing field `client_secret`"), "{e}");
 }
@@ -166,16 +227,35 @@ fn profile_overlay_merges_tables_from_real_files() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("orgsync.toml");
     std::fs::write(&base, MIN.replace("${A_SECRET}", "base")).unwrap();
-    std::fs::write(dir.path().join("orgsync.prod.toml"), "[orgs.a]\nlogin_url = \"https://prod.my.salesforce.com\"\n[engine]\nbatch_size = 500\n").unwrap();
+    std::fs::write(
+        dir.path().join("orgsync.prod.toml"),
+        "[orgs.a]\nlogin_url = \"https://prod.my.salesforce.com\"\n[engine]\nbatch_size = 500\n",
+    )
+    .unwrap();
     let s = Settings::load(&base, None).unwrap();
     assert_eq!(s.orgs["a"].login_url, "https://login.salesforce.com");
     let e = Settings::load(&base, Some("prod")).unwrap_err().to_string();
     // the error points into the profile file, and the merged org kept its base auth
-    assert!(e.starts_with(&format!("{}:4:14: batch_size 500 is out of range", dir.path().join("orgsync.prod.toml").display())), "{e}");
-    std::fs::write(dir.path().join("orgsync.prod.toml"), "[orgs.a]\nlogin_url = \"https://prod.my.salesforce.com\"\n").unwrap();
+    assert!(
+        e.starts_with(&format!(
+            "{}:4:14: batch_size 500 is out of range",
+            dir.path().join("orgsync.prod.toml").display()
+        )),
+        "{e}"
+    );
+    std::fs::write(
+        dir.path().join("orgsync.prod.toml"),
+        "[orgs.a]\nlogin_url = \"https://prod.my.salesforce.com\"\n",
+    )
+    .unwrap();
     let s = Settings::load(&base, Some("prod")).unwrap();
     assert_eq!(s.orgs["a"].login_url, "https://prod.my.salesforce.com");
-    assert!(matches!(&s.orgs["a"].auth, Auth::ClientCredentials { client_secret, .. } if client_secret.expose() == "base"));
+    assert!(
+        matches!(&s.orgs["a"].auth, Auth::ClientCredentials { client_secret, .. } if client_secret.expose() == "base")
+    );
     let e = Settings::load(&base, Some("qa")).unwrap_err().to_string();
-    assert!(e.contains("profile `qa` was chosen but its file does not exist"), "{e}");
+    assert!(
+        e.contains("profile `qa` was chosen but its file does not exist"),
+        "{e}"
+    );
 }

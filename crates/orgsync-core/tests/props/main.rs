@@ -1,6 +1,8 @@
 //! Integration and property tests of orgsync-core (one binary: it links once).
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod config;
+mod mapping;
 mod merge;
 mod plan;
 mod retry;

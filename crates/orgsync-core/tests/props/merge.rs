@@ -35,28 +35,64 @@ struct World {
 impl World {
     fn new(n: usize) -> World {
         let orgs: Vec<OrgName> = (0..n).map(|i| OrgName(format!("org{i}"))).collect();
-        let s0: Fields = FIELDS.iter().map(|f| (f.to_string(), FieldValue::Text("init".into()))).collect();
+        let s0: Fields = FIELDS
+            .iter()
+            .map(|f| (f.to_string(), FieldValue::Text("init".into())))
+            .collect();
         let mut state = RecordState::default();
         for f in FIELDS {
-            state.agreed.insert(f.into(), Versioned { value: FieldValue::Text("init".into()), ts: t(0), org: orgs[0].clone() });
+            state.agreed.insert(
+                f.into(),
+                Versioned {
+                    value: FieldValue::Text("init".into()),
+                    ts: t(0),
+                    org: orgs[0].clone(),
+                },
+            );
         }
         for o in &orgs {
             state.record_written(o, &s0, t(0));
         }
-        World { values: vec![s0; n], orgs, state, clock: 100_000 }
+        World {
+            values: vec![s0; n],
+            orgs,
+            state,
+            clock: 100_000,
+        }
     }
 
     /// An org's user edits `fields` at `ts`, and the engine processes the captured change.
-    fn edit(&mut self, org: usize, fields: &Fields, ts: i64, policy: &ConflictPolicy) -> MergeResult {
+    fn edit(
+        &mut self,
+        org: usize,
+        fields: &Fields,
+        ts: i64,
+        policy: &ConflictPolicy,
+    ) -> MergeResult {
         self.values[org].extend(fields.clone());
         self.process(org, fields, ts, policy)
     }
 
     /// The engine processes one captured change: merge, then write the winners to every other
     /// org and the rewrites back to the origin (every write lands at the engine's clock).
-    fn process(&mut self, org: usize, fields: &Fields, ts: i64, policy: &ConflictPolicy) -> MergeResult {
+    fn process(
+        &mut self,
+        org: usize,
+        fields: &Fields,
+        ts: i64,
+        policy: &ConflictPolicy,
+    ) -> MergeResult {
         let prio = |o: &OrgName| self.orgs.iter().position(|x| x == o).unwrap() as u32;
-        let r = merge(&self.state, Incoming { org: &self.orgs[org], fields, ts: t(ts) }, policy, &prio);
+        let r = merge(
+            &self.state,
+            Incoming {
+                org: &self.orgs[org],
+                fields,
+                ts: t(ts),
+            },
+            policy,
+            &prio,
+        );
         self.state = r.state.clone();
         self.clock += 1;
         let now = t(self.clock);
@@ -64,13 +100,15 @@ impl World {
             for y in 0..self.orgs.len() {
                 if y != org {
                     self.values[y].extend(r.accepted.clone());
-                    self.state.record_written(&self.orgs[y].clone(), &r.accepted, now);
+                    self.state
+                        .record_written(&self.orgs[y].clone(), &r.accepted, now);
                 }
             }
         }
         if !r.rewrite_origin.is_empty() {
             self.values[org].extend(r.rewrite_origin.clone());
-            self.state.record_written(&self.orgs[org].clone(), &r.rewrite_origin, now);
+            self.state
+                .record_written(&self.orgs[org].clone(), &r.rewrite_origin, now);
         }
         r
     }
@@ -78,7 +116,10 @@ impl World {
 
 fn edit_fields(e: &Edit) -> Fields {
     let mut f = Fields::new();
-    f.insert(FIELDS[e.field].into(), FieldValue::Text(format!("v{}", e.value)));
+    f.insert(
+        FIELDS[e.field].into(),
+        FieldValue::Text(format!("v{}", e.value)),
+    );
     f
 }
 
@@ -104,9 +145,20 @@ fn run(n: usize, edits: &[Edit], order: &[usize]) -> Vec<Fields> {
         let pick = nonempty[order.get(i).copied().unwrap_or(0) % nonempty.len()];
         i += 1;
         let e = queues[pick].pop().unwrap();
-        let r = w.process(e.org, &edit_fields(&e), e.ts, &ConflictPolicy::LastWriterWins);
+        let r = w.process(
+            e.org,
+            &edit_fields(&e),
+            e.ts,
+            &ConflictPolicy::LastWriterWins,
+        );
         if std::env::var("MERGE_TRACE").is_ok() {
-            eprintln!("{e:?} -> accepted {:?} rewrite {:?} stale {:?} conflicts {}", r.accepted, r.rewrite_origin, r.stale, r.conflicts.len());
+            eprintln!(
+                "{e:?} -> accepted {:?} rewrite {:?} stale {:?} conflicts {}",
+                r.accepted,
+                r.rewrite_origin,
+                r.stale,
+                r.conflicts.len()
+            );
         }
     }
     w.values
@@ -118,7 +170,12 @@ fn edits(n: usize) -> impl Strategy<Value = Vec<Edit>> {
         let mut v: Vec<Edit> = v
             .into_iter()
             .filter(|(o, _, _, ts)| seen.insert((*o, *ts))) // one commit per org per instant
-            .map(|(org, field, value, ts)| Edit { org, field, value, ts })
+            .map(|(org, field, value, ts)| Edit {
+                org,
+                field,
+                value,
+                ts,
+            })
             .collect();
         // setting a field to the value it already has is not a change (no event, no modstamp)
         v.sort_by_key(|e| e.ts);
@@ -136,7 +193,12 @@ fn expected(edits: &[Edit]) -> BTreeMap<&'static str, FieldValue> {
                 .iter()
                 .filter(|e| FIELDS[e.field] == *f)
                 .max_by_key(|e| (e.ts, std::cmp::Reverse(e.org)));
-            (*f, best.map_or(FieldValue::Text("init".into()), |e| FieldValue::Text(format!("v{}", e.value))))
+            (
+                *f,
+                best.map_or(FieldValue::Text("init".into()), |e| {
+                    FieldValue::Text(format!("v{}", e.value))
+                }),
+            )
         })
         .collect()
 }
@@ -192,8 +254,18 @@ fn one(field: &str, v: &str) -> Fields {
 #[test]
 fn different_fields_on_two_orgs_merge_without_conflict() {
     let mut w = World::new(2);
-    let r1 = w.edit(0, &one("name", "A-name"), 10, &ConflictPolicy::LastWriterWins);
-    let r2 = w.edit(1, &one("stage", "B-stage"), 5, &ConflictPolicy::LastWriterWins);
+    let r1 = w.edit(
+        0,
+        &one("name", "A-name"),
+        10,
+        &ConflictPolicy::LastWriterWins,
+    );
+    let r2 = w.edit(
+        1,
+        &one("stage", "B-stage"),
+        5,
+        &ConflictPolicy::LastWriterWins,
+    );
     assert!(r1.conflicts.is_empty() && r2.conflicts.is_empty());
     for v in &w.values {
         assert_eq!(v["name"], FieldValue::Text("A-name".into()));
@@ -209,10 +281,21 @@ fn same_field_conflict_is_recorded_and_newer_wins() {
     let r = w.process(1, &one("name", "B"), 20, &ConflictPolicy::LastWriterWins);
     assert_eq!(r.conflicts.len(), 1);
     let c = &r.conflicts[0];
-    assert_eq!((c.field.as_str(), c.winner.as_ref().map(|o| o.as_str()), c.resolution), ("name", Some("org1"), Resolution::NewerWins));
+    assert_eq!(
+        (
+            c.field.as_str(),
+            c.winner.as_ref().map(|o| o.as_str()),
+            c.resolution
+        ),
+        ("name", Some("org1"), Resolution::NewerWins)
+    );
     // org1's own value had been overwritten by our write of A, so it is written back
     assert_eq!(r.rewrite_origin["name"], FieldValue::Text("B".into()));
-    assert!(w.values.iter().all(|v| v["name"] == FieldValue::Text("B".into())));
+    assert!(
+        w.values
+            .iter()
+            .all(|v| v["name"] == FieldValue::Text("B".into()))
+    );
 }
 
 #[test]
@@ -223,7 +306,11 @@ fn ties_go_to_the_lower_priority_number() {
     let r = w.process(0, &one("name", "A"), 10, &ConflictPolicy::LastWriterWins);
     assert_eq!(r.conflicts[0].resolution, Resolution::PriorityTieBreak);
     assert_eq!(r.conflicts[0].winner, Some(OrgName::from("org0")));
-    assert!(w.values.iter().all(|v| v["name"] == FieldValue::Text("A".into())));
+    assert!(
+        w.values
+            .iter()
+            .all(|v| v["name"] == FieldValue::Text("A".into()))
+    );
 }
 
 #[test]
@@ -235,13 +322,20 @@ fn source_wins_and_manual_policies() {
     let r = w.process(0, &one("name", "A"), 20, &policy);
     assert_eq!(r.conflicts[0].resolution, Resolution::SourceWins);
     assert!(r.accepted.is_empty());
-    assert!(w.values.iter().all(|v| v["name"] == FieldValue::Text("B".into())));
+    assert!(
+        w.values
+            .iter()
+            .all(|v| v["name"] == FieldValue::Text("B".into()))
+    );
 
     let mut w = World::new(2);
     w.values[0].extend(one("name", "A"));
     w.edit(1, &one("name", "B"), 10, &ConflictPolicy::Manual);
     let r = w.process(0, &one("name", "A"), 20, &ConflictPolicy::Manual);
-    assert_eq!((r.conflicts[0].winner.clone(), r.conflicts[0].resolution), (None, Resolution::Manual));
+    assert_eq!(
+        (r.conflicts[0].winner.clone(), r.conflicts[0].resolution),
+        (None, Resolution::Manual)
+    );
     assert!(r.accepted.is_empty() && r.rewrite_origin.is_empty());
 }
 
@@ -267,4 +361,3 @@ fn unchanged_fields_and_equal_numbers_are_not_changes() {
     let r = w.edit(1, &g, 20, &ConflictPolicy::LastWriterWins);
     assert!(r.accepted.is_empty() && r.conflicts.is_empty());
 }
-

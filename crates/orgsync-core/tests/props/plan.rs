@@ -26,28 +26,41 @@ fn item(target: &str, n: usize, op: Op, parent: Option<usize>) -> SyncItem {
         op,
         payload: IndexMap::new(),
         parents: parent
-            .map(|p| ParentRef { field: "ParentId".into(), object: OBJECTS[p % 3].into(), global_id: gid(p) })
+            .map(|p| ParentRef {
+                field: "ParentId".into(),
+                object: OBJECTS[p % 3].into(),
+                global_id: gid(p),
+            })
             .into_iter()
             .collect(),
     }
 }
 
 fn items() -> impl Strategy<Value = (Vec<SyncItem>, HashSet<usize>)> {
-    let one = (0usize..40, 0usize..3, prop::option::of(0usize..40), 0usize..2);
-    (prop::collection::vec(one, 0..60), prop::collection::hash_set(0usize..40, 0..15)).prop_map(|(raw, landed)| {
-        let mut seen = HashSet::new();
-        let items = raw
-            .into_iter()
-            .filter(|(n, _, _, t)| seen.insert((*n, *t)))
-            .map(|(n, op, parent, t)| {
-                let op = [Op::Upsert, Op::Upsert, Op::Delete][op];
-                // parents only point at the same or an earlier object type
-                let parent = parent.filter(|p| p % 3 <= n % 3 && *p != n);
-                item(["b", "c"][t], n, op, parent)
-            })
-            .collect();
-        (items, landed)
-    })
+    let one = (
+        0usize..40,
+        0usize..3,
+        prop::option::of(0usize..40),
+        0usize..2,
+    );
+    (
+        prop::collection::vec(one, 0..60),
+        prop::collection::hash_set(0usize..40, 0..15),
+    )
+        .prop_map(|(raw, landed)| {
+            let mut seen = HashSet::new();
+            let items = raw
+                .into_iter()
+                .filter(|(n, _, _, t)| seen.insert((*n, *t)))
+                .map(|(n, op, parent, t)| {
+                    let op = [Op::Upsert, Op::Upsert, Op::Delete][op];
+                    // parents only point at the same or an earlier object type
+                    let parent = parent.filter(|p| p % 3 <= n % 3 && *p != n);
+                    item(["b", "c"][t], n, op, parent)
+                })
+                .collect();
+            (items, landed)
+        })
 }
 
 proptest! {
@@ -95,7 +108,9 @@ proptest! {
 
 #[test]
 fn groups_by_target_object_op_and_chunks_at_the_limit() {
-    let items: Vec<SyncItem> = (0..450).map(|n| item("b", n * 3, Op::Upsert, None)).collect();
+    let items: Vec<SyncItem> = (0..450)
+        .map(|n| item("b", n * 3, Op::Upsert, None))
+        .collect();
     let plan = plan(items, &ObjectOrder::from_list(&OBJECTS), 500, &|_, _| false);
     let sizes: Vec<usize> = plan.batches.iter().map(|b| b.items.len()).collect();
     assert_eq!(sizes, [200, 200, 50]);
@@ -105,13 +120,28 @@ fn groups_by_target_object_op_and_chunks_at_the_limit() {
 #[test]
 fn child_waits_for_a_missing_parent_and_goes_once_it_has_landed() {
     let child = item("b", 1, Op::Upsert, Some(0)); // Opportunity under Account 0
-    let p = plan(vec![child.clone()], &ObjectOrder::from_list(&OBJECTS), 200, &|_, _| false);
+    let p = plan(
+        vec![child.clone()],
+        &ObjectOrder::from_list(&OBJECTS),
+        200,
+        &|_, _| false,
+    );
     assert!(p.batches.is_empty());
     assert!(matches!(&p.pending[0].1, PendingReason::MissingParent(r) if r.global_id == gid(0)));
-    let p = plan(vec![child.clone()], &ObjectOrder::from_list(&OBJECTS), 200, &|_, g| *g == gid(0));
+    let p = plan(
+        vec![child.clone()],
+        &ObjectOrder::from_list(&OBJECTS),
+        200,
+        &|_, g| *g == gid(0),
+    );
     assert_eq!(p.batches.len(), 1);
     // parent in the same plan: parent's batch first
-    let p = plan(vec![child, item("b", 0, Op::Upsert, None)], &ObjectOrder::from_list(&OBJECTS), 200, &|_, _| false);
+    let p = plan(
+        vec![child, item("b", 0, Op::Upsert, None)],
+        &ObjectOrder::from_list(&OBJECTS),
+        200,
+        &|_, _| false,
+    );
     let objects: Vec<&str> = p.batches.iter().map(|b| b.object.as_str()).collect();
     assert_eq!(objects, ["Account", "Opportunity"]);
 }
@@ -119,20 +149,52 @@ fn child_waits_for_a_missing_parent_and_goes_once_it_has_landed() {
 #[test]
 fn self_lookups_go_in_waves_and_cycles_wait() {
     // Account 6 under Account 3 under Account 0, all in one plan
-    let items = vec![item("b", 6, Op::Upsert, Some(3)), item("b", 3, Op::Upsert, Some(0)), item("b", 0, Op::Upsert, None)];
+    let items = vec![
+        item("b", 6, Op::Upsert, Some(3)),
+        item("b", 3, Op::Upsert, Some(0)),
+        item("b", 0, Op::Upsert, None),
+    ];
     let p = plan(items, &ObjectOrder::from_list(&OBJECTS), 200, &|_, _| false);
-    let waves: Vec<GlobalId> = p.batches.iter().map(|b| b.items[0].global_id.clone()).collect();
+    let waves: Vec<GlobalId> = p
+        .batches
+        .iter()
+        .map(|b| b.items[0].global_id.clone())
+        .collect();
     assert_eq!(waves, [gid(0), gid(3), gid(6)]);
-    let cyclic = vec![item("b", 3, Op::Upsert, Some(6)), item("b", 6, Op::Upsert, Some(3))];
-    let p = plan(cyclic, &ObjectOrder::from_list(&OBJECTS), 200, &|_, _| false);
+    let cyclic = vec![
+        item("b", 3, Op::Upsert, Some(6)),
+        item("b", 6, Op::Upsert, Some(3)),
+    ];
+    let p = plan(cyclic, &ObjectOrder::from_list(&OBJECTS), 200, &|_, _| {
+        false
+    });
     assert_eq!(p.pending.len(), 2);
-    assert!(p.pending.iter().all(|(_, r)| *r == PendingReason::ParentCycle));
+    assert!(
+        p.pending
+            .iter()
+            .all(|(_, r)| *r == PendingReason::ParentCycle)
+    );
 }
 
 #[test]
 fn deletes_go_last_children_first() {
-    let items = vec![item("b", 0, Op::Delete, None), item("b", 1, Op::Delete, Some(0)), item("b", 3, Op::Upsert, None)];
+    let items = vec![
+        item("b", 0, Op::Delete, None),
+        item("b", 1, Op::Delete, Some(0)),
+        item("b", 3, Op::Upsert, None),
+    ];
     let p = plan(items, &ObjectOrder::from_list(&OBJECTS), 200, &|_, _| false);
-    let order: Vec<(Op, &str)> = p.batches.iter().map(|b| (b.op, b.object.as_str())).collect();
-    assert_eq!(order, [(Op::Upsert, "Account"), (Op::Delete, "Opportunity"), (Op::Delete, "Account")]);
+    let order: Vec<(Op, &str)> = p
+        .batches
+        .iter()
+        .map(|b| (b.op, b.object.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (Op::Upsert, "Account"),
+            (Op::Delete, "Opportunity"),
+            (Op::Delete, "Account")
+        ]
+    );
 }
