@@ -1,8 +1,10 @@
 //! The org's change log: every committed change to a record, as Change Data Capture reports it.
 //!
 //! Entries are kept compactly (field slots instead of names, values as one JSON text, shared
-//! origin/transaction strings) with a cap on their number, and turned into [`ChangeRecord`]s on
-//! read. Commit notification: [`crate::Org::on_commit`] registers a callback run after every
+//! origin/transaction strings) with a cap on their number *and* on their approximate memory
+//! (whichever is hit first drops the oldest entries), and turned into [`ChangeRecord`]s on read.
+//! A consumer that falls further behind than the log reaches sees the oldest kept `seq` jump
+//! past the one it wanted ([`ChangeLog::first_seq`]) — the CDC layer reports that as a gap. Commit notification: [`crate::Org::on_commit`] registers a callback run after every
 //! commit with the last sequence number (no polling needed); [`crate::Org::subscribe`] wraps it
 //! in a channel.
 
@@ -15,6 +17,8 @@ use std::sync::Arc;
 
 /// Default number of entries kept (older ones are dropped first).
 pub const DEFAULT_CAP: usize = 1_000_000;
+/// Default memory budget of the kept entries, in bytes (approximate).
+pub const DEFAULT_MAX_BYTES: usize = 256 << 20;
 
 /// Kind of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,6 +60,21 @@ pub struct Entry {
     pub values: Box<str>,
 }
 
+impl Entry {
+    /// Approximate heap + inline size, for the log's memory budget.
+    pub fn approx_size(&self) -> usize {
+        std::mem::size_of::<Entry>()
+            + self.record_id.len()
+            + self.values.len()
+            + 2 * (self.changed.len() + self.nulled.len())
+            + 32
+    }
+}
+
+fn default_max_bytes() -> usize {
+    DEFAULT_MAX_BYTES
+}
+
 /// A change made inside a transaction, not committed yet.
 #[derive(Debug, Clone)]
 pub struct PendingChange {
@@ -72,6 +91,11 @@ pub struct PendingChange {
 pub struct ChangeLog {
     entries: VecDeque<Entry>,
     pub cap: usize,
+    /// Memory budget (approximate bytes of the kept entries).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: usize,
+    #[serde(default)]
+    bytes: usize,
     /// Last sequence number handed out.
     pub last_seq: u64,
     /// Last commit number handed out.
@@ -83,6 +107,8 @@ impl Default for ChangeLog {
         ChangeLog {
             entries: VecDeque::new(),
             cap: DEFAULT_CAP,
+            max_bytes: DEFAULT_MAX_BYTES,
+            bytes: 0,
             last_seq: 0,
             last_commit: 0,
         }
@@ -110,7 +136,7 @@ impl ChangeLog {
         let user: Arc<str> = Arc::from(info.user);
         for (i, c) in changes.into_iter().enumerate() {
             self.last_seq += 1;
-            self.entries.push_back(Entry {
+            self.push_entry(Entry {
                 seq: self.last_seq,
                 table: c.table as u32,
                 record_id: c.record_id.into(),
@@ -126,10 +152,13 @@ impl ChangeLog {
                 values: Json::Object(c.values).to_string().into(),
             });
         }
-        while self.entries.len() > self.cap {
-            self.entries.pop_front();
-        }
+        self.trim();
         Some(self.last_seq)
+    }
+
+    fn push_entry(&mut self, e: Entry) {
+        self.bytes += e.approx_size();
+        self.entries.push_back(e);
     }
 
     /// Entries with `seq > after`, at most `max`, rendered with field names.
@@ -152,7 +181,26 @@ impl ChangeLog {
 
     /// Appends an entry read back from a snapshot.
     pub fn push_restored(&mut self, e: Entry) {
+        self.bytes += e.approx_size();
         self.entries.push_back(e);
+        self.trim();
+    }
+
+    /// Drops the oldest entries beyond the caps.
+    pub fn trim(&mut self) {
+        while self.entries.len() > self.cap
+            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        {
+            match self.entries.pop_front() {
+                Some(e) => self.bytes = self.bytes.saturating_sub(e.approx_size()),
+                None => break,
+            }
+        }
+    }
+
+    /// The oldest `seq` still kept (`last_seq + 1` when empty).
+    pub fn first_seq(&self) -> u64 {
+        self.entries.front().map_or(self.last_seq + 1, |e| e.seq)
     }
 
     /// Number of entries kept.

@@ -82,6 +82,21 @@ pub fn key(id: &str) -> Option<u128> {
     Some(k)
 }
 
+/// A 64-bit key from chars 6–15 of an id (reserved char + record number, plus the second pod
+/// char). Ids minted by one org share their pod, and the record counter is org-wide, so
+/// within an org this is unique; index users still confirm a hit against the stored id.
+pub fn short_key(id: &str) -> Option<u64> {
+    let b = id.as_bytes();
+    if b.len() < 15 {
+        return None;
+    }
+    let mut k: u64 = 0;
+    for &c in &b[5..15] {
+        k = k * 62 + u64::from(digit(c)?);
+    }
+    Some(k)
+}
+
 fn digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),

@@ -27,3 +27,13 @@ pub use api::*;
 pub use error::SfError;
 pub use org::CommitHook;
 pub use query::{CURSOR_IDLE, CURSORS_PER_USER};
+
+#[cfg(test)]
+mod tests {
+    /// The HTTP layer shares `Arc<Org>` across tasks.
+    #[test]
+    fn org_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Org>();
+    }
+}

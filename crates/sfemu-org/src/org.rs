@@ -175,7 +175,22 @@ impl Org {
 
     /// Caps the change log at `cap` entries (older ones are dropped first).
     pub fn set_change_log_cap(&self, cap: usize) {
-        self.data.write().log.cap = cap.max(1);
+        let mut d = self.data.write();
+        d.log.cap = cap.max(1);
+        d.log.trim();
+    }
+
+    /// Caps the change log's memory at about `bytes` (older entries are dropped first).
+    pub fn set_change_log_max_bytes(&self, bytes: usize) {
+        let mut d = self.data.write();
+        d.log.max_bytes = bytes.max(1);
+        d.log.trim();
+    }
+
+    /// The oldest change-log `seq` still kept (`last_change_seq() + 1` when the log is empty):
+    /// a consumer that needs an older one has lost changes (a CDC gap).
+    pub fn first_change_seq(&self) -> u64 {
+        self.data.read().log.first_seq()
     }
 }
 

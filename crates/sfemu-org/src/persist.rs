@@ -115,7 +115,7 @@ impl Org {
             .collect();
         line(
             &mut w,
-            &json!({"log": {"cap": log.cap, "last_seq": log.last_seq, "last_commit": log.last_commit,
+            &json!({"log": {"cap": log.cap, "max_bytes": log.max_bytes, "last_seq": log.last_seq, "last_commit": log.last_commit,
                     "entries": log.len(), "tables": tables, "fields": fields}}),
         )?;
         for e in log.entries() {
@@ -224,6 +224,9 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
         .get("last_commit")
         .and_then(Json::as_u64)
         .unwrap_or(0);
+    if let Some(b) = log_head.get("max_bytes").and_then(Json::as_u64) {
+        log.max_bytes = b as usize;
+    }
     let old_tables: Vec<String> =
         serde_json::from_value(log_head.get("tables").cloned().unwrap_or(Json::Null))
             .unwrap_or_default();

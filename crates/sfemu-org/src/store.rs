@@ -18,13 +18,15 @@ use std::hash::{Hash, Hasher};
 #[derive(Debug, Clone)]
 enum Rows {
     One(u32),
-    Many(Vec<u32>),
+    // Boxed so the enum stays 16 bytes: most keys have a single row.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<u32>>),
 }
 
 impl Rows {
     fn push(&mut self, r: u32) {
         match self {
-            Rows::One(a) => *self = Rows::Many(vec![*a, r]),
+            Rows::One(a) => *self = Rows::Many(Box::new(vec![*a, r])),
             Rows::Many(v) => v.push(r),
         }
     }
@@ -97,11 +99,11 @@ pub fn text_eq(a: &str, b: &str, case_sensitive: bool) -> bool {
 pub struct Table {
     pub stride: usize,
     pub values: Vec<Value>,
-    id_index: HashMap<u128, u32>,
+    id_index: HashMap<u64, u32>,
     /// Per slot: value index of unique / external-id fields (live rows only).
     uniq: Vec<Option<(bool, HashMap<u64, Rows>)>>,
     /// Per slot: reference index (every row, deleted included).
-    refs: Vec<Option<HashMap<u128, Rows>>>,
+    refs: Vec<Option<HashMap<u64, Rows>>>,
     /// Recycle bin: deleted rows and when they were deleted.
     pub deleted_at: HashMap<u32, DateTime<Utc>>,
     /// Rows deleted along with a parent (cascade): the key of the record whose delete took
@@ -173,8 +175,9 @@ impl Table {
 
     /// The row with this Id (15 or 18 chars), deleted or not.
     pub fn find(&self, id: &str) -> Option<usize> {
-        let k = ids::key(id)?;
-        self.id_index.get(&k).map(|&r| r as usize)
+        let k = ids::short_key(id)?;
+        let r = *self.id_index.get(&k)? as usize;
+        (self.id(r).get(..15) == id.get(..15)).then_some(r)
     }
 
     /// Live rows whose indexed `slot` holds `value` (under the field's case rule).
@@ -199,10 +202,17 @@ impl Table {
     /// Rows whose reference `slot` holds `parent_id`, if that slot is indexed.
     pub fn find_children(&self, slot: usize, parent_id: &str) -> Option<Vec<usize>> {
         let m = self.refs.get(slot)?.as_ref()?;
-        let k = ids::key(parent_id)?;
+        let k = ids::short_key(parent_id)?;
+        let want = parent_id.get(..15);
         Some(
             m.get(&k)
-                .map(|r| r.as_slice().iter().map(|&r| r as usize).collect())
+                .map(|r| {
+                    r.as_slice()
+                        .iter()
+                        .map(|&r| r as usize)
+                        .filter(|&r| self.get(r, slot).as_str().and_then(|v| v.get(..15)) == want)
+                        .collect()
+                })
                 .unwrap_or_default(),
         )
     }
@@ -251,7 +261,7 @@ impl Table {
     fn index(&mut self, row: usize) {
         let r = row as u32;
         let live = !self.is_deleted(row);
-        if let Some(k) = ids::key(self.id(row)) {
+        if let Some(k) = ids::short_key(self.id(row)) {
             self.id_index.insert(k, r);
         }
         for slot in 0..self.stride {
@@ -261,7 +271,7 @@ impl Table {
                 multi_insert(m, text_hash(t, *cs), r);
             }
             if let Some(m) = &mut self.refs[slot]
-                && let Some(k) = ids::key(t)
+                && let Some(k) = ids::short_key(t)
             {
                 multi_insert(m, k, r);
             }
@@ -270,7 +280,7 @@ impl Table {
 
     fn unindex(&mut self, row: usize) {
         let r = row as u32;
-        if let Some(k) = ids::key(self.id(row)) {
+        if let Some(k) = ids::short_key(self.id(row)) {
             self.id_index.remove(&k);
         }
         for slot in 0..self.stride {
@@ -280,7 +290,7 @@ impl Table {
                 multi_remove(m, &text_hash(t, *cs), r);
             }
             if let Some(m) = &mut self.refs[slot]
-                && let Some(k) = ids::key(t)
+                && let Some(k) = ids::short_key(t)
             {
                 multi_remove(m, &k, r);
             }

@@ -401,7 +401,6 @@ fn bad_specs_are_clear_errors() {
 #[ignore = "slow: memory benchmark"]
 fn million_work_items_memory() {
     let org = org();
-    org.set_change_log_cap(100_000);
     let c = admin(&org);
     let rss = || {
         std::fs::read_to_string("/proc/self/status")
