@@ -155,7 +155,7 @@ pub(crate) fn run<D: DataSource>(
         })
         .collect();
     if let Some(h) = &plan.having {
-        let h = h.bind(ctx);
+        let h = h.bind(ctx, ds);
         groups.retain(|g| h.eval(&mut |c: &GroupCol| g.col(*c)));
     }
     if !plan.order.is_empty() {

@@ -186,6 +186,13 @@ pub enum Cond {
         rhs: Vec<Literal>,
         span: Span,
     },
+    /// `Field [NOT] IN (SELECT IdField FROM Obj [WHERE …])`: a semi-join (anti-join when negated).
+    SemiJoin {
+        lhs: Path,
+        negated: bool,
+        query: Box<Query>,
+        span: Span,
+    },
 }
 
 /// Relative date literals; the `u32` is the `:n` argument.

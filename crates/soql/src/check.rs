@@ -5,7 +5,8 @@
 use crate::ast::{Cond, FieldsSet, Operand, Path, Query, SelectItem, Span};
 use crate::error::{self, ErrorCode, SoqlError};
 use crate::plan::{
-    ChildPlan, FieldRef, HintSpec, Hop, Mode, Plan, Pred, ProjItem, RowQuery, SortKey, Test,
+    ChildPlan, FieldRef, HintSpec, Hop, Mode, Plan, Pred, ProjItem, RowQuery, SemiPlan, SortKey,
+    Test,
 };
 use crate::{Catalog, FieldKind, ObjectInfo, Value};
 
@@ -219,6 +220,44 @@ impl<C: Catalog> Ck<'_, C> {
         Ok(items)
     }
 
+    /// The sub-select of `Field [NOT] IN (SELECT …)`: one Id/reference field, WHERE allowed,
+    /// no nesting (as in Salesforce).
+    pub(crate) fn semi_join(&self, q: &Query) -> Result<SemiPlan, SoqlError> {
+        let obj = self.cat.object(&q.from.name).ok_or_else(|| {
+            self.err(
+                ErrorCode::InvalidType,
+                q.from.span,
+                error::bad_object(&q.from.name),
+            )
+        })?;
+        let [SelectItem::Field { path, alias: None }] = &q.select[..] else {
+            let msg = "The selected field in a semi join sub-select must be a single Id or reference field";
+            return Err(self.err(ErrorCode::MalformedQuery, q.span, msg));
+        };
+        let field = self.resolve(&obj, path)?;
+        if !matches!(field.field.kind, FieldKind::Id | FieldKind::Reference) {
+            let msg = "The selected field in a semi join sub-select must be a single Id or reference field";
+            return Err(self.err(ErrorCode::MalformedQuery, path.span(), msg));
+        }
+        if let Some(g) = q.group_by.first() {
+            return Err(self.err(
+                ErrorCode::MalformedQuery,
+                g.span(),
+                "GROUP BY is not allowed in a semi join sub-select",
+            ));
+        }
+        if q.where_.as_ref().is_some_and(has_semi_join) {
+            return Err(self.err(
+                ErrorCode::MalformedQuery,
+                q.span,
+                "Nesting of semi join sub-selects is not supported",
+            ));
+        }
+        let rows = self.row_query(&obj, q)?;
+        let hint = hint(rows.filter.as_ref());
+        Ok(SemiPlan { rows, field, hint })
+    }
+
     fn child(&self, parent: &ObjectInfo, q: &Query) -> Result<ChildPlan, SoqlError> {
         let rel = self
             .cat
@@ -245,6 +284,15 @@ impl<C: Catalog> Ck<'_, C> {
             rows,
             items,
         })
+    }
+}
+
+fn has_semi_join(c: &Cond) -> bool {
+    match c {
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().any(has_semi_join),
+        Cond::Not(c) => has_semi_join(c),
+        Cond::SemiJoin { .. } => true,
+        Cond::Cmp { .. } => false,
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Execution {
 }
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::ast::CmpOp;
 use crate::dates;
@@ -145,8 +147,12 @@ impl Test {
                 };
                 hit == *includes
             }
-            // Unbound relative literals never reach evaluation (see `Pred::bind`).
-            Test::Relative { .. } => false,
+            // Unbound tests never reach evaluation (see `Pred::bind`).
+            Test::Relative { .. } | Test::SemiJoin { .. } => false,
+            Test::IdSet(ids, negate) => match v {
+                Value::Text(s) => ids.contains(s) != *negate,
+                _ => *negate,
+            },
             Test::Range { op, lo, hi } => {
                 if v.is_null() {
                     return *op == CmpOp::Ne;
@@ -166,11 +172,26 @@ impl Test {
         }
     }
 
-    fn bind(&self, ctx: &EvalContext) -> Test {
+    fn bind<D: DataSource>(&self, ctx: &EvalContext, ds: &D) -> Test {
         match self {
             Test::Relative { op, rel, datetime } => {
                 let (lo, hi) = dates::bounds(*rel, *datetime, ctx.now, ctx.tz);
                 Test::Range { op: *op, lo, hi }
+            }
+            Test::SemiJoin { sub, negate } => {
+                let table = sub.rows.object.table;
+                let candidates = ds.scan(table, ctx.include_deleted, &sub.hint.to_scan_hint());
+                let ids: HashSet<Box<str>> = sub
+                    .rows
+                    .run(ds, candidates, ctx)
+                    .into_iter()
+                    .filter_map(|r| {
+                        fetch(ds, &sub.field, table, r, ctx.include_deleted)
+                            .as_str()
+                            .map(Box::from)
+                    })
+                    .collect();
+                Test::IdSet(Arc::new(ids), *negate)
             }
             t => t.clone(),
         }
@@ -189,12 +210,12 @@ impl<O: Clone> Pred<O> {
     }
 
     /// Fixes relative date literals to concrete bounds for this execution.
-    pub(crate) fn bind(&self, ctx: &EvalContext) -> Pred<O> {
+    pub(crate) fn bind<D: DataSource>(&self, ctx: &EvalContext, ds: &D) -> Pred<O> {
         match self {
-            Pred::And(ps) => Pred::And(ps.iter().map(|p| p.bind(ctx)).collect()),
-            Pred::Or(ps) => Pred::Or(ps.iter().map(|p| p.bind(ctx)).collect()),
-            Pred::Not(p) => Pred::Not(Box::new(p.bind(ctx))),
-            Pred::Test(o, t) => Pred::Test(o.clone(), t.bind(ctx)),
+            Pred::And(ps) => Pred::And(ps.iter().map(|p| p.bind(ctx, ds)).collect()),
+            Pred::Or(ps) => Pred::Or(ps.iter().map(|p| p.bind(ctx, ds)).collect()),
+            Pred::Not(p) => Pred::Not(Box::new(p.bind(ctx, ds))),
+            Pred::Test(o, t) => Pred::Test(o.clone(), t.bind(ctx, ds)),
         }
     }
 }
@@ -329,7 +350,7 @@ impl RowQuery {
         ctx: &EvalContext,
     ) -> Vec<usize> {
         let table = self.object.table;
-        let bound = self.filter.as_ref().map(|f| f.bind(ctx));
+        let bound = self.filter.as_ref().map(|f| f.bind(ctx, ds));
         // Without ORDER BY the first OFFSET+LIMIT matches are the answer: stop scanning early.
         let stop = if self.order.is_empty() {
             self.limit.map(|l| l.saturating_add(self.offset))

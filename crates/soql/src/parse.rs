@@ -373,6 +373,22 @@ impl Parser<'_> {
         let start = self.peek().span.start;
         let lhs = self.operand()?;
         let op = self.cmp_op()?;
+        if matches!(op, CmpOp::In | CmpOp::NotIn)
+            && matches!(self.peek().tok, Tok::LParen)
+            && self.is_kw_at(1, "SELECT")
+            && let Operand::Field(lhs) = &lhs
+        {
+            self.bump();
+            let query = Box::new(self.query(true)?);
+            let end = self.expect(&Tok::RParen)?.end;
+            let span = Span { start, end };
+            return Ok(Cond::SemiJoin {
+                lhs: lhs.clone(),
+                negated: op == CmpOp::NotIn,
+                query,
+                span,
+            });
+        }
         let rhs = if op.takes_list() {
             self.expect(&Tok::LParen)?;
             let mut v = vec![self.literal()?];

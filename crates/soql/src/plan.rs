@@ -1,6 +1,9 @@
 //! The checked, slot-resolved form of a query that [`crate::eval`] runs. Built by
 //! [`crate::check`]; nothing here refers to a field by name except for output keys.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use crate::ast::{AggFunc, CmpOp, RelDate};
 use crate::eval::{EvalContext, Execution, filter_rows};
 use crate::like::LikePattern;
@@ -41,6 +44,13 @@ pub(crate) enum Test {
     SetEq(Vec<String>, bool),
     /// INCLUDES (`true`) / EXCLUDES (`false`): each group is a set that must all be present.
     Includes(Vec<Vec<String>>, bool),
+    /// `[NOT] IN (SELECT …)` before binding (the sub-select runs once per execution).
+    SemiJoin {
+        sub: Arc<SemiPlan>,
+        negate: bool,
+    },
+    /// A bound semi-join: the exact 18-char Ids the sub-select produced.
+    IdSet(Arc<HashSet<Box<str>>>, bool),
     /// A relative date literal before binding to an evaluation context.
     Relative {
         op: CmpOp,
@@ -80,6 +90,14 @@ pub(crate) struct RowQuery {
     pub order: Vec<SortKey<FieldRef>>,
     pub limit: Option<u64>,
     pub offset: u64,
+}
+
+/// The sub-select of a semi-join: rows of another object and the Id/reference field to collect.
+#[derive(Debug, Clone)]
+pub(crate) struct SemiPlan {
+    pub rows: RowQuery,
+    pub field: FieldRef,
+    pub hint: HintSpec,
 }
 
 /// One selected column of a row query.
@@ -167,7 +185,7 @@ impl Plan {
         Ok(match &self.mode {
             Mode::Rows(_) => Execution::Rows(self.rows.run(ds, candidates, ctx)),
             Mode::Count => {
-                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
+                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx, ds));
                 let n = filter_rows(
                     ds,
                     table,
@@ -181,7 +199,7 @@ impl Plan {
                 Execution::Count(self.rows.limit.map_or(n, |l| n.min(l)))
             }
             Mode::Aggregate(agg) => {
-                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx));
+                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx, ds));
                 let rows = filter_rows(
                     ds,
                     table,

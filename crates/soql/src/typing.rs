@@ -236,6 +236,28 @@ impl<C: Catalog> Ck<'_, C> {
                     .collect::<Result<_, _>>()?,
             ),
             Cond::Not(c) => Pred::Not(Box::new(self.cond(c, leaf)?)),
+            Cond::SemiJoin {
+                lhs,
+                negated,
+                query,
+                ..
+            } => {
+                let (o, name, kind) = leaf(&Operand::Field(lhs.clone()))?;
+                if !matches!(kind, K::Id | K::Reference) {
+                    let msg = format!(
+                        "semi join sub-selects are only allowed on Id or reference fields: {name}"
+                    );
+                    return Err(self.err(ErrorCode::InvalidField, lhs.span(), msg));
+                }
+                let sub = std::sync::Arc::new(self.semi_join(query)?);
+                Pred::Test(
+                    o,
+                    Test::SemiJoin {
+                        sub,
+                        negate: *negated,
+                    },
+                )
+            }
             Cond::Cmp { lhs, op, rhs, span } => {
                 let (o, name, kind) = leaf(lhs)?;
                 attach(self.test(&name, kind, *op, rhs, *span)?, &o)

@@ -151,7 +151,7 @@ impl fmt::Display for Cond {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let group = |f: &mut fmt::Formatter<'_>, c: &Cond| match c {
             Cond::And(_) | Cond::Or(_) => write!(f, "({c})"),
-            Cond::Not(_) | Cond::Cmp { .. } => write!(f, "{c}"),
+            Cond::Not(_) | Cond::Cmp { .. } | Cond::SemiJoin { .. } => write!(f, "{c}"),
         };
         match self {
             Cond::And(cs) | Cond::Or(cs) => {
@@ -169,6 +169,15 @@ impl fmt::Display for Cond {
                 Ok(())
             }
             Cond::Not(c) => write!(f, "NOT ({c})"),
+            Cond::SemiJoin {
+                lhs,
+                negated,
+                query,
+                ..
+            } => {
+                let op = if *negated { "NOT IN" } else { "IN" };
+                write!(f, "{lhs} {op} ({query})")
+            }
             Cond::Cmp { lhs, op, rhs, .. } => {
                 write!(f, "{lhs} {} ", op.symbol())?;
                 if op.takes_list() {

@@ -87,3 +87,13 @@ fn multiline_positions() {
     let m = err("SELECT Id\nFROM Account\nWHERE Name = = 'x'");
     assert!(m.contains("ERROR at Row:3:Column:14"), "{m}");
 }
+
+#[test]
+fn semi_joins() {
+    let q = "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE LastName LIKE 'a%') AND OwnerId NOT IN (SELECT Id FROM User)";
+    assert_eq!(p(q).to_string(), q);
+    assert!(
+        err("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact")
+            .ends_with("unexpected token: <EOF>")
+    );
+}

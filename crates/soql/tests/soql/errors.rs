@@ -184,6 +184,35 @@ fn syntax_and_structure() {
 }
 
 #[test]
+fn semi_join_rules() {
+    check(
+        "SELECT Id FROM Account WHERE Name IN (SELECT AccountId FROM Contact)",
+        "INVALID_FIELD",
+        "semi join",
+    );
+    check(
+        "SELECT Id FROM Account WHERE Id IN (SELECT LastName FROM Contact)",
+        "MALFORMED_QUERY",
+        "The selected field in a semi join",
+    );
+    check(
+        "SELECT Id FROM Account WHERE Id IN (SELECT Id, AccountId FROM Contact)",
+        "MALFORMED_QUERY",
+        "The selected field in a semi join",
+    );
+    check(
+        "SELECT Id FROM Account WHERE Id IN (SELECT Id FROM Nope)",
+        "INVALID_TYPE",
+        "sObject type 'Nope'",
+    );
+    check(
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Id IN (SELECT Id FROM Contact))",
+        "MALFORMED_QUERY",
+        "Nesting of semi join",
+    );
+}
+
+#[test]
 fn positions_in_multiline_queries() {
     let e = err("SELECT Id,\n  Name\nFROM Account\nWHERE Nope = 1");
     assert!(

@@ -216,8 +216,40 @@ mod ast_gen {
         })
     }
 
+    fn semi() -> impl Strategy<Value = Cond> {
+        (
+            path(),
+            any::<bool>(),
+            path(),
+            ident(),
+            prop::option::of(cmp()),
+        )
+            .prop_map(|(lhs, negated, field, from, where_)| {
+                let query = Query {
+                    select: vec![SelectItem::Field {
+                        path: field,
+                        alias: None,
+                    }],
+                    from,
+                    where_,
+                    group_by: vec![],
+                    having: None,
+                    order_by: vec![],
+                    limit: None,
+                    offset: None,
+                    span: Span::default(),
+                };
+                Cond::SemiJoin {
+                    lhs,
+                    negated,
+                    query: Box::new(query),
+                    span: Span::default(),
+                }
+            })
+    }
+
     pub fn cond() -> impl Strategy<Value = Cond> {
-        cmp().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![4 => cmp(), 1 => semi()].prop_recursive(3, 12, 3, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 2..4).prop_map(Cond::And),
                 prop::collection::vec(inner.clone(), 2..4).prop_map(Cond::Or),

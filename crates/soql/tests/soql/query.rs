@@ -558,3 +558,27 @@ fn fields_function_and_content_document_link() {
         .is_ok()
     );
 }
+
+#[test]
+fn semi_and_anti_joins() {
+    assert_eq!(
+        names("Id IN (SELECT AccountId FROM Contact WHERE LastName = 'Brown')"),
+        ["acme corp"]
+    );
+    assert_eq!(
+        names("Id NOT IN (SELECT AccountId FROM Contact)"),
+        ["Beta", "Gamma 100%", "delta_x"]
+    );
+    assert_eq!(
+        names("Type = 'Customer' AND Id IN (SELECT AccountId FROM Contact)"),
+        ["Acme"]
+    );
+    // Inside a child subquery's WHERE as well.
+    let o = org();
+    let q = "SELECT Name, (SELECT LastName FROM Contacts WHERE Id IN (SELECT Id FROM Contact WHERE LastName LIKE 'S%')) FROM Account WHERE Name = 'Acme'";
+    let r = one(&o, q);
+    let OutValue::Children(Some(kids)) = &r.fields[1].1 else {
+        panic!("{r:?}")
+    };
+    assert_eq!(kids.len(), 1);
+}
