@@ -22,6 +22,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(100_000);
     let emu = Emulator::start(EmulatorConfig::single_org().with_daily_api_limit(1_000_000)).await?;
     let base = emu.orgs()[0].base_url.clone();
+    // reqwest is built without a default crypto provider: rustls on ring only.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let control = reqwest::Client::new();
     let usage = || async {
         let v: Value = control

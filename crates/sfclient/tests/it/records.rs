@@ -205,3 +205,31 @@ async fn values_round_trip_without_loss() {
         assert_eq!(again[k], r[k], "{k}");
     }
 }
+
+#[tokio::test]
+async fn a_missing_parent_on_a_single_upsert_is_its_own_kind() {
+    let emu = start_default().await;
+    let client = emu.client().await;
+    let body = rec(json!({"Name": "orphan", "Account__r": {"OrgSync_Global_Id__c": "NOT-YET"}}));
+    let err = client
+        .upsert("Work_Item__c", "OrgSync_Global_Id__c", "O-1", &body)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MissingParent, "{err}");
+    assert_eq!(err.missing_parent().unwrap().value, "NOT-YET");
+    // Once the parent lands, the same write succeeds.
+    client
+        .upsert(
+            "Account",
+            "OrgSync_Global_Id__c",
+            "NOT-YET",
+            &rec(json!({"Name": "Parent"})),
+        )
+        .await
+        .unwrap();
+    let saved = client
+        .upsert("Work_Item__c", "OrgSync_Global_Id__c", "O-1", &body)
+        .await
+        .unwrap();
+    assert_eq!(saved.created, Some(true));
+}
