@@ -4,10 +4,13 @@
 //! Every problem is reported with the file, the line:column and what to do about it, and all
 //! problems are reported at once. The key-by-key reference is in `raw.rs`.
 
+mod error;
 mod raw;
 mod source;
 mod validate;
+mod validate_parents;
 mod validate_sync;
+mod validate_topology;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,9 +20,11 @@ use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+pub use error::{ConfigError, Problem};
 pub use source::Location;
 pub use validate::parse_duration;
-pub use validate_sync::{DEFAULT_GLOBAL_ID_FIELD, relationship_name};
+pub use validate_parents::relationship_name;
+pub use validate_sync::DEFAULT_GLOBAL_ID_FIELD;
 
 use crate::model::FieldValue;
 
@@ -340,69 +345,6 @@ pub struct EngineSettings {
     pub batch_size: usize,
     /// Poll look-back overlap.
     pub lookback: Duration,
-}
-
-/// One problem in a configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// File name as given.
-    pub file: String,
-    /// 1-based line and column, when known.
-    pub position: Option<(usize, usize)>,
-    /// What is wrong.
-    pub problem: String,
-    /// What to do.
-    pub fix: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.position {
-            Some((l, c)) => write!(
-                f,
-                "{}:{l}:{c}: {}\n  fix: {}",
-                self.file, self.problem, self.fix
-            ),
-            None => write!(f, "{}: {}\n  fix: {}", self.file, self.problem, self.fix),
-        }
-    }
-}
-
-/// Every problem found in a configuration (at least one). The CLI prints it and exits with 2.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    /// In file order.
-    pub problems: Vec<Problem>,
-}
-
-impl ConfigError {
-    pub(crate) fn at(
-        file: String,
-        position: Option<(usize, usize)>,
-        problem: String,
-        fix: &str,
-    ) -> Self {
-        ConfigError {
-            problems: vec![Problem {
-                file,
-                position,
-                problem,
-                fix: fix.to_string(),
-            }],
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{p}")?;
-        }
-        Ok(())
-    }
 }
 
 /// The environment variable naming the profile when `--profile` is not given.

@@ -259,3 +259,25 @@ fn profile_overlay_merges_tables_from_real_files() {
         "{e}"
     );
 }
+
+#[test]
+fn unknown_keys_inside_auth_and_field_tables_and_wrong_types() {
+    let e = err(&MIN.replace(
+        "client_id = \"id\", client_secret = \"${A_SECRET}\"",
+        "client_id = \"id\", client_secret = \"x\", scope = \"api\"",
+    ));
+    assert!(e.starts_with("orgsync.toml:4:"), "{e}");
+    assert!(e.contains("unknown field `scope`"), "{e}");
+    let e = err(&MIN.replace(
+        "fields = [\"Name\"]",
+        "fields = [\"Name\", { source = \"A__c\", tgt = \"B__c\" }]",
+    ));
+    assert!(e.starts_with("orgsync.toml:16:"), "{e}");
+    assert!(e.contains("unknown field `tgt`"), "{e}");
+    let e = err(&MIN.replace("[orgs.b]", "[orgs.b]\npriority = \"high\""));
+    assert!(
+        e.starts_with("orgsync.toml:7:12: invalid type: string \"high\", expected i64"),
+        "{e}"
+    );
+    assert!(e.contains("fix: correct the value's type"), "{e}");
+}
