@@ -42,9 +42,10 @@ struct CompositeRequest {
     composite_request: Vec<SubRequest>,
 }
 
+/// One subrequest of a composite (or of one graph).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SubRequest {
+pub(super) struct SubRequest {
     method: String,
     url: String,
     reference_id: String,
@@ -102,19 +103,22 @@ fn is_record_dml(method: &Method, path: &str) -> bool {
 }
 
 /// Validates the whole request before anything runs (Salesforce rejects it with one 400).
-fn validate(req: &CompositeRequest) -> Result<(), ApiError> {
-    let n = req.composite_request.len();
-    if n == 0 || n > MAX_SUBREQUESTS {
+/// `max` subrequests at most; `heavy_max` query/collections subrequests at most (composite only).
+pub(super) fn validate(
+    subs: &[SubRequest],
+    max: usize,
+    heavy_max: Option<usize>,
+) -> Result<(), ApiError> {
+    let n = subs.len();
+    if n == 0 || n > max {
         return Err(bad_request(
             "INVALID_INPUT",
-            format!(
-                "A composite request must contain between 1 and {MAX_SUBREQUESTS} subrequests, not {n}."
-            ),
+            format!("A composite request must contain between 1 and {max} subrequests, not {n}."),
         ));
     }
     let mut seen = HashSet::new();
     let mut heavy = 0;
-    for sub in &req.composite_request {
+    for sub in subs {
         if !valid_reference_id(&sub.reference_id) {
             return Err(bad_request(
                 "INVALID_INPUT",
@@ -154,15 +158,42 @@ fn validate(req: &CompositeRequest) -> Result<(), ApiError> {
             }
         }
     }
-    if heavy > MAX_HEAVY {
+    if let Some(limit) = heavy_max
+        && heavy > limit
+    {
         return Err(bad_request(
             "INVALID_INPUT",
             format!(
-                "A composite request can contain at most {MAX_HEAVY} query or sObject Collections subrequests."
+                "A composite request can contain at most {limit} query or sObject Collections subrequests."
             ),
         ));
     }
     Ok(())
+}
+
+/// Percent-encodes what a URI may not contain (spaces and quotes in an unencoded SOQL query
+/// string, which composite users often send), leaving everything else as written.
+pub(super) fn encode_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        match b {
+            b'!'
+            | b'#'..=b';'
+            | b'='
+            | b'?'
+            | b'@'
+            | b'A'..=b'Z'
+            | b'['
+            | b']'
+            | b'_'
+            | b'a'..=b'z'
+            | b'~' => {
+                out.push(char::from(b));
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// Runs one subrequest through the REST router in-process.
@@ -176,7 +207,7 @@ pub(super) async fn dispatch(
     let svc: Router = Router::new()
         .nest("/services/data/{version}", super::router())
         .with_state(ctx.state.clone());
-    let mut builder = Request::builder().method(method).uri(url);
+    let mut builder = Request::builder().method(method).uri(encode_url(url));
     for (k, v) in headers.into_iter().flatten() {
         let value = match v {
             Json::String(s) => s.clone(),
@@ -268,9 +299,21 @@ fn collections_failed(path: &str, resp: &SubResponse) -> bool {
 pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
     let bytes = read_body(body).await?;
     let req: CompositeRequest = parse_json(&bytes)?;
-    validate(&req)?;
+    validate(&req.composite_request, MAX_SUBREQUESTS, Some(MAX_HEAVY))?;
+    let (items, _) = run_all(&ctx, req.composite_request, req.all_or_none).await;
+    Ok(json(StatusCode::OK, &json!({"compositeResponse": items})))
+}
+
+/// Runs subrequests in order, resolving references; with `all_or_none`, the first failure rolls
+/// back everything done so far and halts the rest. Returns the `compositeResponse` items and
+/// whether any subrequest failed.
+pub(super) async fn run_all(
+    ctx: &Ctx,
+    subs: Vec<SubRequest>,
+    all_or_none: bool,
+) -> (Vec<Json>, bool) {
     let org = ctx.state.org.clone();
-    let mut savepoint = if req.all_or_none {
+    let mut savepoint = if all_or_none {
         match org.savepoint() {
             Ok(sp) => Some(sp),
             Err(e) => {
@@ -282,13 +325,14 @@ pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
         None
     };
     let mut priors: HashMap<String, Prior> = HashMap::new();
-    let mut out: Vec<(String, SubResponse)> = Vec::with_capacity(req.composite_request.len());
+    let mut out: Vec<(String, SubResponse)> = Vec::with_capacity(subs.len());
     let mut halted = false;
-    for sub in req.composite_request {
+    let mut any_failed = false;
+    for sub in subs {
         let resp = if halted {
             SubResponse::error(400, "PROCESSING_HALTED", ROLLED_BACK)
         } else {
-            run_sub(&ctx, &sub, &priors, req.all_or_none).await
+            run_sub(ctx, &sub, &priors, all_or_none).await
         };
         let prior = if resp.failed() {
             Prior::Failed
@@ -296,11 +340,11 @@ pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             Prior::Succeeded(resp.body.clone())
         };
         let failed_for_aon = resp.failed()
-            || (req.all_or_none
-                && api_path(&sub.url).is_some_and(|p| collections_failed(p, &resp)));
+            || (all_or_none && api_path(&sub.url).is_some_and(|p| collections_failed(p, &resp)));
+        any_failed |= failed_for_aon;
         priors.insert(sub.reference_id.clone(), prior);
         out.push((sub.reference_id, resp));
-        if req.all_or_none && failed_for_aon && !halted {
+        if all_or_none && failed_for_aon && !halted {
             halted = true;
             if let Some(sp) = savepoint.take()
                 && let Err(e) = org.rollback_to(sp)
@@ -315,7 +359,7 @@ pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             }
         }
     }
-    let items: Vec<Json> = out
+    let items = out
         .into_iter()
         .map(|(reference_id, r)| {
             let mut headers = Map::new();
@@ -325,7 +369,7 @@ pub async fn composite(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             json!({"body": r.body, "httpHeaders": headers, "httpStatusCode": r.status, "referenceId": reference_id})
         })
         .collect();
-    Ok(json(StatusCode::OK, &json!({"compositeResponse": items})))
+    (items, any_failed)
 }
 
 /// Resolves one subrequest's references, draws its per-record fault, and runs it.
@@ -393,4 +437,33 @@ async fn run_sub(
         (url, body)
     };
     dispatch(ctx, method, &url, body, sub.http_headers.as_ref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_made_valid_without_double_encoding() {
+        assert_eq!(
+            encode_url("/services/data/v62.0/query/?q=SELECT Id FROM Account WHERE Name = 'É'"),
+            "/services/data/v62.0/query/?q=SELECT%20Id%20FROM%20Account%20WHERE%20Name%20=%20'%C3%89'"
+        );
+        let done = "/services/data/v62.0/query/?q=SELECT+Id+FROM+Account%20x";
+        assert_eq!(encode_url(done), done);
+        assert!(encode_url(done).parse::<axum::http::Uri>().is_ok());
+    }
+
+    #[test]
+    fn subrequest_paths_need_a_served_version() {
+        assert_eq!(
+            api_path("/services/data/v62.0/sobjects/Account"),
+            Some("sobjects/Account")
+        );
+        assert_eq!(api_path("/services/data/v20.0/sobjects/Account"), None);
+        assert_eq!(api_path("/sobjects/Account"), None);
+        assert!(is_nested_composite("composite/batch"));
+        assert!(is_nested_composite("composite/?x=1"));
+        assert!(!is_nested_composite("composite/sobjects"));
+    }
 }

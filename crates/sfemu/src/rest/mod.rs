@@ -9,6 +9,7 @@ mod batch;
 mod collections;
 mod composite;
 mod describe;
+mod graph;
 mod query;
 mod records;
 mod references;
@@ -79,6 +80,7 @@ pub fn router() -> Router<S> {
     r = both(r, "/queryAll/{locator}", get(query::query_all_more));
     r = both(r, "/composite", post(composite::composite));
     r = both(r, "/composite/batch", post(batch::batch));
+    r = both(r, "/composite/graph", post(graph::graph));
     r = both(
         r,
         "/composite/sobjects",

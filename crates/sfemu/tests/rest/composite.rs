@@ -243,3 +243,53 @@ async fn composite_subrequests_draw_record_faults_and_batch_respects_the_limit()
     );
     assert_eq!(api.get("/recent").await.status, 403);
 }
+
+#[tokio::test]
+async fn composite_graph_runs_each_graph_all_or_nothing() {
+    let api = Api::start().await;
+    let req = json!({"graphs": [
+        {"graphId": "g1", "compositeRequest": [
+            sub("POST", "/services/data/v62.0/sobjects/Account", "acc", Some(json!({"Name":"G1"}))),
+            sub("POST", "/services/data/v62.0/sobjects/Contact", "con", Some(json!({"LastName":"L","AccountId":"@{acc.id}"}))),
+        ]},
+        {"graphId": "g2", "compositeRequest": [
+            sub("POST", "/services/data/v62.0/sobjects/Account", "acc", Some(json!({"Name":"G2"}))),
+            sub("POST", "/services/data/v62.0/sobjects/Contact", "con", Some(json!({"AccountId":"@{acc.id}"}))),
+        ]},
+    ]});
+    let r = api.send("POST", "/composite/graph", Some(&req)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let graphs = r.body["graphs"].as_array().unwrap();
+    assert_eq!(graphs[0]["graphId"], "g1");
+    assert_eq!(graphs[0]["isSuccessful"], true);
+    let g1 = graphs[0]["graphResponse"]["compositeResponse"]
+        .as_array()
+        .unwrap();
+    assert_eq!(g1[1]["httpStatusCode"], 201);
+    assert_eq!(graphs[1]["isSuccessful"], false);
+    let g2 = graphs[1]["graphResponse"]["compositeResponse"]
+        .as_array()
+        .unwrap();
+    assert_eq!(g2[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(g2[1]["body"][0]["errorCode"], "REQUIRED_FIELD_MISSING");
+    let old = api
+        .send("POST", "/services/data/v49.0/composite/graph", Some(&req))
+        .await;
+    assert_eq!(old.status, 404);
+}
+
+#[tokio::test]
+async fn composite_accepts_unencoded_soql_in_urls() {
+    let api = Api::start().await;
+    api.create("Account", json!({"Name":"O'Brien Ltd"})).await;
+    let req = json!({"compositeRequest": [sub(
+        "GET",
+        "/services/data/v62.0/query/?q=SELECT Id, Name FROM Account WHERE Name = 'O\\'Brien Ltd'",
+        "q",
+        None
+    )]});
+    let r = api.send("POST", "/composite", Some(&req)).await;
+    let res = &r.body["compositeResponse"][0];
+    assert_eq!(res["httpStatusCode"], 200, "{}", r.body);
+    assert_eq!(res["body"]["totalSize"], 1);
+}
