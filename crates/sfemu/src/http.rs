@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// Largest request body (after decompression). Salesforce caps JSON REST bodies around 50 MB
 /// (UNCONFIRMED exact figure).
@@ -43,9 +43,14 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
         .merge(crate::control::router())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), availability))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                // 5xx answers are often injected faults: not errors of the emulator.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state);
     // The routes are wrapped whole (as a fallback service) so that the outer layers see final
     // responses: axum adds the `Allow` header of a 405 outside any `Router::layer` middleware.
