@@ -438,3 +438,31 @@ fn million_work_items_memory() {
     assert_eq!(count(&org, "Work_Item__c"), 1_000_000);
     println!("after 1,000,000 Work_Item__c: {}", rss());
 }
+
+#[test]
+fn change_log_caps_and_commit_hooks() {
+    let org = org();
+    let c = admin(&org);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    org.on_commit(Box::new(move |seq| s2.lock().unwrap().push(seq)));
+    org.set_change_log_cap(3);
+    for i in 0..5 {
+        create(&org, &c, "Account", json!({"Name": format!("a{i}")})).unwrap();
+    }
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(org.last_change_seq(), 5);
+    assert_eq!(org.first_change_seq(), 3);
+    let kept: Vec<u64> = org.changes_after(0, 100).iter().map(|r| r.seq).collect();
+    assert_eq!(kept, vec![3, 4, 5]);
+    assert_eq!(org.changes_after(4, 100).len(), 1);
+    // A failed transaction commits nothing and notifies nobody.
+    assert!(create(&org, &c, "Account", json!({"Nope": 1})).is_err());
+    assert_eq!(seen.lock().unwrap().len(), 5);
+    org.set_change_log_max_bytes(1);
+    assert_eq!(
+        org.changes_after(0, 100).len(),
+        1,
+        "the newest entry is always kept"
+    );
+}

@@ -265,3 +265,40 @@ fn indexed_lookups_and_field_level_security() {
     assert_eq!(e.code, "INVALID_FIELD");
     assert_eq!(q(&org, &sales, "SELECT Name FROM Account").total_size, 300);
 }
+
+#[test]
+fn cursors_per_user_are_capped() {
+    let org = org();
+    let c = admin(&org);
+    let ops = (0..250)
+        .map(|i| DmlOp::Create {
+            object: "Account".into(),
+            fields: map(json!({"Name": format!("a{i}")})),
+        })
+        .collect();
+    assert!(org.apply(&c, ops, true).iter().all(Result::is_ok));
+    let open = |org: &Org| {
+        org.query(&c.user_id, "SELECT Id FROM Account", false, 200, "62.0")
+            .unwrap()
+            .next_locator
+            .unwrap()
+    };
+    let first = open(&org);
+    for _ in 0..sfemu_org::CURSORS_PER_USER {
+        open(&org);
+    }
+    assert_eq!(org.open_cursors(), sfemu_org::CURSORS_PER_USER);
+    let e = org.query_more(&c.user_id, &first, 200, "62.0").unwrap_err();
+    assert_eq!(e.code, "INVALID_QUERY_LOCATOR");
+    // The whole nextRecordsUrl is accepted too.
+    let loc = open(&org);
+    let p = org
+        .query_more(
+            &c.user_id,
+            &format!("/services/data/v62.0/query/{loc}"),
+            200,
+            "62.0",
+        )
+        .unwrap();
+    assert_eq!((p.records.len(), p.done), (50, true));
+}
