@@ -37,6 +37,8 @@ impl Path {
 pub struct Query {
     pub select: Vec<SelectItem>,
     pub from: Ident,
+    /// `FROM Account a`: paths may start with `a.`.
+    pub alias: Option<Ident>,
     pub where_: Option<Cond>,
     pub group_by: Vec<Path>,
     pub having: Option<Cond>,

@@ -10,6 +10,9 @@ use crate::plan::{
 };
 use crate::{Catalog, FieldKind, ObjectInfo, Value};
 
+/// Salesforce's largest OFFSET.
+const MAX_OFFSET: u64 = 2000;
+
 /// Salesforce's limit on child-to-parent hops in one path.
 const MAX_HOPS: usize = 5;
 
@@ -17,6 +20,8 @@ const MAX_HOPS: usize = 5;
 pub(crate) struct Ck<'a, C> {
     pub text: &'a str,
     pub cat: &'a C,
+    /// The FROM alias of the query being checked (top level only).
+    pub alias: Option<&'a str>,
 }
 
 impl<C: Catalog> Ck<'_, C> {
@@ -29,7 +34,10 @@ impl<C: Catalog> Ck<'_, C> {
         let at = path.span();
         let mut parts = &path.parts[..];
         if parts.len() > 1
-            && parts[0].name.eq_ignore_ascii_case(&obj.name)
+            && (parts[0].name.eq_ignore_ascii_case(&obj.name)
+                || self
+                    .alias
+                    .is_some_and(|a| parts[0].name.eq_ignore_ascii_case(a)))
             && self.cat.parent_relationship(obj, &parts[0].name).is_none()
         {
             parts = &parts[1..];
@@ -308,7 +316,11 @@ pub(crate) fn path_key(f: &FieldRef) -> String {
 }
 
 pub(crate) fn plan_query(q: &Query, text: &str, catalog: &impl Catalog) -> Result<Plan, SoqlError> {
-    let ck = Ck { text, cat: catalog };
+    let ck = Ck {
+        text,
+        cat: catalog,
+        alias: q.alias.as_ref().map(|a| a.name.as_str()),
+    };
     let object = catalog.object(&q.from.name).ok_or_else(|| {
         ck.err(
             ErrorCode::InvalidType,
@@ -316,6 +328,13 @@ pub(crate) fn plan_query(q: &Query, text: &str, catalog: &impl Catalog) -> Resul
             error::bad_object(&q.from.name),
         )
     })?;
+    if let Some(o) = q.offset.filter(|o| o.value > MAX_OFFSET) {
+        return Err(ck.err(
+            ErrorCode::NumberOutsideValidRange,
+            o.span,
+            "Maximum SOQL offset allowed is 2000",
+        ));
+    }
     let is_agg = !q.group_by.is_empty()
         || q.having.is_some()
         || q.select.iter().any(|s| matches!(s, SelectItem::Agg { .. }));

@@ -13,8 +13,10 @@ pub enum ErrorCode {
     InvalidField,
     /// Unknown object, or unknown child relationship in a subquery's FROM.
     InvalidType,
-    /// A filter operator that does not apply to the field's type.
+    /// A filter operator that does not apply to the field's type, or a malformed Id literal.
     InvalidQueryFilterOperator,
+    /// OFFSET above Salesforce's maximum (2000).
+    NumberOutsideValidRange,
 }
 
 impl ErrorCode {
@@ -25,6 +27,7 @@ impl ErrorCode {
             ErrorCode::InvalidField => "INVALID_FIELD",
             ErrorCode::InvalidType => "INVALID_TYPE",
             ErrorCode::InvalidQueryFilterOperator => "INVALID_QUERY_FILTER_OPERATOR",
+            ErrorCode::NumberOutsideValidRange => "NUMBER_OUTSIDE_VALID_RANGE",
         }
     }
 }

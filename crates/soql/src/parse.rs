@@ -142,6 +142,7 @@ impl Parser<'_> {
         }
         self.expect_kw("FROM")?;
         let from = self.ident(true)?;
+        let alias = self.alias()?;
         let where_ = if self.eat_kw("WHERE") {
             Some(self.cond()?)
         } else {
@@ -191,6 +192,7 @@ impl Parser<'_> {
         Ok(Query {
             select,
             from,
+            alias,
             where_,
             group_by,
             having,

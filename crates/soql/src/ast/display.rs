@@ -211,6 +211,9 @@ impl fmt::Display for Query {
         f.write_str("SELECT ")?;
         join(f, &self.select, ", ")?;
         write!(f, " FROM {}", self.from)?;
+        if let Some(a) = &self.alias {
+            write!(f, " {a}")?;
+        }
         if let Some(w) = &self.where_ {
             write!(f, " WHERE {w}")?;
         }

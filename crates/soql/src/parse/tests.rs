@@ -24,6 +24,7 @@ fn full_grammar_round_trips() {
         "SELECT FIELDS(ALL) FROM Account LIMIT 200",
         "SELECT Id FROM Account WHERE Amount >= -1.5 AND Active = true AND Deleted = false",
         "SELECT Id FROM Order",
+        "SELECT a.Id FROM Account a WHERE a.Name = 'x'",
     ] {
         let ast = p(q);
         assert_eq!(ast.to_string(), q);

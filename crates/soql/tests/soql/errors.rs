@@ -167,6 +167,11 @@ fn syntax_and_structure() {
         "Aggregate functions",
     );
     check(
+        "SELECT Id FROM Account LIMIT 10 OFFSET 2001",
+        "NUMBER_OUTSIDE_VALID_RANGE",
+        "Maximum SOQL offset allowed is 2000",
+    );
+    check(
         "SELECT Id FROM ContentDocumentLink",
         "MALFORMED_QUERY",
         "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.",

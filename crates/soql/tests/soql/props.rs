@@ -231,6 +231,7 @@ mod ast_gen {
                         alias: None,
                     }],
                     from,
+                    alias: None,
                     where_,
                     group_by: vec![],
                     having: None,
@@ -286,7 +287,7 @@ mod ast_gen {
     fn base(items: impl Strategy<Value = Vec<SelectItem>>) -> impl Strategy<Value = Query> {
         (
             items,
-            ident(),
+            (ident(), prop::option::of(ident())),
             prop::option::of(cond()),
             prop::collection::vec(path(), 0..3),
             prop::option::of(cond()),
@@ -295,16 +296,19 @@ mod ast_gen {
             count(),
         )
             .prop_map(
-                |(select, from, where_, group_by, having, order_by, limit, offset)| Query {
-                    select,
-                    from,
-                    where_,
-                    group_by,
-                    having,
-                    order_by,
-                    limit,
-                    offset,
-                    span: Span::default(),
+                |(select, (from, alias), where_, group_by, having, order_by, limit, offset)| {
+                    Query {
+                        select,
+                        from,
+                        alias,
+                        where_,
+                        group_by,
+                        having,
+                        order_by,
+                        limit,
+                        offset,
+                        span: Span::default(),
+                    }
                 },
             )
     }
