@@ -1,5 +1,8 @@
 //! Integration tests: the client against an in-process `sfemu` over real HTTP(S) on loopback.
 
+// Test helpers panic on purpose: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod auth;
 mod collections;
 mod faults;
