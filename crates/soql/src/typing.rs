@@ -95,8 +95,11 @@ impl<C: Catalog> Ck<'_, C> {
         let bad = || self.type_error(name, kind, lit.span);
         Ok(match (&lit.kind, kind) {
             (LitKind::Null, _) => Value::Null,
+            // Salesforce stores empty text as null, so `= ''` finds the blank (null) rows.
+            // UNCONFIRMED: chosen from observed behaviour of blank text fields.
+            (LitKind::Str { value, .. }, k) if value.is_empty() && is_text(k) => Value::Null,
             (LitKind::Str { value, .. }, K::Id | K::Reference) => {
-                if !value.is_empty() && !valid_id(value) && op != CmpOp::Like {
+                if !valid_id(value) && op != CmpOp::Like {
                     return Err(self.err(
                         ErrorCode::InvalidQueryFilterOperator,
                         lit.span,

@@ -159,6 +159,8 @@ fn comparison_operators() {
 #[test]
 fn null_semantics() {
     assert_eq!(names("Type = null"), ["Gamma 100%"]);
+    assert_eq!(names("Type = ''"), ["Gamma 100%"]);
+    assert_eq!(names("ParentId != ''"), ["acme corp"]);
     assert_eq!(names("Type != null").len(), 4);
     // `<`/`>` never match nulls; `!=` a value does (UNCONFIRMED but documented choice).
     assert_eq!(names("NumberOfEmployees < 100").len(), 4);
