@@ -33,7 +33,10 @@ impl StoreError {
                     let code = db.code().unwrap_or_default();
                     // SQLite: 5 BUSY, 6 LOCKED (and extended codes ending in them);
                     // PostgreSQL: 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
-                    matches!(code.as_ref(), "5" | "6" | "517" | "261" | "40001" | "40P01" | "55P03")
+                    matches!(
+                        code.as_ref(),
+                        "5" | "6" | "517" | "261" | "40001" | "40P01" | "55P03"
+                    )
                 }
                 _ => false,
             },

@@ -13,9 +13,11 @@
 
 pub mod error;
 pub mod merge;
+pub mod sql;
 pub mod store;
 pub mod types;
 
 pub use error::{Result, StoreError};
+pub use sql::{Backend, SqlStore};
 pub use store::{PruneReport, Store};
 pub use types::*;

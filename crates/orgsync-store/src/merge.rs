@@ -52,7 +52,14 @@ pub fn merge_items(existing: &NewItem, incoming: &NewItem) -> NewItem {
             None => out.field_ts.remove(name),
         };
         out.work.parents.retain(|p| &p.field != name);
-        out.work.parents.extend(incoming.work.parents.iter().filter(|p| &p.field == name).cloned());
+        out.work.parents.extend(
+            incoming
+                .work
+                .parents
+                .iter()
+                .filter(|p| &p.field == name)
+                .cloned(),
+        );
     }
     for parent in &incoming.work.parents {
         if !incoming.work.payload.contains_key(&parent.field) {

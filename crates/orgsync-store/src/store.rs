@@ -14,9 +14,9 @@ use orgsync_core::{GlobalId, OrgName};
 
 use crate::error::Result;
 use crate::types::{
-    AgreedRow, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite, CompleteReport, Completion,
-    ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit, NewConflict, OrgRow, Page, RecordRow, RecordWrite,
-    SourceKind, SyncRow,
+    AgreedRow, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite, CompleteReport,
+    Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit, NewConflict, OrgRow, Page,
+    RecordRow, RecordWrite, SourceKind, SyncRow,
 };
 
 /// What [`Store::prune`] removed.
@@ -42,8 +42,11 @@ pub trait Store: Send + Sync + 'static {
     /// Why one transaction: the checkpoint must never get ahead of the items it produced. If
     /// anything fails, nothing is written and the source is simply read again from the old
     /// checkpoint (re-reading is harmless: duplicates are merged or dropped by transaction id).
-    fn commit_capture(&self, batch: CaptureBatch, now: DateTime<Utc>)
-    -> impl Future<Output = Result<CaptureReport>> + Send;
+    fn commit_capture(
+        &self,
+        batch: CaptureBatch,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<CaptureReport>> + Send;
 
     /// Claim up to `limit` items due for `target`: Queued with `next_attempt_at <= now`, or
     /// InFlight whose lease expired before `now` (a worker died). Claimed items become InFlight
@@ -100,13 +103,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Failed items matching `filter` (its state is ignored) become Queued now with their
     /// attempt count reset; returns how many. Backs `orgsync retry` and the dashboard button.
-    fn retry_failed(&self, filter: &ItemFilter, now: DateTime<Utc>) -> impl Future<Output = Result<u64>> + Send;
+    fn retry_failed(
+        &self,
+        filter: &ItemFilter,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send;
 
     /// One item by id.
     fn item(&self, id: ItemId) -> impl Future<Output = Result<Option<Item>>> + Send;
 
     /// Items matching `filter`, in id order, one page (for `status` and the dashboard).
-    fn items(&self, filter: &ItemFilter, page: Page) -> impl Future<Output = Result<Vec<Item>>> + Send;
+    fn items(
+        &self,
+        filter: &ItemFilter,
+        page: Page,
+    ) -> impl Future<Output = Result<Vec<Item>>> + Send;
 
     /// Item counts per (target org, state) (for `status`, `/metrics`, the dashboard).
     fn counts(&self) -> impl Future<Output = Result<Counts>> + Send;
@@ -155,10 +166,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Apply record writes outside a capture or completion (reconcile, initial matching);
     /// returns how many Pending items were woken by rows that gained a local id.
-    fn write_records(&self, writes: Vec<RecordWrite>, now: DateTime<Utc>) -> impl Future<Output = Result<u64>> + Send;
+    fn write_records(
+        &self,
+        writes: Vec<RecordWrite>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send;
 
     /// Agreed field versions of many records of one (source-side) object, in one query.
-    fn agreed(&self, object: &str, global_ids: &[GlobalId]) -> impl Future<Output = Result<Vec<AgreedRow>>> + Send;
+    fn agreed(
+        &self,
+        object: &str,
+        global_ids: &[GlobalId],
+    ) -> impl Future<Output = Result<Vec<AgreedRow>>> + Send;
 
     // ---- checkpoints, syncs, orgs ---------------------------------------------------------
 
@@ -171,10 +190,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Checkpoint>>> + Send;
 
     /// Move a checkpoint on its own (a capture that produced nothing, or an operator reset).
-    fn set_checkpoint(&self, checkpoint: CheckpointWrite, now: DateTime<Utc>) -> impl Future<Output = Result<()>> + Send;
+    fn set_checkpoint(
+        &self,
+        checkpoint: CheckpointWrite,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// One sync's status row.
-    fn sync(&self, org: &OrgName, object: &str) -> impl Future<Output = Result<Option<SyncRow>>> + Send;
+    fn sync(
+        &self,
+        org: &OrgName,
+        object: &str,
+    ) -> impl Future<Output = Result<Option<SyncRow>>> + Send;
 
     /// Every sync's status row, by (org, object).
     fn syncs(&self) -> impl Future<Output = Result<Vec<SyncRow>>> + Send;
@@ -195,12 +222,17 @@ pub trait Store: Send + Sync + 'static {
     /// replicas report at once): success resets the consecutive-failure count, failure adds
     /// one. Returns the new count; the row is created if missing. The engine decides when
     /// that opens the circuit and records it with [`Store::put_org`].
-    fn note_org_call(&self, name: &OrgName, success: bool) -> impl Future<Output = Result<u32>> + Send;
+    fn note_org_call(
+        &self,
+        name: &OrgName,
+        success: bool,
+    ) -> impl Future<Output = Result<u32>> + Send;
 
     // ---- conflicts and audit --------------------------------------------------------------
 
     /// Record conflicts found outside a capture batch.
-    fn add_conflicts(&self, conflicts: Vec<NewConflict>) -> impl Future<Output = Result<()>> + Send;
+    fn add_conflicts(&self, conflicts: Vec<NewConflict>)
+    -> impl Future<Output = Result<()>> + Send;
 
     /// Conflicts, optionally of one record, oldest first, one page.
     fn conflicts(

@@ -48,8 +48,13 @@ pub enum ItemState {
 
 impl ItemState {
     /// Every state, in display order.
-    pub const ALL: [ItemState; 5] =
-        [ItemState::Queued, ItemState::InFlight, ItemState::Pending, ItemState::Failed, ItemState::Synced];
+    pub const ALL: [ItemState; 5] = [
+        ItemState::Queued,
+        ItemState::InFlight,
+        ItemState::Pending,
+        ItemState::Failed,
+        ItemState::Synced,
+    ];
 
     /// The text stored in the `state` column.
     pub fn as_str(self) -> &'static str {
@@ -64,14 +69,20 @@ impl ItemState {
 
     /// Whether later changes merge into an item in this state.
     pub fn is_waiting(self) -> bool {
-        matches!(self, ItemState::Queued | ItemState::Pending | ItemState::Failed)
+        matches!(
+            self,
+            ItemState::Queued | ItemState::Pending | ItemState::Failed
+        )
     }
 }
 
 impl FromStr for ItemState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        ItemState::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| format!("unknown item state `{s}`"))
+        ItemState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown item state `{s}`"))
     }
 }
 
@@ -136,7 +147,13 @@ impl NewItem {
     /// An item whose every payload field was committed at `ts`.
     pub fn new(work: SyncItem, ts: DateTime<Utc>) -> Self {
         let field_ts = work.payload.keys().map(|k| (k.clone(), ts)).collect();
-        NewItem { work, field_ts, source_org: None, source_record_id: None, txn_id: None }
+        NewItem {
+            work,
+            field_ts,
+            source_org: None,
+            source_record_id: None,
+            txn_id: None,
+        }
     }
 
     /// Set where the change came from.
@@ -560,7 +577,13 @@ impl CircuitState {
     }
     /// Parse the stored text.
     pub fn parse(s: &str) -> Option<Self> {
-        [CircuitState::Closed, CircuitState::Open, CircuitState::HalfOpen].into_iter().find(|c| c.as_str() == s)
+        [
+            CircuitState::Closed,
+            CircuitState::Open,
+            CircuitState::HalfOpen,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 
@@ -630,9 +653,14 @@ impl SyncStatus {
     }
     /// Parse the stored text.
     pub fn parse(s: &str) -> Option<Self> {
-        [SyncStatus::Active, SyncStatus::Paused, SyncStatus::Error, SyncStatus::CircuitOpen]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+        [
+            SyncStatus::Active,
+            SyncStatus::Paused,
+            SyncStatus::Error,
+            SyncStatus::CircuitOpen,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 

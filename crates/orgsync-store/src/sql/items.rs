@@ -1,0 +1,392 @@
+//! Sync items: enqueue with merge, claim under lease, complete.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::codec::{ITEM_COLS, StoredPayload, item, ms, to_json};
+use super::{Backend, SqlStore};
+use crate::error::{Result, StoreError};
+use crate::merge::merge_items;
+use crate::types::{
+    CompleteReport, Completion, Item, ItemError, ItemId, ItemState, NewAudit, NewItem, Outcome,
+    op_str,
+};
+
+/// How an item was enqueued.
+pub(super) enum Enqueued {
+    Inserted(ItemId),
+    Merged(ItemId),
+    Duplicate,
+}
+
+const WAITING: &str = "('queued', 'pending', 'failed')";
+
+fn payload_json(n: &NewItem) -> Result<String> {
+    to_json(&StoredPayload {
+        payload: n.work.payload.clone(),
+        parents: n.work.parents.clone(),
+        field_ts: n.field_ts.clone(),
+    })
+}
+
+impl SqlStore {
+    /// The waiting item of a key, locked for update.
+    async fn waiting_item(
+        &self,
+        c: &mut AnyConnection,
+        n: &NewItem,
+        except: Option<ItemId>,
+    ) -> Result<Option<Item>> {
+        let sql = format!(
+            "SELECT {ITEM_COLS} FROM sync_items WHERE target_org = $1 AND object = $2 AND global_id = $3 \
+             AND state IN {WAITING} AND id <> $4{}",
+            self.for_update()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(n.work.target.as_str())
+            .bind(n.work.object.as_str())
+            .bind(n.work.global_id.to_string())
+            .bind(except.map_or(-1, |i| i.0))
+            .fetch_optional(&mut *c)
+            .await?;
+        row.as_ref().map(item).transpose()
+    }
+
+    /// Rewrite a waiting item with merged work; `requeue` makes it Queued now (a Pending or
+    /// Failed item that received a new change gets a fresh try).
+    async fn rewrite_waiting(
+        &self,
+        c: &mut AnyConnection,
+        existing: &Item,
+        merged: &NewItem,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (state, next, attempts) = match existing.state {
+            ItemState::Queued => (
+                ItemState::Queued,
+                existing.next_attempt_at,
+                existing.attempts,
+            ),
+            ItemState::Pending => (ItemState::Queued, now, existing.attempts),
+            _ => (ItemState::Queued, now, 0),
+        };
+        sqlx::query(
+            "UPDATE sync_items SET op = $1, payload = $2, source_org = $3, source_record_id = $4, txn_id = $5, \
+             state = $6, next_attempt_at = $7, attempts = $8, waiting_for = NULL, updated_at = $9 WHERE id = $10",
+        )
+        .bind(op_str(merged.work.op))
+        .bind(payload_json(merged)?)
+        .bind(merged.source_org.as_ref().map(|o| o.0.clone()))
+        .bind(merged.source_record_id.clone())
+        .bind(merged.txn_id.clone())
+        .bind(state.as_str())
+        .bind(ms(next))
+        .bind(i64::from(attempts))
+        .bind(ms(now))
+        .bind(existing.id.0)
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    /// Enqueue one item: drop a processed transaction, merge into the waiting item of its
+    /// key, or insert a new Queued row (a follow-up if the key is in flight).
+    pub(super) async fn enqueue(
+        &self,
+        c: &mut AnyConnection,
+        n: &NewItem,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued> {
+        if let Some(txn) = &n.txn_id {
+            let inserted = sqlx::query(
+                "INSERT INTO transactions (target_org, txn_id, at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (target_org, txn_id) DO NOTHING",
+            )
+            .bind(n.work.target.as_str())
+            .bind(txn.as_str())
+            .bind(ms(now))
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(Enqueued::Duplicate);
+            }
+        }
+        // Insert-or-merge; on PostgreSQL a concurrent insert of the same key makes the insert
+        // do nothing, and the next round merges into the row that won.
+        for _ in 0..3 {
+            if let Some(existing) = self.waiting_item(c, n, None).await? {
+                let merged = merge_items(&existing.to_new(), n);
+                self.rewrite_waiting(c, &existing, &merged, now).await?;
+                return Ok(Enqueued::Merged(existing.id));
+            }
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO sync_items (target_org, object, global_id, op, payload, source_org, source_record_id, \
+                 txn_id, state, attempts, next_attempt_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9, $9) \
+                 ON CONFLICT (target_org, object, global_id) WHERE state IN ('queued', 'pending', 'failed') \
+                 DO NOTHING RETURNING id",
+            )
+            .bind(n.work.target.as_str())
+            .bind(n.work.object.as_str())
+            .bind(n.work.global_id.to_string())
+            .bind(op_str(n.work.op))
+            .bind(payload_json(n)?)
+            .bind(n.source_org.as_ref().map(|o| o.0.clone()))
+            .bind(n.source_record_id.clone())
+            .bind(n.txn_id.clone())
+            .bind(ms(now))
+            .fetch_optional(&mut *c)
+            .await?;
+            if let Some(id) = id {
+                return Ok(Enqueued::Inserted(ItemId(id)));
+            }
+        }
+        Err(StoreError::Invalid(format!(
+            "could not enqueue {} {} for {}: the waiting item kept changing",
+            n.work.object, n.work.global_id, n.work.target
+        )))
+    }
+
+    pub(super) async fn claim_due_impl(
+        &self,
+        target: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        owner: &str,
+        ttl: TimeDelta,
+    ) -> Result<Vec<Item>> {
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE sync_items SET state = 'in_flight', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
+             updated_at = $3 WHERE id IN (\
+               SELECT a.id FROM sync_items a WHERE a.target_org = $4 AND (\
+                 (a.state = 'queued' AND a.next_attempt_at <= $3 AND NOT EXISTS (\
+                    SELECT 1 FROM sync_items b WHERE b.target_org = a.target_org AND b.object = a.object \
+                    AND b.global_id = a.global_id AND b.state = 'in_flight')) \
+                 OR (a.state = 'in_flight' AND a.lease_until <= $3)) \
+               ORDER BY a.object, a.id LIMIT $5{lock}) \
+             RETURNING {ITEM_COLS}"
+        );
+        let until = now
+            .checked_add_signed(ttl)
+            .ok_or_else(|| StoreError::Invalid("lease ttl out of range".into()))?;
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(ms(until))
+            .bind(ms(now))
+            .bind(target)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut items = rows.iter().map(item).collect::<Result<Vec<_>>>()?;
+        items.sort_by(|a, b| (&a.work.object, a.id).cmp(&(&b.work.object, b.id)));
+        Ok(items)
+    }
+
+    pub(super) async fn complete_impl(
+        &self,
+        completions: Vec<Completion>,
+        now: DateTime<Utc>,
+    ) -> Result<CompleteReport> {
+        let mut report = CompleteReport::default();
+        let mut tx = self.begin().await?;
+        for done in completions {
+            let sql = format!(
+                "SELECT {ITEM_COLS} FROM sync_items WHERE id = $1{}",
+                self.for_update()
+            );
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(done.id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let current = row.as_ref().map(item).transpose()?;
+            let Some(it) = current.filter(|it| {
+                it.state == ItemState::InFlight
+                    && it
+                        .lease
+                        .as_ref()
+                        .is_some_and(|l| l.owner == done.lease_owner)
+            }) else {
+                report.lost_lease.push(done.id);
+                continue;
+            };
+            let (state, error, detail_extra) = match &done.outcome {
+                Outcome::Synced { record } => {
+                    sqlx::query(
+                        "UPDATE sync_items SET state = 'synced', lease_owner = NULL, lease_until = NULL, \
+                         waiting_for = NULL, error_code = NULL, error_message = NULL, error_kind = NULL, \
+                         updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(ms(now))
+                    .bind(it.id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    report.woken += self.write_record(&mut tx, record, now).await?;
+                    // the record may be known under another object name on the target; wake by id anyway
+                    report.woken += self
+                        .wake_children(
+                            &mut tx,
+                            it.work.target.as_str(),
+                            &it.work.global_id.to_string(),
+                            now,
+                        )
+                        .await?;
+                    (ItemState::Synced, None, serde_json::Value::Null)
+                }
+                Outcome::RetryAt { at, error } => {
+                    self.park(&mut tx, &it, ItemState::Queued, *at, Some(error), None, now)
+                        .await?;
+                    (
+                        ItemState::Queued,
+                        Some(error.clone()),
+                        serde_json::json!({ "retry_at": at }),
+                    )
+                }
+                Outcome::Pending { parent, error } => {
+                    let parent_text = parent.to_string();
+                    self.lock_key(&mut tx, &format!("{}\u{1f}{parent_text}", it.work.target))
+                        .await?;
+                    let landed: Option<i64> = sqlx::query_scalar(
+                        "SELECT 1 FROM records WHERE org = $1 AND global_id = $2 AND local_id IS NOT NULL LIMIT 1",
+                    )
+                    .bind(it.work.target.as_str())
+                    .bind(parent_text.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let state = if landed.is_some() {
+                        ItemState::Queued
+                    } else {
+                        ItemState::Pending
+                    };
+                    let waiting = (state == ItemState::Pending).then_some(parent_text.as_str());
+                    self.park(&mut tx, &it, state, now, error.as_ref(), waiting, now)
+                        .await?;
+                    (
+                        state,
+                        error.clone(),
+                        serde_json::json!({ "parent": parent_text }),
+                    )
+                }
+                Outcome::Failed { error } => {
+                    self.park(&mut tx, &it, ItemState::Failed, now, Some(error), None, now)
+                        .await?;
+                    (
+                        ItemState::Failed,
+                        Some(error.clone()),
+                        serde_json::Value::Null,
+                    )
+                }
+            };
+            for follow in &done.follow_ups {
+                self.enqueue(&mut tx, follow, now).await?;
+            }
+            let mut audit = NewAudit::new(now, format!("item.{}", state.as_str()));
+            audit.org = Some(it.work.target.clone());
+            audit.object = Some(it.work.object.clone());
+            audit.global_id = Some(it.work.global_id.clone());
+            audit.item_id = Some(it.id);
+            audit.detail = serde_json::json!({
+                "op": op_str(it.work.op),
+                "attempts": it.attempts,
+                "error": error.map(|e| serde_json::json!({ "code": e.code, "message": e.message, "kind": e.kind })),
+                "outcome": detail_extra,
+                "detail": done.detail,
+            });
+            self.insert_audit(&mut tx, &audit).await?;
+            report.applied.push(it.id);
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Put an in-flight item back to waiting (`state` = Queued, Pending or Failed). When a
+    /// follow-up already waits for the same key, the item is merged into it (the follow-up's
+    /// newer fields win) and deleted, keeping one waiting item per key.
+    #[allow(clippy::too_many_arguments)]
+    async fn park(
+        &self,
+        c: &mut AnyConnection,
+        it: &Item,
+        state: ItemState,
+        next: DateTime<Utc>,
+        error: Option<&ItemError>,
+        waiting_for: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mine = it.to_new();
+        if let Some(follow) = self.waiting_item(c, &mine, Some(it.id)).await? {
+            let merged = merge_items(&mine, &follow.to_new());
+            // keep the retry schedule of a retryable failure; a fresh try otherwise
+            let (next, attempts) = match state {
+                ItemState::Queued => (next.max(follow.next_attempt_at), it.attempts),
+                _ => (now, 0),
+            };
+            sqlx::query("DELETE FROM sync_items WHERE id = $1")
+                .bind(it.id.0)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(
+                "UPDATE sync_items SET op = $1, payload = $2, source_org = $3, source_record_id = $4, txn_id = $5, \
+                 state = 'queued', next_attempt_at = $6, attempts = $7, waiting_for = NULL, error_code = $8, \
+                 error_message = $9, error_kind = $10, updated_at = $11 WHERE id = $12",
+            )
+            .bind(op_str(merged.work.op))
+            .bind(payload_json(&merged)?)
+            .bind(merged.source_org.as_ref().map(|o| o.0.clone()))
+            .bind(merged.source_record_id.clone())
+            .bind(merged.txn_id.clone())
+            .bind(ms(next))
+            .bind(i64::from(attempts))
+            .bind(error.map(|e| e.code.clone()))
+            .bind(error.map(|e| e.message.clone()))
+            .bind(error.map(|e| e.kind.clone()))
+            .bind(ms(now))
+            .bind(follow.id.0)
+            .execute(&mut *c)
+            .await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE sync_items SET state = $1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, \
+             waiting_for = $3, error_code = $4, error_message = $5, error_kind = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(state.as_str())
+        .bind(ms(next))
+        .bind(waiting_for.map(str::to_string))
+        .bind(error.map(|e| e.code.clone()))
+        .bind(error.map(|e| e.message.clone()))
+        .bind(error.map(|e| e.kind.clone()))
+        .bind(ms(now))
+        .bind(it.id.0)
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    /// Queue the Pending items of `org` waiting for `parent`.
+    pub(super) async fn wake_children(
+        &self,
+        c: &mut AnyConnection,
+        org: &str,
+        parent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.lock_key(c, &format!("{org}\u{1f}{parent}")).await?;
+        Ok(sqlx::query(
+            "UPDATE sync_items SET state = 'queued', next_attempt_at = $1, waiting_for = NULL, updated_at = $1 \
+             WHERE target_org = $2 AND state = 'pending' AND waiting_for = $3",
+        )
+        .bind(ms(now))
+        .bind(org)
+        .bind(parent)
+        .execute(&mut *c)
+        .await?
+        .rows_affected())
+    }
+}

@@ -1,0 +1,124 @@
+//! Capture commits, checkpoints, conflicts and audit rows: the writes that go into a capture
+//! transaction, plus their stand-alone forms.
+
+use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
+
+use super::SqlStore;
+use super::codec::{ms, to_json};
+use super::items::Enqueued;
+use crate::error::Result;
+use crate::types::{CaptureBatch, CaptureReport, CheckpointWrite, NewAudit, NewConflict};
+
+impl SqlStore {
+    pub(super) async fn commit_capture_impl(
+        &self,
+        batch: CaptureBatch,
+        now: DateTime<Utc>,
+    ) -> Result<CaptureReport> {
+        let mut report = CaptureReport::default();
+        let mut tx = self.begin().await?;
+        for n in &batch.items {
+            match self.enqueue(&mut tx, n, now).await? {
+                Enqueued::Inserted(id) => report.inserted.push(id),
+                Enqueued::Merged(id) => report.merged.push(id),
+                Enqueued::Duplicate => report.duplicates += 1,
+            }
+        }
+        for (target, txn) in &batch.txns {
+            sqlx::query(
+                "INSERT INTO transactions (target_org, txn_id, at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (target_org, txn_id) DO NOTHING",
+            )
+            .bind(target.as_str())
+            .bind(txn.as_str())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for w in &batch.records {
+            report.woken += self.write_record(&mut tx, w, now).await?;
+        }
+        for w in &batch.agreed {
+            self.write_agreed(&mut tx, w, now).await?;
+        }
+        for c in &batch.conflicts {
+            self.insert_conflict(&mut tx, c).await?;
+        }
+        for a in &batch.audit {
+            self.insert_audit(&mut tx, a).await?;
+        }
+        if let Some(cp) = &batch.checkpoint {
+            self.write_checkpoint(&mut tx, cp, now).await?;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub(super) async fn write_checkpoint(
+        &self,
+        c: &mut AnyConnection,
+        cp: &CheckpointWrite,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO checkpoints (org, object, source, watermark_ts, watermark_id, replay_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org, object, source) DO UPDATE SET \
+             watermark_ts = excluded.watermark_ts, watermark_id = excluded.watermark_id, \
+             replay_id = excluded.replay_id, updated_at = excluded.updated_at",
+        )
+        .bind(cp.org.as_str())
+        .bind(cp.object.as_str())
+        .bind(cp.source.as_str())
+        .bind(cp.watermark_ts.map(ms))
+        .bind(cp.watermark_id.clone())
+        .bind(cp.replay_id.clone())
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn insert_conflict(
+        &self,
+        c: &mut AnyConnection,
+        x: &NewConflict,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO conflicts (object, global_id, field, incoming_value, incoming_org, incoming_ts, \
+             current_value, current_org, current_ts, winner, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(x.object.as_str())
+        .bind(x.global_id.to_string())
+        .bind(x.field.as_str())
+        .bind(to_json(&x.incoming.value)?)
+        .bind(x.incoming.org.as_str())
+        .bind(ms(x.incoming.ts))
+        .bind(to_json(&x.current.value)?)
+        .bind(x.current.org.as_str())
+        .bind(ms(x.current.ts))
+        .bind(x.winner.as_ref().map(|w| w.0.clone()))
+        .bind(x.reason.as_str())
+        .bind(ms(x.at))
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn insert_audit(&self, c: &mut AnyConnection, a: &NewAudit) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, kind, org, object, global_id, item_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(ms(a.at))
+        .bind(a.kind.as_str())
+        .bind(a.org.as_ref().map(|o| o.0.clone()))
+        .bind(a.object.clone())
+        .bind(a.global_id.as_ref().map(ToString::to_string))
+        .bind(a.item_id.map(|i| i.0))
+        .bind(to_json(&a.detail)?)
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+}
