@@ -16,6 +16,7 @@ mod references;
 mod replication;
 mod resources;
 mod support;
+mod tree;
 mod upsert;
 mod versions;
 
@@ -81,6 +82,7 @@ pub fn router() -> Router<S> {
     r = both(r, "/composite", post(composite::composite));
     r = both(r, "/composite/batch", post(batch::batch));
     r = both(r, "/composite/graph", post(graph::graph));
+    r = both(r, "/composite/tree/{object}", post(tree::tree));
     r = both(
         r,
         "/composite/sobjects",

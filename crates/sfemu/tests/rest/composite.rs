@@ -293,3 +293,58 @@ async fn composite_accepts_unencoded_soql_in_urls() {
     assert_eq!(res["httpStatusCode"], 200, "{}", r.body);
     assert_eq!(res["body"]["totalSize"], 1);
 }
+
+#[tokio::test]
+async fn sobject_tree_creates_parents_then_children() {
+    let api = Api::start().await;
+    let req = json!({"records": [
+        {"attributes": {"type": "Account", "referenceId": "ref1"}, "Name": "Tree A",
+         "Contacts": {"records": [
+            {"attributes": {"type": "Contact", "referenceId": "ref2"}, "LastName": "Kid 1"},
+            {"attributes": {"type": "Contact", "referenceId": "ref3"}, "LastName": "Kid 2"}]}},
+        {"attributes": {"type": "Account", "referenceId": "ref4"}, "Name": "Tree B"},
+    ]});
+    let r = api
+        .send("POST", "/composite/tree/Account", Some(&req))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["hasErrors"], false);
+    let results = r.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    let id_of = |rid: &str| {
+        results.iter().find(|x| x["referenceId"] == rid).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let kid = api
+        .get(&format!("/sobjects/Contact/{}", id_of("ref2")))
+        .await;
+    assert_eq!(kid.body["AccountId"], id_of("ref1").as_str());
+
+    let bad = json!({"records": [
+        {"attributes": {"type": "Account", "referenceId": "p"}, "Name": "Tree C",
+         "Contacts": {"records": [{"attributes": {"type": "Contact", "referenceId": "c"}, "FirstName": "No last name"}]}}]});
+    let r = api
+        .send("POST", "/composite/tree/Account", Some(&bad))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["hasErrors"], true);
+    assert_eq!(r.body["results"][0]["referenceId"], "c");
+    assert_eq!(
+        r.body["results"][0]["errors"][0]["statusCode"],
+        "REQUIRED_FIELD_MISSING"
+    );
+    let wrong = json!({"records": [{"attributes": {"type": "Contact", "referenceId": "x"}, "LastName": "L"}]});
+    assert_eq!(
+        api.send("POST", "/composite/tree/Account", Some(&wrong))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        api.count("Account WHERE Name = 'Tree C'").await,
+        0,
+        "the tree must be rolled back"
+    );
+}
