@@ -664,6 +664,67 @@ def _(ctx):
     expect_eq(res["records"][0]["Contacts"], None, "no children is null")
 
 
+@check("types.round_trip_and_filters")
+def _(ctx):
+    con = sf(ctx).Contact
+    rid = con.create({"LastName": f"{ctx['run']} types", "Birthdate": "1980-05-07", "HasOptedOutOfEmail": True,
+                      "Email": "ada@example.com", "Description": "line 1\nline 2 – ünïcødé ✓"})["id"]
+    got = con.get(rid)
+    expect_eq((got["Birthdate"], got["HasOptedOutOfEmail"], got["Email"], got["Description"]),
+              ("1980-05-07", True, "ada@example.com", "line 1\nline 2 – ünïcødé ✓"), "values read back")
+    q = (f"SELECT Id FROM Contact WHERE Birthdate = 1980-05-07 AND HasOptedOutOfEmail = true "
+         f"AND LastName LIKE '{ctx['run']} TY%'")
+    expect_eq([r["Id"] for r in sf(ctx).query(q)["records"]], [rid], q)
+    acct = sf(ctx).Account.create({"Name": f"{ctx['run']} money", "AnnualRevenue": 1234567.5,
+                                   "NumberOfEmployees": 42})["id"]
+    got = sf(ctx).Account.get(acct)
+    # AnnualRevenue is currency(18, 0): Salesforce rounds the value to the field's scale.
+    expect_eq((got["AnnualRevenue"], got["NumberOfEmployees"]), (1234568, 42), "currency rounded to scale 0, int")
+    res = sf(ctx).query(f"SELECT Id FROM Account WHERE Id = '{acct}' AND AnnualRevenue > 1000000 "
+                        "AND NumberOfEmployees IN (41, 42, 43)")
+    expect_eq(res["totalSize"], 1, "numeric filters")
+
+
+@check("errors.field_validation_codes")
+def _(ctx):
+    cases = [
+        ("Account", {"Name": "x" * 256}, "STRING_TOO_LONG", ["Name"]),
+        ("Contact", {"LastName": "bad email", "Email": "not-an-email"}, "INVALID_EMAIL_ADDRESS", ["Email"]),
+        ("Contact", {"LastName": "bad date", "Birthdate": "07/05/1980"}, "JSON_PARSER_ERROR", None),
+    ]
+    for obj, body, code, fields in cases:
+        try:
+            getattr(sf(ctx), obj).create(body)
+        except SalesforceMalformedRequest as exc:
+            expect_eq(err_code(exc), code, f"{obj} {short(body, 60)}")
+            if fields is not None:
+                expect_eq(exc.content[0].get("fields"), fields, f"{code} fields")
+        else:
+            raise AssertionError(f"{obj} {short(body, 60)} was accepted")
+
+
+@check("custom_objects.relationships_and_defaults")
+def _(ctx):
+    if "acct_gid" not in ctx:
+        raise Skip("needs the upsert check's account")
+    wi = sf(ctx).Work_Item__c
+    res = wi.create({"Name": f"{ctx['run']} wi", "Estimate_Hours__c": 2.5, "Due_Date__c": "2026-12-01",
+                     "Account__r": {EXT: ctx["acct_gid"]}})
+    got = wi.get(res["id"])
+    expect_eq((got["Status__c"], got["Estimate_Hours__c"], got["Due_Date__c"], got["Account__c"]),
+              ("New", 2.5, "2026-12-01", ctx["acct_id"]), "defaulted picklist, values, lookup by external id")
+    q = f"SELECT Name, Account__r.Name, (SELECT Name FROM Comments__r) FROM Work_Item__c WHERE Id = '{res['id']}'"
+    com = sf(ctx).Work_Item_Comment__c.create({"Work_Item__c": res["id"], "Body__c": "hi"})
+    rec = sf(ctx).query(q)["records"][0]
+    expect_eq(rec["Account__r"]["Name"], f"{ctx['run']} upsert 2", "Account__r.Name")
+    names = [r["Name"] for r in rec["Comments__r"]["records"]]
+    expect(len(names) == 1 and names[0].startswith("WIC-") and len(names[0]) == 10, f"auto-number name {names}")
+    expect_eq(sf(ctx).Work_Item_Comment__c.get(com["id"])["Name"], names[0], "auto-number on the record")
+    sub = sf(ctx).query(f"SELECT (SELECT Name FROM Work_Items__r) FROM Account WHERE Id = '{ctx['acct_id']}'")
+    expect_eq([r["Name"] for r in sub["records"][0]["Work_Items__r"]["records"]], [f"{ctx['run']} wi"],
+              "custom child relationship")
+
+
 # ---------------------------------------------------------------- query
 
 @check("query.insert_5100_via_collections")
