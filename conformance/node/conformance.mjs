@@ -343,6 +343,31 @@ check('relationship.parent_fields_and_child_subquery', async (ctx) => {
   expectEq(sub?.records?.map((x) => x.LastName), [`${ctx.run} child`, `${ctx.run} child2`], 'children');
 });
 
+check('custom_objects.collections_upsert_with_custom_lookup', async (ctx) => {
+  if (!ctx.acctGid) throw new Skip('needs the upsert check');
+  const so = conn(ctx).sobject('Work_Item__c');
+  // The sync engine's write: collections upsert on the global id, parent by its global id.
+  const recs = [1, 2].map((i) => ({
+    Name: `${ctx.run} wi ${i}`, [EXT]: `${ctx.run}:wi${i}`, Estimate_Hours__c: 1.25 * i,
+    Account__r: { [EXT]: ctx.acctGid },
+  }));
+  const res = await so.upsert(recs, EXT);
+  expectEq(res.map((r) => [r.success, r.created]), [[true, true], [true, true]], `upsert ${short(res)}`);
+  const again = await so.upsert(recs.map((r) => ({ ...r, Priority__c: 'High' })), EXT);
+  expectEq(again.map((r) => r.created), [false, false], 'second upsert updates');
+  const q = await conn(ctx).query(
+    `SELECT Name, Status__c, Priority__c, Estimate_Hours__c, Account__r.${EXT} FROM Work_Item__c `
+    + `WHERE ${EXT} IN ('${ctx.run}:wi1', '${ctx.run}:wi2') ORDER BY Name`,
+  );
+  expectEq(q.records.map((r) => [r.Status__c, r.Priority__c, r.Estimate_Hours__c, r.Account__r?.[EXT]]),
+    [['New', 'High', 1.25, ctx.acctGid], ['New', 'High', 2.5, ctx.acctGid]], 'values, default, parent');
+  const sub = await conn(ctx).sobject('Account').select('Id')
+    .include('Work_Items__r').select('Name').sort('Name').end()
+    .where({ Id: ctx.acctId });
+  expectEq(sub[0].Work_Items__r.records.map((r) => r.Name), [`${ctx.run} wi 1`, `${ctx.run} wi 2`],
+    'child subquery built by jsforce');
+});
+
 // ------------------------------------------------------------------ query
 
 check('query.insert_5100_via_collections', async (ctx) => {
