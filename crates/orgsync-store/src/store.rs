@@ -66,6 +66,14 @@ pub trait Store: Send + Sync + 'static {
         lease_ttl: TimeDelta,
     ) -> impl Future<Output = Result<Vec<Item>>> + Send;
 
+    /// When `target` next has work: the earliest `next_attempt_at` of its Queued items or
+    /// `lease_until` of its InFlight ones (a reclaim), or None when it has none. Lets the
+    /// dispatcher sleep until then instead of polling the table.
+    fn next_due(
+        &self,
+        target: &OrgName,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
+
     /// Extend the lease of items still held by `lease_owner` (a long write or a Bulk job);
     /// returns how many were extended. Items whose lease was lost are not touched.
     fn extend_lease(

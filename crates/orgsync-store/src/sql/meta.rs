@@ -8,7 +8,9 @@ use super::SqlStore;
 use super::codec::{ms, to_json};
 use super::items::Enqueued;
 use crate::error::Result;
-use crate::types::{CaptureBatch, CaptureReport, CheckpointWrite, NewAudit, NewConflict};
+use crate::types::{
+    CaptureBatch, CaptureReport, CheckpointWrite, NewAudit, NewConflict, NewItem, RecordWrite,
+};
 
 impl SqlStore {
     pub(super) async fn commit_capture_impl(
@@ -17,8 +19,22 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<CaptureReport> {
         let mut report = CaptureReport::default();
+        // Lock rows in key order (stable: same-key changes keep their arrival order) so two
+        // concurrent captures on PostgreSQL cannot deadlock on each other's rows.
+        let mut items: Vec<&NewItem> = batch.items.iter().collect();
+        items.sort_by(|a, b| {
+            (&a.work.target, &a.work.object, &a.work.global_id).cmp(&(
+                &b.work.target,
+                &b.work.object,
+                &b.work.global_id,
+            ))
+        });
+        let mut records: Vec<&RecordWrite> = batch.records.iter().collect();
+        records.sort_by(|a, b| {
+            (&a.org, &a.object, &a.global_id).cmp(&(&b.org, &b.object, &b.global_id))
+        });
         let mut tx = self.begin().await?;
-        for n in &batch.items {
+        for n in items {
             match self.enqueue(&mut tx, n, now).await? {
                 Enqueued::Inserted(id) => report.inserted.push(id),
                 Enqueued::Merged(id) => report.merged.push(id),
@@ -36,7 +52,7 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        for w in &batch.records {
+        for w in records {
             report.woken += self.write_record(&mut tx, w, now).await?;
         }
         for w in &batch.agreed {

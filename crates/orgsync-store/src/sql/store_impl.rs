@@ -72,6 +72,19 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn next_due(&self, target: &OrgName) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN a.state = 'queued' THEN a.next_attempt_at ELSE a.lease_until END) \
+             FROM sync_items a WHERE a.target_org = $1 AND (a.state = 'in_flight' OR (a.state = 'queued' \
+             AND NOT EXISTS (SELECT 1 FROM sync_items b WHERE b.target_org = a.target_org AND b.object = a.object \
+             AND b.global_id = a.global_id AND b.state = 'in_flight')))",
+        )
+        .bind(target.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(codec::from_ms).transpose()
+    }
+
     async fn extend_lease(
         &self,
         ids: &[ItemId],

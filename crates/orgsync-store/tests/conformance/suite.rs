@@ -148,6 +148,12 @@ pub async fn follow_up_for_in_flight<S: Store>(s: &S) {
         r2.merged, r.inserted,
         "later changes merge into the follow-up"
     );
+    assert_eq!(
+        s.next_due(&org("b")).await.unwrap(),
+        Some(at(62)),
+        "blocked follow-up is not due; the lease end is"
+    );
+    assert_eq!(s.next_due(&org("c")).await.unwrap(), None);
     let in_flight = s.item(claimed[0].id).await.unwrap().unwrap();
     assert_eq!(
         field(&in_flight, "Name").as_deref(),
@@ -173,6 +179,11 @@ pub async fn follow_up_for_in_flight<S: Store>(s: &S) {
         .await
         .unwrap();
     assert_eq!(rep.applied, vec![claimed[0].id]);
+    assert_eq!(
+        s.next_due(&org("b")).await.unwrap(),
+        Some(at(3)),
+        "the follow-up is due"
+    );
     let next = s
         .claim_due(&org("b"), at(6), 10, "w2", ttl())
         .await
