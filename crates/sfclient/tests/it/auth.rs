@@ -193,3 +193,23 @@ async fn https_with_the_emulator_ca() {
     let err = Client::connect(cfg).await.unwrap_err();
     assert!(matches!(err, SfError::Transport { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_create_after_expiry_is_sent_again_once_and_not_lost() {
+    let emu = start_default().await;
+    let client = emu.client().await;
+    emu.expire_tokens().await;
+    emu.reset_usage().await;
+    let id = client
+        .create("Account", &rec(serde_json::json!({"Name": "after expiry"})))
+        .await
+        .unwrap();
+    assert_eq!(client.token_fetches(), 2);
+    // The 401 attempt is refused before counting; the resent create is the one call.
+    assert_eq!(emu.calls().await, 1);
+    let got = client
+        .get_record("Account", &id, Some(&["Name"]))
+        .await
+        .unwrap();
+    assert_eq!(got["Name"], "after expiry");
+}

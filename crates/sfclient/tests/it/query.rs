@@ -15,7 +15,8 @@ async fn seed(client: &sfclient::Client, n: usize) {
 
 #[tokio::test]
 async fn token_expiring_mid_stream_of_10000_rows() {
-    let emu = start_default().await;
+    // Over HTTPS: TLS, gzip and connection reuse all on the path.
+    let emu = start(config(true)).await;
     let client = emu.client().await;
     seed(&client, 10_000).await;
     emu.reset_usage().await;
