@@ -16,7 +16,7 @@ const RESERVED: &[&str] = &[
 ];
 
 pub(crate) fn parse_query(text: &str) -> Result<Query, SoqlError> {
-    let toks = tokenize(text)?;
+    let toks = tokenize(text);
     let mut p = Parser {
         text,
         toks,
@@ -60,6 +60,9 @@ impl Parser<'_> {
     /// `unexpected token: 'X'` at the current token.
     fn unexpected(&self) -> SoqlError {
         let t = self.peek();
+        if let Tok::Error(e) = &t.tok {
+            return (**e).clone();
+        }
         let shown = match t.tok {
             Tok::Eof => "<EOF>".to_string(),
             _ => format!("'{}'", &self.text[t.span.start..t.span.end]),

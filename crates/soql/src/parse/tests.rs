@@ -98,3 +98,20 @@ fn semi_joins() {
             .ends_with("unexpected token: <EOF>")
     );
 }
+
+#[test]
+fn lexer_errors_surface_only_when_reached() {
+    let m = err("SELECT Id FROM Account WHERE Name = 'O'Brien'");
+    assert!(m.ends_with("unexpected token: 'Brien'"), "{m}");
+    let m = err("SELECT Id FROM Account WHERE Name = 'open");
+    assert!(
+        m.ends_with("line 1:36 mismatched character '<EOF>' expecting '''"),
+        "{m}"
+    );
+    let m = err("SELECT Id\nFROM Account WHERE Id = $x");
+    assert!(
+        m.ends_with("line 2:24 no viable alternative at character '$'"),
+        "{m}"
+    );
+    assert!(m.contains("ERROR at Row:2:Column:25"), "{m}");
+}
