@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
@@ -56,10 +57,28 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
     // responses: axum adds the `Allow` header of a 405 outside any `Router::layer` middleware.
     axum::Router::new()
         .fallback_service(routes)
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
         .layer(from_fn(json_errors))
+}
+
+/// A handler panicked: answer as Salesforce does for an internal error (500 UNKNOWN_EXCEPTION)
+/// instead of dropping the connection.
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("panic");
+    tracing::error!(panic = %detail, "handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "UNKNOWN_EXCEPTION",
+        "An unexpected error occurred. Please include this ErrorId if you contact support: sfemu-panic",
+    )
+    .into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -265,7 +284,19 @@ async fn json_errors(req: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::rest_path;
+    use super::{panic_response, rest_path};
+
+    #[test]
+    fn a_panic_becomes_a_salesforce_500() {
+        let r = panic_response(Box::new("boom"));
+        assert_eq!(r.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+    }
 
     #[test]
     fn rest_path_strips_the_version() {

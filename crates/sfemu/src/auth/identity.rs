@@ -117,8 +117,9 @@ pub(super) async fn userinfo(
     Ok(Json(body).into_response())
 }
 
+/// Same record id, comparing the case-sensitive 15-character part (ids may come as 15 or 18).
 fn same_id(a: &str, b: &str) -> bool {
-    a.len() >= 15 && b.len() >= 15 && a[..15] == b[..15]
+    matches!((a.get(..15), b.get(..15)), (Some(x), Some(y)) if x == y)
 }
 
 /// `GET|POST /id/{org}/{user}`: the identity of the token's user; another user's id → 403.

@@ -112,6 +112,15 @@ async fn userinfo_and_identity_url() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    // Multi-byte characters where an id is expected: an error, not a panic.
+    let r = t
+        .http
+        .get(t.url("/id/ééééééééééééééééé/ü"))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     let r = t
         .http
         .get(t.url("/services/oauth2/userinfo"))
