@@ -172,6 +172,22 @@ pub struct ChangeRecord {
 pub struct Savepoint {
     /// The org's change-log position when the savepoint was taken.
     pub seq: u64,
+    pub(crate) commit: u64,
+    pub(crate) journal: usize,
+    pub(crate) org: std::sync::Weak<Org>,
+    pub(crate) done: bool,
+}
+
+/// Dropping a savepoint without rolling back releases it: the changes made since stay, and
+/// are published (change log, commit hooks) when the outermost savepoint is released.
+impl Drop for Savepoint {
+    fn drop(&mut self) {
+        if !self.done
+            && let Some(org) = self.org.upgrade()
+        {
+            org.release_savepoint();
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -330,11 +346,14 @@ impl Org {
 
     /// Change-log entries with `seq > after`, at most `max`.
     pub fn changes_after(&self, after: u64, max: usize) -> Vec<ChangeRecord> {
-        self.data.read().log.after(&self.schema, after, max)
+        let d = self.data.read();
+        let upto = d.sp_base.unwrap_or(d.log.last_seq);
+        d.log.after(&self.schema, after, upto, max)
     }
     /// The last change-log sequence number (0 when empty).
     pub fn last_change_seq(&self) -> u64 {
-        self.data.read().log.last_seq
+        let d = self.data.read();
+        d.sp_base.unwrap_or(d.log.last_seq)
     }
     /// Edits a record's fields directly, bypassing validation, system fields and the change log
     /// (to simulate drift in tests).
@@ -355,20 +374,15 @@ impl Org {
     /// committed after it — records, recycle bin, change log — leaving no trace (a composite
     /// `allOrNone` request whose later subrequest fails). Changes committed by other callers in
     /// between are undone too: the emulator does not isolate concurrent transactions.
-    /// (Contract added by helper "rest"; until implemented it answers `UNKNOWN_EXCEPTION` and
-    /// composite allOrNone runs without rollback.)
+    /// While a savepoint is open, every commit joins one transaction (one transaction key and
+    /// commit number in the change log), and the changes are published (`changes_after`,
+    /// `last_change_seq`, commit hooks) only when the outermost savepoint is released by being
+    /// dropped; [`Org::rollback_to`] discards them unpublished.
     pub fn savepoint(&self) -> Result<Savepoint, SfError> {
-        Err(SfError::new(
-            "UNKNOWN_EXCEPTION",
-            "savepoints are not implemented yet",
-        ))
+        Ok(self.take_savepoint())
     }
     /// Returns the org to the state marked by `savepoint` (see [`Org::savepoint`]).
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<(), SfError> {
-        let _ = savepoint;
-        Err(SfError::new(
-            "UNKNOWN_EXCEPTION",
-            "savepoints are not implemented yet",
-        ))
+        self.rollback_savepoint(savepoint)
     }
 }

@@ -96,6 +96,9 @@ pub struct ChangeLog {
     pub max_bytes: usize,
     #[serde(default)]
     bytes: usize,
+    /// While set, commits join this transaction (composite allOrNone spans several calls).
+    #[serde(skip)]
+    group: Option<Group>,
     /// Last sequence number handed out.
     pub last_seq: u64,
     /// Last commit number handed out.
@@ -109,10 +112,19 @@ impl Default for ChangeLog {
             cap: DEFAULT_CAP,
             max_bytes: DEFAULT_MAX_BYTES,
             bytes: 0,
+            group: None,
             last_seq: 0,
             last_commit: 0,
         }
     }
+}
+
+/// One transaction spanning several commits.
+#[derive(Debug, Clone)]
+struct Group {
+    key: Arc<str>,
+    commit: u64,
+    next: u32,
 }
 
 /// Identity of a committing transaction.
@@ -130,8 +142,22 @@ impl ChangeLog {
         if changes.is_empty() {
             return None;
         }
-        self.last_commit += 1;
-        let txn: Arc<str> = Arc::from(new_transaction_key());
+        let (txn, commit, first) = match &self.group {
+            Some(g) if g.commit != 0 => (g.key.clone(), g.commit, g.next),
+            _ => {
+                self.last_commit += 1;
+                let key = match &self.group {
+                    Some(g) => g.key.clone(),
+                    None => Arc::from(new_transaction_key()),
+                };
+                (key, self.last_commit, 1)
+            }
+        };
+        let n = changes.len() as u32;
+        if let Some(g) = &mut self.group {
+            g.commit = commit;
+            g.next = first + n;
+        }
         let origin: Arc<str> = Arc::from(info.origin);
         let user: Arc<str> = Arc::from(info.user);
         for (i, c) in changes.into_iter().enumerate() {
@@ -143,9 +169,9 @@ impl ChangeLog {
                 change_type: c.change_type,
                 origin: origin.clone(),
                 txn: txn.clone(),
-                sequence_number: i as u32 + 1,
+                sequence_number: first + i as u32,
                 ts: info.ts,
-                commit_number: self.last_commit,
+                commit_number: commit,
                 user: user.clone(),
                 changed: c.changed,
                 nulled: c.nulled,
@@ -156,19 +182,59 @@ impl ChangeLog {
         Some(self.last_seq)
     }
 
+    /// Starts grouping commits into one transaction (one key, one commit number).
+    pub fn begin_group(&mut self) {
+        if self.group.is_none() {
+            self.group = Some(Group {
+                key: Arc::from(new_transaction_key()),
+                commit: 0,
+                next: 1,
+            });
+        }
+    }
+
+    /// Stops grouping commits.
+    pub fn end_group(&mut self) {
+        self.group = None;
+    }
+
+    /// Forgets entries after `seq` and resets the counters (savepoint rollback).
+    pub fn truncate_after(&mut self, seq: u64, last_commit: u64) {
+        while self.entries.back().is_some_and(|e| e.seq > seq) {
+            if let Some(e) = self.entries.pop_back() {
+                self.bytes = self.bytes.saturating_sub(e.approx_size());
+            }
+        }
+        self.last_seq = seq.min(self.last_seq);
+        self.last_commit = last_commit.min(self.last_commit);
+        if let Some(g) = &mut self.group {
+            let kept = self
+                .entries
+                .iter()
+                .rev()
+                .take_while(|e| e.txn == g.key)
+                .count() as u32;
+            g.next = kept + 1;
+            if kept == 0 {
+                g.commit = 0;
+            }
+        }
+    }
+
     fn push_entry(&mut self, e: Entry) {
         self.bytes += e.approx_size();
         self.entries.push_back(e);
     }
 
     /// Entries with `seq > after`, at most `max`, rendered with field names.
-    pub fn after(&self, schema: &Schema, after: u64, max: usize) -> Vec<ChangeRecord> {
+    pub fn after(&self, schema: &Schema, after: u64, upto: u64, max: usize) -> Vec<ChangeRecord> {
         let first = self.entries.front().map_or(0, |e| e.seq);
         let skip = after.saturating_sub(first.saturating_sub(1)) as usize;
         self.entries
             .iter()
             .skip(skip)
             .filter(|e| e.seq > after)
+            .take_while(|e| e.seq <= upto)
             .take(max)
             .map(|e| render(schema, e))
             .collect()

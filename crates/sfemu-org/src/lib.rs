@@ -20,6 +20,7 @@ mod query;
 mod records;
 pub mod render;
 mod replication;
+mod savepoint;
 pub mod schema;
 pub mod store;
 

@@ -21,6 +21,13 @@ pub struct Data {
     /// The last timestamp handed out: SystemModstamp never goes backwards within the org.
     pub clock: DateTime<Utc>,
     pub log: ChangeLog,
+    /// Undo entries of transactions committed while an org-level savepoint is open.
+    pub(crate) journal: Vec<crate::dml::Undo>,
+    /// Open org-level savepoints.
+    pub(crate) sp_depth: usize,
+    /// The change-log seq when the outermost open savepoint was taken: later entries are not
+    /// published (changes_after/last_change_seq/hooks) until the savepoint is released.
+    pub(crate) sp_base: Option<u64>,
 }
 
 impl Data {
@@ -47,6 +54,8 @@ pub type CommitHook = Box<dyn Fn(u64) + Send + Sync>;
 
 /// One emulated org. Cheap to share (`Arc<Org>`); all methods take `&self` and are thread-safe.
 pub struct Org {
+    /// A handle to itself, so savepoints can release themselves when dropped.
+    pub(crate) me: std::sync::Weak<Org>,
     pub(crate) org_id: String,
     pub(crate) name: String,
     pub(crate) spec: OrgSpec,
@@ -98,13 +107,17 @@ impl Org {
                     idgen: IdGen::new(&org_id),
                     clock: to_millis(Utc::now()),
                     log: ChangeLog::default(),
+                    journal: Vec::new(),
+                    sp_depth: 0,
+                    sp_base: None,
                 };
                 (org_id, data)
             }
         };
         let profiles = ensure_profiles(&spec, &schema, &mut data)?;
         let users = ensure_users(&spec, &schema, &profiles, &mut data)?;
-        Ok(Arc::new(Org {
+        Ok(Arc::new_cyclic(|me| Org {
+            me: me.clone(),
             org_id,
             name: spec.name.clone(),
             spec,

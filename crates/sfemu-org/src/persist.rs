@@ -262,6 +262,9 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
             idgen,
             clock,
             log,
+            journal: Vec::new(),
+            sp_depth: 0,
+            sp_base: None,
         },
     ))
 }

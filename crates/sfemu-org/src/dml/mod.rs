@@ -16,7 +16,7 @@ use std::collections::HashSet;
 
 /// How to undo one mutation.
 #[derive(Debug)]
-enum Undo {
+pub(crate) enum Undo {
     /// A row appended to a table (always the table's last row when undone, LIFO).
     Insert { table: usize },
     /// A row changed: its previous values and recycle-bin state.
@@ -59,26 +59,7 @@ impl Exec<'_> {
     fn rollback_to(&mut self, sp: Savepoint) {
         while self.undo.len() > sp.undo {
             match self.undo.pop() {
-                Some(Undo::Insert { table }) => self.data.tables[table].pop(),
-                Some(Undo::Update {
-                    table,
-                    row,
-                    old,
-                    deleted_at,
-                    cascade_of,
-                }) => {
-                    let t = &mut self.data.tables[table];
-                    t.replace(row, old);
-                    let r = row as u32;
-                    match deleted_at {
-                        Some(d) => t.deleted_at.insert(r, d),
-                        None => t.deleted_at.remove(&r),
-                    };
-                    match cascade_of {
-                        Some(c) => t.cascade_of.insert(r, c),
-                        None => t.cascade_of.remove(&r),
-                    };
-                }
+                Some(u) => undo(self.data, u),
                 None => break,
             }
         }
@@ -219,6 +200,32 @@ impl Exec<'_> {
     }
 }
 
+/// Reverts one mutation.
+pub(crate) fn undo(data: &mut Data, u: Undo) {
+    match u {
+        Undo::Insert { table } => data.tables[table].pop(),
+        Undo::Update {
+            table,
+            row,
+            old,
+            deleted_at,
+            cascade_of,
+        } => {
+            let t = &mut data.tables[table];
+            t.replace(row, old);
+            let r = row as u32;
+            match deleted_at {
+                Some(d) => t.deleted_at.insert(r, d),
+                None => t.deleted_at.remove(&r),
+            };
+            match cascade_of {
+                Some(c) => t.cascade_of.insert(r, c),
+                None => t.cascade_of.remove(&r),
+            };
+        }
+    }
+}
+
 pub(crate) fn entity_is_deleted() -> SfError {
     SfError::new("ENTITY_IS_DELETED", "entity is deleted")
 }
@@ -279,6 +286,7 @@ pub(crate) fn apply(
             .collect();
     } else {
         let changes = std::mem::take(&mut ex.changes);
+        let undo = std::mem::take(&mut ex.undo);
         let user = ex.user.clone();
         committed = guard.log.commit(
             CommitInfo {
@@ -288,6 +296,11 @@ pub(crate) fn apply(
             },
             changes,
         );
+        if guard.sp_depth > 0 {
+            // An org-level savepoint is open: keep the undo log, publish at release.
+            guard.journal.extend(undo);
+            committed = None;
+        }
     }
     drop(guard);
     if let Some(seq) = committed {

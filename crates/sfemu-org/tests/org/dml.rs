@@ -625,3 +625,82 @@ fn content_version_creates_document_and_link() {
     let e = err1(create(&org, &c, "ContentVersion", json!({"Title": "x"})));
     assert_eq!(e.code, "REQUIRED_FIELD_MISSING");
 }
+
+#[test]
+fn org_savepoints_roll_back_or_publish_several_calls_as_one_transaction() {
+    let org = org();
+    let c = admin(&org);
+    let keep = create(
+        &org,
+        &c,
+        "Account",
+        json!({"Name": "keep", "OrgSync_Global_Id__c": "k1"}),
+    )
+    .unwrap();
+    let notified = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let n2 = notified.clone();
+    org.on_commit(Box::new(move |s| n2.lock().unwrap().push(s)));
+    let base = org.last_change_seq();
+
+    // Rollback: inserts, updates and deletes of several calls vanish without a trace.
+    let sp = org.savepoint().unwrap();
+    let a = create(&org, &c, "Account", json!({"Name": "a"})).unwrap();
+    update(
+        &org,
+        &c,
+        &keep,
+        json!({"Name": "changed", "OrgSync_Global_Id__c": "k2"}),
+    )
+    .unwrap();
+    create(
+        &org,
+        &c,
+        "Contact",
+        json!({"LastName": "c", "AccountId": a}),
+    )
+    .unwrap();
+    delete(&org, &c, &keep).unwrap();
+    assert_eq!(
+        org.last_change_seq(),
+        base,
+        "unpublished while the savepoint is open"
+    );
+    org.rollback_to(sp).unwrap();
+    assert_eq!(count(&org, "Account"), 1);
+    assert_eq!(count(&org, "Contact"), 0);
+    assert_eq!(get(&org, &c, "Account", &keep)["Name"], "keep");
+    assert_eq!(org.last_change_seq(), base);
+    assert!(notified.lock().unwrap().is_empty());
+    assert_eq!(
+        err1(create(
+            &org,
+            &c,
+            "Account",
+            json!({"Name": "x", "OrgSync_Global_Id__c": "k1"})
+        ))
+        .code,
+        "DUPLICATE_VALUE"
+    );
+    let base = org.last_change_seq();
+    notified.lock().unwrap().clear();
+
+    // Release (drop): everything stays and is published as one transaction.
+    let sp = org.savepoint().unwrap();
+    let b = create(&org, &c, "Account", json!({"Name": "b"})).unwrap();
+    let inner = org.savepoint().unwrap();
+    create(&org, &c, "Account", json!({"Name": "gone"})).unwrap();
+    org.rollback_to(inner).unwrap();
+    update(&org, &c, &b, json!({"Name": "b2"})).unwrap();
+    drop(sp);
+    assert_eq!(count(&org, "Account"), 2);
+    let log = org.changes_after(base, 10);
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0].transaction_key, log[1].transaction_key);
+    assert_eq!(log[0].commit_number, log[1].commit_number);
+    assert_eq!((log[0].sequence_number, log[1].sequence_number), (1, 2));
+    assert_eq!(*notified.lock().unwrap(), vec![org.last_change_seq()]);
+    // Afterwards transactions are independent again.
+    create(&org, &c, "Account", json!({"Name": "after"})).unwrap();
+    let last = org.changes_after(base + 2, 10);
+    assert_ne!(last[0].transaction_key, log[0].transaction_key);
+}
