@@ -248,6 +248,33 @@ check('limits.limit_info', async (ctx) => {
   expect(Number.isInteger(lim.DailyApiRequests?.Max), `limits() ${short(lim)}`);
 }, SMOKE);
 
+check('transport.keep_alive_survives_early_errors', async (ctx) => {
+  // Node 20's global agent keeps connections alive. If the server answers before reading the
+  // request body and closes the connection, the next request on it fails (ECONNRESET/socket
+  // hang up). Salesforce keeps the connection; so must the emulator.
+  const c = conn(ctx);
+  const bad = newConn(ctx, { instanceUrl: ctx.base, accessToken: 'bad-token' });
+  const cases = [
+    ['404 upsert on an unknown field', () => c.sobject('Account').upsert({ Name: 'x'.repeat(2000), NoSuch_Ext__c: 'abc' }, 'NoSuch_Ext__c')],
+    ['401 POST with a bad token', () => bad.sobject('Account').create({ Name: 'x'.repeat(2000) })],
+  ];
+  const failures = {};
+  for (const [label, call] of cases) {
+    failures[label] = 0;
+    for (let i = 0; i < 60; i += 1) {
+      await call().catch(() => {});
+      try {
+        await c.sobject('Account').create({ Name: `${ctx.run} keepalive` });
+      } catch (err) {
+        if (err.errorCode) throw err; // a Salesforce error is not what this check is about
+        failures[label] += 1;
+      }
+    }
+  }
+  expectEq(failures, Object.fromEntries(Object.keys(failures).map((k) => [k, 0])),
+    'follow-up calls that died on a closed connection (of 60 each)');
+});
+
 // ------------------------------------------------------------------ CRUD, upsert
 
 check('crud.create_retrieve_update_destroy', async (ctx) => {

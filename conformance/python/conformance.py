@@ -461,6 +461,12 @@ def _(ctx):
     expect(isinstance(meta.get("recentItems"), list), "recentItems list")
 
 
+@check("describe.is_sandbox_organization")
+def _(ctx):
+    # simple-salesforce's built-in: SELECT IsSandbox FROM Organization LIMIT 1
+    expect_eq(sf(ctx).is_sandbox(), False, "is_sandbox()")
+
+
 @check("limits.resource")
 def _(ctx):
     lim = sf(ctx).limits()
@@ -488,6 +494,34 @@ def _(ctx):
     ]})
     third = client.api_usage["api-usage"]
     expect_eq(third.used, second.used + 1, "a collections call counts one")
+
+
+@check("transport.keep_alive_survives_early_errors")
+def _(ctx):
+    # requests reuses pooled connections and never retries a POST. If the server answers before
+    # reading the request body and then closes the connection, the NEXT call fails with
+    # ConnectionError. Salesforce keeps the connection; so must the emulator.
+    client = sf(ctx)
+    # Same requests.Session (same pooled connection) as `client`, with a token that is refused.
+    bad = Salesforce(instance_url=ctx["base"], session_id="bad-token", session=client.session, version=VERSION)
+    failures = {}
+    for label, call in (
+        ("404 upsert on an unknown field", lambda: client.Account.upsert("NoSuch_Ext__c/abc", {"Name": "x" * 2000})),
+        ("401 POST with a bad token", lambda: bad.restful(
+            "composite/sobjects", method="POST",
+            data=json.dumps({"allOrNone": False, "records": [{"attributes": {"type": "Account"}, "Name": "x" * 2000}]}))),
+    ):
+        failures[label] = 0
+        for _ in range(60):
+            try:
+                call()
+            except (SalesforceResourceNotFound, SalesforceExpiredSession):
+                pass
+            try:
+                client.Account.create({"Name": f"{ctx['run']} keepalive"})
+            except requests.exceptions.ConnectionError:
+                failures[label] += 1
+    expect_eq(failures, {k: 0 for k in failures}, "follow-up calls that died with ConnectionError (of 60 each)")
 
 
 # ---------------------------------------------------------------- CRUD, upsert
