@@ -528,6 +528,20 @@ check('query.invalid_field_error', async (ctx) => {
   expectEq(err.errorCode, 'INVALID_FIELD', 'errorCode');
 });
 
+check('concurrency.parallel_single_record_calls', async (ctx) => {
+  // jsforce issues single-record calls in parallel (Promise.all, up to maxRequest = 10 at once).
+  const c = conn(ctx);
+  const tag = `${ctx.run}-par`;
+  const made = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+    c.sobject('Account').create({ Name: `${tag} ${i}`, AccountNumber: tag })));
+  expect(made.every((r) => r.success), `parallel creates ${short(made.filter((r) => !r.success))}`);
+  const upd = await Promise.all(made.map((r, i) =>
+    c.sobject('Account').update({ Id: r.id, NumberOfEmployees: i })));
+  expect(upd.every((r) => r.success), 'parallel updates');
+  const agg = await c.query(`SELECT COUNT(Id) n, SUM(NumberOfEmployees) total FROM Account WHERE AccountNumber = '${tag}'`);
+  expectEq([agg.records[0].n, agg.records[0].total], [40, (39 * 40) / 2], 'no lost writes');
+});
+
 // ------------------------------------------------------------------ collections, composite
 
 check('collections.partial_failure_all_or_none_false', async (ctx) => {
@@ -677,6 +691,10 @@ check('session.expired_tokens_refresh', async (ctx) => {
   const rc = oauthConn(ctx, { instanceUrl: ctx.base, accessToken: before, refreshToken: ctx.refreshToken });
   await rc.query('SELECT COUNT() FROM Account');
   expect(rc.accessToken !== before, 'refresh token survived token expiry and was used');
+  // The write path: a POST answered 401, refresh, the same POST again.
+  expectEq((await control(ctx, 'POST', '/tokens/expire')).status, 204, 'control expire (2)');
+  const created = await rc.sobject('Account').create({ Name: `${ctx.run} after expiry` });
+  expect(created.success, `create after refresh ${short(created)}`);
 });
 
 // ------------------------------------------------------------------ main

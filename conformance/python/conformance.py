@@ -1149,6 +1149,10 @@ def _(ctx):
     res = old_soap.query("SELECT COUNT() FROM Account")  # simple-salesforce logs in again and retries
     expect("totalSize" in res, "query after transparent re-login")
     expect(old_soap.session_id != old_sid, "a new session id was obtained")
+    # The write path: a POST answered 401, re-login, the same POST again.
+    expect_eq(control(ctx, "POST", "/tokens/expire").status_code, 204, "control expire (2)")
+    created = old_soap.Account.create({"Name": f"{ctx['run']} after expiry"})
+    expect_eq(created.get("success"), True, f"create after transparent re-login: {short(created)}")
 
 
 @check("session.refresh_token_survives_expiry")
