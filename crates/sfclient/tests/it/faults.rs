@@ -116,3 +116,27 @@ async fn connection_refused_is_retryable() {
     let err = client.describe("Account").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Retryable, "{err:?}");
 }
+
+#[tokio::test]
+async fn a_timeout_is_retryable() {
+    let emu = start_default().await;
+    let mut cfg = emu.org_config(password_flow());
+    cfg.retry.max_retries = 0;
+    cfg.timeouts.request = std::time::Duration::from_millis(200);
+    let client = Client::connect(cfg).await.unwrap();
+    // The server holds the request ten times longer than the client waits.
+    emu.faults(json!({"latencyMs": 2000})).await;
+    let err = client.describe("Account").await.unwrap_err();
+    emu.clear_faults().await;
+    assert_eq!(err.kind(), ErrorKind::Retryable);
+    assert!(
+        matches!(
+            err,
+            sfclient::SfError::Transport {
+                kind: sfclient::error::TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
