@@ -1,9 +1,8 @@
 //! Composite batch: `POST /composite/batch` — up to 25 independent subrequests, each one
 //! counted against the daily allocation, no rollback, optional halt on the first error.
 
-use super::composite::{
-    MAX_SUBREQUESTS, SubResponse, api_path, bad_request, dispatch, is_nested_composite,
-};
+use super::composite::{MAX_SUBREQUESTS, bad_request};
+use super::subrequest::{SubResponse, api_path, dispatch, is_nested_composite};
 use super::support::{Ctx, json, parse_json, read_body};
 use crate::error::ApiError;
 use axum::body::Body;

@@ -13,16 +13,14 @@ use sfemu_org::{DmlFailure, DmlOp, DmlOutcome, SfError};
 
 /// Most records (or ids) one create/update/upsert/delete call takes.
 pub const MAX_RECORDS: usize = 200;
-/// Most ids one `POST` retrieve takes.
-const MAX_RETRIEVE_IDS: usize = 2000;
 /// Collections exist from v42; upsert from v46.
-const SINCE: u32 = 42;
+pub(super) const SINCE: u32 = 42;
 const UPSERT_SINCE: u32 = 46;
 
 const ROLLED_BACK: &str = "Record rolled back because not all records were valid and the request was using AllOrNone header";
 
 /// Too many records. Code as SOAP/collections answer it; wording UNCONFIRMED for REST.
-fn too_many(max: usize) -> ApiError {
+pub(super) fn too_many(max: usize) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "EXCEEDED_ID_LIMIT",
@@ -30,7 +28,7 @@ fn too_many(max: usize) -> ApiError {
     )
 }
 
-fn require_version(ctx: &Ctx, since: u32) -> Result<(), ApiError> {
+pub(super) fn require_version(ctx: &Ctx, since: u32) -> Result<(), ApiError> {
     if ctx.version.major < since {
         Err(ApiError::not_found())
     } else {
@@ -330,87 +328,4 @@ pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
         StatusCode::OK,
         &Json::Array(execute(&ctx, slots, all_or_none, Kind::Delete, &keep)),
     ))
-}
-
-fn split_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn retrieve(
-    ctx: &Ctx,
-    object: &str,
-    ids: &[String],
-    fields: &[String],
-) -> Result<Response, ApiError> {
-    if ids.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "MISSING_ARGUMENT",
-            "ids parameter is required",
-        ));
-    }
-    if fields.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "MISSING_ARGUMENT",
-            "fields parameter is required",
-        ));
-    }
-    let v = ctx.version.number();
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        match ctx
-            .state
-            .org
-            .retrieve(ctx.user_id(), object, id, Some(fields), &v)
-        {
-            Ok(rec) => out.push(rec),
-            Err(e) if e.code == "INVALID_FIELD" => return Err(e.into()),
-            Err(_) => out.push(Json::Null),
-        }
-    }
-    Ok(json(StatusCode::OK, &Json::Array(out)))
-}
-
-/// `GET /composite/sobjects/{SObject}?ids=…&fields=…` — records, `null` for unknown ids.
-pub async fn retrieve_get(ctx: Ctx) -> Result<Response, ApiError> {
-    require_version(&ctx, SINCE)?;
-    let object = object_of(&ctx)?;
-    let ids = split_list(ctx.query_param("ids").unwrap_or(""));
-    if ids.len() > MAX_RETRIEVE_IDS {
-        return Err(too_many(MAX_RETRIEVE_IDS));
-    }
-    let fields = split_list(ctx.query_param("fields").unwrap_or(""));
-    retrieve(&ctx, &object, &ids, &fields)
-}
-
-/// `POST /composite/sobjects/{SObject}` `{"ids":[…],"fields":[…]}`.
-pub async fn retrieve_post(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
-    require_version(&ctx, SINCE)?;
-    let object = object_of(&ctx)?;
-    let bytes = read_body(body).await?;
-    let v: Json = parse_json(&bytes)?;
-    let list = |key: &str| -> Result<Vec<String>, ApiError> {
-        match v.get(key) {
-            None | Some(Json::Null) => Ok(Vec::new()),
-            Some(Json::Array(a)) => a
-                .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| ApiError::json_parser(format!("{key} must be strings")))
-                })
-                .collect(),
-            Some(_) => Err(ApiError::json_parser(format!("{key} must be an array"))),
-        }
-    };
-    let (ids, fields) = (list("ids")?, list("fields")?);
-    if ids.len() > MAX_RETRIEVE_IDS {
-        return Err(too_many(MAX_RETRIEVE_IDS));
-    }
-    retrieve(&ctx, &object, &ids, &fields)
 }

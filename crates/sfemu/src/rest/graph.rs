@@ -4,7 +4,8 @@
 //! Response shape `{"graphs":[{"graphId","graphResponse":{"compositeResponse":[…]},
 //! "isSuccessful"}]}` as Salesforce documents it in its examples (not verified on the wire).
 
-use super::composite::{SubRequest, bad_request, run_all, validate};
+use super::composite::{bad_request, run_all};
+use super::subrequest::{SubRequest, validate};
 use super::support::{Ctx, json, parse_json, read_body};
 use crate::error::ApiError;
 use axum::body::Body;

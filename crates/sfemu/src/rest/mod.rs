@@ -15,6 +15,8 @@ mod records;
 mod references;
 mod replication;
 mod resources;
+mod retrieve;
+mod subrequest;
 mod support;
 mod tree;
 mod upsert;
@@ -93,7 +95,7 @@ pub fn router() -> Router<S> {
     r = both(
         r,
         "/composite/sobjects/{object}",
-        get(collections::retrieve_get).post(collections::retrieve_post),
+        get(retrieve::retrieve_get).post(retrieve::retrieve_post),
     );
     r = both(
         r,
