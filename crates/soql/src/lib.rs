@@ -48,3 +48,15 @@ pub fn plan(text: &str, catalog: &impl Catalog) -> Result<Plan, SoqlError> {
     let query = parse(text)?;
     check::plan_query(&query, text, catalog)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Plans are cached in cursors shared across request threads.
+    #[test]
+    fn plan_is_send_and_sync() {
+        fn assert<T: Send + Sync>() {}
+        assert::<crate::Plan>();
+        assert::<crate::OutRecord>();
+        assert::<crate::SoqlError>();
+    }
+}

@@ -146,6 +146,11 @@ impl Parser<'_> {
         self.expect_kw("FROM")?;
         let from = self.ident(true)?;
         let alias = self.alias()?;
+        if self.eat_kw("USING") {
+            // USING SCOPE Mine|Everything|…: accepted; the emulator has no sharing scopes.
+            self.expect_kw("SCOPE")?;
+            self.ident(true)?;
+        }
         let where_ = if self.eat_kw("WHERE") {
             Some(self.cond()?)
         } else {

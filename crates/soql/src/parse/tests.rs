@@ -33,6 +33,17 @@ fn full_grammar_round_trips() {
 }
 
 #[test]
+fn accepted_and_ignored_clauses() {
+    for q in [
+        "SELECT Id FROM Account USING SCOPE Mine WHERE Name = 'x'",
+        "SELECT Id FROM Account WITH SECURITY_ENFORCED",
+        "SELECT Id FROM Account LIMIT 1 FOR UPDATE",
+    ] {
+        p(q);
+    }
+}
+
+#[test]
 fn keywords_are_case_insensitive() {
     let a = p("select id from account where name like 'x' order by name asc nulls last limit 1");
     assert_eq!(
