@@ -35,7 +35,9 @@ pub enum AuthFlow {
         /// Salesforce username to act as (`sub`).
         username: String,
         key: JwtKey,
-        /// `aud`; defaults to the login URL (`https://login.salesforce.com`).
+        /// `aud`; by default `https://test.salesforce.com` for sandbox login hosts,
+        /// `https://login.salesforce.com` for other Salesforce hosts, else the login URL
+        /// (communities, the emulator).
         audience: Option<String>,
     },
     /// OAuth 2.0 client credentials (the app runs as its configured integration user).
@@ -74,6 +76,21 @@ impl AuthFlow {
             AuthFlow::Password { .. } => "password",
             AuthFlow::SoapLogin { .. } => "soap-login",
         }
+    }
+}
+
+/// The JWT `aud` Salesforce expects for a login URL.
+pub fn default_audience(login_url: &str) -> String {
+    let host = url::Url::parse(login_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    if host == "test.salesforce.com" || host.ends_with(".sandbox.my.salesforce.com") {
+        "https://test.salesforce.com".to_owned()
+    } else if host.ends_with(".salesforce.com") || host == "salesforce.com" {
+        "https://login.salesforce.com".to_owned()
+    } else {
+        login_url.trim_end_matches('/').to_owned()
     }
 }
 
@@ -168,7 +185,9 @@ impl Authenticator {
                     .signer
                     .as_ref()
                     .ok_or_else(|| SfError::Config("JWT key not loaded".into()))?;
-                let aud = audience.clone().unwrap_or_else(|| self.login_url.clone());
+                let aud = audience
+                    .clone()
+                    .unwrap_or_else(|| default_audience(&self.login_url));
                 let assertion =
                     signer.assertion(client_id, username, &aud, chrono::Utc::now().timestamp())?;
                 vec![
@@ -267,5 +286,35 @@ impl Authenticator {
             error,
             description,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_audience;
+
+    #[test]
+    fn audience_follows_the_login_host() {
+        assert_eq!(
+            default_audience("https://login.salesforce.com"),
+            "https://login.salesforce.com"
+        );
+        assert_eq!(
+            default_audience("https://acme.my.salesforce.com/"),
+            "https://login.salesforce.com"
+        );
+        assert_eq!(
+            default_audience("https://test.salesforce.com"),
+            "https://test.salesforce.com"
+        );
+        assert_eq!(
+            default_audience("https://acme--uat.sandbox.my.salesforce.com"),
+            "https://test.salesforce.com"
+        );
+        assert_eq!(
+            default_audience("http://127.0.0.1:8484/"),
+            "http://127.0.0.1:8484"
+        );
+        assert_eq!(default_audience("not a url"), "not a url");
     }
 }
