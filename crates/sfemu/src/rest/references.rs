@@ -200,4 +200,28 @@ mod tests {
         assert!(!valid_reference_id("ref-1"));
         assert!(!valid_reference_id(""));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn text_without_references_is_untouched(s in "[^@]*", n in proptest::num::i64::ANY) {
+            let p = priors();
+            proptest::prop_assert_eq!(resolve_str(&s, &p).unwrap(), s.clone());
+            let body = json!({"a": s, "n": n, "list": [s, null, true]});
+            proptest::prop_assert_eq!(resolve_json(&body, &p).unwrap(), body);
+        }
+
+        #[test]
+        fn references_splice_the_value(prefix in "[^@]*", suffix in "[^@]*", value in "[^}]*") {
+            let mut p = HashMap::new();
+            p.insert("r1".to_string(), Prior::Succeeded(json!({"id": value})));
+            let out = resolve_str(&format!("{prefix}@{{r1.id}}{suffix}"), &p).unwrap();
+            proptest::prop_assert_eq!(out, format!("{prefix}{value}{suffix}"));
+        }
+
+        #[test]
+        fn resolution_never_panics(s in ".*") {
+            let _ = resolve_str(&s, &priors());
+            let _ = resolve_json(&json!(s), &priors());
+        }
+    }
 }

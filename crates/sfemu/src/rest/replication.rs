@@ -112,4 +112,14 @@ mod tests {
         assert_eq!(parse_datetime("yesterday"), None);
         assert_eq!(format_datetime(want), "2013-05-08T21:20:00.000+0000");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn rendered_datetimes_parse_back(secs in 0i64..4_000_000_000, millis in 0u32..1000) {
+            let t = DateTime::from_timestamp(secs, millis * 1_000_000).unwrap();
+            proptest::prop_assert_eq!(parse_datetime(&format_datetime(t)), Some(t));
+            let iso = t.to_rfc3339();
+            proptest::prop_assert_eq!(parse_datetime(&iso), Some(t));
+        }
+    }
 }

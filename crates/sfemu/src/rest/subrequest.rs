@@ -259,4 +259,15 @@ mod tests {
         assert!(is_nested_composite("composite/?x=1"));
         assert!(!is_nested_composite("composite/sobjects"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn encoded_urls_always_parse_and_decode_back(tail in "[^%]*") {
+            let url = format!("/services/data/v62.0/query/?q={tail}");
+            let enc = encode_url(&url);
+            proptest::prop_assert!(enc.parse::<axum::http::Uri>().is_ok(), "{}", enc);
+            let back = percent_encoding::percent_decode_str(&enc).decode_utf8().unwrap();
+            proptest::prop_assert_eq!(back, url);
+        }
+    }
 }

@@ -278,4 +278,23 @@ mod tests {
         assert_eq!(e.errors[0].message, "No content to map due to end-of-input");
         assert!(parse_object(b"[1]").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_body_parses_or_fails_as_json_parser_error(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Err(e) = parse_json::<Json>(&bytes) {
+                proptest::prop_assert_eq!(e.status, StatusCode::BAD_REQUEST);
+                proptest::prop_assert_eq!(&e.errors[0].code, "JSON_PARSER_ERROR");
+            }
+        }
+
+        #[test]
+        fn every_served_version_round_trips(major in 0u32..200) {
+            let parsed = ApiVersion::parse(&format!("v{major}.0"));
+            proptest::prop_assert_eq!(parsed.is_some(), (MIN_VERSION..=MAX_VERSION).contains(&major));
+            if let Some(v) = parsed {
+                proptest::prop_assert_eq!(v.base_path(), format!("/services/data/v{major}.0"));
+            }
+        }
+    }
 }
