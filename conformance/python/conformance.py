@@ -630,8 +630,11 @@ def _(ctx):
         acct.upsert(f"{EXT}/{gid}", {"Name": "which one?"})
     except SalesforceMoreThanOneRecord as exc:
         expect_eq(exc.status, 300, "status")
-        text = json.dumps(exc.content)
-        expect(a in text and b in text, f"300 body names both matches: {short(exc.content)}")
+        # Body: a JSON array of the matching records' URLs (observed from Salesforce, e.g.
+        # ["/services/data/v41.0/sobjects/Account/0011I00000aCPEAQA4", …]).
+        base = f"/services/data/v{VERSION}/sobjects/Account/"
+        expect(isinstance(exc.content, list), f"300 body is a JSON array: {short(exc.content)}")
+        expect_eq(sorted(exc.content), sorted([base + a, base + b]), "300 body: the matching records' URLs")
         return
     raise AssertionError("upsert matching two records did not answer 300")
 
