@@ -96,6 +96,8 @@ pub enum ScanHint {
     /// No usable narrowing.
     All,
     /// Rows whose `slot` equals one of `values` (from `f = v` or `f IN (...)` in a top-level AND).
+    /// The soql planner offers this only for Id and reference fields (the `Id` field first), and
+    /// the values are then always 18-character Ids, so plain string equality is the right match.
     AnyOf { slot: usize, values: Vec<Value> },
 }
 

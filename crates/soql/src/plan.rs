@@ -8,7 +8,7 @@ use crate::ast::{AggFunc, CmpOp, RelDate};
 use crate::eval::{EvalContext, Execution, filter_rows};
 use crate::like::LikePattern;
 use crate::project::{OutRecord, project_row};
-use crate::{DataSource, FieldInfo, ObjectInfo, SoqlError, Value};
+use crate::{DataSource, FieldInfo, FieldKind, ObjectInfo, SoqlError, Value};
 
 /// One step along a child-to-parent relationship.
 #[derive(Debug, Clone)]
@@ -172,6 +172,26 @@ impl Plan {
     /// The FROM object.
     pub fn object(&self) -> &ObjectInfo {
         &self.rows.object
+    }
+
+    /// The plain fields of the top-level SELECT list as (dotted path with canonical names, kind),
+    /// e.g. `("Account.Owner.Name", String)`; aggregates and child subqueries are not listed.
+    /// Lets the caller apply rules such as "two or more long text fields → batches of 200".
+    pub fn selected_fields(&self) -> Vec<(String, FieldKind)> {
+        let Mode::Rows(items) = &self.mode else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|it| match it {
+                ProjItem::Field(f) => {
+                    let mut path: String = f.hops.iter().map(|h| format!("{}.", h.rel)).collect();
+                    path.push_str(&f.field.name);
+                    Some((path, f.field.kind))
+                }
+                ProjItem::Child(_) => None,
+            })
+            .collect()
     }
 
     /// Runs the query: scan (narrowed by the hint), filter, then sort/page, count or aggregate.

@@ -353,6 +353,18 @@ fn parent_paths_nest_per_relationship() {
     assert_eq!(r.id.as_deref(), Some(id("003", 1).as_str()));
     let keys: Vec<&str> = r.fields.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["Id", "Account", "LastName"]);
+    let p = plan(
+        "SELECT Id, account.owner.NAME, (SELECT Id FROM Contacts) FROM Account",
+        &o,
+    )
+    .unwrap();
+    assert_eq!(
+        p.selected_fields(),
+        [
+            ("Id".to_string(), FieldKind::Id),
+            ("Owner.Name".to_string(), FieldKind::String)
+        ]
+    );
     let OutValue::Parent(Some(acc)) = &r.fields[1].1 else {
         panic!("{r:?}")
     };
