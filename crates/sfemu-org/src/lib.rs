@@ -23,6 +23,7 @@ mod replication;
 mod savepoint;
 pub mod schema;
 pub mod store;
+mod users;
 
 pub use api::*;
 pub use error::SfError;

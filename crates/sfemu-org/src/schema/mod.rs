@@ -2,6 +2,7 @@
 //! schema plus the spec's schema files, then shared read-only (`Arc<Schema>`).
 
 mod build;
+mod fields;
 mod file;
 
 pub use build::build_schema;

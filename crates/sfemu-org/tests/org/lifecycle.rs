@@ -437,6 +437,14 @@ fn million_work_items_memory() {
     }
     assert_eq!(count(&org, "Work_Item__c"), 1_000_000);
     println!("after 1,000,000 Work_Item__c: {}", rss());
+    let p = org.query(&c.user_id, "SELECT Id, Name FROM Work_Item__c WHERE OrgSync_Global_Id__c = '00D000000000001AAA:a00000000000123456'", false, 2000, "62.0").unwrap();
+    assert_eq!(p.total_size, 1);
+    let dir = tempfile::tempdir().unwrap();
+    org.save(dir.path()).unwrap();
+    drop(org);
+    let back = Org::open(spec(), dir.path()).unwrap();
+    assert_eq!(count(&back, "Work_Item__c"), 1_000_000);
+    println!("after save + reopen (old org dropped): {}", rss());
 }
 
 #[test]
