@@ -5,7 +5,7 @@
 //! The engine captures changes, and then calls, in order: [`echo`] (is this our own write?),
 //! [`routing`] (which orgs get it?), [`merge`] (which fields win?), [`mapping`] (what is written
 //! there?), [`plan`] (which batches, in which order?), [`retry`] (what now that it failed?) and
-//! [`status`] (what does the operator see?). [`config`] turns the TOML into typed settings and
+//! [`status`] (what does the operator see?). [`pipeline`] composes the per-change steps. [`config`] turns the TOML into typed settings and
 //! [`model`] holds the shared types.
 
 pub mod config;
@@ -13,6 +13,7 @@ pub mod echo;
 pub mod mapping;
 pub mod merge;
 pub mod model;
+pub mod pipeline;
 pub mod plan;
 pub mod retry;
 pub mod routing;

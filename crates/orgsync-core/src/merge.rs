@@ -20,7 +20,7 @@
 //! [`MergeResult::rewrite_origin`].
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,9 +56,22 @@ pub struct RecordState {
     pub agreed: BTreeMap<String, Versioned>,
     /// Per org, what it holds.
     pub shadows: BTreeMap<OrgName, BTreeMap<String, ShadowValue>>,
+    /// Orgs where the record is deleted (in the recycle bin or gone).
+    #[serde(default)]
+    pub deleted: BTreeSet<OrgName>,
 }
 
 impl RecordState {
+    /// Record that the record is now deleted (or restored) in `org`: call when such a change
+    /// is captured there, and when our delete or undelete of it succeeded.
+    pub fn set_deleted(&mut self, org: &OrgName, deleted: bool) {
+        if deleted {
+            self.deleted.insert(org.clone());
+        } else {
+            self.deleted.remove(org);
+        }
+    }
+
     /// Record that `org` now holds `fields` since `at` (call when a write to it succeeded,
     /// with `at` = when the write was sent).
     pub fn record_written(&mut self, org: &OrgName, fields: &Fields, at: DateTime<Utc>) {
@@ -149,8 +162,10 @@ pub fn merge(
         if shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts) {
             continue; // unchanged in that org since we last knew it (or our own echo)
         }
-        // the origin holds our last write instead of `value` if that write landed after its edit
-        let overwritten = shadow.filter(|s| s.at > incoming.ts).map(|s| &s.value);
+        // the origin holds our last write instead of `value` if that write landed after its
+        // edit; a write sent in the same millisecond as the edit is assumed to have landed after
+        // it (the safe side: at worst one extra write back to the origin)
+        let overwritten = shadow.filter(|s| s.at >= incoming.ts).map(|s| &s.value);
         let mine = Versioned {
             value: value.clone(),
             ts: incoming.ts,
@@ -181,7 +196,7 @@ pub fn merge(
             continue;
         }
         let based_on_agreed = agreed.org == *incoming.org
-            || shadow.is_some_and(|s| same_value(&s.value, &agreed.value) && s.at <= incoming.ts);
+            || shadow.is_some_and(|s| same_value(&s.value, &agreed.value) && s.at < incoming.ts);
         let incoming_wins = if based_on_agreed {
             let wins = rank(incoming.org, incoming.ts) >= rank(&agreed.org, agreed.ts);
             if !wins {

@@ -4,5 +4,6 @@
 mod config;
 mod mapping;
 mod merge;
+mod pipeline;
 mod plan;
 mod retry;

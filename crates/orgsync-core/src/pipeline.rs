@@ -1,0 +1,212 @@
+//! One captured change in, the sync items it causes out: the modules composed in the order the
+//! engine runs them, still pure. The engine supplies what lives in the ledger (the record's
+//! merge state, the id map, processed transactions) and persists what comes back.
+//!
+//! Order: origin tag (layer 1) → transaction id (layer 3, per target, by the caller's seen-set)
+//! → merge against the shadows (layer 2, per field) → routing → mapping → one item per target.
+
+use std::collections::HashSet;
+
+use crate::config::{OrgName, Settings, SyncSettings};
+use crate::echo::{already_processed, origin_is_ours};
+use crate::mapping::{Leg, MappingError, from_merge_keys, map_fields, object_name, to_merge_keys};
+use crate::merge::{Conflict, Incoming, MergeResult, RecordState, merge};
+use crate::model::{Change, ChangeKind, GlobalId, IdError, Op, OrgId, SyncItem};
+use crate::routing::{Travel, route};
+
+/// What the ledger knows that the pipeline needs.
+#[derive(Clone, Copy)]
+pub struct Ledger<'a> {
+    /// Salesforce org id of a configured org (known after login).
+    pub org_id: &'a dyn Fn(&OrgName) -> Option<OrgId>,
+    /// The id map: the global id of a record, by (org, object, local id).
+    pub global_id_of: &'a dyn Fn(&OrgName, &str, &str) -> Option<GlobalId>,
+    /// Transactions already processed, keys from [`crate::echo::txn_key`].
+    pub seen_txns: &'a HashSet<String>,
+}
+
+impl std::fmt::Debug for Ledger<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("seen_txns", &self.seen_txns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a change produced nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dropped {
+    /// Our own write (origin tag).
+    OwnWrite,
+    /// Nothing changed in the synced fields (shadow values, or an older value).
+    NoChange,
+    /// No org to send it to.
+    NoTarget,
+}
+
+/// What one change leads to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    /// Set when the change produced no item.
+    pub dropped: Option<Dropped>,
+    /// The record's global id.
+    pub global_id: Option<GlobalId>,
+    /// The record's merge state to store.
+    pub state: RecordState,
+    /// Items to queue (merged into queued items per target, object, global id).
+    pub items: Vec<SyncItem>,
+    /// Conflicts to record.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Why a change could not be processed at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PipelineError {
+    /// The org's Salesforce id is not known yet (not logged in).
+    #[error("org {0} has no known organization id yet")]
+    UnknownOrg(OrgName),
+    /// A record id that is not a Salesforce id.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A value could not be mapped.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+}
+
+/// Process one change of `sync` against the record's `state`.
+pub fn process(
+    settings: &Settings,
+    sync: &SyncSettings,
+    change: &Change,
+    state: &RecordState,
+    ledger: Ledger<'_>,
+) -> Result<Outcome, PipelineError> {
+    let mut out = Outcome {
+        state: state.clone(),
+        ..Outcome::default()
+    };
+    let tag = &settings.engine.client_tag;
+    if change
+        .origin
+        .client_tag
+        .as_deref()
+        .is_some_and(|t| origin_is_ours(&format!("client={t}"), tag))
+    {
+        out.dropped = Some(Dropped::OwnWrite);
+        return Ok(out);
+    }
+    let from_org_id = (ledger.org_id)(&change.org)
+        .ok_or_else(|| PipelineError::UnknownOrg(change.org.clone()))?;
+    let global_id = match &change.global_id {
+        Some(g) => g.clone(),
+        None => match (ledger.global_id_of)(&change.org, &change.object, &change.record_id) {
+            Some(g) => g,
+            None => GlobalId::new(from_org_id.clone(), &change.record_id)?,
+        },
+    };
+    out.global_id = Some(global_id.clone());
+    let from_source_side = settings.topology.is_source_side(&change.org);
+    let targets: Vec<_> = route(&settings.topology, &change.org, &change.origin)
+        .into_iter()
+        .filter(|t| !already_processed(ledger.seen_txns, &t.org, &change.txn_id))
+        .collect();
+
+    let op = Op::from(change.kind);
+    if change.kind != ChangeKind::Upsert {
+        // deletes and undeletes carry no fields; a repeat of the org's known state is an echo
+        let deleted = change.kind == ChangeKind::Delete;
+        if out.state.deleted.contains(&change.org) == deleted {
+            out.dropped = Some(Dropped::NoChange);
+            return Ok(out);
+        }
+        out.state.set_deleted(&change.org, deleted);
+        for t in &targets {
+            out.items.push(SyncItem {
+                target: t.org.clone(),
+                object: object_name(sync, t.source_side).to_string(),
+                global_id: global_id.clone(),
+                op,
+                payload: Default::default(),
+                parents: Vec::new(),
+            });
+        }
+        if out.items.is_empty() {
+            out.dropped = Some(Dropped::NoTarget);
+        }
+        return Ok(out);
+    }
+
+    let fields = to_merge_keys(sync, from_source_side, &change.fields);
+    let priority = |o: &OrgName| settings.orgs.get(o).map_or(u32::MAX, |s| s.priority);
+    let incoming = Incoming {
+        org: &change.org,
+        fields: &fields,
+        ts: change.commit_ts,
+    };
+    let MergeResult {
+        state,
+        accepted,
+        rewrite_origin,
+        conflicts,
+        ..
+    } = merge(&out.state, incoming, &sync.conflict, &priority);
+    out.state = state;
+    out.conflicts = conflicts;
+    let parent = |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
+    let mut emit =
+        |target: &OrgName, to_source_side: bool, travel: Travel, fields: &crate::model::Fields| {
+            let leg = Leg {
+                from_source_side,
+                to_source_side,
+                travel,
+            };
+            let named = from_merge_keys(sync, from_source_side, fields);
+            let mapped = map_fields(
+                settings,
+                sync,
+                leg,
+                &named,
+                &global_id,
+                &from_org_id,
+                &parent,
+            )?;
+            // only the global-id field (and constants) left: nothing of this change travels there
+            let carries = mapped.payload.keys().any(|k| {
+                sync.fields
+                    .iter()
+                    .any(|f| f.source.eq_ignore_ascii_case(k) || f.target.eq_ignore_ascii_case(k))
+            });
+            if carries {
+                out.items.push(SyncItem {
+                    target: target.clone(),
+                    object: object_name(sync, to_source_side).to_string(),
+                    global_id: global_id.clone(),
+                    op,
+                    payload: mapped.payload,
+                    parents: mapped.parents,
+                });
+            }
+            Ok::<(), PipelineError>(())
+        };
+    if !accepted.is_empty() {
+        for t in &targets {
+            emit(&t.org, t.source_side, t.travel, &accepted)?;
+        }
+    }
+    if !rewrite_origin.is_empty() {
+        emit(
+            &change.org,
+            from_source_side,
+            Travel::default(),
+            &rewrite_origin,
+        )?;
+    }
+    if out.items.is_empty() {
+        out.dropped = Some(if accepted.is_empty() && rewrite_origin.is_empty() {
+            Dropped::NoChange
+        } else {
+            Dropped::NoTarget
+        });
+    }
+    Ok(out)
+}
