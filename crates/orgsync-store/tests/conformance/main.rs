@@ -49,6 +49,27 @@ conformance!(
     completion_follow_ups,
 );
 
+/// Two stores on one SQLite file (two processes) share the work without overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_replicas_share_work() {
+    let (a, dir) = support::sqlite().await;
+    let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
+    let b = orgsync_store::SqlStore::open(&url).await.unwrap();
+    suite::two_replicas_share_work(&a, &b).await;
+}
+
+/// Two replicas on one PostgreSQL database share the work without overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_replicas_share_work() {
+    let Some((a, db)) = support::postgres("two_replicas_share_work").await else {
+        return;
+    };
+    let b = orgsync_store::SqlStore::open(&db.url).await.unwrap();
+    suite::two_replicas_share_work(&a, &b).await;
+    b.close().await;
+    db.drop_db(a).await;
+}
+
 /// `sqlite::memory:` works as a whole store (one connection kept for the store's life).
 #[tokio::test]
 async fn sqlite_memory_store_works() {

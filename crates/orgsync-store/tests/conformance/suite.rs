@@ -1086,3 +1086,64 @@ pub async fn completion_follow_ups<S: Store>(s: &S) {
         .unwrap();
     assert_eq!(rec.local_id.as_deref(), Some("001B00000000001AAA"));
 }
+
+/// Two replicas (separate pools on one database) capture the same records at once and claim
+/// concurrently: every key ends with one waiting item holding both changes, and no item is
+/// claimed twice.
+pub async fn two_replicas_share_work<S: Store>(a: &S, b: &S) {
+    let from = |store: &'static str, ts: i64| {
+        (0..40)
+            .map(|n| upsert("b", n, &[(store, "set")], at(ts)))
+            .collect::<Vec<_>>()
+    };
+    let (ra, rb) = futures::join!(
+        a.commit_capture(batch(from("FieldA", 1)), at(1)),
+        b.commit_capture(batch(from("FieldB", 2)), at(2)),
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(
+        ra.inserted.len() + rb.inserted.len(),
+        40,
+        "one item per key"
+    );
+    assert_eq!(
+        ra.merged.len() + rb.merged.len(),
+        40,
+        "the other change merged"
+    );
+    let all = a
+        .items(&ItemFilter::default(), Page::first(100))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 40);
+    assert!(
+        all.iter()
+            .all(|i| field(i, "FieldA").is_some() && field(i, "FieldB").is_some())
+    );
+    let (ga, gb, ga2, gb2) = futures::join!(
+        drain(a, "ra1"),
+        drain(b, "rb1"),
+        drain(a, "ra2"),
+        drain(b, "rb2")
+    );
+    let mut seen = HashSet::new();
+    for id in ga.iter().chain(&gb).chain(&ga2).chain(&gb2) {
+        assert!(seen.insert(*id), "item {id} claimed twice");
+    }
+    assert_eq!(seen.len(), 40);
+}
+
+/// Claim batches of 3 for target b until none is left.
+async fn drain<S: Store>(s: &S, owner: &str) -> Vec<ItemId> {
+    let mut got = Vec::new();
+    loop {
+        let batch = s
+            .claim_due(&org("b"), at(5), 3, owner, ttl())
+            .await
+            .unwrap();
+        if batch.is_empty() {
+            return got;
+        }
+        got.extend(batch.into_iter().map(|i| i.id));
+    }
+}

@@ -21,6 +21,8 @@ pub async fn sqlite() -> (SqlStore, tempfile::TempDir) {
 pub struct PgDb {
     admin_url: String,
     name: String,
+    /// The test database's URL (to open a second "replica" on it).
+    pub url: String,
 }
 
 impl PgDb {
@@ -62,7 +64,14 @@ pub async fn postgres(test: &str) -> Option<(SqlStore, PgDb)> {
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&format!("/{name}"));
     let store = SqlStore::open(url.as_str()).await.unwrap();
-    Some((store, PgDb { admin_url, name }))
+    Some((
+        store,
+        PgDb {
+            admin_url,
+            name,
+            url: url.to_string(),
+        },
+    ))
 }
 
 /// A fixed instant to count from: 2026-01-01T00:00:00Z.
