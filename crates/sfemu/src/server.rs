@@ -84,7 +84,8 @@ fn has_state(dir: &Path) -> bool {
 }
 
 /// Builds (or reopens) one org and seeds it when new.
-fn build_org(cfg: &OrgConfig, data_dir: Option<&Path>) -> Result<Arc<Org>, ServerError> {
+/// The org and whether it was created now (rather than reopened from the data dir).
+fn build_org(cfg: &OrgConfig, data_dir: Option<&Path>) -> Result<(Arc<Org>, bool), ServerError> {
     let org_err = |source| ServerError::Org {
         org: cfg.name.clone(),
         source,
@@ -124,7 +125,7 @@ fn build_org(cfg: &OrgConfig, data_dir: Option<&Path>) -> Result<Arc<Org>, Serve
             })?;
         tracing::info!(org = %cfg.name, records = n, "seed data loaded");
     }
-    Ok(org)
+    Ok((org, fresh))
 }
 
 fn base_url(scheme: &str, addr: SocketAddr) -> String {
@@ -168,7 +169,7 @@ impl Emulator {
                 source,
             })?;
             let url = base_url(scheme, local);
-            let org = build_org(oc, config.data_dir.as_deref())?;
+            let (org, fresh) = build_org(oc, config.data_dir.as_deref())?;
             let org_id = org.org_id().to_string();
             let auth = AuthState::new(
                 &org_id,
@@ -205,6 +206,8 @@ impl Emulator {
                     dir.clone(),
                     config.save_interval,
                     rx.clone(),
+                    // A new org is saved at the first tick; a reopened one once it changes.
+                    (!fresh).then(|| state.change_marker()),
                 )));
             }
             tracing::info!(org = %oc.name, org_id = %org_id, url = %url, "org listening");
@@ -248,14 +251,15 @@ impl Emulator {
     }
 }
 
-/// Saves the org whenever it changed, every `every`.
+/// Saves the org whenever it changed since `saved` (the change marker at the last save; `None`
+/// = never saved), checking every `every`.
 async fn save_periodically(
     state: Arc<OrgServer>,
     dir: PathBuf,
     every: std::time::Duration,
     mut stop: watch::Receiver<bool>,
+    mut saved: Option<(u64, u64)>,
 ) {
-    let mut saved = state.change_marker();
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
@@ -263,7 +267,7 @@ async fn save_periodically(
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        let now = state.change_marker();
+        let now = Some(state.change_marker());
         if now == saved {
             continue;
         }

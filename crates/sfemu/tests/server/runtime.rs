@@ -175,3 +175,55 @@ fn binary_rejects_a_bad_config_with_exit_code_2() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn changed_orgs_are_saved_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EmulatorConfig::single_org().with_data_dir(dir.path());
+    config.save_interval = std::time::Duration::from_secs(1);
+    let spec = config.orgs[0].spec.clone();
+    common::init();
+    let emu = common::Emulator::start(config).await.unwrap();
+    let org = &emu.orgs()[0].state.org;
+    let admin = org.user_by_username(USERNAME).unwrap();
+    let caller = sfemu_org::Caller {
+        user_id: admin.id,
+        api: "rest".into(),
+        api_version: "66.0".into(),
+        client: None,
+    };
+    let mut fields = serde_json::Map::new();
+    fields.insert("Name".into(), json!("Saved while running"));
+    let op = sfemu_org::DmlOp::Create {
+        object: "Account".into(),
+        fields,
+    };
+    assert!(org.apply(&caller, vec![op], true)[0].is_ok());
+    // Wait (generously) for the periodic save, without shutting down: another Org opened from
+    // the same directory sees the record.
+    let org_dir = dir.path().join("sfemu");
+    let mut seen = false;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if std::fs::read_dir(&org_dir).is_ok_and(|mut d| d.next().is_some()) {
+            let copy = sfemu_org::Org::open(spec.clone(), &org_dir).unwrap();
+            if copy
+                .record_counts()
+                .iter()
+                .any(|(o, n)| o == "Account" && *n == 1)
+            {
+                seen = true;
+                break;
+            }
+        }
+    }
+    let files: Vec<_> = std::fs::read_dir(&org_dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        seen,
+        "the org was not saved within 30 s: {files:?} last seq {}",
+        org.last_change_seq()
+    );
+    emu.shutdown().await;
+}
