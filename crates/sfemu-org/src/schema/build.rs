@@ -116,7 +116,20 @@ pub fn build_schema(files: &[PathBuf]) -> Result<Schema, SfError> {
                             ));
                         }
                     }
-                    let base = fields.into_iter().map(|f| (file.clone(), f)).collect();
+                    let mut base: Vec<(String, FieldSpec)> =
+                        fields.into_iter().map(|f| (file.clone(), f)).collect();
+                    if custom
+                        && !base
+                            .iter()
+                            .any(|(_, f)| f.name.eq_ignore_ascii_case("Name"))
+                    {
+                        // Every custom object has a Name (text 80) in Salesforce.
+                        let label = ospec.label.clone().unwrap_or_else(|| {
+                            ospec.name.trim_end_matches("__c").replace('_', " ")
+                        });
+                        let name = FieldSpec::text_name(&format!("{label} Name"));
+                        base.insert(0, (file.clone(), name));
+                    }
                     pending.push(Pending {
                         spec: ospec,
                         custom,

@@ -80,3 +80,35 @@ pub(crate) struct FieldSpec {
     #[serde(default)]
     pub compound: Vec<String>,
 }
+
+impl FieldSpec {
+    /// The standard `Name` field (text 80) of a custom object that does not declare one.
+    pub(crate) fn text_name(label: &str) -> FieldSpec {
+        FieldSpec {
+            name: "Name".into(),
+            label: Some(label.into()),
+            ftype: "string".into(),
+            length: Some(80),
+            precision: None,
+            scale: None,
+            digits: None,
+            required: false,
+            unique: false,
+            external_id: false,
+            id_lookup: false,
+            case_sensitive: false,
+            reference_to: Vec::new(),
+            relationship_name: None,
+            child_relationship: None,
+            cascade_delete: false,
+            values: Vec::new(),
+            restricted: false,
+            default: None,
+            createable: None,
+            updateable: None,
+            name_field: true,
+            auto_number: None,
+            compound: Vec::new(),
+        }
+    }
+}

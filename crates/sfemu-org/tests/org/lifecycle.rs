@@ -474,3 +474,101 @@ fn change_log_caps_and_commit_hooks() {
         "the newest entry is always kept"
     );
 }
+
+const INVOICE_SCHEMA: &str = r#"
+[[object]]
+name = "Invoice__c"
+label = "Invoice"
+[[object.field]]
+name = "Account__c"
+type = "lookup"
+reference_to = ["Account"]
+child_relationship = "Invoices__r"
+[[object.field]]
+name = "Channels__c"
+type = "multipicklist"
+values = ["Email", "Phone", "Web"]
+restricted = true
+[[object.field]]
+name = "Due_At__c"
+type = "time"
+[[object.field]]
+name = "Lines__c"
+type = "int"
+digits = 3
+[[object.field]]
+name = "Paid__c"
+type = "checkbox"
+
+[[object]]
+name = "Account"
+[[object.field]]
+name = "Tier__c"
+type = "picklist"
+values = ["Gold", "Silver"]
+"#;
+
+#[test]
+fn schema_files_add_objects_and_fields_and_survive_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("invoice.toml");
+    std::fs::write(&file, INVOICE_SCHEMA).unwrap();
+    let mut s = spec();
+    s.schema_files.push(file.clone());
+    let org = Org::new(s.clone()).unwrap();
+    let c = admin(&org);
+    let d = org.describe(&c.user_id, "Invoice__c", "62.0").unwrap();
+    assert_eq!(d["keyPrefix"], "a04");
+    let acc = create(&org, &c, "Account", json!({"Name": "A", "Tier__c": "Gold"})).unwrap();
+    let inv = create(
+        &org,
+        &c,
+        "Invoice__c",
+        json!({"Name": "I-1", "Account__c": acc, "Channels__c": "web;email", "Due_At__c": "08:30:00.000Z", "Lines__c": 12}),
+    )
+    .unwrap();
+    let rec = get(&org, &c, "Invoice__c", &inv);
+    assert_eq!(rec["Channels__c"], "Web;Email");
+    assert_eq!(rec["Due_At__c"], "08:30:00.000Z");
+    assert_eq!(rec["Paid__c"], false);
+    assert_eq!(
+        err1(create(
+            &org,
+            &c,
+            "Invoice__c",
+            json!({"Channels__c": "Fax"})
+        ))
+        .code,
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(
+        err1(create(&org, &c, "Invoice__c", json!({"Lines__c": 1000}))).code,
+        "NUMBER_OUTSIDE_VALID_RANGE"
+    );
+    let p = org
+        .query(
+            &c.user_id,
+            "SELECT Name, (SELECT Name FROM Invoices__r) FROM Account",
+            false,
+            2000,
+            "62.0",
+        )
+        .unwrap();
+    assert_eq!(p.records[0]["Invoices__r"]["records"][0]["Name"], "I-1");
+    org.save(dir.path()).unwrap();
+
+    // Restart with the Tier__c extension gone and a new field added: data follows by name.
+    std::fs::write(
+        &file,
+        INVOICE_SCHEMA.replace("name = \"Tier__c\"", "name = \"Region__c\""),
+    )
+    .unwrap();
+    let back = Org::open(s, dir.path()).unwrap();
+    let rec = get(&back, &c, "Account", &acc);
+    assert!(rec.get("Tier__c").is_none());
+    assert_eq!(rec["Region__c"], json!(null));
+    assert_eq!(
+        get(&back, &c, "Invoice__c", &inv)["Channels__c"],
+        "Web;Email"
+    );
+}
