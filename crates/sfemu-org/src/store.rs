@@ -340,4 +340,96 @@ mod tests {
         assert!(table.find_unique(gid, "org:2").unwrap().is_empty());
         assert_eq!(table.find("001000000000001AAA"), None);
     }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push {
+            gid: Option<u8>,
+            parent: Option<u8>,
+            deleted: bool,
+        },
+        Replace {
+            row: usize,
+            gid: Option<u8>,
+            parent: Option<u8>,
+            deleted: bool,
+        },
+        Pop,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let v = || proptest::option::of(0u8..4);
+        prop_oneof![
+            (v(), v(), any::<bool>()).prop_map(|(gid, parent, deleted)| Op::Push {
+                gid,
+                parent,
+                deleted
+            }),
+            (0usize..16, v(), v(), any::<bool>()).prop_map(|(row, gid, parent, deleted)| {
+                Op::Replace {
+                    row,
+                    gid,
+                    parent,
+                    deleted,
+                }
+            }),
+            Just(Op::Pop),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the sequence of inserts, replacements and rollbacks, every index answers
+        /// exactly what a scan of the rows would.
+        #[test]
+        fn indexes_agree_with_a_scan(ops in proptest::collection::vec(op(), 1..40)) {
+            let s = build_schema(&[]).unwrap();
+            let t = s.table("Contact").unwrap();
+            let obj = s.obj(t);
+            let gid = obj.slot("OrgSync_Global_Id__c").unwrap();
+            let acc = obj.slot("AccountId").unwrap();
+            let mut table = Table::new(obj);
+            let mut next = 0u64;
+            let make = |id: &str, g: Option<u8>, p: Option<u8>, d: bool| {
+                let mut row = vec![Value::Null; obj.fields.len()];
+                row[ID_SLOT] = Value::text(id);
+                row[IS_DELETED_SLOT] = Value::Bool(d);
+                row[gid] = g.map_or(Value::Null, |g| Value::text(format!("G{g}")));
+                row[acc] = p.map_or(Value::Null, |p| Value::text(crate::ids::to18(&format!("001AB000000000{p}")).unwrap()));
+                row
+            };
+            for o in ops {
+                match o {
+                    Op::Push { gid: g, parent, deleted } => {
+                        next += 1;
+                        let id = crate::ids::to18(&format!("003AB0{}", crate::ids::base62(next, 9))).unwrap();
+                        table.push(make(&id, g, parent, deleted));
+                    }
+                    Op::Replace { row, gid: g, parent, deleted } if row < table.len() => {
+                        let id = table.id(row).to_string();
+                        table.replace(row, make(&id, g, parent, deleted));
+                    }
+                    Op::Replace { .. } => {}
+                    Op::Pop => table.pop(),
+                }
+                for g in 0..4u8 {
+                    let want: Vec<usize> = (0..table.len())
+                        .filter(|&r| !table.is_deleted(r) && table.get(r, gid).as_str() == Some(format!("G{g}").as_str()))
+                        .collect();
+                    let mut got = table.find_unique(gid, &format!("g{g}")).unwrap();
+                    got.sort_unstable();
+                    proptest::prop_assert_eq!(got, want);
+                    let pid = crate::ids::to18(&format!("001AB000000000{g}")).unwrap();
+                    let want: Vec<usize> = (0..table.len()).filter(|&r| table.get(r, acc).as_str() == Some(pid.as_str())).collect();
+                    let mut got = table.find_children(acc, &pid).unwrap();
+                    got.sort_unstable();
+                    proptest::prop_assert_eq!(got, want);
+                }
+                for r in 0..table.len() {
+                    let id = table.id(r).to_string();
+                    proptest::prop_assert_eq!(table.find(&id[..15]), Some(r));
+                }
+            }
+        }
+    }
 }
