@@ -161,6 +161,11 @@ impl Client {
     pub fn token_fetches(&self) -> u64 {
         self.inner.tokens.fetches()
     }
+
+    /// How many times the auth flow has run, failed runs included.
+    pub fn token_attempts(&self) -> u64 {
+        self.inner.tokens.attempts()
+    }
 }
 
 fn build_http(config: &OrgConfig) -> Result<reqwest::Client, SfError> {

@@ -213,3 +213,66 @@ async fn a_create_after_expiry_is_sent_again_once_and_not_lost() {
         .unwrap();
     assert_eq!(got["Name"], "after expiry");
 }
+
+#[tokio::test]
+async fn a_revoked_refresh_token_fails_once_for_all_waiting_calls() {
+    let emu = start_default().await;
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+        ("username", USER),
+        ("password", PASSWORD),
+    ];
+    let http = reqwest::Client::new();
+    let resp: serde_json::Value = http
+        .post(format!("{}/services/oauth2/token", emu.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = resp["refresh_token"].as_str().unwrap().to_owned();
+    let flow = AuthFlow::RefreshToken {
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(Secret::from(CLIENT_SECRET)),
+        refresh_token: Secret::new(refresh.clone()),
+    };
+    let mut cfg = emu.org_config(flow);
+    cfg.max_concurrent = 50;
+    let client = Client::connect(cfg).await.unwrap();
+    let revoked = http
+        .post(format!("{}/services/oauth2/revoke", emu.base))
+        .form(&[("token", refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    emu.expire_tokens().await;
+
+    let calls = (0..10).map(|_| {
+        let c = client.clone();
+        async move { c.query_page("SELECT Id FROM User", false).await }
+    });
+    for r in futures::future::join_all(calls).await {
+        let err = r.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+        assert!(
+            matches!(
+                &err,
+                SfError::Auth {
+                    flow: "refresh-token",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        client.token_attempts(),
+        2,
+        "the initial token and one failed refresh"
+    );
+}
