@@ -704,3 +704,95 @@ fn org_savepoints_roll_back_or_publish_several_calls_as_one_transaction() {
     let last = org.changes_after(base + 2, 10);
     assert_ne!(last[0].transaction_key, log[0].transaction_key);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Create {
+            gid: Option<u8>,
+        },
+        Update {
+            pick: usize,
+            gid: Option<u8>,
+            name: u8,
+        },
+        Delete {
+            pick: usize,
+        },
+        Undelete {
+            pick: usize,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let g = || proptest::option::of(0u8..3);
+        prop_oneof![
+            g().prop_map(|gid| Step::Create { gid }),
+            (0usize..8, g(), 0u8..3).prop_map(|(pick, gid, name)| Step::Update { pick, gid, name }),
+            (0usize..8).prop_map(|pick| Step::Delete { pick }),
+            (0usize..8).prop_map(|pick| Step::Undelete { pick }),
+        ]
+    }
+
+    fn to_op(s: &Step, ids: &[String]) -> DmlOp {
+        let pick = |i: usize| {
+            ids.get(i % ids.len().max(1))
+                .cloned()
+                .unwrap_or_else(|| "001000000000000".into())
+        };
+        let gid = |g: &Option<u8>| g.map_or(json!(null), |g| json!(format!("g{g}")));
+        match s {
+            Step::Create { gid: g } => DmlOp::Create {
+                object: "Account".into(),
+                fields: map(json!({"Name": "n", "OrgSync_Global_Id__c": gid(g)})),
+            },
+            Step::Update {
+                pick: p,
+                gid: g,
+                name,
+            } => DmlOp::Update {
+                object: None,
+                id: pick(*p),
+                fields: map(json!({"Name": format!("m{name}"), "OrgSync_Global_Id__c": gid(g)})),
+            },
+            Step::Delete { pick: p } => DmlOp::Delete { id: pick(*p) },
+            Step::Undelete { pick: p } => DmlOp::Undelete { id: pick(*p) },
+        }
+    }
+
+    fn dump(org: &Org) -> (Vec<serde_json::Value>, u64) {
+        let c = admin(org);
+        let p = org
+            .query(&c.user_id, "SELECT Id, Name, OrgSync_Global_Id__c, IsDeleted, SystemModstamp FROM Account ORDER BY Id", true, 2000, "62.0")
+            .unwrap();
+        (p.records, org.last_change_seq())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// An all-or-none batch containing a failing operation leaves no trace, whatever ran
+        /// before it in the batch; without all-or-none, exactly the successes are kept.
+        #[test]
+        fn all_or_none_batches_leave_no_trace(setup in proptest::collection::vec(step(), 0..8),
+                                              batch in proptest::collection::vec(step(), 0..8)) {
+            let org = org();
+            let c = admin(&org);
+            let mut ids = Vec::new();
+            for s in &setup {
+                let op = to_op(s, &ids);
+                if let Ok(o) = org.apply(&c, vec![op], false).remove(0) && !ids.contains(&o.id) {
+                    ids.push(o.id);
+                }
+            }
+            let before = dump(&org);
+            let mut ops: Vec<DmlOp> = batch.iter().map(|s| to_op(s, &ids)).collect();
+            ops.push(DmlOp::Create { object: "Account".into(), fields: map(json!({"Nope": 1})) });
+            let r = org.apply(&c, ops, true);
+            prop_assert!(r.iter().all(Result::is_err));
+            prop_assert_eq!(dump(&org), before);
+        }
+    }
+}
