@@ -103,6 +103,7 @@ pub fn router() -> Router<S> {
         patch(collections::upsert),
     );
     r.fallback(not_found)
+        .layer(middleware::from_fn(buffer_body))
         .layer(DefaultBodyLimit::max(support::MAX_BODY_BYTES))
         .layer(middleware::from_fn(salesforce_shapes))
 }
@@ -118,6 +119,20 @@ pub fn versions_router() -> Router<S> {
         .route("/services/data/", get(versions::list))
         .route("/services/data/{version}/", get(resources::get_with_slash))
         .layer(middleware::from_fn(salesforce_shapes))
+}
+
+/// Reads the whole request body before any handler or extractor can answer: a response sent
+/// while the client is still sending its body makes hyper close the connection, which clients
+/// with keep-alive pools (requests, undici) see as a dropped connection on their next call.
+async fn buffer_body(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match support::read_body(body).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `404 NOT_FOUND` for an unknown path under `/services/data/vXX.X/`.

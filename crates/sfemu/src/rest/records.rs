@@ -15,16 +15,67 @@ use sfemu_org::{DmlFailure, DmlOp, DmlOutcome, SfError};
 
 /// The one result of a single-record DML call, or its errors as a whole-call error answer.
 pub(crate) fn apply_one(ctx: &Ctx, op: DmlOp) -> Result<DmlOutcome, Result<Vec<String>, ApiError>> {
+    let object = match &op {
+        DmlOp::Create { object, .. } | DmlOp::Upsert { object, .. } => Some(object.clone()),
+        DmlOp::Update { object, .. } => object.clone(),
+        _ => None,
+    };
     let mut results = ctx.state.org.apply(&ctx.caller(), vec![op], true);
     match results.pop() {
         Some(Ok(outcome)) => Ok(outcome),
-        Some(Err(DmlFailure::Errors(errs))) => Err(Err(errors_response(errs))),
+        Some(Err(DmlFailure::Errors(errs))) => Err(Err(errors_response(as_parser_errors(
+            ctx,
+            object.as_deref(),
+            errs,
+        )))),
         Some(Err(DmlFailure::MultipleMatches(ids))) => Err(Ok(ids)),
         None => Err(Err(errors_response(vec![SfError::new(
             "UNKNOWN_EXCEPTION",
             "no result",
         )]))),
     }
+}
+
+/// A single-record REST call deserializes its body against the object's field types before any
+/// DML, so a value of the wrong type is a `JSON_PARSER_ERROR` there (Salesforce: "Cannot
+/// deserialize instance of date from VALUE_STRING value 07/05/1980 or request may be missing a
+/// required field at [line:1, column:40]"; we cannot know the column). The org reports it as
+/// `INVALID_TYPE_ON_FIELD_IN_RECORD`, which stays as is in collections results (UNCONFIRMED).
+fn as_parser_errors(ctx: &Ctx, object: Option<&str>, errs: Vec<SfError>) -> Vec<SfError> {
+    if !errs
+        .iter()
+        .any(|e| e.code == "INVALID_TYPE_ON_FIELD_IN_RECORD")
+    {
+        return errs;
+    }
+    let describe = object.and_then(|o| {
+        ctx.state
+            .org
+            .describe(ctx.user_id(), o, &ctx.version.number())
+            .ok()
+    });
+    let type_of = |field: &str| -> String {
+        describe
+            .as_ref()
+            .and_then(|d| d["fields"].as_array())
+            .and_then(|fs| fs.iter().find(|f| f["name"] == field))
+            .and_then(|f| f["type"].as_str())
+            .unwrap_or("value")
+            .to_string()
+    };
+    errs.into_iter()
+        .map(|e| {
+            if e.code != "INVALID_TYPE_ON_FIELD_IN_RECORD" {
+                return e;
+            }
+            let value = e.message.split_once("value not of required type: ").map_or("", |(_, v)| v);
+            let ty = e.fields.first().map(|f| type_of(f)).unwrap_or_else(|| "value".into());
+            SfError::new(
+                "JSON_PARSER_ERROR",
+                format!("Cannot deserialize instance of {ty} from VALUE_STRING value {value} or request may be missing a required field"),
+            )
+        })
+        .collect()
 }
 
 /// Flattens [`apply_one`]'s failure for calls that cannot match several records.

@@ -97,6 +97,20 @@ async fn create_errors_and_create_by_id_path() {
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body[0]["errorCode"], "NOT_FOUND");
 
+    let bad_date = json!({"LastName":"bad date","Birthdate":"07/05/1980"});
+    let typed = api.send("POST", "/sobjects/Contact", Some(&bad_date)).await;
+    assert_eq!(typed.status, 400);
+    assert_eq!(
+        typed.body[0]["errorCode"], "JSON_PARSER_ERROR",
+        "{}",
+        typed.body
+    );
+    let msg = typed.body[0]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Cannot deserialize instance of date from VALUE_STRING value 07/05/1980"),
+        "{msg}"
+    );
+
     let by_id = api
         .send(
             "POST",
@@ -466,4 +480,78 @@ async fn call_options_client_reaches_the_change_log() {
     );
     assert_eq!(changes[1]["transactionKey"], changes[2]["transactionKey"]);
     assert_ne!(changes[0]["transactionKey"], changes[1]["transactionKey"]);
+}
+
+/// An early error (unknown external-id field, unknown version, wrong method) must not leave the
+/// request body unread: hyper would close the connection, and keep-alive clients (requests,
+/// undici) see their next call die. With `Expect: 100-continue` the emulator must ask for the
+/// body (`100 Continue`) before it answers, and the connection must serve the next request.
+#[tokio::test]
+async fn early_errors_read_the_body_and_keep_the_connection_alive() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = Api::start().await;
+    let addr = api.base.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = format!("{{\"Name\":\"{}\"}}", "x".repeat(64 * 1024));
+    let early = [
+        (
+            "PATCH",
+            "/services/data/v62.0/sobjects/Account/Nope__c/x",
+            404,
+        ),
+        ("POST", "/services/data/v20.0/sobjects/Account", 404),
+        ("PUT", "/services/data/v62.0/sobjects/Account", 405),
+        ("POST", "/services/data/v62.0/sobjects/Nope__c", 404),
+        ("POST", "/services/data/v62.0/nowhere", 404),
+    ];
+    for (method, path, want) in early {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+            api.token,
+            body.len()
+        );
+        sock.write_all(head.as_bytes()).await.unwrap();
+        assert_eq!(
+            read_status(&mut sock).await,
+            100,
+            "{method} {path} answered before reading its body"
+        );
+        sock.write_all(body.as_bytes()).await.unwrap();
+        assert_eq!(read_status(&mut sock).await, want, "{method} {path}");
+    }
+    let get = format!(
+        "GET /services/data/v62.0/sobjects/Account/describe HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+        api.token
+    );
+    sock.write_all(get.as_bytes()).await.unwrap();
+    assert_eq!(read_status(&mut sock).await, 200);
+
+    /// Reads one response (status line, headers, Content-Length body) and returns its status.
+    async fn read_status(sock: &mut tokio::net::TcpStream) -> u16 {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            let n = sock.read(&mut byte).await.unwrap();
+            assert_eq!(
+                n,
+                1,
+                "connection closed after {:?}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.push(byte[0]);
+        }
+        let head = String::from_utf8(buf).unwrap();
+        let status: u16 = head[9..12].parse().unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let mut rest = vec![0u8; len];
+        sock.read_exact(&mut rest).await.unwrap();
+        status
+    }
 }
