@@ -62,6 +62,40 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
         .layer(from_fn(json_errors))
+        .layer(from_fn(read_whole_body))
+}
+
+/// Reads the whole request body before routing. A handler or middleware that answers early
+/// (401, 404, an injected fault) would otherwise leave the body unread, and hyper then closes
+/// the connection after the response: a client that pools keep-alive connections sees its next
+/// request fail with "connection closed". Salesforce keeps such connections open.
+async fn read_whole_body(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return too_large().into_response();
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        // Over the limit (or the client went away, and nobody reads this answer).
+        Err(_) => too_large().into_response(),
+    }
+}
+
+// UNCONFIRMED: Salesforce's code for an oversized body.
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "REQUEST_ENTITY_TOO_LARGE",
+        format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+    )
 }
 
 /// A handler panicked: answer as Salesforce does for an internal error (500 UNKNOWN_EXCEPTION)
@@ -247,12 +281,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
                 format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
             )
         }
-        // UNCONFIRMED: Salesforce's code for an oversized body.
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            status,
-            "REQUEST_ENTITY_TOO_LARGE",
-            format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             status,
             "UNSUPPORTED_MEDIA_TYPE",

@@ -109,3 +109,84 @@ async fn gzip_requests_and_responses() {
     assert_eq!(&bytes[..2], &[0x1f, 0x8b]);
     t.shutdown().await;
 }
+
+/// Reads one HTTP/1.1 response (headers + Content-Length body) from `s`; None on EOF.
+async fn read_response(s: &mut tokio::net::TcpStream) -> Option<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let status = head.split(' ').nth(1)?.parse().ok()?;
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some((
+                status,
+                String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string(),
+            ));
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn keep_alive_survives_answers_that_ignore_the_body() {
+    use tokio::io::AsyncWriteExt;
+    let t = common::start().await;
+    let addr = t.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = format!("{{\"Name\":\"{}\"}}", "x".repeat(20_000));
+    // Early answers: 401 before the body is read, an injected fault, an unknown route.
+    let requests = [
+        (
+            "POST",
+            "/services/data/v66.0/sobjects/Account",
+            "Bearer nope",
+            401,
+        ),
+        ("POST", "/services/data/v66.0/nope", "Bearer nope", 401),
+        ("PUT", "/nope", "Bearer nope", 404),
+    ];
+    for (method, path, auth, status) in requests {
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        // Headers and half the body, a pause (the server may answer before the rest arrives, as
+        // over TLS where records trickle in), then the rest.
+        let (first, rest) = req.split_at(req.len() - body.len() / 2);
+        s.write_all(first.as_bytes()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        s.write_all(rest.as_bytes()).await.unwrap();
+        let (got, _) = read_response(&mut s).await.expect("answer");
+        assert_eq!(got, status, "{method} {path}");
+    }
+    // The same connection still serves the next request.
+    let req = format!("GET /services/data/ HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let (got, text) = read_response(&mut s)
+        .await
+        .expect("the connection was closed");
+    assert_eq!(got, 200);
+    assert!(text.contains("\"version\""));
+    t.shutdown().await;
+}
