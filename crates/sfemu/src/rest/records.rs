@@ -270,7 +270,14 @@ fn update_with(ctx: &Ctx, object: &str, fields: Map<String, Json>) -> Result<Res
 
 /// `DELETE /sobjects/X/{id}` → `204`.
 pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
-    object_of(&ctx)?;
+    let object = object_of(&ctx)?;
+    // The id must be a record of the URL's object (`DELETE /sobjects/Account/003…` deletes
+    // nothing): the org's retrieve answers MALFORMED_ID / NOT_FOUND / ENTITY_IS_DELETED.
+    let only_id = [String::from("Id")];
+    let v = ctx.version.number();
+    ctx.state
+        .org
+        .retrieve(ctx.user_id(), &object, ctx.param("a"), Some(&only_id), &v)?;
     single(apply_one(
         &ctx,
         DmlOp::Delete {

@@ -64,6 +64,18 @@ async fn record_crud_shapes_and_15_char_ids() {
     assert_eq!(got.body["Name"], "Acme 2");
     assert_eq!(got.body["Phone"], "9");
 
+    let con = api
+        .create("Contact", json!({"LastName":"Other object"}))
+        .await;
+    let wrong = api
+        .send("DELETE", &format!("/sobjects/Account/{con}"), None)
+        .await;
+    assert!(wrong.status == 400 || wrong.status == 404, "{}", wrong.body);
+    assert_eq!(
+        api.get(&format!("/sobjects/Contact/{con}")).await.status,
+        200,
+        "the contact must survive"
+    );
     let del = api
         .send("DELETE", &format!("/sobjects/Account/{id}"), None)
         .await;
