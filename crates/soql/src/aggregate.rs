@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 
 use crate::ast::AggFunc;
+use crate::dates;
 use crate::eval::{EvalContext, cmp_sort, fetch, page};
 use crate::plan::{AggPlan, AggSpec, GroupCol};
 use crate::project::{OutRecord, OutValue};
@@ -98,13 +99,28 @@ pub(crate) fn run<D: DataSource>(
     ctx: &EvalContext,
 ) -> Vec<OutRecord> {
     let inc = ctx.include_deleted;
-    let key_cols: Vec<Vec<Cell<'_>>> = plan
+    // Date-function keys (CALENDAR_YEAR(d)) are computed once into owned columns.
+    let computed: Vec<Option<Vec<Value>>> = plan
         .keys
         .iter()
         .map(|k| {
-            rows.iter()
+            k.func.map(|f| {
+                rows.iter()
+                    .map(|&r| dates::apply(f, fetch(ds, k, table, r, inc)))
+                    .collect()
+            })
+        })
+        .collect();
+    let key_cols: Vec<Vec<Cell<'_>>> = plan
+        .keys
+        .iter()
+        .zip(&computed)
+        .map(|(k, computed)| match computed {
+            Some(vals) => vals.iter().map(Cell::new).collect(),
+            None => rows
+                .iter()
                 .map(|&r| Cell::new(fetch(ds, k, table, r, inc)))
-                .collect()
+                .collect(),
         })
         .collect();
     let mut idx: Vec<usize> = (0..rows.len()).collect();

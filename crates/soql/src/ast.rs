@@ -40,7 +40,8 @@ pub struct Query {
     /// `FROM Account a`: paths may start with `a.`.
     pub alias: Option<Ident>,
     pub where_: Option<Cond>,
-    pub group_by: Vec<Path>,
+    /// Fields or date functions (`GROUP BY CALENDAR_YEAR(CreatedDate)`).
+    pub group_by: Vec<Operand>,
     pub having: Option<Cond>,
     pub order_by: Vec<OrderItem>,
     pub limit: Option<Count>,
@@ -101,6 +102,66 @@ pub struct AggCall {
     pub span: Span,
 }
 
+/// Date functions (`CALENDAR_YEAR(CreatedDate)`), evaluated in UTC as Salesforce does without
+/// `convertTimezone()`; fiscal variants use the default fiscal year (starting in January).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFunc {
+    CalendarMonth,
+    CalendarQuarter,
+    CalendarYear,
+    DayInMonth,
+    DayInWeek,
+    DayInYear,
+    DayOnly,
+    FiscalMonth,
+    FiscalQuarter,
+    FiscalYear,
+    HourInDay,
+    WeekInMonth,
+    WeekInYear,
+}
+
+const DATE_FUNCS: &[(DateFunc, &str)] = &[
+    (DateFunc::CalendarMonth, "CALENDAR_MONTH"),
+    (DateFunc::CalendarQuarter, "CALENDAR_QUARTER"),
+    (DateFunc::CalendarYear, "CALENDAR_YEAR"),
+    (DateFunc::DayInMonth, "DAY_IN_MONTH"),
+    (DateFunc::DayInWeek, "DAY_IN_WEEK"),
+    (DateFunc::DayInYear, "DAY_IN_YEAR"),
+    (DateFunc::DayOnly, "DAY_ONLY"),
+    (DateFunc::FiscalMonth, "FISCAL_MONTH"),
+    (DateFunc::FiscalQuarter, "FISCAL_QUARTER"),
+    (DateFunc::FiscalYear, "FISCAL_YEAR"),
+    (DateFunc::HourInDay, "HOUR_IN_DAY"),
+    (DateFunc::WeekInMonth, "WEEK_IN_MONTH"),
+    (DateFunc::WeekInYear, "WEEK_IN_YEAR"),
+];
+
+impl DateFunc {
+    /// The function by (case-insensitive) name.
+    pub fn from_name(name: &str) -> Option<DateFunc> {
+        DATE_FUNCS
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name))
+            .map(|(f, _)| *f)
+    }
+
+    pub fn name(&self) -> &'static str {
+        DATE_FUNCS
+            .iter()
+            .find(|(f, _)| f == self)
+            .map_or("", |(_, n)| n)
+    }
+}
+
+/// `CALENDAR_YEAR(CreatedDate)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateCall {
+    pub func: DateFunc,
+    pub arg: Path,
+    pub span: Span,
+}
+
 /// `FIELDS(ALL|STANDARD|CUSTOM)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldsSet {
@@ -112,17 +173,33 @@ pub enum FieldsSet {
 /// One entry of the SELECT list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SelectItem {
-    Field { path: Path, alias: Option<Ident> },
-    Agg { call: AggCall, alias: Option<Ident> },
-    Fields { set: FieldsSet, span: Span },
+    Field {
+        path: Path,
+        alias: Option<Ident>,
+    },
+    Agg {
+        call: AggCall,
+        alias: Option<Ident>,
+    },
+    /// A date function (aggregate queries only).
+    DateFn {
+        call: DateCall,
+        alias: Option<Ident>,
+    },
+    Fields {
+        set: FieldsSet,
+        span: Span,
+    },
     Subquery(Box<Query>),
 }
 
-/// Left side of a comparison: a field, or an aggregate (HAVING / aggregate ORDER BY only).
+/// Left side of a comparison, ORDER BY / GROUP BY key: a field, an aggregate (HAVING and
+/// aggregate ORDER BY only) or a date function.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
     Field(Path),
     Agg(AggCall),
+    DateFn(DateCall),
 }
 
 impl Operand {
@@ -130,6 +207,7 @@ impl Operand {
         match self {
             Operand::Field(p) => p.span(),
             Operand::Agg(a) => a.span,
+            Operand::DateFn(d) => d.span,
         }
     }
 }

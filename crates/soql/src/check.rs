@@ -2,7 +2,7 @@
 //! Salesforce's errors at the right row/column), type-checks literals, and produces a [`Plan`]
 //! whose fields are slots.
 
-use crate::ast::{Cond, FieldsSet, Operand, Path, Query, SelectItem, Span};
+use crate::ast::{Cond, DateCall, DateFunc, FieldsSet, Operand, Path, Query, SelectItem, Span};
 use crate::error::{self, ErrorCode, SoqlError};
 use crate::plan::{
     ChildPlan, FieldRef, HintSpec, Hop, Mode, Plan, Pred, ProjItem, RowQuery, SemiPlan, SortKey,
@@ -76,7 +76,29 @@ impl<C: Catalog> Ck<'_, C> {
                 error::no_such_column(&last.name, &cur.name),
             )
         })?;
-        Ok(FieldRef { hops, field })
+        Ok(FieldRef {
+            hops,
+            field,
+            func: None,
+        })
+    }
+
+    /// The field a date function applies to (must be a date or datetime).
+    pub(crate) fn date_arg(
+        &self,
+        obj: &ObjectInfo,
+        call: &DateCall,
+    ) -> Result<FieldRef, SoqlError> {
+        let f = self.resolve(obj, &call.arg)?;
+        if !matches!(f.field.kind, FieldKind::Date | FieldKind::DateTime) {
+            let msg = format!(
+                "{} can only be applied to date or dateTime fields: {}",
+                call.func.name(),
+                f.field.name
+            );
+            return Err(self.err(ErrorCode::MalformedQuery, call.span, msg));
+        }
+        Ok(f)
     }
 
     /// A WHERE condition over fields of `obj`.
@@ -96,7 +118,12 @@ impl<C: Catalog> Ck<'_, C> {
                     return Err(self.err(ErrorCode::InvalidField, p.span(), msg));
                 }
                 let (name, kind) = (f.field.name.clone(), f.field.kind);
-                Ok((f, name, kind))
+                Ok((f, name, kind, None))
+            }
+            Operand::DateFn(call) => {
+                let f = self.date_arg(obj, call)?;
+                let name = format!("{}({})", call.func.name(), f.field.name);
+                Ok((f, name, date_fn_kind(call.func), Some(call.func)))
             }
             Operand::Agg(a) => Err(self.err(
                 ErrorCode::MalformedQuery,
@@ -202,12 +229,17 @@ impl<C: Catalog> Ck<'_, C> {
                                 FieldRef {
                                     hops: Vec::new(),
                                     field,
+                                    func: None,
                                 },
                                 *span,
                                 false,
                             )?;
                         }
                     }
+                }
+                SelectItem::DateFn { call, .. } => {
+                    let msg = format!("{} is only allowed in GROUP BY queries", call.func.name());
+                    return Err(self.err(ErrorCode::MalformedQuery, call.span, msg));
                 }
                 SelectItem::Agg { call, .. } => {
                     let msg = format!("unexpected token: '{}'", call.func.name());
@@ -304,13 +336,22 @@ fn has_semi_join(c: &Cond) -> bool {
     }
 }
 
+/// The kind a date function returns.
+pub(crate) fn date_fn_kind(func: DateFunc) -> FieldKind {
+    if func == DateFunc::DayOnly {
+        FieldKind::Date
+    } else {
+        FieldKind::Int
+    }
+}
+
 /// Identity of a selected path for duplicate detection (relationship names + field).
 pub(crate) fn path_key(f: &FieldRef) -> String {
     let mut k: String = f
-        .hops
-        .iter()
-        .map(|h| h.rel.to_ascii_lowercase() + ".")
-        .collect();
+        .func
+        .map(|d| d.name().to_string() + ":")
+        .unwrap_or_default();
+    k.extend(f.hops.iter().map(|h| h.rel.to_ascii_lowercase() + "."));
     k.push_str(&f.field.name.to_ascii_lowercase());
     k
 }
@@ -337,7 +378,9 @@ pub(crate) fn plan_query(q: &Query, text: &str, catalog: &impl Catalog) -> Resul
     }
     let is_agg = !q.group_by.is_empty()
         || q.having.is_some()
-        || q.select.iter().any(|s| matches!(s, SelectItem::Agg { .. }));
+        || q.select
+            .iter()
+            .any(|s| matches!(s, SelectItem::Agg { .. } | SelectItem::DateFn { .. }));
     let (rows, mode) = if is_agg {
         crate::check_agg::plan_aggregate(&ck, &object, q)?
     } else {

@@ -3,7 +3,7 @@
 //! aggregated"); unaliased aggregates are named `expr0`, `expr1`, … in SELECT order.
 
 use crate::ast::{AggCall, AggFunc, Operand, Query, SelectItem};
-use crate::check::{Ck, path_key};
+use crate::check::{Ck, date_fn_kind, path_key};
 use crate::error::{ErrorCode, SoqlError};
 use crate::plan::{AggPlan, AggSpec, FieldRef, GroupCol, Mode, RowQuery, SortKey};
 use crate::typing::is_numeric;
@@ -67,16 +67,30 @@ impl<C: Catalog> AggCk<'_, '_, C> {
         Ok((GroupCol::Agg(idx), call.to_string(), kind))
     }
 
+    /// A GROUP BY key (field or date function) as a FieldRef.
+    fn key_ref(&self, op: &Operand) -> Result<FieldRef, SoqlError> {
+        match op {
+            Operand::Field(p) => self.ck.resolve(self.obj, p),
+            Operand::DateFn(call) => {
+                let mut f = self.ck.date_arg(self.obj, call)?;
+                f.func = Some(call.func);
+                Ok(f)
+            }
+            Operand::Agg(a) => {
+                Err(self
+                    .ck
+                    .err(ErrorCode::MalformedQuery, a.span, "unexpected aggregate"))
+            }
+        }
+    }
+
     fn key(&self, op: &Operand) -> Result<(GroupCol, String, FieldKind), SoqlError> {
-        let Operand::Field(p) = op else {
-            return Err(self
-                .ck
-                .err(ErrorCode::MalformedQuery, op.span(), "unexpected aggregate"));
-        };
-        let f = self.ck.resolve(self.obj, p)?;
+        let f = self.key_ref(op)?;
+        let p = op;
         let k = path_key(&f);
+        let kind = f.func.map_or(f.field.kind, date_fn_kind);
         match self.keys.iter().position(|g| path_key(g) == k) {
-            Some(i) => Ok((GroupCol::Key(i), f.field.name.clone(), f.field.kind)),
+            Some(i) => Ok((GroupCol::Key(i), f.field.name.clone(), kind)),
             None => Err(self.ck.err(
                 ErrorCode::MalformedQuery,
                 p.span(),
@@ -88,7 +102,7 @@ impl<C: Catalog> AggCk<'_, '_, C> {
     fn operand(&mut self, op: &Operand) -> Result<(GroupCol, String, FieldKind), SoqlError> {
         match op {
             Operand::Agg(a) => self.agg(a),
-            Operand::Field(_) => self.key(op),
+            Operand::Field(_) | Operand::DateFn(_) => self.key(op),
         }
     }
 }
@@ -144,8 +158,8 @@ pub(crate) fn plan_aggregate<C: Catalog>(
         agg_ids: Vec::new(),
     };
     for p in &q.group_by {
-        let f = ck.resolve(obj, p)?;
-        if !f.field.groupable {
+        let f = a.key_ref(p)?;
+        if !f.field.groupable && f.func.is_none() {
             let msg = format!(
                 "field '{}' can not be grouped in a query call",
                 f.field.name
@@ -161,6 +175,17 @@ pub(crate) fn plan_aggregate<C: Catalog>(
             SelectItem::Field { path, alias } => {
                 let (col, name, _) = a.key(&Operand::Field(path.clone()))?;
                 columns.push((alias.as_ref().map_or(name, |x| x.name.clone()), col));
+            }
+            SelectItem::DateFn { call, alias } => {
+                let (col, _, _) = a.key(&Operand::DateFn(call.clone()))?;
+                let name = match alias {
+                    Some(x) => x.name.clone(),
+                    None => {
+                        expr += 1;
+                        format!("expr{}", expr - 1)
+                    }
+                };
+                columns.push((name, col));
             }
             SelectItem::Agg { call, alias } => {
                 let (col, _, _) = a.agg(call)?;
@@ -190,7 +215,10 @@ pub(crate) fn plan_aggregate<C: Catalog>(
         }
     }
     let having = match &q.having {
-        Some(h) => Some(ck.cond(h, &mut |op: &Operand| a.operand(op))?),
+        Some(h) => Some(ck.cond(h, &mut |op: &Operand| {
+            a.operand(op)
+                .map(|(col, name, kind)| (col, name, kind, None))
+        })?),
         None => None,
     };
     let mut order = Vec::new();

@@ -5,10 +5,10 @@
 //! settings are not modelled). Ranges that Salesforce describes as "up to the current second"
 //! (`LAST_N_DAYS`, `LAST_90_DAYS`) end at the end of today here, so rows stamped later today match.
 
-use chrono::{DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, Timelike, Utc};
 
 use crate::Value;
-use crate::ast::RelDate;
+use crate::ast::{DateFunc, RelDate};
 
 /// Whether `name` (upper-case) is a relative date literal, and whether it takes `:n`.
 pub(crate) fn rel_takes_n(name: &str) -> Option<bool> {
@@ -142,6 +142,29 @@ pub(crate) fn bounds(
         )
     } else {
         (Value::Date(a), Value::Date(b))
+    }
+}
+
+/// A date function of a date or datetime value (UTC; null and other kinds give null).
+pub(crate) fn apply(func: DateFunc, v: &Value) -> Value {
+    use DateFunc::*;
+    let (date, hour) = match v {
+        Value::Date(d) => (*d, 0),
+        Value::DateTime(t) => (t.date_naive(), t.hour()),
+        _ => return Value::Null,
+    };
+    let n = |x: u32| Value::Int(i64::from(x));
+    match func {
+        CalendarMonth | FiscalMonth => n(date.month()),
+        CalendarQuarter | FiscalQuarter => n(date.month0() / 3 + 1),
+        CalendarYear | FiscalYear => Value::Int(i64::from(date.year())),
+        DayInMonth => n(date.day()),
+        DayInWeek => n(date.weekday().num_days_from_sunday() + 1),
+        DayInYear => n(date.ordinal()),
+        DayOnly => Value::Date(date),
+        HourInDay => n(hour),
+        WeekInMonth => n((date.day() - 1) / 7 + 1),
+        WeekInYear => n((date.ordinal() - 1) / 7 + 1),
     }
 }
 

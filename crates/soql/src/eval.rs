@@ -147,6 +147,7 @@ impl Test {
                 };
                 hit == *includes
             }
+            Test::DateFn(func, inner) => inner.eval(&dates::apply(*func, v)),
             // Unbound tests never reach evaluation (see `Pred::bind`).
             Test::Relative { .. } | Test::SemiJoin { .. } => false,
             Test::IdSet(ids, negate) => match v {
@@ -193,6 +194,7 @@ impl Test {
                     .collect();
                 Test::IdSet(Arc::new(ids), *negate)
             }
+            Test::DateFn(func, inner) => Test::DateFn(*func, Box::new(inner.bind(ctx, ds))),
             t => t.clone(),
         }
     }

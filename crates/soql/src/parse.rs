@@ -164,9 +164,9 @@ impl Parser<'_> {
         if self.is_kw("GROUP") {
             self.bump();
             self.expect_kw("BY")?;
-            group_by.push(self.path()?);
+            group_by.push(self.operand()?);
             while self.eat(&Tok::Comma) {
-                group_by.push(self.path()?);
+                group_by.push(self.operand()?);
             }
         }
         let having = if self.eat_kw("HAVING") {
@@ -289,10 +289,19 @@ impl Parser<'_> {
             });
         }
         if matches!(self.peek_at(1).tok, Tok::LParen) && matches!(self.peek().tok, Tok::Ident(_)) {
-            let call = self.agg_call()?;
-            return Ok(SelectItem::Agg {
-                call,
-                alias: self.alias()?,
+            return Ok(match self.operand()? {
+                Operand::DateFn(call) => SelectItem::DateFn {
+                    call,
+                    alias: self.alias()?,
+                },
+                Operand::Agg(call) => SelectItem::Agg {
+                    call,
+                    alias: self.alias()?,
+                },
+                Operand::Field(path) => SelectItem::Field {
+                    path,
+                    alias: self.alias()?,
+                },
             });
         }
         let path = self.path()?;
@@ -303,11 +312,24 @@ impl Parser<'_> {
     }
 
     fn operand(&mut self) -> R<Operand> {
-        if matches!(self.peek_at(1).tok, Tok::LParen) && matches!(self.peek().tok, Tok::Ident(_)) {
-            Ok(Operand::Agg(self.agg_call()?))
-        } else {
-            Ok(Operand::Field(self.path()?))
-        }
+        let func = match &self.peek().tok {
+            Tok::Ident(name) if matches!(self.peek_at(1).tok, Tok::LParen) => {
+                DateFunc::from_name(name)
+            }
+            _ => return Ok(Operand::Field(self.path()?)),
+        };
+        let Some(func) = func else {
+            return Ok(Operand::Agg(self.agg_call()?));
+        };
+        let start = self.bump().span.start;
+        self.bump();
+        let arg = self.path()?;
+        let end = self.expect(&Tok::RParen)?.end;
+        Ok(Operand::DateFn(DateCall {
+            func,
+            arg,
+            span: Span { start, end },
+        }))
     }
 
     fn order_item(&mut self) -> R<OrderItem> {

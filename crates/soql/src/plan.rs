@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::ast::{AggFunc, CmpOp, RelDate};
+use crate::ast::{AggFunc, CmpOp, DateFunc, RelDate};
 use crate::eval::{EvalContext, Execution, filter_rows};
 use crate::like::LikePattern;
 use crate::project::{OutRecord, project_row};
@@ -26,6 +26,8 @@ pub(crate) struct Hop {
 pub(crate) struct FieldRef {
     pub hops: Vec<Hop>,
     pub field: FieldInfo,
+    /// A date function applied to the value (GROUP BY keys only; WHERE wraps the test instead).
+    pub func: Option<DateFunc>,
 }
 
 /// A single-value test, applied to a field value (WHERE) or an aggregate output (HAVING).
@@ -51,6 +53,8 @@ pub(crate) enum Test {
     },
     /// A bound semi-join: the exact 18-char Ids the sub-select produced.
     IdSet(Arc<HashSet<Box<str>>>, bool),
+    /// The inner test applied to a date function of the value (`CALENDAR_YEAR(d) = 2024`).
+    DateFn(DateFunc, Box<Test>),
     /// A relative date literal before binding to an evaluation context.
     Relative {
         op: CmpOp,

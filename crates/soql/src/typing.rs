@@ -2,7 +2,7 @@
 //! aggregate) it is compared with, in Salesforce's words, and conversion to evaluator tests.
 
 use crate::FieldKind as K;
-use crate::ast::{CmpOp, Cond, LitKind, Literal, Operand, Span};
+use crate::ast::{CmpOp, Cond, DateFunc, LitKind, Literal, Operand, Span};
 use crate::check::Ck;
 use crate::error::{ErrorCode, SoqlError};
 use crate::like::LikePattern;
@@ -65,7 +65,9 @@ fn valid_id(s: &str) -> bool {
 }
 
 /// Resolves a condition operand to (operand, display name, kind).
-pub(crate) type Leaf<'a, O> = dyn FnMut(&Operand) -> Result<(O, String, FieldKind), SoqlError> + 'a;
+/// (operand, display name, kind of the tested value, date function to apply first).
+pub(crate) type Leaf<'a, O> =
+    dyn FnMut(&Operand) -> Result<(O, String, FieldKind, Option<DateFunc>), SoqlError> + 'a;
 
 impl<C: Catalog> Ck<'_, C> {
     fn type_error(&self, name: &str, kind: FieldKind, at: Span) -> SoqlError {
@@ -245,7 +247,7 @@ impl<C: Catalog> Ck<'_, C> {
                 query,
                 ..
             } => {
-                let (o, name, kind) = leaf(&Operand::Field(lhs.clone()))?;
+                let (o, name, kind, _) = leaf(&Operand::Field(lhs.clone()))?;
                 if !matches!(kind, K::Id | K::Reference) {
                     let msg = format!(
                         "semi join sub-selects are only allowed on Id or reference fields: {name}"
@@ -262,10 +264,27 @@ impl<C: Catalog> Ck<'_, C> {
                 )
             }
             Cond::Cmp { lhs, op, rhs, span } => {
-                let (o, name, kind) = leaf(lhs)?;
-                attach(self.test(&name, kind, *op, rhs, *span)?, &o)
+                let (o, name, kind, func) = leaf(lhs)?;
+                let p = self.test(&name, kind, *op, rhs, *span)?;
+                attach(
+                    match func {
+                        Some(func) => wrap(p, func),
+                        None => p,
+                    },
+                    &o,
+                )
             }
         })
+    }
+}
+
+/// Applies a date function to the value before each test of a single-comparison predicate.
+fn wrap(p: Pred<()>, func: DateFunc) -> Pred<()> {
+    match p {
+        Pred::And(ps) => Pred::And(ps.into_iter().map(|p| wrap(p, func)).collect()),
+        Pred::Or(ps) => Pred::Or(ps.into_iter().map(|p| wrap(p, func)).collect()),
+        Pred::Not(p) => Pred::Not(Box::new(wrap(*p, func))),
+        Pred::Test((), t) => Pred::Test((), Test::DateFn(func, Box::new(t))),
     }
 }
 

@@ -34,11 +34,18 @@ impl fmt::Display for AggCall {
     }
 }
 
+impl fmt::Display for DateCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.func.name(), self.arg)
+    }
+}
+
 impl fmt::Display for Operand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Operand::Field(p) => write!(f, "{p}"),
             Operand::Agg(a) => write!(f, "{a}"),
+            Operand::DateFn(d) => write!(f, "{d}"),
         }
     }
 }
@@ -51,6 +58,10 @@ impl fmt::Display for SelectItem {
                 alias.as_ref().map_or(Ok(()), |a| write!(f, " {a}"))
             }
             SelectItem::Agg { call, alias } => {
+                write!(f, "{call}")?;
+                alias.as_ref().map_or(Ok(()), |a| write!(f, " {a}"))
+            }
+            SelectItem::DateFn { call, alias } => {
                 write!(f, "{call}")?;
                 alias.as_ref().map_or(Ok(()), |a| write!(f, " {a}"))
             }

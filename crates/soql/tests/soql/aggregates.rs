@@ -100,3 +100,42 @@ fn group_by_having_order() {
         ]
     );
 }
+
+#[test]
+fn date_functions() {
+    let o = org();
+    let names = |w: &str| crate::query::col(&o, &format!("SELECT Name FROM Account WHERE {w}"));
+    assert_eq!(names("CALENDAR_YEAR(CreatedDate) = 2023"), ["Gamma 100%"]);
+    assert_eq!(names("DAY_ONLY(CreatedDate) = 2024-05-15"), ["Acme"]);
+    assert_eq!(
+        names("CALENDAR_MONTH(CreatedDate) IN (4, 12)"),
+        ["Beta", "Gamma 100%"]
+    );
+    assert_eq!(
+        names("HOUR_IN_DAY(CreatedDate) >= 10"),
+        ["Acme", "acme corp", "Gamma 100%"]
+    );
+    assert_eq!(names("DAY_IN_WEEK(Founded__c) = 7"), ["Acme"]); // 2000-01-01 was a Saturday
+    assert_eq!(
+        names("CALENDAR_QUARTER(CreatedDate) = 2 AND WEEK_IN_MONTH(CreatedDate) = 3"),
+        ["Acme", "delta_x"]
+    );
+    assert_eq!(
+        agg(
+            "SELECT CALENDAR_YEAR(CreatedDate), COUNT(Id) FROM Account GROUP BY CALENDAR_YEAR(CreatedDate)"
+        ),
+        vec![
+            vec![kv("expr0", Value::Int(2023)), kv("expr1", Value::Int(1))],
+            vec![kv("expr0", Value::Int(2024)), kv("expr1", Value::Int(4))],
+        ]
+    );
+    assert_eq!(
+        agg(
+            "SELECT CALENDAR_MONTH(CreatedDate) m, COUNT(Id) n FROM Account WHERE CALENDAR_YEAR(CreatedDate) = 2024 GROUP BY CALENDAR_MONTH(CreatedDate) ORDER BY COUNT(Id) DESC"
+        ),
+        vec![
+            vec![kv("m", Value::Int(5)), kv("n", Value::Int(3))],
+            vec![kv("m", Value::Int(4)), kv("n", Value::Int(1))],
+        ]
+    );
+}

@@ -189,6 +189,25 @@ fn syntax_and_structure() {
 }
 
 #[test]
+fn date_function_rules() {
+    check(
+        "SELECT Id FROM Account WHERE CALENDAR_YEAR(Name) = 2024",
+        "MALFORMED_QUERY",
+        "CALENDAR_YEAR can only be applied",
+    );
+    check(
+        "SELECT CALENDAR_YEAR(CreatedDate) FROM Account",
+        "MALFORMED_QUERY",
+        "Field must be grouped or aggregated",
+    );
+    check(
+        "SELECT Id FROM Account WHERE CALENDAR_YEAR(CreatedDate) = '2024'",
+        "INVALID_FIELD",
+        "value of filter criterion",
+    );
+}
+
+#[test]
 fn semi_join_rules() {
     check(
         "SELECT Id FROM Account WHERE Name IN (SELECT AccountId FROM Contact)",

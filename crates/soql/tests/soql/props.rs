@@ -185,8 +185,29 @@ mod ast_gen {
         ]
     }
 
+    fn date_call() -> impl Strategy<Value = DateCall> {
+        (
+            prop::sample::select(vec![
+                DateFunc::CalendarYear,
+                DateFunc::DayOnly,
+                DateFunc::HourInDay,
+                DateFunc::WeekInYear,
+            ]),
+            path(),
+        )
+            .prop_map(|(func, arg)| DateCall {
+                func,
+                arg,
+                span: Span::default(),
+            })
+    }
+
     fn operand() -> impl Strategy<Value = Operand> {
-        prop_oneof![3 => path().prop_map(Operand::Field), 1 => agg().prop_map(Operand::Agg)]
+        prop_oneof![
+            3 => path().prop_map(Operand::Field),
+            1 => agg().prop_map(Operand::Agg),
+            1 => date_call().prop_map(Operand::DateFn),
+        ]
     }
 
     fn cmp() -> impl Strategy<Value = Cond> {
@@ -263,6 +284,7 @@ mod ast_gen {
         prop_oneof![
             3 => (path(), prop::option::of(ident())).prop_map(|(path, alias)| SelectItem::Field { path, alias }),
             1 => (agg(), prop::option::of(ident())).prop_map(|(call, alias)| SelectItem::Agg { call, alias }),
+            1 => (date_call(), prop::option::of(ident())).prop_map(|(call, alias)| SelectItem::DateFn { call, alias }),
             1 => prop::sample::select(vec![FieldsSet::All, FieldsSet::Standard, FieldsSet::Custom]).prop_map(|set| SelectItem::Fields { set, span: Span::default() }),
         ]
     }
@@ -289,7 +311,13 @@ mod ast_gen {
             items,
             (ident(), prop::option::of(ident())),
             prop::option::of(cond()),
-            prop::collection::vec(path(), 0..3),
+            prop::collection::vec(
+                prop_oneof![
+                    path().prop_map(Operand::Field),
+                    date_call().prop_map(Operand::DateFn)
+                ],
+                0..3,
+            ),
             prop::option::of(cond()),
             prop::collection::vec(order(), 0..3),
             count(),
