@@ -84,7 +84,7 @@ fn field_json(f: &FieldDef) -> Json {
         "aggregatable": !long && f.ftype != FieldType::MultiPicklist,
         "aiPredictionField": false,
         "autoNumber": f.auto_number.is_some(),
-        "byteLength": length * 3,
+        "byteLength": if matches!(f.ftype, FieldType::Id | FieldType::Reference) { length } else { length * 3 },
         "calculated": f.calculated(),
         "calculatedFormula": null,
         "cascadeDelete": false,

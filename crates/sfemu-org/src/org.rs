@@ -64,6 +64,8 @@ pub struct Org {
     pub(crate) data: RwLock<Data>,
     pub(crate) cursors: Mutex<Cursors>,
     pub(crate) hooks: Mutex<Vec<CommitHook>>,
+    /// When this org's schema was built (it never changes while the org runs).
+    pub(crate) schema_built: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for Org {
@@ -134,7 +136,14 @@ impl Org {
             data: RwLock::new(data),
             cursors: Mutex::new(Cursors::default()),
             hooks: Mutex::new(Vec::new()),
+            schema_built: to_millis(Utc::now()),
         }))
+    }
+
+    /// When the schema was last modified (the org's start: schema files are read then), for
+    /// `If-Modified-Since` on describe calls.
+    pub fn schema_last_modified(&self) -> DateTime<Utc> {
+        self.schema_built
     }
 
     /// The schema (read-only, shared).
