@@ -190,3 +190,21 @@ async fn keep_alive_survives_answers_that_ignore_the_body() {
     assert!(text.contains("\"version\""));
     t.shutdown().await;
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_a_json_413() {
+    use tokio::io::AsyncWriteExt;
+    let t = common::start().await;
+    let addr = t.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "POST /services/data/v66.0/composite/sobjects HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        sfemu::http::MAX_BODY_BYTES + 1
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let (status, body) = read_response(&mut s).await.expect("answer");
+    assert_eq!(status, 413);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v[0]["errorCode"], "REQUEST_ENTITY_TOO_LARGE");
+    t.shutdown().await;
+}
