@@ -124,6 +124,8 @@ pub fn versions_router() -> Router<S> {
 /// Reads the whole request body before any handler or extractor can answer: a response sent
 /// while the client is still sending its body makes hyper close the connection, which clients
 /// with keep-alive pools (requests, undici) see as a dropped connection on their next call.
+/// (http.rs now does the same for the whole server; this keeps the router self-contained when
+/// used on its own, and costs nothing on an already-buffered body.)
 async fn buffer_body(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     match support::read_body(body).await {
