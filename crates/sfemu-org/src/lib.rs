@@ -5,6 +5,20 @@
 //! renders [`SfError`]s in Salesforce's JSON shapes. Everything that Salesforce would decide
 //! about *data* (which fields exist, which values are valid, what a query returns, what changed
 //! in a transaction) is decided here, so the rules are testable without a server.
+//!
+//! Map of the crate:
+//! - [`api`] — the contract types and a thin `impl Org` delegating to the modules below;
+//! - [`ids`] — 15/18-char ids, validation, per-org generator; [`render`] — value ⇄ JSON text;
+//! - [`schema`] — objects and fields from the embedded `default.toml` plus schema files;
+//! - [`store`] — rows as flat slot vectors of `soql::Value`, Id / unique / reference indexes;
+//! - `dml` — JSON → values with Salesforce's validation, transactions with an undo log;
+//! - [`changelog`] — committed changes as CDC reports them, capped in count and memory;
+//! - `query` — SOQL over a read-locked view with field-level security, cursors, JSON records;
+//! - `describe`, `records`, `replication` (updated/deleted), `savepoint`, `users`;
+//! - [`persist`] — JSON-lines snapshots written atomically.
+//!
+//! Concurrency: one `parking_lot::RwLock` around the data; queries and reads share it, DML
+//! takes it exclusively for the whole `apply` batch (one transaction).
 
 #![recursion_limit = "256"]
 
