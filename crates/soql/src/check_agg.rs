@@ -86,14 +86,13 @@ impl<C: Catalog> AggCk<'_, '_, C> {
 
     fn key(&self, op: &Operand) -> Result<(GroupCol, String, FieldKind), SoqlError> {
         let f = self.key_ref(op)?;
-        let p = op;
         let k = path_key(&f);
         let kind = f.func.map_or(f.field.kind, date_fn_kind);
         match self.keys.iter().position(|g| path_key(g) == k) {
             Some(i) => Ok((GroupCol::Key(i), f.field.name.clone(), kind)),
             None => Err(self.ck.err(
                 ErrorCode::MalformedQuery,
-                p.span(),
+                op.span(),
                 format!("Field must be grouped or aggregated: {}", f.field.name),
             )),
         }

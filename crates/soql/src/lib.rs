@@ -19,6 +19,7 @@ mod check_agg;
 mod dates;
 mod error;
 mod eval;
+mod hints;
 mod lexer;
 mod like;
 mod parse;
