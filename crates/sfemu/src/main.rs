@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Address of the single default org (ignored with --config, whose orgs name their ports).
+    /// Address of the single default org (not with --config, whose orgs name their ports).
     #[arg(long, default_value = "127.0.0.1:8484", conflicts_with = "config")]
     listen: SocketAddr,
     /// Config file describing several orgs (see examples/sfemu.toml).
