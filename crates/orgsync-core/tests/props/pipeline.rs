@@ -1,4 +1,5 @@
-//! The whole pure pipeline against simulated orgs: random edits on a hub and two spokes,
+//! The whole pure pipeline against simulated orgs: random edits on a hub and two spokes (and
+//! on a chain of three, and a peer pair),
 //! captured by CDC (tagged events with only the changed fields) or by polling (current values,
 //! no tag), processed by `pipeline::process`, planned and applied. Every org converges to the
 //! same values and orgsync never makes a write that changes nothing (an echo write).
@@ -14,6 +15,19 @@ use orgsync_core::pipeline::{Ledger, process};
 use orgsync_core::plan::{ObjectOrder, plan};
 use proptest::prelude::*;
 
+/// Topologies the simulation runs, with their org count.
+const TOPOLOGIES: [(&str, usize); 3] = [
+    (
+        "[topology]\nkind = \"hub_and_spoke\"\nhub = \"hub\"\nspokes = [\"v1\", \"v2\"]",
+        3,
+    ),
+    (
+        "[topology]\nkind = \"chain\"\norgs = [\"hub\", \"v1\", \"v2\"]",
+        3,
+    ),
+    ("[topology]\nkind = \"peer\"\norgs = [\"hub\", \"v1\"]", 2),
+];
+
 const CONFIG: &str = r#"
 [orgs.hub]
 login_url = "https://login.salesforce.com"
@@ -24,10 +38,7 @@ auth = { flow = "client_credentials", client_id = "x", client_secret = "y" }
 [orgs.v2]
 login_url = "https://login.salesforce.com"
 auth = { flow = "client_credentials", client_id = "x", client_secret = "y" }
-[topology]
-kind = "hub_and_spoke"
-hub = "hub"
-spokes = ["v1", "v2"]
+TOPOLOGY
 [[sync]]
 object = "Account"
 target_object = "Customer__c"
@@ -87,9 +98,15 @@ fn ts(ms: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 impl Sim {
-    fn new(cdc: bool) -> Sim {
-        let settings = Settings::from_files(&[("sim.toml", CONFIG)], &|_| None).unwrap();
-        let orgs = ["hub", "v1", "v2"]
+    fn new(cdc: bool, topology: &str, n: usize) -> Sim {
+        let mut text = CONFIG.replace("TOPOLOGY", topology);
+        if n == 2 {
+            let cut = text.find("[orgs.v2]").unwrap();
+            let end = text[cut..].find("[topology]").unwrap() + cut;
+            text.replace_range(cut..end, "");
+        }
+        let settings = Settings::from_files(&[("sim.toml", &text)], &|_| None).unwrap();
+        let orgs = ["hub", "v1", "v2"][..n]
             .iter()
             .enumerate()
             .map(|(i, n)| Org {
@@ -158,7 +175,23 @@ impl Sim {
     }
 
     fn act(&mut self, a: &Action) {
-        match *a {
+        let n = self.orgs.len();
+        let a = match *a {
+            Action::Create(o) => Action::Create(o % n),
+            Action::Edit {
+                org,
+                pick,
+                field,
+                value,
+            } => Action::Edit {
+                org: org % n,
+                pick,
+                field,
+                value,
+            },
+            Action::Step(o) => Action::Step(o % n),
+        };
+        match a {
             Action::Create(org) => {
                 let id = format!("001{:012}", self.next_local);
                 self.next_local += 1;
@@ -370,19 +403,26 @@ fn actions() -> impl Strategy<Value = Vec<Action>> {
 }
 
 fn run(cdc: bool, script: &[Action]) -> Result<(), TestCaseError> {
-    let mut sim = Sim::new(cdc);
+    for (topology, n) in TOPOLOGIES {
+        run_on(cdc, topology, n, script)?;
+    }
+    Ok(())
+}
+
+fn run_on(cdc: bool, topology: &str, n: usize, script: &[Action]) -> Result<(), TestCaseError> {
+    let mut sim = Sim::new(cdc, topology, n);
     for a in script {
         sim.act(a);
     }
     for _ in 0..20 {
-        for o in 0..3 {
+        for o in 0..n {
             sim.step(o);
         }
     }
     for (g, copies) in sim.snapshot() {
-        prop_assert_eq!(copies.len(), 3, "{} is not in every org", g);
+        prop_assert_eq!(copies.len(), n, "{} is not in every org ({})", g, topology);
         for c in &copies[1..] {
-            prop_assert_eq!(c, &copies[0], "{} differs between orgs", g);
+            prop_assert_eq!(c, &copies[0], "{} differs between orgs ({})", g, topology);
         }
     }
     prop_assert_eq!(
@@ -394,7 +434,7 @@ fn run(cdc: bool, script: &[Action]) -> Result<(), TestCaseError> {
     );
     // quiet: once converged, another round of capture causes no write at all
     let before = sim.writes;
-    for o in 0..3 {
+    for o in 0..n {
         sim.step(o);
     }
     prop_assert_eq!(sim.writes, before);
@@ -402,6 +442,8 @@ fn run(cdc: bool, script: &[Action]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
     #[test]
     fn cdc_converges_without_echo_writes(script in actions()) {
         run(true, &script)?;
@@ -410,5 +452,162 @@ proptest! {
     #[test]
     fn polling_converges_without_echo_writes(script in actions()) {
         run(false, &script)?;
+    }
+}
+
+mod unit {
+    use super::*;
+    use orgsync_core::model::Op;
+    use orgsync_core::pipeline::Dropped;
+
+    const HUB: &str = r#"
+[orgs.hub]
+login_url = "https://login.salesforce.com"
+auth = { flow = "client_credentials", client_id = "x", client_secret = "y" }
+[orgs.v1]
+login_url = "https://login.salesforce.com"
+auth = { flow = "client_credentials", client_id = "x", client_secret = "y" }
+[orgs.v2]
+login_url = "https://login.salesforce.com"
+auth = { flow = "client_credentials", client_id = "x", client_secret = "y" }
+[topology]
+kind = "hub_and_spoke"
+hub = "hub"
+spokes = ["v1", "v2"]
+[[sync]]
+object = "Account"
+fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target" }]
+"#;
+
+    fn change(org: &str, fields: &[(&str, &str)], kind: ChangeKind, tag: Option<&str>) -> Change {
+        Change {
+            org: OrgName::from(org),
+            object: "Account".into(),
+            record_id: "001000000000001AAA".into(),
+            global_id: None,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), FieldValue::Text(v.to_string())))
+                .collect(),
+            commit_ts: ts(10),
+            origin: Origin {
+                org: OrgName::from(org),
+                client_tag: tag.map(str::to_string),
+                via_push_from: None,
+            },
+            kind,
+            txn_id: "tx1".into(),
+        }
+    }
+
+    fn go(
+        c: &Change,
+        state: &RecordState,
+        seen: &HashSet<String>,
+    ) -> orgsync_core::pipeline::Outcome {
+        let s = Settings::from_files(&[("t.toml", HUB)], &|_| None).unwrap();
+        let org_id = |o: &OrgName| {
+            Some(
+                format!("00D00000000000{}", o.as_str().len())
+                    .parse()
+                    .unwrap(),
+            )
+        };
+        let ledger = Ledger {
+            org_id: &org_id,
+            global_id_of: &|_, _, _| None,
+            seen_txns: seen,
+        };
+        process(&s, &s.syncs[0], c, state, ledger).unwrap()
+    }
+
+    fn targets(o: &orgsync_core::pipeline::Outcome) -> Vec<(&str, Op)> {
+        o.items.iter().map(|i| (i.target.as_str(), i.op)).collect()
+    }
+
+    #[test]
+    fn own_writes_are_dropped_by_their_tag() {
+        let o = go(
+            &change("v1", &[("Name", "x")], ChangeKind::Upsert, Some("orgsync")),
+            &RecordState::default(),
+            &HashSet::new(),
+        );
+        assert_eq!(o.dropped, Some(Dropped::OwnWrite));
+        assert!(o.items.is_empty());
+    }
+
+    #[test]
+    fn spoke_change_reaches_hub_and_other_spoke_but_one_way_fields_do_not_go_up() {
+        let o = go(
+            &change(
+                "v1",
+                &[("Name", "x"), ("Rating", "Hot")],
+                ChangeKind::Upsert,
+                None,
+            ),
+            &RecordState::default(),
+            &HashSet::new(),
+        );
+        assert_eq!(targets(&o), [("hub", Op::Upsert), ("v2", Op::Upsert)]);
+        for i in &o.items {
+            assert!(
+                i.payload.contains_key("Name") && !i.payload.contains_key("Rating"),
+                "{:?}",
+                i.payload
+            );
+        }
+        let o = go(
+            &change("v1", &[("Rating", "Hot")], ChangeKind::Upsert, None),
+            &RecordState::default(),
+            &HashSet::new(),
+        );
+        assert!(
+            o.items.is_empty(),
+            "a to_target field changed on a spoke goes nowhere"
+        );
+        let o = go(
+            &change("hub", &[("Rating", "Hot")], ChangeKind::Upsert, None),
+            &RecordState::default(),
+            &HashSet::new(),
+        );
+        assert_eq!(targets(&o), [("v1", Op::Upsert), ("v2", Op::Upsert)]);
+    }
+
+    #[test]
+    fn transactions_already_processed_for_a_target_are_skipped() {
+        let seen: HashSet<String> = [txn_key(&OrgName::from("hub"), "tx1")]
+            .into_iter()
+            .collect();
+        let o = go(
+            &change("v1", &[("Name", "x")], ChangeKind::Upsert, None),
+            &RecordState::default(),
+            &seen,
+        );
+        assert_eq!(targets(&o), [("v2", Op::Upsert)]);
+    }
+
+    #[test]
+    fn deletes_and_undeletes_propagate_once() {
+        let o = go(
+            &change("v1", &[], ChangeKind::Delete, None),
+            &RecordState::default(),
+            &HashSet::new(),
+        );
+        assert_eq!(targets(&o), [("hub", Op::Delete), ("v2", Op::Delete)]);
+        // the echo of our delete in the hub: the hub is already known deleted once it landed
+        let mut state = o.state.clone();
+        state.set_deleted(&OrgName::from("hub"), true);
+        let echo = go(
+            &change("hub", &[], ChangeKind::Delete, None),
+            &state,
+            &HashSet::new(),
+        );
+        assert_eq!(echo.dropped, Some(Dropped::NoChange));
+        let o = go(
+            &change("v1", &[], ChangeKind::Undelete, None),
+            &state,
+            &HashSet::new(),
+        );
+        assert_eq!(targets(&o), [("hub", Op::Undelete), ("v2", Op::Undelete)]);
     }
 }
