@@ -135,6 +135,13 @@ async fn describe_global_basic_and_full() {
     assert_eq!(id["type"], "id");
     assert_eq!(api.get("/sobjects/Account/describe/").await.status, 200);
 
+    let pretty = api
+        .send_with("GET", "/sobjects/Account", None, &[("X-PrettyPrint", "1")])
+        .await;
+    assert_eq!(pretty.body, basic.body);
+    assert!(String::from_utf8_lossy(&pretty.bytes).contains("\n  \"objectDescribe\""));
+    assert!(!String::from_utf8_lossy(&basic.bytes).contains('\n'));
+
     let missing = api.get("/sobjects/Nope__c/describe").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body[0]["errorCode"], "NOT_FOUND");

@@ -146,6 +146,10 @@ async fn not_found() -> ApiError {
 /// methods from the `Allow` header) and gives every JSON answer Salesforce's content type.
 async fn salesforce_shapes(req: Request, next: Next) -> Response {
     let method = req.method().clone();
+    let pretty = req
+        .headers()
+        .get("x-prettyprint")
+        .is_some_and(|v| v.as_bytes() == b"1");
     let mut resp = next.run(req).await;
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED
         && resp.headers().get(header::CONTENT_TYPE).is_none()
@@ -181,7 +185,33 @@ async fn salesforce_shapes(req: Request, next: Next) -> Response {
             HeaderValue::from_static(JSON_CONTENT_TYPE),
         );
     }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == JSON_CONTENT_TYPE.as_bytes());
+    if pretty && is_json {
+        resp = pretty_print(resp).await;
+    }
     resp
+}
+
+/// `X-PrettyPrint: 1`: the same JSON, indented (Salesforce honours it on every REST resource).
+async fn pretty_print(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = support::read_body(body).await else {
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            "response body unavailable",
+        )
+        .into_response();
+    };
+    let out = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| serde_json::to_vec_pretty(&v).ok())
+        .unwrap_or_else(|| bytes.to_vec());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(out))
 }
 
 fn method_name(m: &Method) -> &str {
