@@ -327,6 +327,19 @@ check('upsert.by_external_id_create_then_update', async (ctx) => {
   ctx.acctId = first.id;
 });
 
+check('rest.api_version_behaviour', async (ctx) => {
+  const old = newConn(ctx, { instanceUrl: ctx.base, accessToken: conn(ctx).accessToken, version: '45.0' });
+  const rec = { Name: `${ctx.run} v45`, [EXT]: `${ctx.run}:v45` };
+  const first = await old.sobject('Account').upsert(rec, EXT); // single record: PATCH …/ext/value
+  expectEq([first.success, 'created' in first], [true, false], `v45 create answer ${short(first)}`);
+  const second = await old.sobject('Account').upsert({ ...rec, Name: `${ctx.run} v45 b` }, EXT);
+  // v45 answers 204 with no body; jsforce then returns its no-content placeholder.
+  expectEq(second, { success: true, errors: [] }, 'v45 update answer');
+  const tooOld = newConn(ctx, { instanceUrl: ctx.base, accessToken: conn(ctx).accessToken, version: '30.0' });
+  const err = await rejects(tooOld.describeGlobal(), 'unserved API version');
+  expectEq(err.errorCode, 'NOT_FOUND', 'errorCode');
+});
+
 check('upsert.multiple_matches_300', async (ctx) => {
   const so = conn(ctx).sobject('Account');
   const gid = `${ctx.run}:dup`;
