@@ -292,8 +292,11 @@ fn page(
 ) -> QueryPage {
     let ctx = ctx(cur.include_deleted);
     let end = (offset + batch).min(cur.rows.len());
+    // Rows removed since the cursor was opened (a savepoint rollback) are skipped.
+    let live = view.data.tables[cur.plan.object().table].len();
     let records = cur.rows[offset.min(end)..end]
         .iter()
+        .filter(|&&r| r < live)
         .map(|&r| out_json(&org.schema, &cur.plan.project(view, r, &ctx), version))
         .collect();
     let done = end >= cur.rows.len();

@@ -302,3 +302,31 @@ fn cursors_per_user_are_capped() {
         .unwrap();
     assert_eq!((p.records.len(), p.done), (50, true));
 }
+
+#[test]
+fn cursor_survives_a_savepoint_rollback() {
+    let org = org();
+    let c = admin(&org);
+    let sp = org.savepoint().unwrap();
+    let ops = (0..250)
+        .map(|i| DmlOp::Create {
+            object: "Account".into(),
+            fields: map(json!({"Name": format!("a{i}")})),
+        })
+        .collect();
+    assert!(org.apply(&c, ops, true).iter().all(Result::is_ok));
+    let first = org
+        .query(&c.user_id, "SELECT Id FROM Account", false, 200, "62.0")
+        .unwrap();
+    org.rollback_to(sp).unwrap();
+    let rest = org
+        .query_more(
+            &c.user_id,
+            first.next_locator.as_deref().unwrap(),
+            200,
+            "62.0",
+        )
+        .unwrap();
+    assert!(rest.records.is_empty(), "rolled-back rows are not served");
+    assert!(rest.done);
+}
