@@ -494,6 +494,25 @@ check('query.scan_all_after_delete', async (ctx) => {
   expectEq(every.records.length, PAGE_ROWS, 'queryAll paging covers live + deleted');
 });
 
+check('query.keyset_watermark_walk', async (ctx) => {
+  // The incremental-sync read: ORDER BY SystemModstamp, Id with a (SystemModstamp, Id) keyset.
+  const marker = pageMarker(ctx);
+  const seen = [];
+  let where = '';
+  for (let i = 0; i < 10; i += 1) {
+    const page = await conn(ctx).query(`SELECT Id, SystemModstamp FROM Account WHERE AccountNumber = '${marker}'${where} `
+      + 'ORDER BY SystemModstamp, Id LIMIT 2000');
+    if (page.records.length === 0) break;
+    const stamps = page.records.map((r) => r.SystemModstamp);
+    expectEq(stamps, [...stamps].sort(), 'page ordered by SystemModstamp');
+    seen.push(...page.records.map((r) => r.Id));
+    const last = page.records.at(-1);
+    const lit = last.SystemModstamp.replace('+0000', 'Z');
+    where = ` AND (SystemModstamp > ${lit} OR (SystemModstamp = ${lit} AND Id > '${last.Id}'))`;
+  }
+  expectEq([seen.length, new Set(seen).size], [PAGE_ROWS - 1, PAGE_ROWS - 1], 'each live row exactly once');
+});
+
 check('query.batch_size_header', async (ctx) => {
   const marker = pageMarker(ctx);
   const headers = { 'Sforce-Query-Options': 'batchSize=500' };
