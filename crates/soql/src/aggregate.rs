@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 
 use crate::ast::AggFunc;
-use crate::dates;
+use crate::dates::{self, utc};
 use crate::eval::{EvalContext, cmp_sort, fetch, page};
 use crate::plan::{AggPlan, AggSpec, GroupCol};
 use crate::project::{OutRecord, OutValue};
@@ -105,8 +105,9 @@ pub(crate) fn run<D: DataSource>(
         .iter()
         .map(|k| {
             k.func.map(|f| {
+                let tz = if f.local { ctx.tz } else { utc() };
                 rows.iter()
-                    .map(|&r| dates::apply(f, fetch(ds, k, table, r, inc)))
+                    .map(|&r| dates::apply(f.func, fetch(ds, k, table, r, inc), tz))
                     .collect()
             })
         })

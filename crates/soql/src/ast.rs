@@ -159,6 +159,8 @@ impl DateFunc {
 pub struct DateCall {
     pub func: DateFunc,
     pub arg: Path,
+    /// `FUNC(convertTimezone(field))`: evaluate in the user's time zone instead of UTC.
+    pub local: bool,
     pub span: Span,
 }
 

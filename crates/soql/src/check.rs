@@ -6,7 +6,7 @@ use crate::ast::{Cond, DateCall, DateFunc, FieldsSet, Operand, Path, Query, Sele
 use crate::error::{self, ErrorCode, SoqlError};
 use crate::hints::{cdl_filtered, hint};
 use crate::plan::{
-    ChildPlan, FieldRef, Hop, Mode, Plan, Pred, ProjItem, RowQuery, SemiPlan, SortKey,
+    ChildPlan, DateFn, FieldRef, Hop, Mode, Plan, Pred, ProjItem, RowQuery, SemiPlan, SortKey,
 };
 use crate::{Catalog, FieldKind, ObjectInfo};
 
@@ -123,7 +123,11 @@ impl<C: Catalog> Ck<'_, C> {
             Operand::DateFn(call) => {
                 let f = self.date_arg(obj, call)?;
                 let name = format!("{}({})", call.func.name(), f.field.name);
-                Ok((f, name, date_fn_kind(call.func), Some(call.func)))
+                let df = DateFn {
+                    func: call.func,
+                    local: call.local,
+                };
+                Ok((f, name, date_fn_kind(call.func), Some(df)))
             }
             Operand::Agg(a) => Err(self.err(
                 ErrorCode::MalformedQuery,
@@ -349,7 +353,7 @@ pub(crate) fn date_fn_kind(func: DateFunc) -> FieldKind {
 pub(crate) fn path_key(f: &FieldRef) -> String {
     let mut k: String = f
         .func
-        .map(|d| d.name().to_string() + ":")
+        .map(|d| format!("{}{}:", d.func.name(), if d.local { "@tz" } else { "" }))
         .unwrap_or_default();
     k.extend(f.hops.iter().map(|h| h.rel.to_ascii_lowercase() + "."));
     k.push_str(&f.field.name.to_ascii_lowercase());

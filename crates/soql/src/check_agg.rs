@@ -5,7 +5,7 @@
 use crate::ast::{AggCall, AggFunc, Operand, Query, SelectItem};
 use crate::check::{Ck, date_fn_kind, path_key};
 use crate::error::{ErrorCode, SoqlError};
-use crate::plan::{AggPlan, AggSpec, FieldRef, GroupCol, Mode, RowQuery, SortKey};
+use crate::plan::{AggPlan, AggSpec, DateFn, FieldRef, GroupCol, Mode, RowQuery, SortKey};
 use crate::typing::is_numeric;
 use crate::{Catalog, FieldKind, ObjectInfo};
 
@@ -73,7 +73,10 @@ impl<C: Catalog> AggCk<'_, '_, C> {
             Operand::Field(p) => self.ck.resolve(self.obj, p),
             Operand::DateFn(call) => {
                 let mut f = self.ck.date_arg(self.obj, call)?;
-                f.func = Some(call.func);
+                f.func = Some(DateFn {
+                    func: call.func,
+                    local: call.local,
+                });
                 Ok(f)
             }
             Operand::Agg(a) => {
@@ -87,7 +90,7 @@ impl<C: Catalog> AggCk<'_, '_, C> {
     fn key(&self, op: &Operand) -> Result<(GroupCol, String, FieldKind), SoqlError> {
         let f = self.key_ref(op)?;
         let k = path_key(&f);
-        let kind = f.func.map_or(f.field.kind, date_fn_kind);
+        let kind = f.func.map_or(f.field.kind, |d| date_fn_kind(d.func));
         match self.keys.iter().position(|g| path_key(g) == k) {
             Some(i) => Ok((GroupCol::Key(i), f.field.name.clone(), kind)),
             None => Err(self.ck.err(

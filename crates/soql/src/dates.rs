@@ -145,12 +145,20 @@ pub(crate) fn bounds(
     }
 }
 
-/// A date function of a date or datetime value (UTC; null and other kinds give null).
-pub(crate) fn apply(func: DateFunc, v: &Value) -> Value {
+/// UTC as a fixed offset (date functions without `convertTimezone()`).
+pub(crate) fn utc() -> FixedOffset {
+    FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())
+}
+
+/// A date function of a date or datetime value in zone `tz` (null and other kinds give null).
+pub(crate) fn apply(func: DateFunc, v: &Value, tz: FixedOffset) -> Value {
     use DateFunc::*;
     let (date, hour) = match v {
         Value::Date(d) => (*d, 0),
-        Value::DateTime(t) => (t.date_naive(), t.hour()),
+        Value::DateTime(t) => {
+            let t = t.with_timezone(&tz);
+            (t.date_naive(), t.hour())
+        }
         _ => return Value::Null,
     };
     let n = |x: u32| Value::Int(i64::from(x));

@@ -147,7 +147,7 @@ impl Test {
                 };
                 hit == *includes
             }
-            Test::DateFn(func, inner) => inner.eval(&dates::apply(*func, v)),
+            Test::DateFn(df, tz, inner) => inner.eval(&dates::apply(df.func, v, *tz)),
             // Unbound tests never reach evaluation (see `Pred::bind`).
             Test::Relative { .. } | Test::SemiJoin { .. } => false,
             Test::IdSet(ids, negate) => match v {
@@ -194,7 +194,10 @@ impl Test {
                     .collect();
                 Test::IdSet(Arc::new(ids), *negate)
             }
-            Test::DateFn(func, inner) => Test::DateFn(*func, Box::new(inner.bind(ctx, ds))),
+            Test::DateFn(df, tz, inner) => {
+                let tz = if df.local { ctx.tz } else { *tz };
+                Test::DateFn(*df, tz, Box::new(inner.bind(ctx, ds)))
+            }
             t => t.clone(),
         }
     }

@@ -323,11 +323,20 @@ impl Parser<'_> {
         };
         let start = self.bump().span.start;
         self.bump();
+        let local = self.is_kw("convertTimezone") && matches!(self.peek_at(1).tok, Tok::LParen);
+        if local {
+            self.bump();
+            self.bump();
+        }
         let arg = self.path()?;
+        if local {
+            self.expect(&Tok::RParen)?;
+        }
         let end = self.expect(&Tok::RParen)?.end;
         Ok(Operand::DateFn(DateCall {
             func,
             arg,
+            local,
             span: Span { start, end },
         }))
     }

@@ -1,6 +1,7 @@
 //! The checked, slot-resolved form of a query that [`crate::eval`] runs. Built by
 //! [`crate::check`]; nothing here refers to a field by name except for output keys.
 
+use chrono::FixedOffset;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -21,13 +22,20 @@ pub(crate) struct Hop {
     pub rel: String,
 }
 
+/// A date function as planned: which one, and whether `convertTimezone()` wraps its argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DateFn {
+    pub func: DateFunc,
+    pub local: bool,
+}
+
 /// A field reached from a row of the plan's table through zero or more parent hops.
 #[derive(Debug, Clone)]
 pub(crate) struct FieldRef {
     pub hops: Vec<Hop>,
     pub field: FieldInfo,
     /// A date function applied to the value (GROUP BY keys only; WHERE wraps the test instead).
-    pub func: Option<DateFunc>,
+    pub func: Option<DateFn>,
 }
 
 /// A single-value test, applied to a field value (WHERE) or an aggregate output (HAVING).
@@ -54,7 +62,8 @@ pub(crate) enum Test {
     /// A bound semi-join: the exact 18-char Ids the sub-select produced.
     IdSet(Arc<HashSet<Box<str>>>, bool),
     /// The inner test applied to a date function of the value (`CALENDAR_YEAR(d) = 2024`).
-    DateFn(DateFunc, Box<Test>),
+    /// The zone is UTC until bound, then the user's for `convertTimezone()`.
+    DateFn(DateFn, FixedOffset, Box<Test>),
     /// A relative date literal before binding to an evaluation context.
     Relative {
         op: CmpOp,

@@ -2,11 +2,12 @@
 //! aggregate) it is compared with, in Salesforce's words, and conversion to evaluator tests.
 
 use crate::FieldKind as K;
-use crate::ast::{CmpOp, Cond, DateFunc, LitKind, Literal, Operand, Span};
+use crate::ast::{CmpOp, Cond, LitKind, Literal, Operand, Span};
 use crate::check::Ck;
+use crate::dates::utc;
 use crate::error::{ErrorCode, SoqlError};
 use crate::like::LikePattern;
-use crate::plan::{Pred, Test};
+use crate::plan::{DateFn, Pred, Test};
 use crate::{Catalog, FieldKind, Value};
 
 pub(crate) fn is_text(k: FieldKind) -> bool {
@@ -67,7 +68,7 @@ fn valid_id(s: &str) -> bool {
 /// Resolves a condition operand to (operand, display name, kind).
 /// (operand, display name, kind of the tested value, date function to apply first).
 pub(crate) type Leaf<'a, O> =
-    dyn FnMut(&Operand) -> Result<(O, String, FieldKind, Option<DateFunc>), SoqlError> + 'a;
+    dyn FnMut(&Operand) -> Result<(O, String, FieldKind, Option<DateFn>), SoqlError> + 'a;
 
 impl<C: Catalog> Ck<'_, C> {
     fn type_error(&self, name: &str, kind: FieldKind, at: Span) -> SoqlError {
@@ -279,12 +280,12 @@ impl<C: Catalog> Ck<'_, C> {
 }
 
 /// Applies a date function to the value before each test of a single-comparison predicate.
-fn wrap(p: Pred<()>, func: DateFunc) -> Pred<()> {
+fn wrap(p: Pred<()>, func: DateFn) -> Pred<()> {
     match p {
         Pred::And(ps) => Pred::And(ps.into_iter().map(|p| wrap(p, func)).collect()),
         Pred::Or(ps) => Pred::Or(ps.into_iter().map(|p| wrap(p, func)).collect()),
         Pred::Not(p) => Pred::Not(Box::new(wrap(*p, func))),
-        Pred::Test((), t) => Pred::Test((), Test::DateFn(func, Box::new(t))),
+        Pred::Test((), t) => Pred::Test((), Test::DateFn(func, utc(), Box::new(t))),
     }
 }
 

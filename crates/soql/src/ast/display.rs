@@ -36,7 +36,11 @@ impl fmt::Display for AggCall {
 
 impl fmt::Display for DateCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.func.name(), self.arg)
+        if self.local {
+            write!(f, "{}(convertTimezone({}))", self.func.name(), self.arg)
+        } else {
+            write!(f, "{}({})", self.func.name(), self.arg)
+        }
     }
 }
 

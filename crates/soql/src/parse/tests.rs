@@ -24,6 +24,7 @@ fn full_grammar_round_trips() {
         "SELECT FIELDS(ALL) FROM Account LIMIT 200",
         "SELECT Id FROM Account WHERE Amount >= -1.5 AND Active = true AND Deleted = false",
         "SELECT Id FROM Order",
+        "SELECT HOUR_IN_DAY(convertTimezone(CreatedDate)), COUNT(Id) FROM Account GROUP BY HOUR_IN_DAY(convertTimezone(CreatedDate))",
         "SELECT CALENDAR_YEAR(CreatedDate) y, DAY_ONLY(CreatedDate), COUNT(Id) FROM Account WHERE CALENDAR_MONTH(CreatedDate) = 5 GROUP BY CALENDAR_YEAR(CreatedDate), DAY_ONLY(CreatedDate) ORDER BY CALENDAR_YEAR(CreatedDate) DESC",
         "SELECT a.Id FROM Account a WHERE a.Name = 'x'",
     ] {

@@ -194,10 +194,12 @@ mod ast_gen {
                 DateFunc::WeekInYear,
             ]),
             path(),
+            any::<bool>(),
         )
-            .prop_map(|(func, arg)| DateCall {
+            .prop_map(|(func, arg, local)| DateCall {
                 func,
                 arg,
+                local,
                 span: Span::default(),
             })
     }
