@@ -1,7 +1,13 @@
 //! Sync items: enqueue with merge, claim under lease, complete.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
 use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::args::{Arg, bind, values};
+use super::{IN_CHUNK, placeholders};
 
 use super::codec::{ITEM_COLS, StoredPayload, item, ms, to_json};
 use super::{Backend, SqlStore};
@@ -9,7 +15,7 @@ use crate::error::{Result, StoreError};
 use crate::merge::merge_items;
 use crate::types::{
     CompleteReport, Completion, Item, ItemError, ItemId, ItemState, NewAudit, NewItem, Outcome,
-    op_str,
+    RecordWrite, op_str,
 };
 
 /// How an item was enqueued.
@@ -21,7 +27,7 @@ pub(super) enum Enqueued {
 
 const WAITING: &str = "('queued', 'pending', 'failed')";
 
-fn payload_json(n: &NewItem) -> Result<String> {
+pub(super) fn payload_json(n: &NewItem) -> Result<String> {
     to_json(&StoredPayload {
         payload: n.work.payload.clone(),
         parents: n.work.parents.clone(),
@@ -54,7 +60,7 @@ impl SqlStore {
 
     /// Rewrite a waiting item with merged work; `requeue` makes it Queued now (a Pending or
     /// Failed item that received a new change gets a fresh try).
-    async fn rewrite_waiting(
+    pub(super) async fn rewrite_waiting(
         &self,
         c: &mut AnyConnection,
         existing: &Item,
@@ -89,29 +95,14 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Enqueue one item: drop a processed transaction, merge into the waiting item of its
-    /// key, or insert a new Queued row (a follow-up if the key is in flight).
-    pub(super) async fn enqueue(
+    /// Enqueue one item whose transaction id was already recorded: merge into the waiting
+    /// item of its key, or insert a new Queued row (a follow-up if the key is in flight).
+    pub(super) async fn enqueue_one(
         &self,
         c: &mut AnyConnection,
         n: &NewItem,
         now: DateTime<Utc>,
     ) -> Result<Enqueued> {
-        if let Some(txn) = &n.txn_id {
-            let inserted = sqlx::query(
-                "INSERT INTO transactions (target_org, txn_id, at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (target_org, txn_id) DO NOTHING",
-            )
-            .bind(n.work.target.as_str())
-            .bind(txn.as_str())
-            .bind(ms(now))
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                return Ok(Enqueued::Duplicate);
-            }
-        }
         // Insert-or-merge; on PostgreSQL a concurrent insert of the same key makes the insert
         // do nothing, and the next round merges into the row that won.
         for _ in 0..3 {
@@ -196,17 +187,16 @@ impl SqlStore {
     ) -> Result<CompleteReport> {
         let mut report = CompleteReport::default();
         let mut tx = self.begin().await?;
-        for done in completions {
-            let sql = format!(
-                "SELECT {ITEM_COLS} FROM sync_items WHERE id = $1{}",
-                self.for_update()
-            );
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(done.id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let current = row.as_ref().map(item).transpose()?;
-            let Some(it) = current.filter(|it| {
+        let ids: Vec<i64> = completions.iter().map(|d| d.id.0).collect();
+        let mut current = self.items_by_ids(&mut tx, &ids).await?;
+        let mut synced: Vec<i64> = Vec::new();
+        let mut records: Vec<&RecordWrite> = Vec::new();
+        let mut wake: Vec<(String, String)> = Vec::new();
+        let mut follow_ups: Vec<&NewItem> = Vec::new();
+        let mut audits: Vec<NewAudit> = Vec::new();
+        for done in &completions {
+            // removed once used, so a repeated id counts as a lost lease
+            let Some(it) = current.remove(&done.id.0).filter(|it| {
                 it.state == ItemState::InFlight
                     && it
                         .lease
@@ -218,25 +208,10 @@ impl SqlStore {
             };
             let (state, error, detail_extra) = match &done.outcome {
                 Outcome::Synced { record } => {
-                    sqlx::query(
-                        "UPDATE sync_items SET state = 'synced', lease_owner = NULL, lease_until = NULL, \
-                         waiting_for = NULL, error_code = NULL, error_message = NULL, error_kind = NULL, \
-                         updated_at = $1 WHERE id = $2",
-                    )
-                    .bind(ms(now))
-                    .bind(it.id.0)
-                    .execute(&mut *tx)
-                    .await?;
-                    report.woken += self.write_record(&mut tx, record, now).await?;
-                    // the record may be known under another object name on the target; wake by id anyway
-                    report.woken += self
-                        .wake_children(
-                            &mut tx,
-                            it.work.target.as_str(),
-                            &it.work.global_id.to_string(),
-                            now,
-                        )
-                        .await?;
+                    synced.push(it.id.0);
+                    records.push(record);
+                    // children wait by global id whatever object the record is known under
+                    wake.push((it.work.target.0.clone(), it.work.global_id.to_string()));
                     (ItemState::Synced, None, serde_json::Value::Null)
                 }
                 Outcome::RetryAt { at, error } => {
@@ -283,9 +258,7 @@ impl SqlStore {
                     )
                 }
             };
-            for follow in &done.follow_ups {
-                self.enqueue(&mut tx, follow, now).await?;
-            }
+            follow_ups.extend(done.follow_ups.iter());
             let mut audit = NewAudit::new(now, format!("item.{}", state.as_str()));
             audit.org = Some(it.work.target.clone());
             audit.object = Some(it.work.object.clone());
@@ -298,11 +271,51 @@ impl SqlStore {
                 "outcome": detail_extra,
                 "detail": done.detail,
             });
-            self.insert_audit(&mut tx, &audit).await?;
+            audits.push(audit);
             report.applied.push(it.id);
         }
+        for chunk in synced.chunks(IN_CHUNK) {
+            let sql = format!(
+                "UPDATE sync_items SET state = 'synced', lease_owner = NULL, lease_until = NULL, \
+                 waiting_for = NULL, error_code = NULL, error_message = NULL, error_kind = NULL, \
+                 updated_at = $1 WHERE id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(ms(now));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        wake.extend(self.write_records_many(&mut tx, &records, now).await?);
+        report.woken += self.wake_many(&mut tx, wake, now).await?;
+        if !follow_ups.is_empty() {
+            self.enqueue_many(&mut tx, &follow_ups, now).await?;
+        }
+        self.insert_audits(&mut tx, &audits).await?;
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// Items by id, locked for update.
+    async fn items_by_ids(&self, c: &mut AnyConnection, ids: &[i64]) -> Result<HashMap<i64, Item>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT {ITEM_COLS} FROM sync_items WHERE id IN ({}) ORDER BY id{}",
+                placeholders(1, chunk.len()),
+                self.for_update()
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&mut *c).await? {
+                let it = item(&row)?;
+                out.insert(it.id.0, it);
+            }
+        }
+        Ok(out)
     }
 
     /// Put an in-flight item back to waiting (`state` = Queued, Pending or Failed). When a
@@ -369,24 +382,48 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Queue the Pending items of `org` waiting for `parent`.
-    pub(super) async fn wake_children(
+    /// Queue the Pending items waiting for any of `keys` = (org, parent global id); on
+    /// PostgreSQL under the same per-key advisory locks the Pending path takes.
+    pub(super) async fn wake_many(
         &self,
         c: &mut AnyConnection,
-        org: &str,
-        parent: &str,
+        mut keys: Vec<(String, String)>,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        self.lock_key(c, &format!("{org}\u{1f}{parent}")).await?;
-        Ok(sqlx::query(
-            "UPDATE sync_items SET state = 'queued', next_attempt_at = $1, waiting_for = NULL, updated_at = $1 \
-             WHERE target_org = $2 AND state = 'pending' AND waiting_for = $3",
-        )
-        .bind(ms(now))
-        .bind(org)
-        .bind(parent)
-        .execute(&mut *c)
-        .await?
-        .rows_affected())
+        keys.sort();
+        keys.dedup();
+        let mut woken = 0;
+        for chunk in keys.chunks(IN_CHUNK) {
+            if self.backend == Backend::Postgres {
+                let sql = format!(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (VALUES {}) AS v(k)",
+                    values(chunk.len(), 1, 1)
+                );
+                let args = chunk
+                    .iter()
+                    .map(|(o, g)| Arg::Text(format!("{o}\u{1f}{g}")))
+                    .collect();
+                bind(sqlx::query(AssertSqlSafe(sql)), args)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            let mut by_org: IndexMap<&str, Vec<&str>> = IndexMap::new();
+            for (o, g) in chunk {
+                by_org.entry(o.as_str()).or_default().push(g.as_str());
+            }
+            for (org, parents) in by_org {
+                let sql = format!(
+                    "UPDATE sync_items SET state = 'queued', next_attempt_at = $1, waiting_for = NULL, updated_at = $1 \
+                     WHERE target_org = $2 AND state = 'pending' AND waiting_for IN ({})",
+                    placeholders(3, parents.len())
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(ms(now)).bind(org);
+                for p in parents {
+                    q = q.bind(p);
+                }
+                woken += q.execute(&mut *c).await?.rows_affected();
+            }
+        }
+        Ok(woken)
     }
 }

@@ -2,7 +2,9 @@
 //! transaction, plus their stand-alone forms.
 
 use chrono::{DateTime, Utc};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::args::{Arg, bind, values};
 
 use super::SqlStore;
 use super::codec::{ms, to_json};
@@ -34,8 +36,8 @@ impl SqlStore {
             (&a.org, &a.object, &a.global_id).cmp(&(&b.org, &b.object, &b.global_id))
         });
         let mut tx = self.begin().await?;
-        for n in items {
-            match self.enqueue(&mut tx, n, now).await? {
+        for e in self.enqueue_many(&mut tx, &items, now).await? {
+            match e {
                 Enqueued::Inserted(id) => report.inserted.push(id),
                 Enqueued::Merged(id) => report.merged.push(id),
                 Enqueued::Duplicate => report.duplicates += 1,
@@ -52,18 +54,15 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        for w in records {
-            report.woken += self.write_record(&mut tx, w, now).await?;
-        }
+        let landed = self.write_records_many(&mut tx, &records, now).await?;
+        report.woken += self.wake_many(&mut tx, landed, now).await?;
         for w in &batch.agreed {
             self.write_agreed(&mut tx, w, now).await?;
         }
         for c in &batch.conflicts {
             self.insert_conflict(&mut tx, c).await?;
         }
-        for a in &batch.audit {
-            self.insert_audit(&mut tx, a).await?;
-        }
+        self.insert_audits(&mut tx, &batch.audit).await?;
         if let Some(cp) = &batch.checkpoint {
             self.write_checkpoint(&mut tx, cp, now).await?;
         }
@@ -122,19 +121,33 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn insert_audit(&self, c: &mut AnyConnection, a: &NewAudit) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit (at, kind, org, object, global_id, item_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(ms(a.at))
-        .bind(a.kind.as_str())
-        .bind(a.org.as_ref().map(|o| o.0.clone()))
-        .bind(a.object.clone())
-        .bind(a.global_id.as_ref().map(ToString::to_string))
-        .bind(a.item_id.map(|i| i.0))
-        .bind(to_json(&a.detail)?)
-        .execute(&mut *c)
-        .await?;
+    /// Append audit rows, many per statement.
+    pub(super) async fn insert_audits(
+        &self,
+        c: &mut AnyConnection,
+        events: &[NewAudit],
+    ) -> Result<()> {
+        for chunk in events.chunks(100) {
+            let sql = format!(
+                "INSERT INTO audit (at, kind, org, object, global_id, item_id, detail) VALUES {}",
+                values(chunk.len(), 7, 1)
+            );
+            let mut args = Vec::with_capacity(chunk.len() * 7);
+            for a in chunk {
+                args.extend([
+                    Arg::Int(ms(a.at)),
+                    Arg::Text(a.kind.clone()),
+                    Arg::OptText(a.org.as_ref().map(|o| o.0.clone())),
+                    Arg::OptText(a.object.clone()),
+                    Arg::OptText(a.global_id.as_ref().map(ToString::to_string)),
+                    Arg::OptInt(a.item_id.map(|i| i.0)),
+                    Arg::Text(to_json(&a.detail)?),
+                ]);
+            }
+            bind(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut *c)
+                .await?;
+        }
         Ok(())
     }
 }

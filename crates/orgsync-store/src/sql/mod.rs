@@ -7,7 +7,9 @@
 //! transaction-scoped advisory lock that orders "parent landed" against "child parks as
 //! Pending" on PostgreSQL.
 
+mod args;
 mod codec;
+mod enqueue;
 mod items;
 mod meta;
 mod records;

@@ -4,13 +4,16 @@
 //! capture of an org and a worker writing to that org can update the same record row in
 //! either order without losing each other's facts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use indexmap::IndexMap;
 
 use chrono::{DateTime, Utc};
 use orgsync_core::merge::{ShadowValue, Versioned};
 use orgsync_core::{GlobalId, OrgName};
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use super::args::{Arg, bind, values};
 use super::codec::{RECORD_COLS, agreed, ms, record, to_json};
 use super::{IN_CHUNK, SqlStore, placeholders};
 use crate::error::Result;
@@ -40,66 +43,143 @@ pub fn merge_agreed(
     }
 }
 
+/// Fold a later write to the same row into `acc` (the same rules as applying both in turn).
+fn fold_write(acc: &mut RecordWrite, w: &RecordWrite) {
+    merge_shadow(&mut acc.shadow, &w.shadow);
+    if w.local_id.is_some() {
+        acc.local_id.clone_from(&w.local_id);
+    }
+    if w.fingerprint.is_some() {
+        acc.fingerprint = w.fingerprint;
+    }
+    if w.deleted.is_some() {
+        acc.deleted = w.deleted;
+    }
+    acc.modstamp = acc.modstamp.max(w.modstamp);
+}
+
 impl SqlStore {
-    /// Apply one record write; returns how many Pending items it woke.
-    pub(super) async fn write_record(
+    /// Apply record writes set-wise (per (org, object): insert missing rows, lock and read
+    /// them, merge in memory, write back in one multi-row upsert). Returns the (org, global
+    /// id) keys that got a local id, whose Pending children the caller wakes.
+    pub(super) async fn write_records_many(
         &self,
         c: &mut AnyConnection,
-        w: &RecordWrite,
+        writes: &[&RecordWrite],
         now: DateTime<Utc>,
-    ) -> Result<u64> {
-        let gid = w.global_id.to_string();
-        sqlx::query(
-            "INSERT INTO records (org, object, global_id, shadow, deleted, updated_at) VALUES ($1, $2, $3, '{}', 0, $4) \
-             ON CONFLICT (org, object, global_id) DO NOTHING",
-        )
-        .bind(w.org.as_str())
-        .bind(w.object.as_str())
-        .bind(gid.as_str())
-        .bind(ms(now))
-        .execute(&mut *c)
-        .await?;
+    ) -> Result<Vec<(String, String)>> {
+        // fold writes to the same row, in order
+        let mut folded: IndexMap<(String, String, String), RecordWrite> = IndexMap::new();
+        for w in writes {
+            let k = (w.org.0.clone(), w.object.clone(), w.global_id.to_string());
+            match folded.get_mut(&k) {
+                Some(acc) => fold_write(acc, w),
+                None => {
+                    folded.insert(k, (*w).clone());
+                }
+            }
+        }
+        folded.sort_keys();
+        let mut landed = Vec::new();
+        let mut groups: IndexMap<(String, String), Vec<RecordWrite>> = IndexMap::new();
+        for ((org, object, _), w) in folded {
+            if w.local_id.is_some() {
+                landed.push((org.clone(), w.global_id.to_string()));
+            }
+            groups.entry((org, object)).or_default().push(w);
+        }
+        for ((org, object), ws) in groups {
+            for chunk in ws.chunks(IN_CHUNK / 4) {
+                self.write_record_chunk(c, &org, &object, chunk, now)
+                    .await?;
+            }
+        }
+        Ok(landed)
+    }
+
+    async fn write_record_chunk(
+        &self,
+        c: &mut AnyConnection,
+        org: &str,
+        object: &str,
+        ws: &[RecordWrite],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let gids: Vec<String> = ws.iter().map(|w| w.global_id.to_string()).collect();
         let sql = format!(
-            "SELECT {RECORD_COLS} FROM records WHERE org = $1 AND object = $2 AND global_id = $3{}",
+            "INSERT INTO records (org, object, global_id, shadow, deleted, updated_at) VALUES {} \
+             ON CONFLICT (org, object, global_id) DO NOTHING",
+            values(ws.len(), 6, 1)
+        );
+        let args = gids
+            .iter()
+            .flat_map(|g| {
+                [
+                    Arg::Text(org.to_string()),
+                    Arg::Text(object.to_string()),
+                    Arg::Text(g.clone()),
+                    Arg::Text("{}".into()),
+                    Arg::Int(0),
+                    Arg::Int(ms(now)),
+                ]
+            })
+            .collect();
+        bind(sqlx::query(AssertSqlSafe(sql)), args)
+            .execute(&mut *c)
+            .await?;
+        let sql = format!(
+            "SELECT {RECORD_COLS} FROM records WHERE org = $1 AND object = $2 AND global_id IN ({}){}",
+            placeholders(3, gids.len()),
             self.for_update()
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(w.org.as_str())
-            .bind(w.object.as_str())
-            .bind(gid.as_str())
-            .fetch_one(&mut *c)
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org).bind(object);
+        for g in &gids {
+            q = q.bind(g.as_str());
+        }
+        let mut current: HashMap<String, RecordRow> = HashMap::new();
+        for row in q.fetch_all(&mut *c).await? {
+            let r = record(&row)?;
+            current.insert(r.global_id.to_string(), r);
+        }
+        let mut args = Vec::with_capacity(ws.len() * 9);
+        for (w, g) in ws.iter().zip(&gids) {
+            let mut cur = current.remove(g).ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("record row {org}/{object}/{g} vanished"))
+            })?;
+            merge_shadow(&mut cur.shadow, &w.shadow);
+            if let Some(id) = &w.local_id {
+                cur.local_id = Some(id.clone());
+            }
+            if let Some(fp) = w.fingerprint {
+                cur.fingerprint = Some(fp);
+            }
+            if let Some(d) = w.deleted {
+                cur.deleted = d;
+            }
+            cur.last_modstamp = cur.last_modstamp.max(w.modstamp);
+            args.extend([
+                Arg::Text(org.to_string()),
+                Arg::Text(object.to_string()),
+                Arg::Text(g.clone()),
+                Arg::OptText(cur.local_id),
+                Arg::OptBytes(cur.fingerprint.map(|f| f.to_vec())),
+                Arg::Text(to_json(&cur.shadow)?),
+                Arg::Int(i64::from(cur.deleted)),
+                Arg::OptInt(cur.last_modstamp.map(ms)),
+                Arg::Int(ms(now)),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO records (org, object, global_id, local_id, fingerprint, shadow, deleted, last_modstamp, \
+             updated_at) VALUES {} ON CONFLICT (org, object, global_id) DO UPDATE SET local_id = excluded.local_id, \
+             fingerprint = excluded.fingerprint, shadow = excluded.shadow, deleted = excluded.deleted, \
+             last_modstamp = excluded.last_modstamp, updated_at = excluded.updated_at",
+            values(ws.len(), 9, 1)
+        );
+        bind(sqlx::query(AssertSqlSafe(sql)), args)
+            .execute(&mut *c)
             .await?;
-        let mut cur = record(&row)?;
-        merge_shadow(&mut cur.shadow, &w.shadow);
-        if let Some(id) = &w.local_id {
-            cur.local_id = Some(id.clone());
-        }
-        if let Some(fp) = w.fingerprint {
-            cur.fingerprint = Some(fp);
-        }
-        if let Some(d) = w.deleted {
-            cur.deleted = d;
-        }
-        cur.last_modstamp = cur.last_modstamp.max(w.modstamp);
-        sqlx::query(
-            "UPDATE records SET local_id = $1, fingerprint = $2, shadow = $3, deleted = $4, last_modstamp = $5, \
-             updated_at = $6 WHERE org = $7 AND object = $8 AND global_id = $9",
-        )
-        .bind(cur.local_id.clone())
-        .bind(cur.fingerprint.map(|f| f.to_vec()))
-        .bind(to_json(&cur.shadow)?)
-        .bind(i64::from(cur.deleted))
-        .bind(cur.last_modstamp.map(ms))
-        .bind(ms(now))
-        .bind(w.org.as_str())
-        .bind(w.object.as_str())
-        .bind(gid.as_str())
-        .execute(&mut *c)
-        .await?;
-        if w.local_id.is_some() {
-            return self.wake_children(c, w.org.as_str(), &gid, now).await;
-        }
-        Ok(0)
+        Ok(())
     }
 
     /// Apply one agreed write.

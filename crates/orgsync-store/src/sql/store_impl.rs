@@ -124,7 +124,7 @@ impl Store for SqlStore {
     ) -> Result<u64> {
         let mut tx = self.begin().await?;
         let n = self
-            .wake_children(&mut tx, org.as_str(), &parent.to_string(), now)
+            .wake_many(&mut tx, vec![(org.0.clone(), parent.to_string())], now)
             .await?;
         tx.commit().await?;
         Ok(n)
@@ -256,10 +256,9 @@ impl Store for SqlStore {
 
     async fn write_records(&self, writes: Vec<RecordWrite>, now: DateTime<Utc>) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let mut woken = 0;
-        for w in &writes {
-            woken += self.write_record(&mut tx, w, now).await?;
-        }
+        let refs: Vec<&RecordWrite> = writes.iter().collect();
+        let landed = self.write_records_many(&mut tx, &refs, now).await?;
+        let woken = self.wake_many(&mut tx, landed, now).await?;
         tx.commit().await?;
         Ok(woken)
     }
@@ -430,9 +429,7 @@ impl Store for SqlStore {
 
     async fn append_audit(&self, events: Vec<NewAudit>) -> Result<()> {
         let mut tx = self.begin().await?;
-        for a in &events {
-            self.insert_audit(&mut tx, a).await?;
-        }
+        self.insert_audits(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(())
     }
