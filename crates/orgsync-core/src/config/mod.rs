@@ -351,6 +351,18 @@ pub struct EngineSettings {
 pub const PROFILE_ENV: &str = "ORGSYNC_ENV";
 
 impl Settings {
+    /// The sync of an object, by its source- or target-side name (case-insensitive).
+    pub fn sync(&self, object: &str) -> Option<&SyncSettings> {
+        self.syncs.iter().find(|s| {
+            s.object.eq_ignore_ascii_case(object) || s.target_object.eq_ignore_ascii_case(object)
+        })
+    }
+
+    /// An org's conflict priority (lower wins ties); unknown orgs rank last.
+    pub fn priority(&self, org: &OrgName) -> u32 {
+        self.orgs.get(org).map_or(u32::MAX, |o| o.priority)
+    }
+
     /// Load `path`, overlaid with `<stem>.<profile>.toml` beside it when a profile is given
     /// (or set in `ORGSYNC_ENV`), with `${VAR}` taken from the process environment.
     pub fn load(path: &Path, profile: Option<&str>) -> Result<Settings, ConfigError> {

@@ -344,7 +344,12 @@ fn check_where(ctx: &mut Ctx<'_>, w: &Spanned<String>) -> Option<String> {
         Some("`where` is empty")
     } else if text.contains(';') {
         Some("`where` contains `;`")
-    } else if lower.starts_with("select ") || lower.starts_with("where ") {
+    } else if lower.starts_with("select ")
+        || lower.starts_with("where ")
+        || [" order by ", " group by ", " limit ", " offset "]
+            .iter()
+            .any(|k| format!(" {lower} ").contains(k))
+    {
         Some("`where` is a query or starts with WHERE, not a condition")
     } else if !unescaped_quotes(text).is_multiple_of(2) {
         Some("`where` has an unterminated string literal")

@@ -154,6 +154,18 @@ fn interval_out_of_range_and_bad_where() {
         "fields = [\"Name\"]\nwhere = \"Name = 'x'; DELETE\"",
     );
     assert!(err(&text).contains("`where` contains `;`"));
+    let text = MIN.replace(
+        "fields = [\"Name\"]",
+        "fields = [\"Name\"]\nwhere = \"Name != null ORDER BY Name LIMIT 5\"",
+    );
+    assert!(err(&text).contains("is a query or starts with WHERE"));
+    let ok = MIN.replace("fields = [\"Name\"]", "fields = [\"Name\"]\nwhere = \"Name LIKE 'Limited%' AND (Amount > 0 OR Type = 'It\\\\'s')\"");
+    let s = load(&ok).unwrap();
+    assert_eq!(
+        s.sync("account").unwrap().where_clause.as_deref(),
+        Some("Name LIKE 'Limited%' AND (Amount > 0 OR Type = 'It\\'s')")
+    );
+    assert_eq!(s.priority(&OrgName::from("b")), 1);
 }
 
 #[test]
