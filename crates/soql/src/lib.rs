@@ -10,6 +10,18 @@
 //! plan.execute(ds, ctx) -> Execution matching rows / count / aggregate records
 //! plan.project(ds, row, ctx)         one row as a nested output record
 //! ```
+//!
+//! Supported: field lists with parent paths (≤ 5 hops) and one level of child subqueries;
+//! `WHERE` with `= != <> < <= > >= LIKE IN NOT IN INCLUDES EXCLUDES AND OR NOT`, semi/anti-joins
+//! (`Id [NOT] IN (SELECT AccountId FROM Contact …)`); string, number, boolean, null, date,
+//! datetime (offsets, milliseconds) and relative date literals; date functions (optionally over
+//! `convertTimezone()`); `GROUP BY`, `HAVING`, `COUNT()`, `COUNT`/`COUNT_DISTINCT`/`MIN`/`MAX`/
+//! `SUM`/`AVG`; `ORDER BY … ASC|DESC NULLS FIRST|LAST`, `LIMIT`, `OFFSET` (≤ 2000); `FIELDS()`;
+//! FROM aliases; `WITH …`, `USING SCOPE …`, `FOR VIEW|REFERENCE|UPDATE` (accepted, no effect).
+//!
+//! Not supported (rejected as `MALFORMED_QUERY`): `TYPEOF`, `GROUP BY ROLLUP/CUBE`,
+//! `toLabel()`/`FORMAT()`/`convertCurrency()`, `WITH DATA CATEGORY`, bind variables, child
+//! relationship aliases, semi-joins nested inside semi-joins.
 
 mod aggregate;
 pub mod ast;
