@@ -16,6 +16,7 @@ mod references;
 mod replication;
 mod resources;
 mod retrieve;
+mod search;
 mod subrequest;
 mod support;
 mod tree;
@@ -77,6 +78,7 @@ pub fn router() -> Router<S> {
             .post(upsert::post),
     );
     r = both(r, "/recent", get(describe::recent));
+    r = both(r, "/search", get(search::search));
     r = both(r, "/query", get(query::query));
     r = both(r, "/query/{locator}", get(query::query_more));
     r = both(r, "/queryAll", get(query::query_all));

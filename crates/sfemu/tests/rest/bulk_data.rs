@@ -328,3 +328,42 @@ async fn query_all_sees_deleted_rows_and_query_errors_are_shaped() {
     let locator = api.get("/query/01gXXXXXXXXXXXXXXX-2000").await;
     assert_eq!(locator.status, 400, "{}", locator.body);
 }
+
+#[tokio::test]
+async fn sosl_search_by_name_and_email() {
+    let api = Api::start().await;
+    let acme = api.create("Account", json!({"Name":"Acme Widgets"})).await;
+    api.create("Account", json!({"Name":"Globex"})).await;
+    let jane = api
+        .create(
+            "Contact",
+            json!({"LastName":"Doe","Email":"jane@acme.example"}),
+        )
+        .await;
+    let q = "FIND {acme} RETURNING Account(Id, Name ORDER BY Name), Contact(Id, Email)";
+    let r = api.get(&format!("/search?q={}", enc(q))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let recs = r.body["searchRecords"].as_array().unwrap();
+    let ids: Vec<&str> = recs.iter().map(|x| x["Id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [acme.as_str(), jane.as_str()]);
+    assert_eq!(recs[0]["attributes"]["type"], "Account");
+    assert_eq!(recs[0]["Name"], "Acme Widgets");
+
+    let email_only = api
+        .get(&format!(
+            "/search?q={}",
+            enc("FIND {acme} IN EMAIL FIELDS RETURNING Account, Contact")
+        ))
+        .await;
+    let ids: Vec<&str> = email_only.body["searchRecords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["Id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [jane.as_str()]);
+
+    let bad = api.get(&format!("/search?q={}", enc("FIND acme"))).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body[0]["errorCode"], "MALFORMED_SEARCH");
+}
