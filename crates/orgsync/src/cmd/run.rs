@@ -1,9 +1,137 @@
-//! `orgsync run`: the service (filled in once orgsync-engine compiles).
+//! `orgsync run`: the service. Opens the ledger, starts the engine, shows progress (a bar for
+//! initial loads when stderr is a terminal, periodic log lines otherwise) and stops cleanly
+//! on Ctrl-C or SIGTERM: capture stops, in-flight work is finished or its leases released,
+//! and the ledger is flushed, so nothing is lost.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use orgsync_engine::{Engine, EngineHandle, EngineOptions, Progress};
 
 use crate::ConfigArgs;
 
 /// Run the command.
 pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
-    let _settings = super::load(args)?;
-    anyhow::bail!("the engine is not built into this binary yet")
+    let settings = super::load(args)?;
+    let url = super::state_url(&settings.engine.state, &args.config);
+    let store = super::open_store(&url).await?;
+    tracing::info!(
+        config = %args.config.display(),
+        state = %super::state_display(&settings.engine.state),
+        orgs = settings.orgs.len(),
+        syncs = settings.syncs.len(),
+        "starting"
+    );
+    let handle = Engine::start(settings, store.clone(), EngineOptions::default()).await?;
+    let progress = handle.progress();
+    let shown = tokio::spawn(show_progress(progress));
+    let why = wait_for_stop(None).await;
+    tracing::info!("{why}: stopping (finishing in-flight work)");
+    stop(handle, shown).await;
+    store.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(0)
+}
+
+/// Stop the engine gracefully and the progress display with it.
+pub async fn stop(handle: EngineHandle, shown: tokio::task::JoinHandle<()>) {
+    handle.shutdown().await;
+    shown.abort();
+    let _ = shown.await;
+}
+
+/// Wait for Ctrl-C, SIGTERM, or `limit` to pass; says which.
+pub async fn wait_for_stop(limit: Option<Duration>) -> &'static str {
+    let timer = async {
+        match limit {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return "interrupted",
+                    _ = timer => return "time is up",
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = term.recv() => "SIGTERM received",
+            _ = timer => "time is up",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = timer => "time is up",
+        }
+    }
+}
+
+/// One line summing up the engine's counters.
+pub fn summary(p: &Progress) -> String {
+    let calls: u64 = p.api_calls.values().sum();
+    format!(
+        "captured {} · queued {} · in flight {} · pending {} · synced {} · failed {} · conflicts {} · echoes dropped {} · API calls {}",
+        p.captured,
+        p.queued,
+        p.in_flight,
+        p.pending,
+        p.synced,
+        p.failed,
+        p.conflicts,
+        p.echoes_dropped,
+        calls
+    )
+}
+
+/// Show progress until aborted: an indicatif bar during initial loads on a terminal, a log
+/// line every 10 s (when something changed) otherwise.
+async fn show_progress(mut rx: tokio::sync::watch::Receiver<Progress>) {
+    let tty = std::io::stderr().is_terminal();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut last_line = String::new();
+    let mut last_log = tokio::time::Instant::now() - Duration::from_secs(60);
+    loop {
+        let p = rx.borrow_and_update().clone();
+        match (tty, p.initial_load) {
+            (true, Some((done, total))) => {
+                let b = bar.get_or_insert_with(|| new_bar(total));
+                b.set_length(total.max(done));
+                b.set_position(done);
+            }
+            _ => {
+                if let Some(b) = bar.take() {
+                    b.finish_with_message("initial load done");
+                }
+                let line = summary(&p);
+                if line != last_line && last_log.elapsed() >= Duration::from_secs(10) {
+                    tracing::info!("{line}");
+                    last_line = line;
+                    last_log = tokio::time::Instant::now();
+                }
+            }
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn new_bar(total: u64) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "initial load {bar:40} {pos}/{len} records ({per_sec}, eta {eta})",
+    ) {
+        b.set_style(style);
+    }
+    b
 }

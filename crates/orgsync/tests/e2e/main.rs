@@ -1,1 +1,8 @@
-//! End-to-end tests of the orgsync binary.
+//! End-to-end tests of the `orgsync` binary: the real executable, run in a temp dir, against
+//! emulated orgs started in the test process (`sfemu`, plain HTTP on loopback).
+
+mod check;
+mod config;
+mod crash;
+mod demo;
+mod support;

@@ -1,0 +1,61 @@
+//! `orgsync check` against emulated orgs: a good setup passes (exit 0); an object whose
+//! global-id field does not exist fails (exit 1) with a fix line.
+
+use crate::support::{emulator, org_table, text};
+
+async fn check_with(global_id_field: &str) -> (Option<i32>, String) {
+    let emu = emulator(&["a", "b"]).await;
+    let mut cfg = String::new();
+    for o in emu.orgs() {
+        cfg += &org_table(&o.name, &o.base_url);
+    }
+    cfg += &format!(
+        "[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\"]\n\n[[sync]]\nobject = \"Account\"\nfields = [\"Name\", \"Phone\"]\nglobal_id_field = \"{global_id_field}\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orgsync.toml"), cfg).unwrap();
+    let path = dir.path().to_path_buf();
+    let o = tokio::task::spawn_blocking(move || {
+        crate::support::run(&path, &["check", "--config", "orgsync.toml"])
+    })
+    .await
+    .unwrap();
+    let (out, err) = text(&o);
+    emu.shutdown().await;
+    (o.status.code(), format!("{out}\n--- stderr\n{err}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_on_a_good_setup() {
+    let (code, out) = check_with("OrgSync_Global_Id__c").await;
+    assert_eq!(code, Some(0), "{out}");
+    for line in [
+        "a login",
+        "b login",
+        "a Account",
+        "b Account",
+        "a Work_Item__c",
+        "b Work_Item__c",
+    ] {
+        assert!(out.contains(line), "`{line}` missing:\n{out}");
+    }
+    assert!(!out.contains("FAIL"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_fails_when_the_global_id_field_is_missing() {
+    let (code, out) = check_with("No_Such_Global_Id__c").await;
+    assert_eq!(code, Some(1), "{out}");
+    let fail = out
+        .lines()
+        .find(|l| l.contains("FAIL") && l.contains("Account"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(fail.contains("No_Such_Global_Id__c"), "{fail}");
+    assert!(out.contains("fix:"), "{out}");
+    // Work_Item__c is fine on both orgs
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ok") && l.contains("Work_Item__c")),
+        "{out}"
+    );
+}
