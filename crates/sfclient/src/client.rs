@@ -152,6 +152,13 @@ impl Client {
         Ok(self.inner.tokens.get().await?.1.instance_url.clone())
     }
 
+    /// The identity URL of the current token (`…/id/<orgId>/<userId>`), when the token
+    /// response carried one (OAuth flows do; SOAP login does not). The sync engine learns the
+    /// org id from it without spending an API call.
+    pub async fn identity_url(&self) -> Result<Option<String>, SfError> {
+        Ok(self.inner.tokens.get().await?.1.id_url.clone())
+    }
+
     /// The org's API budget as last reported by Salesforce, and our request counters.
     pub fn budget(&self) -> BudgetSnapshot {
         self.inner.budget.snapshot()

@@ -1,0 +1,375 @@
+//! One round of writes to one org: plan the claimed items (parents before children, ≤200 per
+//! call, children of parents not yet landed → Pending), write each batch with one sObject
+//! Collections call, and turn every per-record result into a ledger completion.
+//!
+//! Undelete: Salesforce REST has no undelete call, so an undelete is re-created by an upsert
+//! on the global id from the values the ledger last knew in that org (its shadow). The old
+//! copy stays in the target's recycle bin and the record gets a new local id there; the id
+//! map follows.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use orgsync_core::mapping::{PayloadValue, from_merge_keys, payload_values, to_merge_keys};
+use orgsync_core::merge::ShadowValue;
+use orgsync_core::plan::{ObjectOrder, PendingReason, plan};
+use orgsync_core::retry::budget::{Governor, WorkClass};
+use orgsync_core::{FieldValue, GlobalId, Op, OrgName, SyncItem};
+use orgsync_store::{Completion, Item, ItemError, Outcome, RecordWrite, Store};
+use serde_json::Value;
+use sfclient::{ErrorKind, ItemResult, Record};
+
+use crate::convert::{payload_record, to_json};
+use crate::failure::{self, OrgAction};
+use crate::shared::{OrgConn, Shared};
+
+/// What a round did.
+#[derive(Debug, Default)]
+pub(crate) struct RoundResult {
+    pub completions: Vec<Completion>,
+    /// Per API call: whether it went through (for the circuit breaker).
+    pub calls: Vec<bool>,
+    pub org_action: OrgAction,
+    pub synced: u64,
+    pub failed: u64,
+}
+
+impl Default for OrgAction {
+    fn default() -> Self {
+        OrgAction::None
+    }
+}
+
+type Key = (String, GlobalId);
+
+fn key(object: &str, gid: &GlobalId) -> Key {
+    (object.to_ascii_lowercase(), gid.clone())
+}
+
+/// Write `items` to `org`.
+pub(crate) async fn run<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    conn: &OrgConn,
+    governor: &Governor,
+    items: Vec<Item>,
+) -> RoundResult {
+    let mut out = RoundResult::default();
+    let owner = items
+        .first()
+        .and_then(|i| i.lease.as_ref().map(|l| l.owner.clone()))
+        .unwrap_or_default();
+    let by_key: HashMap<Key, &Item> = items
+        .iter()
+        .map(|i| (key(&i.work.object, &i.work.global_id), i))
+        .collect();
+    let landed = landed_parents(sh, org, &items).await;
+    let order = ObjectOrder::from_settings(&sh.settings);
+    let planned = plan(
+        items.iter().map(|i| i.work.clone()).collect(),
+        &order,
+        sh.settings.engine.batch_size,
+        &|_, g| landed.contains_key(g),
+    );
+    let now = Utc::now();
+    for (work, reason) in planned.pending {
+        let Some(item) = by_key.get(&key(&work.object, &work.global_id)) else {
+            continue;
+        };
+        let outcome = match reason {
+            PendingReason::MissingParent(p) => Outcome::Pending {
+                parent: p.global_id,
+                error: None,
+            },
+            PendingReason::ParentCycle => {
+                out.failed += 1;
+                Outcome::Failed {
+                    error: ItemError {
+                        code: "PARENT_CYCLE".into(),
+                        message: "records of this batch reference each other in a loop".into(),
+                        kind: "permanent".into(),
+                    },
+                }
+            }
+        };
+        out.completions.push(completion(item.id, &owner, outcome));
+    }
+    for batch in planned.batches {
+        let items: Vec<&Item> = batch
+            .items
+            .iter()
+            .filter_map(|w| by_key.get(&key(&w.object, &w.global_id)).copied())
+            .collect();
+        if !governor.admits(WorkClass::of(batch.op, false)) {
+            let at = now + chrono::TimeDelta::minutes(5);
+            for it in items {
+                let error = ItemError {
+                    code: "BUDGET".into(),
+                    message: "paused by the API budget governor".into(),
+                    kind: "quota".into(),
+                };
+                out.completions
+                    .push(completion(it.id, &owner, Outcome::RetryAt { at, error }));
+            }
+            continue;
+        }
+        let sent_at = Utc::now();
+        let results = match batch.op {
+            Op::Upsert => upsert(sh, org, conn, &batch.object, &batch.items).await,
+            Op::Undelete => undelete(sh, org, conn, &batch.object, &batch.items).await,
+            Op::Delete => delete(sh, org, conn, &batch.object, &batch.items).await,
+        };
+        let whole_call_failed = !results.is_empty()
+            && results.iter().all(|r| {
+                r.as_ref()
+                    .is_err_and(|e| matches!(e.kind(), ErrorKind::Retryable | ErrorKind::Auth))
+            });
+        out.calls.push(!whole_call_failed);
+        for ((it, work), result) in items.iter().zip(&batch.items).zip(results) {
+            let outcome = match result {
+                Ok(saved) => {
+                    out.synced += 1;
+                    Outcome::Synced {
+                        record: written(sh, org, work, saved.id, &landed, sent_at),
+                    }
+                }
+                Err(e) => {
+                    let parent = e
+                        .missing_parent()
+                        .and_then(|m| m.value.parse::<GlobalId>().ok())
+                        .or_else(|| work.parents.first().map(|p| p.global_id.clone()));
+                    let (o, action) = failure::outcome(&e, it.attempts, parent, Utc::now());
+                    if matches!(o, Outcome::Failed { .. }) {
+                        out.failed += 1;
+                    }
+                    if action != OrgAction::None {
+                        out.org_action = action;
+                    }
+                    o
+                }
+            };
+            out.completions.push(completion(it.id, &owner, outcome));
+        }
+    }
+    out
+}
+
+fn completion(id: orgsync_store::ItemId, owner: &str, outcome: Outcome) -> Completion {
+    Completion {
+        id,
+        lease_owner: owner.to_string(),
+        outcome,
+        follow_ups: Vec::new(),
+        detail: Value::Null,
+    }
+}
+
+/// Parents referenced by the items that exist in `org`: global id → local id.
+async fn landed_parents<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    items: &[Item],
+) -> HashMap<GlobalId, String> {
+    let mut wanted: BTreeMap<String, HashSet<GlobalId>> = BTreeMap::new();
+    for it in items {
+        for p in &it.work.parents {
+            wanted
+                .entry(p.object.clone())
+                .or_default()
+                .insert(p.global_id.clone());
+        }
+    }
+    let mut out = HashMap::new();
+    for (object, gids) in wanted {
+        let gids: Vec<GlobalId> = gids.into_iter().collect();
+        if let Ok(rows) = sh.store.records(org, &object, &gids).await {
+            for r in rows {
+                if let (Some(l), false) = (r.local_id, r.deleted) {
+                    out.insert(r.global_id, l);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The target's record row after a successful write: its local id, and the shadow of what it
+/// now holds (lookups as the parent's local id there, which is what a poll will read back).
+fn written<S>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    work: &SyncItem,
+    local_id: String,
+    landed: &HashMap<GlobalId, String>,
+    at: DateTime<Utc>,
+) -> RecordWrite {
+    let mut rw = RecordWrite::new(org.clone(), work.object.clone(), work.global_id.clone());
+    rw.local_id = (!local_id.is_empty()).then_some(local_id);
+    rw.deleted = Some(work.op == Op::Delete);
+    if work.op == Op::Upsert {
+        if let Some(sync) = sh.sync_for(org, &work.object) {
+            let mut fields = payload_values(&work.payload);
+            for (f, v) in &work.payload {
+                if let PayloadValue::Reference { global_id, .. } = v {
+                    if let Some(l) = landed.get(global_id) {
+                        fields.insert(f.clone(), FieldValue::Text(l.clone()));
+                    }
+                }
+            }
+            rw.shadow = to_merge_keys(sync, sh.source_side(org), &fields)
+                .into_iter()
+                .map(|(k, value)| (k, ShadowValue { value, at }))
+                .collect();
+        }
+    }
+    rw
+}
+
+fn gid_field<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> String {
+    sh.sync_for(org, object).map_or_else(
+        || orgsync_core::config::DEFAULT_GLOBAL_ID_FIELD.to_string(),
+        |s| s.global_id_field.clone(),
+    )
+}
+
+async fn upsert<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    conn: &OrgConn,
+    object: &str,
+    items: &[SyncItem],
+) -> Vec<ItemResult> {
+    let field = gid_field(sh, org, object);
+    let records: Vec<Record> = items
+        .iter()
+        .map(|w| {
+            let mut r = payload_record(&w.payload);
+            r.insert(field.clone(), Value::String(w.global_id.to_string()));
+            r
+        })
+        .collect();
+    let (client, object) = (conn.client.clone(), object.to_string());
+    off_task(move || async move { client.upsert_many(&object, &field, &records).await }).await
+}
+
+async fn undelete<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    conn: &OrgConn,
+    object: &str,
+    items: &[SyncItem],
+) -> Vec<ItemResult> {
+    let field = gid_field(sh, org, object);
+    let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
+    let rows: HashMap<GlobalId, _> = sh
+        .store
+        .records(org, object, &gids)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.global_id.clone(), r))
+        .collect();
+    let sync = sh.sync_for(org, object);
+    let records: Vec<Record> = items
+        .iter()
+        .map(|w| {
+            let mut rec = Record::new();
+            if let (Some(row), Some(sync)) = (rows.get(&w.global_id), sync) {
+                let merged: orgsync_core::model::Fields = row
+                    .shadow
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone()))
+                    .collect();
+                for (k, v) in from_merge_keys(sync, sh.source_side(org), &merged) {
+                    rec.insert(k, to_json(&v));
+                }
+            }
+            rec.insert(field.clone(), Value::String(w.global_id.to_string()));
+            rec
+        })
+        .collect();
+    let (client, object) = (conn.client.clone(), object.to_string());
+    off_task(move || async move { client.upsert_many(&object, &field, &records).await }).await
+}
+
+async fn delete<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    conn: &OrgConn,
+    object: &str,
+    items: &[SyncItem],
+) -> Vec<ItemResult> {
+    let field = gid_field(sh, org, object);
+    let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
+    let mut local: HashMap<GlobalId, String> = sh
+        .store
+        .records(org, object, &gids)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| r.local_id.map(|l| (r.global_id, l)))
+        .collect();
+    let unknown: Vec<&GlobalId> = gids.iter().filter(|g| !local.contains_key(g)).collect();
+    if !unknown.is_empty() {
+        let list = unknown
+            .iter()
+            .map(|g| sfclient::values::soql_string(&g.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let soql = format!("SELECT Id, {field} FROM {object} WHERE {field} IN ({list})");
+        if let Ok(page) = conn.client.query_page(&soql, false).await {
+            for r in page.records {
+                let id = r.get("Id").and_then(|v| v.as_str());
+                let g = r.get(&field).and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+                if let (Some(id), Some(g)) = (id, g) {
+                    local.insert(g, id.to_string());
+                }
+            }
+        }
+    }
+    let ids: Vec<String> = gids.iter().filter_map(|g| local.get(g).cloned()).collect();
+    let client = conn.client.clone();
+    let mut results = off_task(move || async move { client.delete_many(&ids).await })
+        .await
+        .into_iter();
+    gids.iter()
+        .map(|g| match local.get(g) {
+            // nothing to delete there: the record never landed
+            None => Ok(sfclient::Saved {
+                id: String::new(),
+                created: None,
+            }),
+            Some(id) => match results.next() {
+                Some(Err(e)) if e.code() == Some("ENTITY_IS_DELETED") => {
+                    Ok(sfclient::Saved {
+                        id: id.clone(),
+                        created: None,
+                    })
+                }
+                Some(r) => r,
+                None => Ok(sfclient::Saved {
+                    id: id.clone(),
+                    created: None,
+                }),
+            },
+        })
+        .collect()
+}
+
+/// Run a collections call on a blocking thread driven by the runtime's handle.
+///
+/// Why: sfclient's chunked collections futures (`stream::iter(..).map(closure).buffered(..)`)
+/// hit rustc's higher-ranked `Send` limitation (rust-lang/rust#102211), so a task holding one
+/// cannot be `tokio::spawn`ed. Building the future on another thread sidesteps the proof; the
+/// cost is one blocking thread per call in flight.
+async fn off_task<F, Fut>(make: F) -> Vec<ItemResult>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Vec<ItemResult>>,
+{
+    let handle = tokio::runtime::Handle::current();
+    match tokio::task::spawn_blocking(move || handle.block_on(make())).await {
+        Ok(r) => r,
+        Err(e) => vec![Err(sfclient::SfError::Config(format!("write task failed: {e}")))],
+    }
+}

@@ -1,0 +1,150 @@
+//! Apply: one worker per target org. It claims due items under a lease, writes them in
+//! planned batches ([`batch`]) and reports every item's outcome to the ledger in one
+//! transaction. The per-org circuit breaker and the budget governor gate each round.
+
+mod batch;
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use orgsync_core::OrgName;
+use orgsync_core::retry::breaker::{Admission, Breaker};
+use orgsync_core::retry::budget::{Governor, Transition};
+use orgsync_store::{CircuitState, Store, SyncStatus};
+
+use crate::failure::OrgAction;
+use crate::shared::{Counters, Shared};
+use crate::status;
+
+/// Items claimed per round (several collections calls' worth).
+const CLAIM: u32 = 2000;
+/// How long a claim is held; a crashed worker's items come back after this.
+const LEASE: TimeDelta = TimeDelta::minutes(5);
+/// Longest sleep without looking at the ledger (items may be queued by another replica).
+const IDLE_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Run the worker of `org` until shutdown. A batch being written when shutdown is requested
+/// finishes and is completed; nothing is claimed after that.
+pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
+    let Some(wake) = sh.apply_wake.get(&org).cloned() else {
+        return;
+    };
+    let Some(conn) = sh.orgs.get(&org).cloned() else {
+        return;
+    };
+    let share = sh.settings.orgs.get(&org).map_or(0.8, |o| o.budget_share);
+    let mut governor = Governor::new(share);
+    let mut breaker = Breaker::default();
+    let mut paused_until = None;
+    let mut stop = sh.shutdown.subscribe();
+    let owner = format!("{}/{}", sh.opts.lease_owner, org);
+    loop {
+        if sh.stopping() {
+            break;
+        }
+        let now = Utc::now();
+        let mut wait_until = None;
+        if let Some(u) = paused_until.filter(|u| *u > now) {
+            wait_until = Some(u);
+        }
+        if let Some(usage) = conn.client.budget().api_usage {
+            match governor.observe(usage.used, usage.max) {
+                Some(Transition::Paused) => {
+                    status::set_org(&sh, &org, SyncStatus::Paused, Some("API budget".into()))
+                        .await
+                }
+                Some(Transition::Resumed) => {
+                    status::set_org(&sh, &org, SyncStatus::Active, None).await
+                }
+                None => {}
+            }
+        }
+        if wait_until.is_none() {
+            if let Admission::Reject { retry_at } = breaker.admit(now) {
+                wait_until = Some(retry_at);
+            }
+        }
+        let claimed = if wait_until.is_none() {
+            match sh.store.claim_due(&org, now, CLAIM, &owner, LEASE).await {
+                Ok(items) => items,
+                Err(e) => {
+                    tracing::warn!(%org, error = %e, "claim failed");
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        if claimed.is_empty() {
+            let next = match wait_until {
+                Some(u) => Some(u),
+                None => sh.store.next_due(&org).await.ok().flatten(),
+            };
+            let sleep = next
+                .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(IDLE_RECHECK)
+                .min(IDLE_RECHECK);
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let result = batch::run(&sh, &org, &conn, &governor, claimed).await;
+        for call_ok in &result.calls {
+            if *call_ok {
+                breaker.on_success();
+            } else {
+                breaker.on_failure(Utc::now());
+            }
+        }
+        let circuit = if breaker.is_open(Utc::now()) {
+            CircuitState::Open
+        } else {
+            CircuitState::Closed
+        };
+        note_org(&sh, &org, circuit, &conn).await;
+        match &result.org_action {
+            OrgAction::None => {}
+            OrgAction::Pause(u) => {
+                paused_until = Some(*u);
+                status::set_org(&sh, &org, SyncStatus::Paused, Some("quota".into())).await;
+            }
+            OrgAction::Error(m) => {
+                paused_until = Some(Utc::now() + orgsync_core::retry::QUOTA_PAUSE);
+                status::set_org(&sh, &org, SyncStatus::Error, Some(m.clone())).await;
+            }
+        }
+        if circuit == CircuitState::Open {
+            status::set_org(&sh, &org, SyncStatus::CircuitOpen, None).await;
+        }
+        let synced = result.synced;
+        let failed = result.failed;
+        match sh.store.complete(result.completions, Utc::now()).await {
+            Ok(_) => {
+                Counters::add(&sh.counters.synced, synced);
+                Counters::add(&sh.counters.failed, failed);
+            }
+            Err(e) => tracing::warn!(%org, error = %e, "cannot complete items; leases expire"),
+        }
+    }
+}
+
+async fn note_org<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    circuit: CircuitState,
+    conn: &crate::shared::OrgConn,
+) {
+    let Ok(Some(mut row)) = sh.store.org(org).await else {
+        return;
+    };
+    row.circuit = circuit;
+    if let Some(u) = conn.client.budget().api_usage {
+        row.budget_used = i64::try_from(u.used).ok();
+        row.budget_max = i64::try_from(u.max).ok();
+        row.budget_observed_at = Some(Utc::now());
+    }
+    let _ = sh.store.put_org(&row).await;
+}

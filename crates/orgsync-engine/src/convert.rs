@@ -1,0 +1,110 @@
+//! Salesforce JSON values ↔ `orgsync_core::FieldValue`, and payloads → records to write.
+//!
+//! Text that has the exact shape of a Salesforce date or datetime is read as one, so that
+//! `…Z` and `…+0000` spellings of the same instant compare equal and never cause an echo
+//! write. (A text field holding such a string is read as a date too; it is written back in
+//! Salesforce's canonical spelling, which is harmless.)
+
+use chrono::NaiveDate;
+use orgsync_core::FieldValue;
+use orgsync_core::mapping::{Payload, PayloadValue};
+use serde_json::Value;
+use sfclient::Record;
+
+/// A JSON value as read from Salesforce.
+pub(crate) fn from_json(v: &Value) -> FieldValue {
+    match v {
+        Value::Null => FieldValue::Null,
+        Value::Bool(b) => FieldValue::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => FieldValue::Int(i),
+            None => FieldValue::Number(n.to_string()),
+        },
+        Value::String(s) => from_text(s),
+        other => FieldValue::Text(other.to_string()),
+    }
+}
+
+fn from_text(s: &str) -> FieldValue {
+    let b = s.as_bytes();
+    let date_shape = b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[8..10].iter().all(u8::is_ascii_digit);
+    if date_shape && b.len() == 10 {
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return FieldValue::Date(d);
+        }
+    }
+    if date_shape && b.len() > 10 && b[10] == b'T' {
+        if let Some(v) = FieldValue::parse_datetime(s) {
+            return v;
+        }
+    }
+    FieldValue::Text(s.to_string())
+}
+
+/// A value as written to Salesforce.
+pub(crate) fn to_json(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::Null => Value::Null,
+        FieldValue::Bool(b) => Value::Bool(*b),
+        FieldValue::Int(i) => Value::from(*i),
+        FieldValue::Number(n) => {
+            serde_json::from_str::<Value>(n).unwrap_or_else(|_| Value::String(n.clone()))
+        }
+        FieldValue::Text(t) => Value::String(t.clone()),
+        FieldValue::Date(d) => Value::String(d.format("%Y-%m-%d").to_string()),
+        FieldValue::DateTime(t) => Value::String(sfclient::values::format_datetime(t)),
+    }
+}
+
+/// The record to upsert for a payload: plain values as they are, lookups as relationship
+/// external-id references (`"Account": {"OrgSync_Global_Id__c": "<gid>"}`) so no lookup query
+/// is spent. Name matching is not done by this engine version (the field is left out).
+pub(crate) fn payload_record(payload: &Payload) -> Record {
+    let mut rec = Record::new();
+    for (field, value) in payload {
+        match value {
+            PayloadValue::Value { value } => {
+                rec.insert(field.clone(), to_json(value));
+            }
+            PayloadValue::Reference {
+                relationship,
+                external_field,
+                global_id,
+            } => {
+                let mut inner = Record::new();
+                inner.insert(external_field.clone(), Value::String(global_id.to_string()));
+                rec.insert(relationship.clone(), Value::Object(inner));
+            }
+            PayloadValue::MatchByName { .. } => {}
+        }
+    }
+    rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_in_either_spelling_are_equal() {
+        let a = from_json(&Value::String("2024-01-02T03:04:05.000+0000".into()));
+        let b = from_json(&Value::String("2024-01-02T03:04:05Z".into()));
+        assert_eq!(a, b);
+        assert!(matches!(a, FieldValue::DateTime(_)));
+        assert_eq!(to_json(&a), Value::String("2024-01-02T03:04:05.000+0000".into()));
+        assert!(matches!(
+            from_json(&Value::String("2024-01-02".into())),
+            FieldValue::Date(_)
+        ));
+        assert!(matches!(
+            from_json(&Value::String("2024-01-02 notes".into())),
+            FieldValue::Text(_)
+        ));
+        assert_eq!(from_json(&serde_json::json!(1.5)), FieldValue::Number("1.5".into()));
+    }
+}

@@ -1,0 +1,30 @@
+//! `orgsync-engine`: the running part of orgsync. It logs in to every configured org, captures
+//! changes by polling, pushes them through `orgsync_core::pipeline` into the ledger
+//! (`orgsync_store::Store`), and applies queued items to the target orgs in batches of up to
+//! 200 per sObject Collections call, with retries, a per-org circuit breaker and an API budget
+//! governor.
+//!
+//! Why this split: everything that decides *what* to write is pure (`orgsync-core`); everything
+//! that must survive a crash is in the ledger; this crate only moves data between the orgs and
+//! the ledger, so a SIGKILL at any moment re-reads from the last checkpoint and re-claims
+//! expired leases without losing or duplicating anything.
+//!
+//! API cost at rest: one `queryAll` call per (org, synced object) per interval (live and
+//! deleted rows together; no separate deleted-records call), and nothing else.
+
+mod apply;
+mod capture;
+pub mod check;
+mod convert;
+mod engine;
+pub mod error;
+mod failure;
+mod login;
+mod options;
+mod shared;
+mod status;
+
+pub use check::{CheckLine, CheckReport, check};
+pub use engine::{Engine, EngineHandle};
+pub use error::EngineError;
+pub use options::{EngineOptions, Progress};

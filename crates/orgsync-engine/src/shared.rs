@@ -1,0 +1,111 @@
+//! State shared by the engine's tasks: settings, ledger, one client per org, counters and the
+//! signals that wake pollers and workers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use orgsync_core::config::SyncSettings;
+use orgsync_core::mapping::object_name;
+use orgsync_core::{OrgId, OrgName, Settings};
+use tokio::sync::{Notify, watch};
+
+use crate::options::{EngineOptions, Progress};
+
+/// One logged-in org.
+#[derive(Debug, Clone)]
+pub(crate) struct OrgConn {
+    pub client: sfclient::Client,
+    pub org_id: OrgId,
+}
+
+/// One (org, sync) poller's cycle counters, for `wait_idle`.
+#[derive(Debug)]
+pub(crate) struct PollerSlot {
+    pub org: OrgName,
+    pub sync: usize,
+    pub started: AtomicU64,
+    pub finished: AtomicU64,
+    pub wake: Notify,
+}
+
+/// Monotonic counters behind [`Progress`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub captured: AtomicU64,
+    pub synced: AtomicU64,
+    pub failed: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub echoes_dropped: AtomicU64,
+}
+
+impl Counters {
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Everything the tasks share.
+pub(crate) struct Shared<S> {
+    pub settings: Settings,
+    pub store: S,
+    pub opts: EngineOptions,
+    pub orgs: BTreeMap<OrgName, OrgConn>,
+    pub counters: Counters,
+    pub progress: watch::Sender<Progress>,
+    pub pollers: Vec<Arc<PollerSlot>>,
+    pub apply_wake: BTreeMap<OrgName, Arc<Notify>>,
+    pub shutdown: watch::Sender<bool>,
+}
+
+impl<S> std::fmt::Debug for Shared<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("orgs", &self.orgs.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PollerSlot {
+    pub fn new(org: OrgName, sync: usize) -> Self {
+        PollerSlot {
+            org,
+            sync,
+            started: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            wake: Notify::new(),
+        }
+    }
+}
+
+impl<S> Shared<S> {
+    /// The org's Salesforce id.
+    pub fn org_id(&self, org: &OrgName) -> Option<OrgId> {
+        self.orgs.get(org).map(|c| c.org_id.clone())
+    }
+
+    /// Whether `org` uses source-side names.
+    pub fn source_side(&self, org: &OrgName) -> bool {
+        self.settings.topology.is_source_side(org)
+    }
+
+    /// The sync whose object on `org` is `object`.
+    pub fn sync_for(&self, org: &OrgName, object: &str) -> Option<&SyncSettings> {
+        let side = self.source_side(org);
+        self.settings
+            .syncs
+            .iter()
+            .find(|s| object_name(s, side).eq_ignore_ascii_case(object))
+    }
+
+    /// Wake every apply worker (items were queued).
+    pub fn wake_workers(&self) {
+        for n in self.apply_wake.values() {
+            n.notify_one();
+        }
+    }
+
+    pub fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
