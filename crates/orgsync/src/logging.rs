@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 /// Install the global subscriber, writing to stderr so stdout stays for command output.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("warn,orgsync=info,orgsync_engine=info,orgsync_store=warn")
+        EnvFilter::new("warn,sqlx=error,orgsync=info,orgsync_engine=info,orgsync_store=warn")
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
