@@ -14,7 +14,8 @@
 //! - `dml` — JSON → values with Salesforce's validation, transactions with an undo log;
 //! - [`changelog`] — committed changes as CDC reports them, capped in count and memory;
 //! - `query` — SOQL over a read-locked view with field-level security, cursors, JSON records;
-//! - `describe`, `records`, `replication` (updated/deleted), `savepoint`, `users`;
+//! - `describe`, `records`, `replication` (updated/deleted), `savepoint`, `users`,
+//!   `organization` (the one Organization row, Id = org id);
 //! - [`persist`] — JSON-lines snapshots written atomically.
 //!
 //! Concurrency: one `parking_lot::RwLock` around the data; queries and reads share it, DML
@@ -29,6 +30,7 @@ mod dml;
 pub mod error;
 pub mod ids;
 mod org;
+mod organization;
 pub mod persist;
 mod query;
 mod records;

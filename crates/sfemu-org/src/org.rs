@@ -125,6 +125,7 @@ impl Org {
         };
         let profiles = crate::users::ensure_profiles(&spec, &schema, &mut data)?;
         let users = crate::users::ensure_users(&spec, &schema, &profiles, &mut data)?;
+        crate::organization::ensure_organization(&spec, &schema, &org_id, &users, &mut data)?;
         Ok(Arc::new_cyclic(|me| Org {
             me: me.clone(),
             org_id,

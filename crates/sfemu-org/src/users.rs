@@ -8,16 +8,21 @@ use crate::{OrgSpec, SfError, User};
 use soql::Value;
 use std::collections::HashSet;
 
-/// Inserts a system row (users, profiles) directly, without DML or change log.
-fn insert_system_row(
+/// Inserts a system row (users, profiles, the organization) directly, without DML or change
+/// log. `id` is minted when `None`; `creator` defaults to the row itself (the first user).
+pub(crate) fn insert_system_row(
     schema: &Schema,
     data: &mut Data,
     table: usize,
     fields: &[(&str, Value)],
     creator: Option<&str>,
+    id: Option<&str>,
 ) -> String {
     let obj = schema.obj(table);
-    let id = data.idgen.next(&obj.key_prefix);
+    let id = match id {
+        Some(i) => i.to_string(),
+        None => data.idgen.next(&obj.key_prefix),
+    };
     let now = data.tick();
     let mut row = vec![Value::Null; obj.fields.len()];
     for (i, f) in obj.fields.iter().enumerate() {
@@ -78,6 +83,7 @@ pub(crate) fn ensure_profiles(
                 data,
                 t,
                 &[("Name", Value::text(name.as_str()))],
+                None,
                 None,
             ),
         };
@@ -181,7 +187,7 @@ pub(crate) fn ensure_users(
                     ("ProfileId", Value::text(profile.id.as_str())),
                     ("IsActive", Value::Bool(true)),
                 ];
-                insert_system_row(schema, data, t, &fields, creator.as_deref())
+                insert_system_row(schema, data, t, &fields, creator.as_deref(), None)
             }
         };
         out.push(User {

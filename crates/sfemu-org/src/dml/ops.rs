@@ -17,9 +17,12 @@ impl Exec<'_> {
     ) -> Result<String, SfError> {
         let obj = self.schema.obj(table);
         if !obj.flags.createable {
+            // Salesforce has been seen answering `CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY` "entity
+            // type cannot be inserted: <label>" (Contact, Flow, Case History); UNCONFIRMED for
+            // Organization / RecordType / Profile specifically.
             return Err(SfError::new(
-                "INVALID_TYPE",
-                format!("entity type cannot be inserted: {}", obj.name),
+                "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                format!("entity type cannot be inserted: {}", obj.label),
             ));
         }
         let assigns = parse_fields(self, table, fields, Mode::Create)?;
@@ -148,9 +151,10 @@ impl Exec<'_> {
     ) -> Result<(), SfError> {
         let obj = self.schema.obj(table);
         if !obj.flags.updateable {
+            // UNCONFIRMED: by analogy with inserts into a read-only entity.
             return Err(SfError::new(
-                "INVALID_TYPE",
-                format!("entity type cannot be updated: {}", obj.name),
+                "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                format!("entity type cannot be updated: {}", obj.label),
             ));
         }
         let assigns = parse_fields(self, table, fields, Mode::Update)?;

@@ -5,4 +5,5 @@
 mod common;
 mod dml;
 mod lifecycle;
+mod organization;
 mod query;
