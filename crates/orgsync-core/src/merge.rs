@@ -62,6 +62,23 @@ pub struct RecordState {
 }
 
 impl RecordState {
+    /// Our own write to `org` was seen committed at `commit_ts` (a CDC event carrying our
+    /// client tag): move the shadow's time forward to that commit time for the fields that
+    /// still hold the written value, correcting an engine clock that runs behind the org's.
+    /// Only forward: an echo processed late must not take the time of a newer write back.
+    pub fn confirm_written(&mut self, org: &OrgName, fields: &Fields, commit_ts: DateTime<Utc>) {
+        let Some(shadow) = self.shadows.get_mut(org) else {
+            return;
+        };
+        for (k, v) in fields {
+            if let Some(s) = shadow.get_mut(&k.to_ascii_lowercase())
+                && same_value(&s.value, v)
+            {
+                s.at = s.at.max(commit_ts);
+            }
+        }
+    }
+
     /// Record that the record is now deleted (or restored) in `org`: call when such a change
     /// is captured there, and when our delete or undelete of it succeeded.
     pub fn set_deleted(&mut self, org: &OrgName, deleted: bool) {

@@ -93,6 +93,12 @@ pub fn process(
         .is_some_and(|t| origin_is_ours(&format!("client={t}"), tag))
     {
         out.dropped = Some(Dropped::OwnWrite);
+        if change.kind == ChangeKind::Upsert {
+            let side = settings.topology.is_source_side(&change.org);
+            let fields = to_merge_keys(sync, side, &change.fields);
+            out.state
+                .confirm_written(&change.org, &fields, change.commit_ts);
+        }
         return Ok(out);
     }
     let from_org_id = (ledger.org_id)(&change.org)
