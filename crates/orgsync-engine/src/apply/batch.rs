@@ -232,6 +232,9 @@ fn gid_field<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> String {
     )
 }
 
+/// Upsert on the global id; records the ledger already knows a local id for in this org are
+/// updated by Id instead (the origin org's own records do not carry the global id until we
+/// write it, and an upsert on it there would create a duplicate). At most two calls per batch.
 async fn upsert<S: Store>(
     sh: &Shared<S>,
     org: &OrgName,
@@ -240,16 +243,69 @@ async fn upsert<S: Store>(
     items: &[SyncItem],
 ) -> Vec<ItemResult> {
     let field = gid_field(sh, org, object);
-    let records: Vec<Record> = items
-        .iter()
-        .map(|w| {
-            let mut r = payload_record(&w.payload);
-            r.insert(field.clone(), Value::String(w.global_id.to_string()));
-            r
+    let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
+    let local = local_ids(sh, org, object, &gids).await;
+    let mut updates = Vec::new();
+    let mut upserts = Vec::new();
+    let mut slots = Vec::with_capacity(items.len());
+    for w in items {
+        let mut r = payload_record(&w.payload);
+        r.insert(field.clone(), Value::String(w.global_id.to_string()));
+        match local.get(&w.global_id) {
+            Some(id) => {
+                r.insert("Id".into(), Value::String(id.clone()));
+                slots.push(true);
+                updates.push(r);
+            }
+            None => {
+                slots.push(false);
+                upserts.push(r);
+            }
+        }
+    }
+    let client = conn.client.clone();
+    let obj = object.to_string();
+    let mut updated = if updates.is_empty() {
+        Vec::new()
+    } else {
+        off_task(move || async move { client.update_many(&obj, &updates).await }).await
+    }
+    .into_iter();
+    let client = conn.client.clone();
+    let obj = object.to_string();
+    let mut upserted = if upserts.is_empty() {
+        Vec::new()
+    } else {
+        off_task(move || async move { client.upsert_many(&obj, &field, &upserts).await }).await
+    }
+    .into_iter();
+    slots
+        .into_iter()
+        .map(|is_update| {
+            let next = if is_update {
+                updated.next()
+            } else {
+                upserted.next()
+            };
+            next.unwrap_or_else(|| Err(sfclient::SfError::Config("missing result".into())))
         })
-        .collect();
-    let (client, object) = (conn.client.clone(), object.to_string());
-    off_task(move || async move { client.upsert_many(&object, &field, &records).await }).await
+        .collect()
+}
+
+async fn local_ids<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    object: &str,
+    gids: &[GlobalId],
+) -> HashMap<GlobalId, String> {
+    sh.store
+        .records(org, object, gids)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !r.deleted)
+        .filter_map(|r| r.local_id.map(|l| (r.global_id, l)))
+        .collect()
 }
 
 async fn undelete<S: Store>(

@@ -1,0 +1,199 @@
+//! A running emulator with several orgs, a SQLite ledger in a temp dir, and helpers to edit
+//! records on an org (as a user, not as orgsync) and read them back.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use orgsync_core::Settings;
+use orgsync_engine::{Engine, EngineHandle, EngineOptions};
+use orgsync_store::SqlStore;
+use serde_json::{Value, json};
+use sfclient::{AuthFlow, Client, OrgConfig, Record, Secret};
+use sfemu::server::{Emulator, EmulatorConfig};
+
+pub const IDLE: Duration = Duration::from_secs(60);
+
+pub struct Env {
+    pub emu: Emulator,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+#[allow(dead_code)]
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures")
+        .join(name)
+}
+
+/// Start one emulated org per name; `schema(name)` adds schema files to that org.
+pub async fn start(names: &[&str], schema: impl Fn(&str) -> Vec<PathBuf>) -> Env {
+    let mut cfg = EmulatorConfig::single_org().with_tls(false);
+    let template = cfg.orgs[0].clone();
+    cfg.orgs = names
+        .iter()
+        .map(|n| {
+            let mut o = template.clone();
+            o.name = n.to_string();
+            o.port = 0;
+            o.spec.name = n.to_string();
+            o.spec.org_id = None;
+            o.spec.schema_files = schema(n);
+            o
+        })
+        .collect();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let emu = Emulator::start(cfg).await.unwrap();
+    Env {
+        emu,
+        dir: tempfile::tempdir().unwrap(),
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Env {
+    pub fn base(&self, org: &str) -> String {
+        self.emu.org(org).unwrap().base_url.clone()
+    }
+
+    /// The orgsync config: orgs + `rest` (topology and syncs).
+    pub fn settings(&self, names: &[&str], rest: &str) -> Settings {
+        let mut text = String::new();
+        for n in names {
+            text.push_str(&format!(
+                "[orgs.{n}]\nlogin_url = \"{}\"\nrole = \"peer\"\nauth = {{ flow = \"password\", client_id = \"sfemu-client\", client_secret = \"sfemu-secret\", username = \"admin@sfemu.test\", password = \"sfemu\" }}\n\n",
+                self.base(n)
+            ));
+        }
+        let db = self.dir.path().join("ledger.db");
+        text.push_str(rest);
+        text.push_str(&format!(
+            "\n[engine]\nstate = \"{}\"\nlookback = \"2s\"\n",
+            db.display()
+        ));
+        Settings::from_str(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub async fn store(&self) -> SqlStore {
+        let db = self.dir.path().join("ledger.db");
+        SqlStore::open(&format!("sqlite:{}", db.display())).await.unwrap()
+    }
+
+    pub async fn engine(&self, settings: Settings) -> EngineHandle {
+        let opts = EngineOptions {
+            lease_owner: "test".into(),
+            ..EngineOptions::default()
+        };
+        Engine::start(settings, self.store().await, opts).await.unwrap()
+    }
+
+    /// A user's client on `org` (tag `test`, so its writes are not orgsync's).
+    pub async fn user(&self, org: &str) -> Client {
+        let auth = AuthFlow::Password {
+            client_id: "sfemu-client".into(),
+            client_secret: Secret::from("sfemu-secret"),
+            username: "admin@sfemu.test".into(),
+            password: Secret::from("sfemu"),
+        };
+        let mut cfg = OrgConfig::new(org, self.base(org), auth);
+        cfg.client_tag = "test".into();
+        cfg.use_system_roots = false;
+        Client::connect(cfg).await.unwrap()
+    }
+
+    /// Write calls (collections, sobject, composite) counted by the emulator on `org`.
+    pub async fn writes(&self, org: &str) -> u64 {
+        let v: Value = self
+            .http
+            .get(format!("{}/__sfemu/api-usage", self.base(org)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ["collections", "sobject", "composite", "bulk"]
+            .iter()
+            .map(|k| v["byKind"][k].as_u64().unwrap_or(0))
+            .sum()
+    }
+
+    /// Restore a record from the recycle bin (Salesforce does this through SOAP or the UI).
+    #[allow(dead_code)]
+    pub async fn undelete(&self, org: &str, id: &str) {
+        let running = self.emu.org(org).unwrap();
+        let user = self
+            .user(org)
+            .await
+            .query_page("SELECT Id FROM User LIMIT 1", false)
+            .await
+            .unwrap()
+            .records[0]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let caller = sfemu_org::Caller {
+            user_id: user,
+            api: "rest".into(),
+            api_version: "62.0".into(),
+            client: Some("test".into()),
+        };
+        let r = running.state.org.apply(
+            &caller,
+            vec![sfemu_org::DmlOp::Undelete { id: id.into() }],
+            false,
+        );
+        assert!(r[0].is_ok(), "{r:?}");
+    }
+}
+
+pub fn rec(v: Value) -> Record {
+    v.as_object().unwrap().clone()
+}
+
+/// Create a record as a user; returns its id.
+pub async fn create(c: &Client, object: &str, fields: Value) -> String {
+    c.create(object, &rec(fields)).await.unwrap()
+}
+
+pub async fn update(c: &Client, object: &str, id: &str, fields: Value) {
+    c.update(object, id, &rec(fields)).await.unwrap()
+}
+
+/// Every live record of `object` on an org, by global id (or own id when it has none):
+/// the given fields.
+pub async fn snapshot(c: &Client, object: &str, fields: &[&str]) -> Vec<Value> {
+    let org_id = c
+        .identity_url()
+        .await
+        .unwrap()
+        .and_then(|u| u.rsplit('/').nth(1).map(str::to_string))
+        .unwrap();
+    let soql = format!(
+        "SELECT Id, OrgSync_Global_Id__c, {} FROM {object}",
+        fields.join(", ")
+    );
+    let page = c.query_page(&soql, false).await.unwrap();
+    let mut out: Vec<Value> = page
+        .records
+        .iter()
+        .map(|r| {
+            let gid = r["OrgSync_Global_Id__c"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    let id = r["Id"].as_str().unwrap();
+                    orgsync_core::GlobalId::new(org_id.parse().unwrap(), id)
+                        .unwrap()
+                        .to_string()
+                });
+            let mut o = json!({ "gid": gid });
+            for f in fields {
+                o[*f] = r[*f].clone();
+            }
+            o
+        })
+        .collect();
+    out.sort_by(|a, b| a["gid"].as_str().cmp(&b["gid"].as_str()));
+    out
+}
