@@ -50,7 +50,11 @@ async fn check_fails_when_the_global_id_field_is_missing() {
         .lines()
         .find(|l| l.contains("FAIL") && l.contains("Account"))
         .unwrap_or_else(|| panic!("{out}"));
-    assert!(fail.contains("No_Such_Global_Id__c"), "{fail}");
+    assert!(fail.contains("Account"), "{fail}");
+    assert!(
+        out.contains("No_Such_Global_Id__c"),
+        "the problem names the field: {out}"
+    );
     assert!(out.contains("fix:"), "{out}");
     // Work_Item__c is fine on both orgs
     assert!(

@@ -31,8 +31,13 @@ fn bad_configs_exit_2_naming_file_and_line() {
     let cases: &[(&str, &str, &str)] = &[
         ("[orgs.a]\nlogin_url = 5\n", ":2:", "string"),
         (
-            "[orgs.a]\nlogin_url = \"http://127.0.0.1:9\"\nauth = { flow = \"password\" }\nbogus_key = 1\n",
-            ":",
+            "[orgs.a]\nlogin_url = \"http://127.0.0.1:9\"\nauth = { flow = \"password\" }\n",
+            ":3:",
+            "client_id",
+        ),
+        (
+            "[orgs.a]\nlogin_url = \"http://127.0.0.1:9\"\nbogus_key = 1\n",
+            ":3:",
             "bogus_key",
         ),
         (

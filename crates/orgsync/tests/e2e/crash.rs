@@ -72,12 +72,20 @@ fn spawn(dir: &std::path::Path) -> Child {
         .unwrap()
 }
 
-async fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+async fn wait_for(what: &str, limit: Duration, f: impl FnMut() -> bool) {
+    assert!(wait_until(limit, f).await, "gave up waiting for {what}");
+}
+
+/// Poll `f` until it holds (true) or `limit` passes (false).
+async fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        if start.elapsed() >= limit {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    true
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,9 +142,8 @@ async fn sigkill_mid_batch_then_restart_converges() {
     assert!(a.apply(&caller(&a), upd, true).iter().all(Result::is_ok));
 
     let mut second = spawn(dir.path());
-    let a2 = a.clone();
-    let b2 = b.clone();
-    wait_for("b to match a", Duration::from_secs(300), move || {
+    let (a2, b2) = (a.clone(), b.clone());
+    let matched = wait_until(Duration::from_secs(240), move || {
         count(&b2) >= N && by_gid(&a2) == by_gid(&b2)
     })
     .await;
@@ -145,6 +152,26 @@ async fn sigkill_mid_batch_then_restart_converges() {
         .status()
         .unwrap();
     let status = second.wait().unwrap();
+    if !matched {
+        let (ma, mb) = (by_gid(&a), by_gid(&b));
+        let missing = ma.keys().filter(|k| !mb.contains_key(*k)).count();
+        let extra = mb.keys().filter(|k| !ma.contains_key(*k)).count();
+        let differ = ma
+            .iter()
+            .filter(|(k, v)| mb.get(*k).is_some_and(|w| w != *v))
+            .count();
+        let st = bin()
+            .current_dir(dir.path())
+            .args(["status", "--config", "orgsync.toml"])
+            .output()
+            .unwrap();
+        panic!(
+            "b never matched a: a {} b {} records; missing in b {missing}, extra in b {extra}, differing {differ}\n{}",
+            ma.len(),
+            mb.len(),
+            String::from_utf8_lossy(&st.stdout)
+        );
+    }
     assert!(status.success(), "graceful stop on SIGTERM: {status:?}");
 
     let (ma, mb) = (by_gid(&a), by_gid(&b));
