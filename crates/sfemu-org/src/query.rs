@@ -103,14 +103,14 @@ impl DataSource for View<'_> {
         let keep = |r: &usize| include_deleted || !t.is_deleted(*r);
         if let ScanHint::AnyOf { slot, values } = hint {
             let slot = *slot;
-            let indexed = slot == ID_SLOT || t.has_unique_index(slot) || t.has_ref_index(slot);
+            let indexed = slot == ID_SLOT || t.has_ci_unique_index(slot) || t.has_ref_index(slot);
             if indexed {
                 let mut rows: Vec<usize> = Vec::new();
                 for v in values {
                     let Value::Text(s) = v else { continue };
                     if slot == ID_SLOT {
                         rows.extend(t.find(s).filter(|_| ids::is_well_formed(s)));
-                    } else if t.has_unique_index(slot) {
+                    } else if t.has_ci_unique_index(slot) {
                         // The unique index holds live rows only.
                         if include_deleted {
                             return (0..t.len()).collect();

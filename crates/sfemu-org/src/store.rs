@@ -222,6 +222,14 @@ impl Table {
         self.uniq.get(slot).is_some_and(Option::is_some)
     }
 
+    /// Whether `slot` has a unique index that matches case-insensitively, as SOQL's `=` on
+    /// text does (a case-sensitive index would miss `'abc'` for a stored `'ABC'`).
+    pub fn has_ci_unique_index(&self, slot: usize) -> bool {
+        self.uniq
+            .get(slot)
+            .is_some_and(|u| u.as_ref().is_some_and(|(cs, _)| !cs))
+    }
+
     /// Whether `slot` has a reference index.
     pub fn has_ref_index(&self, slot: usize) -> bool {
         self.refs.get(slot).is_some_and(Option::is_some)

@@ -96,8 +96,10 @@ pub enum ScanHint {
     /// No usable narrowing.
     All,
     /// Rows whose `slot` equals one of `values` (from `f = v` or `f IN (...)` in a top-level AND).
-    /// The soql planner offers this only for Id and reference fields (the `Id` field first), and
-    /// the values are then always 18-character Ids, so plain string equality is the right match.
+    /// The soql planner offers it for the `Id` field first, then a reference field (values are
+    /// then 18-character Ids: plain string equality is the right match), then a text field
+    /// (values are text that SOQL compares case-insensitively: use the hint only with an index
+    /// that matches case-insensitively, else scan).
     AnyOf { slot: usize, values: Vec<Value> },
 }
 

@@ -37,18 +37,17 @@ pub(crate) fn cdl_filtered(filter: Option<&Pred<FieldRef>>) -> bool {
         })
 }
 
-/// Scan narrowing: an `Id` equality first, else another reference-field equality. Only Id and
-/// reference fields are offered (their values are exact 18-char Ids, so a data source can look
-/// them up by plain equality; text fields compare case-insensitively).
+/// Scan narrowing: an `Id` equality first, else a reference-field equality, else an equality on
+/// any text-like field (external ids and unique fields are what a sync engine looks records up
+/// by, `WHERE OrgSync_Global_Id__c IN (…)`). Id and reference values are exact 18-char Ids; text
+/// values compare case-insensitively in SOQL, so a data source may use a text hint only with an
+/// index that matches case-insensitively (see [`crate::ScanHint`]).
 pub(crate) fn hint(filter: Option<&Pred<FieldRef>>) -> HintSpec {
     let eqs: Vec<_> = conjuncts(filter).into_iter().filter_map(equality).collect();
-    let pick = eqs
-        .iter()
-        .find(|(f, _)| f.field.kind == FieldKind::Id)
-        .or_else(|| {
-            eqs.iter()
-                .find(|(f, _)| f.field.kind == FieldKind::Reference)
-        });
+    let by_kind = |want: fn(FieldKind) -> bool| eqs.iter().find(|(f, _)| want(f.field.kind));
+    let pick = by_kind(|k| k == FieldKind::Id)
+        .or_else(|| by_kind(|k| k == FieldKind::Reference))
+        .or_else(|| by_kind(is_text_kind));
     match pick {
         Some((f, vals)) => HintSpec::AnyOf {
             slot: f.field.slot,
@@ -56,4 +55,16 @@ pub(crate) fn hint(filter: Option<&Pred<FieldRef>>) -> HintSpec {
         },
         None => HintSpec::All,
     }
+}
+
+/// Field kinds whose values are plain text compared case-insensitively by `=`.
+fn is_text_kind(k: FieldKind) -> bool {
+    matches!(
+        k,
+        FieldKind::String
+            | FieldKind::Email
+            | FieldKind::Phone
+            | FieldKind::Url
+            | FieldKind::Picklist
+    )
 }

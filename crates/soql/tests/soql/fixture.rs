@@ -214,7 +214,10 @@ impl DataSource for Org {
             .filter(|&r| include_deleted || !tb.deleted[r])
             .filter(|&r| match hint {
                 ScanHint::All => true,
-                ScanHint::AnyOf { slot, values } => values.contains(&tb.rows[r][*slot]),
+                // Text hints match case-insensitively, as SOQL's `=` does (the hint contract).
+                ScanHint::AnyOf { slot, values } => values
+                    .iter()
+                    .any(|v| v.compare(&tb.rows[r][*slot]) == Some(std::cmp::Ordering::Equal)),
             })
             .collect()
     }
