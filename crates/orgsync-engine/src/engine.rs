@@ -58,7 +58,13 @@ impl<S: Store> Engine<S> {
             .collect();
         let (progress, progress_rx) = watch::channel(Progress::default());
         let (shutdown, _) = watch::channel(false);
+        let capture_locks = settings
+            .syncs
+            .iter()
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
         let sh = Arc::new(Shared {
+            capture_locks,
             settings,
             store,
             opts,
@@ -152,7 +158,7 @@ impl<S: Store> Control for Shared<S> {
         })
     }
     fn synced(&self) -> u64 {
-        self.counters.synced.load(Ordering::SeqCst)
+        self.counters.rounds.load(Ordering::SeqCst)
     }
 }
 

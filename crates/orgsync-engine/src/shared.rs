@@ -37,6 +37,9 @@ pub(crate) struct Counters {
     pub failed: AtomicU64,
     pub conflicts: AtomicU64,
     pub echoes_dropped: AtomicU64,
+    /// Apply rounds started completing (bumped before the ledger sees the outcome, so
+    /// `wait_idle` never mistakes a just-finished round for no activity).
+    pub rounds: AtomicU64,
 }
 
 impl Counters {
@@ -56,6 +59,10 @@ pub(crate) struct Shared<S> {
     pub pollers: Vec<Arc<PollerSlot>>,
     pub apply_wake: BTreeMap<OrgName, Arc<Notify>>,
     pub shutdown: watch::Sender<bool>,
+    /// One per sync: captures of the same records on different orgs load the merge state,
+    /// merge and commit one at a time, so each sees the other's agreed values (otherwise two
+    /// concurrent edits would both look unopposed and the conflict would go unrecorded).
+    pub capture_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl<S> std::fmt::Debug for Shared<S> {

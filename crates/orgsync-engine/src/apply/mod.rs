@@ -3,6 +3,7 @@
 //! transaction. The per-org circuit breaker and the budget governor gate each round.
 
 mod batch;
+mod fresh;
 
 use std::sync::Arc;
 
@@ -38,6 +39,20 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
     let mut paused_until = None;
     let mut stop = sh.shutdown.subscribe();
     let owner = format!("{}/{}", sh.opts.lease_owner, org);
+    // Write nothing before every poller has read once: edits made on several orgs while the
+    // engine was down are then all captured (and merged, conflicts recorded) before any of
+    // them is overwritten by a write of the others.
+    while !sh.stopping()
+        && sh
+            .pollers
+            .iter()
+            .any(|p| p.finished.load(std::sync::atomic::Ordering::SeqCst) == 0)
+    {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+            _ = stop.changed() => {}
+        }
+    }
     loop {
         if sh.stopping() {
             break;
@@ -91,6 +106,8 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
             }
             continue;
         }
+        let mut claimed = claimed;
+        fresh::refresh(&sh, &org, &mut claimed).await;
         let result = batch::run(&sh, &org, &conn, &governor, claimed).await;
         for call_ok in &result.calls {
             if *call_ok {
@@ -121,6 +138,7 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
         }
         let synced = result.synced;
         let failed = result.failed;
+        Counters::add(&sh.counters.rounds, 1);
         match sh.store.complete(result.completions, Utc::now()).await {
             Ok(_) => {
                 Counters::add(&sh.counters.synced, synced);

@@ -1,6 +1,7 @@
 //! Capture: one poller task per (org, sync). Each cycle reads what changed since the
 //! checkpoint (see [`poll`]) and commits it to the ledger together with the new checkpoint.
 
+mod correct;
 mod poll;
 mod state;
 

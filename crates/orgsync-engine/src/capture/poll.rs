@@ -214,6 +214,13 @@ async fn commit_chunk<S: Store>(
         watermark_id: Some(last.id.clone()),
         replay_id: None,
     };
+    let sync_idx = sh
+        .settings
+        .syncs
+        .iter()
+        .position(|s| std::ptr::eq(s, sync))
+        .unwrap_or(0);
+    let _serial = sh.capture_locks[sync_idx].lock().await;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let known: HashMap<String, RecordRow> = sh
         .store
@@ -326,6 +333,20 @@ async fn commit_chunk<S: Store>(
                 });
             }
             state = out.state;
+        }
+        if !row.deleted {
+            let side = sh.source_side(org);
+            if let Some(fix) = super::correct::correction(
+                sync,
+                org,
+                side,
+                gid,
+                &row.fields,
+                &state,
+                &batch.items,
+            ) {
+                batch.items.push(fix);
+            }
         }
         let mut rw = RecordWrite::new(org.clone(), object, gid.clone());
         rw.local_id = Some(row.id.clone());
