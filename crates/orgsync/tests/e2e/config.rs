@@ -46,7 +46,9 @@ fn bad_configs_exit_2_naming_file_and_line() {
             "E2E_NOT_SET_ANYWHERE",
         ),
         (
-            &GOOD.replace("kind = \"peer\"", "kind = \"star\""),
+            &GOOD
+                .replace("kind = \"peer\"", "kind = \"star\"")
+                .replace("${E2E_SECRET_B}", "literal"),
             ":11:",
             "star",
         ),

@@ -107,7 +107,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         }
         editor.step(&orgs, &mut rng);
         let secs = started.elapsed().as_secs();
-        if secs % 3 == 0 {
+        if secs.is_multiple_of(3) {
             show(&orgs, &emu, &handle, secs, Some(&editor))?;
         }
     }
