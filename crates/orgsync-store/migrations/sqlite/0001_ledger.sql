@@ -59,13 +59,17 @@ CREATE TABLE sync_items (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
--- at most one waiting item and one in-flight item per record and target
-CREATE UNIQUE INDEX sync_items_one_waiting ON sync_items (target_org, object, global_id)
+-- at most one waiting item and one in-flight item per record and target. Key indexes start
+-- with the global id, the selective column, so batch lookups (`global_id IN (...)`) use it as
+-- an index condition even before the planner has statistics.
+CREATE UNIQUE INDEX sync_items_one_waiting ON sync_items (global_id, target_org, object)
     WHERE state IN ('queued', 'pending', 'failed');
-CREATE UNIQUE INDEX sync_items_one_in_flight ON sync_items (target_org, object, global_id)
+CREATE UNIQUE INDEX sync_items_one_in_flight ON sync_items (global_id, target_org, object)
     WHERE state = 'in_flight';
-CREATE INDEX sync_items_due ON sync_items (target_org, state, next_attempt_at);
-CREATE INDEX sync_items_waiting_for ON sync_items (target_org, waiting_for) WHERE state = 'pending';
+-- claims: due queued items and expired leases (partial, so that key lookups never pick them)
+CREATE INDEX sync_items_due ON sync_items (target_org, next_attempt_at) WHERE state = 'queued';
+CREATE INDEX sync_items_leases ON sync_items (target_org, lease_until) WHERE state = 'in_flight';
+CREATE INDEX sync_items_waiting_for ON sync_items (waiting_for, target_org) WHERE state = 'pending';
 CREATE INDEX sync_items_state ON sync_items (state, id);
 
 CREATE TABLE records (
@@ -78,10 +82,9 @@ CREATE TABLE records (
     deleted BIGINT NOT NULL DEFAULT 0,
     last_modstamp BIGINT,
     updated_at BIGINT NOT NULL,
-    PRIMARY KEY (org, object, global_id)
+    PRIMARY KEY (global_id, org, object)
 );
-CREATE INDEX records_local ON records (org, object, local_id);
-CREATE INDEX records_global ON records (org, global_id);
+CREATE INDEX records_local ON records (local_id);
 
 CREATE TABLE agreed (
     object TEXT NOT NULL,

@@ -76,16 +76,17 @@ impl SqlStore {
         for chunk in new_rows.chunks(IN_CHUNK / 4) {
             let ids = self.insert_new(c, chunk, now).await?;
             for (k, merged, idx) in chunk {
-                let id = match ids.get(k) {
-                    Some(id) => *id,
+                let (id, inserted) = match ids.get(k) {
+                    Some(id) => (*id, true),
                     // lost a race with a concurrent insert of the same key: merge into it
                     None => match self.enqueue_one(c, merged, now).await? {
-                        Enqueued::Inserted(id) | Enqueued::Merged(id) => id,
+                        Enqueued::Inserted(id) => (id, true),
+                        Enqueued::Merged(id) => (id, false),
                         Enqueued::Duplicate => continue,
                     },
                 };
                 for (j, &i) in idx.iter().enumerate() {
-                    out[i] = Some(if j == 0 {
+                    out[i] = Some(if j == 0 && inserted {
                         Enqueued::Inserted(id)
                     } else {
                         Enqueued::Merged(id)
