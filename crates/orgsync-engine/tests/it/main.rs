@@ -2,4 +2,5 @@
 //! One binary (links once).
 
 mod support;
+mod lifecycle;
 mod sync;
