@@ -127,10 +127,7 @@ pub fn map_fields(
     parent_global_id: &dyn Fn(&str, &str) -> Option<GlobalId>,
 ) -> Result<Mapped, MappingError> {
     let mut out = Mapped::default();
-    let lower: IndexMap<String, &FieldValue> = fields
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
+    let lower = lowercased(fields);
     for f in &sync.fields {
         if !allowed(f.direction, leg.travel) {
             continue;
@@ -257,10 +254,7 @@ pub fn map_fields(
 /// merge state ([`crate::merge::RecordState`]) are the same whichever org a change came from.
 /// Unsynced fields are dropped.
 pub fn to_merge_keys(sync: &SyncSettings, from_source_side: bool, fields: &Fields) -> Fields {
-    let lower: IndexMap<String, &FieldValue> = fields
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
+    let lower = lowercased(fields);
     sync.fields
         .iter()
         .filter_map(|f| {
@@ -270,12 +264,17 @@ pub fn to_merge_keys(sync: &SyncSettings, from_source_side: bool, fields: &Field
         .collect()
 }
 
-/// Back from merge keys to one side's field names (the inverse of [`to_merge_keys`]).
-pub fn from_merge_keys(sync: &SyncSettings, to_source_side: bool, fields: &Fields) -> Fields {
-    let lower: IndexMap<String, &FieldValue> = fields
+/// The fields keyed by lowercased name: Salesforce field names are case-insensitive.
+fn lowercased(fields: &Fields) -> IndexMap<String, &FieldValue> {
+    fields
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
+        .collect()
+}
+
+/// Back from merge keys to one side's field names (the inverse of [`to_merge_keys`]).
+pub fn from_merge_keys(sync: &SyncSettings, to_source_side: bool, fields: &Fields) -> Fields {
+    let lower = lowercased(fields);
     sync.fields
         .iter()
         .filter_map(|f| {
