@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use sfemu_org::User;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -107,6 +108,26 @@ fn now_ms() -> i64 {
 }
 
 /// The success JSON (Salesforce's key order).
+/// The connected app named by the request's client id, its secret checked (the password and
+/// client-credentials flows require it).
+fn confidential_app<'a>(
+    state: &'a OrgServer,
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> Result<&'a ConnectedApp, OAuthError> {
+    let (id, secret) = client_credentials(headers, p);
+    app_for(state, id.as_deref(), secret.as_deref(), true)
+}
+
+/// A token response for a fresh grant of `user` to `app` (no refresh token to reuse).
+fn issue(state: &OrgServer, app: &ConnectedApp, user: User, with_refresh: bool) -> Response {
+    let grant = Grant {
+        user,
+        client_id: app.consumer_key.clone(),
+    };
+    success(state, app, grant, with_refresh, None)
+}
+
 fn success(
     state: &OrgServer,
     app: &ConnectedApp,
@@ -189,8 +210,7 @@ fn password_grant(
     headers: &HeaderMap,
     p: &HashMap<String, String>,
 ) -> Result<Response, OAuthError> {
-    let (id, secret) = client_credentials(headers, p);
-    let app = app_for(state, id.as_deref(), secret.as_deref(), true)?;
+    let app = confidential_app(state, headers, p)?;
     let username = p.get("username").map(String::as_str).unwrap_or("");
     let password = p.get("password").map(String::as_str).unwrap_or("");
     let user = state
@@ -200,11 +220,7 @@ fn password_grant(
     if !state.auth.password_ok(&user, password) {
         return Err(oauth_err(AUTH_FAILURE.0, AUTH_FAILURE.1));
     }
-    let grant = Grant {
-        user,
-        client_id: app.consumer_key.clone(),
-    };
-    Ok(success(state, app, grant, app.issue_refresh_tokens, None))
+    Ok(issue(state, app, user, app.issue_refresh_tokens))
 }
 
 fn client_credentials_grant(
@@ -212,17 +228,12 @@ fn client_credentials_grant(
     headers: &HeaderMap,
     p: &HashMap<String, String>,
 ) -> Result<Response, OAuthError> {
-    let (id, secret) = client_credentials(headers, p);
-    let app = app_for(state, id.as_deref(), secret.as_deref(), true)?;
+    let app = confidential_app(state, headers, p)?;
     let user = state.org.user_by_username(&app.run_as).ok_or(oauth_err(
         "invalid_grant",
         "no client credentials user enabled",
     ))?;
-    let grant = Grant {
-        user,
-        client_id: app.consumer_key.clone(),
-    };
-    Ok(success(state, app, grant, false, None))
+    Ok(issue(state, app, user, false))
 }
 
 fn refresh_grant(
@@ -294,11 +305,7 @@ fn jwt_grant(state: &OrgServer, p: &HashMap<String, String>) -> Result<Response,
             "invalid_grant",
             "user hasn't approved this consumer",
         ))?;
-    let grant = Grant {
-        user,
-        client_id: app.consumer_key.clone(),
-    };
-    Ok(success(state, app, grant, false, None))
+    Ok(issue(state, app, user, false))
 }
 
 async fn revoke(State(state): State<Arc<OrgServer>>, uri: Uri, body: Bytes) -> Response {
