@@ -47,6 +47,20 @@ enum Kind {
     Delete,
 }
 
+/// The `200` answer of every collections call: one result per record, in request order.
+fn respond(
+    ctx: &Ctx,
+    slots: Vec<Slot>,
+    all_or_none: bool,
+    kind: Kind,
+    ids: &[Option<String>],
+) -> Response {
+    json(
+        StatusCode::OK,
+        &Json::Array(execute(ctx, slots, all_or_none, kind, ids)),
+    )
+}
+
 /// Runs the slots: per-record injected faults first (one draw per record, before anything is
 /// applied), then ONE `Org::apply` for the records still standing, then results in order.
 /// With `all_or_none`, any failure means nothing is applied and every other record reports
@@ -207,10 +221,7 @@ pub async fn create(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             })
         })
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Save, &[])),
-    ))
+    Ok(respond(&ctx, slots, all_or_none, Kind::Save, &[]))
 }
 
 /// `PATCH /composite/sobjects` — update (records need `attributes.type` and `id`).
@@ -237,10 +248,7 @@ pub async fn update(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             })
         })
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Save, &[])),
-    ))
+    Ok(respond(&ctx, slots, all_or_none, Kind::Save, &[]))
 }
 
 /// `PATCH /composite/sobjects/{SObject}/{ExtIdField}` — upsert, one object type.
@@ -289,10 +297,7 @@ pub async fn upsert(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
             })
         })
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Upsert, &[])),
-    ))
+    Ok(respond(&ctx, slots, all_or_none, Kind::Upsert, &[]))
 }
 
 /// `DELETE /composite/sobjects?ids=…&allOrNone=…`.
@@ -324,8 +329,5 @@ pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
         .map(|id| Ok(DmlOp::Delete { id: id.clone() }))
         .collect();
     let keep: Vec<Option<String>> = ids.into_iter().map(Some).collect();
-    Ok(json(
-        StatusCode::OK,
-        &Json::Array(execute(&ctx, slots, all_or_none, Kind::Delete, &keep)),
-    ))
+    Ok(respond(&ctx, slots, all_or_none, Kind::Delete, &keep))
 }
