@@ -2,7 +2,7 @@
 //! over groups. Every selected plain field must be grouped ("Field must be grouped or
 //! aggregated"); unaliased aggregates are named `expr0`, `expr1`, … in SELECT order.
 
-use crate::ast::{AggCall, AggFunc, Operand, Query, SelectItem};
+use crate::ast::{AggCall, AggFunc, Ident, Operand, Query, SelectItem};
 use crate::check::{Ck, date_fn_kind, path_key};
 use crate::error::{ErrorCode, SoqlError};
 use crate::plan::{AggPlan, AggSpec, DateFn, FieldRef, GroupCol, Mode, RowQuery, SortKey};
@@ -180,25 +180,11 @@ pub(crate) fn plan_aggregate<C: Catalog>(
             }
             SelectItem::DateFn { call, alias } => {
                 let (col, _, _) = a.key(&Operand::DateFn(call.clone()))?;
-                let name = match alias {
-                    Some(x) => x.name.clone(),
-                    None => {
-                        expr += 1;
-                        format!("expr{}", expr - 1)
-                    }
-                };
-                columns.push((name, col));
+                columns.push((column_name(alias.as_ref(), &mut expr), col));
             }
             SelectItem::Agg { call, alias } => {
                 let (col, _, _) = a.agg(call)?;
-                let name = match alias {
-                    Some(x) => x.name.clone(),
-                    None => {
-                        expr += 1;
-                        format!("expr{}", expr - 1)
-                    }
-                };
-                columns.push((name, col));
+                columns.push((column_name(alias.as_ref(), &mut expr), col));
             }
             SelectItem::Fields { span, .. } => {
                 return Err(ck.err(
@@ -240,4 +226,16 @@ pub(crate) fn plan_aggregate<C: Catalog>(
         order,
     };
     Ok((rows, Mode::Aggregate(plan)))
+}
+
+/// A computed column's name: its alias, else the next `exprN` (unaliased date functions and
+/// aggregates share one counter, in SELECT order).
+fn column_name(alias: Option<&Ident>, expr: &mut usize) -> String {
+    match alias {
+        Some(x) => x.name.clone(),
+        None => {
+            *expr += 1;
+            format!("expr{}", *expr - 1)
+        }
+    }
 }
