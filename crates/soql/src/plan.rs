@@ -218,29 +218,12 @@ impl Plan {
         Ok(match &self.mode {
             Mode::Rows(_) => Execution::Rows(self.rows.run(ds, candidates, ctx)),
             Mode::Count => {
-                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx, ds));
-                let n = filter_rows(
-                    ds,
-                    table,
-                    candidates,
-                    filter.as_ref(),
-                    ctx.include_deleted,
-                    None,
-                )
-                .len() as u64;
+                let n = self.matching(ds, candidates, ctx).len() as u64;
                 let n = n.saturating_sub(self.rows.offset);
                 Execution::Count(self.rows.limit.map_or(n, |l| n.min(l)))
             }
             Mode::Aggregate(agg) => {
-                let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx, ds));
-                let rows = filter_rows(
-                    ds,
-                    table,
-                    candidates,
-                    filter.as_ref(),
-                    ctx.include_deleted,
-                    None,
-                );
+                let rows = self.matching(ds, candidates, ctx);
                 let out = crate::aggregate::run(
                     ds,
                     agg,
@@ -253,6 +236,25 @@ impl Plan {
                 Execution::Aggregate(out)
             }
         })
+    }
+
+    /// Every candidate that passes the WHERE filter (no sort, no paging): what COUNT() and
+    /// aggregates work on.
+    fn matching<D: DataSource>(
+        &self,
+        ds: &D,
+        candidates: Vec<usize>,
+        ctx: &EvalContext,
+    ) -> Vec<usize> {
+        let filter = self.rows.filter.as_ref().map(|f| f.bind(ctx, ds));
+        filter_rows(
+            ds,
+            self.rows.object.table,
+            candidates,
+            filter.as_ref(),
+            ctx.include_deleted,
+            None,
+        )
     }
 
     /// One result row (a handle from [`Execution::Rows`]) as an output tree: selected fields in
