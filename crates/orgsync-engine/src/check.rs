@@ -44,7 +44,12 @@ impl std::fmt::Display for CheckReport {
                 Some(o) => format!("{} {o}", l.org),
                 None => format!("{} login", l.org),
             };
-            writeln!(f, "{} {what}: {}", if l.ok { "ok  " } else { "FAIL" }, l.message)?;
+            writeln!(
+                f,
+                "{} {what}: {}",
+                if l.ok { "ok  " } else { "FAIL" },
+                l.message
+            )?;
             for fix in &l.fixes {
                 writeln!(f, "       fix: {fix}")?;
             }

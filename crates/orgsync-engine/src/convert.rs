@@ -96,7 +96,10 @@ mod tests {
         let b = from_json(&Value::String("2024-01-02T03:04:05Z".into()));
         assert_eq!(a, b);
         assert!(matches!(a, FieldValue::DateTime(_)));
-        assert_eq!(to_json(&a), Value::String("2024-01-02T03:04:05.000+0000".into()));
+        assert_eq!(
+            to_json(&a),
+            Value::String("2024-01-02T03:04:05.000+0000".into())
+        );
         assert!(matches!(
             from_json(&Value::String("2024-01-02".into())),
             FieldValue::Date(_)
@@ -105,6 +108,9 @@ mod tests {
             from_json(&Value::String("2024-01-02 notes".into())),
             FieldValue::Text(_)
         ));
-        assert_eq!(from_json(&serde_json::json!(1.5)), FieldValue::Number("1.5".into()));
+        assert_eq!(
+            from_json(&serde_json::json!(1.5)),
+            FieldValue::Number("1.5".into())
+        );
     }
 }

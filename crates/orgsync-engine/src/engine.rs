@@ -76,8 +76,15 @@ impl<S: Store> Engine<S> {
             shutdown,
         });
         for p in &sh.pollers {
-            if sh.store.sync(&p.org, &status::initial(&sh, &p.org, p.sync).object).await?.is_none() {
-                sh.store.put_sync(&status::initial(&sh, &p.org, p.sync)).await?;
+            if sh
+                .store
+                .sync(&p.org, &status::initial(&sh, &p.org, p.sync).object)
+                .await?
+                .is_none()
+            {
+                sh.store
+                    .put_sync(&status::initial(&sh, &p.org, p.sync))
+                    .await?;
             }
         }
         let mut tasks = Vec::new();

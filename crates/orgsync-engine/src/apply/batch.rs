@@ -376,7 +376,10 @@ async fn delete<S: Store>(
         if let Ok(page) = conn.client.query_page(&soql, false).await {
             for r in page.records {
                 let id = r.get("Id").and_then(|v| v.as_str());
-                let g = r.get(&field).and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+                let g = r
+                    .get(&field)
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse().ok());
                 if let (Some(id), Some(g)) = (id, g) {
                     local.insert(g, id.to_string());
                 }
@@ -396,12 +399,10 @@ async fn delete<S: Store>(
                 created: None,
             }),
             Some(id) => match results.next() {
-                Some(Err(e)) if e.code() == Some("ENTITY_IS_DELETED") => {
-                    Ok(sfclient::Saved {
-                        id: id.clone(),
-                        created: None,
-                    })
-                }
+                Some(Err(e)) if e.code() == Some("ENTITY_IS_DELETED") => Ok(sfclient::Saved {
+                    id: id.clone(),
+                    created: None,
+                }),
                 Some(r) => r,
                 None => Ok(sfclient::Saved {
                     id: id.clone(),
@@ -426,6 +427,8 @@ where
     let handle = tokio::runtime::Handle::current();
     match tokio::task::spawn_blocking(move || handle.block_on(make())).await {
         Ok(r) => r,
-        Err(e) => vec![Err(sfclient::SfError::Config(format!("write task failed: {e}")))],
+        Err(e) => vec![Err(sfclient::SfError::Config(format!(
+            "write task failed: {e}"
+        )))],
     }
 }

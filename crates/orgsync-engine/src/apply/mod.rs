@@ -65,8 +65,7 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
         if let Some(usage) = conn.client.budget().api_usage {
             match governor.observe(usage.used, usage.max) {
                 Some(Transition::Paused) => {
-                    status::set_org(&sh, &org, SyncStatus::Paused, Some("API budget".into()))
-                        .await
+                    status::set_org(&sh, &org, SyncStatus::Paused, Some("API budget".into())).await
                 }
                 Some(Transition::Resumed) => {
                     status::set_org(&sh, &org, SyncStatus::Active, None).await

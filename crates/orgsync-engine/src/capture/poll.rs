@@ -336,15 +336,9 @@ async fn commit_chunk<S: Store>(
         }
         if !row.deleted {
             let side = sh.source_side(org);
-            if let Some(fix) = super::correct::correction(
-                sync,
-                org,
-                side,
-                gid,
-                &row.fields,
-                &state,
-                &batch.items,
-            ) {
+            if let Some(fix) =
+                super::correct::correction(sync, org, side, gid, &row.fields, &state, &batch.items)
+            {
                 batch.items.push(fix);
             }
         }
@@ -372,8 +366,6 @@ async fn commit_chunk<S: Store>(
 /// A poll has no transaction id: the record, its SystemModstamp and the kind identify the
 /// change uniquely, and a re-read of the same row yields the same id (dropped as a replay).
 fn txn_id(org: &OrgName, id: &str, modstamp: chrono::DateTime<Utc>, kind: ChangeKind) -> String {
-    let h = blake3::hash(
-        format!("{org}|{id}|{}|{kind:?}", modstamp.timestamp_millis()).as_bytes(),
-    );
+    let h = blake3::hash(format!("{org}|{id}|{}|{kind:?}", modstamp.timestamp_millis()).as_bytes());
     format!("poll:{}", &h.to_hex()[..32])
 }

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
+use orgsync_core::GlobalId;
 use orgsync_core::config::SyncSettings;
 use orgsync_core::mapping::object_name;
 use orgsync_core::merge::RecordState;
-use orgsync_core::GlobalId;
 use orgsync_store::Store;
 
 use crate::error::EngineError;

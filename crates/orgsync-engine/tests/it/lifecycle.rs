@@ -14,7 +14,9 @@ async fn deletes_and_undeletes_propagate() {
     create(&a, "Work_Item__c", json!({"Name": "stays"})).await;
     let settings = env.settings(
         &["a", "b"],
-        &format!("{PEER}[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\"]\ninterval = \"30m\"\n"),
+        &format!(
+            "{PEER}[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\"]\ninterval = \"30m\"\n"
+        ),
     );
     let engine = env.engine(settings).await;
     assert!(engine.wait_idle(IDLE).await);
@@ -39,7 +41,12 @@ async fn children_land_with_their_parent_looked_up_by_global_id() {
     let a = env.user("a").await;
     let b = env.user("b").await;
     let acct = create(&a, "Account", json!({"Name": "Acme"})).await;
-    create(&a, "Work_Item__c", json!({"Name": "child", "Account__c": acct})).await;
+    create(
+        &a,
+        "Work_Item__c",
+        json!({"Name": "child", "Account__c": acct}),
+    )
+    .await;
     let settings = env.settings(
         &["a", "b"],
         &format!(
@@ -53,9 +60,10 @@ async fn children_land_with_their_parent_looked_up_by_global_id() {
         .await
         .unwrap();
     let store = env.store().await;
-    let all = orgsync_store::Store::items(&store, &Default::default(), orgsync_store::Page::first(10))
-        .await
-        .unwrap();
+    let all =
+        orgsync_store::Store::items(&store, &Default::default(), orgsync_store::Page::first(10))
+            .await
+            .unwrap();
     let syncs = orgsync_store::Store::syncs(&store).await.unwrap();
     assert_eq!(rows.records.len(), 1, "{syncs:#?} {all:#?}");
     assert_eq!(rows.records[0]["Account__r"]["Name"], "Acme");
@@ -70,8 +78,18 @@ async fn children_land_with_their_parent_looked_up_by_global_id() {
 async fn a_rejected_record_fails_with_salesforces_message_and_the_rest_flow() {
     let env = start(&["a", "b"], |n| vec![fixture(&format!("code-{n}.toml"))]).await;
     let (a, b) = (env.user("a").await, env.user("b").await);
-    create(&a, "Work_Item__c", json!({"Name": "short", "Code__c": "ok"})).await;
-    create(&a, "Work_Item__c", json!({"Name": "long", "Code__c": "far too long"})).await;
+    create(
+        &a,
+        "Work_Item__c",
+        json!({"Name": "short", "Code__c": "ok"}),
+    )
+    .await;
+    create(
+        &a,
+        "Work_Item__c",
+        json!({"Name": "long", "Code__c": "far too long"}),
+    )
+    .await;
     let settings = env.settings(
         &["a", "b"],
         &format!("{PEER}[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Code__c\"]\ninterval = \"30m\"\n"),
@@ -95,6 +113,9 @@ async fn a_rejected_record_fails_with_salesforces_message_and_the_rest_flow() {
     assert_eq!(failed.len(), 1);
     let err = failed[0].last_error.as_ref().unwrap();
     assert_eq!(err.code, "STRING_TOO_LONG", "{err:?}");
-    assert!(err.message.contains("Code__c") || err.message.contains("too long"), "{err:?}");
+    assert!(
+        err.message.contains("Code__c") || err.message.contains("too long"),
+        "{err:?}"
+    );
     engine.shutdown().await;
 }

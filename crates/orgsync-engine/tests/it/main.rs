@@ -1,6 +1,6 @@
 //! End-to-end tests of the engine against in-process emulated orgs and a real SQLite ledger.
 //! One binary (links once).
 
-mod support;
 mod lifecycle;
+mod support;
 mod sync;

@@ -76,7 +76,9 @@ impl Env {
 
     pub async fn store(&self) -> SqlStore {
         let db = self.dir.path().join("ledger.db");
-        SqlStore::open(&format!("sqlite:{}", db.display())).await.unwrap()
+        SqlStore::open(&format!("sqlite:{}", db.display()))
+            .await
+            .unwrap()
     }
 
     pub async fn engine(&self, settings: Settings) -> EngineHandle {
@@ -84,7 +86,9 @@ impl Env {
             lease_owner: "test".into(),
             ..EngineOptions::default()
         };
-        Engine::start(settings, self.store().await, opts).await.unwrap()
+        Engine::start(settings, self.store().await, opts)
+            .await
+            .unwrap()
     }
 
     /// A user's client on `org` (tag `test`, so its writes are not orgsync's).

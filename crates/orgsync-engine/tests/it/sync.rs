@@ -17,8 +17,18 @@ const FIELDS: &[&str] = &["Name", "Status__c", "Assignee__c", "Estimate_Hours__c
 async fn two_orgs_both_ways_and_no_echo_writes() {
     let env = start(&["a", "b"], |_| vec![]).await;
     let (a, b) = (env.user("a").await, env.user("b").await);
-    let from_a = create(&a, "Work_Item__c", json!({"Name": "from a", "Status__c": "New"})).await;
-    create(&b, "Work_Item__c", json!({"Name": "from b", "Assignee__c": "bo"})).await;
+    let from_a = create(
+        &a,
+        "Work_Item__c",
+        json!({"Name": "from a", "Status__c": "New"}),
+    )
+    .await;
+    create(
+        &b,
+        "Work_Item__c",
+        json!({"Name": "from b", "Assignee__c": "bo"}),
+    )
+    .await;
     let settings = env.settings(
         &["a", "b"],
         &format!("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n{WORK_ITEM}"),
@@ -42,7 +52,10 @@ async fn two_orgs_both_ways_and_no_echo_writes() {
     assert!(engine.wait_idle(IDLE).await);
     let sa = snapshot(&a, "Work_Item__c", FIELDS).await;
     assert_eq!(sa, snapshot(&b, "Work_Item__c", FIELDS).await);
-    assert!(sa.iter().any(|r| r["Status__c"] == "Done" && r["Name"] == "from a"));
+    assert!(
+        sa.iter()
+            .any(|r| r["Status__c"] == "Done" && r["Name"] == "from a")
+    );
 
     // converged: more poll cycles write nothing anywhere
     let before = (env.writes("a").await, env.writes("b").await);
@@ -132,13 +145,27 @@ async fn concurrent_edits_merge_and_conflicts_resolve_the_same_everywhere() {
     engine.shutdown().await;
     // while the engine is down: different fields on both orgs, and the same field on both
     // (b edits later and wins)
-    update(&a, "Work_Item__c", &id, json!({"Status__c": "Done", "Assignee__c": "from a"})).await;
+    update(
+        &a,
+        "Work_Item__c",
+        &id,
+        json!({"Status__c": "Done", "Assignee__c": "from a"}),
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    update(&b, "Work_Item__c", &on_b, json!({"Estimate_Hours__c": 3, "Assignee__c": "from b"})).await;
-    let engine = env.engine(env.settings(
-        &["a", "b"],
-        &format!("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n{WORK_ITEM}"),
-    )).await;
+    update(
+        &b,
+        "Work_Item__c",
+        &on_b,
+        json!({"Estimate_Hours__c": 3, "Assignee__c": "from b"}),
+    )
+    .await;
+    let engine = env
+        .engine(env.settings(
+            &["a", "b"],
+            &format!("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n{WORK_ITEM}"),
+        ))
+        .await;
     assert!(engine.wait_idle(IDLE).await);
     let sa = snapshot(&a, "Work_Item__c", FIELDS).await;
     assert_eq!(sa, snapshot(&b, "Work_Item__c", FIELDS).await);
