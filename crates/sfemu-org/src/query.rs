@@ -317,9 +317,7 @@ impl Org {
         batch: usize,
         version: &str,
     ) -> Result<QueryPage, SfError> {
-        let user = self
-            .find_user(user_id)
-            .map_or_else(|| user_id.to_string(), |u| u.id.clone());
+        let user = self.cursor_owner(user_id);
         let batch = batch.clamp(200, 2000);
         let data = self.data.read();
         let view = View {
@@ -378,9 +376,7 @@ impl Org {
         batch: usize,
         version: &str,
     ) -> Result<QueryPage, SfError> {
-        let user = self
-            .find_user(user_id)
-            .map_or_else(|| user_id.to_string(), |u| u.id.clone());
+        let user = self.cursor_owner(user_id);
         let batch = batch.clamp(200, 2000);
         let locator = locator.trim_matches('/');
         let locator = locator.rsplit('/').next().unwrap_or(locator);
@@ -410,6 +406,13 @@ impl Org {
             last_used: Instant::now(),
         };
         Ok(page(self, &view, &cur, offset, batch, version, id))
+    }
+
+    /// The id a cursor is kept under: the caller's user id when known, else the caller as given
+    /// (so only the same caller can page on).
+    fn cursor_owner(&self, user_id: &str) -> String {
+        self.find_user(user_id)
+            .map_or_else(|| user_id.to_string(), |u| u.id.clone())
     }
 
     /// Number of open query cursors (for tests and the control surface).
