@@ -201,26 +201,37 @@ fn no_type() -> SfError {
     SfError::new("INVALID_TYPE", "Must send a concrete entity type.")
 }
 
+/// One slot per record: `attributes.type` is taken out first (a record without it fails
+/// alone with `INVALID_TYPE`), then `op` turns the type and the rest into the operation.
+fn typed_slots(
+    records: Vec<Map<String, Json>>,
+    mut op: impl FnMut(String, Map<String, Json>) -> Slot,
+) -> Vec<Slot> {
+    records
+        .into_iter()
+        .map(|mut rec| {
+            let ty = take_type(&mut rec).ok_or_else(no_type)?;
+            op(ty, rec)
+        })
+        .collect()
+}
+
 /// `POST /composite/sobjects` — create.
 pub async fn create(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
     require_version(&ctx, SINCE)?;
     let (all_or_none, records) = records_body(body).await?;
-    let slots = records
-        .into_iter()
-        .map(|mut rec| {
-            let object = take_type(&mut rec).ok_or_else(no_type)?;
-            if take_id(&mut rec).is_some_and(|v| !v.is_null()) {
-                return Err(SfError::new(
-                    "INVALID_FIELD",
-                    "cannot specify Id in an insert call",
-                ));
-            }
-            Ok(DmlOp::Create {
-                object,
-                fields: rec,
-            })
+    let slots = typed_slots(records, |object, mut rec| {
+        if take_id(&mut rec).is_some_and(|v| !v.is_null()) {
+            return Err(SfError::new(
+                "INVALID_FIELD",
+                "cannot specify Id in an insert call",
+            ));
+        }
+        Ok(DmlOp::Create {
+            object,
+            fields: rec,
         })
-        .collect();
+    });
     Ok(respond(&ctx, slots, all_or_none, Kind::Save, &[]))
 }
 
@@ -228,26 +239,22 @@ pub async fn create(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
 pub async fn update(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
     require_version(&ctx, SINCE)?;
     let (all_or_none, records) = records_body(body).await?;
-    let slots = records
-        .into_iter()
-        .map(|mut rec| {
-            let object = take_type(&mut rec).ok_or_else(no_type)?;
-            let id = match take_id(&mut rec) {
-                Some(Json::String(id)) if !id.is_empty() => id,
-                _ => {
-                    return Err(SfError::new(
-                        "MISSING_ARGUMENT",
-                        "Id not specified in an update call",
-                    ));
-                }
-            };
-            Ok(DmlOp::Update {
-                object: Some(object),
-                id,
-                fields: rec,
-            })
+    let slots = typed_slots(records, |object, mut rec| {
+        let id = match take_id(&mut rec) {
+            Some(Json::String(id)) if !id.is_empty() => id,
+            _ => {
+                return Err(SfError::new(
+                    "MISSING_ARGUMENT",
+                    "Id not specified in an update call",
+                ));
+            }
+        };
+        Ok(DmlOp::Update {
+            object: Some(object),
+            id,
+            fields: rec,
         })
-        .collect();
+    });
     Ok(respond(&ctx, slots, all_or_none, Kind::Save, &[]))
 }
 
@@ -257,46 +264,42 @@ pub async fn upsert(ctx: Ctx, body: Body) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
     let field = ext_field(&ctx, &object, ctx.param("a"))?;
     let (all_or_none, records) = records_body(body).await?;
-    let slots = records
-        .into_iter()
-        .map(|mut rec| {
-            let ty = take_type(&mut rec).ok_or_else(no_type)?;
-            if !ty.eq_ignore_ascii_case(&object) {
-                return Err(SfError::new(
-                    "INVALID_TYPE",
-                    format!("Record type {ty} does not match {object}"),
+    let slots = typed_slots(records, |ty, mut rec| {
+        if !ty.eq_ignore_ascii_case(&object) {
+            return Err(SfError::new(
+                "INVALID_TYPE",
+                format!("Record type {ty} does not match {object}"),
+            ));
+        }
+        let key = rec.keys().find(|k| k.eq_ignore_ascii_case(&field)).cloned();
+        let value = match key.as_ref().and_then(|k| rec.get(k)) {
+            Some(Json::String(s)) if !s.is_empty() => s.clone(),
+            Some(Json::Number(n)) => n.to_string(),
+            _ => {
+                return Err(SfError::with_fields(
+                    "MISSING_ARGUMENT",
+                    format!("{field} not specified"),
+                    vec![field.clone()],
                 ));
             }
-            let key = rec.keys().find(|k| k.eq_ignore_ascii_case(&field)).cloned();
-            let value = match key.as_ref().and_then(|k| rec.get(k)) {
-                Some(Json::String(s)) if !s.is_empty() => s.clone(),
-                Some(Json::Number(n)) => n.to_string(),
-                _ => {
-                    return Err(SfError::with_fields(
-                        "MISSING_ARGUMENT",
-                        format!("{field} not specified"),
-                        vec![field.clone()],
-                    ));
-                }
-            };
-            if field == "Id" {
-                if let Some(k) = key {
-                    rec.shift_remove(&k);
-                }
-                return Ok(DmlOp::Update {
-                    object: Some(object.clone()),
-                    id: value,
-                    fields: rec,
-                });
+        };
+        if field == "Id" {
+            if let Some(k) = key {
+                rec.shift_remove(&k);
             }
-            Ok(DmlOp::Upsert {
-                object: object.clone(),
-                ext_field: field.clone(),
-                ext_value: value,
+            return Ok(DmlOp::Update {
+                object: Some(object.clone()),
+                id: value,
                 fields: rec,
-            })
+            });
+        }
+        Ok(DmlOp::Upsert {
+            object: object.clone(),
+            ext_field: field.clone(),
+            ext_value: value,
+            fields: rec,
         })
-        .collect();
+    });
     Ok(respond(&ctx, slots, all_or_none, Kind::Upsert, &[]))
 }
 
