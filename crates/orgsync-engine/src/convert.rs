@@ -33,15 +33,18 @@ fn from_text(s: &str) -> FieldValue {
         && b[7] == b'-'
         && b[5..7].iter().all(u8::is_ascii_digit)
         && b[8..10].iter().all(u8::is_ascii_digit);
-    if date_shape && b.len() == 10 {
-        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return FieldValue::Date(d);
-        }
+    if date_shape
+        && b.len() == 10
+        && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    {
+        return FieldValue::Date(d);
     }
-    if date_shape && b.len() > 10 && b[10] == b'T' {
-        if let Some(v) = FieldValue::parse_datetime(s) {
-            return v;
-        }
+    if date_shape
+        && b.len() > 10
+        && b[10] == b'T'
+        && let Some(v) = FieldValue::parse_datetime(s)
+    {
+        return v;
     }
     FieldValue::Text(s.to_string())
 }

@@ -11,8 +11,9 @@ use orgsync_store::{ItemError, Outcome};
 use sfclient::{ErrorKind, SfError};
 
 /// What the worker must do about the org after a failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) enum OrgAction {
+    #[default]
     None,
     Pause(DateTime<Utc>),
     Error(String),

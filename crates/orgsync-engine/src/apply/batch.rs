@@ -34,12 +34,6 @@ pub(crate) struct RoundResult {
     pub failed: u64,
 }
 
-impl Default for OrgAction {
-    fn default() -> Self {
-        OrgAction::None
-    }
-}
-
 type Key = (String, GlobalId);
 
 fn key(object: &str, gid: &GlobalId) -> Key {
@@ -206,21 +200,21 @@ fn written<S>(
     let mut rw = RecordWrite::new(org.clone(), work.object.clone(), work.global_id.clone());
     rw.local_id = (!local_id.is_empty()).then_some(local_id);
     rw.deleted = Some(work.op == Op::Delete);
-    if work.op == Op::Upsert {
-        if let Some(sync) = sh.sync_for(org, &work.object) {
-            let mut fields = payload_values(&work.payload);
-            for (f, v) in &work.payload {
-                if let PayloadValue::Reference { global_id, .. } = v {
-                    if let Some(l) = landed.get(global_id) {
-                        fields.insert(f.clone(), FieldValue::Text(l.clone()));
-                    }
-                }
+    if work.op == Op::Upsert
+        && let Some(sync) = sh.sync_for(org, &work.object)
+    {
+        let mut fields = payload_values(&work.payload);
+        for (f, v) in &work.payload {
+            if let PayloadValue::Reference { global_id, .. } = v
+                && let Some(l) = landed.get(global_id)
+            {
+                fields.insert(f.clone(), FieldValue::Text(l.clone()));
             }
-            rw.shadow = to_merge_keys(sync, sh.source_side(org), &fields)
-                .into_iter()
-                .map(|(k, value)| (k, ShadowValue { value, at }))
-                .collect();
         }
+        rw.shadow = to_merge_keys(sync, sh.source_side(org), &fields)
+            .into_iter()
+            .map(|(k, value)| (k, ShadowValue { value, at }))
+            .collect();
     }
     rw
 }

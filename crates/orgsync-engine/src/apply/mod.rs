@@ -73,10 +73,10 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
                 None => {}
             }
         }
-        if wait_until.is_none() {
-            if let Admission::Reject { retry_at } = breaker.admit(now) {
-                wait_until = Some(retry_at);
-            }
+        if wait_until.is_none()
+            && let Admission::Reject { retry_at } = breaker.admit(now)
+        {
+            wait_until = Some(retry_at);
         }
         let claimed = if wait_until.is_none() {
             match sh.store.claim_due(&org, now, CLAIM, &owner, LEASE).await {

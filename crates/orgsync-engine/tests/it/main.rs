@@ -1,5 +1,6 @@
 //! End-to-end tests of the engine against in-process emulated orgs and a real SQLite ledger.
 //! One binary (links once).
+#![allow(clippy::unwrap_used)]
 
 mod lifecycle;
 mod support;
