@@ -56,6 +56,19 @@ fn multiple_choices(ctx: &Ctx, object: &str, ids: &[String]) -> Response {
     json(StatusCode::MULTIPLE_CHOICES, &Json::Array(urls))
 }
 
+/// The record whose `field` holds the path's `{value}`, rendered for the request's version.
+fn by_external_id(
+    ctx: &Ctx,
+    object: &str,
+    field: &str,
+    fields: Option<&[String]>,
+) -> Result<Json, DmlFailure> {
+    let v = ctx.version.number();
+    ctx.state
+        .org
+        .retrieve_by_external_id(ctx.user_id(), object, field, ctx.param("b"), fields, &v)
+}
+
 /// `GET /sobjects/X/{ExtField}/{value}` (or a blob download when the path names a blob field).
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
@@ -64,15 +77,7 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     }
     let field = ext_field(&ctx, &object, ctx.param("a"))?;
     let fields = fields_param(&ctx);
-    let v = ctx.version.number();
-    match ctx.state.org.retrieve_by_external_id(
-        ctx.user_id(),
-        &object,
-        &field,
-        ctx.param("b"),
-        fields.as_deref(),
-        &v,
-    ) {
+    match by_external_id(&ctx, &object, &field, fields.as_deref()) {
         Ok(rec) => Ok(json(StatusCode::OK, &rec)),
         Err(DmlFailure::Errors(errs)) => Err(errors_response(errs)),
         Err(DmlFailure::MultipleMatches(ids)) => Ok(multiple_choices(&ctx, &object, &ids)),
@@ -156,15 +161,7 @@ pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
         ctx.param("b").to_string()
     } else {
         let only_id = [String::from("Id")];
-        let v = ctx.version.number();
-        match ctx.state.org.retrieve_by_external_id(
-            ctx.user_id(),
-            &object,
-            &field,
-            ctx.param("b"),
-            Some(&only_id),
-            &v,
-        ) {
+        match by_external_id(&ctx, &object, &field, Some(&only_id)) {
             Ok(rec) => rec["Id"].as_str().unwrap_or_default().to_string(),
             Err(DmlFailure::MultipleMatches(ids)) => {
                 return Ok(multiple_choices(&ctx, &object, &ids));
