@@ -2,9 +2,9 @@
 //! route's success and failure shapes, as Salesforce answers them.
 #![allow(clippy::unwrap_used)]
 
-mod common;
 #[path = "rest/bulk_data.rs"]
 mod bulk_data;
+mod common;
 #[path = "rest/composite.rs"]
 mod composite;
 #[path = "rest/harness.rs"]
