@@ -3,7 +3,7 @@
 //! The engine compares and writes values as REST returns them, so a datetime must come out as
 //! `"2024-01-01T00:00:00.000+0000"`, a date as `"2024-01-01"`, numbers and booleans as JSON ones.
 //! Salesforce's Avro carries datetimes as `long` epoch milliseconds; the field's `doc` names the
-//! Salesforce type (`"CreatedDate:DateTime"` as observed on platform events). Date and Time
+//! Salesforce type after its first colon (`"CreatedDate:DateTime"` as observed on platform events). Date and Time
 //! encodings are UNCONFIRMED: we accept an `int` as days (Date) or ms of day (Time), a `long` as
 //! epoch ms, the Avro logical types, and a string as already formatted.
 
@@ -21,15 +21,22 @@ pub(crate) enum Hint {
 }
 
 impl Hint {
-    /// From a field's `doc`: `"…:DateTime"`, `"…:Date"`, `"…:Time"`, or a doc that says "epoch".
+    /// From a field's `doc`, `"<label>:<SalesforceType>[ anything]"` (`"CreatedDate:DateTime"`,
+    /// `"Data:Date (epoch ms at midnight UTC)"`): the word after the first colon.
     pub(crate) fn from_doc(doc: Option<&str>) -> Self {
-        let Some(doc) = doc else { return Hint::Plain };
-        let d = doc.to_ascii_lowercase();
-        if d.ends_with(":datetime") || d.contains("datetime") || d.contains("epoch") {
+        let ty = doc
+            .and_then(|d| d.split_once(':'))
+            .and_then(|(_, t)| {
+                t.trim_start()
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .next()
+            })
+            .unwrap_or("");
+        if ty.eq_ignore_ascii_case("datetime") {
             Hint::DateTime
-        } else if d.ends_with(":date") {
+        } else if ty.eq_ignore_ascii_case("date") {
             Hint::Date
-        } else if d.ends_with(":time") {
+        } else if ty.eq_ignore_ascii_case("time") {
             Hint::Time
         } else {
             Hint::Plain
@@ -180,5 +187,14 @@ mod tests {
         assert_eq!(Hint::from_doc(Some("Data:Time")), Hint::Time);
         assert_eq!(Hint::from_doc(Some("CreatedBy:EntityId")), Hint::Plain);
         assert_eq!(Hint::from_doc(None), Hint::Plain);
+        assert_eq!(
+            Hint::from_doc(Some("Data:Date (epoch ms at midnight UTC)")),
+            Hint::Date
+        );
+        assert_eq!(
+            Hint::from_doc(Some("Data:DateTime (epoch ms)")),
+            Hint::DateTime
+        );
+        assert_eq!(Hint::from_doc(Some("no type here")), Hint::Plain);
     }
 }
