@@ -185,14 +185,18 @@ pub fn map_fields(
                 } else {
                     target_object
                 };
-                let gid = match parent_global_id(from_object, id) {
-                    Some(g) => g,
-                    None => GlobalId::new(from_org.clone(), id).map_err(|_| {
-                        MappingError::BadLookup {
-                            field: f.source.clone(),
-                            value: id.to_string(),
-                        }
-                    })?,
+                let gid = match id.parse::<GlobalId>() {
+                    // already canonical (see [`canonical_lookups`])
+                    Ok(g) => g,
+                    Err(_) => match parent_global_id(from_object, id) {
+                        Some(g) => g,
+                        None => GlobalId::new(from_org.clone(), id).map_err(|_| {
+                            MappingError::BadLookup {
+                                field: f.source.clone(),
+                                value: id.to_string(),
+                            }
+                        })?,
+                    },
                 };
                 let parent_sync = settings
                     .syncs
@@ -262,6 +266,50 @@ pub fn to_merge_keys(sync: &SyncSettings, from_source_side: bool, fields: &Field
             Some((f.source.to_ascii_lowercase(), (*v).clone()))
         })
         .collect()
+}
+
+/// Rewrite the synced lookups of merge-keyed `fields` (see [`to_merge_keys`]) from the local id
+/// of the parent in the org the change came from to the parent's global id, in place.
+///
+/// Why: a parent has a different local id in every org, so comparing lookups as local ids
+/// makes every copy look like an edit (spurious conflicts, endless rewrites). The global id is
+/// the same everywhere, so the merge state, the shadows and the agreed values hold lookups in
+/// this canonical form. A parent the id map does not know was created in `from_org`, so its
+/// global id is `from_org:<id>` (the same id its own capture will give it). Values that already
+/// are global ids, nulls and non-text values are left alone (mapping rejects the latter).
+pub fn canonical_lookups(
+    sync: &SyncSettings,
+    from_source_side: bool,
+    fields: &mut Fields,
+    from_org: &OrgId,
+    parent_global_id: &dyn Fn(&str, &str) -> Option<GlobalId>,
+) {
+    for p in &sync.parents {
+        let ParentPolicy::Sync {
+            object,
+            target_object,
+        } = &p.policy
+        else {
+            continue;
+        };
+        let from_object = if from_source_side {
+            object
+        } else {
+            target_object
+        };
+        let key = p.field.to_ascii_lowercase();
+        let Some(FieldValue::Text(id)) = fields.get(&key) else {
+            continue;
+        };
+        if id.parse::<GlobalId>().is_ok() {
+            continue;
+        }
+        let gid =
+            parent_global_id(from_object, id).or_else(|| GlobalId::new(from_org.clone(), id).ok());
+        if let Some(g) = gid {
+            fields.insert(key, FieldValue::Text(g.to_string()));
+        }
+    }
 }
 
 /// The fields keyed by lowercased name: Salesforce field names are case-insensitive.

@@ -9,7 +9,9 @@ use std::collections::HashSet;
 
 use crate::config::{OrgName, Settings, SyncSettings};
 use crate::echo::{already_processed, origin_is_ours};
-use crate::mapping::{Leg, MappingError, from_merge_keys, map_fields, object_name, to_merge_keys};
+use crate::mapping::{
+    Leg, MappingError, canonical_lookups, from_merge_keys, map_fields, object_name, to_merge_keys,
+};
 use crate::merge::{Conflict, Incoming, MergeResult, RecordState, merge};
 use crate::model::{Change, ChangeKind, GlobalId, IdError, Op, OrgId, SyncItem};
 use crate::routing::{Travel, route};
@@ -95,7 +97,12 @@ pub fn process(
         out.dropped = Some(Dropped::OwnWrite);
         if change.kind == ChangeKind::Upsert {
             let side = settings.topology.is_source_side(&change.org);
-            let fields = to_merge_keys(sync, side, &change.fields);
+            let mut fields = to_merge_keys(sync, side, &change.fields);
+            if let Some(from) = (ledger.org_id)(&change.org) {
+                let parent =
+                    |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
+                canonical_lookups(sync, side, &mut fields, &from, &parent);
+            }
             out.state
                 .confirm_written(&change.org, &fields, change.commit_ts);
         }
@@ -142,7 +149,9 @@ pub fn process(
         return Ok(out);
     }
 
-    let fields = to_merge_keys(sync, from_source_side, &change.fields);
+    let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
+    let parent = |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
+    canonical_lookups(sync, from_source_side, &mut fields, &from_org_id, &parent);
     let priority = |o: &OrgName| settings.orgs.get(o).map_or(u32::MAX, |s| s.priority);
     let incoming = Incoming {
         org: &change.org,
@@ -158,7 +167,6 @@ pub fn process(
     } = merge(&out.state, incoming, &sync.conflict, &priority);
     out.state = state;
     out.conflicts = conflicts;
-    let parent = |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
     let mut emit =
         |target: &OrgName, to_source_side: bool, travel: Travel, fields: &crate::model::Fields| {
             let leg = Leg {

@@ -5,9 +5,11 @@
 //! write. (A text field holding such a string is read as a date too; it is written back in
 //! Salesforce's canonical spelling, which is harmless.)
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
-use orgsync_core::FieldValue;
 use orgsync_core::mapping::{Payload, PayloadValue};
+use orgsync_core::{FieldValue, GlobalId};
 use serde_json::Value;
 use sfclient::Record;
 
@@ -67,12 +69,21 @@ pub(crate) fn to_json(v: &FieldValue) -> Value {
 /// The record to upsert for a payload: plain values as they are, lookups as relationship
 /// external-id references (`"Account": {"OrgSync_Global_Id__c": "<gid>"}`) so no lookup query
 /// is spent. Name matching is not done by this engine version (the field is left out).
-pub(crate) fn payload_record(payload: &Payload) -> Record {
+///
+/// A lookup whose parent's local id in the target is known (`landed`) is written as that id;
+/// only parents the ledger has not seen land are referenced by external id. Why: a record
+/// that was created in the target itself (its origin) does not carry its global id in the
+/// external-id field, so a reference by global id would not find it.
+pub(crate) fn payload_record(payload: &Payload, landed: &HashMap<GlobalId, String>) -> Record {
     let mut rec = Record::new();
     for (field, value) in payload {
         match value {
             PayloadValue::Value { value } => {
                 rec.insert(field.clone(), to_json(value));
+            }
+            PayloadValue::Reference { global_id, .. } if landed.contains_key(global_id) => {
+                let id = landed.get(global_id).cloned().unwrap_or_default();
+                rec.insert(field.clone(), Value::String(id));
             }
             PayloadValue::Reference {
                 relationship,

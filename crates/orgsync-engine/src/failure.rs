@@ -4,7 +4,7 @@
 //! then org Error; Permanent → Failed at once with Salesforce's message; MissingParent →
 //! Pending).
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use orgsync_core::GlobalId;
 use orgsync_core::retry::{Decision, FailureKind, decide};
 use orgsync_store::{ItemError, Outcome};
@@ -65,7 +65,8 @@ fn item_error(e: &SfError, kind: &FailureKind) -> ItemError {
 }
 
 /// The item's outcome after `e` on attempt `attempts`; `parent` is the parent to wait for
-/// when the error says a parent is missing.
+/// when the error says a parent is missing (None when that parent has already landed in the
+/// target, so the item follows the retry schedule instead of waiting).
 pub(crate) fn outcome(
     e: &SfError,
     attempts: u32,
@@ -85,13 +86,12 @@ pub(crate) fn outcome(
                 },
                 OrgAction::None,
             ),
-            None => (
-                Outcome::RetryAt {
-                    at: now + TimeDelta::seconds(30),
-                    error,
-                },
-                OrgAction::None,
-            ),
+            // The parent is already there (or unknown) and Salesforce still says it is
+            // missing: waiting for it would spin, so follow the retry schedule instead.
+            None => match decide(&FailureKind::Retryable, attempts, now, true) {
+                Decision::RetryAt(at) => (Outcome::RetryAt { at, error }, OrgAction::None),
+                _ => (Outcome::Failed { error }, OrgAction::None),
+            },
         },
         Decision::PauseOrg(until) => (
             Outcome::RetryAt { at: until, error },
@@ -110,7 +110,15 @@ pub(crate) fn outcome(
         }
         Decision::FailNow(message) => (
             Outcome::Failed {
-                error: ItemError { message, ..error },
+                // keep Salesforce's own words when the retries ran out
+                error: if message == error.message {
+                    error
+                } else {
+                    ItemError {
+                        message: format!("{message}; last error: {}", error.message),
+                        ..error
+                    }
+                },
             },
             OrgAction::None,
         ),

@@ -19,7 +19,7 @@ use orgsync_store::{Completion, Item, ItemError, Outcome, RecordWrite, Store};
 use serde_json::Value;
 use sfclient::{ErrorKind, ItemResult, Record};
 
-use crate::convert::{payload_record, to_json};
+use crate::convert::payload_record;
 use crate::failure::{self, OrgAction};
 use crate::shared::{OrgConn, Shared};
 
@@ -109,8 +109,8 @@ pub(crate) async fn run<S: Store>(
         }
         let sent_at = Utc::now();
         let results = match batch.op {
-            Op::Upsert => upsert(sh, org, conn, &batch.object, &batch.items).await,
-            Op::Undelete => undelete(sh, org, conn, &batch.object, &batch.items).await,
+            Op::Upsert => upsert(sh, org, conn, &batch.object, &batch.items, &landed).await,
+            Op::Undelete => undelete(sh, org, conn, &batch.object, &batch.items, &landed).await,
             Op::Delete => delete(sh, org, conn, &batch.object, &batch.items).await,
         };
         let whole_call_failed = !results.is_empty()
@@ -124,14 +124,20 @@ pub(crate) async fn run<S: Store>(
                 Ok(saved) => {
                     out.synced += 1;
                     Outcome::Synced {
-                        record: written(sh, org, work, saved.id, &landed, sent_at),
+                        record: written(sh, org, work, saved.id, sent_at),
                     }
                 }
                 Err(e) => {
                     let parent = e
                         .missing_parent()
                         .and_then(|m| m.value.parse::<GlobalId>().ok())
-                        .or_else(|| work.parents.first().map(|p| p.global_id.clone()));
+                        .or_else(|| {
+                            work.parents
+                                .iter()
+                                .find(|p| !landed.contains_key(&p.global_id))
+                                .map(|p| p.global_id.clone())
+                        })
+                        .filter(|g| !landed.contains_key(g));
                     let (o, action) = failure::outcome(&e, it.attempts, parent, Utc::now());
                     if matches!(o, Outcome::Failed { .. }) {
                         out.failed += 1;
@@ -188,13 +194,12 @@ async fn landed_parents<S: Store>(
 }
 
 /// The target's record row after a successful write: its local id, and the shadow of what it
-/// now holds (lookups as the parent's local id there, which is what a poll will read back).
+/// now holds.
 fn written<S>(
     sh: &Shared<S>,
     org: &OrgName,
     work: &SyncItem,
     local_id: String,
-    landed: &HashMap<GlobalId, String>,
     at: DateTime<Utc>,
 ) -> RecordWrite {
     let mut rw = RecordWrite::new(org.clone(), work.object.clone(), work.global_id.clone());
@@ -203,12 +208,12 @@ fn written<S>(
     if work.op == Op::Upsert
         && let Some(sync) = sh.sync_for(org, &work.object)
     {
+        // lookups in their canonical form, the parent's global id (see
+        // `orgsync_core::mapping::canonical_lookups`): what the next poll turns them into
         let mut fields = payload_values(&work.payload);
         for (f, v) in &work.payload {
-            if let PayloadValue::Reference { global_id, .. } = v
-                && let Some(l) = landed.get(global_id)
-            {
-                fields.insert(f.clone(), FieldValue::Text(l.clone()));
+            if let PayloadValue::Reference { global_id, .. } = v {
+                fields.insert(f.clone(), FieldValue::Text(global_id.to_string()));
             }
         }
         rw.shadow = to_merge_keys(sync, sh.source_side(org), &fields)
@@ -235,6 +240,7 @@ async fn upsert<S: Store>(
     conn: &OrgConn,
     object: &str,
     items: &[SyncItem],
+    landed: &HashMap<GlobalId, String>,
 ) -> Vec<ItemResult> {
     let field = gid_field(sh, org, object);
     let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
@@ -243,7 +249,7 @@ async fn upsert<S: Store>(
     let mut upserts = Vec::new();
     let mut slots = Vec::with_capacity(items.len());
     for w in items {
-        let mut r = payload_record(&w.payload);
+        let mut r = payload_record(&w.payload, landed);
         r.insert(field.clone(), Value::String(w.global_id.to_string()));
         match local.get(&w.global_id) {
             Some(id) => {
@@ -308,6 +314,7 @@ async fn undelete<S: Store>(
     conn: &OrgConn,
     object: &str,
     items: &[SyncItem],
+    landed: &HashMap<GlobalId, String>,
 ) -> Vec<ItemResult> {
     let field = gid_field(sh, org, object);
     let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
@@ -320,26 +327,115 @@ async fn undelete<S: Store>(
         .map(|r| (r.global_id.clone(), r))
         .collect();
     let sync = sh.sync_for(org, object);
-    let records: Vec<Record> = items
+    let side = sh.source_side(org);
+    let mut payloads = Vec::with_capacity(items.len());
+    for w in items {
+        let mut payload = orgsync_core::mapping::Payload::new();
+        if let (Some(row), Some(sync)) = (rows.get(&w.global_id), sync) {
+            let merged: orgsync_core::model::Fields = row
+                .shadow
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect();
+            for (k, v) in from_merge_keys(sync, side, &merged) {
+                payload.insert(k, PayloadValue::value(v));
+            }
+            shadow_lookups(sh, sync, side, &mut payload);
+        }
+        payloads.push(payload);
+    }
+    // parents of the restored lookups: their local ids in this org, where known
+    let mut parents = landed.clone();
+    let wanted: Vec<GlobalId> = payloads
         .iter()
-        .map(|w| {
-            let mut rec = Record::new();
-            if let (Some(row), Some(sync)) = (rows.get(&w.global_id), sync) {
-                let merged: orgsync_core::model::Fields = row
-                    .shadow
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.value.clone()))
-                    .collect();
-                for (k, v) in from_merge_keys(sync, sh.source_side(org), &merged) {
-                    rec.insert(k, to_json(&v));
+        .flat_map(|p| p.values())
+        .filter_map(|v| match v {
+            PayloadValue::Reference { global_id, .. } => Some(global_id.clone()),
+            _ => None,
+        })
+        .filter(|g| !parents.contains_key(g))
+        .collect();
+    if !wanted.is_empty()
+        && let Some(sync) = sync
+    {
+        for p in &sync.parents {
+            if let orgsync_core::config::ParentPolicy::Sync {
+                object,
+                target_object,
+            } = &p.policy
+            {
+                let obj = if side { object } else { target_object };
+                for r in sh
+                    .store
+                    .records(org, obj, &wanted)
+                    .await
+                    .unwrap_or_default()
+                {
+                    if let (Some(l), false) = (r.local_id, r.deleted) {
+                        parents.insert(r.global_id, l);
+                    }
                 }
             }
+        }
+    }
+    let records: Vec<Record> = items
+        .iter()
+        .zip(&payloads)
+        .map(|(w, payload)| {
+            let mut rec = payload_record(payload, &parents);
             rec.insert(field.clone(), Value::String(w.global_id.to_string()));
             rec
         })
         .collect();
     let (client, object) = (conn.client.clone(), object.to_string());
     off_task(move || async move { client.upsert_many(&object, &field, &records).await }).await
+}
+
+/// Turn the canonical lookups of a payload rebuilt from a shadow (the parent's global id as
+/// text) back into references, so they are written as the parent's local id or by external id.
+fn shadow_lookups<S>(
+    sh: &Shared<S>,
+    sync: &orgsync_core::config::SyncSettings,
+    side: bool,
+    payload: &mut orgsync_core::mapping::Payload,
+) {
+    for p in &sync.parents {
+        let orgsync_core::config::ParentPolicy::Sync { object, .. } = &p.policy else {
+            continue;
+        };
+        let name = if side { &p.field } else { &p.target_field };
+        let Some(value) = payload
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+        else {
+            continue;
+        };
+        let PayloadValue::Value {
+            value: FieldValue::Text(t),
+        } = value
+        else {
+            continue;
+        };
+        let Ok(global_id) = t.parse::<GlobalId>() else {
+            continue;
+        };
+        let external_field = sh
+            .settings
+            .syncs
+            .iter()
+            .find(|s| s.object.eq_ignore_ascii_case(object))
+            .map_or(sync.global_id_field.clone(), |s| s.global_id_field.clone());
+        *value = PayloadValue::Reference {
+            relationship: if side {
+                p.source_relationship.clone()
+            } else {
+                p.target_relationship.clone()
+            },
+            external_field,
+            global_id,
+        };
+    }
 }
 
 async fn delete<S: Store>(
