@@ -3,7 +3,6 @@
 use crate::support::{bin, text};
 
 #[test]
-#[ignore = "issue 4 in progress: the demo's Delivery Hub lookups (dependencies, comments, logs) do not converge yet — items stay Pending/InFlight; run with --ignored to reproduce"]
 fn demo_converges_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let o = bin()
