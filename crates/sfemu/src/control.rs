@@ -30,6 +30,7 @@ pub fn router() -> axum::Router<Arc<OrgServer>> {
         .route("/__sfemu/tokens/expire", post(expire_tokens))
         .route("/__sfemu/records/{object}/{id}", patch(direct_edit))
         .route("/__sfemu/changes", get(changes))
+        .merge(crate::pubsub::control::router())
 }
 
 /// Parses a JSON body into `T`, answering Salesforce-style 400 on failure.

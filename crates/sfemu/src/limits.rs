@@ -142,6 +142,17 @@ impl Limits {
         Ok((used + 1, g.max))
     }
 
+    /// Counts one call of `kind` in the per-kind counters only: for calls that do not consume
+    /// the REST daily allocation (Pub/Sub RPCs).
+    pub fn count_uncharged(&self, kind: &str) {
+        *self
+            .inner
+            .lock()
+            .by_kind
+            .entry(kind.to_string())
+            .or_insert(0) += 1;
+    }
+
     /// `(used, max)` now.
     pub fn current(&self) -> (u64, u64) {
         let g = self.inner.lock();

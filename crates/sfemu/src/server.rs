@@ -185,7 +185,8 @@ impl Emulator {
                 Faults::new(oc.faults.clone()),
                 oc.usernames(),
             ));
-            let app = crate::http::router(state.clone());
+            state.pubsub.set_settings(oc.pubsub);
+            let app = crate::pubsub::with_grpc(crate::http::router(state.clone()), state.clone());
             let stop = rx.clone();
             tasks.push(match &cert {
                 Some((_, sc)) => tokio::spawn(crate::tls::serve(listener, sc.clone(), app, stop)),
@@ -240,6 +241,9 @@ impl Emulator {
     /// Stops accepting, lets in-flight requests finish, and saves every org with a data dir.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        for o in &self.orgs {
+            o.state.pubsub.close();
+        }
         for t in self.tasks {
             let _ = t.await;
         }

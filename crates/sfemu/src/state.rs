@@ -24,6 +24,8 @@ pub struct OrgServer {
     /// Direct edits through the control surface (they bypass the change log, so persistence
     /// watches this counter too).
     pub direct_edits: std::sync::atomic::AtomicU64,
+    /// Change events for the Pub/Sub API.
+    pub pubsub: Arc<crate::pubsub::EventBus>,
 }
 
 impl OrgServer {
@@ -37,6 +39,7 @@ impl OrgServer {
         usernames: Vec<String>,
     ) -> Self {
         OrgServer {
+            pubsub: crate::pubsub::EventBus::new(org.clone()),
             org,
             base_url,
             limits,

@@ -95,6 +95,10 @@ struct RawOrg {
     seed: Option<Spanned<String>>,
     #[serde(default)]
     cdc_objects: Vec<String>,
+    /// Pub/Sub: idle seconds before a keepalive FetchResponse (default 270).
+    pubsub_keepalive_secs: Option<u64>,
+    /// Pub/Sub: hours change events are kept (default 72).
+    pubsub_retention_hours: Option<u64>,
     daily_api_requests: Option<u64>,
     token_ttl_secs: Option<u64>,
     faults: Option<Spanned<RawFaults>>,
@@ -257,6 +261,12 @@ impl RawConfig {
                 oc.seed = Some(seed_file(ctx, seed)?);
             }
             oc.spec.cdc_objects = o.cdc_objects;
+            if let Some(k) = o.pubsub_keepalive_secs {
+                oc.pubsub.keepalive = Duration::from_secs(k.max(1));
+            }
+            if let Some(h) = o.pubsub_retention_hours {
+                oc.pubsub.retention = Duration::from_secs(h * 3600);
+            }
             if let Some(f) = o.faults {
                 oc.faults = faults(ctx, f)?;
             }

@@ -53,6 +53,8 @@ pub struct OrgConfig {
     pub daily_api_requests: u64,
     pub faults: FaultConfig,
     pub token_ttl: Duration,
+    /// Pub/Sub event retention and keepalive interval.
+    pub pubsub: crate::pubsub::BusSettings,
 }
 
 impl OrgConfig {
@@ -75,6 +77,7 @@ impl OrgConfig {
             daily_api_requests: DEFAULT_DAILY_API_REQUESTS,
             faults: FaultConfig::default(),
             token_ttl: DEFAULT_TOKEN_TTL,
+            pubsub: crate::pubsub::BusSettings::default(),
         }
     }
 

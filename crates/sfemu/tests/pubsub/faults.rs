@@ -1,0 +1,76 @@
+//! Injected gap and overflow events.
+
+use super::support::*;
+use reqwest::Method;
+use serde_json::json;
+use sfemu::pubsub::proto::ReplayPreset;
+
+#[tokio::test]
+async fn gap_events_for_the_next_changes_then_normal_ones() {
+    let t = start(100).await;
+    let mut c = client(&t).await;
+    let mut sub = subscribe(
+        &mut c,
+        fetch("/data/ChangeEvents", ReplayPreset::Latest, vec![], 10),
+    )
+    .await
+    .unwrap();
+    sub.ready().await;
+    control(&t, Method::POST, "/__sfemu/pubsub/gap", json!({"count": 2})).await;
+    let a = create(&t, "Account", json!({"Name": "gap 1"}), None).await;
+    call(
+        &t,
+        Method::PATCH,
+        &format!("/sobjects/Account/{a}"),
+        Some(json!({"Name": "gap 2"})),
+    )
+    .await;
+    call(
+        &t,
+        Method::PATCH,
+        &format!("/sobjects/Account/{a}"),
+        Some(json!({"Name": "normal"})),
+    )
+    .await;
+    let evs = sub.events(3).await;
+    let g1 = decode(&mut c, &evs[0]).await;
+    assert_eq!(g1.s("changeType"), "GAP_CREATE");
+    assert_eq!(g1.list("recordIds"), vec![a.clone()]);
+    assert!(g1.fields.is_empty(), "gap events carry no field values");
+    let g2 = decode(&mut c, &evs[1]).await;
+    assert_eq!(g2.s("changeType"), "GAP_UPDATE");
+    assert!(g2.list("changedFields").is_empty());
+    let n = decode(&mut c, &evs[2]).await;
+    assert_eq!(n.s("changeType"), "UPDATE");
+    assert_eq!(
+        n.fields["Name"],
+        apache_avro::types::Value::String("normal".into())
+    );
+    t.shutdown().await;
+}
+
+#[tokio::test]
+async fn overflow_event_has_no_record_ids() {
+    let t = start(100).await;
+    let mut c = client(&t).await;
+    let mut sub = subscribe(
+        &mut c,
+        fetch("/data/ContactChangeEvent", ReplayPreset::Latest, vec![], 10),
+    )
+    .await
+    .unwrap();
+    sub.ready().await;
+    control(
+        &t,
+        Method::POST,
+        "/__sfemu/pubsub/overflow",
+        json!({"object": "Contact"}),
+    )
+    .await;
+    let evs = sub.events(1).await;
+    let d = decode(&mut c, &evs[0]).await;
+    assert_eq!(d.s("changeType"), "GAP_OVERFLOW");
+    assert_eq!(d.s("entityName"), "Contact");
+    assert!(d.list("recordIds").is_empty());
+    t.shutdown().await;
+}
