@@ -31,6 +31,7 @@ pub fn router() -> axum::Router<Arc<OrgServer>> {
         .route("/__sfemu/records/{object}/{id}", patch(direct_edit))
         .route("/__sfemu/changes", get(changes))
         .merge(crate::pubsub::control::router())
+        .merge(crate::outbound::control::router())
 }
 
 /// Parses a JSON body into `T`, answering Salesforce-style 400 on failure.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod faults;
 pub mod http;
 pub mod limits;
+pub mod outbound;
 pub mod pubsub;
 pub mod rest;
 pub mod server;

@@ -37,6 +37,8 @@ pub enum ServerError {
     Seed { org: String, source: SfError },
     #[error("org '{org}': the default user {username} does not exist")]
     NoUser { org: String, username: String },
+    #[error("org '{org}': outbound messaging rule refused: {message}")]
+    Outbound { org: String, message: String },
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
 }
@@ -186,6 +188,19 @@ impl Emulator {
                 oc.usernames(),
             ));
             state.pubsub.set_settings(oc.pubsub);
+            for rule in &oc.outbound {
+                state
+                    .outbound
+                    .add_rule(rule.clone())
+                    .map_err(|e| ServerError::Outbound {
+                        org: oc.name.clone(),
+                        message: e.to_string(),
+                    })?;
+            }
+            tasks.push(tokio::spawn(crate::outbound::sender::run(
+                state.clone(),
+                rx.clone(),
+            )));
             let app = crate::pubsub::with_grpc(crate::http::router(state.clone()), state.clone());
             let stop = rx.clone();
             tasks.push(match &cert {

@@ -26,6 +26,8 @@ pub struct OrgServer {
     pub direct_edits: std::sync::atomic::AtomicU64,
     /// Change events for the Pub/Sub API.
     pub pubsub: Arc<crate::pubsub::EventBus>,
+    /// Outbound Messaging rules and queue.
+    pub outbound: Arc<crate::outbound::Outbound>,
 }
 
 impl OrgServer {
@@ -40,6 +42,7 @@ impl OrgServer {
     ) -> Self {
         OrgServer {
             pubsub: crate::pubsub::EventBus::new(org.clone()),
+            outbound: crate::outbound::Outbound::new(org.clone()),
             org,
             base_url,
             limits,

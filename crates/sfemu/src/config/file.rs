@@ -99,6 +99,9 @@ struct RawOrg {
     pubsub_keepalive_secs: Option<u64>,
     /// Pub/Sub: hours change events are kept (default 72).
     pubsub_retention_hours: Option<u64>,
+    /// Outbound Messaging rules (`[[org.outbound]]`).
+    #[serde(default)]
+    outbound: Vec<crate::outbound::RuleSpec>,
     daily_api_requests: Option<u64>,
     token_ttl_secs: Option<u64>,
     faults: Option<Spanned<RawFaults>>,
@@ -264,6 +267,7 @@ impl RawConfig {
             if let Some(k) = o.pubsub_keepalive_secs {
                 oc.pubsub.keepalive = Duration::from_secs(k.max(1));
             }
+            oc.outbound = o.outbound;
             if let Some(h) = o.pubsub_retention_hours {
                 oc.pubsub.retention = Duration::from_secs(h * 3600);
             }
@@ -508,6 +512,13 @@ mod tests {
             Some("TOKEN123")
         );
         assert_eq!(c.orgs[1].port, 8485);
+        assert_eq!(c.orgs[0].outbound[0].object, "Account");
+        assert_eq!(
+            c.orgs[0].outbound[0].criteria.as_deref(),
+            Some("Industry = 'Energy'")
+        );
+        assert_eq!(c.orgs[0].pubsub.keepalive.as_secs(), 270);
+        assert_eq!(c.orgs[0].pubsub.retention.as_secs(), 72 * 3600);
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct OrgConfig {
     pub token_ttl: Duration,
     /// Pub/Sub event retention and keepalive interval.
     pub pubsub: crate::pubsub::BusSettings,
+    /// Outbound Messaging rules added at start.
+    pub outbound: Vec<crate::outbound::RuleSpec>,
 }
 
 impl OrgConfig {
@@ -78,6 +80,7 @@ impl OrgConfig {
             faults: FaultConfig::default(),
             token_ttl: DEFAULT_TOKEN_TTL,
             pubsub: crate::pubsub::BusSettings::default(),
+            outbound: Vec::new(),
         }
     }
 
