@@ -70,6 +70,7 @@ impl<S: Store> Engine<S> {
             opts,
             orgs,
             counters: Counters::default(),
+            activity: Default::default(),
             progress,
             pollers,
             apply_wake,
@@ -144,6 +145,10 @@ impl<S: Store> Control for Shared<S> {
     }
     fn busy(&self) -> futures::future::BoxFuture<'_, bool> {
         Box::pin(async move {
+            let epoch = self.activity.epoch.load(Ordering::SeqCst);
+            if self.activity.active.load(Ordering::SeqCst) > 0 {
+                return true;
+            }
             let Ok(counts) = self.store.counts().await else {
                 return true;
             };
@@ -161,7 +166,8 @@ impl<S: Store> Control for Shared<S> {
                     Err(_) => return true,
                 }
             }
-            false
+            // a round started or ended while we looked: not a quiet moment
+            self.activity.epoch.load(Ordering::SeqCst) != epoch
         })
     }
     fn synced(&self) -> u64 {

@@ -11,7 +11,7 @@ use chrono::{TimeDelta, Utc};
 use orgsync_core::OrgName;
 use orgsync_core::retry::breaker::{Admission, Breaker};
 use orgsync_core::retry::budget::{Governor, Transition};
-use orgsync_store::{CircuitState, Store, SyncStatus};
+use orgsync_store::{CircuitState, ItemId, Store, SyncStatus};
 
 use crate::failure::OrgAction;
 use crate::shared::{Counters, Shared};
@@ -19,8 +19,11 @@ use crate::status;
 
 /// Items claimed per round (several collections calls' worth).
 const CLAIM: u32 = 2000;
-/// How long a claim is held; a crashed worker's items come back after this.
-const LEASE: TimeDelta = TimeDelta::minutes(5);
+/// How long a claim is held without renewal; a crashed worker's items come back after this.
+/// Short, because a live worker renews it every [`RENEW`] while it writes (see `hold`).
+const LEASE: TimeDelta = TimeDelta::seconds(30);
+/// How often a worker renews the leases of the items it is writing.
+const RENEW: std::time::Duration = std::time::Duration::from_secs(10);
 /// Longest sleep without looking at the ledger (items may be queued by another replica).
 const IDLE_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -78,6 +81,7 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
         {
             wait_until = Some(retry_at);
         }
+        let round = sh.activity.begin();
         let claimed = if wait_until.is_none() {
             match sh.store.claim_due(&org, now, CLAIM, &owner, LEASE).await {
                 Ok(items) => items,
@@ -90,6 +94,7 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
             Vec::new()
         };
         if claimed.is_empty() {
+            drop(round);
             let next = match wait_until {
                 Some(u) => Some(u),
                 None => sh.store.next_due(&org).await.ok().flatten(),
@@ -107,7 +112,14 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
         }
         let mut claimed = claimed;
         fresh::refresh(&sh, &org, &mut claimed).await;
-        let result = batch::run(&sh, &org, &conn, &governor, claimed).await;
+        let ids: Vec<ItemId> = claimed.iter().map(|i| i.id).collect();
+        let result = hold(
+            &sh,
+            &ids,
+            &owner,
+            batch::run(&sh, &org, &conn, &governor, claimed),
+        )
+        .await;
         for call_ok in &result.calls {
             if *call_ok {
                 breaker.on_success();
@@ -145,6 +157,7 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
             }
             Err(e) => tracing::warn!(%org, error = %e, "cannot complete items; leases expire"),
         }
+        drop(round);
     }
 }
 
@@ -164,4 +177,27 @@ async fn note_org<S: Store>(
         row.budget_observed_at = Some(Utc::now());
     }
     let _ = sh.store.put_org(&row).await;
+}
+
+/// Run `work` while renewing the leases of `ids` every [`RENEW`], so a long round keeps its
+/// items while a crashed worker's items come back within one short [`LEASE`].
+async fn hold<S: Store, T>(
+    sh: &Shared<S>,
+    ids: &[ItemId],
+    owner: &str,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let mut work = std::pin::pin!(work);
+    let mut tick = tokio::time::interval(RENEW);
+    tick.tick().await; // the first tick is immediate; the claim just set the lease
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            _ = tick.tick() => {
+                if let Err(e) = sh.store.extend_lease(ids, owner, Utc::now() + LEASE).await {
+                    tracing::warn!(error = %e, "cannot renew leases; they may be re-claimed");
+                }
+            }
+        }
+    }
 }
