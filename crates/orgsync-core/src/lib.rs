@@ -15,6 +15,7 @@ pub mod merge;
 pub mod model;
 pub mod pipeline;
 pub mod plan;
+pub mod push;
 pub mod queue;
 pub mod retry;
 pub mod routing;
