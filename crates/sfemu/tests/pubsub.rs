@@ -15,3 +15,5 @@ mod faults;
 mod flow;
 #[path = "pubsub/support.rs"]
 mod support;
+#[path = "pubsub/transport.rs"]
+mod transport;

@@ -88,6 +88,14 @@ impl PubSubService {
             .limits
             .count_uncharged(&format!("pubsub.{rpc_name}"));
         let rpc = rpc_id();
+        if self.state.faults.offline() {
+            return Err(status(
+                Code::Unavailable,
+                "sfdc.platform.eventbus.grpc.service.unavailable",
+                "the service is unavailable",
+                &rpc,
+            ));
+        }
         authenticate(&self.state, md, &rpc)?;
         Ok(rpc)
     }
