@@ -1,0 +1,9 @@
+//! Integration tests: the client against an in-process `sfemu` over real gRPC on loopback.
+
+// Test helpers panic on purpose: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod errors;
+mod subscribe;
+mod support;
