@@ -3,7 +3,7 @@
 //! decoded `ChangeEvent` (Avro + bitmap decoding included) on an open subscription; beside it the
 //! REST round trip alone, and the REST API calls spent (Pub/Sub costs none).
 //!
-//! `cargo run --release -p sfpubsub --example cdc_latency [N]` (default 1000).
+//! `cargo run --release -p sfpubsub --example cdc_latency [N] [BATCH]` (defaults 1000, 100).
 #![allow(clippy::unwrap_used)]
 
 use futures::StreamExt;
@@ -40,6 +40,10 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1000);
+    let batch: i32 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut cfg = EmulatorConfig::single_org();
     cfg.orgs[0].spec.cdc_objects = vec!["Account".into()];
@@ -88,7 +92,7 @@ async fn main() {
         .await
         .unwrap();
 
-    let mut sub = Box::pin(ps.subscribe("/data/AccountChangeEvent", Replay::Latest, 100));
+    let mut sub = Box::pin(ps.subscribe("/data/AccountChangeEvent", Replay::Latest, batch));
     // Live once the server sends its first keepalive (every 270 s by default: shorten it).
     http.put(format!("{base}/__sfemu/pubsub"))
         .json(&json!({"keepaliveMs": 50}))
@@ -129,7 +133,7 @@ async fn main() {
         e2e.push(t0.elapsed());
     }
     let calls = usage(http.clone(), base.clone()).await - calls_before;
-    println!("changes: {n}");
+    println!("changes: {n}, batch {batch}");
     println!(
         "update sent -> decoded event: p50 {:?}  p99 {:?}  max {:?}",
         pct(&e2e, 0.5),
