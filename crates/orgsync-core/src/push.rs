@@ -2,18 +2,36 @@
 //! transactionId, sourceOrgId, timestamp, operation, records[] each with an externalId).
 //!
 //! Why here: the shape and its validation are pure, shared by the HTTP layer (which parses
-//! and authenticates) and the engine (which turns records into changes). Parsing from the wire
-//! lives in [`parse`](self) functions next to these types.
+//! and authenticates) and the engine (which turns records into changes). [`parse`] turns a
+//! body into a [`PushRequest`] or a [`PushError`] naming the wrong field, so the HTTP layer can
+//! answer 400 with "which field is wrong" as the seeds promise. The optional request signature
+//! is in [`signature`].
+//!
+//! Accepted body (unknown top-level keys are ignored, for forward compatibility):
+//! ```json
+//! { "transactionId": "t-1", "sourceOrgId": "00D…", "timestamp": "2026-01-01T00:00:00Z",
+//!   "operation": "upsert", "object": "Work_Item__c",
+//!   "records": [ { "attributes": { "type": "Work_Item__c" }, "externalId": "…", "Id": "a00…",
+//!                  "Name": "…" } ] }
+//! ```
+//! The object type comes from the top-level `object` or from every record's
+//! `attributes.type` (Salesforce's record shape); when both are given they must agree.
+
+pub mod signature;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+
+pub use signature::{
+    DEFAULT_WINDOW, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, sign, verify_signature,
+};
 
 /// One validated push request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushRequest {
     /// Unique per sync operation; the engine applies a transaction once (idempotency).
     pub transaction_id: String,
-    /// The Salesforce organization id of the sending org (15 or 18 characters).
+    /// The Salesforce organization id of the sending org, normalised to 18 characters.
     pub source_org_id: String,
     /// When the change happened in the sending org: the commit time used by the merge
     /// (last writer wins), and the reference for "a newer version exists" (409).
@@ -45,4 +63,256 @@ pub struct PushRecord {
     pub id: Option<String>,
     /// Field values as Salesforce JSON, named as in the sending org.
     pub fields: Map<String, Value>,
+}
+
+/// Why a push body was refused; every variant names the field (a JSON path such as
+/// `records[2].externalId`) so the caller can fix its payload from a 400 alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The body is not JSON at all.
+    #[error("the body is not valid JSON: {0}")]
+    Malformed(String),
+    /// The body is JSON but not an object.
+    #[error("the body must be a JSON object")]
+    NotAnObject,
+    /// A required field is absent (or null).
+    #[error("`{field}` is missing")]
+    Missing {
+        /// JSON path of the field.
+        field: String,
+    },
+    /// A field is present but wrong.
+    #[error("`{field}` {why}")]
+    Invalid {
+        /// JSON path of the field.
+        field: String,
+        /// What is wrong and what is expected.
+        why: String,
+    },
+}
+
+impl PushError {
+    /// The JSON path of the wrong field, when one field is to blame.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            PushError::Missing { field } | PushError::Invalid { field, .. } => Some(field),
+            PushError::Malformed(_) | PushError::NotAnObject => None,
+        }
+    }
+
+    fn invalid(field: impl Into<String>, why: impl Into<String>) -> Self {
+        PushError::Invalid {
+            field: field.into(),
+            why: why.into(),
+        }
+    }
+
+    fn missing(field: impl Into<String>) -> Self {
+        PushError::Missing {
+            field: field.into(),
+        }
+    }
+}
+
+/// Longest accepted transactionId / externalId: ids are stored in the ledger and echoed back,
+/// so an unbounded string is refused rather than stored.
+pub const MAX_ID_LEN: usize = 255;
+
+/// Parse and validate a push body. Never panics, whatever the bytes.
+pub fn parse(body: &[u8]) -> Result<PushRequest, PushError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| PushError::Malformed(e.to_string()))?;
+    let Value::Object(top) = value else {
+        return Err(PushError::NotAnObject);
+    };
+    let transaction_id = id_string(&top, "transactionId")?;
+    let source_org_id = {
+        let raw = required_str(&top, "sourceOrgId")?;
+        match raw.parse::<crate::OrgId>() {
+            Ok(id) => id.as_str().to_string(),
+            Err(e) => return Err(PushError::invalid("sourceOrgId", format!("is wrong: {e}"))),
+        }
+    };
+    let timestamp = {
+        let raw = required_str(&top, "timestamp")?;
+        parse_timestamp(raw).ok_or_else(|| {
+            PushError::invalid(
+                "timestamp",
+                format!("`{raw}` is not an ISO 8601 datetime like 2026-01-31T12:00:00.000Z"),
+            )
+        })?
+    };
+    let operation = match required_str(&top, "operation")? {
+        "upsert" => PushOperation::Upsert,
+        "delete" => PushOperation::Delete,
+        other => {
+            return Err(PushError::invalid(
+                "operation",
+                format!("`{other}` is not a known operation (use \"upsert\" or \"delete\")"),
+            ));
+        }
+    };
+    let top_object = match top.get("object") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if is_api_name(s) => Some(s.clone()),
+        Some(_) => {
+            return Err(PushError::invalid(
+                "object",
+                "must be an sObject API name such as \"Work_Item__c\"",
+            ));
+        }
+    };
+    let raw_records = match top.get("records") {
+        None | Some(Value::Null) => return Err(PushError::missing("records")),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(PushError::invalid("records", "must be an array")),
+    };
+    if raw_records.is_empty() {
+        return Err(PushError::invalid(
+            "records",
+            "is empty (send at least one record)",
+        ));
+    }
+    let mut object = top_object.clone();
+    let mut records = Vec::with_capacity(raw_records.len());
+    for (i, raw) in raw_records.iter().enumerate() {
+        let (record, ty) = parse_record(i, raw)?;
+        match (&object, ty) {
+            (None, Some(t)) => object = Some(t),
+            (Some(o), Some(t)) if !o.eq_ignore_ascii_case(&t) => {
+                let against = if top_object.is_some() {
+                    "the top-level `object`"
+                } else {
+                    "the first record's type"
+                };
+                return Err(PushError::invalid(
+                    format!("records[{i}].attributes.type"),
+                    format!("`{t}` disagrees with {against} `{o}`"),
+                ));
+            }
+            _ => {}
+        }
+        records.push(record);
+    }
+    let Some(object) = object else {
+        return Err(PushError::missing("object"));
+    };
+    // records before the first one with a type were checked only when `object` is top-level
+    if top_object.is_none() {
+        for (i, raw) in raw_records.iter().enumerate() {
+            if record_type(raw).is_none() {
+                return Err(PushError::missing(format!("records[{i}].attributes.type")));
+            }
+        }
+    }
+    Ok(PushRequest {
+        transaction_id,
+        source_org_id,
+        timestamp,
+        operation,
+        object,
+        records,
+    })
+}
+
+/// One record and its `attributes.type`, if any.
+fn parse_record(i: usize, raw: &Value) -> Result<(PushRecord, Option<String>), PushError> {
+    let Value::Object(map) = raw else {
+        return Err(PushError::invalid(
+            format!("records[{i}]"),
+            "must be an object",
+        ));
+    };
+    let external_id = match map.get("externalId") {
+        None | Some(Value::Null) => {
+            return Err(PushError::missing(format!("records[{i}].externalId")));
+        }
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= MAX_ID_LEN => s.clone(),
+        Some(_) => {
+            return Err(PushError::invalid(
+                format!("records[{i}].externalId"),
+                format!("must be a non-empty string of at most {MAX_ID_LEN} characters"),
+            ));
+        }
+    };
+    let id = match map.get("Id").or_else(|| map.get("id")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if crate::model::to_id18(s).is_ok() => Some(s.clone()),
+        Some(_) => {
+            return Err(PushError::invalid(
+                format!("records[{i}].Id"),
+                "must be a 15- or 18-character Salesforce id",
+            ));
+        }
+    };
+    let ty = match map.get("attributes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(attrs)) => match attrs.get("type") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) if is_api_name(t) => Some(t.clone()),
+            Some(_) => {
+                return Err(PushError::invalid(
+                    format!("records[{i}].attributes.type"),
+                    "must be an sObject API name",
+                ));
+            }
+        },
+        Some(_) => {
+            return Err(PushError::invalid(
+                format!("records[{i}].attributes"),
+                "must be an object like {\"type\": \"Account\"}",
+            ));
+        }
+    };
+    let fields = map
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "externalId" | "attributes" | "Id" | "id"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok((
+        PushRecord {
+            external_id,
+            id,
+            fields,
+        },
+        ty,
+    ))
+}
+
+fn record_type(raw: &Value) -> Option<&str> {
+    raw.get("attributes")?.get("type")?.as_str()
+}
+
+fn required_str<'a>(top: &'a Map<String, Value>, field: &str) -> Result<&'a str, PushError> {
+    match top.get(field) {
+        None | Some(Value::Null) => Err(PushError::missing(field)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(PushError::invalid(field, "must be a string")),
+    }
+}
+
+fn id_string(top: &Map<String, Value>, field: &str) -> Result<String, PushError> {
+    let s = required_str(top, field)?;
+    if s.trim().is_empty() || s.len() > MAX_ID_LEN {
+        return Err(PushError::invalid(
+            field,
+            format!("must be a non-empty string of at most {MAX_ID_LEN} characters"),
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// ISO 8601 with an offset (`…Z`, `…+00:00`, Salesforce's `…+0000`), to the millisecond.
+fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
+    match crate::FieldValue::parse_datetime(raw)? {
+        // epoch milliseconds are a CDC convenience, not ISO 8601
+        crate::FieldValue::DateTime(t) if raw.contains('T') => Some(t),
+        _ => None,
+    }
+}
+
+fn is_api_name(s: &str) -> bool {
+    s.len() <= 80
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -6,4 +6,5 @@ mod mapping;
 mod merge;
 mod pipeline;
 mod plan;
+mod push;
 mod retry;
