@@ -2,7 +2,8 @@
 # Run the third-party-client conformance suites against live sfemu processes:
 #   1. simple-salesforce (Python) over HTTPS (it only builds https:// URLs),
 #   2. jsforce (Node) over plain HTTP, every check,
-#   3. jsforce over HTTPS (NODE_EXTRA_CA_CERTS), the smoke subset.
+#   3. jsforce over HTTPS (NODE_EXTRA_CA_CERTS), the smoke subset,
+#   4. Pub/Sub API with Python grpcio stubs generated from sfemu's .proto + avro, over h2c.
 # Each suite gets its own fresh sfemu on a free loopback port, configured with a connected app
 # that carries a throw-away certificate (generated here with openssl) for the JWT bearer grant.
 # Needs conformance/setup.sh to have run. Exits non-zero if any suite failed.
@@ -11,7 +12,7 @@
 #                       scripts/test.sh has just built the workspace in debug, so this is a
 #                       short incremental build, where --release would recompile everything).
 #      SFEMU_PROFILE=release   build with that cargo profile instead.
-#      CONFORMANCE_ONLY=python|node   run one client's suites.
+#      CONFORMANCE_ONLY=python|node|pubsub   run one client's suites.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -67,6 +68,9 @@ start_sfemu() {
 [[org]]
 name = "$name"
 port = $port
+# Pub/Sub suite: change events of Account, keepalive every second.
+cdc_objects = ["Account"]
+pubsub_keepalive_secs = 1
 
 [[org.users]]
 username = "admin@sfemu.test"
@@ -179,6 +183,16 @@ if [ -z "$only" ] || [ "$only" = node ]; then
       --jwt-key "$work/jwt.key" --tag smoke
   else
     failed_suites+=("jsforce tls: sfemu did not start"); total_failed=$((total_failed + 1))
+  fi
+  stop_sfemu
+fi
+
+if [ -z "$only" ] || [ "$only" = pubsub ]; then
+  if start_sfemu pubsub 0; then
+    run_suite "pubsub (python grpcio + avro, h2c)" pubsub -- \
+      "$here/.venv/bin/python" "$here/pubsub/conformance.py" --base-url "$base"
+  else
+    failed_suites+=("pubsub: sfemu did not start"); total_failed=$((total_failed + 1))
   fi
   stop_sfemu
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the conformance suites need, idempotently: a Python venv with the pinned
-# simple-salesforce (conformance/.venv) and the pinned jsforce (conformance/node/node_modules).
+# simple-salesforce and grpcio/avro (conformance/.venv) and the pinned jsforce (conformance/node/node_modules).
 # Network: PyPI and the npm registry only. Re-running with unchanged pins does nothing.
 set -euo pipefail
 
@@ -28,7 +28,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     || die "pip install -r $req failed"
   echo "$want" > "$stamp"
 fi
-.venv/bin/python -c 'import importlib.metadata as m, sys; print("simple-salesforce", m.version("simple-salesforce"), "python", sys.version.split()[0])'
+# Pub/Sub suite: grpcio + grpcio-tools (stubs from sfemu's .proto) + avro, same venv.
+preq="pubsub/requirements.txt"
+pstamp=".venv/.pubsub-requirements.sha256"
+pwant="$(sha256sum "$preq" | cut -d' ' -f1)"
+if [ "$(cat "$pstamp" 2>/dev/null)" != "$pwant" ]; then
+  .venv/bin/python -m pip install --disable-pip-version-check --no-input -q -r "$preq" \
+    || die "pip install -r $preq failed"
+  echo "$pwant" > "$pstamp"
+fi
+.venv/bin/python -c 'import importlib.metadata as m, sys; print("simple-salesforce", m.version("simple-salesforce"), "grpcio", m.version("grpcio"), "avro", m.version("avro"), "python", sys.version.split()[0])'
 
 # --- Node: npm ci from the committed lock --------------------------------------------------
 cd node
