@@ -5,5 +5,6 @@
 
 mod auth;
 mod errors;
+mod publish;
 mod subscribe;
 mod support;

@@ -232,3 +232,28 @@ async fn tls_with_the_emulators_ca() {
     assert_eq!(next_event(&mut sub).await.header.record_ids, [id]);
     emu.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn resuming_after_a_keepalive_replay_id_gets_only_newer_events() {
+    let emu = start(config(false)).await;
+    let rest = emu.rest().await;
+    let ps = emu.pubsub().await;
+    create_accounts(&rest, "before", 2).await;
+    // Events on another topic move the org's position but must not be skipped or replayed.
+    rest.create("Contact", &rec(json!({"LastName": "Other"})))
+        .await
+        .unwrap();
+    let mut sub = boxed(ps.subscribe(TOPIC, Replay::Earliest, 5));
+    next_event(&mut sub).await;
+    next_event(&mut sub).await;
+    let stored = match next(&mut sub).await.unwrap() {
+        Received::Keepalive { latest_replay_id } => latest_replay_id,
+        Received::Event(e) => panic!("unexpected {e:?}"),
+    };
+    drop(sub);
+    let newer = create_accounts(&rest, "after", 1).await;
+    let mut sub = boxed(ps.subscribe(TOPIC, Replay::After(stored), 5));
+    assert_eq!(next_event(&mut sub).await.header.record_ids, newer);
+    expect_idle(&mut sub).await;
+    emu.emu.shutdown().await;
+}
