@@ -9,10 +9,11 @@
 
 use crate::auth::Credentials;
 use crate::client::PubSubClient;
-use crate::error::{PubSubError, RpcFailure};
+use crate::error::{PubSubError, Remedy, RpcFailure};
 use crate::event::{ChangeEvent, decode};
 use crate::proto::{self, FetchRequest, ReplayPreset};
 use crate::replay::{Replay, ReplayId};
+use crate::schema::EventSchema;
 use futures::Stream;
 use futures::channel::mpsc;
 use std::collections::VecDeque;
@@ -204,29 +205,24 @@ impl Subscription {
         let received = i32::try_from(resp.events.len()).unwrap_or(i32::MAX);
         for ce in resp.events {
             let replay_id = ReplayId::from_bytes(ce.replay_id);
-            let Some(ev) = ce.event else {
-                self.queue
-                    .push_back(Err(decode_err(&replay_id, "", "no event in ConsumerEvent")));
-                self.start = Replay::After(replay_id);
-                continue;
+            let schema = match &ce.event {
+                Some(ev) => Some(self.client.get_schema(&ev.schema_id).await),
+                None => None,
             };
-            let item = match self.client.get_schema(&ev.schema_id).await {
-                Ok(schema) => decode(&schema, replay_id.clone(), ev.id, &ev.payload)
-                    .map(|e| Received::Event(Box::new(e)))
-                    .map_err(|reason| decode_err(&replay_id, &ev.schema_id, &reason)),
-                Err(PubSubError::Decode { reason, .. }) => {
-                    Err(decode_err(&replay_id, &ev.schema_id, &reason))
+            match event_item(replay_id.clone(), ce.event, schema) {
+                Ok(item) => {
+                    self.queue.push_back(item);
+                    self.start = Replay::After(replay_id);
                 }
-                Err(e) => {
-                    // The schema could not be fetched: end here, before this event, so a
-                    // resubscription after the last handed-out event picks it up again.
-                    self.queue.push_back(Err(e));
+                Err(stop) => {
+                    // The schema could not be fetched for a reason that may pass: end here,
+                    // before this event, so resubscribing after the last handed-out event
+                    // picks it up again.
+                    self.queue.push_back(Err(stop));
                     self.done = true;
                     return;
                 }
-            };
-            self.queue.push_back(item);
-            self.start = Replay::After(replay_id);
+            }
         }
         if let Some(conn) = self.conn.as_mut() {
             top_up(
@@ -237,6 +233,34 @@ impl Subscription {
                 resp.pending_num_requested,
             );
         }
+    }
+}
+
+/// The stream item for one delivered event, given the outcome of looking up its schema.
+/// `Err` means "stop the stream before this event" (a lookup failure worth retrying); anything
+/// that will not get better by retrying — no event, an unknown or unparsable schema, a payload
+/// that does not decode — becomes a per-event [`PubSubError::Decode`] carrying the replay id.
+fn event_item(
+    replay_id: ReplayId,
+    ev: Option<proto::ProducerEvent>,
+    schema: Option<Result<std::sync::Arc<EventSchema>, PubSubError>>,
+) -> Result<Item, PubSubError> {
+    let (Some(ev), Some(schema)) = (ev, schema) else {
+        return Ok(Err(decode_err(&replay_id, "", "no event in ConsumerEvent")));
+    };
+    match schema {
+        Ok(schema) => Ok(decode(&schema, replay_id.clone(), ev.id, &ev.payload)
+            .map(|e| Received::Event(Box::new(e)))
+            .map_err(|reason| decode_err(&replay_id, &ev.schema_id, &reason))),
+        Err(PubSubError::Decode { reason, .. }) => {
+            Ok(Err(decode_err(&replay_id, &ev.schema_id, &reason)))
+        }
+        Err(e) if e.remedy() == Remedy::GiveUp => Ok(Err(decode_err(
+            &replay_id,
+            &ev.schema_id,
+            &format!("schema lookup: {e}"),
+        ))),
+        Err(e) => Err(e),
     }
 }
 
@@ -281,7 +305,58 @@ pub(crate) fn credit_to_request(
 
 #[cfg(test)]
 mod tests {
-    use super::credit_to_request;
+    use super::*;
+    use std::sync::Arc;
+
+    fn pe(payload: Vec<u8>) -> proto::ProducerEvent {
+        proto::ProducerEvent {
+            id: "ev".into(),
+            schema_id: "s1".into(),
+            payload,
+            headers: Vec::new(),
+        }
+    }
+
+    fn status(code: tonic::Code) -> PubSubError {
+        PubSubError::from(tonic::Status::new(code, "x"))
+    }
+
+    #[test]
+    fn undecodable_events_are_parked_with_their_replay_id_and_transient_failures_stop() {
+        let id = ReplayId::from_bytes(vec![0, 9]);
+        let schema = Arc::new(
+            EventSchema::parse("s1", r#"{"type":"record","name":"X","fields":[]}"#).unwrap(),
+        );
+        let parked = |r: Result<Item, PubSubError>| match r {
+            Ok(Err(PubSubError::Decode { replay_id, .. })) => replay_id,
+            other => panic!("expected a parked event, got {other:?}"),
+        };
+        // Decodes to a record without a header: not a change event.
+        assert_eq!(
+            parked(event_item(
+                id.clone(),
+                Some(pe(vec![])),
+                Some(Ok(schema.clone()))
+            )),
+            id
+        );
+        // Trailing bytes after the datum.
+        assert_eq!(
+            parked(event_item(id.clone(), Some(pe(vec![1])), Some(Ok(schema)))),
+            id
+        );
+        assert_eq!(parked(event_item(id.clone(), None, None)), id);
+        let unknown = Some(Err(status(tonic::Code::NotFound)));
+        assert_eq!(
+            parked(event_item(id.clone(), Some(pe(vec![])), unknown)),
+            id
+        );
+        let down = Some(Err(status(tonic::Code::Unavailable)));
+        assert!(matches!(
+            event_item(id, Some(pe(vec![])), down),
+            Err(PubSubError::Unavailable(_))
+        ));
+    }
 
     #[test]
     fn credit_is_topped_up_at_half() {
