@@ -7,6 +7,33 @@
 //! hands the engine [`ChangeEvent`]s whose values look like REST records, plus errors that say
 //! which remedy applies ([`Remedy`]).
 //!
+//! ```no_run
+//! # async fn demo(tokens: std::sync::Arc<dyn sfpubsub::TokenSource>, stored: Option<String>)
+//! # -> Result<(), sfpubsub::PubSubError> {
+//! use futures::StreamExt;
+//! use sfpubsub::{PubSubClient, Received, Remedy, Replay, ReplayId};
+//!
+//! let client = PubSubClient::connect("https://api.pubsub.salesforce.com:7443", tokens).await?;
+//! let start = match stored.as_deref().map(ReplayId::from_hex) {
+//!     Some(Ok(id)) => Replay::After(id),
+//!     _ => Replay::Latest,
+//! };
+//! let mut events = Box::pin(client.subscribe("/data/AccountChangeEvent", start, 100));
+//! while let Some(item) = events.next().await {
+//!     match item {
+//!         Ok(Received::Event(ev)) => {
+//!             // apply ev.header / ev.fields, then store ev.replay_id.to_hex() in the same
+//!             // transaction
+//!         }
+//!         Ok(Received::Keepalive { .. }) => {}
+//!         Err(e) if e.remedy() == Remedy::ParkEvent => { /* record it, go on */ }
+//!         Err(e) if e.remedy() == Remedy::Backfill => { /* poll, then Replay::Latest */ }
+//!         Err(e) => return Err(e), // back off and resubscribe After(last stored id)
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! Shares no code with the emulator (`sfemu`): the `.proto` here is our own, written from the
 //! wire facts.
 
