@@ -6,12 +6,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
-use orgsync_core::{OrgName, Settings};
+use futures::future::BoxFuture;
+use orgsync_core::push::PushRequest;
+use orgsync_core::{OrgId, OrgName, Settings};
 use orgsync_store::{ItemState, OrgRow, Store};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::error::EngineError;
+use crate::inbound::{self, PushError, PushOutcome};
 use crate::options::{EngineOptions, Progress};
 use crate::shared::{Counters, PollerSlot, Shared};
 use crate::{apply, capture, login, status};
@@ -132,8 +135,18 @@ pub struct EngineHandle {
 trait Control: Send + Sync + std::fmt::Debug {
     fn pollers(&self) -> &[Arc<PollerSlot>];
     fn stop(&self);
-    fn busy(&self) -> futures::future::BoxFuture<'_, bool>;
+    fn busy(&self) -> BoxFuture<'_, bool>;
     fn synced(&self) -> u64;
+    fn settings(&self) -> &Settings;
+    fn org_id(&self, org: &OrgName) -> Option<OrgId>;
+    fn org_by_id(&self, org_id: &str) -> Option<OrgName>;
+    fn push(&self, req: PushRequest) -> BoxFuture<'_, Result<PushOutcome, PushError>>;
+    fn reread<'a>(
+        &'a self,
+        org: &'a OrgName,
+        object: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, EngineError>>;
 }
 
 impl<S: Store> Control for Shared<S> {
@@ -143,7 +156,7 @@ impl<S: Store> Control for Shared<S> {
     fn stop(&self) {
         let _ = self.shutdown.send(true);
     }
-    fn busy(&self) -> futures::future::BoxFuture<'_, bool> {
+    fn busy(&self) -> BoxFuture<'_, bool> {
         Box::pin(async move {
             let epoch = self.activity.epoch.load(Ordering::SeqCst);
             if self.activity.active.load(Ordering::SeqCst) > 0 {
@@ -173,12 +186,66 @@ impl<S: Store> Control for Shared<S> {
     fn synced(&self) -> u64 {
         self.counters.rounds.load(Ordering::SeqCst)
     }
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    fn org_id(&self, org: &OrgName) -> Option<OrgId> {
+        Shared::org_id(self, org)
+    }
+    fn org_by_id(&self, org_id: &str) -> Option<OrgName> {
+        inbound::org_by_id(self, org_id)
+    }
+    fn push(&self, req: PushRequest) -> BoxFuture<'_, Result<PushOutcome, PushError>> {
+        Box::pin(inbound::push(self, req))
+    }
+    fn reread<'a>(
+        &'a self,
+        org: &'a OrgName,
+        object: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, EngineError>> {
+        Box::pin(inbound::reread(self, org, object, ids))
+    }
 }
 
 impl EngineHandle {
     /// Counts for the CLI/demo display, refreshed about once a second.
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.clone()
+    }
+
+    /// The settings the engine runs with.
+    pub fn settings(&self) -> &Settings {
+        self.sh.settings()
+    }
+
+    /// The Salesforce id of a configured org (known once logged in).
+    pub fn org_id(&self, org: &OrgName) -> Option<OrgId> {
+        self.sh.org_id(org)
+    }
+
+    /// The configured org whose Salesforce id is `org_id` (15 or 18 characters).
+    pub fn org_name_by_id(&self, org_id: &str) -> Option<OrgName> {
+        self.sh.org_by_id(org_id)
+    }
+
+    /// Apply records pushed by a connected peer (the push API) as changes made in the peer's
+    /// org. Committed to the ledger before this returns; a transaction id seen before is
+    /// acknowledged without doing anything again.
+    pub async fn push(&self, req: PushRequest) -> Result<PushOutcome, PushError> {
+        self.sh.push(req).await
+    }
+
+    /// Re-read records of `object` (as named on `org`) and ingest their current state
+    /// (outbound messages): one query per 300 ids, committed before this returns. Returns how
+    /// many rows were new to the ledger.
+    pub async fn reread(
+        &self,
+        org: &OrgName,
+        object: &str,
+        ids: &[String],
+    ) -> Result<usize, EngineError> {
+        self.sh.reread(org, object, ids).await
     }
 
     /// Wake every poller now (tests, demo).

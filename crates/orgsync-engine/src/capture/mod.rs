@@ -2,7 +2,8 @@
 //! checkpoint (see [`poll`]) and commits it to the ledger together with the new checkpoint.
 
 mod correct;
-mod poll;
+pub(crate) mod ingest;
+pub(crate) mod poll;
 mod state;
 
 use std::sync::Arc;

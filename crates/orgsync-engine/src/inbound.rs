@@ -1,0 +1,189 @@
+//! Changes that arrive instead of being fetched: records pushed by a connected peer
+//! (`POST /api/v1/sync`, the seeds' payload) and "re-read these records" requests (outbound
+//! messages, change-event gaps). Both enter the ledger through the same
+//! [`ingest`](crate::capture::ingest) as polled rows, so routing, echo rules and the merge are
+//! the same whatever the path.
+
+use chrono::{DateTime, Utc};
+use orgsync_core::echo::same_value;
+use orgsync_core::mapping::{object_name, synced_fields, to_merge_keys};
+use orgsync_core::push::{PushOperation, PushRequest};
+use orgsync_core::{GlobalId, OrgId, OrgName};
+use orgsync_store::Store;
+
+use crate::capture::ingest::{Captured, ingest};
+use crate::convert::from_json;
+use crate::error::EngineError;
+use crate::shared::Shared;
+
+/// A push the engine accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// Records in the request.
+    pub records: usize,
+    /// The transaction id was applied before; nothing was done this time.
+    pub duplicate: bool,
+}
+
+/// Why a push was refused. Nothing is written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// `sourceOrgId` is not a configured org.
+    #[error("sourceOrgId {0} is not a connected org")]
+    UnknownSource(String),
+    /// No sync covers the object on the sending org.
+    #[error("object {0} is not synced from the sending org")]
+    UnknownObject(String),
+    /// The ledger holds a newer version of a field this record changes (HTTP 409).
+    #[error("a newer version of record {external_id} exists (field {field} changed at {newer})")]
+    Stale {
+        external_id: String,
+        field: String,
+        newer: DateTime<Utc>,
+    },
+    /// A record the engine cannot place (e.g. an external id that is neither a global id nor
+    /// a Salesforce id).
+    #[error("{0}")]
+    Invalid(String),
+    /// The ledger or an org failed (HTTP 500).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// The configured org whose Salesforce id is `org_id` (15 or 18 characters).
+pub(crate) fn org_by_id<S>(sh: &Shared<S>, org_id: &str) -> Option<OrgName> {
+    let id: OrgId = org_id.parse().ok()?;
+    sh.orgs
+        .iter()
+        .find(|(_, c)| c.org_id == id)
+        .map(|(n, _)| n.clone())
+}
+
+/// The index of the enabled sync whose object on `org` is `object`.
+fn sync_index<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> Option<usize> {
+    let side = sh.source_side(org);
+    sh.settings
+        .syncs
+        .iter()
+        .position(|s| s.enabled && object_name(s, side).eq_ignore_ascii_case(object))
+}
+
+/// Apply a pushed request as changes made in its source org.
+pub(crate) async fn push<S: Store>(
+    sh: &Shared<S>,
+    req: PushRequest,
+) -> Result<PushOutcome, PushError> {
+    let org = org_by_id(sh, &req.source_org_id)
+        .ok_or_else(|| PushError::UnknownSource(req.source_org_id.clone()))?;
+    let sync_idx =
+        sync_index(sh, &org, &req.object).ok_or(PushError::UnknownObject(req.object.clone()))?;
+    let sync = &sh.settings.syncs[sync_idx];
+    let side = sh.source_side(&org);
+    let object = object_name(sync, side).to_string();
+    let org_id = sh
+        .org_id(&org)
+        .ok_or_else(|| EngineError::Config(format!("org {org} has no org id")))?;
+    let key = format!("push:{}", req.transaction_id);
+    let seen = sh
+        .store
+        .processed_txns(&org, std::slice::from_ref(&key))
+        .await
+        .map_err(EngineError::from)?;
+    if seen.contains(&key) {
+        return Ok(PushOutcome {
+            records: req.records.len(),
+            duplicate: true,
+        });
+    }
+    // each record: its global id and its id in the source org
+    let mut placed = Vec::with_capacity(req.records.len());
+    for r in &req.records {
+        let (gid, local) = match r.external_id.parse::<GlobalId>() {
+            Ok(g) => (g, r.id.clone()),
+            Err(_) => {
+                let g = GlobalId::new(org_id.clone(), &r.external_id).map_err(|e| {
+                    PushError::Invalid(format!("externalId {}: {e}", r.external_id))
+                })?;
+                (g, Some(r.external_id.clone()))
+            }
+        };
+        placed.push((gid, local));
+    }
+    let gids: Vec<GlobalId> = placed.iter().map(|(g, _)| g.clone()).collect();
+    let known = sh
+        .store
+        .records(&org, &object, &gids)
+        .await
+        .map_err(EngineError::from)?;
+    let agreed = sh
+        .store
+        .agreed(&sync.object, &gids)
+        .await
+        .map_err(EngineError::from)?;
+    let wanted = synced_fields(sync, side);
+    let mut rows = Vec::with_capacity(req.records.len());
+    for (r, (gid, local)) in req.records.iter().zip(placed) {
+        let fields: orgsync_core::model::Fields = wanted
+            .iter()
+            .filter_map(|f| {
+                let (_, v) = r.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(f))?;
+                Some((f.clone(), from_json(v)))
+            })
+            .collect();
+        // an older value never overwrites a newer one: refuse the whole request
+        if let Some(a) = agreed.iter().find(|a| a.global_id == gid) {
+            for (k, v) in to_merge_keys(sync, side, &fields) {
+                if let Some(cur) = a.fields.get(&k)
+                    && cur.ts > req.timestamp
+                    && !same_value(&cur.value, &v)
+                {
+                    return Err(PushError::Stale {
+                        external_id: r.external_id.clone(),
+                        field: k,
+                        newer: cur.ts,
+                    });
+                }
+            }
+        }
+        let local = local.or_else(|| {
+            known
+                .iter()
+                .find(|k| k.global_id == gid)
+                .and_then(|k| k.local_id.clone())
+        });
+        let Some(id) = local else {
+            return Err(PushError::Invalid(format!(
+                "externalId {}: the record's id in the sending org is unknown; send its \"Id\"",
+                r.external_id
+            )));
+        };
+        rows.push(Captured {
+            txn_id: format!("{key}:{}", r.external_id),
+            id,
+            commit_ts: req.timestamp,
+            modstamp: None,
+            deleted: req.operation == PushOperation::Delete,
+            gid_field: Some(gid),
+            fields,
+            client_tag: None,
+        });
+    }
+    ingest(sh, &org, sync_idx, rows, None, vec![(org.clone(), key)]).await?;
+    Ok(PushOutcome {
+        records: req.records.len(),
+        duplicate: false,
+    })
+}
+
+/// Re-read `ids` of `object` (as named on `org`) and ingest their current state.
+pub(crate) async fn reread<S: Store>(
+    sh: &Shared<S>,
+    org: &OrgName,
+    object: &str,
+    ids: &[String],
+) -> Result<usize, EngineError> {
+    let sync_idx = sync_index(sh, org, object)
+        .ok_or_else(|| EngineError::Config(format!("{object} is not synced on org {org}")))?;
+    let n = crate::capture::poll::reread(sh, org, sync_idx, ids).await?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
