@@ -6,6 +6,8 @@
 //! nulled fields, values) that arrive in one build become one event with several `recordIds`,
 //! as Salesforce merges them.
 //!
+//! Building events from change-log entries (merging, gaps, overflow) lives in `build`.
+//!
 //! Replay ids are opaque and increasing: the change-log `seq` of the event's first entry shifted
 //! left by 8 (stable across restarts with a data dir, since the log is persisted), or the
 //! previous id + 1 for injected events. Retention: by commit time (72 h by default), by count
@@ -14,7 +16,7 @@
 use super::encode::{self, Header};
 use super::schema::{ALL_CHANGE_EVENTS, Catalog, EntitySchema};
 use parking_lot::Mutex;
-use sfemu_org::{ChangeRecord, Org};
+use sfemu_org::Org;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,11 +44,17 @@ pub struct StoredEvent {
     pub commit_ms: i64,
 }
 
+/// Changes one transaction may publish before the rest become `GAP_OVERFLOW` events.
+pub const DEFAULT_OVERFLOW_THRESHOLD: u64 = 100_000;
+
 /// Tunables (per org; settable at run time through the control surface).
 #[derive(Debug, Clone, Copy)]
 pub struct BusSettings {
     pub retention: Duration,
     pub keepalive: Duration,
+    /// Changes per transaction (create/delete/undelete = 1, update = 1 per changed field) that
+    /// produce normal events; beyond it, one `GAP_OVERFLOW` per object, header only.
+    pub overflow_threshold: u64,
 }
 
 impl Default for BusSettings {
@@ -54,21 +62,25 @@ impl Default for BusSettings {
         BusSettings {
             retention: DEFAULT_RETENTION,
             keepalive: DEFAULT_KEEPALIVE,
+            overflow_threshold: DEFAULT_OVERFLOW_THRESHOLD,
         }
     }
 }
 
 #[derive(Debug, Default)]
-struct Store {
-    events: VecDeque<Arc<StoredEvent>>,
-    bytes: usize,
+pub(super) struct Store {
+    pub(super) events: VecDeque<Arc<StoredEvent>>,
+    pub(super) bytes: usize,
     /// Change-log seq consumed so far.
-    ingested: u64,
+    pub(super) ingested: u64,
     /// Highest replay id dropped by retention (ids ≤ it are out of retention).
-    trimmed_upto: u64,
-    latest_id: u64,
+    pub(super) trimmed_upto: u64,
+    pub(super) latest_id: u64,
     /// The next this many changes become GAP_* events.
-    gaps: u64,
+    pub(super) gaps: u64,
+    /// The transaction being counted for overflow: key, changes so far, objects whose
+    /// GAP_OVERFLOW was published.
+    pub(super) txn: (String, u64, Vec<String>),
 }
 
 /// One org's event bus. Shared as `Arc<EventBus>`.
@@ -161,56 +173,7 @@ impl EventBus {
         self.retain(&mut st);
     }
 
-    fn build(&self, st: &mut Store, batch: &[ChangeRecord]) {
-        let mut i = 0;
-        while i < batch.len() {
-            let c = &batch[i];
-            let Some(schema) = self.catalog.by_entity(&c.entity).cloned() else {
-                i += 1;
-                continue;
-            };
-            if st.gaps > 0 {
-                st.gaps -= 1;
-                let mut h = header(&schema, c, std::slice::from_ref(c));
-                h.change_type = format!("GAP_{}", c.change_type);
-                h.changed.clear();
-                h.nulled.clear();
-                self.push(st, c.seq << 8, &schema, &h, &Default::default());
-                i += 1;
-                continue;
-            }
-            let mut j = i + 1;
-            while j < batch.len() && same_change(c, &batch[j]) {
-                j += 1;
-            }
-            let group = &batch[i..j];
-            let h = header(&schema, c, group);
-            let values = match c.change_type.as_str() {
-                "DELETE" => Default::default(),
-                "UNDELETE" => self.current_values(c),
-                _ => c.values.clone(),
-            };
-            self.push(st, c.seq << 8, &schema, &h, &values);
-            i = j;
-        }
-    }
-
-    /// An undeleted record's non-null fields (the change log records no values for undeletes).
-    fn current_values(&self, c: &ChangeRecord) -> serde_json::Map<String, serde_json::Value> {
-        let admin = self.org.default_user().id.clone();
-        match self
-            .org
-            .retrieve(&admin, &c.entity, &c.record_id, None, "66.0")
-        {
-            Ok(serde_json::Value::Object(m)) => m
-                .into_iter()
-                .filter(|(k, v)| !v.is_null() && k != "attributes")
-                .collect(),
-            _ => Default::default(),
-        }
-    }
-
-    fn push(
+    pub(super) fn push(
         &self,
         st: &mut Store,
         replay_id: u64,
@@ -342,41 +305,6 @@ impl EventBus {
         st.trimmed_upto = st.trimmed_upto.max(st.latest_id);
         st.events.clear();
         st.bytes = 0;
-    }
-}
-
-/// Entries merge into one event when they are the same change to records of one object in
-/// one transaction.
-fn same_change(a: &ChangeRecord, b: &ChangeRecord) -> bool {
-    let strip = |c: &ChangeRecord| {
-        let mut v = c.values.clone();
-        v.remove("Id");
-        v
-    };
-    a.transaction_key == b.transaction_key
-        && a.entity == b.entity
-        && a.change_type == b.change_type
-        && a.changed_fields == b.changed_fields
-        && a.nulled_fields == b.nulled_fields
-        && strip(a) == strip(b)
-}
-
-fn header(schema: &EntitySchema, c: &ChangeRecord, group: &[ChangeRecord]) -> Header {
-    let idx = |names: &[String]| -> Vec<usize> {
-        names.iter().filter_map(|n| schema.index_of(n)).collect()
-    };
-    Header {
-        entity: schema.entity.clone(),
-        record_ids: group.iter().map(|g| g.record_id.clone()).collect(),
-        change_type: c.change_type.clone(),
-        change_origin: c.change_origin.clone(),
-        transaction_key: c.transaction_key.clone(),
-        sequence_number: i32::try_from(c.sequence_number).unwrap_or(i32::MAX),
-        commit_timestamp: c.commit_timestamp.timestamp_millis(),
-        commit_number: i64::try_from(c.commit_number).unwrap_or(i64::MAX),
-        commit_user: c.commit_user.clone(),
-        changed: idx(&c.changed_fields),
-        nulled: idx(&c.nulled_fields),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `/__sfemu/pubsub`: inspect and steer an org's event bus in tests.
 //!
 //! - `GET /__sfemu/pubsub` — kept events, first and latest replay ids, settings;
-//! - `PUT /__sfemu/pubsub` `{"keepaliveMs":…, "retentionSecs":…}` — change the settings;
+//! - `PUT /__sfemu/pubsub` `{"keepaliveMs":…, "retentionSecs":…, "overflowThreshold":…}` —
+//!   change the settings (the threshold: changes per transaction before GAP_OVERFLOW);
 //! - `POST /__sfemu/pubsub/gap` `{"count": N}` — the next N changes become GAP_* events;
 //! - `POST /__sfemu/pubsub/overflow` `{"object": "Account"}` — publish a GAP_OVERFLOW event;
 //! - `POST /__sfemu/pubsub/expire` — drop every kept event (stored replay ids become invalid).
@@ -42,6 +43,7 @@ async fn status(State(s): State<Arc<OrgServer>>) -> Json<Value> {
         "pendingGaps": gaps,
         "keepaliveMs": st.keepalive.as_millis() as u64,
         "retentionSecs": st.retention.as_secs(),
+        "overflowThreshold": st.overflow_threshold,
     }))
 }
 
@@ -50,6 +52,7 @@ async fn status(State(s): State<Arc<OrgServer>>) -> Json<Value> {
 struct SettingsBody {
     keepalive_ms: Option<u64>,
     retention_secs: Option<u64>,
+    overflow_threshold: Option<u64>,
 }
 
 async fn settings(State(s): State<Arc<OrgServer>>, b: Bytes) -> Result<StatusCode, ApiError> {
@@ -60,6 +63,9 @@ async fn settings(State(s): State<Arc<OrgServer>>, b: Bytes) -> Result<StatusCod
     }
     if let Some(secs) = b.retention_secs {
         st.retention = Duration::from_secs(secs);
+    }
+    if let Some(n) = b.overflow_threshold {
+        st.overflow_threshold = n;
     }
     s.pubsub.set_settings(st);
     s.pubsub.sync();

@@ -8,6 +8,7 @@
 //! auth and the unary RPCs, `subscribe` the flow-controlled stream, [`control`] the
 //! `/__sfemu/pubsub` control surface.
 
+mod build;
 pub mod bus;
 pub mod control;
 pub mod encode;

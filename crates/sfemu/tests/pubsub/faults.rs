@@ -74,3 +74,62 @@ async fn overflow_event_has_no_record_ids() {
     assert!(d.list("recordIds").is_empty());
     t.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_transaction_over_the_threshold_overflows_once_per_object() {
+    let t = start(100).await;
+    let mut c = client(&t).await;
+    control(
+        &t,
+        Method::PUT,
+        "/__sfemu/pubsub",
+        json!({"overflowThreshold": 3}),
+    )
+    .await;
+    let mut sub = subscribe(
+        &mut c,
+        fetch("/data/ChangeEvents", ReplayPreset::Latest, vec![], 50),
+    )
+    .await
+    .unwrap();
+    sub.ready().await;
+    let mut records: Vec<_> = (0..4)
+        .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Acc {i}")}))
+        .collect();
+    records.extend(
+        (0..2).map(|i| json!({"attributes": {"type": "Contact"}, "LastName": format!("C {i}")})),
+    );
+    call(
+        &t,
+        Method::POST,
+        "/composite/sobjects",
+        Some(json!({"allOrNone": true, "records": records})),
+    )
+    .await;
+    // 3 creates publish normally; the 4th Account and both Contacts overflow: one per object.
+    let evs = sub.events(5).await;
+    let mut kinds = Vec::new();
+    for e in &evs {
+        let d = decode(&mut c, e).await;
+        kinds.push((
+            d.s("changeType"),
+            d.s("entityName"),
+            d.list("recordIds").len(),
+        ));
+    }
+    assert_eq!(
+        kinds,
+        vec![
+            ("CREATE".into(), "Account".into(), 1),
+            ("CREATE".into(), "Account".into(), 1),
+            ("CREATE".into(), "Account".into(), 1),
+            ("GAP_OVERFLOW".into(), "Account".into(), 0),
+            ("GAP_OVERFLOW".into(), "Contact".into(), 0),
+        ]
+    );
+    // A later transaction starts a fresh budget.
+    create(&t, "Account", json!({"Name": "after"}), None).await;
+    let d = decode(&mut c, &sub.events(1).await[0]).await;
+    assert_eq!(d.s("changeType"), "CREATE");
+    t.shutdown().await;
+}
