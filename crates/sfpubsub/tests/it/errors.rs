@@ -80,3 +80,27 @@ async fn nothing_listening_is_a_transport_error() {
     assert!(matches!(e, PubSubError::Transport(_)), "{e}");
     assert_eq!(e.remedy(), Remedy::Backoff);
 }
+
+#[tokio::test]
+async fn an_unavailable_service_means_back_off_without_a_refresh() {
+    let emu = start(config(false)).await;
+    let login = emu.login().await;
+    let ps = emu.pubsub_with(login.clone()).await;
+    emu.control(
+        reqwest::Method::PUT,
+        "/__sfemu/faults",
+        Some(serde_json::json!({"offline": true})),
+    )
+    .await;
+    let e = ps.get_topic(TOPIC).await.unwrap_err();
+    assert!(matches!(e, PubSubError::Unavailable(_)), "{e}");
+    assert_eq!(e.remedy(), Remedy::Backoff);
+    let mut sub = boxed(ps.subscribe(TOPIC, Replay::Latest, 5));
+    assert_eq!(next(&mut sub).await.unwrap_err().remedy(), Remedy::Backoff);
+    assert_eq!(login.refreshes(), 0, "only auth failures refresh the token");
+    emu.control(reqwest::Method::DELETE, "/__sfemu/faults", None)
+        .await;
+    let mut sub = boxed(ps.subscribe(TOPIC, Replay::Latest, 5));
+    live(&mut sub).await;
+    emu.emu.shutdown().await;
+}
