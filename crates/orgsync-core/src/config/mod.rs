@@ -8,6 +8,7 @@ mod error;
 mod raw;
 mod source;
 mod validate;
+mod validate_api;
 mod validate_parents;
 mod validate_sync;
 mod validate_topology;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{ConfigError, Problem};
 pub use source::Location;
 pub use validate::parse_duration;
+pub use validate_api::{ApiSettings, parse_size};
 pub use validate_parents::relationship_name;
 pub use validate_sync::DEFAULT_GLOBAL_ID_FIELD;
 
@@ -89,6 +91,8 @@ pub struct Settings {
     pub syncs: Vec<SyncSettings>,
     /// Service settings.
     pub engine: EngineSettings,
+    /// Limits of the push endpoints (`[api]`).
+    pub api: ApiSettings,
     /// Source-side object names ordered parents before children (from `parents` with policy
     /// `sync`); the planner writes objects in this order.
     pub object_order: Vec<String>,
@@ -115,6 +119,10 @@ pub struct OrgSettings {
     pub max_concurrent_requests: u32,
     /// Budget share for non-urgent work.
     pub budget_share: f64,
+    /// Bearer token this org's sender presents to the push API; `None`: it cannot push.
+    pub push_token: Option<Secret>,
+    /// HMAC key; when set, pushes from this org must be signed.
+    pub push_secret: Option<Secret>,
 }
 
 /// OAuth flows (see `raw.rs` for each field).
@@ -215,7 +223,8 @@ pub struct SyncSettings {
     pub where_clause: Option<String>,
     /// Capture method.
     pub capture: Capture,
-    /// Poll (or backup poll) interval.
+    /// Poll interval; for `cdc` and `outbound` the backup poll (`backup_interval`, default
+    /// 15 min) that repairs whatever a push missed.
     pub interval: Duration,
     /// Conflict policy.
     pub conflict: ConflictPolicy,
@@ -356,6 +365,17 @@ impl Settings {
         self.syncs.iter().find(|s| {
             s.object.eq_ignore_ascii_case(object) || s.target_object.eq_ignore_ascii_case(object)
         })
+    }
+
+    /// Whether `orgsync run` serves the push endpoints: some org may push (`push_token`) or
+    /// some sync captures by Outbound Messaging. Otherwise nothing listens, so several
+    /// polling-only instances can share a machine without port clashes.
+    pub fn serves_push(&self) -> bool {
+        self.orgs.values().any(|o| o.push_token.is_some())
+            || self
+                .syncs
+                .iter()
+                .any(|s| s.enabled && s.capture == Capture::Outbound)
     }
 
     /// An org's conflict priority (lower wins ties); unknown orgs rank last.

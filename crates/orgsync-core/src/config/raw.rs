@@ -26,6 +26,9 @@ pub struct RawConfig {
     pub sync: Vec<Spanned<RawSync>>,
     /// `[engine]`: where state lives and how the service runs.
     pub engine: Option<RawEngine>,
+    /// `[api]`: limits of the HTTP endpoints that receive pushes (the push API and the
+    /// Outbound Messaging listener) on `engine.listen`.
+    pub api: Option<RawApi>,
 }
 
 /// `[orgs.<name>]`: one Salesforce org.
@@ -55,6 +58,15 @@ pub struct RawOrg {
     /// (default 0.8, between 0.05 and 1.0). Urgent work (deletes, undeletes, retries an
     /// operator asked for) continues up to 95%.
     pub budget_share: Option<Spanned<f64>>,
+    /// The bearer token this org's sender presents to the push API (`POST /api/v1/sync`,
+    /// `Authorization: Bearer <token>`). Setting it lets this org push; a request with this
+    /// token must carry this org's id as `sourceOrgId`. At least 16 characters, different for
+    /// every org; write it as `${ENV_VAR}` and keep it out of the file. Never printed.
+    pub push_token: Option<Spanned<String>>,
+    /// Optional HMAC-SHA256 key: when set, every push from this org must also carry
+    /// `X-OrgSync-Timestamp` (Unix seconds) and `X-OrgSync-Signature: sha256=<hex>` over
+    /// `"{timestamp}.{body}"`, within `[api] push_window`. Needs `push_token`. Never printed.
+    pub push_secret: Option<Spanned<String>>,
 }
 
 /// `auth = { flow = "…", … }`: the OAuth 2.0 flow and its credentials.
@@ -145,8 +157,15 @@ pub struct RawSync {
     /// `"outbound"` (Outbound Messaging). Push captures keep a backup poll.
     pub capture: Option<Spanned<String>>,
     /// Poll interval like `"30s"`, `"5m"` (1s to 30m). Default 60s for `poll`; for `cdc` and
-    /// `outbound` it is the backup poll and defaults to 15m.
+    /// `outbound` it is the backup poll and defaults to 15m (prefer `backup_interval` there).
     pub interval: Option<Spanned<String>>,
+    /// For `capture = "cdc"` or `"outbound"`: how often the safety-net poll runs beside the
+    /// pushed changes, repairing whatever a push missed (default `"15m"`, 1s to 24h). Not
+    /// allowed with `poll` (use `interval`), nor together with `interval`. For `outbound`,
+    /// the org needs an Outbound Message on this object whose endpoint is
+    /// `https://<this service>/outbound/<org name>`, sending at least `Id`; orgsync re-reads
+    /// the record, so the message's other fields do not matter.
+    pub backup_interval: Option<Spanned<String>>,
     /// Conflict policy for a field changed on two orgs: `"last_writer_wins"` (default; ties
     /// broken by org priority), `"source_wins:<org>"`, or `"manual"` (keep the current value,
     /// record the conflict for review).
@@ -241,4 +260,20 @@ pub struct RawEngine {
     /// Poll look-back overlap, re-reading this much before the watermark so late commits are
     /// not skipped (default `"5s"`, at most `"10m"`).
     pub lookback: Option<Spanned<String>>,
+}
+
+/// `[api]`: limits of the endpoints that receive pushes. They are served on `engine.listen`
+/// by `orgsync run` when some org has a `push_token` or some sync uses `capture = "outbound"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// How far a signed push's `X-OrgSync-Timestamp` may be from our clock, either way
+    /// (default `"300s"`, 10s to 1h). Older requests are refused as replays.
+    pub push_window: Option<Spanned<String>>,
+    /// Largest push API body (default `"5MiB"`; 1KiB to 100MiB; bytes as an integer or with
+    /// a unit B, KB, KiB, MB, MiB). Larger bodies get 413 without being read.
+    pub max_body: Option<Spanned<toml::Value>>,
+    /// Largest Outbound Messaging body (default `"1MiB"`, same form and bounds). Salesforce
+    /// sends at most 100 notifications per message.
+    pub outbound_max_body: Option<Spanned<toml::Value>>,
 }

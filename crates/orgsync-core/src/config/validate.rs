@@ -103,6 +103,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig, files: &[(&str, &str)]) -> Option<Se
         }
     };
     let engine = build_engine(ctx, raw.engine);
+    let api = super::validate_api::build_api(ctx, raw.api);
     let (syncs, object_order) = super::validate_sync::build_syncs(ctx, raw.sync, &orgs);
     Some(Settings {
         files: files.iter().map(|(n, _)| n.to_string()).collect(),
@@ -110,6 +111,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig, files: &[(&str, &str)]) -> Option<Se
         topology: topology?,
         syncs,
         engine,
+        api,
         object_order,
     })
 }
@@ -142,6 +144,7 @@ fn build_orgs(
     }
     let mut out = IndexMap::new();
     let mut priorities: IndexMap<u32, OrgName> = IndexMap::new();
+    let mut tokens: IndexMap<String, OrgName> = IndexMap::new();
     for (idx, (name, org)) in entries.into_iter().enumerate() {
         let name_span = name.span();
         let name = OrgName(name.into_inner());
@@ -237,6 +240,13 @@ fn build_orgs(
                 0.8
             }
         };
+        let (push_token, push_secret) = super::validate_api::push_credentials(
+            ctx,
+            &name,
+            org.push_token.as_ref(),
+            org.push_secret.as_ref(),
+            &mut tokens,
+        );
         let auth = build_auth(org.auth.into_inner());
         out.insert(
             name.clone(),
@@ -250,6 +260,8 @@ fn build_orgs(
                 ca_file: org.ca_file.map(|c| PathBuf::from(c.into_inner())),
                 max_concurrent_requests,
                 budget_share,
+                push_token,
+                push_secret,
             },
         );
     }

@@ -3,14 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 use toml::Spanned;
 
 use super::raw::{RawField, RawSync};
-use super::validate::{Ctx, duration_in, is_api_name, parse_duration};
+use super::validate::{Ctx, is_api_name, parse_duration};
 use super::validate_parents::{build_parent, object_order};
 use super::*;
 
@@ -125,21 +124,12 @@ fn build_sync(
             Capture::Poll
         }
     };
-    let default_interval = if capture == Capture::Poll { 60 } else { 900 };
-    let interval = s
-        .interval
-        .as_ref()
-        .and_then(|i| {
-            duration_in(
-                ctx,
-                i,
-                "interval",
-                Duration::from_secs(1),
-                Duration::from_secs(1800),
-                "1s to 30m",
-            )
-        })
-        .unwrap_or(Duration::from_secs(default_interval));
+    let interval = super::validate_api::poll_interval(
+        ctx,
+        capture,
+        s.interval.as_ref(),
+        s.backup_interval.as_ref(),
+    );
     let conflict = match s
         .conflict
         .as_ref()

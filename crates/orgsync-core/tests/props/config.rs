@@ -77,11 +77,24 @@ fn the_example_file_is_valid_and_means_what_it_says() {
         }
     );
     assert!(matches!(opp.start, Start::At(_)));
-    assert_eq!(s.object_order, ["Account", "Opportunity"]);
+    assert_eq!(s.object_order, ["Account", "Opportunity", "Work_Item__c"]);
+    assert_eq!(s.syncs[2].capture, Capture::Outbound);
+    assert_eq!(s.syncs[2].interval, Duration::from_secs(900));
+    let a = &s.orgs["vendor_a"];
+    assert_eq!(
+        a.push_token.as_ref().map(|t| t.expose()),
+        Some("v-VENDOR_A_PUSH_TOKEN")
+    );
+    assert!(a.push_secret.is_some() && s.orgs["hub"].push_token.is_none());
+    assert!(s.serves_push());
+    assert_eq!(s.api.max_body, 5 * 1024 * 1024);
+    assert_eq!(s.api.outbound_max_body, 1024 * 1024);
+    assert_eq!(s.api.push_window, Duration::from_secs(300));
     assert_eq!(s.engine.batch_size, 200);
     assert_eq!(s.engine.state, StateLocation::Sqlite("orgsync.db".into()));
     // secrets never show in Debug output
     assert!(!format!("{s:?}").contains("v-VENDOR_A_SECRET"));
+    assert!(!format!("{s:?}").contains("PUSH_"));
 }
 
 #[test]
@@ -109,7 +122,7 @@ fn unknown_key_names_file_line_and_fix() {
     );
     assert_eq!(
         err(&text),
-        "orgsync.toml:16:1: unknown field `intervall`, expected one of `object`, `target_object`, `fields`, `constants`, `where`, `capture`, `interval`, `conflict`, `parents`, `start`, `global_id_field`, `enabled`\n  fix: remove or rename this key; the keys allowed here are listed above"
+        "orgsync.toml:16:1: unknown field `intervall`, expected one of `object`, `target_object`, `fields`, `constants`, `where`, `capture`, `interval`, `backup_interval`, `conflict`, `parents`, `start`, `global_id_field`, `enabled`\n  fix: remove or rename this key; the keys allowed here are listed above"
     );
 }
 

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod config;
+mod config_push;
 mod mapping;
 mod merge;
 mod pipeline;

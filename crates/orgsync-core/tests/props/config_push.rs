@@ -1,0 +1,137 @@
+//! Config keys of the push side: push_token / push_secret, [api], backup_interval.
+
+use std::time::Duration;
+
+use orgsync_core::config::*;
+
+fn load(text: &str) -> Result<Settings, ConfigError> {
+    Settings::from_files(&[("orgsync.toml", text)], &|v| {
+        Some(format!("value-of-{v}-long-enough"))
+    })
+}
+
+fn err(text: &str) -> String {
+    load(text).unwrap_err().to_string()
+}
+
+const MIN: &str = r#"
+[orgs.a]
+login_url = "https://login.salesforce.com"
+auth = { flow = "client_credentials", client_id = "id", client_secret = "s" }
+#A
+
+[orgs.b]
+login_url = "https://test.salesforce.com"
+auth = { flow = "client_credentials", client_id = "id", client_secret = "s" }
+#B
+
+[topology]
+kind = "peer"
+orgs = ["a", "b"]
+
+[[sync]]
+object = "Account"
+fields = ["Name"]
+#SYNC
+"#;
+
+#[test]
+fn defaults_serve_nothing_and_keep_limits() {
+    let s = load(MIN).unwrap();
+    assert!(!s.serves_push());
+    assert_eq!(s.api, ApiSettings::default());
+    assert_eq!(s.api.max_body, 5 << 20);
+    assert!(s.orgs["a"].push_token.is_none());
+}
+
+#[test]
+fn push_token_from_env_is_secret_and_turns_the_server_on() {
+    let s = load(&MIN.replace("#A", "push_token = \"${A_TOKEN}\"")).unwrap();
+    assert_eq!(
+        s.orgs["a"].push_token.as_ref().unwrap().expose(),
+        "value-of-A_TOKEN-long-enough"
+    );
+    assert!(s.serves_push());
+    assert!(!format!("{s:?}").contains("value-of-A_TOKEN"));
+}
+
+#[test]
+fn short_shared_and_orphan_secrets_are_errors() {
+    assert_eq!(
+        err(&MIN.replace("#A", "push_token = \"short\"")),
+        "orgsync.toml:5:14: push_token of org `a` is shorter than 16 characters\n  fix: use a long random value (e.g. `openssl rand -hex 32`) from an environment variable: \"${PUSH_TOKEN_A}\""
+    );
+    let text = MIN
+        .replace("#A", "push_token = \"${SAME}\"")
+        .replace("#B", "push_token = \"${SAME}\"");
+    assert_eq!(
+        err(&text),
+        "orgsync.toml:10:14: org `b` has the same push_token as `a`\n  fix: give every org its own push_token: the token tells which org is pushing"
+    );
+    let e = err(&MIN.replace("#B", "push_secret = \"${B_SECRET}\""));
+    assert!(
+        e.starts_with("orgsync.toml:10:15: org `b` has push_secret but no push_token"),
+        "{e}"
+    );
+}
+
+#[test]
+fn api_table_sizes_and_window() {
+    let s = load(&format!(
+        "{MIN}\n[api]\npush_window = \"60s\"\nmax_body = 2048\noutbound_max_body = \"512KiB\"\n"
+    ))
+    .unwrap();
+    assert_eq!(s.api.push_window, Duration::from_secs(60));
+    assert_eq!(s.api.max_body, 2048);
+    assert_eq!(s.api.outbound_max_body, 512 * 1024);
+    let e = err(&format!(
+        "{MIN}\n[api]\npush_window = \"2h\"\nmax_body = \"5 parsecs\"\noutbound_max_body = 10\n"
+    ));
+    assert_eq!(
+        e,
+        "orgsync.toml:22:15: push_window `2h` is out of range\n  fix: use a duration from 10s to 1h\n\
+         orgsync.toml:23:12: max_body \"5 parsecs\" is not a size\n  fix: write bytes as an integer or a number with a unit, e.g. \"5MiB\", \"512KiB\"\n\
+         orgsync.toml:24:21: outbound_max_body 10 is out of range\n  fix: use a size from 1KiB to 100MiB"
+    );
+    assert!(err(&format!("{MIN}\n[api]\nlisten = \"x\"\n")).contains("unknown field `listen`"));
+}
+
+#[test]
+fn backup_interval_for_push_captures_only() {
+    let s = load(&MIN.replace("#SYNC", "capture = \"cdc\"")).unwrap();
+    assert_eq!(s.syncs[0].interval, Duration::from_secs(900));
+    let s =
+        load(&MIN.replace("#SYNC", "capture = \"outbound\"\nbackup_interval = \"2h\"")).unwrap();
+    assert_eq!(s.syncs[0].interval, Duration::from_secs(7200));
+    assert!(s.serves_push());
+    // the older spelling still works for cdc
+    let s = load(&MIN.replace("#SYNC", "capture = \"cdc\"\ninterval = \"5m\"")).unwrap();
+    assert_eq!(s.syncs[0].interval, Duration::from_secs(300));
+    assert_eq!(
+        err(&MIN.replace("#SYNC", "backup_interval = \"5m\"")),
+        "orgsync.toml:19:19: backup_interval applies only to capture = \"cdc\" or \"outbound\"\n  fix: for capture = \"poll\" set interval instead"
+    );
+    let e = err(&MIN.replace(
+        "#SYNC",
+        "capture = \"cdc\"\ninterval = \"5m\"\nbackup_interval = \"5m\"",
+    ));
+    assert!(
+        e.contains("both interval and backup_interval are set"),
+        "{e}"
+    );
+    let e = err(&MIN.replace("#SYNC", "capture = \"cdc\"\nbackup_interval = \"2d\""));
+    assert!(e.contains("backup_interval `2d` is out of range"), "{e}");
+    assert!(e.contains("1s to 24h"), "{e}");
+}
+
+#[test]
+fn sizes_parse() {
+    assert_eq!(orgsync_core::config::parse_size("5MiB"), Some(5 << 20));
+    assert_eq!(orgsync_core::config::parse_size("2 MB"), Some(2_000_000));
+    assert_eq!(orgsync_core::config::parse_size("100"), Some(100));
+    assert_eq!(orgsync_core::config::parse_size("MiB"), None);
+    assert_eq!(
+        orgsync_core::config::parse_size("99999999999999999999MiB"),
+        None
+    );
+}
