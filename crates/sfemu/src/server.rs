@@ -207,6 +207,11 @@ impl Emulator {
                 Some((_, sc)) => tokio::spawn(crate::tls::serve(listener, sc.clone(), app, stop)),
                 None => tokio::spawn(async move {
                     let mut stop = stop;
+                    // TCP_NODELAY: small gRPC frames (one change event, a keepalive) must not
+                    // wait for Nagle + delayed ACK (~40 ms), as they do not on Salesforce.
+                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                         let _ = stop.wait_for(|s| *s).await;
                     });

@@ -88,6 +88,8 @@ pub async fn serve(
                 continue;
             }
         };
+        // No Nagle delay for small frames (see server.rs).
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone();
         let mut stop = shutdown.clone();
