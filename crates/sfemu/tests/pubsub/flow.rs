@@ -83,3 +83,57 @@ async fn idle_stream_gets_keepalives_with_the_latest_replay_id() {
     assert_eq!(status["keepaliveMs"], 50);
     t.shutdown().await;
 }
+
+#[tokio::test]
+async fn replay_ids_survive_an_emulator_restart_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut cfg = sfemu::server::EmulatorConfig::single_org().with_data_dir(dir.path());
+        cfg.orgs[0].spec.cdc_objects = vec!["Account".into()];
+        cfg.orgs[0].pubsub.keepalive = std::time::Duration::from_millis(100);
+        cfg
+    };
+    let t = crate::common::start_with(config()).await;
+    let mut c = client(&t).await;
+    for n in ["before 1", "before 2"] {
+        create(&t, "Account", json!({"Name": n}), None).await;
+    }
+    let mut sub = subscribe(&mut c, fetch(TOPIC, ReplayPreset::Earliest, vec![], 10))
+        .await
+        .unwrap();
+    let before: Vec<Vec<u8>> = sub
+        .events(2)
+        .await
+        .into_iter()
+        .map(|e| e.replay_id)
+        .collect();
+    drop(sub);
+    t.shutdown().await;
+
+    let t = crate::common::start_with(config()).await;
+    let mut c = client(&t).await;
+    create(&t, "Account", json!({"Name": "after"}), None).await;
+    let mut sub = subscribe(
+        &mut c,
+        fetch(TOPIC, ReplayPreset::Custom, before[1].clone(), 10),
+    )
+    .await
+    .unwrap();
+    let evs = sub.events(1).await;
+    let d = decode(&mut c, &evs[0]).await;
+    assert_eq!(
+        d.fields["Name"],
+        apache_avro::types::Value::String("after".into())
+    );
+    let mut all = subscribe(&mut c, fetch(TOPIC, ReplayPreset::Earliest, vec![], 10))
+        .await
+        .unwrap();
+    let again: Vec<Vec<u8>> = all
+        .events(3)
+        .await
+        .into_iter()
+        .map(|e| e.replay_id)
+        .collect();
+    assert_eq!(&again[..2], &before[..]);
+    t.shutdown().await;
+}
