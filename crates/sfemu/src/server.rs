@@ -37,8 +37,8 @@ pub enum ServerError {
     Seed { org: String, source: SfError },
     #[error("org '{org}': the default user {username} does not exist")]
     NoUser { org: String, username: String },
-    #[error("org '{org}': outbound messaging rule refused: {message}")]
-    Outbound { org: String, message: String },
+    #[error("org '{org}': outbound messaging rule or platform event refused: {message}")]
+    Realtime { org: String, message: String },
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
 }
@@ -188,11 +188,19 @@ impl Emulator {
                 oc.usernames(),
             ));
             state.pubsub.set_settings(oc.pubsub);
+            for pe in &oc.platform_events {
+                let schema =
+                    crate::pubsub::platform::build(pe).map_err(|e| ServerError::Realtime {
+                        org: oc.name.clone(),
+                        message: format!("platform event {}: {e}", pe.name),
+                    })?;
+                state.pubsub.catalog.add_platform(schema);
+            }
             for rule in &oc.outbound {
                 state
                     .outbound
                     .add_rule(rule.clone())
-                    .map_err(|e| ServerError::Outbound {
+                    .map_err(|e| ServerError::Realtime {
                         org: oc.name.clone(),
                         message: e.to_string(),
                     })?;

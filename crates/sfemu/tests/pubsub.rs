@@ -13,6 +13,8 @@ mod events;
 mod faults;
 #[path = "pubsub/flow.rs"]
 mod flow;
+#[path = "pubsub/platform.rs"]
+mod platform;
 #[path = "pubsub/support.rs"]
 mod support;
 #[path = "pubsub/transport.rs"]

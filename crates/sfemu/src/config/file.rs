@@ -102,6 +102,9 @@ struct RawOrg {
     /// Outbound Messaging rules (`[[org.outbound]]`).
     #[serde(default)]
     outbound: Vec<crate::outbound::RuleSpec>,
+    /// Platform events (`[[org.platform_events]]`).
+    #[serde(default)]
+    platform_events: Vec<crate::pubsub::platform::PlatformEventSpec>,
     daily_api_requests: Option<u64>,
     token_ttl_secs: Option<u64>,
     faults: Option<Spanned<RawFaults>>,
@@ -268,6 +271,7 @@ impl RawConfig {
                 oc.pubsub.keepalive = Duration::from_secs(k.max(1));
             }
             oc.outbound = o.outbound;
+            oc.platform_events = o.platform_events;
             if let Some(h) = o.pubsub_retention_hours {
                 oc.pubsub.retention = Duration::from_secs(h * 3600);
             }
@@ -518,6 +522,7 @@ mod tests {
             Some("Industry = 'Energy'")
         );
         assert_eq!(c.orgs[0].pubsub.keepalive.as_secs(), 270);
+        assert_eq!(c.orgs[0].platform_events[0].name, "Sync_Signal__e");
         assert_eq!(c.orgs[0].pubsub.retention.as_secs(), 72 * 3600);
     }
 

@@ -57,6 +57,8 @@ pub struct OrgConfig {
     pub pubsub: crate::pubsub::BusSettings,
     /// Outbound Messaging rules added at start.
     pub outbound: Vec<crate::outbound::RuleSpec>,
+    /// Platform events declared at start.
+    pub platform_events: Vec<crate::pubsub::platform::PlatformEventSpec>,
 }
 
 impl OrgConfig {
@@ -81,6 +83,7 @@ impl OrgConfig {
             token_ttl: DEFAULT_TOKEN_TTL,
             pubsub: crate::pubsub::BusSettings::default(),
             outbound: Vec::new(),
+            platform_events: Vec::new(),
         }
     }
 

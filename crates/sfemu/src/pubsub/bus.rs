@@ -298,6 +298,28 @@ impl EventBus {
         Some(id)
     }
 
+    /// Stores a published platform event as is; returns its replay id.
+    pub fn publish(&self, schema: &EntitySchema, id: String, payload: Vec<u8>) -> u64 {
+        self.sync();
+        let replay_id = {
+            let mut st = self.store.lock();
+            let replay_id = st.latest_id + 1;
+            st.latest_id = replay_id;
+            st.bytes += payload.len() + schema.topic.len() + 128;
+            st.events.push_back(Arc::new(StoredEvent {
+                replay_id,
+                topic: schema.topic.clone(),
+                schema_id: schema.schema_id.clone(),
+                id,
+                payload,
+                commit_ms: chrono::Utc::now().timestamp_millis(),
+            }));
+            replay_id
+        };
+        self.wake.send_modify(|_| {});
+        replay_id
+    }
+
     /// Drops every kept event: replay ids handed out so far become out of retention.
     pub fn expire_all(&self) {
         self.sync();

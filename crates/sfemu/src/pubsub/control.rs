@@ -5,7 +5,9 @@
 //!   change the settings (the threshold: changes per transaction before GAP_OVERFLOW);
 //! - `POST /__sfemu/pubsub/gap` `{"count": N}` — the next N changes become GAP_* events;
 //! - `POST /__sfemu/pubsub/overflow` `{"object": "Account"}` — publish a GAP_OVERFLOW event;
-//! - `POST /__sfemu/pubsub/expire` — drop every kept event (stored replay ids become invalid).
+//! - `POST /__sfemu/pubsub/expire` — drop every kept event (stored replay ids become invalid);
+//! - `POST /__sfemu/pubsub/platform-events` `{"name": "X__e", "fields": {"A__c": "string"}}` —
+//!   declare a platform event (topic `/event/X__e`) → `{"topic", "schemaId"}`.
 
 use crate::error::ApiError;
 use crate::state::OrgServer;
@@ -26,6 +28,7 @@ pub fn router() -> axum::Router<Arc<OrgServer>> {
         .route("/__sfemu/pubsub/gap", post(gap))
         .route("/__sfemu/pubsub/overflow", post(overflow))
         .route("/__sfemu/pubsub/expire", post(expire))
+        .route("/__sfemu/pubsub/platform-events", post(platform_event))
 }
 
 fn body<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, ApiError> {
@@ -105,4 +108,16 @@ async fn overflow(State(s): State<Arc<OrgServer>>, b: Bytes) -> Result<Json<Valu
 async fn expire(State(s): State<Arc<OrgServer>>) -> StatusCode {
     s.pubsub.expire_all();
     StatusCode::NO_CONTENT
+}
+
+async fn platform_event(
+    State(s): State<Arc<OrgServer>>,
+    b: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let spec: super::platform::PlatformEventSpec = body(&b)?;
+    let schema = super::platform::build(&spec)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", e.to_string()))?;
+    let out = json!({"topic": schema.topic, "schemaId": schema.schema_id});
+    s.pubsub.catalog.add_platform(schema);
+    Ok(Json(out))
 }

@@ -12,6 +12,7 @@ mod build;
 pub mod bus;
 pub mod control;
 pub mod encode;
+pub mod platform;
 pub mod proto;
 pub mod schema;
 pub mod service;

@@ -66,7 +66,7 @@ impl AvroKind {
         }
     }
 
-    fn avro_type(self) -> &'static str {
+    pub(super) fn avro_type(self) -> &'static str {
         match self {
             AvroKind::String => "string",
             AvroKind::Boolean => "boolean",
@@ -90,7 +90,9 @@ pub struct EntitySchema {
     pub avro: apache_avro::Schema,
     /// The object fields after the header, in schema order (schema field `i + 1`).
     pub fields: Vec<(String, AvroKind)>,
-    by_name: HashMap<String, usize>,
+    pub(super) by_name: HashMap<String, usize>,
+    /// A platform event (`/event/X__e`): published by clients, payload passed through as is.
+    pub platform: bool,
 }
 
 impl EntitySchema {
@@ -188,6 +190,7 @@ pub fn build(obj: &ObjectDef) -> Result<EntitySchema, SchemaError> {
         avro,
         fields,
         by_name,
+        platform: false,
     })
 }
 
@@ -195,6 +198,8 @@ pub fn build(obj: &ObjectDef) -> Result<EntitySchema, SchemaError> {
 #[derive(Debug, Default)]
 pub struct Catalog {
     schemas: Vec<Arc<EntitySchema>>,
+    /// Platform events, added after start (config or control surface).
+    platform: parking_lot::RwLock<Vec<Arc<EntitySchema>>>,
 }
 
 impl Catalog {
@@ -216,7 +221,17 @@ impl Catalog {
                 Err(e) => tracing::error!(error = %e, "no change events for this object"),
             }
         }
-        Catalog { schemas }
+        Catalog {
+            schemas,
+            platform: Default::default(),
+        }
+    }
+
+    /// Adds (or replaces) a platform event's schema.
+    pub fn add_platform(&self, schema: EntitySchema) {
+        let mut p = self.platform.write();
+        p.retain(|s| s.entity != schema.entity);
+        p.push(Arc::new(schema));
     }
 
     /// The schema of an entity.
@@ -226,17 +241,38 @@ impl Catalog {
             .find(|s| s.entity.eq_ignore_ascii_case(entity))
     }
 
-    /// The schema of a single-entity topic (case-sensitive, as Salesforce's channels are).
-    pub fn by_topic(&self, topic: &str) -> Option<&Arc<EntitySchema>> {
-        self.schemas.iter().find(|s| s.topic == topic)
+    /// The schema of a single-entity or platform-event topic (case-sensitive, as Salesforce's
+    /// channels are).
+    pub fn by_topic(&self, topic: &str) -> Option<Arc<EntitySchema>> {
+        self.schemas
+            .iter()
+            .find(|s| s.topic == topic)
+            .cloned()
+            .or_else(|| {
+                self.platform
+                    .read()
+                    .iter()
+                    .find(|s| s.topic == topic)
+                    .cloned()
+            })
     }
 
     /// The schema with this id.
-    pub fn by_id(&self, id: &str) -> Option<&Arc<EntitySchema>> {
-        self.schemas.iter().find(|s| s.schema_id == id)
+    pub fn by_id(&self, id: &str) -> Option<Arc<EntitySchema>> {
+        self.schemas
+            .iter()
+            .find(|s| s.schema_id == id)
+            .cloned()
+            .or_else(|| {
+                self.platform
+                    .read()
+                    .iter()
+                    .find(|s| s.schema_id == id)
+                    .cloned()
+            })
     }
 
-    /// True when `topic` is `/data/ChangeEvents` or one entity's topic.
+    /// True when `topic` is `/data/ChangeEvents`, one entity's topic or a platform event's.
     pub fn has_topic(&self, topic: &str) -> bool {
         topic == ALL_CHANGE_EVENTS || self.by_topic(topic).is_some()
     }

@@ -113,7 +113,7 @@ impl PubSubService {
         Ok(TopicInfo {
             topic_name: topic.to_string(),
             tenant_guid: self.state.org.org_id().to_string(),
-            can_publish: false,
+            can_publish: cat.by_topic(topic).is_some_and(|s| s.platform),
             can_subscribe: true,
             // UNCONFIRMED: the multi-entity channel has no single schema; its events name theirs.
             schema_id: cat
@@ -124,24 +124,53 @@ impl PubSubService {
         })
     }
 
-    /// One result per event. Publishing to change-event channels is refused per event
-    /// (UNCONFIRMED: Salesforce refuses it, the exact code is not documented); unknown topics
-    /// (platform events are not emulated) fail the call.
+    /// One result per event. Platform events are stored and delivered (a wrong schema id or
+    /// an event over 1 MB fails that event only). Publishing to change-event channels is refused
+    /// per event (UNCONFIRMED: Salesforce refuses it; the exact code is not documented).
+    /// Unknown topics fail the call.
     fn publish_one(&self, req: PublishRequest, rpc: &str) -> Result<PublishResponse, Status> {
         let info = self.topic_info(&req.topic_name, rpc)?;
+        let schema = self.bus().catalog.by_topic(&req.topic_name);
+        let fail = |key: String, msg: String| PublishResult {
+            replay_id: Vec::new(),
+            error: Some(proto::Error {
+                code: proto::ErrorCode::Publish as i32,
+                msg,
+            }),
+            correlation_key: key,
+        };
         let results = req
             .events
             .into_iter()
-            .map(|e| PublishResult {
-                replay_id: Vec::new(),
-                error: Some(proto::Error {
-                    code: proto::ErrorCode::Publish as i32,
-                    msg: format!(
+            .map(|e| match &schema {
+                Some(s) if s.platform => {
+                    if e.schema_id != s.schema_id {
+                        fail(
+                            e.id,
+                            format!(
+                                "schema id {} is not the topic's {}",
+                                e.schema_id, s.schema_id
+                            ),
+                        )
+                    } else if e.payload.len() > super::platform::MAX_EVENT_BYTES {
+                        fail(e.id, "the event exceeds 1 MB".into())
+                    } else {
+                        let key = e.id.clone();
+                        let id = self.bus().publish(s, e.id, e.payload);
+                        PublishResult {
+                            replay_id: super::bus::replay_bytes(id),
+                            error: None,
+                            correlation_key: key,
+                        }
+                    }
+                }
+                _ => fail(
+                    e.id,
+                    format!(
                         "publishing to the change event channel {} is not allowed",
                         info.topic_name
                     ),
-                }),
-                correlation_key: e.id,
+                ),
             })
             .collect();
         Ok(PublishResponse {
