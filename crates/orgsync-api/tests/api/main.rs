@@ -1,0 +1,7 @@
+//! The endpoints over real HTTP on loopback, in front of the real engine, a SQLite ledger and
+//! emulated orgs. One binary (links once).
+#![allow(clippy::unwrap_used)]
+
+mod outbound;
+mod push;
+mod support;
