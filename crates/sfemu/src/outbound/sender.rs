@@ -92,7 +92,11 @@ pub async fn run(state: Arc<OrgServer>, mut stop: watch::Receiver<bool>) {
     loop {
         out.ingest();
         if let Some((rule, batch)) = out.take_due(Instant::now()) {
-            let outcome = send(&state, &http, rule, &batch).await;
+            // A hanging endpoint must not hold up shutdown.
+            let outcome = tokio::select! {
+                o = send(&state, &http, rule, &batch) => o,
+                _ = stop.wait_for(|s| *s) => return,
+            };
             out.finish(rule, batch, outcome);
             continue;
         }

@@ -341,3 +341,40 @@ async fn criteria_filter_and_current_values_are_sent() {
     assert_eq!(names, vec!["v2", "v2"]);
     t.shutdown().await;
 }
+
+#[tokio::test]
+async fn never_acknowledged_notifications_are_dropped_after_max_age() {
+    let t = common::start().await;
+    let r = t
+        .http
+        .put(t.url("/__sfemu/outbound/retry"))
+        .json(&json!({"baseDelayMs": 10, "maxDelayMs": 40, "maxAgeMs": 300}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (url, mut rx) = endpoint(u32::MAX, None).await;
+    add_rule(
+        &t,
+        json!({"object": "Account", "fields": ["Name"], "endpoint": url}),
+    )
+    .await;
+    create_accounts(&t, &["Never acked".to_string()], "Energy").await;
+    // Retried several times, with growing gaps, then given up.
+    let mut st = status(&t).await;
+    let mut attempts = 0;
+    while st["rules"][0]["dropped"] != 1 {
+        while rx.try_recv().is_ok() {
+            attempts += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        st = status(&t).await;
+    }
+    while rx.try_recv().is_ok() {
+        attempts += 1;
+    }
+    assert!(attempts >= 2, "retried {attempts} times");
+    assert_eq!(st["rules"][0]["delivered"], 0);
+    assert_eq!(st["pending"].as_array().unwrap().len(), 0);
+    t.shutdown().await;
+}
