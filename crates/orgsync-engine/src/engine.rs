@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::future::BoxFuture;
+use orgsync_core::config::Capture;
 use orgsync_core::push::PushRequest;
 use orgsync_core::{OrgId, OrgName, Settings};
 use orgsync_store::{ItemState, OrgRow, Store};
@@ -109,6 +110,11 @@ impl<S: Store> Engine<S> {
                 }));
             } else {
                 tasks.push(tokio::spawn(capture::run(sh.clone(), p)));
+            }
+        }
+        for p in &sh.pollers {
+            if sh.settings.syncs[p.sync].capture == Capture::Cdc {
+                tasks.push(tokio::spawn(capture::cdc::run(sh.clone(), p.clone())));
             }
         }
         for org in sh.settings.topology.orgs() {

@@ -30,6 +30,14 @@ pub enum EngineError {
         #[source]
         source: sfclient::SfError,
     },
+    /// A change-event subscription failed (it is resubscribed; the poll covers the gap).
+    #[error("org {org}: change events: {message}")]
+    Stream {
+        /// The org.
+        org: OrgName,
+        /// What the Pub/Sub API said.
+        message: String,
+    },
     /// A captured record could not be processed.
     #[error("pipeline: {0}")]
     Pipeline(#[from] orgsync_core::pipeline::PipelineError),

@@ -159,6 +159,21 @@ impl Client {
         Ok(self.inner.tokens.get().await?.1.id_url.clone())
     }
 
+    /// The current session, for protocols that authenticate with the same OAuth token but
+    /// are not REST (the Pub/Sub API's `accesstoken` / `instanceurl` metadata). The token is
+    /// a [`Secret`](crate::Secret) so it never reaches a log by accident.
+    pub async fn session(&self) -> Result<Session, SfError> {
+        let (generation, token) = self.inner.tokens.get().await?;
+        Ok(Session::of(generation, &token))
+    }
+
+    /// Replace the session whose token was rejected elsewhere (by the Pub/Sub API), unless
+    /// another caller already did: one refresh for REST and Pub/Sub alike.
+    pub async fn refresh_session(&self, rejected: &Session) -> Result<Session, SfError> {
+        let (generation, token) = self.inner.tokens.refresh(Some(rejected.generation)).await?;
+        Ok(Session::of(generation, &token))
+    }
+
     /// The org's API budget as last reported by Salesforce, and our request counters.
     pub fn budget(&self) -> BudgetSnapshot {
         self.inner.budget.snapshot()
@@ -220,4 +235,28 @@ fn build_http(config: &OrgConfig) -> Result<reqwest::Client, SfError> {
         .user_agent(concat!("orgsync-sfclient/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| SfError::Config(format!("org {}: HTTP client: {e}", config.name)))
+}
+
+/// An OAuth session as other protocols need it (see [`Client::session`]).
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The access token.
+    pub access_token: crate::Secret<String>,
+    /// `https://MyDomain.my.salesforce.com` (no trailing slash).
+    pub instance_url: String,
+    /// The identity URL (`…/id/00D…/005…`), when the token response carried one.
+    pub id_url: Option<String>,
+    /// Which token this is (increases with every refresh).
+    pub generation: u64,
+}
+
+impl Session {
+    fn of(generation: u64, t: &crate::auth::Token) -> Session {
+        Session {
+            access_token: t.access_token.clone(),
+            instance_url: t.instance_url.clone(),
+            id_url: t.id_url.clone(),
+            generation,
+        }
+    }
 }

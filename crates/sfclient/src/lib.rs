@@ -31,7 +31,7 @@ pub mod values;
 
 pub use auth::{AuthFlow, JwtKey, Token};
 pub use budget::{BudgetSnapshot, LimitInfo, Usage};
-pub use client::{Client, OrgConfig, RetryPolicy, Timeouts};
+pub use client::{Client, OrgConfig, RetryPolicy, Session, Timeouts};
 pub use error::{ApiError, ErrorKind, MissingParentRef, Result, SfError};
 pub use rest::collections::ItemResult;
 pub use rest::composite::{SubResponse, Subrequest};

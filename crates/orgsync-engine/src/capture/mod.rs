@@ -1,6 +1,7 @@
 //! Capture: one poller task per (org, sync). Each cycle reads what changed since the
 //! checkpoint (see [`poll`]) and commits it to the ledger together with the new checkpoint.
 
+pub(crate) mod cdc;
 mod correct;
 pub(crate) mod ingest;
 pub(crate) mod poll;

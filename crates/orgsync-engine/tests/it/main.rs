@@ -2,6 +2,7 @@
 //! One binary (links once).
 #![allow(clippy::unwrap_used)]
 
+mod cdc;
 mod lifecycle;
 mod support;
 mod sync;

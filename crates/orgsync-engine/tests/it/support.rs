@@ -39,6 +39,8 @@ pub async fn start(names: &[&str], schema: impl Fn(&str) -> Vec<PathBuf>) -> Env
             o.spec.name = n.to_string();
             o.spec.org_id = None;
             o.spec.schema_files = schema(n);
+            // change events for the synced objects (used by `capture = "cdc"` syncs only)
+            o.spec.cdc_objects = vec!["Work_Item__c".into(), "Account".into()];
             o
         })
         .collect();
@@ -200,4 +202,49 @@ pub async fn snapshot(c: &Client, object: &str, fields: &[&str]) -> Vec<Value> {
         .collect();
     out.sort_by(|a, b| a["gid"].as_str().cmp(&b["gid"].as_str()));
     out
+}
+
+/// Wait until `check` holds (polling every 20 ms), or panic after `IDLE`. For paths where
+/// `EngineHandle::wait_idle` cannot be used because it polls (change-event tests).
+#[allow(dead_code)]
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + IDLE;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl Env {
+    /// API calls of one kind (`query`, `collections`, …) counted by the emulator on `org`.
+    #[allow(dead_code)]
+    pub async fn calls(&self, org: &str, kind: &str) -> u64 {
+        let v: Value = self
+            .http
+            .get(format!("{}/__sfemu/api-usage", self.base(org)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["byKind"][kind].as_u64().unwrap_or(0)
+    }
+
+    /// POST to the emulator's control surface of `org`.
+    #[allow(dead_code)]
+    pub async fn control(&self, org: &str, path: &str, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}/__sfemu/{path}", self.base(org)))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
 }

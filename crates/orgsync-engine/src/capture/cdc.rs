@@ -1,0 +1,389 @@
+//! Capture by Change Data Capture over the Pub/Sub API (`capture = "cdc"`): one subscription
+//! per (org, sync) on `/data/<Object>ChangeEvent`.
+//!
+//! - Each event becomes [`Captured`] rows (its changed fields only, so the field-level merge
+//!   sees exactly what changed) and is committed with its replay id as the checkpoint, in the
+//!   same ledger transaction. A restart resumes strictly after the stored replay id.
+//! - Our own writes come back with `client=<our tag>` in `changeOrigin` and are dropped as
+//!   echoes by the pipeline.
+//! - Gap events name records whose change could not be described: they are re-read in one
+//!   batched query. An overflow event (or an undecodable one) wakes the object's poller.
+//! - No stored replay id, or one the server no longer holds (`replayid.corrupted`): subscribe
+//!   at LATEST and then run a poll from the last watermark, so nothing between the old position
+//!   and the new subscription is skipped. The backup poll keeps running at its interval too.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use orgsync_core::OrgName;
+use orgsync_core::mapping::{object_name, synced_fields};
+use orgsync_store::{CheckpointWrite, SourceKind, Store};
+use sfpubsub::{
+    ChangeEvent, ChangeType, ConnectOptions, Credentials, PubSubClient, PubSubError, Received,
+    Replay, ReplayId, TokenSource,
+};
+
+use super::ingest::{Captured, ingest};
+use crate::convert::from_json;
+use crate::error::EngineError;
+use crate::shared::{PollerSlot, Shared};
+
+/// Events requested at a time (Salesforce's maximum).
+const BATCH: i32 = 100;
+/// After subscribing at LATEST, how long to wait for the subscription to settle before the
+/// backfill poll runs (the poll must read after the server took our position).
+const SETTLE: Duration = Duration::from_millis(500);
+/// Salesforce's Pub/Sub endpoint for production and sandbox orgs.
+const SALESFORCE_ENDPOINT: &str = "https://api.pubsub.salesforce.com:7443";
+
+/// The Pub/Sub topic of an object's change events (`Work_Item__c` → `Work_Item__ChangeEvent`).
+pub(crate) fn topic(object: &str) -> String {
+    match object.strip_suffix("__c") {
+        Some(base) => format!("/data/{base}__ChangeEvent"),
+        None => format!("/data/{object}ChangeEvent"),
+    }
+}
+
+/// Run the subscriber of one (org, sync) until shutdown, resubscribing after failures with a
+/// growing pause (0.5 s … 60 s).
+pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, slot: Arc<PollerSlot>) {
+    let mut stop = sh.shutdown.subscribe();
+    let mut pause = Duration::from_millis(500);
+    let mut force_latest = false;
+    while !sh.stopping() {
+        let result = tokio::select! {
+            r = subscription(&sh, &slot, &mut force_latest) => r,
+            _ = stop.changed() => break,
+        };
+        let object = &sh.settings.syncs[slot.sync].object;
+        match result {
+            Ok(()) => pause = Duration::from_millis(500),
+            Err(e) => {
+                tracing::warn!(org = %slot.org, object, error = %e, "change-event subscription failed; resubscribing");
+                crate::status::after_capture(&sh, &slot.org, slot.sync, Some(e)).await;
+                pause = (pause * 2).min(Duration::from_secs(60));
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+/// One subscription, until its stream ends or fails.
+async fn subscription<S: Store>(
+    sh: &Shared<S>,
+    slot: &PollerSlot,
+    force_latest: &mut bool,
+) -> Result<(), EngineError> {
+    let org = &slot.org;
+    let sync = &sh.settings.syncs[slot.sync];
+    let object = object_name(sync, sh.source_side(org)).to_string();
+    let conn = sh
+        .orgs
+        .get(org)
+        .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))?;
+    let session = conn
+        .client
+        .session()
+        .await
+        .map_err(|source| EngineError::Api {
+            org: org.clone(),
+            source,
+        })?;
+    let endpoint = endpoint(&session.instance_url);
+    let mut opts = ConnectOptions::default();
+    if let Some(ca) = sh.settings.orgs.get(org).and_then(|o| o.ca_file.as_ref()) {
+        opts.ca_pem = std::fs::read_to_string(ca).ok();
+    }
+    let tokens = Arc::new(Tokens {
+        client: conn.client.clone(),
+        tenant: conn.org_id.to_string(),
+    });
+    let client = PubSubClient::connect_with(&endpoint, tokens, opts)
+        .await
+        .map_err(|e| pubsub_error(org, &e))?;
+    let stored = sh
+        .store
+        .checkpoint(org, &object, SourceKind::Cdc)
+        .await?
+        .and_then(|c| c.replay_id)
+        .map(ReplayId::from_bytes);
+    let replay = match stored {
+        Some(id) if !*force_latest => Replay::After(id),
+        _ => Replay::Latest,
+    };
+    let mut backfill =
+        matches!(replay, Replay::Latest).then(|| tokio::time::Instant::now() + SETTLE);
+    let stream = client
+        .subscribe(&topic(&object), replay, BATCH)
+        .ready_chunks(BATCH as usize);
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        let chunk = match backfill {
+            Some(at) => tokio::select! {
+                c = stream.next() => c,
+                _ = tokio::time::sleep_until(at) => {
+                    backfill = None;
+                    slot.wake.notify_one();
+                    continue;
+                }
+            },
+            None => stream.next().await,
+        };
+        let Some(chunk) = chunk else {
+            return Ok(());
+        };
+        let mut events = Vec::with_capacity(chunk.len());
+        let mut failure = None;
+        for item in chunk {
+            match item {
+                Ok(Received::Event(e)) => events.push(*e),
+                Ok(Received::Keepalive { .. }) => {}
+                Err(PubSubError::Decode {
+                    replay_id, reason, ..
+                }) => {
+                    tracing::warn!(%org, object, %replay_id, reason, "undecodable change event; polling the object instead");
+                    slot.wake.notify_one();
+                }
+                Err(e @ PubSubError::ReplayIdInvalid(_)) => {
+                    // resume at LATEST after a backfill poll from the watermark
+                    *force_latest = true;
+                    failure = Some(pubsub_error(org, &e));
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(pubsub_error(org, &e));
+                    break;
+                }
+            }
+        }
+        if !events.is_empty() {
+            apply_events(sh, slot, &object, events).await?;
+            *force_latest = false;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+}
+
+/// Commit `events` (in order) to the ledger: one ingest per run of events in which no record
+/// appears twice, each with the replay id of its last event as the checkpoint.
+async fn apply_events<S: Store>(
+    sh: &Shared<S>,
+    slot: &PollerSlot,
+    object: &str,
+    events: Vec<ChangeEvent>,
+) -> Result<(), EngineError> {
+    let org = &slot.org;
+    let sync = &sh.settings.syncs[slot.sync];
+    let wanted = synced_fields(sync, sh.source_side(org));
+    let mut rows: Vec<Captured> = Vec::new();
+    let mut ids: HashSet<String> = HashSet::new();
+    let mut last: Option<ReplayId> = None;
+    for ev in events {
+        let h = &ev.header;
+        if h.change_type.is_gap() || ev.header.record_ids.iter().any(|id| ids.contains(id)) {
+            flush(sh, slot, object, &mut rows, &mut ids, last.take()).await?;
+        }
+        match h.change_type {
+            ChangeType::GapOverflow => slot.wake.notify_one(),
+            t if t.is_gap() => {
+                let n = super::poll::reread(sh, org, slot.sync, &h.record_ids).await?;
+                tracing::debug!(%org, object, records = h.record_ids.len(), new = n, "gap event re-read");
+            }
+            _ => {
+                for id in &h.record_ids {
+                    if let Some(row) = to_captured(&ev, id, &wanted, &sync.global_id_field) {
+                        ids.insert(id.clone());
+                        rows.push(row);
+                    }
+                }
+            }
+        }
+        last = Some(ev.replay_id.clone());
+    }
+    flush(sh, slot, object, &mut rows, &mut ids, last).await
+}
+
+async fn flush<S: Store>(
+    sh: &Shared<S>,
+    slot: &PollerSlot,
+    object: &str,
+    rows: &mut Vec<Captured>,
+    ids: &mut HashSet<String>,
+    replay: Option<ReplayId>,
+) -> Result<(), EngineError> {
+    if rows.is_empty() && replay.is_none() {
+        return Ok(());
+    }
+    let checkpoint = replay.map(|r| CheckpointWrite {
+        org: slot.org.clone(),
+        object: object.to_string(),
+        source: SourceKind::Cdc,
+        watermark_ts: None,
+        watermark_id: None,
+        replay_id: Some(r.as_bytes().to_vec()),
+    });
+    ids.clear();
+    ingest(
+        sh,
+        &slot.org,
+        slot.sync,
+        std::mem::take(rows),
+        checkpoint,
+        Vec::new(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// One record of a change event as a captured row: CREATE/UNDELETE carry every non-null
+/// field, UPDATE only the changed (and nulled) ones; an UPDATE that changed no synced field
+/// yields nothing.
+pub(crate) fn to_captured(
+    ev: &ChangeEvent,
+    id: &str,
+    wanted: &[String],
+    gid_field: &str,
+) -> Option<Captured> {
+    let h = &ev.header;
+    let values = match h.change_type {
+        ChangeType::Update => ev.changed_values(),
+        _ => ev.fields.clone(),
+    };
+    let pick = |name: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| from_json(v))
+    };
+    let fields: orgsync_core::model::Fields = wanted
+        .iter()
+        .filter_map(|f| pick(f).map(|v| (f.clone(), v)))
+        .collect();
+    let deleted = h.change_type == ChangeType::Delete;
+    if h.change_type == ChangeType::Update && fields.is_empty() {
+        return None;
+    }
+    let gid = ev
+        .fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(gid_field))
+        .and_then(|(_, v)| v.as_str())
+        .and_then(|s| s.parse().ok());
+    Some(Captured {
+        id: id.to_string(),
+        commit_ts: orgsync_core::model::truncate_ms(h.commit_timestamp),
+        modstamp: None,
+        deleted,
+        gid_field: gid,
+        fields,
+        client_tag: h.origin_client.clone(),
+        txn_id: format!("cdc:{}:{}:{id}", h.transaction_key, h.sequence_number),
+    })
+}
+
+/// Where to reach the Pub/Sub API: the emulator serves it on the instance's own address
+/// (loopback); a real org uses Salesforce's endpoint.
+fn endpoint(instance_url: &str) -> String {
+    let host = url_host(instance_url);
+    if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        instance_url.trim_end_matches('/').to_string()
+    } else {
+        SALESFORCE_ENDPOINT.to_string()
+    }
+}
+
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
+    }
+}
+
+fn pubsub_error(org: &OrgName, e: &PubSubError) -> EngineError {
+    EngineError::Stream {
+        org: org.clone(),
+        message: e.to_string(),
+    }
+}
+
+/// The REST session's token, shared with the Pub/Sub client (one refresh for both).
+struct Tokens {
+    client: sfclient::Client,
+    tenant: String,
+}
+
+impl Tokens {
+    fn creds(&self, s: &sfclient::Session) -> Credentials {
+        Credentials {
+            access_token: s.access_token.expose().clone(),
+            instance_url: s.instance_url.clone(),
+            tenant_id: self.tenant.clone(),
+        }
+    }
+}
+
+impl TokenSource for Tokens {
+    fn current(&self) -> BoxFuture<'_, Result<Credentials, PubSubError>> {
+        Box::pin(async move {
+            let s = self
+                .client
+                .session()
+                .await
+                .map_err(|e| PubSubError::Token(e.to_string()))?;
+            Ok(self.creds(&s))
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        rejected_token: &'a str,
+    ) -> BoxFuture<'a, Result<Credentials, PubSubError>> {
+        Box::pin(async move {
+            let cur = self
+                .client
+                .session()
+                .await
+                .map_err(|e| PubSubError::Token(e.to_string()))?;
+            if cur.access_token.expose() != rejected_token {
+                return Ok(self.creds(&cur));
+            }
+            let s = self
+                .client
+                .refresh_session(&cur)
+                .await
+                .map_err(|e| PubSubError::Token(e.to_string()))?;
+            Ok(self.creds(&s))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_follow_salesforce_naming() {
+        assert_eq!(topic("Account"), "/data/AccountChangeEvent");
+        assert_eq!(topic("Work_Item__c"), "/data/Work_Item__ChangeEvent");
+    }
+
+    #[test]
+    fn loopback_instances_serve_pubsub_themselves() {
+        assert_eq!(endpoint("http://127.0.0.1:4100"), "http://127.0.0.1:4100");
+        assert_eq!(endpoint("https://localhost:9/"), "https://localhost:9");
+        assert_eq!(
+            endpoint("https://acme.my.salesforce.com"),
+            SALESFORCE_ENDPOINT
+        );
+    }
+}
