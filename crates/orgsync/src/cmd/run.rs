@@ -2,8 +2,15 @@
 //! initial loads when stderr is a terminal, periodic log lines otherwise) and stops cleanly
 //! on Ctrl-C or SIGTERM: capture stops, in-flight work is finished or its leases released,
 //! and the ledger is flushed, so nothing is lost.
+//!
+//! The HTTP endpoints (`orgsync-api`: push API, Outbound Messaging listener, `/healthz`) are
+//! served on `engine.listen` only when the config needs them — some org has a `push_token` or
+//! some sync uses `capture = "outbound"` — so polling-only instances never hold a port. On
+//! stop the server stops first (requests in progress finish: an Outbound Messaging request
+//! waiting for its ledger commit still gets its Ack), then the engine.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use orgsync_engine::{Engine, EngineHandle, EngineOptions, Progress};
@@ -22,12 +29,43 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
         syncs = settings.syncs.len(),
         "starting"
     );
-    let handle = Engine::start(settings, store.clone(), EngineOptions::default()).await?;
+    let serve = settings.serves_push();
+    let listen = settings.engine.listen;
+    // bind before starting the engine: a taken port is reported before any login
+    let server = match serve {
+        true => Some(orgsync_api::Server::bind(listen).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {listen} (engine.listen) for the push endpoints: {e}")
+        })?),
+        false => None,
+    };
+    let handle = Arc::new(Engine::start(settings, store.clone(), EngineOptions::default()).await?);
     let progress = handle.progress();
     let shown = tokio::spawn(show_progress(progress));
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = server.map(|server| {
+        tracing::info!(%listen, "serving the push API and the Outbound Messaging listener");
+        let router = orgsync_api::router(handle.clone());
+        tokio::spawn(server.run(router, async {
+            let _ = api_stopped.await;
+        }))
+    });
     let why = wait_for_stop(None).await;
     tracing::info!("{why}: stopping (finishing in-flight work)");
-    stop(handle, shown).await;
+    let _ = stop_api.send(());
+    if let Some(api) = api {
+        match api.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the HTTP server task failed"),
+        }
+    }
+    match Arc::try_unwrap(handle) {
+        Ok(handle) => stop(handle, shown).await,
+        // unreachable once the server has returned; the ledger is safe either way
+        Err(_) => tracing::warn!(
+            "the engine is still referenced; leases expire and are re-claimed on the next start"
+        ),
+    }
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(0)
