@@ -24,6 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// Notifications queued at most per org (the oldest is dropped beyond it, counted in
+/// `dropped`), so a dead endpoint cannot grow the emulator without bound.
+pub const MAX_QUEUE: usize = 500_000;
+
 /// One rule, as configured (`[[org.outbound]]` or `POST /__sfemu/outbound/rules`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -221,6 +225,12 @@ impl Outbound {
                         .ids
                         .get_or_insert_with(|| IdGen::new(self.org.org_id()))
                         .next("04l");
+                    if st.queue.len() >= MAX_QUEUE
+                        && let Some(old) = st.queue.pop_front()
+                        && let Some(r) = st.rules.get_mut(old.rule)
+                    {
+                        r.dropped += 1;
+                    }
                     st.queue.push_back(Pending {
                         id,
                         rule: r,

@@ -4,8 +4,9 @@
 //! Requests whose path starts with `/eventbus.v1.PubSub/` go to the tonic service (HTTP/2:
 //! h2c prior knowledge over plain HTTP, ALPN `h2` over TLS); everything else to the REST router.
 //! Map: [`schema`] topics and Avro schemas, [`encode`] Avro payloads and field bitmaps,
-//! [`bus`] events built from the change log with retention and fault injection, [`service`]
-//! auth and the unary RPCs, `subscribe` the flow-controlled stream, [`control`] the
+//! [`bus`] the org's retained events (replay ids, retention, injection), `build` events from
+//! change-log entries (merging, gaps, overflow), [`platform`] platform events, [`service`] auth
+//! and the unary RPCs, `subscribe` the flow-controlled stream, [`control`] the
 //! `/__sfemu/pubsub` control surface.
 
 mod build;
