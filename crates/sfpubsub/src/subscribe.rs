@@ -66,6 +66,10 @@ impl PubSubClient {
     /// [`PubSubError::Decode`] errors (the stream goes on). Any other error ends the stream; the
     /// caller resubscribes `After` the last event it stored, or backfills on
     /// [`PubSubError::ReplayIdInvalid`].
+    ///
+    /// An auth failure is handled inside: one token refresh, then a re-subscription `After` the
+    /// last event handed out (or from `replay` again if none was — with `Latest`, changes made
+    /// during that moment are not seen, as with any `Latest` subscription).
     pub fn subscribe(
         &self,
         topic: &str,
