@@ -257,3 +257,30 @@ async fn resuming_after_a_keepalive_replay_id_gets_only_newer_events() {
     expect_idle(&mut sub).await;
     emu.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_change_to_several_records_in_one_transaction_is_one_event() {
+    let emu = start(config(false)).await;
+    let rest = emu.rest().await;
+    let ps = emu.pubsub().await;
+    let ids = create_accounts(&rest, "merge", 3).await;
+    let mut sub = boxed(ps.subscribe(TOPIC, Replay::Latest, 10));
+    live(&mut sub).await;
+    let same: Vec<_> = ids
+        .iter()
+        .map(|id| rec(json!({"Id": id, "Industry": "Energy"})))
+        .collect();
+    for r in rest.update_many("Account", &same).await {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    let ev = next_event(&mut sub).await;
+    assert_eq!(ev.header.change_type, ChangeType::Update);
+    let mut got = ev.header.record_ids.clone();
+    got.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(got, want, "one event names every record");
+    assert_eq!(ev.fields["Industry"], "Energy");
+    expect_idle(&mut sub).await;
+    emu.emu.shutdown().await;
+}
