@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod outbound;
+mod outbound_e2e;
 mod push;
 mod support;
