@@ -7,6 +7,7 @@ use crate::values::{Hint, to_json, unwrap_union};
 use apache_avro::types::Value;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
 
 /// What happened to the records. Gap events carry no field values: the engine must re-read the
 /// named records; an overflow carries no record ids: the engine must poll the object.
@@ -95,17 +96,33 @@ pub struct ChangeEvent {
     /// Non-null object fields under their REST names (compound parts flattened with
     /// [`rest_field_name`]), datetimes formatted as REST does.
     pub fields: Map<String, Json>,
+    /// For each compound field present (`Name`, `MailingAddress`), the REST names of its
+    /// non-null parts in `fields`: lets a changed compound field reported by its parent name be
+    /// expanded to the parts the engine maps.
+    pub compound_parts: BTreeMap<String, Vec<String>>,
 }
 
 impl ChangeEvent {
     /// Changed and nulled fields with their new values under REST names (null for nulled ones):
     /// the input of a field-level merge.
+    ///
+    /// A changed name without a value (and not nulled) is left out rather than reported as null;
+    /// a compound parent (`Name`) expands to its parts present in the event.
     pub fn changed_values(&self) -> Map<String, Json> {
         let mut out = Map::new();
         for f in &self.header.changed_fields {
+            if let Some(parts) = self.compound_parts.get(f) {
+                for p in parts {
+                    if let Some(v) = self.fields.get(p) {
+                        out.insert(p.clone(), v.clone());
+                    }
+                }
+                continue;
+            }
             let name = rest_field_name(f);
-            let v = self.fields.get(&name).cloned().unwrap_or(Json::Null);
-            out.insert(name, v);
+            if let Some(v) = self.fields.get(&name) {
+                out.insert(name, v.clone());
+            }
         }
         for f in &self.header.nulled_fields {
             out.insert(rest_field_name(f), Json::Null);
@@ -158,6 +175,7 @@ pub(crate) fn decode(
     };
     let mut header = None;
     let mut fields = Map::new();
+    let mut compound_parts = BTreeMap::new();
     for ((name, value), field) in values.iter().zip(schema.root_fields()) {
         let value = unwrap_union(value);
         if name == "ChangeEventHeader" {
@@ -168,6 +186,7 @@ pub(crate) fn decode(
             Value::Null => {}
             Value::Record(parts) => {
                 let sub = schema.record_of(&field.schema);
+                let mut present = Vec::new();
                 for (child, v) in parts {
                     let v = unwrap_union(v);
                     if matches!(v, Value::Null) {
@@ -177,12 +196,14 @@ pub(crate) fn decode(
                         .and_then(|r| r.fields.iter().find(|f| &f.name == child))
                         .and_then(|f| f.doc.as_deref());
                     let key = rest_field_name(&format!("{name}.{child}"));
+                    present.push(key.clone());
                     fields.insert(
                         key,
                         to_json(v, Hint::from_doc(doc))
                             .map_err(|e| format!("{name}.{child}: {e}"))?,
                     );
                 }
+                compound_parts.insert(name.clone(), present);
             }
             v => {
                 let json = to_json(v, Hint::from_doc(field.doc.as_deref()))
@@ -198,6 +219,7 @@ pub(crate) fn decode(
         event_id,
         header,
         fields,
+        compound_parts,
     })
 }
 

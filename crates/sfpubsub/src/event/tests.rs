@@ -172,6 +172,30 @@ fn decodes_update_with_bitmaps_enum_change_type_and_typed_fields() {
 }
 
 #[test]
+fn a_changed_compound_parent_expands_to_its_parts_and_missing_values_are_not_nulls() {
+    let schema = EventSchema::parse("sch-1", &schema_json(ENUM_CT)).unwrap();
+    // bit 1 = Name (the compound parent), bit 2 = AccountId (changed, but no value and not
+    // nulled: left out, not reported as null).
+    let h = header(V::Enum(1, "UPDATE".into()), "", &["0x06"], &[]);
+    let ev = decode(
+        &schema,
+        ReplayId::default(),
+        String::new(),
+        &encode(&schema, record(h)),
+    )
+    .unwrap();
+    assert_eq!(ev.header.changed_fields, ["Name", "AccountId"]);
+    assert_eq!(ev.compound_parts["Name"], ["LastName"]);
+    assert_eq!(
+        ev.compound_parts["MailingAddress"],
+        ["MailingStreet", "MailingCity"]
+    );
+    let changed = ev.changed_values();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed["LastName"], "Lovelace");
+}
+
+#[test]
 fn decodes_string_change_type_and_plain_field_names() {
     let schema = EventSchema::parse("sch-2", &schema_json(r#""string""#)).unwrap();
     let h = header(
