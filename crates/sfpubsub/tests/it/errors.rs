@@ -104,3 +104,21 @@ async fn an_unavailable_service_means_back_off_without_a_refresh() {
     live(&mut sub).await;
     emu.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_server_going_away_mid_stream_means_back_off() {
+    let emu = start(config(false)).await;
+    let ps = emu.pubsub().await;
+    let mut sub = boxed(ps.subscribe(TOPIC, Replay::Latest, 5));
+    live(&mut sub).await;
+    let stopping = tokio::spawn(emu.emu.shutdown());
+    let e = loop {
+        match next(&mut sub).await {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.remedy(), Remedy::Backoff, "{e}");
+    assert!(sub.next().await.is_none());
+    stopping.await.unwrap();
+}
