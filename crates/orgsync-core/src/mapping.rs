@@ -28,14 +28,14 @@ pub enum PayloadValue {
         /// The parent's global id.
         global_id: GlobalId,
     },
-    /// Link to the written org's record of `object` with the same Name as the parent of
-    /// `source_id` in the org the change came from (created when missing). The engine
-    /// resolves it with one batched query per object.
+    /// Link to the written org's record of `object` named `name` (created there when
+    /// missing): the seeds' "match or create the parent by Name" policy. The engine resolves
+    /// all names of a batch with one query per object.
     MatchByName {
         /// Parent object on the written org.
         object: String,
-        /// The parent's id in the org the change came from.
-        source_id: String,
+        /// The parent's Name.
+        name: String,
     },
 }
 
@@ -223,19 +223,17 @@ pub fn map_fields(
                     },
                 );
             }
-            (ParentPolicy::MatchByName { object }, Some(id)) => {
-                let to_object = settings
-                    .syncs
-                    .iter()
-                    .find(|s| s.object.eq_ignore_ascii_case(object))
-                    .map_or(object.clone(), |s| {
-                        object_name(s, leg.to_source_side).to_string()
-                    });
+            (ParentPolicy::MatchByName { object }, Some(value)) => {
+                // the engine has put the parent's Name in place of its id (see
+                // [`name_ref`]); a parent whose Name could not be read is left out
+                let Some(name) = value.strip_prefix(NAME_REF) else {
+                    continue;
+                };
                 out.payload.insert(
                     to,
                     PayloadValue::MatchByName {
-                        object: to_object,
-                        source_id: id.to_string(),
+                        object: parent_object(settings, object, leg.to_source_side),
+                        name: name.to_string(),
                     },
                 );
             }
@@ -310,6 +308,26 @@ pub fn canonical_lookups(
             fields.insert(key, FieldValue::Text(g.to_string()));
         }
     }
+}
+
+/// Prefix of a lookup held by its parent's Name (policy `match_by_name`).
+pub const NAME_REF: &str = "name:";
+
+/// A `match_by_name` lookup in its canonical form: the parent's Name, which is the same in
+/// every org (its id is not). The engine reads the Name when it captures the lookup and puts
+/// this in place of the id, so merges, shadows and payloads compare names.
+pub fn name_ref(name: &str) -> FieldValue {
+    FieldValue::Text(format!("{NAME_REF}{name}"))
+}
+
+/// A `match_by_name` parent object as named on one side: its sync's name there, or the
+/// configured name when the parent is not synced itself.
+pub fn parent_object(settings: &Settings, object: &str, source_side: bool) -> String {
+    settings
+        .syncs
+        .iter()
+        .find(|s| s.object.eq_ignore_ascii_case(object))
+        .map_or(object.to_string(), |s| object_name(s, source_side).to_string())
 }
 
 /// The fields keyed by lowercased name: Salesforce field names are case-insensitive.

@@ -66,23 +66,32 @@ pub(crate) fn to_json(v: &FieldValue) -> Value {
     }
 }
 
-/// The record to upsert for a payload: plain values as they are, lookups as relationship
-/// external-id references (`"Account": {"OrgSync_Global_Id__c": "<gid>"}`) so no lookup query
-/// is spent. Name matching is not done by this engine version (the field is left out).
+/// Where the lookups of a round's payloads point in the target org.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    /// Parents by global id that have landed there: global id → local id.
+    pub landed: HashMap<GlobalId, String>,
+    /// `match_by_name` parents found or created there (see `apply::names`).
+    pub by_name: HashMap<(String, String), String>,
+}
+
+/// The record to upsert for a payload: plain values as they are; a lookup whose parent's
+/// local id in the target is known (`links.landed`) as that id, other synced lookups as
+/// relationship external-id references (`"Account": {"OrgSync_Global_Id__c": "<gid>"}`) so no
+/// lookup query is spent; `match_by_name` lookups as the id found or created by Name (left
+/// out when that failed).
 ///
-/// A lookup whose parent's local id in the target is known (`landed`) is written as that id;
-/// only parents the ledger has not seen land are referenced by external id. Why: a record
-/// that was created in the target itself (its origin) does not carry its global id in the
-/// external-id field, so a reference by global id would not find it.
-pub(crate) fn payload_record(payload: &Payload, landed: &HashMap<GlobalId, String>) -> Record {
+/// Why a known parent is written by id: a record created in the target itself (its origin)
+/// does not carry its global id in the external-id field, so a reference would not find it.
+pub(crate) fn payload_record(payload: &Payload, links: &Links) -> Record {
     let mut rec = Record::new();
     for (field, value) in payload {
         match value {
             PayloadValue::Value { value } => {
                 rec.insert(field.clone(), to_json(value));
             }
-            PayloadValue::Reference { global_id, .. } if landed.contains_key(global_id) => {
-                let id = landed.get(global_id).cloned().unwrap_or_default();
+            PayloadValue::Reference { global_id, .. } if links.landed.contains_key(global_id) => {
+                let id = links.landed.get(global_id).cloned().unwrap_or_default();
                 rec.insert(field.clone(), Value::String(id));
             }
             PayloadValue::Reference {
@@ -94,7 +103,14 @@ pub(crate) fn payload_record(payload: &Payload, landed: &HashMap<GlobalId, Strin
                 inner.insert(external_field.clone(), Value::String(global_id.to_string()));
                 rec.insert(relationship.clone(), Value::Object(inner));
             }
-            PayloadValue::MatchByName { .. } => {}
+            PayloadValue::MatchByName { object, name } => {
+                if let Some(id) = links
+                    .by_name
+                    .get(&(object.to_ascii_lowercase(), name.clone()))
+                {
+                    rec.insert(field.clone(), Value::String(id.clone()));
+                }
+            }
         }
     }
     rec

@@ -221,6 +221,7 @@ fn lookups_become_global_id_references() {
         "CampaignId".into(),
         FieldValue::Text("701000000000001AAA".into()),
     );
+    rec.insert("Partner__c".into(), orgsync_core::mapping::name_ref("Globex"));
     let known = |object: &str, id: &str| {
         (object == "Account" && id == "001000000000001AAA").then(|| parent_gid.clone())
     };
@@ -239,7 +240,7 @@ fn lookups_become_global_id_references() {
         m.payload["Partner__c"],
         PayloadValue::MatchByName {
             object: "Account".into(),
-            source_id: "001000000000002AAA".into()
+            name: "Globex".into()
         }
     );
     assert_eq!(
@@ -247,6 +248,14 @@ fn lookups_become_global_id_references() {
         PayloadValue::value(FieldValue::Text("01s000000000001AAA".into()))
     );
     assert!(!m.payload.contains_key("CampaignId"));
+    // a match_by_name lookup whose Name could not be read (still an id) is left out
+    let mut raw = rec.clone();
+    raw.insert(
+        "Partner__c".into(),
+        FieldValue::Text("001000000000002AAA".into()),
+    );
+    let m = map_fields(&s, opp, DOWN, &raw, &gid(), &org(1), &known).unwrap();
+    assert!(!m.payload.contains_key("Partner__c"));
     // a parent the id map does not know was created in the org the change came from
     let m = map_fields(&s, opp, DOWN, &rec, &gid(), &org(1), &|_, _| None).unwrap();
     assert_eq!(

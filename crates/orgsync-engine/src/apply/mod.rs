@@ -4,6 +4,8 @@
 
 mod batch;
 mod fresh;
+mod names;
+mod writes;
 
 use std::sync::Arc;
 

@@ -64,6 +64,8 @@ pub(crate) async fn ingest<S: Store>(
 ) -> Result<Ingested, EngineError> {
     let sync = &sh.settings.syncs[sync_idx];
     let object = orgsync_core::mapping::object_name(sync, sh.source_side(org)).to_string();
+    let mut rows = rows;
+    super::names::canonical_names(sh, org, sync, &mut rows).await?;
     let _serial = sh.capture_locks[sync_idx].lock().await;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let known: HashMap<String, RecordRow> = sh

@@ -4,6 +4,7 @@
 pub(crate) mod cdc;
 mod correct;
 pub(crate) mod ingest;
+mod names;
 pub(crate) mod poll;
 mod state;
 

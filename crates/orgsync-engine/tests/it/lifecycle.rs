@@ -147,6 +147,85 @@ async fn a_child_that_arrives_before_its_parent_waits_and_lands_with_it() {
     engine.shutdown().await;
 }
 
+/// `match_by_name`: the child links to the target's parent with the same Name, which is
+/// created there when missing; lookups then compare by Name, so nothing echoes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn match_by_name_links_or_creates_the_parent_by_name() {
+    let env = start(&["a", "b"], |_| vec![]).await;
+    let (a, b) = (env.user("a").await, env.user("b").await);
+    let acme_a = create(&a, "Account", json!({"Name": "Acme"})).await;
+    let newco_a = create(&a, "Account", json!({"Name": "Newco"})).await;
+    let acme_b = create(&b, "Account", json!({"Name": "Acme"})).await;
+    create(
+        &a,
+        "Work_Item__c",
+        json!({"Name": "one", "Account__c": acme_a}),
+    )
+    .await;
+    create(
+        &a,
+        "Work_Item__c",
+        json!({"Name": "two", "Account__c": newco_a}),
+    )
+    .await;
+    let settings = env.settings(
+        &["a", "b"],
+        &format!(
+            "{PEER}[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Account__c\"]\ninterval = \"30m\"\nparents = [{{ field = \"Account__c\", policy = \"match_by_name\", object = \"Account\" }}]\n"
+        ),
+    );
+    let engine = env.engine(settings).await;
+    assert!(engine.wait_idle(IDLE).await);
+    let rows = b
+        .query_page(
+            "SELECT Name, Account__c, Account__r.Name FROM Work_Item__c ORDER BY Name",
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.records.len(), 2);
+    assert_eq!(
+        rows.records[0]["Account__c"],
+        acme_b.as_str(),
+        "linked to b's own Acme"
+    );
+    assert_eq!(
+        rows.records[1]["Account__r"]["Name"], "Newco",
+        "Newco created in b"
+    );
+    let accounts = b
+        .query_page(
+            "SELECT Name FROM Account WHERE Name IN ('Acme', 'Newco')",
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(accounts.records.len(), 2, "one Acme, one new Newco");
+    // an edit on b travels back; the lookup on a is untouched and nothing echoes
+    let one_b = b
+        .query_page("SELECT Id FROM Work_Item__c WHERE Name = 'one'", false)
+        .await
+        .unwrap()
+        .records[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    update(&b, "Work_Item__c", &one_b, json!({"Name": "one (b)"})).await;
+    assert!(engine.wait_idle(IDLE).await);
+    let on_a = a
+        .query_page(
+            "SELECT Account__c FROM Work_Item__c WHERE Name = 'one (b)'",
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(on_a.records[0]["Account__c"], acme_a.as_str());
+    let before = (env.writes("a").await, env.writes("b").await);
+    assert!(engine.wait_idle(IDLE).await);
+    assert_eq!(before, (env.writes("a").await, env.writes("b").await));
+    engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_record_fails_with_salesforces_message_and_the_rest_flow() {
     let env = start(&["a", "b"], |n| vec![fixture(&format!("code-{n}.toml"))]).await;
