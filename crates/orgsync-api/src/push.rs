@@ -29,7 +29,7 @@ use orgsync_engine::PushError as EngineRefusal;
 use serde_json::json;
 
 use crate::auth::{bearer, header_str, org_for_token};
-use crate::reply::{BodyError, json_error, read_capped};
+use crate::reply::{BodyError, declared_over, json_error, read_capped};
 use crate::{ApiState, Inbound};
 
 /// The handler.
@@ -47,12 +47,7 @@ pub async fn handle<E: Inbound>(
             &[],
         )
     };
-    let declared_too_large = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > cap as u64);
-    if declared_too_large {
+    if declared_over(&headers, cap) {
         return too_large();
     }
     let Some(token) = bearer(&headers) else {

@@ -33,6 +33,15 @@ pub(crate) enum BodyError {
     Read(String),
 }
 
+/// Whether the request declares a `Content-Length` above `cap` (answerable before reading).
+pub(crate) fn declared_over(headers: &HeaderMap, cap: usize) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > cap as u64)
+}
+
 /// Read at most `cap` bytes. A `Content-Length` above the cap is refused before reading
 /// anything; a body without one is read until it passes the cap and then dropped.
 pub(crate) async fn read_capped(
@@ -40,11 +49,7 @@ pub(crate) async fn read_capped(
     body: Body,
     cap: usize,
 ) -> Result<Bytes, BodyError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
+    if declared_over(headers, cap) {
         return Err(BodyError::TooLarge);
     }
     axum::body::to_bytes(body, cap).await.map_err(|e| {

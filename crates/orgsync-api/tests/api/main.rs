@@ -5,4 +5,5 @@
 mod outbound;
 mod outbound_e2e;
 mod push;
+mod soap;
 mod support;
