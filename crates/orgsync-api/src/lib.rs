@@ -19,11 +19,13 @@ pub mod outbound;
 pub mod push;
 mod reply;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use orgsync_core::OrgName;
 
 pub use inbound::Inbound;
 
@@ -32,11 +34,22 @@ pub use inbound::Inbound;
 pub struct ApiState<E> {
     /// The running engine.
     pub engine: E,
+    /// One lock per org: pushes from one org are applied one at a time, in arrival order.
+    /// Why: the engine's transactionId check and the ledger commit are two steps, so two
+    /// concurrent requests with the same transactionId would both be applied (and both
+    /// answered `duplicate: false`); and changes from one org must be ingested in order.
+    pub(crate) push_locks: HashMap<OrgName, tokio::sync::Mutex<()>>,
 }
 
 /// The routes over an engine. `E` is normally `Arc<EngineHandle>`.
 pub fn router<E: Inbound>(engine: E) -> Router {
-    let state = Arc::new(ApiState { engine });
+    let push_locks = engine
+        .settings()
+        .orgs
+        .keys()
+        .map(|o| (o.clone(), tokio::sync::Mutex::new(())))
+        .collect();
+    let state = Arc::new(ApiState { engine, push_locks });
     Router::new()
         .route("/api/v1/sync", post(push::handle::<E>))
         .route("/outbound/{org}", post(outbound::handle::<E>))

@@ -16,6 +16,9 @@
 //!    version of a record (`externalId` names it), **400** for an object not synced from that
 //!    org or a record the engine cannot place, **500** when the engine fails.
 //!
+//! Pushes from one org are applied one at a time (see [`crate::ApiState`]), so a transactionId
+//! sent twice at once is applied once and the second answer says `duplicate: true`.
+//!
 //! Every refusal is JSON `{"error": "…"}` (plus `field` or `externalId` where one is to blame).
 
 use std::sync::Arc;
@@ -100,6 +103,10 @@ pub async fn handle<E: Inbound>(
         );
     }
     let transaction_id = req.transaction_id.clone();
+    let _one_at_a_time = match st.push_locks.get(&org.name) {
+        Some(l) => Some(l.lock().await),
+        None => None,
+    };
     match st.engine.push(req).await {
         Ok(out) => (
             StatusCode::OK,

@@ -311,3 +311,43 @@ async fn an_older_version_is_a_409_naming_the_record() {
     assert_eq!(env.work_items("b").await[0].1, "newer");
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_delete_removes_the_record() {
+    let env = start(Opts::default()).await;
+    let a_id = env.org_id("a");
+    let x = fake_id(11);
+    let t1 = Utc::now() - TimeDelta::seconds(10);
+    let body = push_body("txn-up", &a_id, &t1.to_rfc3339(), &[(&x, "doomed")]);
+    let (s, v) = post(&env, Some(TOKEN_A), body.to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(env.engine.wait_idle(IDLE).await);
+    assert_eq!(env.work_items("b").await.len(), 1);
+    let mut del = push_body("txn-del", &a_id, &now(), &[(&x, "doomed")]);
+    del["operation"] = json!("delete");
+    let (s, v) = post(&env, Some(TOKEN_A), del.to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(env.engine.wait_idle(IDLE).await);
+    assert!(env.work_items("b").await.is_empty());
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_transaction_sent_twice_at_once_is_applied_once() {
+    let env = start(Opts::default()).await;
+    let a_id = env.org_id("a");
+    let body = push_body("txn-twice", &a_id, &now(), &[(&fake_id(21), "once")]).to_string();
+    let (r1, r2) = tokio::join!(
+        post(&env, Some(TOKEN_A), body.clone()),
+        post(&env, Some(TOKEN_A), body.clone())
+    );
+    assert_eq!((r1.0, r2.0), (200, 200), "{r1:?} {r2:?}");
+    let dups = [&r1.1, &r2.1]
+        .iter()
+        .filter(|v| v["duplicate"] == json!(true))
+        .count();
+    assert_eq!(dups, 1, "{r1:?} {r2:?}");
+    assert!(env.engine.wait_idle(IDLE).await);
+    assert_eq!(env.work_items("b").await.len(), 1);
+    env.shutdown().await;
+}
