@@ -351,3 +351,20 @@ async fn the_same_transaction_sent_twice_at_once_is_applied_once() {
     assert_eq!(env.work_items("b").await.len(), 1);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_peer_pushes_with_its_own_token_and_id() {
+    let env = start(Opts::default()).await;
+    let b_id = env.org_id("b");
+    let x = fake_id(31);
+    let body = push_body("txn-b", &b_id, &now(), &[(&x, "from b")]);
+    let (s, v) = post(&env, Some(TOKEN_B), body.to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(env.engine.wait_idle(IDLE).await);
+    assert_eq!(
+        env.work_items("a").await,
+        vec![(format!("{b_id}:{x}"), "from b".to_string())]
+    );
+    assert!(env.work_items("b").await.is_empty());
+    env.shutdown().await;
+}
