@@ -7,6 +7,8 @@
 //! 4. when that org has a `push_secret`: `X-OrgSync-Timestamp` + `X-OrgSync-Signature`
 //!    (see [`orgsync_core::push::signature`]) within `[api] push_window` → else **401**;
 //! 5. the payload parses ([`orgsync_core::push::parse`]) → else **400** naming the field;
+//!    A `timestamp` more than `push_window` ahead of our clock is refused too (400): it would
+//!    win every last-writer-wins conflict until then;
 //! 6. `sourceOrgId` must be the token's org → else **403**: the caller is authenticated, but
 //!    a token speaks for one org only (403, not 401, because another token would not help the
 //!    request: it is the payload that claims someone else's org);
@@ -91,6 +93,18 @@ pub async fn handle<E: Inbound>(
             return json_error(StatusCode::BAD_REQUEST, &e.to_string(), &extra);
         }
     };
+    // a timestamp from the future would win every last-writer-wins conflict until then
+    let window = chrono::TimeDelta::from_std(settings.api.push_window).unwrap_or_default();
+    if req.timestamp > chrono::Utc::now() + window {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "`timestamp` {} is in the future (more than [api] push_window ahead of this server's clock)",
+                req.timestamp.to_rfc3339()
+            ),
+            &[("field", "timestamp")],
+        );
+    }
     let own_id = st.engine.org_id(&org.name);
     if own_id.as_ref().map(|i| i.as_str()) != Some(req.source_org_id.as_str()) {
         return json_error(

@@ -113,6 +113,15 @@ async fn refusals_name_the_problem_and_write_nothing() {
     let (s, v) = post(&env, Some(TOKEN_A), b.to_string()).await;
     assert_eq!(s, 400, "{v}");
 
+    let mut b = valid.clone();
+    b["timestamp"] = json!((Utc::now() + TimeDelta::hours(1)).to_rfc3339());
+    let (s, v) = post(&env, Some(TOKEN_A), b.to_string()).await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("timestamp")), "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("in the future"),
+        "{v}"
+    );
+
     // identity
     let (s, v) = post(&env, Some("not-a-token-0123456789"), valid.to_string()).await;
     assert_eq!(s, 401, "{v}");
