@@ -3,7 +3,8 @@
 //! Checks, in order, each answering before anything is written:
 //! 1. a declared `Content-Length` above `[api] max_body` → **413** (nothing read);
 //! 2. `Authorization: Bearer <token>` must be some org's `push_token` → else **401**;
-//! 3. the body is read up to the cap → **413** once it passes it;
+//! 3. the body is read up to the cap → **413** once it passes it (when that org has a
+//!    `push_secret`, a missing or stale `X-OrgSync-Timestamp` is a **401** before reading);
 //! 4. when that org has a `push_secret`: `X-OrgSync-Timestamp` + `X-OrgSync-Signature`
 //!    (see [`orgsync_core::push::signature`]) within `[api] push_window` → else **401**;
 //! 5. the payload parses ([`orgsync_core::push::parse`]) → else **400** naming the field;
@@ -61,6 +62,16 @@ pub async fn handle<E: Inbound>(
     let Some(org) = org_for_token(settings, token) else {
         return unauthorized("the bearer token is not a connected org's push_token");
     };
+    // a stale or missing timestamp is refused before the body is read
+    if org.push_secret.is_some()
+        && let Err(e) = push::check_timestamp(
+            header_str(&headers, TIMESTAMP_HEADER),
+            chrono::Utc::now(),
+            settings.api.push_window,
+        )
+    {
+        return unauthorized(&e.to_string());
+    }
     let bytes = match read_capped(&headers, body, cap).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => return too_large(),

@@ -23,7 +23,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 pub use signature::{
-    DEFAULT_WINDOW, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, sign, verify_signature,
+    DEFAULT_WINDOW, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, check_timestamp, sign,
+    verify_signature,
 };
 
 /// One validated push request.

@@ -273,6 +273,19 @@ async fn signatures_are_required_when_the_org_has_a_secret() {
         v["error"].as_str().unwrap().contains("away from now"),
         "{v}"
     );
+    // stale: refused before the body is read (none is sent here)
+    let mut sock = tokio::net::TcpStream::connect(env.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/sync HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {TOKEN_A}\r\n{TIMESTAMP_HEADER}: {old}\r\ncontent-length: 1000\r\n\r\n"
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(30), sock.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(env.engine.wait_idle(IDLE).await);
     assert_eq!(env.writes().await, writes);
     assert_eq!(env.ledger().await, ledger);
