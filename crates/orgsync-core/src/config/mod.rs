@@ -367,17 +367,6 @@ impl Settings {
         })
     }
 
-    /// Whether `orgsync run` serves the push endpoints: some org may push (`push_token`) or
-    /// some sync captures by Outbound Messaging. Otherwise nothing listens, so several
-    /// polling-only instances can share a machine without port clashes.
-    pub fn serves_push(&self) -> bool {
-        self.orgs.values().any(|o| o.push_token.is_some())
-            || self
-                .syncs
-                .iter()
-                .any(|s| s.enabled && s.capture == Capture::Outbound)
-    }
-
     /// An org's conflict priority (lower wins ties); unknown orgs rank last.
     pub fn priority(&self, org: &OrgName) -> u32 {
         self.orgs.get(org).map_or(u32::MAX, |o| o.priority)

@@ -32,6 +32,19 @@ impl Default for ApiSettings {
     }
 }
 
+impl Settings {
+    /// Whether `orgsync run` serves the push endpoints: some org may push (`push_token`) or
+    /// some sync captures by Outbound Messaging. Otherwise nothing listens, so several
+    /// polling-only instances can share a machine without port clashes.
+    pub fn serves_push(&self) -> bool {
+        self.orgs.values().any(|o| o.push_token.is_some())
+            || self
+                .syncs
+                .iter()
+                .any(|s| s.enabled && s.capture == Capture::Outbound)
+    }
+}
+
 /// Shortest accepted token or HMAC key: shorter ones are guessable.
 const MIN_SECRET_LEN: usize = 16;
 
