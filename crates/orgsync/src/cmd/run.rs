@@ -52,11 +52,18 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
     let why = wait_for_stop(None).await;
     tracing::info!("{why}: stopping (finishing in-flight work)");
     let _ = stop_api.send(());
-    if let Some(api) = api {
-        match api.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
-            Err(e) => tracing::warn!(error = %e, "the HTTP server task failed"),
+    if let Some(mut api) = api {
+        // requests in progress get 30 s to finish; a client stalling its upload does not
+        // hold the stop up for longer
+        match tokio::time::timeout(Duration::from_secs(30), &mut api).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server task failed"),
+            Err(_) => {
+                tracing::warn!("HTTP requests still open after 30 s: closing them");
+                api.abort();
+                let _ = api.await;
+            }
         }
     }
     match Arc::try_unwrap(handle) {
