@@ -75,6 +75,7 @@ impl<S: Store> Engine<S> {
             orgs,
             counters: Counters::default(),
             activity: Default::default(),
+            push_lock: Default::default(),
             progress,
             pollers,
             apply_wake,

@@ -84,6 +84,7 @@ pub(crate) async fn push<S: Store>(
         .org_id(&org)
         .ok_or_else(|| EngineError::Config(format!("org {org} has no org id")))?;
     let key = format!("push:{}", req.transaction_id);
+    let _one_at_a_time = sh.push_lock.lock().await;
     let seen = sh
         .store
         .processed_txns(&org, std::slice::from_ref(&key))

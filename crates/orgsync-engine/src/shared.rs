@@ -96,6 +96,9 @@ pub(crate) struct Shared<S> {
     /// merge and commit one at a time, so each sees the other's agreed values (otherwise two
     /// concurrent edits would both look unopposed and the conflict would go unrecorded).
     pub capture_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Pushes are applied one at a time, so "transaction id seen?" and the commit that marks
+    /// it seen are one step: two identical requests at once apply once.
+    pub push_lock: tokio::sync::Mutex<()>,
 }
 
 impl<S> std::fmt::Debug for Shared<S> {

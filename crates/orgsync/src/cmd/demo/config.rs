@@ -1,6 +1,6 @@
 //! The orgsync configuration the demo writes: hub-and-spoke over the three emulated orgs,
-//! Accounts with Opportunities and the Delivery Hub objects, polling every 2 s, SQLite state
-//! beside the file.
+//! Accounts with Opportunities and the Delivery Hub objects, captured in real time by Change
+//! Data Capture with a backup poll every 10 s, SQLite state beside the file.
 
 use super::orgs::DemoOrg;
 
@@ -59,31 +59,36 @@ pub fn render(orgs: &[DemoOrg]) -> String {
     t += r#"[[sync]]
 object = "Account"
 fields = ["Name", "Phone", "Industry", "BillingCity"]
-interval = "2s"
+capture = "cdc"
+backup_interval = "10s"
 
 [[sync]]
 object = "Opportunity"
 fields = ["Name", "StageName", "CloseDate", "Amount", "AccountId"]
 parents = [{ field = "AccountId", policy = "sync", object = "Account" }]
-interval = "2s"
+capture = "cdc"
+backup_interval = "10s"
 
 [[sync]]
 object = "Work_Item__c"
 fields = ["Name", "Status__c", "Priority__c", "Description__c", "Assignee__c", "Estimate_Hours__c", "Due_Date__c", "Account__c"]
 parents = [{ field = "Account__c", policy = "sync", object = "Account" }]
-interval = "2s"
+capture = "cdc"
+backup_interval = "10s"
 
 [[sync]]
 object = "Work_Item_Comment__c"
 fields = ["Work_Item__c", "Body__c", "Author__c"]
 parents = [{ field = "Work_Item__c", policy = "sync", object = "Work_Item__c" }]
-interval = "2s"
+capture = "cdc"
+backup_interval = "10s"
 
 [[sync]]
 object = "Work_Log__c"
 fields = ["Name", "Work_Item__c", "Hours__c", "Log_Date__c", "Description__c", "Resource__c", "Approval_Status__c"]
 parents = [{ field = "Work_Item__c", policy = "sync", object = "Work_Item__c" }]
-interval = "2s"
+capture = "cdc"
+backup_interval = "10s"
 
 [[sync]]
 object = "Work_Item_Dependency__c"
@@ -92,7 +97,8 @@ parents = [
   { field = "Blocked_Item__c", policy = "sync", object = "Work_Item__c" },
   { field = "Blocking_Item__c", policy = "sync", object = "Work_Item__c" },
 ]
-interval = "2s"
+capture = "cdc"
+backup_interval = "10s"
 
 [engine]
 state = "orgsync.db"

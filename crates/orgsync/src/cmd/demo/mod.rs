@@ -50,7 +50,15 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         }
     };
     let mut emu_cfg = EmulatorConfig::single_org();
-    emu_cfg.orgs = ORGS.iter().map(|n| OrgConfig::new(n, 0)).collect();
+    emu_cfg.orgs = ORGS
+        .iter()
+        .map(|n| {
+            let mut o = OrgConfig::new(n, 0);
+            // change events for every synced object: the demo syncs in real time
+            o.spec.cdc_objects = config::OBJECTS.iter().map(|(n, _)| n.to_string()).collect();
+            o
+        })
+        .collect();
     let emu = Emulator::start(emu_cfg).await?;
     let orgs: Vec<DemoOrg> = emu
         .orgs()
