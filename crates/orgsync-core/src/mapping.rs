@@ -327,7 +327,9 @@ pub fn parent_object(settings: &Settings, object: &str, source_side: bool) -> St
         .syncs
         .iter()
         .find(|s| s.object.eq_ignore_ascii_case(object))
-        .map_or(object.to_string(), |s| object_name(s, source_side).to_string())
+        .map_or(object.to_string(), |s| {
+            object_name(s, source_side).to_string()
+        })
 }
 
 /// The fields keyed by lowercased name: Salesforce field names are case-insensitive.

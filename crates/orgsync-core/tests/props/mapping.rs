@@ -221,7 +221,10 @@ fn lookups_become_global_id_references() {
         "CampaignId".into(),
         FieldValue::Text("701000000000001AAA".into()),
     );
-    rec.insert("Partner__c".into(), orgsync_core::mapping::name_ref("Globex"));
+    rec.insert(
+        "Partner__c".into(),
+        orgsync_core::mapping::name_ref("Globex"),
+    );
     let known = |object: &str, id: &str| {
         (object == "Account" && id == "001000000000001AAA").then(|| parent_gid.clone())
     };
