@@ -13,8 +13,9 @@ use orgsync_core::Settings;
 use orgsync_engine::{Engine, EngineOptions};
 use orgsync_store::SqlStore;
 use serde_json::{Value, json};
-use sfclient::{AuthFlow, Client, OrgConfig, Secret};
-use sfemu::server::{Emulator, EmulatorConfig};
+
+#[path = "support/mod.rs"]
+mod support;
 
 async fn usage(http: &reqwest::Client, base: &str) -> anyhow::Result<(u64, Value)> {
     let v: Value = http
@@ -53,45 +54,20 @@ async fn main() -> anyhow::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut cfg = EmulatorConfig::single_org().with_tls(false);
-    cfg.orgs[0].spec.cdc_objects = vec!["Work_Item__c".into()];
-    let mut b = cfg.orgs[0].clone();
-    cfg.orgs[0].name = "a".into();
-    cfg.orgs[0].spec.name = "a".into();
-    b.name = "b".into();
-    b.spec.name = "b".into();
-    b.spec.org_id = None;
-    cfg.orgs.push(b);
-    let emu = Emulator::start(cfg).await?;
-    let base = |o: &str| emu.org(o).map(|r| r.base_url.clone()).unwrap_or_default();
+    let emu = support::two_orgs(&["Work_Item__c"]).await?;
+    let base = |o: &str| support::base(&emu, o);
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("ledger.db");
-    let mut text = String::new();
-    for o in ["a", "b"] {
-        text.push_str(&format!(
-            "[orgs.{o}]\nlogin_url = \"{}\"\nauth = {{ flow = \"password\", client_id = \"sfemu-client\", client_secret = \"sfemu-secret\", username = \"admin@sfemu.test\", password = \"sfemu\" }}\n",
-            base(o)
-        ));
-    }
-    text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\"]\ncapture = \"cdc\"\nbackup_interval = \"15m\"\n");
-    text.push_str(&format!("[engine]\nstate = \"{}\"\n", db.display()));
+    let text = support::config(
+        &emu,
+        "[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\"]\ncapture = \"cdc\"\nbackup_interval = \"15m\"\n",
+        &db,
+    );
     let settings = Settings::from_str(&text, "cdc_latency.toml")?;
     let store = SqlStore::open(&format!("sqlite:{}", db.display())).await?;
     let engine = Engine::start(settings, store, EngineOptions::default()).await?;
     anyhow::ensure!(engine.wait_idle(Duration::from_secs(60)).await, "no start");
-    let mut ucfg = OrgConfig::new(
-        "a",
-        base("a"),
-        AuthFlow::Password {
-            client_id: "sfemu-client".into(),
-            client_secret: Secret::from("sfemu-secret"),
-            username: "admin@sfemu.test".into(),
-            password: Secret::from("sfemu"),
-        },
-    );
-    ucfg.client_tag = "user".into();
-    let user = Client::connect(ucfg).await?;
+    let user = support::user(&emu, "a", "user").await?;
     // let the subscriptions settle (the start-up backfill poll)
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (a_org, b_org) = (

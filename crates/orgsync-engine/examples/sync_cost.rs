@@ -10,8 +10,9 @@ use orgsync_core::Settings;
 use orgsync_engine::{Engine, EngineOptions};
 use orgsync_store::SqlStore;
 use serde_json::{Value, json};
-use sfclient::{AuthFlow, Client, OrgConfig, Secret};
-use sfemu::server::{Emulator, EmulatorConfig};
+
+#[path = "support/mod.rs"]
+mod support;
 
 async fn usage(http: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
     let v: Value = http
@@ -40,26 +41,9 @@ async fn main() -> anyhow::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut cfg = EmulatorConfig::single_org().with_tls(false);
-    let mut b = cfg.orgs[0].clone();
-    cfg.orgs[0].name = "a".into();
-    cfg.orgs[0].spec.name = "a".into();
-    b.name = "b".into();
-    b.spec.name = "b".into();
-    b.spec.org_id = None;
-    cfg.orgs.push(b);
-    let emu = Emulator::start(cfg).await?;
-    let base = |o: &str| emu.org(o).map(|r| r.base_url.clone()).unwrap_or_default();
-    let auth = AuthFlow::Password {
-        client_id: "sfemu-client".into(),
-        client_secret: Secret::from("sfemu-secret"),
-        username: "admin@sfemu.test".into(),
-        password: Secret::from("sfemu"),
-    };
-    let mut ucfg = OrgConfig::new("a", base("a"), auth);
-    ucfg.client_tag = "loader".into();
-    let user = Client::connect(ucfg).await?;
+    let emu = support::two_orgs(&[]).await?;
+    let base = |o: &str| support::base(&emu, o);
+    let user = support::user(&emu, "a", "loader").await?;
     let records: Vec<sfclient::Record> = (0..n)
         .map(|i| {
             json!({"Name": format!("item {i}"), "Status__c": "New", "Estimate_Hours__c": i % 40})
@@ -73,15 +57,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("ledger.db");
-    let mut text = String::new();
-    for o in ["a", "b"] {
-        text.push_str(&format!(
-            "[orgs.{o}]\nlogin_url = \"{}\"\nauth = {{ flow = \"password\", client_id = \"sfemu-client\", client_secret = \"sfemu-secret\", username = \"admin@sfemu.test\", password = \"sfemu\" }}\n",
-            base(o)
-        ));
-    }
-    text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\", \"Estimate_Hours__c\"]\ninterval = \"30m\"\n");
-    text.push_str(&format!("[engine]\nstate = \"{}\"\n", db.display()));
+    let text = support::config(
+        &emu,
+        "[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\", \"Estimate_Hours__c\"]\ninterval = \"30m\"\n",
+        &db,
+    );
     let settings = Settings::from_str(&text, "sync_cost.toml")?;
     let http = reqwest::Client::new();
     let before = usage(&http, &base("a")).await? + usage(&http, &base("b")).await?;
@@ -94,21 +74,7 @@ async fn main() -> anyhow::Result<()> {
     engine.shutdown().await;
     let after = usage(&http, &base("a")).await? + usage(&http, &base("b")).await?;
     let calls = after - before;
-    let check = Client::connect({
-        let mut c = OrgConfig::new(
-            "b",
-            base("b"),
-            AuthFlow::Password {
-                client_id: "sfemu-client".into(),
-                client_secret: Secret::from("sfemu-secret"),
-                username: "admin@sfemu.test".into(),
-                password: Secret::from("sfemu"),
-            },
-        );
-        c.client_tag = "check".into();
-        c
-    })
-    .await?;
+    let check = support::user(&emu, "b", "check").await?;
     let landed = check
         .query_page("SELECT COUNT() FROM Work_Item__c", false)
         .await?

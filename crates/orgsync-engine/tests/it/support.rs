@@ -107,17 +107,21 @@ impl Env {
         Client::connect(cfg).await.unwrap()
     }
 
-    /// Write calls (collections, sobject, composite) counted by the emulator on `org`.
-    pub async fn writes(&self, org: &str) -> u64 {
-        let v: Value = self
-            .http
+    /// The emulator's API call counters of `org` (`total`, `byKind`).
+    pub async fn usage(&self, org: &str) -> Value {
+        self.http
             .get(format!("{}/__sfemu/api-usage", self.base(org)))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Write calls (collections, sobject, composite) counted by the emulator on `org`.
+    pub async fn writes(&self, org: &str) -> u64 {
+        let v = self.usage(org).await;
         ["collections", "sobject", "composite", "bulk"]
             .iter()
             .map(|k| v["byKind"][k].as_u64().unwrap_or(0))
@@ -223,16 +227,7 @@ impl Env {
     /// API calls of one kind (`query`, `collections`, …) counted by the emulator on `org`.
     #[allow(dead_code)]
     pub async fn calls(&self, org: &str, kind: &str) -> u64 {
-        let v: Value = self
-            .http
-            .get(format!("{}/__sfemu/api-usage", self.base(org)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["byKind"][kind].as_u64().unwrap_or(0)
+        self.usage(org).await["byKind"][kind].as_u64().unwrap_or(0)
     }
 
     /// POST to the emulator's control surface of `org`.
