@@ -1,20 +1,26 @@
 //! Conformance suite: the same tests against every Store implementation — SQLite on a temp
 //! file always, PostgreSQL (a fresh database per test) when `ORGSYNC_TEST_PG_URL` is set —
-//! plus property tests of the merge rule.
+//! plus property tests of the merge rule. Each suite test is a generic `async fn` over
+//! `S: Store` in the module for its topic, listed once in `conformance!` below.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod admin;
+mod capture;
+mod claims;
+mod follow_ups;
+mod outcomes;
 mod props;
-mod suite;
+mod records;
 mod support;
 
 macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
+    ($($module:ident::$name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (store, _dir) = crate::support::sqlite().await;
-                    crate::suite::$name(&store).await;
+                    crate::$module::$name(&store).await;
                     store.close().await;
                 }
             )*
@@ -24,7 +30,7 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some((store, db)) = crate::support::postgres(stringify!($name)).await else { return };
-                    crate::suite::$name(&store).await;
+                    crate::$module::$name(&store).await;
                     db.drop_db(store).await;
                 }
             )*
@@ -33,20 +39,20 @@ macro_rules! conformance {
 }
 
 conformance!(
-    merge_into_open_item,
-    follow_up_for_in_flight,
-    retry_merges_into_follow_up,
-    lease_expiry_reclaim,
-    concurrent_claimers_never_share,
-    checkpoint_atomic_with_items,
-    pending_wakes_when_parent_lands,
-    retry_failed_requeues,
-    shadow_and_id_map_round_trip,
-    agreed_versions_merge,
-    audit_in_append_order,
-    orgs_syncs_conflicts,
-    listing_counts_prune,
-    completion_follow_ups,
+    capture::merge_into_open_item,
+    capture::checkpoint_atomic_with_items,
+    follow_ups::follow_up_for_in_flight,
+    follow_ups::retry_merges_into_follow_up,
+    follow_ups::completion_follow_ups,
+    claims::lease_expiry_reclaim,
+    claims::concurrent_claimers_never_share,
+    outcomes::pending_wakes_when_parent_lands,
+    outcomes::retry_failed_requeues,
+    records::shadow_and_id_map_round_trip,
+    records::agreed_versions_merge,
+    admin::audit_in_append_order,
+    admin::orgs_syncs_conflicts,
+    admin::listing_counts_prune,
 );
 
 /// Two stores on one SQLite file (two processes) share the work without overlap.
@@ -55,7 +61,7 @@ async fn sqlite_two_replicas_share_work() {
     let (a, dir) = support::sqlite().await;
     let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
     let b = orgsync_store::SqlStore::open(&url).await.unwrap();
-    suite::two_replicas_share_work(&a, &b).await;
+    claims::two_replicas_share_work(&a, &b).await;
 }
 
 /// Two replicas on one PostgreSQL database share the work without overlap.
@@ -65,7 +71,7 @@ async fn postgres_two_replicas_share_work() {
         return;
     };
     let b = orgsync_store::SqlStore::open(&db.url).await.unwrap();
-    suite::two_replicas_share_work(&a, &b).await;
+    claims::two_replicas_share_work(&a, &b).await;
     b.close().await;
     db.drop_db(a).await;
 }
@@ -76,7 +82,7 @@ async fn sqlite_memory_store_works() {
     let store = orgsync_store::SqlStore::open("sqlite::memory:")
         .await
         .unwrap();
-    suite::merge_into_open_item(&store).await;
+    capture::merge_into_open_item(&store).await;
 }
 
 /// Reopening a SQLite file keeps its contents and does not re-run migrations.
@@ -86,11 +92,8 @@ async fn sqlite_file_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("l.db").display());
     let store = orgsync_store::SqlStore::open(&url).await.unwrap();
-    let batch = orgsync_store::CaptureBatch {
-        items: vec![support::upsert("b", 1, &[("Name", "x")], support::at(0))],
-        ..Default::default()
-    };
-    store.commit_capture(batch, support::at(0)).await.unwrap();
+    let items = vec![support::upsert("b", 1, &[("Name", "x")], support::at(0))];
+    support::capture(&store, items, support::at(0)).await;
     store.close().await;
     let again = orgsync_store::SqlStore::open(&url).await.unwrap();
     assert_eq!(again.counts().await.unwrap().values().sum::<u64>(), 1);

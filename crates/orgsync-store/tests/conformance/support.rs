@@ -1,5 +1,6 @@
 //! Fixtures: fresh stores per test (a temp SQLite file; a fresh PostgreSQL database when
-//! `ORGSYNC_TEST_PG_URL` is set) and small builders for items, records and times.
+//! `ORGSYNC_TEST_PG_URL` is set), small builders for items, records and times, and the steps
+//! every suite test repeats (capture a batch, claim, complete one item).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -7,7 +8,10 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use orgsync_core::mapping::{Payload, PayloadValue};
 use orgsync_core::model::ParentRef;
 use orgsync_core::{FieldValue, GlobalId, Op, OrgName, SyncItem};
-use orgsync_store::{ItemError, NewItem, SqlStore};
+use orgsync_store::{
+    CaptureBatch, CaptureReport, CompleteReport, Completion, Item, ItemError, ItemFilter,
+    ItemState, NewItem, Outcome, Page, RecordWrite, SqlStore, Store,
+};
 use sqlx::Connection;
 
 /// A SQLite store in a fresh temp file (kept alive by the returned dir).
@@ -150,11 +154,90 @@ pub fn validation_error() -> ItemError {
 }
 
 /// The text of payload field `f`.
-pub fn field(item: &orgsync_store::Item, f: &str) -> Option<String> {
+pub fn field(item: &Item, f: &str) -> Option<String> {
     match item.work.payload.get(f)? {
         PayloadValue::Value {
             value: FieldValue::Text(t),
         } => Some(t.clone()),
         other => Some(format!("{other:?}")),
+    }
+}
+
+/// The lease length the suite claims with unless a test is about lease times.
+pub fn ttl() -> TimeDelta {
+    TimeDelta::seconds(60)
+}
+
+/// A capture batch of items only.
+pub fn batch(items: Vec<NewItem>) -> CaptureBatch {
+    CaptureBatch {
+        items,
+        ..CaptureBatch::default()
+    }
+}
+
+/// Commit `items` as one capture batch at `now`.
+pub async fn capture<S: Store>(s: &S, items: Vec<NewItem>, now: DateTime<Utc>) -> CaptureReport {
+    s.commit_capture(batch(items), now).await.unwrap()
+}
+
+/// Claim up to 10 due items of `target` for `owner` at `now`, with the [`ttl`] lease.
+pub async fn claim<S: Store>(s: &S, target: &str, now: DateTime<Utc>, owner: &str) -> Vec<Item> {
+    s.claim_due(&org(target), now, 10, owner, ttl())
+        .await
+        .unwrap()
+}
+
+/// Complete one claimed item as `owner` with `outcome` at `now`.
+pub async fn complete_one<S: Store>(
+    s: &S,
+    item: &Item,
+    owner: &str,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> CompleteReport {
+    s.complete(vec![done(item, owner, outcome)], now)
+        .await
+        .unwrap()
+}
+
+/// The one item matching `filter` (fails the test if there are more or none).
+pub async fn only_item<S: Store>(s: &S, filter: ItemFilter) -> Item {
+    let items = s.items(&filter, Page::first(100)).await.unwrap();
+    assert_eq!(items.len(), 1, "expected one item, got {items:#?}");
+    items.into_iter().next().unwrap()
+}
+
+/// Items for one target.
+pub fn for_target(target: &str) -> ItemFilter {
+    ItemFilter {
+        target: Some(org(target)),
+        ..ItemFilter::default()
+    }
+}
+
+/// Items in one state.
+pub fn in_state(state: ItemState) -> ItemFilter {
+    ItemFilter {
+        state: Some(state),
+        ..ItemFilter::default()
+    }
+}
+
+/// A Synced outcome mapping `gid(n)` in `target` to `local`.
+pub fn synced(target: &str, n: u32, local: &str) -> Outcome {
+    let mut record = RecordWrite::new(org(target), "Account", gid(n));
+    record.local_id = Some(local.to_string());
+    Outcome::Synced { record }
+}
+
+/// The completion of `item` by `owner` with `outcome`, without follow-ups or detail.
+pub fn done(item: &Item, owner: &str, outcome: Outcome) -> Completion {
+    Completion {
+        id: item.id,
+        lease_owner: owner.to_string(),
+        outcome,
+        follow_ups: vec![],
+        detail: serde_json::Value::Null,
     }
 }

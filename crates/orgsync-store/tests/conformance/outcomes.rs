@@ -1,0 +1,144 @@
+//! Completion outcomes that do not sync: Pending children wait for their parent, Failed items
+//! wait for a manual retry or a new change.
+
+use orgsync_store::*;
+
+use crate::support::*;
+
+/// A child whose parent has not landed waits as Pending and is queued when the parent lands.
+pub async fn pending_wakes_when_parent_lands<S: Store>(s: &S) {
+    capture(s, vec![child("b", 100, 1, at(0))], at(0)).await;
+    let c = claim(s, "b", at(1), "w1").await.remove(0);
+    complete_one(
+        s,
+        &c,
+        "w1",
+        Outcome::Pending {
+            parent: gid(1),
+            error: None,
+        },
+        at(2),
+    )
+    .await;
+    let parked = s.item(c.id).await.unwrap().unwrap();
+    assert_eq!(parked.state, ItemState::Pending);
+    assert_eq!(parked.waiting_for, Some(gid(1)));
+    assert!(claim(s, "b", at(3), "w1").await.is_empty());
+    // the parent lands in another org: the child in b keeps waiting
+    capture(s, vec![upsert("c", 1, &[("Name", "P")], at(4))], at(4)).await;
+    let p = claim(s, "c", at(5), "w1").await.remove(0);
+    let rep = complete_one(s, &p, "w1", synced("c", 1, "001C00000000001AAA"), at(6)).await;
+    assert_eq!(rep.woken, 0);
+    // the parent lands in b
+    capture(s, vec![upsert("b", 1, &[("Name", "P")], at(7))], at(7)).await;
+    let p = claim(s, "b", at(8), "w1").await.remove(0);
+    assert_eq!(p.work.object, "Account");
+    let rep = complete_one(s, &p, "w1", synced("b", 1, "001B00000000001AAA"), at(9)).await;
+    assert_eq!(rep.woken, 1);
+    let woken = s.item(c.id).await.unwrap().unwrap();
+    assert_eq!(woken.state, ItemState::Queued);
+    assert_eq!(woken.next_attempt_at, at(9));
+    assert_eq!(woken.waiting_for, None);
+    // parking when the parent has already landed queues at once
+    let again = claim(s, "b", at(10), "w1").await.remove(0);
+    complete_one(
+        s,
+        &again,
+        "w1",
+        Outcome::Pending {
+            parent: gid(1),
+            error: None,
+        },
+        at(11),
+    )
+    .await;
+    assert_eq!(
+        s.item(c.id).await.unwrap().unwrap().state,
+        ItemState::Queued
+    );
+    // and the explicit release
+    capture(s, vec![child("b", 101, 2, at(12))], at(12)).await;
+    for it in claim(s, "b", at(13), "w1").await {
+        let parent = it.work.parents[0].global_id.clone();
+        complete_one(
+            s,
+            &it,
+            "w1",
+            Outcome::Pending {
+                parent,
+                error: None,
+            },
+            at(14),
+        )
+        .await;
+    }
+    let pending = in_state(ItemState::Pending);
+    assert_eq!(s.items(&pending, Page::first(10)).await.unwrap().len(), 1);
+    assert_eq!(
+        s.release_pending_children(&org("b"), &gid(2), at(15))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(s.items(&pending, Page::first(10)).await.unwrap().is_empty());
+}
+
+/// Failed items are kept for manual retry; retry_failed requeues exactly those matching.
+pub async fn retry_failed_requeues<S: Store>(s: &S) {
+    let items = vec![
+        upsert("b", 1, &[("Name", "")], at(0)),
+        upsert("b", 2, &[("Name", "")], at(0)),
+        upsert("c", 1, &[("Name", "")], at(0)),
+        upsert("b", 3, &[("Name", "fine")], at(0)),
+    ];
+    capture(s, items, at(0)).await;
+    for target in ["b", "c"] {
+        let claimed = claim(s, target, at(1), "w").await;
+        let outs = claimed
+            .iter()
+            .map(|it| {
+                let outcome = if field(it, "Name").as_deref() == Some("fine") {
+                    Outcome::RetryAt {
+                        at: at(500),
+                        error: lock_error(),
+                    }
+                } else {
+                    Outcome::Failed {
+                        error: validation_error(),
+                    }
+                };
+                done(it, "w", outcome)
+            })
+            .collect();
+        s.complete(outs, at(2)).await.unwrap();
+    }
+    let failed = in_state(ItemState::Failed);
+    let list = s.items(&failed, Page::first(10)).await.unwrap();
+    assert_eq!(list.len(), 3);
+    assert!(list.iter().all(|i| {
+        i.last_error
+            .as_ref()
+            .is_some_and(|e| e.message == "Name must not be empty")
+    }));
+    let only_b = for_target("b");
+    assert_eq!(s.retry_failed(&only_b, at(10)).await.unwrap(), 2);
+    let due = claim(s, "b", at(10), "w").await;
+    assert_eq!(due.len(), 2, "the retryable item is not due before 500 s");
+    assert!(due.iter().all(|i| i.attempts == 1), "attempts restart");
+    assert_eq!(
+        s.items(&failed, Page::first(10)).await.unwrap().len(),
+        1,
+        "c's item is still failed"
+    );
+    // a new change to a failed record gives it a fresh try
+    capture(
+        s,
+        vec![upsert("c", 1, &[("Name", "Fixed")], at(20))],
+        at(20),
+    )
+    .await;
+    let it = only_item(s, for_target("c")).await;
+    assert_eq!(it.state, ItemState::Queued);
+    assert_eq!(it.attempts, 0);
+    assert_eq!(field(&it, "Name").as_deref(), Some("Fixed"));
+}
