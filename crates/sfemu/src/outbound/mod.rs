@@ -166,14 +166,19 @@ impl Outbound {
         if spec.fields.is_empty() {
             return Err(RuleError::NoFields);
         }
+        // Id is always sent (`sf:Id`); selecting it as well is allowed, as in Salesforce.
+        spec.fields.retain(|f| !f.eq_ignore_ascii_case("Id"));
         if !(spec.endpoint.starts_with("http://") || spec.endpoint.starts_with("https://")) {
             return Err(RuleError::Endpoint(spec.endpoint.clone()));
         }
         // The fields and the criteria must make a valid query.
         let admin = self.org.default_user().id.clone();
         let probe = format!(
-            "SELECT Id, {} FROM {} WHERE {} LIMIT 1",
-            spec.fields.join(", "),
+            "SELECT Id{} FROM {} WHERE {} LIMIT 1",
+            spec.fields
+                .iter()
+                .map(|f| format!(", {f}"))
+                .collect::<String>(),
             spec.object,
             spec.criteria.as_deref().unwrap_or("Id != null")
         );

@@ -132,15 +132,14 @@ async fn send(
     let org = &state.org;
     let admin = org.default_user().clone();
     let mut notes = Vec::with_capacity(batch.len());
+    let read: Vec<String> = std::iter::once("Id".to_string())
+        .chain(spec.fields.iter().cloned())
+        .collect();
     for p in batch {
         // A record deleted since the change has nothing current to send.
-        let Ok(serde_json::Value::Object(rec)) = org.retrieve(
-            &admin.id,
-            &spec.object,
-            &p.record_id,
-            Some(&spec.fields),
-            "66.0",
-        ) else {
+        let Ok(serde_json::Value::Object(rec)) =
+            org.retrieve(&admin.id, &spec.object, &p.record_id, Some(&read), "66.0")
+        else {
             continue;
         };
         notes.push(Note {

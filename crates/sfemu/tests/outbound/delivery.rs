@@ -297,7 +297,8 @@ async fn criteria_filter_and_current_values_are_sent() {
     let (url, mut rx) = endpoint(1, Some(hold.clone())).await;
     add_rule(
         &t,
-        json!({"object": "Account", "fields": ["Name"], "criteria": "Industry = 'Energy'", "endpoint": url, "sendSessionId": true}),
+        // selecting Id as well is allowed (it is always sent as sf:Id)
+        json!({"object": "Account", "fields": ["Id", "Name"], "criteria": "Industry = 'Energy'", "endpoint": url, "sendSessionId": true}),
     )
     .await;
     create_accounts(&t, &["Skipped".to_string()], "Retail").await;
