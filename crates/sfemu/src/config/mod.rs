@@ -2,6 +2,7 @@
 //! validated once into [`EmulatorConfig`]. Errors name the file, the line and what to do.
 
 mod file;
+mod identity;
 
 use crate::auth::{ConnectedApp, DEFAULT_TOKEN_TTL, DEFAULT_USERNAME};
 use crate::faults::FaultConfig;
