@@ -90,6 +90,17 @@ async fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_batch_then_restart_converges() {
+    kill_and_restart("interval = \"1s\"\n").await;
+}
+
+/// The same with change events as the capture (the replay id is committed with the items it
+/// produced, so the restarted subscriber resumes after it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_stream_with_change_events_then_restart_converges() {
+    kill_and_restart("capture = \"cdc\"\nbackup_interval = \"10m\"\n").await;
+}
+
+async fn kill_and_restart(capture: &str) {
     let emu = emulator(&["a", "b"]).await;
     let (a, b) = (
         emu.org("a").unwrap().state.org.clone(),
@@ -106,7 +117,8 @@ async fn sigkill_mid_batch_then_restart_converges() {
 
     let mut cfg = org_table("a", &emu.org("a").unwrap().base_url)
         + &org_table("b", &emu.org("b").unwrap().base_url);
-    cfg += "[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\", \"Estimate_Hours__c\"]\ninterval = \"1s\"\n";
+    cfg += "[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\", \"Estimate_Hours__c\"]\n";
+    cfg += capture;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("orgsync.toml"), cfg).unwrap();
 

@@ -30,7 +30,15 @@ pub fn text(o: &Output) -> (String, String) {
 /// Emulated orgs with these names on ephemeral ports.
 pub async fn emulator(names: &[&str]) -> Emulator {
     let mut cfg = EmulatorConfig::single_org();
-    cfg.orgs = names.iter().map(|n| OrgConfig::new(n, 0)).collect();
+    cfg.orgs = names
+        .iter()
+        .map(|n| {
+            let mut o = OrgConfig::new(n, 0);
+            // change events for the tests that capture with `capture = "cdc"`
+            o.spec.cdc_objects = vec!["Work_Item__c".into()];
+            o
+        })
+        .collect();
     Emulator::start(cfg).await.unwrap()
 }
 
