@@ -165,6 +165,8 @@ async fn subscription<S: Store>(
         if !events.is_empty() {
             apply_events(sh, slot, &object, events).await?;
             *force_latest = false;
+            // the sync's "last sync" moves with every committed chunk of events
+            crate::status::after_capture(sh, org, slot.sync, None).await;
         }
         if let Some(e) = failure {
             return Err(e);

@@ -24,6 +24,14 @@ async fn a_change_reaches_the_spokes_through_change_events_with_no_poll() {
         .await;
     assert!(engine.wait_idle(IDLE).await); // the start-up poll (nothing to sync yet)
     let polls = env.calls("hub", "query").await;
+    let last_sync = || async {
+        let store = env.store().await;
+        orgsync_store::Store::sync(&store, &orgsync_core::OrgName("hub".into()), "Work_Item__c")
+            .await
+            .unwrap()
+            .and_then(|r| r.last_sync_at)
+    };
+    let synced_before = last_sync().await;
     let hub = env.user("hub").await;
     let id = create(
         &hub,
@@ -51,6 +59,10 @@ async fn a_change_reaches_the_spokes_through_change_events_with_no_poll() {
         polls,
         env.calls("hub", "query").await,
         "no poll of the hub in between"
+    );
+    assert!(
+        last_sync().await > synced_before,
+        "the sync's last sync time follows the events"
     );
     // a spoke's edit comes back as an event and fans out; our own writes are echoes
     let v1 = env.user("v1").await;
