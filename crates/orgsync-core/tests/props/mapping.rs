@@ -278,3 +278,52 @@ fn lookups_become_global_id_references() {
     rec.insert("AccountId".into(), FieldValue::Int(5));
     assert!(map_fields(&s, opp, DOWN, &rec, &gid(), &org(1), &|_, _| None).is_err());
 }
+
+/// 15-character Salesforce-shaped record ids of an object prefix.
+fn record_id(prefix: &'static str) -> impl Strategy<Value = String> {
+    "[0-9A-Za-z]{12}".prop_map(move |s| format!("{prefix}{s}"))
+}
+
+proptest! {
+    /// Lookups in canonical form: two orgs pointing at the same parent (each by its own local
+    /// id, which the id map knows) hold the same value; the rewrite is idempotent; match-by-name,
+    /// fixed and none lookups are left alone; a parent the id map does not know gets the
+    /// capturing org's global id.
+    #[test]
+    fn canonical_lookups_agree_across_orgs_and_are_idempotent(
+        local_a in record_id("001"),
+        local_b in record_id("001"),
+        unknown in record_id("001"),
+        partner in record_id("001"),
+    ) {
+        let s = Settings::from_files(&[("t.toml", LOOKUPS)], &|_| None).unwrap();
+        let opp = &s.syncs[1];
+        let parent = GlobalId::new(org(3), "001000000000009").unwrap();
+        let known = |id: &str| id == local_a || id == local_b;
+        let resolver = |object: &str, id: &str| {
+            (object == "Account" && known(id)).then(|| parent.clone())
+        };
+        let keyed = |account: &str| {
+            let mut f = Fields::new();
+            f.insert("AccountId".into(), FieldValue::Text(account.to_string()));
+            f.insert("Partner__c".into(), FieldValue::Text(partner.clone()));
+            to_merge_keys(opp, true, &f)
+        };
+        let (mut a, mut b) = (keyed(&local_a), keyed(&local_b));
+        canonical_lookups(opp, true, &mut a, &org(1), &resolver);
+        canonical_lookups(opp, true, &mut b, &org(2), &resolver);
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(&a["accountid"], &FieldValue::Text(parent.to_string()));
+        prop_assert_eq!(&a["partner__c"], &FieldValue::Text(partner.clone()));
+        let again = {
+            let mut x = a.clone();
+            canonical_lookups(opp, true, &mut x, &org(2), &|_, _| None);
+            x
+        };
+        prop_assert_eq!(&again, &a);
+        let mut c = keyed(&unknown);
+        canonical_lookups(opp, true, &mut c, &org(1), &|_, _| None);
+        let expected = GlobalId::new(org(1), &unknown).unwrap().to_string();
+        prop_assert_eq!(&c["accountid"], &FieldValue::Text(expected));
+    }
+}
