@@ -1,9 +1,11 @@
 //! `orgsync check`: read-only checks of what breaks syncs in practice — login per org,
 //! `SELECT Id FROM X LIMIT 1` per object, and describe: every mapped field exists and is
 //! createable/updateable for the integration user, and the global-id field exists as a unique
-//! external id. One line per org and object, and one "how to fix" line per problem.
+//! external id; for `capture = "cdc"`, that the object's change events can be subscribed to
+//! (one GetTopic RPC). One line per org and object, and one "how to fix" line per problem.
 
 use orgsync_core::Settings;
+use orgsync_core::config::Capture;
 use orgsync_core::mapping::{object_name, synced_fields};
 
 use crate::options::EngineOptions;
@@ -129,6 +131,14 @@ pub async fn check(settings: &Settings, opts: &EngineOptions) -> CheckReport {
                         Some(_) => {}
                     }
                 }
+            }
+            if sync.capture == Capture::Cdc
+                && let Err(e) =
+                    crate::capture::cdc::can_subscribe(&conn, org.ca_file.as_deref(), &object).await
+            {
+                fixes.push(format!(
+                    "capture = \"cdc\" but {object}'s change events cannot be subscribed to ({e}): select {object} in Setup → Integrations → Change Data Capture, or use capture = \"poll\""
+                ));
             }
             report.lines.push(CheckLine {
                 org: name.clone(),

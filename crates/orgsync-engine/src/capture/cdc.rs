@@ -13,6 +13,7 @@
 //!   and the new subscription is skipped. The backup poll keeps running at its interval too.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ use sfpubsub::{
 use super::ingest::{Captured, ingest};
 use crate::convert::from_json;
 use crate::error::EngineError;
-use crate::shared::{PollerSlot, Shared};
+use crate::shared::{OrgConn, PollerSlot, Shared};
 
 /// Events requested at a time (Salesforce's maximum).
 const BATCH: i32 = 100;
@@ -87,26 +88,13 @@ async fn subscription<S: Store>(
         .orgs
         .get(org)
         .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))?;
-    let session = conn
-        .client
-        .session()
+    let ca = sh.settings.orgs.get(org).and_then(|o| o.ca_file.as_deref());
+    let client = connect(conn, ca)
         .await
-        .map_err(|source| EngineError::Api {
+        .map_err(|message| EngineError::Stream {
             org: org.clone(),
-            source,
+            message,
         })?;
-    let endpoint = endpoint(&session.instance_url);
-    let mut opts = ConnectOptions::default();
-    if let Some(ca) = sh.settings.orgs.get(org).and_then(|o| o.ca_file.as_ref()) {
-        opts.ca_pem = std::fs::read_to_string(ca).ok();
-    }
-    let tokens = Arc::new(Tokens {
-        client: conn.client.clone(),
-        tenant: conn.org_id.to_string(),
-    });
-    let client = PubSubClient::connect_with(&endpoint, tokens, opts)
-        .await
-        .map_err(|e| pubsub_error(org, &e))?;
     let stored = sh
         .store
         .checkpoint(org, &object, SourceKind::Cdc)
@@ -171,6 +159,45 @@ async fn subscription<S: Store>(
         if let Some(e) = failure {
             return Err(e);
         }
+    }
+}
+
+/// A Pub/Sub client for `conn`'s org, sharing its REST session.
+async fn connect(conn: &OrgConn, ca_file: Option<&Path>) -> Result<PubSubClient, String> {
+    let session = conn.client.session().await.map_err(|e| e.to_string())?;
+    let mut opts = ConnectOptions::default();
+    if let Some(ca) = ca_file {
+        opts.ca_pem =
+            Some(std::fs::read_to_string(ca).map_err(|e| format!("{}: {e}", ca.display()))?);
+    }
+    let tokens = Arc::new(Tokens {
+        client: conn.client.clone(),
+        tenant: conn.org_id.to_string(),
+    });
+    PubSubClient::connect_with(&endpoint(&session.instance_url), tokens, opts)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// For `orgsync check`: whether the integration user can subscribe to `object`'s change
+/// events (Change Data Capture selected for it, Pub/Sub reachable). One GetTopic RPC.
+pub(crate) async fn can_subscribe(
+    conn: &OrgConn,
+    ca_file: Option<&Path>,
+    object: &str,
+) -> Result<(), String> {
+    let client = connect(conn, ca_file).await?;
+    let info = client
+        .get_topic(&topic(object))
+        .await
+        .map_err(|e| e.to_string())?;
+    if info.can_subscribe {
+        Ok(())
+    } else {
+        Err(format!(
+            "topic {} does not allow subscribing",
+            topic(object)
+        ))
     }
 }
 
