@@ -122,9 +122,16 @@ pub(crate) async fn run<S: Store>(
             });
         out.calls.push(!whole_call_failed);
         for ((it, work), result) in items.iter().zip(&batch.items).zip(results) {
+            let mut detail = Value::Null;
             let outcome = match result {
                 Ok(saved) => {
                     out.synced += 1;
+                    // the audit trail says what was written where
+                    detail = serde_json::json!({
+                        "id": saved.id,
+                        "created": saved.created,
+                        "fields": work.payload.keys().collect::<Vec<_>>(),
+                    });
                     Outcome::Synced {
                         record: written(sh, org, work, saved.id, sent_at),
                     }
@@ -150,7 +157,9 @@ pub(crate) async fn run<S: Store>(
                     o
                 }
             };
-            out.completions.push(completion(it.id, &owner, outcome));
+            let mut c = completion(it.id, &owner, outcome);
+            c.detail = detail;
+            out.completions.push(c);
         }
     }
     out

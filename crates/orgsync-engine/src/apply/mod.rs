@@ -128,6 +128,11 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
             } else {
                 breaker.on_failure(Utc::now());
             }
+            // the org row's consecutive-failure count, shared with other replicas and shown
+            // by `orgsync status`
+            if let Err(e) = sh.store.note_org_call(&org, *call_ok).await {
+                tracing::warn!(%org, error = %e, "cannot count the call on the org row");
+            }
         }
         let circuit = if breaker.is_open(Utc::now()) {
             CircuitState::Open

@@ -38,6 +38,25 @@ async fn two_orgs_both_ways_and_no_echo_writes() {
     let sa = snapshot(&a, "Work_Item__c", FIELDS).await;
     assert_eq!(sa.len(), 2, "{sa:?}");
     assert_eq!(sa, snapshot(&b, "Work_Item__c", FIELDS).await);
+    // the audit trail says what was written where
+    let audit = orgsync_store::Store::audit(&env.store().await, orgsync_store::Page::first(50))
+        .await
+        .unwrap();
+    let synced: Vec<_> = audit
+        .iter()
+        .filter(|r| r.event.kind == "item.synced")
+        .collect();
+    assert!(!synced.is_empty());
+    for r in &synced {
+        let d = &r.event.detail["detail"];
+        assert!(d["id"].as_str().is_some_and(|id| id.len() == 18), "{d}");
+        assert!(
+            d["fields"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|n| n == "Name")),
+            "{d}"
+        );
+    }
 
     // an edit on b flows back to a
     let rows = b
