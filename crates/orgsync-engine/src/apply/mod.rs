@@ -115,6 +115,10 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
         let mut claimed = claimed;
         fresh::refresh(&sh, &org, &mut claimed).await;
         let ids: Vec<ItemId> = claimed.iter().map(|i| i.id).collect();
+        let syncs: std::collections::BTreeSet<usize> = claimed
+            .iter()
+            .filter_map(|i| sync_index(&sh, &org, &i.work.object))
+            .collect();
         let result = hold(
             &sh,
             &ids,
@@ -157,7 +161,17 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
         let synced = result.synced;
         let failed = result.failed;
         Counters::add(&sh.counters.rounds, 1);
-        match sh.store.complete(result.completions, Utc::now()).await {
+        // Completions and captures of the same sync never interleave: a capture reads the id
+        // map and merge state and writes record rows back; a completion landing in between
+        // (an undelete re-created under a new id, say) would be overwritten by the capture's
+        // older view. Locks are taken in ascending order; a capture holds only one.
+        let mut guards = Vec::with_capacity(syncs.len());
+        for i in &syncs {
+            guards.push(sh.capture_locks[*i].lock().await);
+        }
+        let completed = sh.store.complete(result.completions, Utc::now()).await;
+        drop(guards);
+        match completed {
             Ok(_) => {
                 Counters::add(&sh.counters.synced, synced);
                 Counters::add(&sh.counters.failed, failed);
@@ -207,4 +221,13 @@ async fn hold<S: Store, T>(
             }
         }
     }
+}
+
+/// The index of the sync whose object on `org` is `object`.
+fn sync_index<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> Option<usize> {
+    let side = sh.source_side(org);
+    sh.settings
+        .syncs
+        .iter()
+        .position(|s| orgsync_core::mapping::object_name(s, side).eq_ignore_ascii_case(object))
 }

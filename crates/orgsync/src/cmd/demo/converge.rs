@@ -48,7 +48,12 @@ pub struct Divergence {
     pub missing: usize,
     /// (object, global id) present everywhere with different values.
     pub different: usize,
+    /// A few of the records concerned: (object, global id, indexes of the orgs holding it).
+    pub samples: Vec<(String, String, Vec<usize>)>,
 }
+
+/// Samples kept per comparison.
+const SAMPLES: usize = 5;
 
 impl Divergence {
     /// Every org holds the same records with the same values.
@@ -73,13 +78,67 @@ pub fn compare(snaps: &[Snapshot]) -> Divergence {
                 .iter()
                 .map(|s| s.get(*object).and_then(|m| m.get(k)))
                 .collect();
-            if vals.iter().any(Option::is_none) {
+            let missing = vals.iter().any(Option::is_none);
+            let different = !missing && vals.windows(2).any(|w| w[0] != w[1]);
+            if missing {
                 d.missing += 1;
-            } else if vals.windows(2).any(|w| w[0] != w[1]) {
+            } else if different {
                 d.different += 1;
+            }
+            if (missing || different) && d.samples.len() < SAMPLES {
+                let holding = (0..vals.len()).filter(|i| vals[*i].is_some()).collect();
+                d.samples.push((object.to_string(), k.clone(), holding));
             }
         }
         let _ = first;
     }
     d
+}
+
+/// For a demo that did not converge: each sampled record, where it is, and what the ledger
+/// did with it (id map per org, items with their outcome), so the cause can be read off.
+pub async fn explain(
+    store: &orgsync_store::SqlStore,
+    orgs: &[DemoOrg],
+    d: &Divergence,
+) -> anyhow::Result<String> {
+    use orgsync_store::{ItemFilter, Page, Store};
+    let mut out = String::new();
+    for (object, gid, holding) in &d.samples {
+        let names: Vec<&str> = holding
+            .iter()
+            .filter_map(|i| orgs.get(*i).map(|o| o.name.as_str()))
+            .collect();
+        out += &format!(
+            "  {object} {gid}: held by {}
+",
+            names.join(", ")
+        );
+        let Ok(g) = gid.parse::<orgsync_core::GlobalId>() else {
+            continue;
+        };
+        for o in orgs {
+            let org = orgsync_core::OrgName(o.name.clone());
+            for r in store
+                .records(&org, object, std::slice::from_ref(&g))
+                .await?
+            {
+                out += &format!(
+                    "    ledger {}: local id {:?}, deleted {}\n",
+                    o.name, r.local_id, r.deleted
+                );
+            }
+        }
+        let filter = ItemFilter {
+            global_id: Some(g.clone()),
+            ..ItemFilter::default()
+        };
+        for it in store.items(&filter, Page::first(50)).await? {
+            out += &format!(
+                "    item {} {:?} → {} from {:?} ({:?}) txn {:?}\n",
+                it.id.0, it.work.op, it.work.target, it.source_org, it.state, it.txn_id
+            );
+        }
+    }
+    Ok(out)
 }

@@ -122,7 +122,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     let converged = if interrupted {
         false
     } else {
-        settle(&orgs, &emu, &handle, started).await?
+        settle(&orgs, &emu, &handle, &store, started).await?
     };
     handle.shutdown().await;
     store.close().await;
@@ -147,19 +147,22 @@ async fn settle(
     orgs: &[DemoOrg],
     emu: &Emulator,
     handle: &EngineHandle,
+    store: &orgsync_store::SqlStore,
     started: Instant,
 ) -> anyhow::Result<bool> {
     let deadline = Instant::now() + Duration::from_secs(90);
+    let mut last = Divergence::default();
     while Instant::now() < deadline {
         handle.poll_now().await;
         handle.wait_idle(Duration::from_secs(10)).await;
-        let d = show(orgs, emu, handle, started.elapsed().as_secs(), None)?;
-        if d.converged() {
+        last = show(orgs, emu, handle, started.elapsed().as_secs(), None)?;
+        if last.converged() {
             println!("final: converged ✓ — every org holds the same records with the same values");
             return Ok(true);
         }
     }
     println!("final: NOT converged after 90 s");
+    print!("{}", converge::explain(store, orgs, &last).await?);
     Ok(false)
 }
 
