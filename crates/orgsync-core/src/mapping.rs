@@ -266,6 +266,28 @@ pub fn to_merge_keys(sync: &SyncSettings, from_source_side: bool, fields: &Field
         .collect()
 }
 
+/// The lookups of `sync` whose parent is synced too (policy `sync`), each with the parent
+/// object as named on one side.
+pub fn sync_parents(
+    sync: &SyncSettings,
+    source_side: bool,
+) -> impl Iterator<Item = (&crate::config::ParentSettings, &str)> {
+    sync.parents.iter().filter_map(move |p| match &p.policy {
+        ParentPolicy::Sync {
+            object,
+            target_object,
+        } => Some((
+            p,
+            if source_side {
+                object.as_str()
+            } else {
+                target_object.as_str()
+            },
+        )),
+        _ => None,
+    })
+}
+
 /// Rewrite the synced lookups of merge-keyed `fields` (see [`to_merge_keys`]) from the local id
 /// of the parent in the org the change came from to the parent's global id, in place.
 ///
@@ -282,19 +304,7 @@ pub fn canonical_lookups(
     from_org: &OrgId,
     parent_global_id: &dyn Fn(&str, &str) -> Option<GlobalId>,
 ) {
-    for p in &sync.parents {
-        let ParentPolicy::Sync {
-            object,
-            target_object,
-        } = &p.policy
-        else {
-            continue;
-        };
-        let from_object = if from_source_side {
-            object
-        } else {
-            target_object
-        };
+    for (p, from_object) in sync_parents(sync, from_source_side) {
         let key = p.field.to_ascii_lowercase();
         let Some(FieldValue::Text(id)) = fields.get(&key) else {
             continue;

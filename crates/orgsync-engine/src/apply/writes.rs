@@ -151,22 +151,15 @@ pub(super) async fn undelete<S: Store>(
     if !wanted.is_empty()
         && let Some(sync) = sync
     {
-        for p in &sync.parents {
-            if let orgsync_core::config::ParentPolicy::Sync {
-                object,
-                target_object,
-            } = &p.policy
+        for (_, obj) in orgsync_core::mapping::sync_parents(sync, side) {
+            for r in sh
+                .store
+                .records(org, obj, &wanted)
+                .await
+                .unwrap_or_default()
             {
-                let obj = if side { object } else { target_object };
-                for r in sh
-                    .store
-                    .records(org, obj, &wanted)
-                    .await
-                    .unwrap_or_default()
-                {
-                    if let (Some(l), false) = (r.local_id, r.deleted) {
-                        parents.insert(r.global_id, l);
-                    }
+                if let (Some(l), false) = (r.local_id, r.deleted) {
+                    parents.insert(r.global_id, l);
                 }
             }
         }

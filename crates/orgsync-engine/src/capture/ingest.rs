@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use orgsync_core::config::{ParentPolicy, SyncSettings};
+use orgsync_core::config::SyncSettings;
 use orgsync_core::merge::RecordState;
 use orgsync_core::model::Fields;
 use orgsync_core::pipeline::{self, Dropped, Ledger};
@@ -227,16 +227,8 @@ async fn parent_ids<S: Store>(
 ) -> Result<HashMap<(String, String), GlobalId>, EngineError> {
     let side = sh.source_side(org);
     let mut out = HashMap::new();
-    for p in &sync.parents {
-        let ParentPolicy::Sync {
-            object,
-            target_object,
-        } = &p.policy
-        else {
-            continue;
-        };
+    for (p, parent_object) in orgsync_core::mapping::sync_parents(sync, side) {
         let field = if side { &p.field } else { &p.target_field };
-        let parent_object = if side { object } else { target_object };
         let ids: Vec<String> = rows
             .iter()
             .filter_map(|r| {
