@@ -124,7 +124,7 @@ impl<S: Store> Engine<S> {
         tasks.push(tokio::spawn(progress_loop(sh.clone())));
         Ok(EngineHandle {
             sh,
-            tasks,
+            tasks: std::sync::Mutex::new(tasks),
             progress: progress_rx,
         })
     }
@@ -134,7 +134,8 @@ impl<S: Store> Engine<S> {
 #[derive(Debug)]
 pub struct EngineHandle {
     sh: Arc<dyn Control>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Taken by the first [`EngineHandle::shutdown`].
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     progress: watch::Receiver<Progress>,
 }
 
@@ -300,9 +301,17 @@ impl EngineHandle {
     /// Graceful stop: capture stops, a batch being written finishes and is completed, and no
     /// new work is claimed. Anything not finished is still in the ledger (a lease that was not
     /// released expires and the item is claimed again on the next start).
-    pub async fn shutdown(self) {
+    ///
+    /// Takes `&self` so that a handle shared with an HTTP server (`Arc<EngineHandle>`) can be
+    /// stopped even while a finishing connection still holds a reference. A second call
+    /// returns at once.
+    pub async fn shutdown(&self) {
         self.sh.stop();
-        for t in self.tasks {
+        let tasks = match self.tasks.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for t in tasks {
             let _ = t.await;
         }
     }

@@ -236,8 +236,7 @@ impl Env {
         if let Some(s) = self.served.take() {
             s.await.unwrap().unwrap();
         }
-        let engine = Arc::try_unwrap(self.engine).expect("the server released the engine");
-        engine.shutdown().await;
+        self.engine.shutdown().await;
     }
 }
 

@@ -66,20 +66,14 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    match Arc::try_unwrap(handle) {
-        Ok(handle) => stop(handle, shown).await,
-        // unreachable once the server has returned; the ledger is safe either way
-        Err(_) => tracing::warn!(
-            "the engine is still referenced; leases expire and are re-claimed on the next start"
-        ),
-    }
+    stop(&handle, shown).await;
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(0)
 }
 
 /// Stop the engine gracefully and the progress display with it.
-pub async fn stop(handle: EngineHandle, shown: tokio::task::JoinHandle<()>) {
+pub async fn stop(handle: &EngineHandle, shown: tokio::task::JoinHandle<()>) {
     handle.shutdown().await;
     shown.abort();
     let _ = shown.await;

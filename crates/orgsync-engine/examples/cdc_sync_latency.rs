@@ -4,7 +4,7 @@
 //! sequential changes (half creates, half updates); the API calls spent per change in steady
 //! state; and the idle cost (API calls in a quiet minute).
 //!
-//! `cargo run --release -p orgsync-engine --example cdc_latency [N]` (default 1,000)
+//! `cargo run --release -p orgsync-engine --example cdc_sync_latency [N]` (default 1,000)
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         "[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\"]\ncapture = \"cdc\"\nbackup_interval = \"15m\"\n",
         &db,
     );
-    let settings = Settings::from_str(&text, "cdc_latency.toml")?;
+    let settings = Settings::from_str(&text, "cdc_sync_latency.toml")?;
     let store = SqlStore::open(&format!("sqlite:{}", db.display())).await?;
     let engine = Engine::start(settings, store, EngineOptions::default()).await?;
     anyhow::ensure!(engine.wait_idle(Duration::from_secs(60)).await, "no start");
