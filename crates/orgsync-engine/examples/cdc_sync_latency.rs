@@ -144,6 +144,52 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(0)
         .saturating_sub(n);
     println!("writes to a caused by orgsync (echoes): {echo_writes}");
+    // A burst: 1,000 records created in a by 5 collections calls of 200. Change events merge
+    // a transaction's records, so orgsync reads them in a handful of events and writes them
+    // in batches of up to 200.
+    let burst: Vec<sfclient::Record> = (0..1000)
+        .map(|i| {
+            json!({"Name": format!("burst {i}"), "Status__c": "New"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let collections = |kinds: &Value| kinds["collections"].as_u64().unwrap_or(0);
+    let b_writes_before = collections(&usage(&http, &base("b")).await?.1);
+    let t_burst = Instant::now();
+    for r in user.create_many("Work_Item__c", &burst).await {
+        r?;
+    }
+    let landed_before = b_commits.lock().map(|v| v.len()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let check = support::user(&emu, "b", "check").await?;
+    loop {
+        let n_b = check
+            .query_page(
+                "SELECT COUNT() FROM Work_Item__c WHERE Name LIKE 'burst %'",
+                false,
+            )
+            .await?
+            .total_size;
+        if n_b >= 1000 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the burst never fully reached b");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let burst_wall = t_burst.elapsed();
+    let b_commits_burst = b_commits
+        .lock()
+        .map(|v| v.len())
+        .unwrap_or(0)
+        .saturating_sub(landed_before);
+    let orgsync_calls = collections(&usage(&http, &base("b")).await?.1) - b_writes_before;
+    println!(
+        "burst of 1,000 creates in a (5 collections calls of 200): all in b after {:.2} s; orgsync wrote them with {orgsync_calls} collections calls ({:.3} per record, {b_commits_burst} commits in b)",
+        burst_wall.as_secs_f64(),
+        orgsync_calls as f64 / 1000.0,
+    );
     let idle_before = usage(&http, &base("a")).await?.0 + usage(&http, &base("b")).await?.0;
     tokio::time::sleep(Duration::from_secs(60)).await;
     let idle_after = usage(&http, &base("a")).await?.0 + usage(&http, &base("b")).await?.0;

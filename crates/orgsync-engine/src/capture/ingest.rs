@@ -191,9 +191,18 @@ pub(crate) async fn ingest<S: Store>(
         }
         if !row.deleted {
             let side = sh.source_side(org);
-            if let Some(fix) =
-                super::correct::correction(sync, org, side, gid, &row.fields, &state, &batch.items)
-            {
+            if let Some(fix) = super::correct::correction(
+                sync,
+                org,
+                side,
+                gid,
+                super::correct::Observed {
+                    fields: &row.fields,
+                    at: row.modstamp.unwrap_or(row.commit_ts),
+                },
+                &state,
+                &batch.items,
+            ) {
                 batch.items.push(fix);
             }
         }
