@@ -133,8 +133,7 @@ pub async fn check(settings: &Settings, opts: &EngineOptions) -> CheckReport {
                 }
             }
             if sync.capture == Capture::Cdc
-                && let Err(e) =
-                    crate::capture::cdc::can_subscribe(&conn, org.ca_file.as_deref(), &object).await
+                && let Err(e) = crate::capture::cdc::can_subscribe(&conn, org, &object).await
             {
                 fixes.push(format!(
                     "capture = \"cdc\" but {object}'s change events cannot be subscribed to ({e}): select {object} in Setup → Integrations → Change Data Capture, or use capture = \"poll\""

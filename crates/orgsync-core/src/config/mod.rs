@@ -115,6 +115,8 @@ pub struct OrgSettings {
     pub api_version: String,
     /// Extra trusted CA PEM.
     pub ca_file: Option<PathBuf>,
+    /// Pub/Sub API endpoint for change events, when not the default (see `raw.rs`).
+    pub pubsub_endpoint: Option<String>,
     /// Concurrency cap.
     pub max_concurrent_requests: u32,
     /// Budget share for non-urgent work.

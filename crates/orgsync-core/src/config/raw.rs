@@ -51,6 +51,11 @@ pub struct RawOrg {
     pub api_version: Option<Spanned<String>>,
     /// A PEM file with extra CA certificates to trust for this org (a proxy, or the emulator).
     pub ca_file: Option<Spanned<String>>,
+    /// Where to reach the Pub/Sub API for `capture = "cdc"` syncs. Default:
+    /// `https://api.pubsub.salesforce.com:7443`, or the instance URL itself for a loopback
+    /// instance (the emulator). Set `https://api.deu.pubsub.salesforce.com:7443` for orgs on
+    /// Hyperforce EU.
+    pub pubsub_endpoint: Option<Spanned<String>>,
     /// Upper bound on simultaneous API requests to this org (default 10, 1..=25 — Salesforce
     /// limits long-running concurrent requests to 25 per org).
     pub max_concurrent_requests: Option<Spanned<i64>>,

@@ -258,6 +258,10 @@ fn build_orgs(
                 priority,
                 api_version,
                 ca_file: org.ca_file.map(|c| PathBuf::from(c.into_inner())),
+                pubsub_endpoint: super::validate_api::pubsub_endpoint(
+                    ctx,
+                    org.pubsub_endpoint.as_ref(),
+                ),
                 max_concurrent_requests,
                 budget_share,
                 push_token,

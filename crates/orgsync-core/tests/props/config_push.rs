@@ -135,3 +135,27 @@ fn sizes_parse() {
         None
     );
 }
+
+#[test]
+fn pubsub_endpoint_is_an_https_host_or_left_out() {
+    assert!(load(MIN).unwrap().orgs["a"].pubsub_endpoint.is_none());
+    let eu = load(&MIN.replace(
+        "#A",
+        "pubsub_endpoint = \"https://api.deu.pubsub.salesforce.com:7443/\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        eu.orgs["a"].pubsub_endpoint.as_deref(),
+        Some("https://api.deu.pubsub.salesforce.com:7443")
+    );
+    let e = err(&MIN.replace(
+        "#B",
+        "pubsub_endpoint = \"http://api.pubsub.salesforce.com:7443\"",
+    ));
+    assert!(e.starts_with("orgsync.toml:10:19: "), "{e}");
+    assert!(e.contains("is not an https:// URL of a host"), "{e}");
+    assert!(
+        e.contains("api.deu.pubsub.salesforce.com"),
+        "the fix names the EU endpoint: {e}"
+    );
+}

@@ -88,8 +88,10 @@ async fn subscription<S: Store>(
         .orgs
         .get(org)
         .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))?;
-    let ca = sh.settings.orgs.get(org).and_then(|o| o.ca_file.as_deref());
-    let client = connect(conn, ca)
+    let settings = sh.settings.orgs.get(org);
+    let ca = settings.and_then(|o| o.ca_file.as_deref());
+    let configured = settings.and_then(|o| o.pubsub_endpoint.as_deref());
+    let client = connect(conn, configured, ca)
         .await
         .map_err(|message| EngineError::Stream {
             org: org.clone(),
@@ -162,8 +164,13 @@ async fn subscription<S: Store>(
     }
 }
 
-/// A Pub/Sub client for `conn`'s org, sharing its REST session.
-async fn connect(conn: &OrgConn, ca_file: Option<&Path>) -> Result<PubSubClient, String> {
+/// A Pub/Sub client for `conn`'s org, sharing its REST session; `configured` is the org's
+/// `pubsub_endpoint`, if set.
+async fn connect(
+    conn: &OrgConn,
+    configured: Option<&str>,
+    ca_file: Option<&Path>,
+) -> Result<PubSubClient, String> {
     let session = conn.client.session().await.map_err(|e| e.to_string())?;
     let mut opts = ConnectOptions::default();
     if let Some(ca) = ca_file {
@@ -174,7 +181,8 @@ async fn connect(conn: &OrgConn, ca_file: Option<&Path>) -> Result<PubSubClient,
         client: conn.client.clone(),
         tenant: conn.org_id.to_string(),
     });
-    PubSubClient::connect_with(&endpoint(&session.instance_url), tokens, opts)
+    let endpoint = configured.map_or_else(|| endpoint(&session.instance_url), str::to_string);
+    PubSubClient::connect_with(&endpoint, tokens, opts)
         .await
         .map_err(|e| e.to_string())
 }
@@ -183,10 +191,10 @@ async fn connect(conn: &OrgConn, ca_file: Option<&Path>) -> Result<PubSubClient,
 /// events (Change Data Capture selected for it, Pub/Sub reachable). One GetTopic RPC.
 pub(crate) async fn can_subscribe(
     conn: &OrgConn,
-    ca_file: Option<&Path>,
+    org: &orgsync_core::config::OrgSettings,
     object: &str,
 ) -> Result<(), String> {
-    let client = connect(conn, ca_file).await?;
+    let client = connect(conn, org.pubsub_endpoint.as_deref(), org.ca_file.as_deref()).await?;
     let info = client
         .get_topic(&topic(object))
         .await
@@ -318,8 +326,8 @@ pub(crate) fn to_captured(
     })
 }
 
-/// Where to reach the Pub/Sub API: the emulator serves it on the instance's own address
-/// (loopback); a real org uses Salesforce's endpoint.
+/// Where to reach the Pub/Sub API when the org sets no `pubsub_endpoint`: the emulator serves
+/// it on the instance's own address (loopback); a real org uses Salesforce's endpoint.
 fn endpoint(instance_url: &str) -> String {
     let host = url_host(instance_url);
     if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
