@@ -133,7 +133,7 @@ pub(crate) async fn run<S: Store>(
                         "fields": work.payload.keys().collect::<Vec<_>>(),
                     });
                     Outcome::Synced {
-                        record: written(sh, org, work, saved.id, sent_at),
+                        record: written(sh, org, work, saved, sent_at),
                     }
                 }
                 Err(e) => {
@@ -210,12 +210,20 @@ fn written<S>(
     sh: &Shared<S>,
     org: &OrgName,
     work: &SyncItem,
-    local_id: String,
+    saved: sfclient::Saved,
     at: DateTime<Utc>,
 ) -> RecordWrite {
     let mut rw = RecordWrite::new(org.clone(), work.object.clone(), work.global_id.clone());
-    rw.local_id = (!local_id.is_empty()).then_some(local_id);
-    rw.deleted = Some(work.op == Op::Delete);
+    rw.local_id = (!saved.id.is_empty()).then_some(saved.id);
+    // Only what the write itself proves: a delete deleted, an undelete or a creating upsert
+    // made the record live. An update says nothing about later: a delete made there after
+    // our write was sent may already be captured, and must not be undone here (it would hide
+    // the record's next undelete).
+    rw.deleted = match work.op {
+        Op::Delete => Some(true),
+        Op::Undelete => Some(false),
+        Op::Upsert => (saved.created == Some(true)).then_some(false),
+    };
     if work.op == Op::Upsert
         && let Some(sync) = sh.sync_for(org, &work.object)
     {
