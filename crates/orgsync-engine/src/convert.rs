@@ -66,6 +66,15 @@ pub(crate) fn to_json(v: &FieldValue) -> Value {
     }
 }
 
+/// The inside of a SOQL `IN (…)`: each value quoted and escaped, comma-separated.
+pub(crate) fn soql_in_list<T: std::fmt::Display>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(|v| sfclient::values::soql_string(&v.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Where the lookups of a round's payloads point in the target org.
 #[derive(Debug, Default)]
 pub(crate) struct Links {

@@ -61,11 +61,8 @@ pub(crate) fn org_by_id<S>(sh: &Shared<S>, org_id: &str) -> Option<OrgName> {
 
 /// The index of the enabled sync whose object on `org` is `object`.
 fn sync_index<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> Option<usize> {
-    let side = sh.source_side(org);
-    sh.settings
-        .syncs
-        .iter()
-        .position(|s| s.enabled && object_name(s, side).eq_ignore_ascii_case(object))
+    sh.sync_index(org, object)
+        .filter(|i| sh.settings.syncs[*i].enabled)
 }
 
 /// Apply a pushed request as changes made in its source org.
@@ -80,9 +77,7 @@ pub(crate) async fn push<S: Store>(
     let sync = &sh.settings.syncs[sync_idx];
     let side = sh.source_side(&org);
     let object = object_name(sync, side).to_string();
-    let org_id = sh
-        .org_id(&org)
-        .ok_or_else(|| EngineError::Config(format!("org {org} has no org id")))?;
+    let org_id = sh.require_org_id(&org)?;
     let key = format!("push:{}", req.transaction_id);
     let _one_at_a_time = sh.push_lock.lock().await;
     let seen = sh

@@ -10,6 +10,7 @@ use orgsync_core::mapping::object_name;
 use orgsync_core::{OrgId, OrgName, Settings};
 use tokio::sync::{Notify, watch};
 
+use crate::error::EngineError;
 use crate::options::{EngineOptions, Progress};
 
 /// One logged-in org.
@@ -95,6 +96,8 @@ pub(crate) struct Shared<S> {
     /// One per sync: captures of the same records on different orgs load the merge state,
     /// merge and commit one at a time, so each sees the other's agreed values (otherwise two
     /// concurrent edits would both look unopposed and the conflict would go unrecorded).
+    /// Apply workers take the same locks around `Store::complete`, so a capture's view of the
+    /// id map and shadows never straddles a completion (see `apply::run`).
     pub capture_locks: Vec<tokio::sync::Mutex<()>>,
     /// Pushes are applied one at a time, so "transaction id seen?" and the commit that marks
     /// it seen are one step: two identical requests at once apply once.
@@ -132,13 +135,32 @@ impl<S> Shared<S> {
         self.settings.topology.is_source_side(org)
     }
 
-    /// The sync whose object on `org` is `object`.
-    pub fn sync_for(&self, org: &OrgName, object: &str) -> Option<&SyncSettings> {
+    /// The index of the sync whose object on `org` is `object`.
+    pub fn sync_index(&self, org: &OrgName, object: &str) -> Option<usize> {
         let side = self.source_side(org);
         self.settings
             .syncs
             .iter()
-            .find(|s| object_name(s, side).eq_ignore_ascii_case(object))
+            .position(|s| object_name(s, side).eq_ignore_ascii_case(object))
+    }
+
+    /// The sync whose object on `org` is `object`.
+    pub fn sync_for(&self, org: &OrgName, object: &str) -> Option<&SyncSettings> {
+        self.sync_index(org, object)
+            .map(|i| &self.settings.syncs[i])
+    }
+
+    /// The logged-in connection of `org`.
+    pub fn conn(&self, org: &OrgName) -> Result<&OrgConn, EngineError> {
+        self.orgs
+            .get(org)
+            .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))
+    }
+
+    /// The Salesforce id of `org`, which every logged-in org has.
+    pub fn require_org_id(&self, org: &OrgName) -> Result<OrgId, EngineError> {
+        self.org_id(org)
+            .ok_or_else(|| EngineError::Config(format!("org {org} has no org id")))
     }
 
     /// Wake every apply worker (items were queued).

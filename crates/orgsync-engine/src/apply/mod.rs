@@ -117,7 +117,7 @@ pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
         let ids: Vec<ItemId> = claimed.iter().map(|i| i.id).collect();
         let syncs: std::collections::BTreeSet<usize> = claimed
             .iter()
-            .filter_map(|i| sync_index(&sh, &org, &i.work.object))
+            .filter_map(|i| sh.sync_index(&org, &i.work.object))
             .collect();
         let result = hold(
             &sh,
@@ -221,13 +221,4 @@ async fn hold<S: Store, T>(
             }
         }
     }
-}
-
-/// The index of the sync whose object on `org` is `object`.
-fn sync_index<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> Option<usize> {
-    let side = sh.source_side(org);
-    sh.settings
-        .syncs
-        .iter()
-        .position(|s| orgsync_core::mapping::object_name(s, side).eq_ignore_ascii_case(object))
 }

@@ -44,11 +44,7 @@ pub(crate) async fn resolve<'a>(
         let key = object.to_ascii_lowercase();
         let names: Vec<String> = names.into_iter().collect();
         for part in names.chunks(NAMES_PER_QUERY) {
-            let list = part
-                .iter()
-                .map(|n| sfclient::values::soql_string(n))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = crate::convert::soql_in_list(part);
             // oldest first: with duplicates by Name, every round links the same record
             let soql = format!(
                 "SELECT Id, Name FROM {object} WHERE Name IN ({list}) ORDER BY CreatedDate, Id"

@@ -264,11 +264,7 @@ pub(super) async fn delete<S: Store>(
         .collect();
     let unknown: Vec<&GlobalId> = gids.iter().filter(|g| !local.contains_key(g)).collect();
     if !unknown.is_empty() {
-        let list = unknown
-            .iter()
-            .map(|g| sfclient::values::soql_string(&g.to_string()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = crate::convert::soql_in_list(&unknown);
         let soql = format!("SELECT Id, {field} FROM {object} WHERE {field} IN ({list})");
         if let Ok(page) = conn.client.query_page(&soql, false).await {
             for r in page.records {

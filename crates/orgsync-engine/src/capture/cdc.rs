@@ -84,10 +84,7 @@ async fn subscription<S: Store>(
     let org = &slot.org;
     let sync = &sh.settings.syncs[slot.sync];
     let object = object_name(sync, sh.source_side(org)).to_string();
-    let conn = sh
-        .orgs
-        .get(org)
-        .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))?;
+    let conn = sh.conn(org)?;
     let settings = sh.settings.orgs.get(org);
     let ca = settings.and_then(|o| o.ca_file.as_deref());
     let configured = settings.and_then(|o| o.pubsub_endpoint.as_deref());

@@ -75,9 +75,7 @@ pub(crate) async fn ingest<S: Store>(
         .into_iter()
         .filter_map(|r| r.local_id.clone().map(|l| (l, r)))
         .collect();
-    let org_id = sh
-        .org_id(org)
-        .ok_or_else(|| EngineError::Config(format!("org {org} has no org id")))?;
+    let org_id = sh.require_org_id(org)?;
     // drop rows already seen at this SystemModstamp, and deletes of records never synced
     let rows: Vec<(Captured, GlobalId, Option<&RecordRow>)> = rows
         .into_iter()
@@ -111,7 +109,7 @@ pub(crate) async fn ingest<S: Store>(
     let row_refs: Vec<&Captured> = rows.iter().map(|(r, _, _)| r).collect();
     let parents = parent_ids(sh, org, sync, &row_refs).await?;
     let gids: Vec<GlobalId> = rows.iter().map(|(_, g, _)| g.clone()).collect();
-    let (mut states, current) = crate::capture::state::load(sh, sync, &gids, org).await?;
+    let mut states = crate::capture::state::load(sh, sync, &gids).await?;
     let id_of = |o: &OrgName| sh.org_id(o);
     let global_id_of = |_o: &OrgName, obj: &str, id: &str| {
         parents
@@ -127,12 +125,6 @@ pub(crate) async fn ingest<S: Store>(
     let now = Utc::now();
     let n = rows.len() as u64;
     for (row, gid, k) in &rows {
-        // A row of an earlier incarnation: the record was deleted and re-created here under a
-        // new id (an undelete by re-creation) after `known` was read. Its old copy in the
-        // recycle bin says nothing about the record now.
-        if current.get(gid).is_some_and(|l| *l != row.id) {
-            continue;
-        }
         let mut kinds = Vec::new();
         if row.deleted {
             kinds.push(ChangeKind::Delete);

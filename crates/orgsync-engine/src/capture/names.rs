@@ -72,18 +72,11 @@ async fn read_names<S: Store>(
     object: &str,
     ids: BTreeSet<String>,
 ) -> Result<HashMap<String, String>, EngineError> {
-    let conn = sh
-        .orgs
-        .get(org)
-        .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))?;
+    let conn = sh.conn(org)?;
     let ids: Vec<String> = ids.into_iter().collect();
     let mut out = HashMap::new();
     for part in ids.chunks(IDS_PER_QUERY) {
-        let list = part
-            .iter()
-            .map(|id| sfclient::values::soql_string(id))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = crate::convert::soql_in_list(part);
         let soql = format!("SELECT Id, Name FROM {object} WHERE Id IN ({list})");
         let mut stream = conn.client.query(&soql);
         while let Some(rec) = stream.next().await {

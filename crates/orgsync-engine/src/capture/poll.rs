@@ -39,10 +39,7 @@ pub(crate) async fn cycle<S: Store>(
     let sync = &sh.settings.syncs[sync_idx];
     let side = sh.source_side(org);
     let object = object_name(sync, side).to_string();
-    let conn = sh
-        .orgs
-        .get(org)
-        .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))?;
+    let conn = sh.conn(org)?;
     let wanted = synced_fields(sync, side);
     let select = select_list(sync, &wanted);
     let cp = sh.store.checkpoint(org, &object, SourceKind::Poll).await?;
@@ -121,19 +118,12 @@ pub(crate) async fn reread<S: Store>(
 ) -> Result<u64, EngineError> {
     let sync = &sh.settings.syncs[sync_idx];
     let object = object_name(sync, sh.source_side(org)).to_string();
-    let conn = sh
-        .orgs
-        .get(org)
-        .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in")))?;
+    let conn = sh.conn(org)?;
     let wanted = synced_fields(sync, sh.source_side(org));
     let select = select_list(sync, &wanted).join(", ");
     let mut n = 0;
     for part in ids.chunks(REREAD_IDS) {
-        let list = part
-            .iter()
-            .map(|id| sfclient::values::soql_string(id))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = crate::convert::soql_in_list(part);
         let soql = format!("SELECT {select} FROM {object} WHERE Id IN ({list})");
         let mut stream = conn.client.query_all(&soql);
         let mut rows = Vec::new();

@@ -4,36 +4,28 @@
 
 use std::collections::HashMap;
 
+use orgsync_core::GlobalId;
 use orgsync_core::config::SyncSettings;
 use orgsync_core::mapping::object_name;
 use orgsync_core::merge::RecordState;
-use orgsync_core::{GlobalId, OrgName};
 use orgsync_store::Store;
 
 use crate::error::EngineError;
 use crate::shared::Shared;
 
-/// Merge states by global id (missing ids get the default, empty state), and the local ids
-/// the ledger holds for them in `capturing` (read in the same pass).
+/// Merge states by global id (missing ids get the default, empty state).
 pub(crate) async fn load<S: Store>(
     sh: &Shared<S>,
     sync: &SyncSettings,
     gids: &[GlobalId],
-    capturing: &OrgName,
-) -> Result<(HashMap<GlobalId, RecordState>, HashMap<GlobalId, String>), EngineError> {
+) -> Result<HashMap<GlobalId, RecordState>, EngineError> {
     let mut out: HashMap<GlobalId, RecordState> = HashMap::new();
-    let mut local = HashMap::new();
     for row in sh.store.agreed(&sync.object, gids).await? {
         out.entry(row.global_id).or_default().agreed = row.fields;
     }
     for org in sh.settings.topology.orgs() {
         let object = object_name(sync, sh.source_side(&org));
         for row in sh.store.records(&org, object, gids).await? {
-            if org == *capturing
-                && let Some(l) = &row.local_id
-            {
-                local.insert(row.global_id.clone(), l.clone());
-            }
             let st = out.entry(row.global_id).or_default();
             if row.deleted {
                 st.deleted.insert(org.clone());
@@ -41,5 +33,5 @@ pub(crate) async fn load<S: Store>(
             st.shadows.insert(org.clone(), row.shadow);
         }
     }
-    Ok((out, local))
+    Ok(out)
 }
