@@ -7,12 +7,15 @@
 //!    values equal them brings nothing new (this catches polling, which has no origin tag).
 //!    Values compare canonically: `1` = `1.0`, `…Z` = `….000+0000`, `""` = null.
 //! 3. **Transaction ids** — a transaction already processed for a target is skipped (replays,
-//!    duplicate deliveries).
+//!    duplicate deliveries). The ledger applies this layer when a capture is committed
+//!    (`orgsync_store::Store::commit_capture`).
+//!
+//! Layer 2 itself is the field merge ([`crate::merge`]): a field equal to the org's shadow is
+//! unchanged there.
 
-use std::collections::HashSet;
 use std::fmt;
 
-use crate::model::{Change, ChangeKind, FieldValue, Fields, OrgName};
+use crate::model::{FieldValue, Fields};
 
 /// The canonical text of a value: equal texts ⇔ Salesforce would store the same thing.
 pub fn canonical_value(v: &FieldValue) -> String {
@@ -123,113 +126,9 @@ pub fn origin_is_ours(change_origin: &str, client_tag: &str) -> bool {
         })
 }
 
-/// What we last knew an org to hold for a record, in the synced fields.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Shadow {
-    /// Synced field values.
-    pub fields: Fields,
-    /// Whether the record is deleted there.
-    pub deleted: bool,
-    /// Since when it holds them: its own commit time, or when our write was *sent* (a lower
-    /// bound of that write's commit time). A change committed before this instant that
-    /// happens to carry equal values is a real edit our write overwrote, not an echo.
-    pub at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// Why a change is dropped, or that it is not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// A real change: process it.
-    Process,
-    /// Layer 1: our own write, by its origin tag.
-    OwnWrite,
-    /// Layer 2: values equal what we last synced to that org.
-    ShadowMatch,
-    /// The change touches no synced field (e.g. only LastModifiedDate).
-    NothingSynced,
-}
-
-/// Layers 1 and 2 for one captured change. `synced` are the synced field names in the
-/// change's org; `shadow` is what we last synced with that org for this record, if anything.
-pub fn classify(
-    change: &Change,
-    client_tag: &str,
-    synced: &[String],
-    shadow: Option<&Shadow>,
-) -> Verdict {
-    if change
-        .origin
-        .client_tag
-        .as_deref()
-        .is_some_and(|t| origin_is_ours(&format!("client={t}"), client_tag))
-    {
-        return Verdict::OwnWrite;
-    }
-    match change.kind {
-        ChangeKind::Delete => {
-            return if shadow.is_some_and(|s| s.deleted) {
-                Verdict::ShadowMatch
-            } else {
-                Verdict::Process
-            };
-        }
-        ChangeKind::Undelete => {
-            return if shadow.is_some_and(|s| !s.deleted) {
-                Verdict::ShadowMatch
-            } else {
-                Verdict::Process
-            };
-        }
-        ChangeKind::Upsert => {}
-    }
-    let wanted: HashSet<String> = synced.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let relevant: Vec<(&String, &FieldValue)> = change
-        .fields
-        .iter()
-        .filter(|(k, _)| wanted.contains(&k.to_ascii_lowercase()))
-        .collect();
-    if relevant.is_empty() {
-        return Verdict::NothingSynced;
-    }
-    let Some(shadow) =
-        shadow.filter(|s| !s.deleted && s.at.is_none_or(|at| at <= change.commit_ts))
-    else {
-        return Verdict::Process;
-    };
-    let known: std::collections::HashMap<String, &FieldValue> = shadow
-        .fields
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
-    let all_equal = relevant.iter().all(|(k, v)| {
-        let old = known
-            .get(&k.to_ascii_lowercase())
-            .copied()
-            .unwrap_or(&FieldValue::Null);
-        same_value(v, old)
-    });
-    if all_equal {
-        Verdict::ShadowMatch
-    } else {
-        Verdict::Process
-    }
-}
-
-/// Layer 3: the key under which a transaction is remembered for a target.
-pub fn txn_key(target: &OrgName, txn_id: &str) -> String {
-    format!("{target}\u{1f}{txn_id}")
-}
-
-/// Layer 3: whether `txn_id` was already processed for `target`, given the ledger's seen-set
-/// (keys from [`txn_key`]).
-pub fn already_processed(seen: &HashSet<String>, target: &OrgName, txn_id: &str) -> bool {
-    seen.contains(&txn_key(target, txn_id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Origin;
 
     #[test]
     fn numbers_normalise() {
@@ -269,105 +168,5 @@ mod tests {
             "orgsync"
         ));
         assert!(!origin_is_ours("", "orgsync"));
-    }
-
-    fn change(fields: Fields, kind: ChangeKind, tag: Option<&str>) -> Change {
-        Change {
-            org: OrgName::from("a"),
-            object: "Account".into(),
-            record_id: "001000000000001AAA".into(),
-            global_id: None,
-            fields,
-            commit_ts: chrono::DateTime::UNIX_EPOCH,
-            origin: Origin {
-                org: OrgName::from("a"),
-                client_tag: tag.map(str::to_string),
-                via_push_from: None,
-            },
-            kind,
-            txn_id: "t1".into(),
-        }
-    }
-
-    #[test]
-    fn classify_layers() {
-        let synced = vec!["Name".to_string(), "Amount".to_string()];
-        let mut f = Fields::new();
-        f.insert("Name".into(), FieldValue::Text("Acme".into()));
-        f.insert("amount".into(), FieldValue::Number("10.0".into()));
-        let mut shadow = Shadow::default();
-        shadow
-            .fields
-            .insert("name".into(), FieldValue::Text("Acme".into()));
-        shadow.fields.insert("Amount".into(), FieldValue::Int(10));
-        let c = change(f.clone(), ChangeKind::Upsert, None);
-        assert_eq!(
-            classify(&c, "orgsync", &synced, Some(&shadow)),
-            Verdict::ShadowMatch
-        );
-        assert_eq!(classify(&c, "orgsync", &synced, None), Verdict::Process);
-        // equal values committed before our write was sent: a real edit we overwrote
-        let later = Shadow {
-            at: Some(c.commit_ts + chrono::TimeDelta::seconds(1)),
-            ..shadow.clone()
-        };
-        assert_eq!(
-            classify(&c, "orgsync", &synced, Some(&later)),
-            Verdict::Process
-        );
-        assert_eq!(
-            classify(
-                &change(f.clone(), ChangeKind::Upsert, Some("orgsync")),
-                "orgsync",
-                &synced,
-                None
-            ),
-            Verdict::OwnWrite
-        );
-        shadow.fields.insert("Amount".into(), FieldValue::Int(11));
-        assert_eq!(
-            classify(&c, "orgsync", &synced, Some(&shadow)),
-            Verdict::Process
-        );
-        let mut only_meta = Fields::new();
-        only_meta.insert("LastModifiedDate".into(), FieldValue::Null);
-        assert_eq!(
-            classify(
-                &change(only_meta, ChangeKind::Upsert, None),
-                "orgsync",
-                &synced,
-                Some(&shadow)
-            ),
-            Verdict::NothingSynced
-        );
-        shadow.deleted = true;
-        assert_eq!(
-            classify(
-                &change(Fields::new(), ChangeKind::Delete, None),
-                "orgsync",
-                &synced,
-                Some(&shadow)
-            ),
-            Verdict::ShadowMatch
-        );
-        assert_eq!(
-            classify(
-                &change(Fields::new(), ChangeKind::Undelete, None),
-                "orgsync",
-                &synced,
-                Some(&shadow)
-            ),
-            Verdict::Process
-        );
-    }
-
-    #[test]
-    fn txn_dedupe() {
-        let mut seen = HashSet::new();
-        let b = OrgName::from("b");
-        assert!(!already_processed(&seen, &b, "tx"));
-        seen.insert(txn_key(&b, "tx"));
-        assert!(already_processed(&seen, &b, "tx"));
-        assert!(!already_processed(&seen, &OrgName::from("c"), "tx"));
     }
 }

@@ -10,16 +10,17 @@
 
 pub mod config;
 pub mod echo;
+pub mod life;
 pub mod mapping;
 pub mod merge;
 pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod push;
-pub mod queue;
 pub mod retry;
 pub mod routing;
 pub mod status;
+pub mod write;
 
 pub use config::{ConfigError, OrgName, Settings};
 pub use model::{Change, ChangeKind, FieldValue, GlobalId, Op, OrgId, Origin, SyncItem};

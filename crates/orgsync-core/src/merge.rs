@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConflictPolicy, OrgName};
 use crate::echo::same_value;
+use crate::life::Life;
 use crate::model::{FieldValue, Fields};
 
 /// A value with when and where it was written.
@@ -54,6 +55,10 @@ pub struct ShadowValue {
 pub struct RecordState {
     /// The agreed value per field.
     pub agreed: BTreeMap<String, Versioned>,
+    /// The agreed life (live or deleted) and the event that set it; None: never recorded,
+    /// which counts as live (see [`crate::life`]).
+    #[serde(default)]
+    pub life: Option<Life>,
     /// Per org, what it holds.
     pub shadows: BTreeMap<OrgName, BTreeMap<String, ShadowValue>>,
     /// Orgs where the record is deleted (in the recycle bin or gone).
@@ -62,6 +67,16 @@ pub struct RecordState {
 }
 
 impl RecordState {
+    /// Whether the agreed life is deleted.
+    pub fn is_deleted(&self) -> bool {
+        crate::life::is_deleted(self.life.as_ref())
+    }
+
+    /// The agreed value of a field (merge key); a field never recorded is null.
+    pub fn agreed_value(&self, key: &str) -> &FieldValue {
+        self.agreed.get(key).map_or(&FieldValue::Null, |v| &v.value)
+    }
+
     /// Our own write to `org` was seen committed at `commit_ts` (a CDC event carrying our
     /// client tag): move the shadow's time forward to that commit time for the fields that
     /// still hold the written value, correcting an engine clock that runs behind the org's.
@@ -143,6 +158,11 @@ pub struct Incoming<'a> {
     pub fields: &'a Fields,
     /// Commit time.
     pub ts: DateTime<Utc>,
+    /// The fields are the record's state as read (a poll, a re-read, a created record), not a
+    /// list of edits: a value equal to the agreed one is then no new version of it, only news
+    /// that this org holds it. (A row's SystemModstamp says when the row last changed, not
+    /// when each field did: stamping every field with it made old values look new.)
+    pub snapshot: bool,
 }
 
 /// What to do with an incoming change.
@@ -189,13 +209,27 @@ pub fn merge(
             org: incoming.org.clone(),
         };
         let Some(agreed) = state.agreed.get(&key) else {
-            accept(&mut out, &key, name, mine, overwritten);
+            if matches!(value, FieldValue::Null) {
+                // never recorded is null: nothing changed, the org holds what everyone holds
+                set_shadow(
+                    &mut out,
+                    incoming.org,
+                    &key,
+                    value,
+                    incoming.ts,
+                    overwritten,
+                );
+            } else {
+                accept(&mut out, &key, name, mine, overwritten);
+            }
             continue;
         };
         if same_value(&agreed.value, value) {
             // a real edit to the agreed value: keep the newest version, so that an older edit
-            // elsewhere loses to it in every processing order
-            if rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts) {
+            // elsewhere loses to it in every processing order. A snapshot showing the agreed
+            // value is no edit: the org merely holds it (our write, or a value it always had).
+            if !incoming.snapshot && rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts)
+            {
                 out.state.agreed.insert(key.clone(), mine.clone());
             }
             set_shadow(

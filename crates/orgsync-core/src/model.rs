@@ -266,6 +266,10 @@ pub struct Change {
     /// A globally unique id of the transaction (CDC transactionKey + sequence, push
     /// transactionId, or a hash of org+record+modstamp for polls). Used to drop replays.
     pub txn_id: String,
+    /// `fields` are the record's state as read (poll, re-read, a created or restored record)
+    /// rather than a list of edits (CDC update, push): see [`crate::merge::Incoming::snapshot`].
+    #[serde(default)]
+    pub snapshot: bool,
 }
 
 /// The operation a sync item performs on the target org.

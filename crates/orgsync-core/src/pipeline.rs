@@ -2,13 +2,18 @@
 //! engine runs them, still pure. The engine supplies what lives in the ledger (the record's
 //! merge state, the id map, processed transactions) and persists what comes back.
 //!
-//! Order: origin tag (layer 1) → transaction id (layer 3, per target, by the caller's seen-set)
-//! → merge against the shadows (layer 2, per field) → routing → mapping → one item per target.
-
-use std::collections::HashSet;
+//! Order: origin tag (layer 1) → life (create, delete, undelete: [`crate::life`]) → merge
+//! against the shadows (layer 2, per field) → routing → mapping → one item per target.
+//! Transaction ids (layer 3) are the ledger's: it drops an item whose transaction the target
+//! already processed when the batch is committed.
+//!
+//! While the agreed life is deleted nothing but deletes is routed: an edit racing a delete is
+//! merged into the agreed fields (so a later undelete restores the newest values) and its org
+//! is sent the delete.
 
 use crate::config::{OrgName, Settings, SyncSettings};
-use crate::echo::{already_processed, origin_is_ours};
+use crate::echo::origin_is_ours;
+use crate::life::{Life, LifeOutcome, merge_life};
 use crate::mapping::{
     Leg, MappingError, canonical_lookups, from_merge_keys, map_fields, object_name, to_merge_keys,
 };
@@ -23,15 +28,11 @@ pub struct Ledger<'a> {
     pub org_id: &'a dyn Fn(&OrgName) -> Option<OrgId>,
     /// The id map: the global id of a record, by (org, object, local id).
     pub global_id_of: &'a dyn Fn(&OrgName, &str, &str) -> Option<GlobalId>,
-    /// Transactions already processed, keys from [`crate::echo::txn_key`].
-    pub seen_txns: &'a HashSet<String>,
 }
 
 impl std::fmt::Debug for Ledger<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger")
-            .field("seen_txns", &self.seen_txns.len())
-            .finish_non_exhaustive()
+        f.debug_struct("Ledger").finish_non_exhaustive()
     }
 }
 
@@ -95,16 +96,21 @@ pub fn process(
         .is_some_and(|t| origin_is_ours(&format!("client={t}"), tag))
     {
         out.dropped = Some(Dropped::OwnWrite);
-        if change.kind == ChangeKind::Upsert {
-            let side = settings.topology.is_source_side(&change.org);
-            let mut fields = to_merge_keys(sync, side, &change.fields);
-            if let Some(from) = (ledger.org_id)(&change.org) {
-                let parent =
-                    |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
-                canonical_lookups(sync, side, &mut fields, &from, &parent);
+        match change.kind {
+            ChangeKind::Upsert => {
+                let side = settings.topology.is_source_side(&change.org);
+                let mut fields = to_merge_keys(sync, side, &change.fields);
+                if let Some(from) = (ledger.org_id)(&change.org) {
+                    let parent =
+                        |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
+                    canonical_lookups(sync, side, &mut fields, &from, &parent);
+                }
+                out.state
+                    .confirm_written(&change.org, &fields, change.commit_ts);
             }
-            out.state
-                .confirm_written(&change.org, &fields, change.commit_ts);
+            // our own delete or undelete landed: that is what the org now holds
+            ChangeKind::Delete => out.state.set_deleted(&change.org, true),
+            ChangeKind::Undelete => out.state.set_deleted(&change.org, false),
         }
         return Ok(out);
     }
@@ -119,12 +125,17 @@ pub fn process(
     };
     out.global_id = Some(global_id.clone());
     let from_source_side = settings.topology.is_source_side(&change.org);
-    let targets: Vec<_> = route(&settings.topology, &change.org, &change.origin)
-        .into_iter()
-        .filter(|t| !already_processed(ledger.seen_txns, &t.org, &change.txn_id))
-        .collect();
+    let targets = route(&settings.topology, &change.org, &change.origin);
+    let priority = |o: &OrgName| settings.orgs.get(o).map_or(u32::MAX, |s| s.priority);
+    let item = |target: &OrgName, source_side: bool, op: Op| SyncItem {
+        target: target.clone(),
+        object: object_name(sync, source_side).to_string(),
+        global_id: global_id.clone(),
+        op,
+        payload: Default::default(),
+        parents: Vec::new(),
+    };
 
-    let op = Op::from(change.kind);
     if change.kind != ChangeKind::Upsert {
         // deletes and undeletes carry no fields; a repeat of the org's known state is an echo
         let deleted = change.kind == ChangeKind::Delete;
@@ -133,30 +144,54 @@ pub fn process(
             return Ok(out);
         }
         out.state.set_deleted(&change.org, deleted);
-        for t in &targets {
-            out.items.push(SyncItem {
-                target: t.org.clone(),
-                object: object_name(sync, t.source_side).to_string(),
-                global_id: global_id.clone(),
-                op,
-                payload: Default::default(),
-                parents: Vec::new(),
-            });
+        let event = Life {
+            deleted,
+            ts: change.commit_ts,
+            org: change.org.clone(),
+        };
+        let (life, outcome) = merge_life(out.state.life.as_ref(), event, &priority);
+        out.state.life = Some(life);
+        match outcome {
+            LifeOutcome::Changed => {
+                let op = Op::from(change.kind);
+                // every target, whatever the ledger believes it holds: the write is decided
+                // when it is made (`crate::write::decide`), from what it holds then
+                out.items
+                    .extend(targets.iter().map(|t| item(&t.org, t.source_side, op)));
+            }
+            LifeOutcome::Agrees => {}
+            LifeOutcome::Lost => {
+                // a newer event decided the other way: this org goes back to it
+                let op = if deleted { Op::Undelete } else { Op::Delete };
+                out.items.push(item(&change.org, from_source_side, op));
+            }
         }
         if out.items.is_empty() {
-            out.dropped = Some(Dropped::NoTarget);
+            out.dropped = Some(Dropped::NoChange);
         }
         return Ok(out);
     }
 
+    let first_sight = out.state.life.is_none()
+        && out.state.agreed.is_empty()
+        && out.state.shadows.is_empty()
+        && out.state.deleted.is_empty();
+    if first_sight {
+        // a record seen for the first time was created live where it was seen
+        out.state.life = Some(Life {
+            deleted: false,
+            ts: change.commit_ts,
+            org: change.org.clone(),
+        });
+    }
     let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
     let parent = |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
     canonical_lookups(sync, from_source_side, &mut fields, &from_org_id, &parent);
-    let priority = |o: &OrgName| settings.orgs.get(o).map_or(u32::MAX, |s| s.priority);
     let incoming = Incoming {
         org: &change.org,
         fields: &fields,
         ts: change.commit_ts,
+        snapshot: change.snapshot,
     };
     let MergeResult {
         state,
@@ -167,6 +202,19 @@ pub fn process(
     } = merge(&out.state, incoming, &sync.conflict, &priority);
     out.state = state;
     out.conflicts = conflicts;
+    if out.state.is_deleted() {
+        // the record is deleted: the edit is kept in the agreed fields (an undelete restores
+        // the newest values) but goes nowhere; the org that still holds it live is sent the
+        // delete
+        if !out.state.deleted.contains(&change.org) {
+            out.items
+                .push(item(&change.org, from_source_side, Op::Delete));
+        } else {
+            out.dropped = Some(Dropped::NoChange);
+        }
+        return Ok(out);
+    }
+    let op = Op::Upsert;
     let mut emit =
         |target: &OrgName, to_source_side: bool, travel: Travel, fields: &crate::model::Fields| {
             let leg = Leg {

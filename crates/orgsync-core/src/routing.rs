@@ -94,6 +94,21 @@ pub fn route(topology: &Topology, from: &OrgName, origin: &Origin) -> Vec<RouteT
     out
 }
 
+/// The ways a value travels from `from` to `to` (None when `to` is not reachable from
+/// `from`, or is `from`): what a field's [`crate::config::Direction`] is checked against when
+/// the agreed value set in `from` is written to `to`.
+pub fn travel(topology: &Topology, from: &OrgName, to: &OrgName) -> Option<Travel> {
+    let origin = Origin {
+        org: from.clone(),
+        client_tag: None,
+        via_push_from: None,
+    };
+    route(topology, from, &origin)
+        .into_iter()
+        .find(|t| t.org == *to)
+        .map(|t| t.travel)
+}
+
 /// How a sync's row criteria (`where`) are enforced. Criteria are never evaluated here: they
 /// are SOQL, and the capture query is where SOQL runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -89,6 +89,7 @@ impl World {
                 org: &self.orgs[org],
                 fields,
                 ts: t(ts),
+                snapshot: false,
             },
             policy,
             &prio,

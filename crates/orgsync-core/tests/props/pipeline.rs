@@ -4,10 +4,10 @@
 //! no tag), processed by `pipeline::process`, planned and applied. Every org converges to the
 //! same values and orgsync never makes a write that changes nothing (an echo write).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use orgsync_core::config::{OrgName, Settings};
-use orgsync_core::echo::{same_value, txn_key};
+use orgsync_core::echo::same_value;
 use orgsync_core::mapping::{payload_values, to_merge_keys};
 use orgsync_core::merge::RecordState;
 use orgsync_core::model::{Change, ChangeKind, FieldValue, Fields, GlobalId, OrgId, Origin};
@@ -86,7 +86,6 @@ struct Sim {
     ids: HashMap<(OrgName, String), GlobalId>,
     local: HashMap<(OrgName, GlobalId), String>,
     states: HashMap<GlobalId, RecordState>,
-    seen: HashSet<String>,
     next_local: usize,
     txn: usize,
     echo_writes: usize,
@@ -125,7 +124,6 @@ impl Sim {
             ids: HashMap::new(),
             local: HashMap::new(),
             states: HashMap::new(),
-            seen: HashSet::new(),
             next_local: 1,
             txn: 0,
             echo_writes: 0,
@@ -170,6 +168,7 @@ impl Sim {
                 },
                 kind: ChangeKind::Upsert,
                 txn_id: format!("tx{}", self.txn),
+                snapshot: false,
             });
         }
     }
@@ -253,6 +252,7 @@ impl Sim {
                     },
                     kind: ChangeKind::Upsert,
                     txn_id: format!("{}:{}:{}", o.name, id, r.modstamp),
+                    snapshot: true,
                 })
                 .collect();
             o.watermark = o.records.values().map(|r| r.modstamp).max().unwrap_or(-1);
@@ -303,7 +303,6 @@ impl Sim {
         let ledger = Ledger {
             org_id: &org_id,
             global_id_of: &gid_of,
-            seen_txns: &self.seen,
         };
         let sync = self.settings.syncs[0].clone();
         let out = process(&self.settings, &sync, &c, &state, ledger).unwrap();
@@ -316,9 +315,6 @@ impl Sim {
         self.local
             .insert((c.org.clone(), g.clone()), c.record_id.clone());
         self.states.insert(g.clone(), out.state);
-        for i in &out.items {
-            self.seen.insert(txn_key(&i.target, &c.txn_id));
-        }
         let local = self.local.clone();
         let p = plan(
             out.items,
@@ -497,14 +493,11 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
             },
             kind,
             txn_id: "tx1".into(),
+            snapshot: false,
         }
     }
 
-    fn go(
-        c: &Change,
-        state: &RecordState,
-        seen: &HashSet<String>,
-    ) -> orgsync_core::pipeline::Outcome {
+    fn go(c: &Change, state: &RecordState) -> orgsync_core::pipeline::Outcome {
         let s = Settings::from_files(&[("t.toml", HUB)], &|_| None).unwrap();
         let org_id = |o: &OrgName| {
             Some(
@@ -516,7 +509,6 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
         let ledger = Ledger {
             org_id: &org_id,
             global_id_of: &|_, _, _| None,
-            seen_txns: seen,
         };
         process(&s, &s.syncs[0], c, state, ledger).unwrap()
     }
@@ -530,7 +522,6 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
         let o = go(
             &change("v1", &[("Name", "x")], ChangeKind::Upsert, Some("orgsync")),
             &RecordState::default(),
-            &HashSet::new(),
         );
         assert_eq!(o.dropped, Some(Dropped::OwnWrite));
         assert!(o.items.is_empty());
@@ -546,7 +537,6 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
                 None,
             ),
             &RecordState::default(),
-            &HashSet::new(),
         );
         assert_eq!(targets(&o), [("hub", Op::Upsert), ("v2", Op::Upsert)]);
         for i in &o.items {
@@ -559,7 +549,6 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
         let o = go(
             &change("v1", &[("Rating", "Hot")], ChangeKind::Upsert, None),
             &RecordState::default(),
-            &HashSet::new(),
         );
         assert!(
             o.items.is_empty(),
@@ -568,22 +557,8 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
         let o = go(
             &change("hub", &[("Rating", "Hot")], ChangeKind::Upsert, None),
             &RecordState::default(),
-            &HashSet::new(),
         );
         assert_eq!(targets(&o), [("v1", Op::Upsert), ("v2", Op::Upsert)]);
-    }
-
-    #[test]
-    fn transactions_already_processed_for_a_target_are_skipped() {
-        let seen: HashSet<String> = [txn_key(&OrgName::from("hub"), "tx1")]
-            .into_iter()
-            .collect();
-        let o = go(
-            &change("v1", &[("Name", "x")], ChangeKind::Upsert, None),
-            &RecordState::default(),
-            &seen,
-        );
-        assert_eq!(targets(&o), [("v2", Op::Upsert)]);
     }
 
     #[test]
@@ -591,23 +566,20 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
         let o = go(
             &change("v1", &[], ChangeKind::Delete, None),
             &RecordState::default(),
-            &HashSet::new(),
         );
         assert_eq!(targets(&o), [("hub", Op::Delete), ("v2", Op::Delete)]);
         // the echo of our delete in the hub: the hub is already known deleted once it landed
         let mut state = o.state.clone();
         state.set_deleted(&OrgName::from("hub"), true);
-        let echo = go(
-            &change("hub", &[], ChangeKind::Delete, None),
-            &state,
-            &HashSet::new(),
-        );
+        let echo = go(&change("hub", &[], ChangeKind::Delete, None), &state);
         assert_eq!(echo.dropped, Some(Dropped::NoChange));
-        let o = go(
-            &change("v1", &[], ChangeKind::Undelete, None),
-            &state,
-            &HashSet::new(),
-        );
+        // an undelete at the same instant loses: on equal times a delete stands
+        let o = go(&change("v1", &[], ChangeKind::Undelete, None), &state);
+        assert_eq!(targets(&o), [("v1", Op::Delete)]);
+        // a later one revives the record everywhere
+        let mut later = change("v1", &[], ChangeKind::Undelete, None);
+        later.commit_ts = ts(11);
+        let o = go(&later, &state);
         assert_eq!(targets(&o), [("hub", Op::Undelete), ("v2", Op::Undelete)]);
     }
 }

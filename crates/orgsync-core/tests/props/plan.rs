@@ -198,33 +198,3 @@ fn deletes_go_last_children_first() {
         ]
     );
 }
-
-proptest! {
-    /// Coalescing a run of upserts leaves, per field, the newest value: the same payload as
-    /// writing them one by one.
-    #[test]
-    fn coalesced_upserts_equal_sequential_writes(edits in prop::collection::vec(prop::collection::vec((0usize..4, 0u8..5), 1..4), 1..8)) {
-        use orgsync_core::mapping::PayloadValue;
-        use orgsync_core::model::FieldValue;
-        use orgsync_core::queue::{Coalesced, coalesce};
-        let mk = |e: &Vec<(usize, u8)>| {
-            let mut i = item("b", 0, Op::Upsert, None);
-            for (f, v) in e {
-                i.payload.insert(format!("F{f}"), PayloadValue::value(FieldValue::Int(i64::from(*v))));
-            }
-            i
-        };
-        let mut queued = mk(&edits[0]);
-        let mut sequential: HashMap<String, PayloadValue> = queued.payload.clone().into_iter().collect();
-        for e in &edits[1..] {
-            let newer = mk(e);
-            sequential.extend(newer.payload.clone());
-            match coalesce(queued, newer) {
-                Coalesced::Merged(m) => queued = m,
-                other => { prop_assert!(false, "upserts must merge, got {:?}", other); unreachable!() }
-            }
-        }
-        let merged: HashMap<String, PayloadValue> = queued.payload.into_iter().collect();
-        prop_assert_eq!(merged, sequential);
-    }
-}

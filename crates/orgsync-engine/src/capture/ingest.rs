@@ -116,11 +116,9 @@ pub(crate) async fn ingest<S: Store>(
             .get(&(obj.to_ascii_lowercase(), id.to_string()))
             .cloned()
     };
-    let seen = HashSet::new();
     let ledger = Ledger {
         org_id: &id_of,
         global_id_of: &global_id_of,
-        seen_txns: &seen,
     };
     let now = Utc::now();
     let n = rows.len() as u64;
@@ -154,6 +152,7 @@ pub(crate) async fn ingest<S: Store>(
                 },
                 kind,
                 txn_id: format!("{}:{kind:?}", row.txn_id),
+                snapshot: row.modstamp.is_some(),
             };
             let out = pipeline::process(&sh.settings, sync, &change, &state, ledger)?;
             if matches!(out.dropped, Some(Dropped::NoChange | Dropped::OwnWrite)) {
