@@ -50,7 +50,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claim up to `limit` items due for `target`: Queued with `next_attempt_at <= now`, or
     /// InFlight whose lease expired before `now` (a worker died). Claimed items become InFlight
-    /// under `lease_owner` until `now + lease_ttl`, and their attempt count grows by one. A
+    /// under `lease_owner` until `now + lease_ttl`; their attempt count does not change (only a
+    /// failed write counts, see [`crate::Outcome`]). A
     /// follow-up waits while another item of its key is in flight. Returned in (object, id)
     /// order, the planner's input order.
     ///

@@ -147,7 +147,7 @@ pub(crate) async fn run<S: Store>(
                                 .map(|p| p.global_id.clone())
                         })
                         .filter(|g| !landed.contains_key(g));
-                    let (o, action) = failure::outcome(&e, it.attempts, parent, Utc::now());
+                    let (o, action) = failure::outcome(&e, it.attempts + 1, parent, Utc::now());
                     if matches!(o, Outcome::Failed { .. }) {
                         out.failed += 1;
                     }

@@ -207,6 +207,7 @@ pub(crate) async fn ingest<S: Store>(
             object: sync.object.clone(),
             global_id: gid.clone(),
             fields: state.agreed.clone(),
+            life: state.life.clone(),
         });
     }
     let queued = batch.items.len() as u64;

@@ -21,7 +21,9 @@ pub(crate) async fn load<S: Store>(
 ) -> Result<HashMap<GlobalId, RecordState>, EngineError> {
     let mut out: HashMap<GlobalId, RecordState> = HashMap::new();
     for row in sh.store.agreed(&sync.object, gids).await? {
-        out.entry(row.global_id).or_default().agreed = row.fields;
+        let st = out.entry(row.global_id).or_default();
+        st.agreed = row.fields;
+        st.life = row.life;
     }
     for org in sh.settings.topology.orgs() {
         let object = object_name(sync, sh.source_side(&org));

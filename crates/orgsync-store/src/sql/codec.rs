@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
+use orgsync_core::life::Life;
 use orgsync_core::mapping::Payload;
 use orgsync_core::merge::{ShadowValue, Versioned};
 use orgsync_core::model::ParentRef;
@@ -166,6 +167,9 @@ pub fn agreed(row: &AnyRow) -> Result<AgreedRow> {
         object: get(row, "object")?,
         global_id: gid("global_id", &get::<String>(row, "global_id")?)?,
         fields: from_json::<BTreeMap<String, Versioned>>("fields", &get::<String>(row, "fields")?)?,
+        life: get::<Option<String>>(row, "life")?
+            .map(|l| from_json::<Life>("life", &l))
+            .transpose()?,
         updated_at: from_ms(get(row, "updated_at")?)?,
     })
 }

@@ -152,7 +152,7 @@ impl SqlStore {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
-            "UPDATE sync_items SET state = 'in_flight', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
+            "UPDATE sync_items SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
              updated_at = $3 WHERE id IN (\
                SELECT a.id FROM sync_items a WHERE a.target_org = $4 AND (\
                  (a.state = 'queued' AND a.next_attempt_at <= $3 AND NOT EXISTS (\
@@ -215,12 +215,22 @@ impl SqlStore {
                     (ItemState::Synced, None, serde_json::Value::Null)
                 }
                 Outcome::RetryAt { at, error } => {
-                    self.park(&mut tx, &it, ItemState::Queued, *at, Some(error), None, now)
-                        .await?;
+                    let attempts = it.attempts.saturating_add(1);
+                    let park = Park::new(ItemState::Queued, *at, attempts).error(Some(error));
+                    self.park(&mut tx, &it, park, now).await?;
                     (
                         ItemState::Queued,
                         Some(error.clone()),
-                        serde_json::json!({ "retry_at": at }),
+                        serde_json::json!({ "retry_at": at, "attempts": attempts }),
+                    )
+                }
+                Outcome::Deferred { at, note } => {
+                    let park = Park::new(ItemState::Queued, *at, it.attempts).error(note.as_ref());
+                    self.park(&mut tx, &it, park, now).await?;
+                    (
+                        ItemState::Queued,
+                        note.clone(),
+                        serde_json::json!({ "deferred_to": at }),
                     )
                 }
                 Outcome::Pending { parent, error } => {
@@ -240,8 +250,10 @@ impl SqlStore {
                         ItemState::Pending
                     };
                     let waiting = (state == ItemState::Pending).then_some(parent_text.as_str());
-                    self.park(&mut tx, &it, state, now, error.as_ref(), waiting, now)
-                        .await?;
+                    let park = Park::new(state, now, it.attempts)
+                        .error(error.as_ref())
+                        .waiting_for(waiting);
+                    self.park(&mut tx, &it, park, now).await?;
                     (
                         state,
                         error.clone(),
@@ -249,8 +261,9 @@ impl SqlStore {
                     )
                 }
                 Outcome::Failed { error } => {
-                    self.park(&mut tx, &it, ItemState::Failed, now, Some(error), None, now)
-                        .await?;
+                    let attempts = it.attempts.saturating_add(1);
+                    let park = Park::new(ItemState::Failed, now, attempts).error(Some(error));
+                    self.park(&mut tx, &it, park, now).await?;
                     (
                         ItemState::Failed,
                         Some(error.clone()),
@@ -318,26 +331,29 @@ impl SqlStore {
         Ok(out)
     }
 
-    /// Put an in-flight item back to waiting (`state` = Queued, Pending or Failed). When a
+    /// Put an in-flight item back to waiting (`park.state` = Queued, Pending or Failed). When a
     /// follow-up already waits for the same key, the item is merged into it (the follow-up's
     /// newer fields win) and deleted, keeping one waiting item per key.
-    #[allow(clippy::too_many_arguments)]
     async fn park(
         &self,
         c: &mut AnyConnection,
         it: &Item,
-        state: ItemState,
-        next: DateTime<Utc>,
-        error: Option<&ItemError>,
-        waiting_for: Option<&str>,
+        park: Park<'_>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let Park {
+            state,
+            next,
+            attempts,
+            error,
+            waiting_for,
+        } = park;
         let mine = it.to_new();
         if let Some(follow) = self.waiting_item(c, &mine, Some(it.id)).await? {
             let merged = merge_items(&mine, &follow.to_new());
             // keep the retry schedule of a retryable failure; a fresh try otherwise
             let (next, attempts) = match state {
-                ItemState::Queued => (next.max(follow.next_attempt_at), it.attempts),
+                ItemState::Queued => (next.max(follow.next_attempt_at), attempts),
                 _ => (now, 0),
             };
             sqlx::query("DELETE FROM sync_items WHERE id = $1")
@@ -366,11 +382,13 @@ impl SqlStore {
             return Ok(());
         }
         sqlx::query(
-            "UPDATE sync_items SET state = $1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, \
-             waiting_for = $3, error_code = $4, error_message = $5, error_kind = $6, updated_at = $7 WHERE id = $8",
+            "UPDATE sync_items SET state = $1, next_attempt_at = $2, attempts = $3, lease_owner = NULL, \
+             lease_until = NULL, waiting_for = $4, error_code = $5, error_message = $6, error_kind = $7, \
+             updated_at = $8 WHERE id = $9",
         )
         .bind(state.as_str())
         .bind(ms(next))
+        .bind(i64::from(attempts))
         .bind(waiting_for.map(str::to_string))
         .bind(error.map(|e| e.code.clone()))
         .bind(error.map(|e| e.message.clone()))
@@ -425,5 +443,36 @@ impl SqlStore {
             }
         }
         Ok(woken)
+    }
+}
+
+/// Where a completed item goes back to wait, with its attempt count (failed writes so far).
+struct Park<'a> {
+    state: ItemState,
+    next: DateTime<Utc>,
+    attempts: u32,
+    error: Option<&'a ItemError>,
+    waiting_for: Option<&'a str>,
+}
+
+impl<'a> Park<'a> {
+    fn new(state: ItemState, next: DateTime<Utc>, attempts: u32) -> Self {
+        Park {
+            state,
+            next,
+            attempts,
+            error: None,
+            waiting_for: None,
+        }
+    }
+
+    fn error(mut self, error: Option<&'a ItemError>) -> Self {
+        self.error = error;
+        self
+    }
+
+    fn waiting_for(mut self, parent: Option<&'a str>) -> Self {
+        self.waiting_for = parent;
+        self
     }
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use indexmap::IndexMap;
 
 use chrono::{DateTime, Utc};
+use orgsync_core::life::merge_life;
 use orgsync_core::merge::{ShadowValue, Versioned};
 use orgsync_core::{GlobalId, OrgName};
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -200,7 +201,7 @@ impl SqlStore {
         .execute(&mut *c)
         .await?;
         let sql = format!(
-            "SELECT object, global_id, fields, updated_at FROM agreed WHERE object = $1 AND global_id = $2{}",
+            "SELECT object, global_id, fields, life, updated_at FROM agreed WHERE object = $1 AND global_id = $2{}",
             self.for_update()
         );
         let row = sqlx::query(AssertSqlSafe(sql))
@@ -210,10 +211,16 @@ impl SqlStore {
             .await?;
         let mut cur = agreed(&row)?;
         merge_agreed(&mut cur.fields, &w.fields);
+        let life = match (cur.life, &w.life) {
+            // the same rule as every capture, so concurrent writers commute
+            (cur, Some(incoming)) => Some(merge_life(cur.as_ref(), incoming.clone(), &|_| 0).0),
+            (cur, None) => cur,
+        };
         sqlx::query(
-            "UPDATE agreed SET fields = $1, updated_at = $2 WHERE object = $3 AND global_id = $4",
+            "UPDATE agreed SET fields = $1, life = $2, updated_at = $3 WHERE object = $4 AND global_id = $5",
         )
         .bind(to_json(&cur.fields)?)
+        .bind(life.as_ref().map(to_json).transpose()?)
         .bind(ms(now))
         .bind(w.object.as_str())
         .bind(gid.as_str())
@@ -258,7 +265,7 @@ impl SqlStore {
         let mut out = Vec::new();
         for chunk in keys.chunks(IN_CHUNK) {
             let sql = format!(
-                "SELECT object, global_id, fields, updated_at FROM agreed WHERE object = $1 AND global_id IN ({})",
+                "SELECT object, global_id, fields, life, updated_at FROM agreed WHERE object = $1 AND global_id IN ({})",
                 placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(object);

@@ -193,7 +193,9 @@ pub struct Item {
     pub txn_id: Option<String>,
     /// Life state.
     pub state: ItemState,
-    /// How many times it was claimed (each claim is one attempt).
+    /// Failed writes so far (a completion with [`Outcome::RetryAt`] or [`Outcome::Failed`]).
+    /// Claims do not count: a round that only waited, was deferred, or was lost to a crash
+    /// says nothing about the record.
     pub attempts: u32,
     /// Not claimed before this time.
     pub next_attempt_at: DateTime<Utc>,
@@ -248,12 +250,21 @@ pub enum Outcome {
         /// The target org's record after the write.
         record: RecordWrite,
     },
-    /// Try again at `at` (retryable error, or quota/circuit pause).
+    /// The write failed; try again at `at`. Counts one attempt (see [`Item::attempts`]).
     RetryAt {
         /// When.
         at: DateTime<Utc>,
         /// Why it failed.
         error: ItemError,
+    },
+    /// Not written, through no fault of the record (the org is paused, unreachable or over
+    /// its budget, the circuit is open, or what the target holds had to be re-read first):
+    /// due again at `at`, and no attempt is counted.
+    Deferred {
+        /// When.
+        at: DateTime<Utc>,
+        /// Why, for the operator.
+        note: Option<ItemError>,
     },
     /// Wait until `parent` lands in the target org. If it already has (a race with the
     /// parent's completion), the item is queued at once instead.

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use orgsync_core::life::Life;
 use orgsync_core::merge::{ShadowValue, Versioned};
 use orgsync_core::{GlobalId, OrgName};
 use serde::{Deserialize, Serialize};
@@ -119,6 +120,8 @@ pub struct AgreedRow {
     pub global_id: GlobalId,
     /// Field → agreed version.
     pub fields: BTreeMap<String, Versioned>,
+    /// The agreed life (None: never recorded, live).
+    pub life: Option<Life>,
     /// Last write.
     pub updated_at: DateTime<Utc>,
 }
@@ -133,6 +136,8 @@ pub struct AgreedWrite {
     pub global_id: GlobalId,
     /// Field → version.
     pub fields: BTreeMap<String, Versioned>,
+    /// The life event to merge in ([`orgsync_core::life::merge_life`]), if any.
+    pub life: Option<Life>,
 }
 
 /// A checkpoint position to store.

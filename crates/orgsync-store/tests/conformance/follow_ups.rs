@@ -12,7 +12,7 @@ pub async fn follow_up_for_in_flight<S: Store>(s: &S) {
     let claimed = claim(s, "b", at(2), "w1").await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].state, ItemState::InFlight);
-    assert_eq!(claimed[0].attempts, 1);
+    assert_eq!(claimed[0].attempts, 0);
     let r = capture(s, vec![upsert("b", 1, &[("Name", "v2")], at(3))], at(3)).await;
     assert_eq!(r.inserted.len(), 1, "follow-up is a new item");
     assert_ne!(r.inserted[0], claimed[0].id);

@@ -124,7 +124,7 @@ pub async fn retry_failed_requeues<S: Store>(s: &S) {
     assert_eq!(s.retry_failed(&only_b, at(10)).await.unwrap(), 2);
     let due = claim(s, "b", at(10), "w").await;
     assert_eq!(due.len(), 2, "the retryable item is not due before 500 s");
-    assert!(due.iter().all(|i| i.attempts == 1), "attempts restart");
+    assert!(due.iter().all(|i| i.attempts == 0), "attempts restart");
     assert_eq!(
         s.items(&failed, Page::first(10)).await.unwrap().len(),
         1,
@@ -141,4 +141,57 @@ pub async fn retry_failed_requeues<S: Store>(s: &S) {
     assert_eq!(it.state, ItemState::Queued);
     assert_eq!(it.attempts, 0);
     assert_eq!(field(&it, "Name").as_deref(), Some("Fixed"));
+}
+
+/// Only failed writes count as attempts: claims, deferrals and parent waits do not.
+pub async fn only_failed_writes_count_attempts<S: Store>(s: &S) {
+    capture(s, vec![upsert("b", 1, &[("Name", "v1")], at(1))], at(1)).await;
+    let error = || ItemError {
+        code: "UNABLE_TO_LOCK_ROW".into(),
+        message: "unable to obtain exclusive access to this record".into(),
+        kind: "retryable".into(),
+    };
+    let it = claim(s, "b", at(2), "w").await.remove(0);
+    assert_eq!(it.attempts, 0);
+    let deferred = Outcome::Deferred {
+        at: at(3),
+        note: None,
+    };
+    complete_one(s, &it, "w", deferred, at(2)).await;
+    let it = claim(s, "b", at(3), "w").await.remove(0);
+    assert_eq!(it.attempts, 0, "a deferral is no attempt");
+    complete_one(
+        s,
+        &it,
+        "w",
+        Outcome::Pending {
+            parent: gid(9),
+            error: None,
+        },
+        at(4),
+    )
+    .await;
+    assert_eq!(
+        s.release_pending_children(&org("b"), &gid(9), at(5))
+            .await
+            .unwrap(),
+        1
+    );
+    let it = claim(s, "b", at(5), "w").await.remove(0);
+    assert_eq!(it.attempts, 0, "waiting for a parent is no attempt");
+    let retry = Outcome::RetryAt {
+        at: at(6),
+        error: error(),
+    };
+    complete_one(s, &it, "w", retry, at(5)).await;
+    let it = claim(s, "b", at(6), "w").await.remove(0);
+    assert_eq!(it.attempts, 1, "a failed write is one");
+    // a claim that expires (the worker died) counts nothing either
+    let again = claim(s, "b", at(100), "w2").await.remove(0);
+    assert_eq!(again.id, it.id);
+    assert_eq!(again.attempts, 1);
+    let failed = Outcome::Failed { error: error() };
+    complete_one(s, &again, "w2", failed, at(101)).await;
+    let it = s.item(again.id).await.unwrap().unwrap();
+    assert_eq!((it.state, it.attempts), (ItemState::Failed, 2));
 }

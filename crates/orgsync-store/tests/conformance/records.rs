@@ -108,6 +108,7 @@ pub async fn agreed_versions_merge<S: Store>(s: &S) {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
+            life: None,
         }],
         ..CaptureBatch::default()
     };
@@ -119,4 +120,48 @@ pub async fn agreed_versions_merge<S: Store>(s: &S) {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].fields["name"], v("A", 10, "a"));
     assert_eq!(rows[0].fields["site"], v("T", 12, "b"));
+}
+
+/// The agreed life merges like a field: the newer event wins, a delete wins a tie, and a
+/// write without a life event keeps the stored one.
+pub async fn agreed_life_merges<S: Store>(s: &S) {
+    use orgsync_core::life::Life;
+    let ev = |deleted: bool, t: i64, o: &str| Life {
+        deleted,
+        ts: at(t),
+        org: org(o),
+    };
+    let write = |life: Option<Life>| CaptureBatch {
+        agreed: vec![AgreedWrite {
+            object: "Account".into(),
+            global_id: gid(1),
+            fields: Default::default(),
+            life,
+        }],
+        ..CaptureBatch::default()
+    };
+    s.commit_capture(write(Some(ev(false, 1, "a"))), at(1))
+        .await
+        .unwrap();
+    assert_eq!(stored_life(s).await, Some(ev(false, 1, "a")));
+    s.commit_capture(write(Some(ev(true, 10, "b"))), at(2))
+        .await
+        .unwrap();
+    // an older undelete processed late loses; so does a tie
+    s.commit_capture(write(Some(ev(false, 5, "c"))), at(3))
+        .await
+        .unwrap();
+    s.commit_capture(write(Some(ev(false, 10, "c"))), at(4))
+        .await
+        .unwrap();
+    s.commit_capture(write(None), at(5)).await.unwrap();
+    assert_eq!(stored_life(s).await, Some(ev(true, 10, "b")));
+    s.commit_capture(write(Some(ev(false, 11, "c"))), at(6))
+        .await
+        .unwrap();
+    assert_eq!(stored_life(s).await, Some(ev(false, 11, "c")));
+}
+
+async fn stored_life<S: Store>(s: &S) -> Option<orgsync_core::life::Life> {
+    s.agreed("Account", &[gid(1)]).await.unwrap().remove(0).life
 }
