@@ -1,13 +1,17 @@
-//! The org's API budget as Salesforce reports it, and the cap on concurrent requests.
+//! The org's API budget as Salesforce reports it, the cap on concurrent requests, and the
+//! ceiling no call may cross.
 //!
 //! Salesforce sends `Sforce-Limit-Info: api-usage=USED/MAX` (optionally with
 //! `per-app-api-usage=U/M(appName=…)` and `api-bursts=U/M`) on every REST response. The client
-//! keeps the latest figures per org so the engine's budget governor can slow down before the
-//! org runs dry, without spending a `/limits` call to find out.
+//! keeps the latest figures per org, and — with a [`Ceiling`] — holds every call that would take
+//! the org past `share × max`: each call reserves its slot before it is sent, so concurrent
+//! calls cannot overshoot together. A small reserve below the ceiling is kept for `/limits`
+//! probes ([`Client::probe_limits`](crate::Client::probe_limits)), which is how a held client
+//! learns that the allocation was raised or the rolling 24 h window moved on.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// One `used/max` pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,8 @@ pub struct BudgetSnapshot {
     pub requests_sent: u64,
     /// Requests currently in flight.
     pub in_flight: usize,
+    /// Ordinary calls are held at the [`Ceiling`] (the org is paused for its budget).
+    pub held: bool,
 }
 
 impl BudgetSnapshot {
@@ -104,64 +110,201 @@ impl BudgetSnapshot {
     }
 }
 
-/// Per-org budget: the latest limit info plus a semaphore capping concurrent requests
-/// (Salesforce allows 25 concurrent long-running requests per production org, 5 on
+/// How much of the org's allocation the client may use: calls stop at `share × max`, and
+/// ordinary calls already `reserve` calls below it, keeping those for `/limits` probes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ceiling {
+    /// Share of the daily allocation (0 < share ≤ 1).
+    pub share: f64,
+    /// Calls below the ceiling kept for probes.
+    pub reserve: u64,
+}
+
+impl Ceiling {
+    /// The last call number ordinary calls (`probe` false) or probes may reach, of `max`.
+    fn limit(&self, max: u64, probe: bool) -> u64 {
+        let cap = (self.share.clamp(0.0, 1.0) * max as f64).floor() as u64;
+        if probe {
+            cap
+        } else {
+            cap.saturating_sub(self.reserve)
+        }
+    }
+}
+
+/// Why a call may not be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Go,
+    Wait,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    latest: LimitInfo,
+    /// Calls admitted and not yet answered.
+    reserved: u64,
+    ceiling: Option<Ceiling>,
+    /// Ordinary calls are waiting at the ceiling.
+    held: bool,
+}
+
+impl State {
+    fn verdict(&self, probe: bool) -> Verdict {
+        let Some(ceiling) = self.ceiling else {
+            return Verdict::Go;
+        };
+        // the tighter of the org-wide and the per-app allocation
+        let usages = [
+            self.latest.api_usage,
+            self.latest.per_app.as_ref().map(|(u, _)| *u),
+        ];
+        let known: Vec<Usage> = usages.into_iter().flatten().collect();
+        if known.is_empty() {
+            // nothing heard yet: one call at a time until a header tells the usage
+            return if self.reserved == 0 {
+                Verdict::Go
+            } else {
+                Verdict::Wait
+            };
+        }
+        let fits = known
+            .iter()
+            .all(|u| u.used + self.reserved < ceiling.limit(u.max, probe));
+        if fits { Verdict::Go } else { Verdict::Wait }
+    }
+}
+
+/// Per-org budget: the latest limit info, the ceiling, and a semaphore capping concurrent
+/// requests (Salesforce allows 25 concurrent long-running requests per production org, 5 on
 /// Developer Edition).
 #[derive(Debug)]
 pub struct Budget {
-    latest: Mutex<LimitInfo>,
+    state: Mutex<State>,
+    changed: Notify,
     sent: AtomicU64,
     max_concurrent: usize,
     permits: Semaphore,
 }
 
+/// A call's place under the ceiling, given back when it is answered.
+#[derive(Debug)]
+pub(crate) struct Slot<'a> {
+    budget: &'a Budget,
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut st = self.budget.lock();
+        st.reserved = st.reserved.saturating_sub(1);
+        drop(st);
+        self.budget.changed.notify_waiters();
+    }
+}
+
 impl Budget {
-    /// A budget allowing `max_concurrent` requests at once (at least 1).
+    /// A budget allowing `max_concurrent` requests at once (at least 1), with no ceiling.
     pub fn new(max_concurrent: usize) -> Self {
         let max_concurrent = max_concurrent.max(1);
         Budget {
-            latest: Mutex::new(LimitInfo::default()),
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
             sent: AtomicU64::new(0),
             max_concurrent,
             permits: Semaphore::new(max_concurrent),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Set (or lift) the ceiling; held calls re-check at once.
+    pub fn set_ceiling(&self, ceiling: Option<Ceiling>) {
+        self.lock().ceiling = ceiling;
+        self.changed.notify_waiters();
+    }
+
     /// Records the header of one response.
     pub fn observe(&self, header: &str) {
         let parsed = parse_limit_info(header);
-        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        if parsed.api_usage.is_some() {
-            latest.api_usage = parsed.api_usage;
+        self.update(|latest| {
+            if parsed.api_usage.is_some() {
+                latest.api_usage = parsed.api_usage;
+            }
+            if parsed.per_app.is_some() {
+                latest.per_app = parsed.per_app;
+            }
+            if parsed.bursts.is_some() {
+                latest.bursts = parsed.bursts;
+            }
+        });
+    }
+
+    /// Records the org-wide usage read from `/limits`.
+    pub fn observe_usage(&self, usage: Usage) {
+        self.update(|latest| latest.api_usage = Some(usage));
+    }
+
+    fn update(&self, f: impl FnOnce(&mut LimitInfo)) {
+        f(&mut self.lock().latest);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until the call fits under the ceiling (`probe`: the reserve may be used) and a
+    /// request slot is free; both are given back when the slot drops.
+    pub(crate) async fn acquire(&self, probe: bool) -> Slot<'_> {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut st = self.lock();
+                if st.verdict(probe) == Verdict::Go {
+                    st.reserved += 1;
+                    if !probe {
+                        st.held = false;
+                    }
+                    break;
+                }
+                if !probe {
+                    st.held = true;
+                }
+            }
+            changed.await;
         }
-        if parsed.per_app.is_some() {
-            latest.per_app = parsed.per_app;
-        }
-        if parsed.bursts.is_some() {
-            latest.bursts = parsed.bursts;
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        Slot {
+            budget: self,
+            _permit: self.permits.acquire().await.ok(),
         }
     }
 
-    /// Waits for a free request slot; the slot is released when the permit drops. The
-    /// semaphore is never closed, so `None` cannot happen in practice (and would just mean "no
-    /// cap").
-    pub(crate) async fn acquire(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        self.permits.acquire().await.ok()
+    /// Whether a probe would be admitted now (the reserve is not spent).
+    pub fn probe_admitted(&self) -> bool {
+        self.lock().verdict(true) == Verdict::Go
+    }
+
+    /// Whether an ordinary call would be admitted now.
+    pub fn admits(&self) -> bool {
+        self.lock().verdict(false) == Verdict::Go
+    }
+
+    /// Resolves when the figures or the ceiling change (for a watcher of [`Budget::admits`]).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// The latest figures.
     pub fn snapshot(&self) -> BudgetSnapshot {
-        let latest = self
-            .latest
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let st = self.lock();
         BudgetSnapshot {
-            api_usage: latest.api_usage,
-            per_app: latest.per_app.map(|(u, _)| u),
+            api_usage: st.latest.api_usage,
+            per_app: st.latest.per_app.as_ref().map(|(u, _)| *u),
             requests_sent: self.sent.load(Ordering::Relaxed),
             in_flight: self.max_concurrent - self.permits.available_permits(),
+            held: st.held || st.verdict(false) == Verdict::Wait && st.ceiling.is_some(),
         }
     }
 
@@ -230,13 +373,67 @@ mod tests {
     #[tokio::test]
     async fn caps_concurrency() {
         let b = Budget::new(2);
-        let p1 = b.acquire().await;
-        let _p2 = b.acquire().await;
+        let p1 = b.acquire(false).await;
+        let _p2 = b.acquire(false).await;
         assert_eq!(b.snapshot().in_flight, 2);
         assert!(b.permits.try_acquire().is_err());
         drop(p1);
         assert_eq!(b.snapshot().in_flight, 1);
         assert_eq!(b.snapshot().requests_sent, 2);
+    }
+
+    #[tokio::test]
+    async fn calls_stop_at_the_ceiling_counting_those_in_flight_and_keep_a_reserve() {
+        let b = Budget::new(25);
+        b.set_ceiling(Some(Ceiling {
+            share: 0.8,
+            reserve: 2,
+        }));
+        // unknown usage: one call at a time
+        let first = b.acquire(false).await;
+        assert!(!b.admits());
+        b.observe("api-usage=75/100");
+        drop(first);
+        // 80 is the ceiling, 78 the last ordinary call: 76, 77, 78 go, in flight together
+        let held: Vec<_> = futures::future::join_all((0..3).map(|_| b.acquire(false))).await;
+        assert!(!b.admits(), "a fourth call would reach 79");
+        assert!(b.snapshot().held);
+        // a probe may use the reserve
+        assert!(b.probe_admitted());
+        drop(held);
+        b.observe("api-usage=78/100");
+        assert!(!b.admits());
+        // the allocation was raised: held calls go again
+        b.observe_usage(Usage {
+            used: 79,
+            max: 1000,
+        });
+        assert!(b.admits());
+        let _go = b.acquire(false).await;
+        assert!(!b.snapshot().held);
+    }
+
+    #[tokio::test]
+    async fn a_held_call_waits_until_usage_drops() {
+        let b = std::sync::Arc::new(Budget::new(25));
+        b.set_ceiling(Some(Ceiling {
+            share: 0.5,
+            reserve: 0,
+        }));
+        b.observe("api-usage=50/100");
+        let waiter = {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let _slot = b.acquire(false).await;
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        b.observe("api-usage=10/100");
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("released")
+            .expect("no panic");
     }
 
     proptest! {

@@ -2,7 +2,7 @@
 
 use crate::auth::token::TokenCache;
 use crate::auth::{AuthFlow, Authenticator};
-use crate::budget::{Budget, BudgetSnapshot};
+use crate::budget::{Budget, BudgetSnapshot, Ceiling};
 use crate::error::SfError;
 use crate::rest::describe::DescribeCache;
 use rustls::RootCertStore;
@@ -177,6 +177,27 @@ impl Client {
     /// The org's API budget as last reported by Salesforce, and our request counters.
     pub fn budget(&self) -> BudgetSnapshot {
         self.inner.budget.snapshot()
+    }
+
+    /// Hold every call that would take the org past `ceiling` (None lifts it); see
+    /// [`crate::budget`]. Shared by every clone of this client.
+    pub fn set_ceiling(&self, ceiling: Option<Ceiling>) {
+        self.inner.budget.set_ceiling(ceiling);
+    }
+
+    /// Whether an ordinary call would be sent now (not held at the ceiling).
+    pub fn budget_admits(&self) -> bool {
+        self.inner.budget.admits()
+    }
+
+    /// Whether a `/limits` probe would be sent now (the reserve below the ceiling is not spent).
+    pub fn probe_admitted(&self) -> bool {
+        self.inner.budget.probe_admitted()
+    }
+
+    /// Resolves at the next change of the budget's figures or ceiling.
+    pub async fn budget_changed(&self) {
+        self.inner.budget.changed().await;
     }
 
     /// How many tokens this client has obtained (1 after connect; +1 per refresh).

@@ -48,6 +48,8 @@ pub(crate) struct Request {
     pub query: Vec<(String, String)>,
     pub body: Option<Bytes>,
     pub query_options: bool,
+    /// A `/limits` probe: may use the reserve below the budget's ceiling.
+    pub probe: bool,
 }
 
 impl Request {
@@ -58,6 +60,7 @@ impl Request {
             query: Vec::new(),
             body: None,
             query_options: false,
+            probe: false,
         }
     }
 
@@ -68,6 +71,7 @@ impl Request {
             query: Vec::new(),
             body: None,
             query_options: true,
+            probe: false,
         }
     }
 
@@ -128,9 +132,10 @@ impl Client {
         })
     }
 
-    /// One send, with exactly one token refresh + resend when the session is invalid.
+    /// One send, with exactly one token refresh + resend when the session is invalid. Held at
+    /// the budget's ceiling (a `/limits` probe may use the reserve below it).
     async fn send(&self, req: &Request) -> Result<Response, SfError> {
-        let _slot = self.inner.budget.acquire().await;
+        let _slot = self.inner.budget.acquire(req.probe).await;
         let (generation, token) = self.inner.tokens.get().await?;
         match self.attempt(req, &token).await {
             Err(e) if e.is_invalid_session() => {

@@ -30,7 +30,7 @@ pub mod secret;
 pub mod values;
 
 pub use auth::{AuthFlow, JwtKey, Token};
-pub use budget::{BudgetSnapshot, LimitInfo, Usage};
+pub use budget::{BudgetSnapshot, Ceiling, LimitInfo, Usage};
 pub use client::{Client, OrgConfig, RetryPolicy, Session, Timeouts};
 pub use error::{ApiError, ErrorKind, MissingParentRef, Result, SfError};
 pub use rest::collections::ItemResult;

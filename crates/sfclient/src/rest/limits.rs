@@ -36,4 +36,18 @@ impl Client {
             .await
             .map(OrgLimits)
     }
+
+    /// `GET /limits/` as a probe of a client held at its budget ceiling: it may use the
+    /// reserve below the ceiling, and the daily allocation it reads (a raised `Max`, or a
+    /// rolling window that moved on) releases held calls at once. Returns the daily usage.
+    pub async fn probe_limits(&self) -> Result<Option<Usage>, SfError> {
+        let mut req = Request::new(Method::GET, "/limits/");
+        req.probe = true;
+        let limits = OrgLimits(self.call_json(&req, true).await?);
+        let daily = limits.daily_api_requests();
+        if let Some(u) = daily {
+            self.inner.budget.observe_usage(u);
+        }
+        Ok(daily)
+    }
 }
