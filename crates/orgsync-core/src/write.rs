@@ -203,3 +203,38 @@ fn lacking(
         .collect();
     Ok((mapped.payload, parents))
 }
+
+/// Whether `org`'s copy, as the ledger last saw it (its shadow and deleted flag in `state`),
+/// lacks something of the agreed state that a write would bring: the capture of a read that
+/// shows an org behind queues an item for it (anti-entropy), and [`decide`] then writes exactly
+/// what it lacks. Fields the ledger never saw there, and values whose direction forbids the way
+/// to `org`, do not count.
+pub fn behind(
+    settings: &Settings,
+    sync: &SyncSettings,
+    org: &OrgName,
+    state: &RecordState,
+) -> bool {
+    if state.deleted.contains(org) != state.is_deleted() {
+        return true;
+    }
+    if state.is_deleted() {
+        return false;
+    }
+    let Some(shadow) = state.shadows.get(org) else {
+        return false;
+    };
+    sync.fields.iter().any(|f| {
+        let key = f.source.to_ascii_lowercase();
+        let Some(held) = shadow.get(&key) else {
+            return false;
+        };
+        if same_value(&held.value, state.agreed_value(&key)) {
+            return false;
+        }
+        state.agreed.get(&key).is_none_or(|v| {
+            v.org == *org
+                || travel(&settings.topology, &v.org, org).is_some_and(|t| allowed(f.direction, t))
+        })
+    })
+}

@@ -100,13 +100,13 @@ pub async fn check(settings: &Settings, opts: &EngineOptions) -> CheckReport {
             {
                 fixes.push(format!(
                     "the integration user cannot query {object} ({}): grant Read on {object} in its profile or permission set",
-                    crate::failure::message(&e)
+                    crate::policy::message(&e)
                 ));
             }
             match conn.client.describe(&object).await {
                 Err(e) => fixes.push(format!(
                     "cannot describe {object} ({}): check the object's API name and the user's access",
-                    crate::failure::message(&e)
+                    crate::policy::message(&e)
                 )),
                 Ok(d) => {
                     for f in synced_fields(sync, side) {

@@ -1,24 +1,46 @@
-//! Start-up, the running engine's handle, and graceful shutdown.
+//! Start-up (each component built with only what it uses, as a tokio task), the running
+//! engine's handle, and graceful shutdown.
+//!
+//! Components: per org a login task ([`crate::orgs`], retried in the background until it
+//! succeeds) and a writer ([`crate::apply::Writer`]); per enabled leg a poller
+//! ([`crate::capture::poll::Poller`]) and, for change events, a subscriber
+//! ([`crate::capture::cdc::Subscriber`]); one ingest shared by every capture path; the status
+//! writer; the progress publisher; the daily prune.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use futures::future::BoxFuture;
 use orgsync_core::config::Capture;
 use orgsync_core::push::PushRequest;
 use orgsync_core::{OrgId, OrgName, Settings};
-use orgsync_store::{ItemState, OrgRow, Store};
-use tokio::sync::{Notify, watch};
+use orgsync_store::{ItemState, Store};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::activity::Activity;
+use crate::apply::{WriteCounters, Writer};
+use crate::capture::SourceSlot;
+use crate::capture::cdc::Subscriber;
+use crate::capture::ingest::{CaptureCounters, Ingest, SyncLocks};
+use crate::capture::poll::Poller;
 use crate::error::EngineError;
 use crate::inbound::{self, PushError, PushOutcome};
+use crate::leg::Legs;
+use crate::login;
 use crate::options::{EngineOptions, Progress};
-use crate::shared::{Counters, PollerSlot, Shared};
-use crate::{apply, capture, login, status};
+use crate::orgs::{Org, Orgs, login_backoff};
+use crate::status::StatusWriter;
+
+/// How long processed transaction ids and Synced items are kept (the audit stays): well past
+/// Pub/Sub's 72 h event retention, so a replayed event is always recognised.
+pub const RETENTION: TimeDelta = TimeDelta::days(7);
+/// How long `Engine::start` waits for the first login of every org.
+const FIRST_LOGIN_WAIT: Duration = Duration::from_secs(10);
+/// How often the ledger is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(86_400);
 
 /// The orgsync engine over a ledger `S`.
 #[derive(Debug)]
@@ -26,107 +48,198 @@ pub struct Engine<S: Store> {
     _store: std::marker::PhantomData<S>,
 }
 
+/// What the handle and the inbound paths share.
+pub(crate) struct Core<S> {
+    pub settings: Arc<Settings>,
+    pub store: Arc<S>,
+    pub orgs: Arc<Orgs>,
+    pub legs: Arc<Legs>,
+    pub ingest: Arc<Ingest<S>>,
+    pub slots: Vec<Arc<SourceSlot>>,
+    pub captures: Arc<CaptureCounters>,
+    pub writes: Arc<WriteCounters>,
+    pub activity: Arc<Activity>,
+    /// Pushes are applied one at a time, so "transaction id seen?" and the commit that marks
+    /// it seen are one step: two identical requests at once apply once.
+    pub push_lock: tokio::sync::Mutex<()>,
+    pub stop: watch::Sender<bool>,
+    pub progress: watch::Sender<Progress>,
+}
+
+impl<S> std::fmt::Debug for Core<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("legs", &self.legs.all().len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: Store> Engine<S> {
-    /// Logs in to every org (org ids learned from the token's identity), writes org and sync
-    /// rows, and starts the capture pollers and apply workers as tokio tasks.
+    /// Checks every org's client configuration, then starts every component. Orgs are logged
+    /// in by background tasks: one that cannot be reached (or refuses the credentials) is
+    /// retried while the others sync, and its status says why.
     pub async fn start(
         settings: Settings,
         store: S,
         opts: EngineOptions,
     ) -> Result<EngineHandle, EngineError> {
-        let mut orgs = BTreeMap::new();
         for org in settings.orgs.values() {
-            let conn = login::login(&settings, org, &opts).await?;
-            let mut row = store
-                .org(&org.name)
-                .await?
-                .unwrap_or_else(|| OrgRow::new(org.name.clone()));
-            row.org_id = Some(conn.org_id.clone());
-            row.status = "ok".into();
-            store.put_org(&row).await?;
-            orgs.insert(org.name.clone(), conn);
+            login::org_config(&settings, org, &opts)?;
         }
-        let mut pollers = Vec::new();
-        for org in settings.topology.orgs() {
-            for (idx, sync) in settings.syncs.iter().enumerate() {
-                if sync.enabled {
-                    pollers.push(Arc::new(PollerSlot::new(org.clone(), idx)));
-                }
-            }
+        let settings = Arc::new(settings);
+        let store = Arc::new(store);
+        let mut list = Vec::new();
+        for name in settings.orgs.keys() {
+            let known = store.org(name).await?.and_then(|r| r.org_id);
+            list.push(Org::new(name.clone(), known));
         }
-        let apply_wake = settings
-            .topology
-            .orgs()
-            .into_iter()
-            .map(|o| (o, Arc::new(Notify::new())))
-            .collect();
-        let (progress, progress_rx) = watch::channel(Progress::default());
-        let (shutdown, _) = watch::channel(false);
-        let capture_locks = settings
-            .syncs
-            .iter()
-            .map(|_| tokio::sync::Mutex::new(()))
-            .collect();
-        let sh = Arc::new(Shared {
-            capture_locks,
-            settings,
-            store,
-            opts,
-            orgs,
-            counters: Counters::default(),
-            activity: Default::default(),
-            push_lock: Default::default(),
-            progress,
-            pollers,
-            apply_wake,
-            shutdown,
+        let orgs = Arc::new(Orgs::new(list));
+        let legs = Arc::new(Legs::new(&settings));
+        let locks = Arc::new(SyncLocks::new(settings.syncs.len()));
+        let captures = Arc::new(CaptureCounters::default());
+        let ingest = Arc::new(Ingest {
+            settings: settings.clone(),
+            store: store.clone(),
+            orgs: orgs.clone(),
+            locks: locks.clone(),
+            counters: captures.clone(),
         });
-        for p in &sh.pollers {
-            if sh
-                .store
-                .sync(&p.org, &status::initial(&sh, &p.org, p.sync).object)
-                .await?
-                .is_none()
-            {
-                sh.store
-                    .put_sync(&status::initial(&sh, &p.org, p.sync))
-                    .await?;
+        let status = Arc::new(StatusWriter::new(
+            settings.clone(),
+            store.clone(),
+            legs.clone(),
+            orgs.clone(),
+        ));
+        status.init().await;
+        let slots: Vec<Arc<SourceSlot>> = legs
+            .all()
+            .iter()
+            .filter(|l| l.enabled)
+            .map(|l| Arc::new(SourceSlot::new(l.clone())))
+            .collect();
+        let (stop, _) = watch::channel(false);
+        let (progress, progress_rx) = watch::channel(Progress::default());
+        let core = Arc::new(Core {
+            settings: settings.clone(),
+            store: store.clone(),
+            orgs: orgs.clone(),
+            legs: legs.clone(),
+            ingest: ingest.clone(),
+            slots: slots.clone(),
+            captures,
+            writes: Arc::new(WriteCounters::default()),
+            activity: Arc::new(Activity::default()),
+            push_lock: Default::default(),
+            stop,
+            progress,
+        });
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        for org in orgs.all() {
+            tasks.push(tokio::spawn(keep_logged_in(
+                org.clone(),
+                settings.clone(),
+                opts.clone(),
+                status.clone(),
+                core.stop.subscribe(),
+            )));
+        }
+        // the first login of every org, at most a few seconds: then the ids of reachable orgs
+        // are known when `start` returns (pushes can be placed at once); an org that cannot be
+        // reached keeps being tried in the background
+        let first = futures::future::join_all(orgs.all().map(|o| o.first_attempt()));
+        let _ = tokio::time::timeout(FIRST_LOGIN_WAIT, first).await;
+        for slot in &slots {
+            let Some(org) = orgs.get(&slot.leg.org).cloned() else {
+                continue;
+            };
+            let poller = Poller {
+                slot: slot.clone(),
+                ingest: ingest.clone(),
+                org: org.clone(),
+                status: status.clone(),
+                at_once: opts.poll_now_on_start,
+            };
+            tasks.push(tokio::spawn(poller.run(core.stop.subscribe())));
+            if slot.leg.settings(&settings).capture == Capture::Cdc {
+                let sub = Subscriber {
+                    slot: slot.clone(),
+                    ingest: ingest.clone(),
+                    org,
+                    status: status.clone(),
+                };
+                tasks.push(tokio::spawn(sub.run(core.stop.subscribe())));
             }
         }
-        let mut tasks = Vec::new();
-        for p in sh.pollers.clone() {
-            if !sh.opts.poll_now_on_start {
-                // first cycle waits for poll_now or the interval
-                let sh2 = sh.clone();
-                let p2 = p.clone();
-                tasks.push(tokio::spawn(async move {
-                    let interval = sh2.settings.syncs[p2.sync].interval;
-                    let mut stop = sh2.shutdown.subscribe();
-                    tokio::select! {
-                        _ = tokio::time::sleep(interval) => {}
-                        _ = p2.wake.notified() => {}
-                        _ = stop.changed() => {}
-                    }
-                    capture::run(sh2, p2).await;
-                }));
-            } else {
-                tasks.push(tokio::spawn(capture::run(sh.clone(), p)));
-            }
+        for name in settings.topology.orgs() {
+            let Some(org) = orgs.get(&name).cloned() else {
+                continue;
+            };
+            let writer = Writer {
+                owner: format!("{}/{}", opts.lease_owner, name),
+                org,
+                settings: settings.clone(),
+                store: store.clone(),
+                legs: legs.clone(),
+                locks: locks.clone(),
+                ingest: ingest.clone(),
+                status: status.clone(),
+                sources: slots.clone(),
+                counters: core.writes.clone(),
+                activity: core.activity.clone(),
+            };
+            tasks.push(tokio::spawn(writer.run(core.stop.subscribe())));
         }
-        for p in &sh.pollers {
-            if sh.settings.syncs[p.sync].capture == Capture::Cdc {
-                tasks.push(tokio::spawn(capture::cdc::run(sh.clone(), p.clone())));
-            }
-        }
-        for org in sh.settings.topology.orgs() {
-            tasks.push(tokio::spawn(apply::run(sh.clone(), org)));
-        }
-        tasks.push(tokio::spawn(progress_loop(sh.clone())));
+        tasks.push(tokio::spawn(progress_loop(core.clone())));
+        tasks.push(tokio::spawn(prune_loop(core.clone())));
         Ok(EngineHandle {
-            sh,
+            sh: core,
             tasks: std::sync::Mutex::new(tasks),
             progress: progress_rx,
         })
+    }
+}
+
+/// Log `org` in, retrying until it works (see [`login_backoff`]); its health and status say
+/// why it is not logged in meanwhile.
+async fn keep_logged_in<S: Store>(
+    org: Arc<Org>,
+    settings: Arc<Settings>,
+    opts: EngineOptions,
+    status: Arc<StatusWriter<S>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(config) = settings.orgs.get(&org.name) else {
+        return;
+    };
+    let mut attempt = 0;
+    while !*stop.borrow() {
+        attempt += 1;
+        let result = login::login(&settings, config, &opts).await;
+        match result {
+            Ok(conn) => {
+                if attempt > 1 {
+                    tracing::info!(org = %org.name, "logged in");
+                }
+                org.set_conn(conn);
+                org.tried();
+                status.refresh_org(&org.name).await;
+                return;
+            }
+            Err(e) => {
+                let refused = e.is_auth_refusal();
+                tracing::warn!(org = %org.name, error = %e, attempt, "login failed; retrying in the background");
+                org.update_health(|h| {
+                    h.login_error = Some(e.to_string());
+                    h.auth_refused = refused;
+                });
+                org.tried();
+                status.refresh_org(&org.name).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(login_backoff(attempt, refused)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
     }
 }
 
@@ -141,10 +254,12 @@ pub struct EngineHandle {
 
 /// The store-independent part of the shared state the handle needs.
 trait Control: Send + Sync + std::fmt::Debug {
-    fn pollers(&self) -> &[Arc<PollerSlot>];
+    fn slots(&self) -> &[Arc<SourceSlot>];
+    /// Some leg captures by change events.
+    fn has_streams(&self) -> bool;
     fn stop(&self);
     fn busy(&self) -> BoxFuture<'_, bool>;
-    fn synced(&self) -> u64;
+    fn rounds(&self) -> u64;
     fn settings(&self) -> &Settings;
     fn org_id(&self, org: &OrgName) -> Option<OrgId>;
     fn org_by_id(&self, org_id: &str) -> Option<OrgName>;
@@ -157,12 +272,17 @@ trait Control: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<usize, EngineError>>;
 }
 
-impl<S: Store> Control for Shared<S> {
-    fn pollers(&self) -> &[Arc<PollerSlot>] {
-        &self.pollers
+impl<S: Store> Control for Core<S> {
+    fn slots(&self) -> &[Arc<SourceSlot>] {
+        &self.slots
+    }
+    fn has_streams(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.leg.settings(&self.settings).capture == Capture::Cdc)
     }
     fn stop(&self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.stop.send(true);
     }
     fn busy(&self) -> BoxFuture<'_, bool> {
         Box::pin(async move {
@@ -180,8 +300,8 @@ impl<S: Store> Control for Shared<S> {
                 return true;
             }
             let now = Utc::now();
-            for org in self.apply_wake.keys() {
-                match self.store.next_due(org).await {
+            for org in self.settings.topology.orgs() {
+                match self.store.next_due(&org).await {
                     Ok(Some(t)) if t <= now => return true,
                     Ok(_) => {}
                     Err(_) => return true,
@@ -191,17 +311,17 @@ impl<S: Store> Control for Shared<S> {
             self.activity.epoch.load(Ordering::SeqCst) != epoch
         })
     }
-    fn synced(&self) -> u64 {
-        self.counters.rounds.load(Ordering::SeqCst)
+    fn rounds(&self) -> u64 {
+        self.writes.rounds.load(Ordering::SeqCst)
     }
     fn settings(&self) -> &Settings {
         &self.settings
     }
     fn org_id(&self, org: &OrgName) -> Option<OrgId> {
-        Shared::org_id(self, org)
+        self.orgs.org_id(org)
     }
     fn org_by_id(&self, org_id: &str) -> Option<OrgName> {
-        inbound::org_by_id(self, org_id)
+        self.orgs.by_id(org_id).map(|o| o.name.clone())
     }
     fn push(&self, req: PushRequest) -> BoxFuture<'_, Result<PushOutcome, PushError>> {
         Box::pin(inbound::push(self, req))
@@ -227,7 +347,7 @@ impl EngineHandle {
         self.sh.settings()
     }
 
-    /// The Salesforce id of a configured org (known once logged in).
+    /// The Salesforce id of a configured org (known once logged in, or from a previous run).
     pub fn org_id(&self, org: &OrgName) -> Option<OrgId> {
         self.sh.org_id(org)
     }
@@ -258,21 +378,29 @@ impl EngineHandle {
 
     /// Wake every poller now (tests, demo).
     pub async fn poll_now(&self) {
-        for p in self.sh.pollers() {
-            p.wake.notify_one();
+        for s in self.sh.slots() {
+            s.wake.notify_one();
         }
     }
 
-    /// True once nothing is due or in flight and every poller finished a cycle that started
-    /// after the last write: the orgs have converged as far as the engine can tell. False on
-    /// timeout.
+    /// True once nothing is due or in flight, every poller finished a cycle that started after
+    /// the last write, and every change-event stream has been quiet for a second (a backup
+    /// poll leaves the latest changes to the events): the orgs have converged as far as the
+    /// engine can tell. False on timeout.
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let synced_before = self.sh.synced();
+            let rounds_before = self.sh.rounds();
+            let events = |sh: &dyn Control| -> u64 {
+                sh.slots()
+                    .iter()
+                    .map(|s| s.events.load(Ordering::SeqCst))
+                    .sum()
+            };
+            let events_before = events(self.sh.as_ref());
             let marks: Vec<u64> = self
                 .sh
-                .pollers()
+                .slots()
                 .iter()
                 .map(|p| p.started.load(Ordering::SeqCst))
                 .collect();
@@ -280,7 +408,7 @@ impl EngineHandle {
             loop {
                 let done = self
                     .sh
-                    .pollers()
+                    .slots()
                     .iter()
                     .zip(&marks)
                     .all(|(p, m)| p.finished.load(Ordering::SeqCst) > *m);
@@ -292,8 +420,17 @@ impl EngineHandle {
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            if self.sh.synced() == synced_before {
+            if self.sh.has_streams() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if self.sh.busy().await {
+                    continue;
+                }
+            }
+            if self.sh.rounds() == rounds_before && events(self.sh.as_ref()) == events_before {
                 return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
             }
         }
     }
@@ -318,28 +455,28 @@ impl EngineHandle {
 }
 
 /// Publish [`Progress`] about once a second (and on shutdown).
-async fn progress_loop<S: Store>(sh: Arc<Shared<S>>) {
-    let mut stop = sh.shutdown.subscribe();
+async fn progress_loop<S: Store>(core: Arc<Core<S>>) {
+    let mut stop = core.stop.subscribe();
     loop {
-        publish(&sh).await;
+        publish(&core).await;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.changed() => { publish(&sh).await; break; }
+            _ = stop.changed() => { publish(&core).await; break; }
         }
     }
 }
 
-async fn publish<S: Store>(sh: &Shared<S>) {
-    let c = &sh.counters;
+async fn publish<S: Store>(core: &Core<S>) {
+    let (c, w) = (&core.captures, &core.writes);
     let mut p = Progress {
         captured: c.captured.load(Ordering::Relaxed),
-        synced: c.synced.load(Ordering::Relaxed),
-        failed: c.failed.load(Ordering::Relaxed),
+        synced: w.synced.load(Ordering::Relaxed),
+        failed: w.failed.load(Ordering::Relaxed),
         conflicts: c.conflicts.load(Ordering::Relaxed),
         echoes_dropped: c.echoes_dropped.load(Ordering::Relaxed),
         ..Progress::default()
     };
-    if let Ok(counts) = sh.store.counts().await {
+    if let Ok(counts) = core.store.counts().await {
         for ((_, st), n) in counts {
             match st {
                 ItemState::Queued => p.queued += n,
@@ -349,10 +486,32 @@ async fn publish<S: Store>(sh: &Shared<S>) {
             }
         }
     }
-    p.api_calls = sh
+    p.api_calls = core
         .orgs
-        .iter()
-        .map(|(n, c): (&OrgName, _)| (n.to_string(), c.client.budget().requests_sent))
+        .all()
+        .filter_map(|o| {
+            o.conn()
+                .map(|c| (o.name.to_string(), c.client.budget().requests_sent))
+        })
         .collect();
-    sh.progress.send_replace(p);
+    core.progress.send_replace(p);
+}
+
+/// Forget processed transaction ids and Synced items older than [`RETENTION`], a minute after
+/// start and then daily.
+async fn prune_loop<S: Store>(core: Arc<Core<S>>) {
+    let mut stop = core.stop.subscribe();
+    let mut wait = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        let before = Utc::now() - RETENTION;
+        match core.store.prune(before, before).await {
+            Ok(r) => tracing::info!(txns = r.txns, items = r.items, "ledger pruned"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune the ledger"),
+        }
+        wait = PRUNE_EVERY;
+    }
 }

@@ -42,3 +42,14 @@ pub enum EngineError {
     #[error("pipeline: {0}")]
     Pipeline(#[from] orgsync_core::pipeline::PipelineError),
 }
+
+impl EngineError {
+    /// The org refused the credentials (rather than being unreachable): retrying soon will not
+    /// help, a person must fix them.
+    pub fn is_auth_refusal(&self) -> bool {
+        match self {
+            EngineError::Auth { source, .. } => source.kind() == sfclient::ErrorKind::Auth,
+            _ => false,
+        }
+    }
+}

@@ -6,15 +6,16 @@
 
 use chrono::{DateTime, Utc};
 use orgsync_core::echo::same_value;
-use orgsync_core::mapping::{object_name, synced_fields, to_merge_keys};
+use orgsync_core::mapping::to_merge_keys;
 use orgsync_core::push::{PushOperation, PushRequest};
-use orgsync_core::{GlobalId, OrgId, OrgName};
+use orgsync_core::{GlobalId, OrgName};
 use orgsync_store::Store;
 
-use crate::capture::ingest::{Captured, ingest};
+use crate::capture::Captured;
 use crate::convert::from_json;
+use crate::engine::Core;
 use crate::error::EngineError;
-use crate::shared::Shared;
+use crate::leg::Leg;
 
 /// A push the engine accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,37 +51,36 @@ pub enum PushError {
     Engine(#[from] EngineError),
 }
 
-/// The configured org whose Salesforce id is `org_id` (15 or 18 characters).
-pub(crate) fn org_by_id<S>(sh: &Shared<S>, org_id: &str) -> Option<OrgName> {
-    let id: OrgId = org_id.parse().ok()?;
-    sh.orgs
-        .iter()
-        .find(|(_, c)| c.org_id == id)
-        .map(|(n, _)| n.clone())
-}
-
-/// The index of the enabled sync whose object on `org` is `object`.
-fn sync_index<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> Option<usize> {
-    sh.sync_index(org, object)
-        .filter(|i| sh.settings.syncs[*i].enabled)
+/// The enabled leg whose object on `org` is `object`.
+fn enabled_leg<'a, S>(core: &'a Core<S>, org: &OrgName, object: &str) -> Option<&'a Leg> {
+    core.legs
+        .find(org, object)
+        .filter(|l| l.enabled)
+        .map(|l| l.as_ref())
 }
 
 /// Apply a pushed request as changes made in its source org.
 pub(crate) async fn push<S: Store>(
-    sh: &Shared<S>,
+    core: &Core<S>,
     req: PushRequest,
 ) -> Result<PushOutcome, PushError> {
-    let org = org_by_id(sh, &req.source_org_id)
+    let org = core
+        .orgs
+        .by_id(&req.source_org_id)
+        .map(|o| o.name.clone())
         .ok_or_else(|| PushError::UnknownSource(req.source_org_id.clone()))?;
-    let sync_idx =
-        sync_index(sh, &org, &req.object).ok_or(PushError::UnknownObject(req.object.clone()))?;
-    let sync = &sh.settings.syncs[sync_idx];
-    let side = sh.source_side(&org);
-    let object = object_name(sync, side).to_string();
-    let org_id = sh.require_org_id(&org)?;
+    let leg =
+        enabled_leg(core, &org, &req.object).ok_or(PushError::UnknownObject(req.object.clone()))?;
+    let sync = leg.settings(&core.settings);
+    let side = leg.side.is_source();
+    let object = leg.object.clone();
+    let org_id = core
+        .orgs
+        .org_id(&org)
+        .ok_or_else(|| EngineError::Config(format!("org {org} has no known org id")))?;
     let key = format!("push:{}", req.transaction_id);
-    let _one_at_a_time = sh.push_lock.lock().await;
-    let seen = sh
+    let _one_at_a_time = core.push_lock.lock().await;
+    let seen = core
         .store
         .processed_txns(&org, std::slice::from_ref(&key))
         .await
@@ -106,17 +106,17 @@ pub(crate) async fn push<S: Store>(
         placed.push((gid, local));
     }
     let gids: Vec<GlobalId> = placed.iter().map(|(g, _)| g.clone()).collect();
-    let known = sh
+    let known = core
         .store
         .records(&org, &object, &gids)
         .await
         .map_err(EngineError::from)?;
-    let agreed = sh
+    let agreed = core
         .store
         .agreed(&sync.object, &gids)
         .await
         .map_err(EngineError::from)?;
-    let wanted = synced_fields(sync, side);
+    let wanted = &leg.fields;
     let mut rows = Vec::with_capacity(req.records.len());
     for (r, (gid, local)) in req.records.iter().zip(placed) {
         let fields: orgsync_core::model::Fields = wanted
@@ -162,9 +162,12 @@ pub(crate) async fn push<S: Store>(
             gid_field: Some(gid),
             fields,
             client_tag: None,
+            snapshot: false,
         });
     }
-    ingest(sh, &org, sync_idx, rows, None, vec![(org.clone(), key)]).await?;
+    core.ingest
+        .commit(leg, rows, None, vec![(org.clone(), key)])
+        .await?;
     Ok(PushOutcome {
         records: req.records.len(),
         duplicate: false,
@@ -173,13 +176,18 @@ pub(crate) async fn push<S: Store>(
 
 /// Re-read `ids` of `object` (as named on `org`) and ingest their current state.
 pub(crate) async fn reread<S: Store>(
-    sh: &Shared<S>,
+    core: &Core<S>,
     org: &OrgName,
     object: &str,
     ids: &[String],
 ) -> Result<usize, EngineError> {
-    let sync_idx = sync_index(sh, org, object)
+    let leg = enabled_leg(core, org, object)
         .ok_or_else(|| EngineError::Config(format!("{object} is not synced on org {org}")))?;
-    let n = crate::capture::poll::reread(sh, org, sync_idx, ids).await?;
+    let conn = core
+        .orgs
+        .get(org)
+        .and_then(|o| o.conn())
+        .ok_or_else(|| EngineError::Config(format!("org {org} is not logged in yet")))?;
+    let n = crate::capture::poll::reread(&core.ingest, leg, &conn, ids).await?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }

@@ -92,7 +92,9 @@ impl Legs {
             .topology
             .orgs()
             .iter()
-            .flat_map(|org| (0..settings.syncs.len()).map(move |i| Arc::new(Leg::new(settings, org, i))))
+            .flat_map(|org| {
+                (0..settings.syncs.len()).map(move |i| Arc::new(Leg::new(settings, org, i)))
+            })
             .collect();
         Legs { list }
     }

@@ -12,21 +12,23 @@
 //! API cost at rest: one `queryAll` call per (org, synced object) per interval (live and
 //! deleted rows together; no separate deleted-records call), and nothing else.
 
+mod activity;
 mod apply;
 mod capture;
 pub mod check;
 mod convert;
 mod engine;
 pub mod error;
-mod failure;
 pub mod inbound;
+mod leg;
 mod login;
 mod options;
-mod shared;
+mod orgs;
+mod policy;
 mod status;
 
 pub use check::{CheckLine, CheckReport, check};
-pub use engine::{Engine, EngineHandle};
+pub use engine::{Engine, EngineHandle, RETENTION};
 pub use error::EngineError;
 pub use inbound::{PushError, PushOutcome};
 pub use options::{EngineOptions, Progress};

@@ -8,7 +8,7 @@ use sfclient::{AuthFlow, Client, JwtKey, OrgConfig, Secret};
 
 use crate::error::EngineError;
 use crate::options::EngineOptions;
-use crate::shared::OrgConn;
+use crate::orgs::OrgConn;
 
 /// The client configuration for one org.
 pub(crate) fn org_config(

@@ -1,15 +1,34 @@
-//! Sync status rows (Active / Paused / Error / CircuitOpen, last sync time, error count, last
-//! error), written after every capture cycle and when an org's health changes, so `orgsync
-//! status` and the dashboard read them from the ledger.
+//! Sync status rows (Active / Paused / Error / Circuit open with the reason, last sync time,
+//! error count, last error), written when a capture finishes and whenever an org's health
+//! changes, so `orgsync status` and the dashboard read them from the ledger.
+//!
+//! Every write derives the headline afresh from the facts (`orgsync_core::status::headline`):
+//! the org's health as its writer and login task keep it, and the sync's enabled flag. A
+//! capture finishing therefore cannot overwrite a budget pause with Active, and a recovered
+//! org turns Active again by itself. Writes are serialized, so the last one always carries the
+//! latest facts.
+
+use std::sync::Arc;
 
 use chrono::Utc;
-use orgsync_core::OrgName;
 use orgsync_core::config::Capture;
-use orgsync_core::mapping::object_name;
-use orgsync_store::{Store, SyncRow, SyncStatus};
+use orgsync_core::status::{Facts, SyncState, headline};
+use orgsync_core::{OrgName, Settings};
+use orgsync_store::{CircuitState, OrgRow, Store, SyncRow, SyncStatus};
 
 use crate::error::EngineError;
-use crate::shared::Shared;
+use crate::leg::{Leg, Legs};
+use crate::orgs::Orgs;
+
+/// Writes the sync rows.
+#[derive(Debug)]
+pub(crate) struct StatusWriter<S> {
+    pub settings: Arc<Settings>,
+    pub store: Arc<S>,
+    pub legs: Arc<Legs>,
+    pub orgs: Arc<Orgs>,
+    serial: tokio::sync::Mutex<()>,
+}
 
 fn capture_name(c: Capture) -> &'static str {
     match c {
@@ -19,76 +38,143 @@ fn capture_name(c: Capture) -> &'static str {
     }
 }
 
-/// The row of (org, sync) as it should start: Active, nothing known.
-pub(crate) fn initial<S>(sh: &Shared<S>, org: &OrgName, sync_idx: usize) -> SyncRow {
-    let sync = &sh.settings.syncs[sync_idx];
-    SyncRow {
-        org: org.clone(),
-        object: object_name(sync, sh.source_side(org)).to_string(),
-        capture: capture_name(sync.capture).into(),
-        interval_secs: u32::try_from(sync.interval.as_secs()).unwrap_or(u32::MAX),
-        enabled: sync.enabled,
-        status: SyncStatus::Active,
-        last_sync_at: None,
-        error_count: 0,
-        last_error: None,
+fn stored(state: SyncState) -> SyncStatus {
+    match state {
+        SyncState::Active => SyncStatus::Active,
+        SyncState::Paused => SyncStatus::Paused,
+        SyncState::Error => SyncStatus::Error,
+        SyncState::CircuitOpen => SyncStatus::CircuitOpen,
     }
 }
 
-/// Record a capture cycle's result.
-pub(crate) async fn after_capture<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    sync_idx: usize,
-    error: Option<EngineError>,
-) {
-    let object = object_name(&sh.settings.syncs[sync_idx], sh.source_side(org)).to_string();
-    let mut row = match sh.store.sync(org, &object).await {
-        Ok(Some(r)) => r,
-        _ => initial(sh, org, sync_idx),
-    };
-    match error {
-        None => {
-            row.last_sync_at = Some(Utc::now());
-            row.error_count = 0;
-            if row.status == SyncStatus::Error {
-                row.status = SyncStatus::Active;
-            }
-        }
-        Some(e) => {
-            row.error_count += 1;
-            row.last_error = Some(e.to_string());
-            if matches!(e, EngineError::Auth { .. }) {
-                row.status = SyncStatus::Error;
-            }
+impl<S: Store> StatusWriter<S> {
+    pub fn new(settings: Arc<Settings>, store: Arc<S>, legs: Arc<Legs>, orgs: Arc<Orgs>) -> Self {
+        StatusWriter {
+            settings,
+            store,
+            legs,
+            orgs,
+            serial: tokio::sync::Mutex::new(()),
         }
     }
-    if let Err(e) = sh.store.put_sync(&row).await {
-        tracing::warn!(%org, object, error = %e, "cannot write the sync status");
-    }
-}
 
-/// Set the status of every sync of `org` (circuit open, paused by the governor, auth error,
-/// or back to Active), keeping the other columns.
-pub(crate) async fn set_org<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    status: SyncStatus,
-    error: Option<String>,
-) {
-    for idx in 0..sh.settings.syncs.len() {
-        let object = object_name(&sh.settings.syncs[idx], sh.source_side(org)).to_string();
-        let mut row = match sh.store.sync(org, &object).await {
+    /// The row of `leg` as it starts: nothing known.
+    fn initial(&self, leg: &Leg) -> SyncRow {
+        let sync = leg.settings(&self.settings);
+        SyncRow {
+            org: leg.org.clone(),
+            object: leg.object.clone(),
+            capture: capture_name(sync.capture).into(),
+            interval_secs: u32::try_from(sync.interval.as_secs()).unwrap_or(u32::MAX),
+            enabled: sync.enabled,
+            status: SyncStatus::Active,
+            last_sync_at: None,
+            error_count: 0,
+            last_error: None,
+        }
+    }
+
+    /// Read-modify-write the row of `leg`, its headline derived from the facts now.
+    async fn write(&self, leg: &Leg, change: impl FnOnce(&mut SyncRow)) {
+        let _one_at_a_time = self.serial.lock().await;
+        let mut row = match self.store.sync(&leg.org, &leg.object).await {
             Ok(Some(r)) => r,
-            _ => initial(sh, org, idx),
+            Ok(None) => self.initial(leg),
+            Err(e) => {
+                tracing::warn!(leg = %leg, error = %e, "cannot read the sync status");
+                return;
+            }
         };
-        if row.status == status && error.is_none() {
-            continue;
+        change(&mut row);
+        let sync = leg.settings(&self.settings);
+        row.enabled = sync.enabled;
+        row.capture = capture_name(sync.capture).into();
+        let health = self
+            .orgs
+            .get(&leg.org)
+            .map(|o| o.health())
+            .unwrap_or_default();
+        let circuit = health.circuit.as_ref().map(|(_, why)| why.as_str());
+        let login = health.login_error.as_deref();
+        let facts = Facts {
+            enabled: sync.enabled,
+            auth_refused: login.filter(|_| health.auth_refused),
+            unreachable: login.filter(|_| !health.auth_refused),
+            circuit_open: circuit,
+            budget_paused: health.budget_paused,
+            quota_paused: health.quota_until.is_some_and(|u| u > Utc::now()),
+        };
+        let h = headline(&facts);
+        row.status = stored(h.state);
+        if let Some(reason) = h.reason.filter(|_| h.state != SyncState::Active) {
+            row.last_error = Some(reason);
         }
-        row.status = status;
-        if let Some(e) = &error {
-            row.last_error = Some(e.clone());
+        if let Err(e) = self.store.put_sync(&row).await {
+            tracing::warn!(leg = %leg, error = %e, "cannot write the sync status");
         }
-        let _ = sh.store.put_sync(&row).await;
+    }
+
+    /// Rows for every leg (at start), with the current headline.
+    pub async fn init(&self) {
+        for leg in self.legs.all() {
+            self.write(leg, |_| {}).await;
+        }
+    }
+
+    /// Record a capture's result.
+    pub async fn after_capture(&self, leg: &Leg, error: Option<&EngineError>) {
+        self.write(leg, |row| match error {
+            None => {
+                row.last_sync_at = Some(Utc::now());
+                row.error_count = 0;
+            }
+            Some(e) => {
+                row.error_count += 1;
+                row.last_error = Some(e.to_string());
+            }
+        })
+        .await;
+    }
+
+    /// An org's health changed: re-derive the headline of each of its syncs, and its row.
+    pub async fn refresh_org(&self, org: &OrgName) {
+        for leg in self.legs.of_org(org) {
+            self.write(leg, |_| {}).await;
+        }
+        self.note_org(org).await;
+    }
+
+    /// The org's row: its id, health in words, circuit and API budget as last observed.
+    pub async fn note_org(&self, org: &OrgName) {
+        let Some(o) = self.orgs.get(org) else {
+            return;
+        };
+        let mut row = match self.store.org(org).await {
+            Ok(r) => r.unwrap_or_else(|| OrgRow::new(org.clone())),
+            Err(e) => {
+                tracing::warn!(%org, error = %e, "cannot read the org row");
+                return;
+            }
+        };
+        let h = o.health();
+        row.org_id = o.org_id().or(row.org_id);
+        row.status = match (&h.login_error, h.auth_refused) {
+            (Some(m), true) => format!("login refused: {m}"),
+            (Some(m), false) => format!("unreachable: {m}"),
+            (None, _) if h.budget_paused => "paused: API budget share reached".into(),
+            (None, _) => "ok".into(),
+        };
+        (row.circuit, row.circuit_until) = match &h.circuit {
+            Some((until, _)) => (CircuitState::Open, Some(*until)),
+            None => (CircuitState::Closed, None),
+        };
+        if let Some(u) = o.conn().and_then(|c| c.client.budget().api_usage) {
+            row.budget_used = i64::try_from(u.used).ok();
+            row.budget_max = i64::try_from(u.max).ok();
+            row.budget_observed_at = Some(Utc::now());
+        }
+        if let Err(e) = self.store.put_org(&row).await {
+            tracing::warn!(%org, error = %e, "cannot write the org row");
+        }
     }
 }

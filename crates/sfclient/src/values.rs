@@ -83,6 +83,13 @@ pub fn soql_datetime(dt: &DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Formats a datetime as a SOQL literal with milliseconds (`2024-01-02T03:04:05.678Z`), the
+/// precision of SystemModstamp: a keyset or a window bound at second precision would re-read
+/// (or leave out) everything within that second.
+pub fn soql_datetime_ms(dt: &DateTime<Utc>) -> String {
+    dt.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// Quotes a string for a SOQL literal (`'O\'Brien'`).
 pub fn soql_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

@@ -16,10 +16,11 @@ pub const MIN_OPEN: TimeDelta = TimeDelta::minutes(1);
 /// Longest open period.
 pub const MAX_OPEN: TimeDelta = TimeDelta::hours(1);
 
-/// Which failures say the org is unhealthy. Record-level outcomes (validation errors, a
-/// missing parent) are answers from a healthy org; quota has its own pause.
+/// Which failures say the org is unhealthy: a whole call that failed, or a refused token.
+/// Record-level outcomes (validation errors, a missing parent, a locked row) are answers from a
+/// healthy org; quota has its own pause.
 pub fn counts(kind: &FailureKind) -> bool {
-    matches!(kind, FailureKind::Retryable | FailureKind::Auth)
+    matches!(kind, FailureKind::Unavailable | FailureKind::Auth)
 }
 
 /// The breaker's state; persisted per org in the ledger.
@@ -167,8 +168,10 @@ mod tests {
 
     #[test]
     fn which_failures_count() {
-        assert!(counts(&FailureKind::Retryable));
+        assert!(counts(&FailureKind::Unavailable));
         assert!(counts(&FailureKind::Auth));
+        assert!(!counts(&FailureKind::Retryable));
+        assert!(!counts(&FailureKind::Contention));
         assert!(!counts(&FailureKind::MissingParent));
         assert!(!counts(&FailureKind::Quota { until: None }));
         assert!(!counts(&FailureKind::Permanent {

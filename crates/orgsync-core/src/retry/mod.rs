@@ -4,7 +4,11 @@
 //!
 //! Schedule (the seeds' Delivery Hub table): attempt 1 now, attempt 2 after 30 s, 3 after
 //! 2 min, 4 after 10 min, 5 after 1 h; a fifth failure marks the item Failed, kept for a
-//! manual retry.
+//! manual retry. Row-lock contention clears in moments, so it retries sooner
+//! ([`CONTENTION_SCHEDULE`]). Only failures of the write itself count as attempts: an org that
+//! is unreachable, over its quota or refusing the token defers the item without counting, and
+//! a record that changed under the write (deleted there meanwhile) is re-read and decided
+//! again.
 
 pub mod breaker;
 pub mod budget;
@@ -20,6 +24,18 @@ pub const SCHEDULE: [TimeDelta; 4] = [
     TimeDelta::hours(1),
 ];
 
+/// Delays before attempts 2..=5 after row-lock contention (`UNABLE_TO_LOCK_ROW`).
+pub const CONTENTION_SCHEDULE: [TimeDelta; 4] = [
+    TimeDelta::seconds(1),
+    TimeDelta::seconds(5),
+    TimeDelta::seconds(30),
+    TimeDelta::minutes(2),
+];
+
+/// How long an item waits when its org could not be reached, before it is tried again
+/// (the circuit breaker may hold it longer).
+pub const UNAVAILABLE_PAUSE: TimeDelta = TimeDelta::seconds(5);
+
 /// Attempts before an item is Failed.
 pub const MAX_ATTEMPTS: u32 = SCHEDULE.len() as u32 + 1;
 
@@ -32,8 +48,15 @@ pub const QUOTA_PAUSE: TimeDelta = TimeDelta::hours(1);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FailureKind {
-    /// Row lock, 5xx, timeout, connection reset: try again later.
+    /// A transient failure of this record's write: try again later.
     Retryable,
+    /// Row-lock contention on this record: try again soon.
+    Contention,
+    /// The whole call failed (unreachable, 5xx, timeout): not the record's fault.
+    Unavailable,
+    /// The target's copy changed under the write (deleted there meanwhile): re-read it and
+    /// decide the write again.
+    Stale,
     /// `REQUEST_LIMIT_EXCEEDED` or the budget governor: the whole org pauses.
     Quota {
         /// When the org may be called again, if known.
@@ -67,6 +90,10 @@ pub enum Decision {
     OrgError,
     /// Mark the item Failed with this message; a person retries it.
     FailNow(String),
+    /// Try again then, without counting an attempt.
+    Defer(DateTime<Utc>),
+    /// Re-read the target's copy, then decide again (no attempt counted).
+    Reread,
 }
 
 /// Decide after a failure. `attempts` counts attempts made so far including this one;
@@ -79,6 +106,12 @@ pub fn decide(
 ) -> Decision {
     match kind {
         FailureKind::MissingParent => Decision::WaitForParent,
+        FailureKind::Unavailable => Decision::Defer(now + UNAVAILABLE_PAUSE),
+        FailureKind::Stale => Decision::Reread,
+        FailureKind::Contention => match next_in(&CONTENTION_SCHEDULE, attempts, now) {
+            Some(t) => Decision::RetryAt(t),
+            None => Decision::FailNow(format!("gave up after {attempts} attempts")),
+        },
         FailureKind::Quota { until } => {
             Decision::PauseOrg(until.filter(|u| *u > now).unwrap_or(now + QUOTA_PAUSE))
         }
@@ -94,8 +127,12 @@ pub fn decide(
 
 /// When attempt `attempts + 1` is due, or None once [`MAX_ATTEMPTS`] have been made.
 pub fn next_attempt(attempts: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    next_in(&SCHEDULE, attempts, now)
+}
+
+fn next_in(schedule: &[TimeDelta], attempts: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let idx = usize::try_from(attempts.checked_sub(1)?).ok()?;
-    SCHEDULE.get(idx).map(|d| now + *d)
+    schedule.get(idx).map(|d| now + *d)
 }
 
 #[cfg(test)]
@@ -138,6 +175,19 @@ mod tests {
             Decision::RefreshAuthThenRetry
         );
         assert_eq!(decide(&FailureKind::Auth, 1, now, true), Decision::OrgError);
+        assert_eq!(
+            decide(&FailureKind::Unavailable, 9, now, false),
+            Decision::Defer(now + UNAVAILABLE_PAUSE)
+        );
+        assert_eq!(decide(&FailureKind::Stale, 9, now, false), Decision::Reread);
+        assert_eq!(
+            decide(&FailureKind::Contention, 1, now, false),
+            Decision::RetryAt(now + TimeDelta::seconds(1))
+        );
+        assert!(matches!(
+            decide(&FailureKind::Contention, 5, now, false),
+            Decision::FailNow(_)
+        ));
         let p = FailureKind::Permanent {
             message: "FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount must be positive".into(),
         };

@@ -1,24 +1,26 @@
-//! One round of writes to one org: plan the claimed items (parents before children, ≤200 per
-//! call, children of parents not yet landed → Pending), write each batch with one sObject
-//! Collections call, and turn every per-record result into a ledger completion.
-//! The write calls themselves are in [`super::writes`].
+//! Running a round's plan: each batch written with one or two calls ([`super::writes`]), and
+//! every per-record result turned into a ledger completion — a Synced item records what the
+//! target now holds (its id, its deleted flag, the shadow of what was written), a failed one
+//! goes through the one retry policy ([`crate::policy`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use orgsync_core::mapping::{PayloadValue, payload_values, to_merge_keys};
+use orgsync_core::mapping::{Payload, PayloadValue, payload_values, to_merge_keys};
 use orgsync_core::merge::ShadowValue;
-use orgsync_core::plan::{ObjectOrder, PendingReason, plan};
-use orgsync_core::retry::budget::{Governor, WorkClass};
-use orgsync_core::{FieldValue, GlobalId, Op, OrgName, SyncItem};
-use orgsync_store::{Completion, Item, ItemError, Outcome, RecordWrite, Store};
+use orgsync_core::plan::PendingReason;
+use orgsync_core::write::Write;
+use orgsync_core::{FieldValue, GlobalId, Op, OrgName, Settings, SyncItem};
+use orgsync_store::{Completion, Item, ItemError, ItemId, Outcome, RecordWrite};
 use serde_json::Value;
-use sfclient::ErrorKind;
+use sfclient::{ErrorKind, ItemResult};
 
-use super::writes::{delete, undelete, upsert};
+use super::decide::{RoundPlan, decided};
+use super::writes::{ToUpsert, delete, undelete, upsert};
 use crate::convert::Links;
-use crate::failure::{self, OrgAction};
-use crate::shared::{OrgConn, Shared};
+use crate::leg::{Leg, Legs};
+use crate::orgs::OrgConn;
+use crate::policy::{OrgAction, on_failure};
 
 /// What a round did.
 #[derive(Debug, Default)]
@@ -29,222 +31,243 @@ pub(crate) struct RoundResult {
     pub org_action: OrgAction,
     pub synced: u64,
     pub failed: u64,
+    /// Copies to re-read before their items are decided again: (leg, local id).
+    pub reread: Vec<(std::sync::Arc<Leg>, String)>,
 }
 
-type Key = (String, GlobalId);
-
-fn key(object: &str, gid: &GlobalId) -> Key {
-    (object.to_ascii_lowercase(), gid.clone())
+/// Everything a round's writes need.
+pub(crate) struct Round<'a> {
+    pub settings: &'a Settings,
+    pub legs: &'a Legs,
+    pub org: &'a OrgName,
+    pub conn: &'a OrgConn,
+    pub owner: &'a str,
+    pub links: &'a Links,
 }
 
-/// Write `items` to `org`.
-pub(crate) async fn run<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    conn: &OrgConn,
-    governor: &Governor,
-    items: Vec<Item>,
-) -> RoundResult {
-    let mut out = RoundResult::default();
-    let owner = items
-        .first()
-        .and_then(|i| i.lease.as_ref().map(|l| l.owner.clone()))
-        .unwrap_or_default();
-    let by_key: HashMap<Key, &Item> = items
-        .iter()
-        .map(|i| (key(&i.work.object, &i.work.global_id), i))
-        .collect();
-    let landed = landed_parents(sh, org, &items).await;
-    let links = Links {
-        by_name: super::names::resolve(org, conn, items.iter().map(|i| &i.work.payload)).await,
-        landed,
-    };
-    let landed = &links.landed;
-    let order = ObjectOrder::from_settings(&sh.settings);
-    let planned = plan(
-        items.iter().map(|i| i.work.clone()).collect(),
-        &order,
-        sh.settings.engine.batch_size,
-        &|_, g| landed.contains_key(g),
-    );
-    let now = Utc::now();
-    for (work, reason) in planned.pending {
-        let Some(item) = by_key.get(&key(&work.object, &work.global_id)) else {
-            continue;
-        };
-        let outcome = match reason {
-            PendingReason::MissingParent(p) => Outcome::Pending {
-                parent: p.global_id,
-                error: None,
-            },
-            PendingReason::ParentCycle => {
-                out.failed += 1;
-                Outcome::Failed {
-                    error: ItemError {
-                        code: "PARENT_CYCLE".into(),
-                        message: "records of this batch reference each other in a loop".into(),
-                        kind: "permanent".into(),
-                    },
-                }
-            }
-        };
-        out.completions.push(completion(item.id, &owner, outcome));
-    }
-    for batch in planned.batches {
-        let items: Vec<&Item> = batch
-            .items
-            .iter()
-            .filter_map(|w| by_key.get(&key(&w.object, &w.global_id)).copied())
-            .collect();
-        if !governor.admits(WorkClass::of(batch.op, false)) {
-            let at = now + chrono::TimeDelta::minutes(5);
-            for it in items {
-                let error = ItemError {
-                    code: "BUDGET".into(),
-                    message: "paused by the API budget governor".into(),
-                    kind: "quota".into(),
-                };
-                out.completions
-                    .push(completion(it.id, &owner, Outcome::RetryAt { at, error }));
-            }
-            continue;
-        }
-        let sent_at = Utc::now();
-        let results = match batch.op {
-            Op::Upsert => upsert(sh, org, conn, &batch.object, &batch.items, &links).await,
-            Op::Undelete => undelete(sh, org, conn, &batch.object, &batch.items, &links).await,
-            Op::Delete => delete(sh, org, conn, &batch.object, &batch.items).await,
-        };
-        let whole_call_failed = !results.is_empty()
-            && results.iter().all(|r| {
-                r.as_ref()
-                    .is_err_and(|e| matches!(e.kind(), ErrorKind::Retryable | ErrorKind::Auth))
-            });
-        out.calls.push(!whole_call_failed);
-        for ((it, work), result) in items.iter().zip(&batch.items).zip(results) {
-            let mut detail = Value::Null;
-            let outcome = match result {
-                Ok(saved) => {
-                    out.synced += 1;
-                    // the audit trail says what was written where
-                    detail = serde_json::json!({
-                        "id": saved.id,
-                        "created": saved.created,
-                        "fields": work.payload.keys().collect::<Vec<_>>(),
-                    });
-                    Outcome::Synced {
-                        record: written(sh, org, work, saved, sent_at),
-                    }
-                }
-                Err(e) => {
-                    let parent = e
-                        .missing_parent()
-                        .and_then(|m| m.value.parse::<GlobalId>().ok())
-                        .or_else(|| {
-                            work.parents
-                                .iter()
-                                .find(|p| !landed.contains_key(&p.global_id))
-                                .map(|p| p.global_id.clone())
-                        })
-                        .filter(|g| !landed.contains_key(g));
-                    let (o, action) = failure::outcome(&e, it.attempts + 1, parent, Utc::now());
-                    if matches!(o, Outcome::Failed { .. }) {
-                        out.failed += 1;
-                    }
-                    if action != OrgAction::None {
-                        out.org_action = action;
-                    }
-                    o
-                }
-            };
-            let mut c = completion(it.id, &owner, outcome);
-            c.detail = detail;
-            out.completions.push(c);
-        }
-    }
-    out
-}
-
-fn completion(id: orgsync_store::ItemId, owner: &str, outcome: Outcome) -> Completion {
+fn completion(id: ItemId, owner: &str, outcome: Outcome, detail: Value) -> Completion {
     Completion {
         id,
         lease_owner: owner.to_string(),
         outcome,
         follow_ups: Vec::new(),
-        detail: Value::Null,
+        detail,
     }
 }
 
-/// Parents referenced by the items that exist in `org`: global id → local id.
-async fn landed_parents<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    items: &[Item],
-) -> HashMap<GlobalId, String> {
-    let mut wanted: BTreeMap<String, HashSet<GlobalId>> = BTreeMap::new();
-    for it in items {
-        for p in &it.work.parents {
-            wanted
-                .entry(p.object.clone())
-                .or_default()
-                .insert(p.global_id.clone());
-        }
-    }
-    let mut out = HashMap::new();
-    for (object, gids) in wanted {
-        let gids: Vec<GlobalId> = gids.into_iter().collect();
-        if let Ok(rows) = sh.store.records(org, &object, &gids).await {
-            for r in rows {
-                if let (Some(l), false) = (r.local_id, r.deleted) {
-                    out.insert(r.global_id, l);
-                }
+impl Round<'_> {
+    /// Write `plan` for `items`.
+    pub async fn run(&self, plan: RoundPlan, items: &[Item]) -> RoundResult {
+        let by_id: HashMap<ItemId, &Item> = items.iter().map(|i| (i.id, i)).collect();
+        let mut out = RoundResult::default();
+        for id in &plan.nothing {
+            if let Some(it) = by_id.get(id) {
+                let rw =
+                    RecordWrite::new(self.org.clone(), &it.work.object, it.work.global_id.clone());
+                let detail =
+                    serde_json::json!({ "write": "nothing: the target holds the agreed state" });
+                out.completions.push(completion(
+                    *id,
+                    self.owner,
+                    Outcome::Synced { record: rw },
+                    detail,
+                ));
             }
         }
+        for (id, error) in &plan.failed {
+            out.failed += 1;
+            let outcome = Outcome::Failed {
+                error: error.clone(),
+            };
+            out.completions
+                .push(completion(*id, self.owner, outcome, Value::Null));
+        }
+        for (work, reason) in &plan.plan.pending {
+            let Some(d) = decided(&plan, work) else {
+                continue;
+            };
+            let outcome = match reason {
+                PendingReason::MissingParent(p) => Outcome::Pending {
+                    parent: p.global_id.clone(),
+                    error: None,
+                },
+                PendingReason::ParentCycle => {
+                    out.failed += 1;
+                    Outcome::Failed {
+                        error: ItemError {
+                            code: "PARENT_CYCLE".into(),
+                            message: "records of this batch reference each other in a loop".into(),
+                            kind: "permanent".into(),
+                        },
+                    }
+                }
+            };
+            out.completions
+                .push(completion(d.item, self.owner, outcome, Value::Null));
+        }
+        for batch in &plan.plan.batches {
+            let Some(leg) = self.legs.find(self.org, &batch.object) else {
+                continue;
+            };
+            let gid_field = &leg.settings(self.settings).global_id_field;
+            let sent_at = Utc::now();
+            let results: Vec<(ItemResult, Option<&Payload>)> = match batch.op {
+                Op::Upsert => {
+                    let list: Vec<ToUpsert<'_>> = batch
+                        .items
+                        .iter()
+                        .map(|w| ToUpsert {
+                            gid: &w.global_id,
+                            payload: &w.payload,
+                            local_id: decided(&plan, w).and_then(|d| match &d.write {
+                                Write::Update { local_id, .. } => Some(local_id.as_str()),
+                                _ => None,
+                            }),
+                        })
+                        .collect();
+                    upsert(self.conn, &batch.object, gid_field, &list, self.links)
+                        .await
+                        .into_iter()
+                        .zip(batch.items.iter().map(|w| Some(&w.payload)))
+                        .collect()
+                }
+                Op::Delete => {
+                    let list: Vec<(&GlobalId, Option<&str>)> = batch
+                        .items
+                        .iter()
+                        .map(|w| {
+                            let local = decided(&plan, w).and_then(|d| match &d.write {
+                                Write::Delete { local_id } => local_id.as_deref(),
+                                _ => None,
+                            });
+                            (&w.global_id, local)
+                        })
+                        .collect();
+                    delete(self.conn, &batch.object, gid_field, &list)
+                        .await
+                        .into_iter()
+                        .map(|r| (r, None))
+                        .collect()
+                }
+                Op::Undelete => {
+                    let list: Vec<(&GlobalId, &Payload)> = batch
+                        .items
+                        .iter()
+                        .map(|w| {
+                            let full = decided(&plan, w)
+                                .and_then(|d| d.recreate.as_ref())
+                                .unwrap_or(&w.payload);
+                            (&w.global_id, full)
+                        })
+                        .collect();
+                    undelete(self.conn, &batch.object, gid_field, &list, self.links)
+                        .await
+                        .into_iter()
+                        .map(|(r, p)| (r, Some(p)))
+                        .collect()
+                }
+            };
+            let whole_call_failed = !results.is_empty()
+                && results.iter().all(|(r, _)| {
+                    r.as_ref().is_err_and(|e| {
+                        matches!(e.kind(), ErrorKind::Retryable | ErrorKind::Auth)
+                            && !matches!(e, sfclient::SfError::Record { .. })
+                    })
+                });
+            out.calls.push(!whole_call_failed);
+            for (work, (result, written)) in batch.items.iter().zip(results) {
+                let Some(d) = decided(&plan, work) else {
+                    continue;
+                };
+                let Some(it) = by_id.get(&d.item) else {
+                    continue;
+                };
+                let c = match result {
+                    Ok(saved) => {
+                        out.synced += 1;
+                        let detail = serde_json::json!({
+                            "id": saved.id,
+                            "created": saved.created,
+                            "op": format!("{:?}", work.op).to_ascii_lowercase(),
+                            "fields": written.map(|p| p.keys().cloned().collect::<Vec<_>>()),
+                        });
+                        let record = self.written(leg, work, written, saved, sent_at);
+                        completion(d.item, self.owner, Outcome::Synced { record }, detail)
+                    }
+                    Err(e) => {
+                        let parent = e
+                            .missing_parent()
+                            .and_then(|m| m.value.parse::<GlobalId>().ok())
+                            .or_else(|| work.parents.first().map(|p| p.global_id.clone()))
+                            .filter(|g| !self.links.landed.contains_key(g));
+                        let v = on_failure(&e, it.attempts.saturating_add(1), parent, Utc::now());
+                        if matches!(v.outcome, Outcome::Failed { .. }) {
+                            out.failed += 1;
+                        }
+                        if v.org != OrgAction::None {
+                            out.org_action = v.org;
+                        }
+                        if v.reread
+                            && let Some(
+                                Write::Update { local_id, .. } | Write::Undelete { local_id, .. },
+                            ) = Some(&d.write)
+                        {
+                            out.reread.push((leg.clone(), local_id.clone()));
+                        }
+                        completion(d.item, self.owner, v.outcome, Value::Null)
+                    }
+                };
+                out.completions.push(c);
+            }
+        }
+        out
     }
-    out
-}
 
-/// The target's record row after a successful write: its local id, and the shadow of what it
-/// now holds.
-fn written<S>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    work: &SyncItem,
-    saved: sfclient::Saved,
-    at: DateTime<Utc>,
-) -> RecordWrite {
-    let mut rw = RecordWrite::new(org.clone(), work.object.clone(), work.global_id.clone());
-    rw.local_id = (!saved.id.is_empty()).then_some(saved.id);
-    // Only what the write itself proves: a delete deleted, an undelete or a creating upsert
-    // made the record live. An update says nothing about later: a delete made there after
-    // our write was sent may already be captured, and must not be undone here (it would hide
-    // the record's next undelete).
-    rw.deleted = match work.op {
-        Op::Delete => Some(true),
-        Op::Undelete => Some(false),
-        Op::Upsert => (saved.created == Some(true)).then_some(false),
-    };
-    if work.op == Op::Upsert
-        && let Some(sync) = sh.sync_for(org, &work.object)
-    {
-        // lookups in their canonical form, the parent's global id (see
-        // `orgsync_core::mapping::canonical_lookups`): what the next poll turns them into
-        let mut fields = payload_values(&work.payload);
-        for (f, v) in &work.payload {
-            match v {
-                PayloadValue::Reference { global_id, .. } => {
-                    fields.insert(f.clone(), FieldValue::Text(global_id.to_string()));
+    /// The target's record row after a successful write: its local id, whether the write
+    /// proves it deleted or live, and the shadow of what was written (sent at `at`).
+    fn written(
+        &self,
+        leg: &Leg,
+        work: &SyncItem,
+        payload: Option<&Payload>,
+        saved: sfclient::Saved,
+        at: DateTime<Utc>,
+    ) -> RecordWrite {
+        let mut rw = RecordWrite::new(
+            self.org.clone(),
+            work.object.clone(),
+            work.global_id.clone(),
+        );
+        rw.local_id = (!saved.id.is_empty()).then_some(saved.id);
+        // Only what the write itself proves: a delete deleted, an undelete or a creating upsert
+        // made the record live. An update says nothing about later: a delete made there after
+        // our write was sent may already be captured, and must not be undone here.
+        rw.deleted = match work.op {
+            Op::Delete => Some(true),
+            Op::Undelete => Some(false),
+            Op::Upsert => (saved.created == Some(true)).then_some(false),
+        };
+        if let Some(payload) = payload {
+            // lookups in their canonical form, the parent's global id (see
+            // `orgsync_core::mapping::canonical_lookups`): what the next read turns them into
+            let mut fields = payload_values(payload);
+            for (f, v) in payload {
+                match v {
+                    PayloadValue::Reference { global_id, .. } => {
+                        fields.insert(f.clone(), FieldValue::Text(global_id.to_string()));
+                    }
+                    PayloadValue::MatchByName { name, .. } => {
+                        fields.insert(f.clone(), orgsync_core::mapping::name_ref(name));
+                    }
+                    PayloadValue::Value { .. } => {}
                 }
-                PayloadValue::MatchByName { name, .. } => {
-                    fields.insert(f.clone(), orgsync_core::mapping::name_ref(name));
-                }
-                PayloadValue::Value { .. } => {}
             }
+            let sync = leg.settings(self.settings);
+            rw.shadow = to_merge_keys(sync, leg.side.is_source(), &fields)
+                .into_iter()
+                .map(|(k, value)| (k, ShadowValue { value, at }))
+                .collect();
         }
-        rw.shadow = to_merge_keys(sync, sh.source_side(org), &fields)
-            .into_iter()
-            .map(|(k, value)| (k, ShadowValue { value, at }))
-            .collect();
+        rw
     }
-    rw
 }

@@ -1,23 +1,39 @@
-//! Apply: one worker per target org. It claims due items under a lease, writes them in
-//! planned batches ([`batch`]) and reports every item's outcome to the ledger in one
-//! transaction. The per-org circuit breaker and the budget governor gate each round.
+//! Apply: one writer per target org. Each round claims due items under a lease, then load →
+//! decide (pure, [`decide`]) → write ([`batch`]) → complete, reporting every item's outcome to
+//! the ledger in one transaction. Before claiming, the writer checks what may stop it: the API
+//! budget's ceiling (it then claims nothing, probes `/limits` from a small reserve and resumes
+//! the moment the allocation is raised, so the backlog goes out in full batches), a quota pause
+//! and the circuit breaker. Store failures end the round without completing anything (the
+//! leases expire and the items come back): no error in this path is turned into a success.
 
 mod batch;
-mod fresh;
+mod decide;
+mod load;
 mod names;
 mod writes;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use orgsync_core::OrgName;
+use orgsync_core::Settings;
 use orgsync_core::retry::breaker::{Admission, Breaker};
-use orgsync_core::retry::budget::{Governor, Transition};
-use orgsync_store::{CircuitState, ItemId, Store, SyncStatus};
+use orgsync_store::{Item, ItemId, Store};
+use sfclient::Ceiling;
+use tokio::sync::watch;
 
-use crate::failure::OrgAction;
-use crate::shared::{Counters, Shared};
-use crate::status;
+use crate::activity::Activity;
+use crate::capture::SourceSlot;
+use crate::capture::ingest::{Ingest, SyncLocks};
+use crate::convert::Links;
+use crate::error::EngineError;
+use crate::leg::Legs;
+use crate::orgs::{Org, OrgConn};
+use crate::policy::OrgAction;
+use crate::status::StatusWriter;
+use batch::{Round, RoundResult};
 
 /// Items claimed per round (several collections calls' worth).
 const CLAIM: u32 = 2000;
@@ -25,185 +41,302 @@ const CLAIM: u32 = 2000;
 /// Short, because a live worker renews it every [`RENEW`] while it writes (see `hold`).
 const LEASE: TimeDelta = TimeDelta::seconds(30);
 /// How often a worker renews the leases of the items it is writing.
-const RENEW: std::time::Duration = std::time::Duration::from_secs(10);
+const RENEW: Duration = Duration::from_secs(10);
 /// Longest sleep without looking at the ledger (items may be queued by another replica).
-const IDLE_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
+/// Calls kept below the budget ceiling for `/limits` probes while paused.
+pub(crate) const PROBE_RESERVE: u64 = 20;
+/// First and longest pause between `/limits` probes while the budget holds calls.
+const PROBE_FIRST: Duration = Duration::from_secs(10);
+const PROBE_MAX: Duration = Duration::from_secs(900);
 
-/// Run the worker of `org` until shutdown. A batch being written when shutdown is requested
-/// finishes and is completed; nothing is claimed after that.
-pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, org: OrgName) {
-    let Some(wake) = sh.apply_wake.get(&org).cloned() else {
-        return;
-    };
-    let Some(conn) = sh.orgs.get(&org).cloned() else {
-        return;
-    };
-    let share = sh.settings.orgs.get(&org).map_or(0.8, |o| o.budget_share);
-    let mut governor = Governor::new(share);
-    let mut breaker = Breaker::default();
-    let mut paused_until = None;
-    let mut stop = sh.shutdown.subscribe();
-    let owner = format!("{}/{}", sh.opts.lease_owner, org);
-    // Write nothing before every poller has read once: edits made on several orgs while the
-    // engine was down are then all captured (and merged, conflicts recorded) before any of
-    // them is overwritten by a write of the others.
-    while !sh.stopping()
-        && sh
-            .pollers
-            .iter()
-            .any(|p| p.finished.load(std::sync::atomic::Ordering::SeqCst) == 0)
-    {
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
-            _ = stop.changed() => {}
-        }
-    }
-    loop {
-        if sh.stopping() {
-            break;
-        }
-        let now = Utc::now();
-        let mut wait_until = None;
-        if let Some(u) = paused_until.filter(|u| *u > now) {
-            wait_until = Some(u);
-        }
-        if let Some(usage) = conn.client.budget().api_usage {
-            match governor.observe(usage.used, usage.max) {
-                Some(Transition::Paused) => {
-                    status::set_org(&sh, &org, SyncStatus::Paused, Some("API budget".into())).await
-                }
-                Some(Transition::Resumed) => {
-                    status::set_org(&sh, &org, SyncStatus::Active, None).await
-                }
-                None => {}
-            }
-        }
-        if wait_until.is_none()
-            && let Admission::Reject { retry_at } = breaker.admit(now)
-        {
-            wait_until = Some(retry_at);
-        }
-        let round = sh.activity.begin();
-        let claimed = if wait_until.is_none() {
-            match sh.store.claim_due(&org, now, CLAIM, &owner, LEASE).await {
-                Ok(items) => items,
-                Err(e) => {
-                    tracing::warn!(%org, error = %e, "claim failed");
-                    Vec::new()
-                }
-            }
-        } else {
-            Vec::new()
+/// Counters of what writers did, for [`crate::Progress`].
+#[derive(Debug, Default)]
+pub(crate) struct WriteCounters {
+    pub synced: AtomicU64,
+    pub failed: AtomicU64,
+    /// Rounds completed (bumped before the ledger sees the outcome, so `wait_idle` never
+    /// mistakes a just-finished round for no activity).
+    pub rounds: AtomicU64,
+}
+
+/// The writer of one org.
+#[derive(Debug)]
+pub(crate) struct Writer<S> {
+    pub org: Arc<Org>,
+    pub settings: Arc<Settings>,
+    pub store: Arc<S>,
+    pub legs: Arc<Legs>,
+    pub locks: Arc<SyncLocks>,
+    pub ingest: Arc<Ingest<S>>,
+    pub status: Arc<StatusWriter<S>>,
+    /// Every capture source: nothing is written before each has read once.
+    pub sources: Vec<Arc<SourceSlot>>,
+    pub counters: Arc<WriteCounters>,
+    pub activity: Arc<Activity>,
+    pub owner: String,
+}
+
+impl<S: Store> Writer<S> {
+    /// Run until `stop`. A batch being written when stop is requested finishes and is
+    /// completed; nothing is claimed after that.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let Some(conn) = self.org.connected(&mut stop).await else {
+            return;
         };
-        if claimed.is_empty() {
-            drop(round);
-            let next = match wait_until {
-                Some(u) => Some(u),
-                None => sh.store.next_due(&org).await.ok().flatten(),
-            };
-            let sleep = next
-                .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
-                .unwrap_or(IDLE_RECHECK)
-                .min(IDLE_RECHECK);
+        let share = self
+            .settings
+            .orgs
+            .get(&self.org.name)
+            .map_or(0.8, |o| o.budget_share);
+        conn.client.set_ceiling(Some(Ceiling {
+            share,
+            reserve: PROBE_RESERVE,
+        }));
+        // Write nothing before every source has read once: edits made on several orgs while
+        // the engine was down are then all captured (and merged, conflicts recorded) before
+        // any of them is overwritten by a write of the others.
+        while !*stop.borrow() && self.sources.iter().any(|s| !s.has_read()) {
             tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
                 _ = stop.changed() => {}
             }
-            continue;
         }
-        let mut claimed = claimed;
-        fresh::refresh(&sh, &org, &mut claimed).await;
-        let ids: Vec<ItemId> = claimed.iter().map(|i| i.id).collect();
-        let syncs: std::collections::BTreeSet<usize> = claimed
-            .iter()
-            .filter_map(|i| sh.sync_index(&org, &i.work.object))
-            .collect();
-        let result = hold(
-            &sh,
-            &ids,
-            &owner,
-            batch::run(&sh, &org, &conn, &governor, claimed),
-        )
-        .await;
-        for call_ok in &result.calls {
-            if *call_ok {
+        let mut breaker = Breaker::default();
+        while !*stop.borrow() {
+            let now = Utc::now();
+            if !conn.client.budget_admits() {
+                self.budget_paused(&conn, &mut stop).await;
+                continue;
+            }
+            let wait_until = match self.org.health().quota_until.filter(|u| *u > now) {
+                Some(u) => Some(u),
+                None => match breaker.admit(now) {
+                    Admission::Reject { retry_at } => Some(retry_at),
+                    _ => None,
+                },
+            };
+            let round = self.activity.begin();
+            let claimed = match wait_until {
+                Some(_) => Vec::new(),
+                None => match self
+                    .store
+                    .claim_due(&self.org.name, now, CLAIM, &self.owner, LEASE)
+                    .await
+                {
+                    Ok(items) => items,
+                    Err(e) => {
+                        tracing::warn!(org = %self.org.name, error = %e, "claim failed");
+                        Vec::new()
+                    }
+                },
+            };
+            if claimed.is_empty() {
+                drop(round);
+                self.idle(wait_until, &mut stop).await;
+                continue;
+            }
+            let ids: Vec<ItemId> = claimed.iter().map(|i| i.id).collect();
+            let result = hold(
+                self.store.as_ref(),
+                &ids,
+                &self.owner,
+                self.round(&conn, &claimed),
+            )
+            .await;
+            let result = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    // nothing completed: the leases expire and the items come back
+                    tracing::warn!(org = %self.org.name, error = %e, "round failed; its items come back when their leases expire");
+                    drop(round);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            self.after_round(&mut breaker, &result).await;
+            self.counters.rounds.fetch_add(1, Ordering::SeqCst);
+            self.complete(&claimed, result, &conn).await;
+            drop(round);
+        }
+    }
+
+    /// One round over `items`: load → decide → write.
+    async fn round(&self, conn: &OrgConn, items: &[Item]) -> Result<RoundResult, EngineError> {
+        let org = &self.org.name;
+        let loaded =
+            load::load(&self.settings, self.store.as_ref(), &self.legs, org, items).await?;
+        let plan = decide::round(&self.settings, &self.legs, org, items, &loaded);
+        tracing::debug!(
+            %org,
+            items = items.len(),
+            batches = plan.plan.batches.len(),
+            pending = plan.plan.pending.len(),
+            nothing = plan.nothing.len(),
+            failed = plan.failed.len(),
+            "round"
+        );
+        let mut payloads: Vec<&orgsync_core::mapping::Payload> = Vec::new();
+        for b in &plan.plan.batches {
+            for w in &b.items {
+                payloads.push(&w.payload);
+            }
+        }
+        let links = Links {
+            by_name: names::resolve(org, conn, payloads.into_iter()).await,
+            landed: loaded.landed.clone(),
+        };
+        let round = Round {
+            settings: &self.settings,
+            legs: &self.legs,
+            org,
+            conn,
+            owner: &self.owner,
+            links: &links,
+        };
+        Ok(round.run(plan, items).await)
+    }
+
+    /// The breaker, the org row's call counters and the org's health after a round.
+    async fn after_round(&self, breaker: &mut Breaker, result: &RoundResult) {
+        let org = &self.org.name;
+        for ok in &result.calls {
+            if *ok {
                 breaker.on_success();
             } else {
                 breaker.on_failure(Utc::now());
             }
             // the org row's consecutive-failure count, shared with other replicas and shown
             // by `orgsync status`
-            if let Err(e) = sh.store.note_org_call(&org, *call_ok).await {
+            if let Err(e) = self.store.note_org_call(org, *ok).await {
                 tracing::warn!(%org, error = %e, "cannot count the call on the org row");
             }
         }
-        let circuit = if breaker.is_open(Utc::now()) {
-            CircuitState::Open
-        } else {
-            CircuitState::Closed
+        let now = Utc::now();
+        let circuit = match *breaker {
+            Breaker::Open { until, .. } if until > now => Some((
+                until,
+                format!(
+                    "{} consecutive calls failed; retried at {until}",
+                    orgsync_core::retry::breaker::FAILURE_THRESHOLD
+                ),
+            )),
+            _ => None,
         };
-        note_org(&sh, &org, circuit, &conn).await;
-        match &result.org_action {
-            OrgAction::None => {}
-            OrgAction::Pause(u) => {
-                paused_until = Some(*u);
-                status::set_org(&sh, &org, SyncStatus::Paused, Some("quota".into())).await;
+        let action = result.org_action.clone();
+        let changed = self.org.update_health(|h| {
+            h.circuit = circuit;
+            match action {
+                OrgAction::None => {}
+                OrgAction::Pause(until) => h.quota_until = Some(until),
+                OrgAction::AuthError(m) => {
+                    h.login_error = Some(m);
+                    h.auth_refused = true;
+                }
             }
-            OrgAction::Error(m) => {
-                paused_until = Some(Utc::now() + orgsync_core::retry::QUOTA_PAUSE);
-                status::set_org(&sh, &org, SyncStatus::Error, Some(m.clone())).await;
+            if result.calls.iter().any(|ok| *ok) && h.auth_refused {
+                h.login_error = None;
+                h.auth_refused = false;
             }
+        });
+        if changed {
+            self.status.refresh_org(org).await;
+        } else {
+            self.status.note_org(org).await;
         }
-        if circuit == CircuitState::Open {
-            status::set_org(&sh, &org, SyncStatus::CircuitOpen, None).await;
-        }
-        let synced = result.synced;
-        let failed = result.failed;
-        Counters::add(&sh.counters.rounds, 1);
-        // Completions and captures of the same sync never interleave: a capture reads the id
-        // map and merge state and writes record rows back; a completion landing in between
-        // (an undelete re-created under a new id, say) would be overwritten by the capture's
-        // older view. Locks are taken in ascending order; a capture holds only one.
-        let mut guards = Vec::with_capacity(syncs.len());
-        for i in &syncs {
-            guards.push(sh.capture_locks[*i].lock().await);
-        }
-        let completed = sh.store.complete(result.completions, Utc::now()).await;
-        drop(guards);
+    }
+
+    /// Record the round's outcomes (under the sync locks, so no capture straddles them), then
+    /// re-read the copies that changed under the writes.
+    async fn complete(&self, items: &[Item], result: RoundResult, conn: &OrgConn) {
+        let syncs: BTreeSet<usize> = items
+            .iter()
+            .filter_map(|i| {
+                self.legs
+                    .find(&self.org.name, &i.work.object)
+                    .map(|l| l.sync)
+            })
+            .collect();
+        let (synced, failed) = (result.synced, result.failed);
+        let completed = {
+            let _guards = self.locks.many(&syncs).await;
+            self.store.complete(result.completions, Utc::now()).await
+        };
         match completed {
             Ok(_) => {
-                Counters::add(&sh.counters.synced, synced);
-                Counters::add(&sh.counters.failed, failed);
+                self.counters.synced.fetch_add(synced, Ordering::Relaxed);
+                self.counters.failed.fetch_add(failed, Ordering::Relaxed);
             }
-            Err(e) => tracing::warn!(%org, error = %e, "cannot complete items; leases expire"),
+            Err(e) => {
+                tracing::warn!(org = %self.org.name, error = %e, "cannot complete items; their leases expire");
+            }
         }
-        drop(round);
+        let mut by_leg: std::collections::BTreeMap<usize, (Arc<crate::leg::Leg>, Vec<String>)> =
+            Default::default();
+        for (leg, id) in result.reread {
+            by_leg
+                .entry(leg.sync)
+                .or_insert_with(|| (leg.clone(), Vec::new()))
+                .1
+                .push(id);
+        }
+        for (_, (leg, ids)) in by_leg {
+            if let Err(e) = crate::capture::poll::reread(&self.ingest, &leg, conn, &ids).await {
+                tracing::warn!(leg = %leg, error = %e, "cannot re-read records that changed under a write");
+            }
+        }
     }
-}
 
-async fn note_org<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    circuit: CircuitState,
-    conn: &crate::shared::OrgConn,
-) {
-    let Ok(Some(mut row)) = sh.store.org(org).await else {
-        return;
-    };
-    row.circuit = circuit;
-    if let Some(u) = conn.client.budget().api_usage {
-        row.budget_used = i64::try_from(u.used).ok();
-        row.budget_max = i64::try_from(u.max).ok();
-        row.budget_observed_at = Some(Utc::now());
+    /// Sleep until work may be due (or `until`), a wake, or stop.
+    async fn idle(&self, until: Option<chrono::DateTime<Utc>>, stop: &mut watch::Receiver<bool>) {
+        let next = match until {
+            Some(u) => Some(u),
+            None => self.store.next_due(&self.org.name).await.ok().flatten(),
+        };
+        let sleep = next
+            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(IDLE_RECHECK)
+            .min(IDLE_RECHECK);
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = self.org.wake.notified() => {}
+            _ = stop.changed() => {}
+        }
     }
-    let _ = sh.store.put_org(&row).await;
+
+    /// The budget holds calls: claim nothing, show every sync of the org as paused, and probe
+    /// `/limits` (10 s doubling to 15 min, from the reserve) until calls are admitted again.
+    async fn budget_paused(&self, conn: &OrgConn, stop: &mut watch::Receiver<bool>) {
+        let org = &self.org.name;
+        if self.org.update_health(|h| h.budget_paused = true) {
+            tracing::warn!(%org, "API budget share reached: calls wait");
+            self.status.refresh_org(org).await;
+        }
+        let mut pause = PROBE_FIRST;
+        while !*stop.borrow() && !conn.client.budget_admits() {
+            tokio::select! {
+                _ = conn.client.budget_changed() => continue,
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => break,
+            }
+            if conn.client.probe_admitted() {
+                if let Err(e) = conn.client.probe_limits().await {
+                    tracing::warn!(%org, error = %e, "cannot read /limits");
+                }
+                pause = (pause * 2).min(PROBE_MAX);
+            }
+        }
+        if conn.client.budget_admits() && self.org.update_health(|h| h.budget_paused = false) {
+            tracing::info!(%org, "API budget admits calls again");
+            self.status.refresh_org(org).await;
+        }
+    }
 }
 
 /// Run `work` while renewing the leases of `ids` every [`RENEW`], so a long round keeps its
 /// items while a crashed worker's items come back within one short [`LEASE`].
 async fn hold<S: Store, T>(
-    sh: &Shared<S>,
+    store: &S,
     ids: &[ItemId],
     owner: &str,
     work: impl std::future::Future<Output = T>,
@@ -215,7 +348,7 @@ async fn hold<S: Store, T>(
         tokio::select! {
             r = &mut work => return r,
             _ = tick.tick() => {
-                if let Err(e) = sh.store.extend_lease(ids, owner, Utc::now() + LEASE).await {
+                if let Err(e) = store.extend_lease(ids, owner, Utc::now() + LEASE).await {
                     tracing::warn!(error = %e, "cannot renew leases; they may be re-claimed");
                 }
             }

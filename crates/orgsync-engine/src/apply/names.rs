@@ -12,7 +12,7 @@ use serde_json::Value;
 use sfclient::Record;
 
 use super::writes::off_task;
-use crate::shared::OrgConn;
+use crate::orgs::OrgConn;
 
 /// Names per lookup query.
 const NAMES_PER_QUERY: usize = 200;

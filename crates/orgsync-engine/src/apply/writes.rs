@@ -1,59 +1,51 @@
-//! The write calls of a round, one per planned batch: upsert on the global id (update by Id
-//! where the ledger knows the local id), undelete by re-creation, delete by local id.
-//!
-//! Undelete: Salesforce REST has no undelete call, so an undelete is re-created by an upsert
-//! on the global id from the values the ledger last knew in that org (its shadow). The old
-//! copy stays in the target's recycle bin and the record gets a new local id there; the id
-//! map follows.
+//! The write calls of a round, one or two per planned batch: update by Id where the target's
+//! copy is known, upsert on the global id to create (so a copy that landed without the ledger
+//! hearing of it is updated, not duplicated), delete by Id (found by its global id when the
+//! ledger knows no Id), and undelete — the copy restored from the target's recycle bin, or
+//! created anew from the full agreed record when it is gone from there.
 
 use std::collections::HashMap;
 
-use orgsync_core::mapping::{PayloadValue, from_merge_keys};
-use orgsync_core::{FieldValue, GlobalId, OrgName, SyncItem};
-use orgsync_store::Store;
+use orgsync_core::GlobalId;
+use orgsync_core::mapping::Payload;
 use serde_json::Value;
 use sfclient::{ItemResult, Record};
 
 use crate::convert::{Links, payload_record};
-use crate::shared::{OrgConn, Shared};
+use crate::orgs::OrgConn;
 
-pub(super) fn gid_field<S>(sh: &Shared<S>, org: &OrgName, object: &str) -> String {
-    sh.sync_for(org, object).map_or_else(
-        || orgsync_core::config::DEFAULT_GLOBAL_ID_FIELD.to_string(),
-        |s| s.global_id_field.clone(),
-    )
+/// One record of an upsert batch: its payload and, for an update, its id.
+#[derive(Debug)]
+pub(super) struct ToUpsert<'a> {
+    pub gid: &'a GlobalId,
+    pub payload: &'a Payload,
+    pub local_id: Option<&'a str>,
 }
 
-/// Upsert on the global id; records the ledger already knows a local id for in this org are
-/// updated by Id instead (the origin org's own records do not carry the global id until we
-/// write it, and an upsert on it there would create a duplicate). At most two calls per batch.
-pub(super) async fn upsert<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
+fn record(gid_field: &str, gid: &GlobalId, payload: &Payload, links: &Links) -> Record {
+    let mut r = payload_record(payload, links);
+    r.insert(gid_field.to_string(), Value::String(gid.to_string()));
+    r
+}
+
+/// Updates by Id and creates by upsert on `gid_field`: at most two calls. Results in order.
+pub(super) async fn upsert(
     conn: &OrgConn,
     object: &str,
-    items: &[SyncItem],
+    gid_field: &str,
+    items: &[ToUpsert<'_>],
     links: &Links,
 ) -> Vec<ItemResult> {
-    let field = gid_field(sh, org, object);
-    let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
-    let local = local_ids(sh, org, object, &gids).await;
     let mut updates = Vec::new();
-    let mut upserts = Vec::new();
-    let mut slots = Vec::with_capacity(items.len());
-    for w in items {
-        let mut r = payload_record(&w.payload, links);
-        r.insert(field.clone(), Value::String(w.global_id.to_string()));
-        match local.get(&w.global_id) {
+    let mut creates = Vec::new();
+    for it in items {
+        let mut r = record(gid_field, it.gid, it.payload, links);
+        match it.local_id {
             Some(id) => {
-                r.insert("Id".into(), Value::String(id.clone()));
-                slots.push(true);
+                r.insert("Id".into(), Value::String(id.to_string()));
                 updates.push(r);
             }
-            None => {
-                slots.push(false);
-                upserts.push(r);
-            }
+            None => creates.push(r),
         }
     }
     let client = conn.client.clone();
@@ -64,244 +56,133 @@ pub(super) async fn upsert<S: Store>(
         off_task(move || async move { client.update_many(&obj, &updates).await }).await
     }
     .into_iter();
-    let client = conn.client.clone();
-    let obj = object.to_string();
-    let mut upserted = if upserts.is_empty() {
+    let (client, obj, field) = (
+        conn.client.clone(),
+        object.to_string(),
+        gid_field.to_string(),
+    );
+    let mut created = if creates.is_empty() {
         Vec::new()
     } else {
-        off_task(move || async move { client.upsert_many(&obj, &field, &upserts).await }).await
+        off_task(move || async move { client.upsert_many(&obj, &field, &creates).await }).await
     }
     .into_iter();
-    slots
-        .into_iter()
-        .map(|is_update| {
-            let next = if is_update {
+    items
+        .iter()
+        .map(|it| {
+            let next = if it.local_id.is_some() {
                 updated.next()
             } else {
-                upserted.next()
+                created.next()
             };
             next.unwrap_or_else(|| Err(sfclient::SfError::Config("missing result".into())))
         })
         .collect()
 }
 
-async fn local_ids<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    object: &str,
-    gids: &[GlobalId],
-) -> HashMap<GlobalId, String> {
-    sh.store
-        .records(org, object, gids)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| !r.deleted)
-        .filter_map(|r| r.local_id.map(|l| (r.global_id, l)))
-        .collect()
-}
-
-pub(super) async fn undelete<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
+/// Delete by Id; records the ledger knows no Id for are looked up by `gid_field` first (one
+/// query), and one found nowhere is already gone. Results in order.
+pub(super) async fn delete(
     conn: &OrgConn,
     object: &str,
-    items: &[SyncItem],
-    links: &Links,
+    gid_field: &str,
+    items: &[(&GlobalId, Option<&str>)],
 ) -> Vec<ItemResult> {
-    let field = gid_field(sh, org, object);
-    let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
-    let rows: HashMap<GlobalId, _> = sh
-        .store
-        .records(org, object, &gids)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| (r.global_id.clone(), r))
-        .collect();
-    let sync = sh.sync_for(org, object);
-    let side = sh.source_side(org);
-    let mut payloads = Vec::with_capacity(items.len());
-    for w in items {
-        let mut payload = orgsync_core::mapping::Payload::new();
-        if let (Some(row), Some(sync)) = (rows.get(&w.global_id), sync) {
-            let merged: orgsync_core::model::Fields = row
-                .shadow
-                .iter()
-                .map(|(k, v)| (k.clone(), v.value.clone()))
-                .collect();
-            for (k, v) in from_merge_keys(sync, side, &merged) {
-                payload.insert(k, PayloadValue::value(v));
-            }
-            shadow_lookups(sh, sync, side, &mut payload);
-        }
-        payloads.push(payload);
-    }
-    // parents of the restored lookups: their local ids in this org, where known
-    let mut parents = links.landed.clone();
-    let wanted: Vec<GlobalId> = payloads
+    let mut local: HashMap<GlobalId, String> = items
         .iter()
-        .flat_map(|p| p.values())
-        .filter_map(|v| match v {
-            PayloadValue::Reference { global_id, .. } => Some(global_id.clone()),
-            _ => None,
-        })
-        .filter(|g| !parents.contains_key(g))
+        .filter_map(|(g, l)| l.map(|l| ((*g).clone(), l.to_string())))
         .collect();
-    if !wanted.is_empty()
-        && let Some(sync) = sync
-    {
-        for (_, obj) in orgsync_core::mapping::sync_parents(sync, side) {
-            for r in sh
-                .store
-                .records(org, obj, &wanted)
-                .await
-                .unwrap_or_default()
-            {
-                if let (Some(l), false) = (r.local_id, r.deleted) {
-                    parents.insert(r.global_id, l);
-                }
-            }
-        }
-    }
-    let restored = Links {
-        landed: parents,
-        by_name: super::names::resolve(org, conn, payloads.iter()).await,
-    };
-    let records: Vec<Record> = items
+    let unknown: Vec<&GlobalId> = items
         .iter()
-        .zip(&payloads)
-        .map(|(w, payload)| {
-            let mut rec = payload_record(payload, &restored);
-            rec.insert(field.clone(), Value::String(w.global_id.to_string()));
-            rec
-        })
+        .filter(|(g, l)| l.is_none() && !local.contains_key(g))
+        .map(|(g, _)| *g)
         .collect();
-    let (client, object) = (conn.client.clone(), object.to_string());
-    off_task(move || async move { client.upsert_many(&object, &field, &records).await }).await
-}
-
-/// Turn the canonical lookups of a payload rebuilt from a shadow (the parent's global id or
-/// Name as text) back into references, so they are written as the parent's local id, by
-/// external id, or by Name.
-fn shadow_lookups<S>(
-    sh: &Shared<S>,
-    sync: &orgsync_core::config::SyncSettings,
-    side: bool,
-    payload: &mut orgsync_core::mapping::Payload,
-) {
-    for p in &sync.parents {
-        let name = if side { &p.field } else { &p.target_field };
-        if let orgsync_core::config::ParentPolicy::MatchByName { object } = &p.policy
-            && let Some(value) = payload
-                .iter_mut()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-            && let PayloadValue::Value {
-                value: FieldValue::Text(t),
-            } = value
-            && let Some(parent) = t.strip_prefix(orgsync_core::mapping::NAME_REF)
-        {
-            *value = PayloadValue::MatchByName {
-                object: orgsync_core::mapping::parent_object(&sh.settings, object, side),
-                name: parent.to_string(),
-            };
-            continue;
-        }
-        let orgsync_core::config::ParentPolicy::Sync { object, .. } = &p.policy else {
-            continue;
-        };
-        let Some(value) = payload
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-        else {
-            continue;
-        };
-        let PayloadValue::Value {
-            value: FieldValue::Text(t),
-        } = value
-        else {
-            continue;
-        };
-        let Ok(global_id) = t.parse::<GlobalId>() else {
-            continue;
-        };
-        let external_field = sh
-            .settings
-            .syncs
-            .iter()
-            .find(|s| s.object.eq_ignore_ascii_case(object))
-            .map_or(sync.global_id_field.clone(), |s| s.global_id_field.clone());
-        *value = PayloadValue::Reference {
-            relationship: if side {
-                p.source_relationship.clone()
-            } else {
-                p.target_relationship.clone()
-            },
-            external_field,
-            global_id,
-        };
-    }
-}
-
-pub(super) async fn delete<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    conn: &OrgConn,
-    object: &str,
-    items: &[SyncItem],
-) -> Vec<ItemResult> {
-    let field = gid_field(sh, org, object);
-    let gids: Vec<GlobalId> = items.iter().map(|w| w.global_id.clone()).collect();
-    let mut local: HashMap<GlobalId, String> = sh
-        .store
-        .records(org, object, &gids)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|r| r.local_id.map(|l| (r.global_id, l)))
-        .collect();
-    let unknown: Vec<&GlobalId> = gids.iter().filter(|g| !local.contains_key(g)).collect();
+    let mut lookup_failed = None;
     if !unknown.is_empty() {
         let list = crate::convert::soql_in_list(&unknown);
-        let soql = format!("SELECT Id, {field} FROM {object} WHERE {field} IN ({list})");
-        if let Ok(page) = conn.client.query_page(&soql, false).await {
-            for r in page.records {
-                let id = r.get("Id").and_then(|v| v.as_str());
-                let g = r
-                    .get(&field)
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| s.parse().ok());
-                if let (Some(id), Some(g)) = (id, g) {
-                    local.insert(g, id.to_string());
+        let soql = format!("SELECT Id, {gid_field} FROM {object} WHERE {gid_field} IN ({list})");
+        match conn.client.query_page(&soql, false).await {
+            Ok(page) => {
+                for r in page.records {
+                    let id = r.get("Id").and_then(|v| v.as_str());
+                    let g = r
+                        .get(gid_field)
+                        .and_then(|v| v.as_str())
+                        .and_then(|s| s.parse().ok());
+                    if let (Some(id), Some(g)) = (id, g) {
+                        local.insert(g, id.to_string());
+                    }
                 }
             }
+            // never "nothing to delete" on a failed lookup: those items fail with its error
+            Err(e) => lookup_failed = Some(e),
         }
     }
-    let ids: Vec<String> = gids.iter().filter_map(|g| local.get(g).cloned()).collect();
+    let ids: Vec<String> = items
+        .iter()
+        .filter_map(|(g, _)| local.get(*g).cloned())
+        .collect();
     let client = conn.client.clone();
-    let mut results = off_task(move || async move { client.delete_many(&ids).await })
-        .await
-        .into_iter();
-    gids.iter()
-        .map(|g| match local.get(g) {
-            // nothing to delete there: the record never landed
-            None => Ok(sfclient::Saved {
-                id: String::new(),
-                created: None,
-            }),
+    let mut results = if ids.is_empty() {
+        Vec::new()
+    } else {
+        off_task(move || async move { client.delete_many(&ids).await }).await
+    }
+    .into_iter();
+    items
+        .iter()
+        .map(|(g, known)| match local.get(*g) {
+            None => match (&lookup_failed, known) {
+                (Some(e), None) => Err(e.clone()),
+                // looked up and found nowhere: nothing to delete
+                _ => Ok(sfclient::Saved {
+                    id: String::new(),
+                    created: None,
+                }),
+            },
             Some(id) => match results.next() {
+                // already deleted there: that is what we wanted
                 Some(Err(e)) if e.code() == Some("ENTITY_IS_DELETED") => Ok(sfclient::Saved {
                     id: id.clone(),
                     created: None,
                 }),
                 Some(r) => r,
-                None => Ok(sfclient::Saved {
-                    id: id.clone(),
-                    created: None,
-                }),
+                None => Err(sfclient::SfError::Config("missing result".into())),
             },
+        })
+        .collect()
+}
+
+/// Restore deleted copies. The REST API has no undelete; until the SOAP `undelete()` call is
+/// wired in, each copy is created anew from the full agreed record (`recreate`), by upsert on
+/// the global id: the old copy stays in the recycle bin and the id map follows the new one.
+/// Returns, per item, the result and the payload that was written.
+pub(super) async fn undelete<'a>(
+    conn: &OrgConn,
+    object: &str,
+    gid_field: &str,
+    items: &[(&'a GlobalId, &'a Payload)],
+    links: &Links,
+) -> Vec<(ItemResult, &'a Payload)> {
+    let records: Vec<Record> = items
+        .iter()
+        .map(|(g, p)| record(gid_field, g, p, links))
+        .collect();
+    let (client, obj, field) = (
+        conn.client.clone(),
+        object.to_string(),
+        gid_field.to_string(),
+    );
+    let results =
+        off_task(move || async move { client.upsert_many(&obj, &field, &records).await }).await;
+    let mut results = results.into_iter();
+    items
+        .iter()
+        .map(|(_, p)| {
+            let r = results
+                .next()
+                .unwrap_or_else(|| Err(sfclient::SfError::Config("missing result".into())));
+            (r, *p)
         })
         .collect()
 }

@@ -10,7 +10,13 @@
 //!   batched query. An overflow event (or an undecodable one) wakes the object's poller.
 //! - No stored replay id, or one the server no longer holds (`replayid.corrupted`): subscribe
 //!   at LATEST and then run a poll from the last watermark, so nothing between the old position
-//!   and the new subscription is skipped. The backup poll keeps running at its interval too.
+//!   and the new subscription is skipped (on the very first start the poller's first cycle is
+//!   that read: the source is read once, not twice). The backup poll keeps running too.
+//! - Once the subscription has delivered what waited for it (a second without events), the
+//!   leg is "caught up": the backup poll starts only then, so polled rows never race the replay
+//!   of the precise events.
+//! - A CREATE (or UNDELETE) event omits null fields: those fields are null, and are captured as
+//!   such, so a later read of them is not mistaken for an edit.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -19,24 +25,28 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use orgsync_core::OrgName;
-use orgsync_core::mapping::{object_name, synced_fields};
 use orgsync_store::{CheckpointWrite, SourceKind, Store};
 use sfpubsub::{
     ChangeEvent, ChangeType, ConnectOptions, Credentials, PubSubClient, PubSubError, Received,
     Replay, ReplayId, TokenSource,
 };
+use tokio::sync::watch;
 
-use super::ingest::{Captured, ingest};
+use super::ingest::Ingest;
+use super::{Captured, SourceSlot};
 use crate::convert::from_json;
 use crate::error::EngineError;
-use crate::shared::{OrgConn, PollerSlot, Shared};
+use crate::leg::Leg;
+use crate::orgs::{Org, OrgConn};
+use crate::status::StatusWriter;
 
 /// Events requested at a time (Salesforce's maximum).
 const BATCH: i32 = 100;
 /// After subscribing at LATEST, how long to wait for the subscription to settle before the
 /// backfill poll runs (the poll must read after the server took our position).
 const SETTLE: Duration = Duration::from_millis(500);
+/// A subscription that delivered nothing for this long has caught up.
+const QUIET: Duration = Duration::from_secs(1);
 /// Salesforce's Pub/Sub endpoint for production and sandbox orgs.
 const SALESFORCE_ENDPOINT: &str = "https://api.pubsub.salesforce.com:7443";
 
@@ -48,117 +58,210 @@ pub(crate) fn topic(object: &str) -> String {
     }
 }
 
-/// Run the subscriber of one (org, sync) until shutdown, resubscribing after failures with a
-/// growing pause (0.5 s … 60 s).
-pub(crate) async fn run<S: Store>(sh: Arc<Shared<S>>, slot: Arc<PollerSlot>) {
-    let mut stop = sh.shutdown.subscribe();
-    let mut pause = Duration::from_millis(500);
-    let mut force_latest = false;
-    while !sh.stopping() {
-        let result = tokio::select! {
-            r = subscription(&sh, &slot, &mut force_latest) => r,
-            _ = stop.changed() => break,
+/// The change-event subscriber of one leg.
+#[derive(Debug)]
+pub(crate) struct Subscriber<S> {
+    pub slot: Arc<SourceSlot>,
+    pub ingest: Arc<Ingest<S>>,
+    pub org: Arc<Org>,
+    pub status: Arc<StatusWriter<S>>,
+}
+
+impl<S: Store> Subscriber<S> {
+    /// Run until `stop`, resubscribing after failures with a growing pause (0.5 s … 60 s).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let Some(conn) = self.org.connected(&mut stop).await else {
+            return;
         };
-        let object = &sh.settings.syncs[slot.sync].object;
-        match result {
-            Ok(()) => pause = Duration::from_millis(500),
-            Err(e) => {
-                tracing::warn!(org = %slot.org, object, error = %e, "change-event subscription failed; resubscribing");
-                crate::status::after_capture(&sh, &slot.org, slot.sync, Some(e)).await;
-                pause = (pause * 2).min(Duration::from_secs(60));
+        let mut pause = Duration::from_millis(500);
+        let mut force_latest = false;
+        while !*stop.borrow() {
+            let result = tokio::select! {
+                r = self.subscription(&conn, &mut force_latest) => r,
+                _ = stop.changed() => break,
+            };
+            match result {
+                Ok(()) => pause = Duration::from_millis(500),
+                Err(e) => {
+                    tracing::warn!(leg = %self.slot.leg, error = %e, "change-event subscription failed; resubscribing");
+                    self.status.after_capture(&self.slot.leg, Some(&e)).await;
+                    pause = (pause * 2).min(Duration::from_secs(60));
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => break,
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = stop.changed() => break,
+    }
+
+    /// One subscription, until its stream ends or fails.
+    async fn subscription(
+        &self,
+        conn: &OrgConn,
+        force_latest: &mut bool,
+    ) -> Result<(), EngineError> {
+        let leg = &self.slot.leg;
+        let org = &leg.org;
+        let settings = self.ingest.settings.orgs.get(org);
+        let ca = settings.and_then(|o| o.ca_file.as_deref());
+        let configured = settings.and_then(|o| o.pubsub_endpoint.as_deref());
+        let client =
+            connect(conn, configured, ca)
+                .await
+                .map_err(|message| EngineError::Stream {
+                    org: org.clone(),
+                    message,
+                })?;
+        let stored = self
+            .ingest
+            .store
+            .checkpoint(org, &leg.object, SourceKind::Cdc)
+            .await?
+            .and_then(|c| c.replay_id)
+            .map(ReplayId::from_bytes);
+        let replay = match stored {
+            Some(id) if !*force_latest => Replay::After(id),
+            _ => Replay::Latest,
+        };
+        let latest = matches!(replay, Replay::Latest);
+        // at LATEST nothing waits to be replayed; a poll from the watermark covers the gap
+        // (the first cycle of a poller that never read is that poll)
+        let mut backfill =
+            (latest && self.slot.has_read()).then(|| tokio::time::Instant::now() + SETTLE);
+        if latest {
+            // events before this moment will not come: the poll reads them
+            self.slot.set_uncovered_before(chrono::Utc::now());
+            self.slot.set_caught_up();
         }
+        let stream = client
+            .subscribe(&topic(&leg.object), replay, BATCH)
+            .ready_chunks(BATCH as usize);
+        let mut stream = std::pin::pin!(stream);
+        loop {
+            let quiet = !self
+                .slot
+                .caught_up
+                .load(std::sync::atomic::Ordering::SeqCst);
+            let chunk = tokio::select! {
+                c = stream.next() => c,
+                _ = tokio::time::sleep_until(backfill.unwrap_or_else(far)), if backfill.is_some() => {
+                    backfill = None;
+                    self.slot.wake.notify_one();
+                    continue;
+                }
+                _ = tokio::time::sleep(QUIET), if quiet => {
+                    self.slot.set_caught_up();
+                    continue;
+                }
+            };
+            let Some(chunk) = chunk else {
+                return Ok(());
+            };
+            self.slot
+                .events
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut events = Vec::with_capacity(chunk.len());
+            let mut failure = None;
+            for item in chunk {
+                match item {
+                    Ok(Received::Event(e)) => events.push(*e),
+                    Ok(Received::Keepalive { .. }) => self.slot.set_caught_up(),
+                    Err(PubSubError::Decode {
+                        replay_id, reason, ..
+                    }) => {
+                        tracing::warn!(leg = %leg, %replay_id, reason, "undecodable change event; polling the object instead");
+                        self.slot.poll_everything();
+                    }
+                    Err(e @ PubSubError::ReplayIdInvalid(_)) => {
+                        // resume at LATEST after a backfill poll from the watermark
+                        *force_latest = true;
+                        failure = Some(pubsub_error(leg, &e));
+                        break;
+                    }
+                    Err(e) => {
+                        failure = Some(pubsub_error(leg, &e));
+                        break;
+                    }
+                }
+            }
+            if !events.is_empty() {
+                self.apply_events(conn, events).await?;
+                *force_latest = false;
+                // the sync's "last sync" moves with every committed chunk of events
+                self.status.after_capture(leg, None).await;
+            }
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+    }
+
+    /// Commit `events` (in order) to the ledger: one ingest per run of events in which no
+    /// record appears twice, each with the replay id of its last event as the checkpoint.
+    async fn apply_events(
+        &self,
+        conn: &OrgConn,
+        events: Vec<ChangeEvent>,
+    ) -> Result<(), EngineError> {
+        let leg = &self.slot.leg;
+        let gid_field = &leg.settings(&self.ingest.settings).global_id_field;
+        let mut rows: Vec<Captured> = Vec::new();
+        let mut ids: HashSet<String> = HashSet::new();
+        let mut last: Option<ReplayId> = None;
+        for ev in events {
+            let h = &ev.header;
+            if h.change_type.is_gap() || h.record_ids.iter().any(|id| ids.contains(id)) {
+                self.flush(&mut rows, &mut ids, last.take()).await?;
+            }
+            match h.change_type {
+                ChangeType::GapOverflow => self.slot.poll_everything(),
+                t if t.is_gap() => {
+                    let n = super::poll::reread(&self.ingest, leg, conn, &h.record_ids).await?;
+                    tracing::debug!(leg = %leg, records = h.record_ids.len(), new = n, "gap event re-read");
+                }
+                _ => {
+                    for id in &h.record_ids {
+                        if let Some(row) = to_captured(&ev, id, &leg.fields, gid_field) {
+                            ids.insert(id.clone());
+                            rows.push(row);
+                        }
+                    }
+                }
+            }
+            last = Some(ev.replay_id.clone());
+        }
+        self.flush(&mut rows, &mut ids, last).await
+    }
+
+    async fn flush(
+        &self,
+        rows: &mut Vec<Captured>,
+        ids: &mut HashSet<String>,
+        replay: Option<ReplayId>,
+    ) -> Result<(), EngineError> {
+        if rows.is_empty() && replay.is_none() {
+            return Ok(());
+        }
+        let leg = &self.slot.leg;
+        let checkpoint = replay.map(|r| CheckpointWrite {
+            org: leg.org.clone(),
+            object: leg.object.clone(),
+            source: SourceKind::Cdc,
+            watermark_ts: None,
+            watermark_id: None,
+            replay_id: Some(r.as_bytes().to_vec()),
+        });
+        ids.clear();
+        self.ingest
+            .commit(leg, std::mem::take(rows), checkpoint, Vec::new())
+            .await?;
+        Ok(())
     }
 }
 
-/// One subscription, until its stream ends or fails.
-async fn subscription<S: Store>(
-    sh: &Shared<S>,
-    slot: &PollerSlot,
-    force_latest: &mut bool,
-) -> Result<(), EngineError> {
-    let org = &slot.org;
-    let sync = &sh.settings.syncs[slot.sync];
-    let object = object_name(sync, sh.source_side(org)).to_string();
-    let conn = sh.conn(org)?;
-    let settings = sh.settings.orgs.get(org);
-    let ca = settings.and_then(|o| o.ca_file.as_deref());
-    let configured = settings.and_then(|o| o.pubsub_endpoint.as_deref());
-    let client = connect(conn, configured, ca)
-        .await
-        .map_err(|message| EngineError::Stream {
-            org: org.clone(),
-            message,
-        })?;
-    let stored = sh
-        .store
-        .checkpoint(org, &object, SourceKind::Cdc)
-        .await?
-        .and_then(|c| c.replay_id)
-        .map(ReplayId::from_bytes);
-    let replay = match stored {
-        Some(id) if !*force_latest => Replay::After(id),
-        _ => Replay::Latest,
-    };
-    let mut backfill =
-        matches!(replay, Replay::Latest).then(|| tokio::time::Instant::now() + SETTLE);
-    let stream = client
-        .subscribe(&topic(&object), replay, BATCH)
-        .ready_chunks(BATCH as usize);
-    let mut stream = std::pin::pin!(stream);
-    loop {
-        let chunk = match backfill {
-            Some(at) => tokio::select! {
-                c = stream.next() => c,
-                _ = tokio::time::sleep_until(at) => {
-                    backfill = None;
-                    slot.wake.notify_one();
-                    continue;
-                }
-            },
-            None => stream.next().await,
-        };
-        let Some(chunk) = chunk else {
-            return Ok(());
-        };
-        let mut events = Vec::with_capacity(chunk.len());
-        let mut failure = None;
-        for item in chunk {
-            match item {
-                Ok(Received::Event(e)) => events.push(*e),
-                Ok(Received::Keepalive { .. }) => {}
-                Err(PubSubError::Decode {
-                    replay_id, reason, ..
-                }) => {
-                    tracing::warn!(%org, object, %replay_id, reason, "undecodable change event; polling the object instead");
-                    slot.wake.notify_one();
-                }
-                Err(e @ PubSubError::ReplayIdInvalid(_)) => {
-                    // resume at LATEST after a backfill poll from the watermark
-                    *force_latest = true;
-                    failure = Some(pubsub_error(org, &e));
-                    break;
-                }
-                Err(e) => {
-                    failure = Some(pubsub_error(org, &e));
-                    break;
-                }
-            }
-        }
-        if !events.is_empty() {
-            apply_events(sh, slot, &object, events).await?;
-            *force_latest = false;
-            // the sync's "last sync" moves with every committed chunk of events
-            crate::status::after_capture(sh, org, slot.sync, None).await;
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-    }
+fn far() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400)
 }
 
 /// A Pub/Sub client for `conn`'s org, sharing its REST session; `configured` is the org's
@@ -206,80 +309,9 @@ pub(crate) async fn can_subscribe(
     }
 }
 
-/// Commit `events` (in order) to the ledger: one ingest per run of events in which no record
-/// appears twice, each with the replay id of its last event as the checkpoint.
-async fn apply_events<S: Store>(
-    sh: &Shared<S>,
-    slot: &PollerSlot,
-    object: &str,
-    events: Vec<ChangeEvent>,
-) -> Result<(), EngineError> {
-    let org = &slot.org;
-    let sync = &sh.settings.syncs[slot.sync];
-    let wanted = synced_fields(sync, sh.source_side(org));
-    let mut rows: Vec<Captured> = Vec::new();
-    let mut ids: HashSet<String> = HashSet::new();
-    let mut last: Option<ReplayId> = None;
-    for ev in events {
-        let h = &ev.header;
-        if h.change_type.is_gap() || ev.header.record_ids.iter().any(|id| ids.contains(id)) {
-            flush(sh, slot, object, &mut rows, &mut ids, last.take()).await?;
-        }
-        match h.change_type {
-            ChangeType::GapOverflow => slot.wake.notify_one(),
-            t if t.is_gap() => {
-                let n = super::poll::reread(sh, org, slot.sync, &h.record_ids).await?;
-                tracing::debug!(%org, object, records = h.record_ids.len(), new = n, "gap event re-read");
-            }
-            _ => {
-                for id in &h.record_ids {
-                    if let Some(row) = to_captured(&ev, id, &wanted, &sync.global_id_field) {
-                        ids.insert(id.clone());
-                        rows.push(row);
-                    }
-                }
-            }
-        }
-        last = Some(ev.replay_id.clone());
-    }
-    flush(sh, slot, object, &mut rows, &mut ids, last).await
-}
-
-async fn flush<S: Store>(
-    sh: &Shared<S>,
-    slot: &PollerSlot,
-    object: &str,
-    rows: &mut Vec<Captured>,
-    ids: &mut HashSet<String>,
-    replay: Option<ReplayId>,
-) -> Result<(), EngineError> {
-    if rows.is_empty() && replay.is_none() {
-        return Ok(());
-    }
-    let checkpoint = replay.map(|r| CheckpointWrite {
-        org: slot.org.clone(),
-        object: object.to_string(),
-        source: SourceKind::Cdc,
-        watermark_ts: None,
-        watermark_id: None,
-        replay_id: Some(r.as_bytes().to_vec()),
-    });
-    ids.clear();
-    ingest(
-        sh,
-        &slot.org,
-        slot.sync,
-        std::mem::take(rows),
-        checkpoint,
-        Vec::new(),
-    )
-    .await?;
-    Ok(())
-}
-
-/// One record of a change event as a captured row: CREATE/UNDELETE carry every non-null
-/// field, UPDATE only the changed (and nulled) ones; an UPDATE that changed no synced field
-/// yields nothing.
+/// One record of a change event as a captured row: UPDATE carries the changed (and nulled)
+/// fields — an UPDATE that changed no synced field yields nothing —, CREATE and UNDELETE the
+/// whole record, where a field the event leaves out is null.
 pub(crate) fn to_captured(
     ev: &ChangeEvent,
     id: &str,
@@ -287,9 +319,11 @@ pub(crate) fn to_captured(
     gid_field: &str,
 ) -> Option<Captured> {
     let h = &ev.header;
-    let values = match h.change_type {
-        ChangeType::Update => ev.changed_values(),
-        _ => ev.fields.clone(),
+    let update = h.change_type == ChangeType::Update;
+    let values = if update {
+        ev.changed_values()
+    } else {
+        ev.fields.clone()
     };
     let pick = |name: &str| {
         values
@@ -297,12 +331,21 @@ pub(crate) fn to_captured(
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| from_json(v))
     };
-    let fields: orgsync_core::model::Fields = wanted
-        .iter()
-        .filter_map(|f| pick(f).map(|v| (f.clone(), v)))
-        .collect();
     let deleted = h.change_type == ChangeType::Delete;
-    if h.change_type == ChangeType::Update && fields.is_empty() {
+    let fields: orgsync_core::model::Fields = if deleted {
+        Default::default()
+    } else if update {
+        wanted
+            .iter()
+            .filter_map(|f| pick(f).map(|v| (f.clone(), v)))
+            .collect()
+    } else {
+        wanted
+            .iter()
+            .map(|f| (f.clone(), pick(f).unwrap_or(orgsync_core::FieldValue::Null)))
+            .collect()
+    };
+    if update && fields.is_empty() {
         return None;
     }
     let gid = ev
@@ -320,6 +363,8 @@ pub(crate) fn to_captured(
         fields,
         client_tag: h.origin_client.clone(),
         txn_id: format!("cdc:{}:{}:{id}", h.transaction_key, h.sequence_number),
+        // a restored record's values are what it held before its delete, not edits
+        snapshot: h.change_type == ChangeType::Undelete,
     })
 }
 
@@ -343,9 +388,9 @@ fn url_host(url: &str) -> &str {
     }
 }
 
-fn pubsub_error(org: &OrgName, e: &PubSubError) -> EngineError {
+fn pubsub_error(leg: &Leg, e: &PubSubError) -> EngineError {
     EngineError::Stream {
-        org: org.clone(),
+        org: leg.org.clone(),
         message: e.to_string(),
     }
 }

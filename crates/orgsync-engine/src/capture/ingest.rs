@@ -1,260 +1,290 @@
 //! One way into the ledger for every capture path: polled rows, change events, re-reads asked
-//! for by an outbound message, and records pushed by a peer all become [`Captured`] rows and
-//! are committed here, with the source's new checkpoint (watermark or replay id) in the same
-//! transaction (`Store::commit_capture`). A crash therefore re-reads at most one chunk, and a
-//! change can never be both checkpointed and lost.
+//! for by an outbound message or a failed write, and records pushed by a peer all become
+//! [`Captured`] rows and are committed here, with the source's new checkpoint (watermark or
+//! replay id) in the same transaction (`Store::commit_capture`). A crash therefore re-reads at
+//! most one chunk, and a change can never be both checkpointed and lost.
 //!
-//! Per chunk: the ledger's record rows by local id (one query), the lookups' parents (one
-//! query per lookup), the merge states (one query per org), then `pipeline::process` per
-//! change. Captures of one sync are serialized (see `Shared::capture_locks`).
+//! Per chunk: load (the ledger's record rows by local id and by global id, the lookups'
+//! parents, the merge states: a handful of queries, never one per record) → plan (pure,
+//! [`super::plan`]) → commit. Captures and completions of one sync are serialized
+//! ([`SyncLocks`]), so each sees the other's effects whole.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
-use orgsync_core::config::SyncSettings;
 use orgsync_core::merge::RecordState;
-use orgsync_core::model::Fields;
-use orgsync_core::pipeline::{self, Dropped, Ledger};
-use orgsync_core::{Change, ChangeKind, FieldValue, GlobalId, OrgName, Origin};
-use orgsync_store::{
-    AgreedWrite, CaptureBatch, CheckpointWrite, NewConflict, NewItem, RecordRow, RecordWrite, Store,
-};
+use orgsync_core::{FieldValue, GlobalId, OrgName, Settings};
+use orgsync_store::{CheckpointWrite, Store};
 
+use super::Captured;
+use super::plan::{Known, Tally, place, plan};
 use crate::error::EngineError;
-use crate::shared::{Counters, Shared};
+use crate::leg::{Leg, Side};
+use crate::orgs::Orgs;
 
-/// One captured record state (or delete) of the capturing org.
-#[derive(Debug, Clone)]
-pub(crate) struct Captured {
-    /// The record's id in the capturing org.
-    pub id: String,
-    /// When the change was committed there (SystemModstamp, event commit time, push time).
-    pub commit_ts: DateTime<Utc>,
-    /// The SystemModstamp when read by a query (polls and re-reads): rows the ledger already
-    /// saw at this stamp are skipped. None for events and pushes.
-    pub modstamp: Option<DateTime<Utc>>,
-    pub deleted: bool,
-    /// The global-id field's value as read, if any.
-    pub gid_field: Option<GlobalId>,
-    /// The synced fields read (all of them for a query; the changed ones for an event).
-    pub fields: Fields,
-    /// `client=` tag of the writer, when the source tells (change events): our own tag is an
-    /// echo and is dropped.
-    pub client_tag: Option<String>,
-    /// A transaction id unique to this change, stable if the same change is captured again.
-    pub txn_id: String,
+/// One lock per sync: a capture loads the merge state, merges and commits under it, and a
+/// writer completes its items under the locks of their syncs (taken in ascending order), so a
+/// capture's view of the id map and shadows never straddles a completion, and two captures of
+/// the same records on different orgs see each other's agreed values (otherwise concurrent
+/// edits would both look unopposed and the conflict would go unrecorded).
+#[derive(Debug)]
+pub(crate) struct SyncLocks(Vec<tokio::sync::Mutex<()>>);
+
+impl SyncLocks {
+    pub fn new(syncs: usize) -> SyncLocks {
+        SyncLocks((0..syncs).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+
+    pub async fn one(&self, sync: usize) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.0.get(sync)?.lock().await)
+    }
+
+    /// The locks of `syncs`, in ascending order.
+    pub async fn many(
+        &self,
+        syncs: &std::collections::BTreeSet<usize>,
+    ) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut out = Vec::with_capacity(syncs.len());
+        for s in syncs {
+            if let Some(m) = self.0.get(*s) {
+                out.push(m.lock().await);
+            }
+        }
+        out
+    }
 }
 
-/// What [`ingest`] did.
+/// Counters of what captures did, for [`crate::Progress`].
+#[derive(Debug, Default)]
+pub(crate) struct CaptureCounters {
+    pub captured: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub echoes_dropped: AtomicU64,
+}
+
+/// The ingest: commits captured rows of any leg.
+#[derive(Debug)]
+pub(crate) struct Ingest<S> {
+    pub settings: Arc<Settings>,
+    pub store: Arc<S>,
+    pub orgs: Arc<Orgs>,
+    pub locks: Arc<SyncLocks>,
+    pub counters: Arc<CaptureCounters>,
+}
+
+/// What [`Ingest::commit`] did.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Ingested {
     /// Rows that were new to the ledger.
     pub rows: u64,
 }
 
-/// Commit `rows` captured from `org` for `sync` (object named as on that org) with
-/// `checkpoint`, plus `extra_txns` marked processed (idempotency keys of pushes).
-pub(crate) async fn ingest<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    sync_idx: usize,
-    rows: Vec<Captured>,
-    checkpoint: Option<CheckpointWrite>,
-    extra_txns: Vec<(OrgName, String)>,
-) -> Result<Ingested, EngineError> {
-    let sync = &sh.settings.syncs[sync_idx];
-    let object = orgsync_core::mapping::object_name(sync, sh.source_side(org)).to_string();
-    let mut rows = rows;
-    super::names::canonical_names(sh, org, sync, &mut rows).await?;
-    let _serial = sh.capture_locks[sync_idx].lock().await;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let known: HashMap<String, RecordRow> = sh
-        .store
-        .records_by_local_ids(org, &object, &ids)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.local_id.clone().map(|l| (l, r)))
-        .collect();
-    let org_id = sh.require_org_id(org)?;
-    // drop rows already seen at this SystemModstamp, and deletes of records never synced
-    let rows: Vec<(Captured, GlobalId, Option<&RecordRow>)> = rows
-        .into_iter()
-        .filter_map(|r| {
-            let k = known.get(&r.id);
-            if let (Some(k), Some(m)) = (k, r.modstamp)
-                && k.last_modstamp.is_some_and(|seen| seen >= m)
-            {
-                return None;
-            }
-            if r.deleted && k.is_none() {
-                return None;
-            }
-            let gid = match (k, &r.gid_field) {
-                (Some(k), _) => k.global_id.clone(),
-                (None, Some(g)) => g.clone(),
-                (None, None) => GlobalId::new(org_id.clone(), &r.id).ok()?,
-            };
-            Some((r, gid, k))
-        })
-        .collect();
-    let mut batch = CaptureBatch {
-        checkpoint,
-        txns: extra_txns,
-        ..CaptureBatch::default()
-    };
-    if rows.is_empty() {
-        sh.store.commit_capture(batch, Utc::now()).await?;
-        return Ok(Ingested::default());
+impl<S: Store> Ingest<S> {
+    /// Commit `rows` captured from `leg` with `checkpoint`, plus `txns` marked processed
+    /// (idempotency keys of pushes).
+    pub async fn commit(
+        &self,
+        leg: &Leg,
+        rows: Vec<Captured>,
+        checkpoint: Option<CheckpointWrite>,
+        txns: Vec<(OrgName, String)>,
+    ) -> Result<Ingested, EngineError> {
+        self.commit_inner(leg, rows, checkpoint, txns, Utc::now())
+            .await
     }
-    let row_refs: Vec<&Captured> = rows.iter().map(|(r, _, _)| r).collect();
-    let parents = parent_ids(sh, org, sync, &row_refs).await?;
-    let gids: Vec<GlobalId> = rows.iter().map(|(_, g, _)| g.clone()).collect();
-    let mut states = crate::capture::state::load(sh, sync, &gids).await?;
-    let id_of = |o: &OrgName| sh.org_id(o);
-    let global_id_of = |_o: &OrgName, obj: &str, id: &str| {
-        parents
-            .get(&(obj.to_ascii_lowercase(), id.to_string()))
-            .cloned()
-    };
-    let ledger = Ledger {
-        org_id: &id_of,
-        global_id_of: &global_id_of,
-    };
-    let now = Utc::now();
-    let n = rows.len() as u64;
-    for (row, gid, k) in &rows {
-        let mut kinds = Vec::new();
-        if row.deleted {
-            kinds.push(ChangeKind::Delete);
-        } else {
-            if k.is_some_and(|k| k.deleted) {
-                kinds.push(ChangeKind::Undelete);
-            }
-            kinds.push(ChangeKind::Upsert);
-        }
-        let mut state: RecordState = states.remove(gid).unwrap_or_default();
-        for kind in kinds {
-            let change = Change {
-                org: org.clone(),
-                object: object.clone(),
-                record_id: row.id.clone(),
-                global_id: Some(gid.clone()),
-                fields: if kind == ChangeKind::Upsert {
-                    row.fields.clone()
-                } else {
-                    Default::default()
-                },
-                commit_ts: row.commit_ts,
-                origin: Origin {
-                    org: org.clone(),
-                    client_tag: row.client_tag.clone(),
-                    via_push_from: None,
-                },
-                kind,
-                txn_id: format!("{}:{kind:?}", row.txn_id),
-                snapshot: row.modstamp.is_some(),
-            };
-            let out = pipeline::process(&sh.settings, sync, &change, &state, ledger)?;
-            if matches!(out.dropped, Some(Dropped::NoChange | Dropped::OwnWrite)) {
-                Counters::add(&sh.counters.echoes_dropped, 1);
-            }
-            for item in out.items {
-                batch.items.push(
-                    NewItem::new(item, row.commit_ts)
-                        .from_source(org.clone(), row.id.clone())
-                        .with_txn(change.txn_id.clone()),
-                );
-            }
-            Counters::add(&sh.counters.conflicts, out.conflicts.len() as u64);
-            for c in out.conflicts {
-                batch.conflicts.push(NewConflict {
-                    object: sync.object.clone(),
-                    global_id: gid.clone(),
-                    field: c.field,
-                    incoming: c.incoming,
-                    current: c.current,
-                    winner: c.winner,
-                    reason: format!("{:?}", c.resolution).to_ascii_lowercase(),
-                    at: now,
-                });
-            }
-            state = out.state;
-        }
-        if !row.deleted {
-            let side = sh.source_side(org);
-            if let Some(fix) = super::correct::correction(
-                sync,
-                org,
-                side,
-                gid,
-                super::correct::Observed {
-                    fields: &row.fields,
-                    at: row.modstamp.unwrap_or(row.commit_ts),
-                },
-                &state,
-                &batch.items,
-            ) {
-                batch.items.push(fix);
-            }
-        }
-        let mut rw = RecordWrite::new(org.clone(), &object, gid.clone());
-        rw.local_id = Some(row.id.clone());
-        rw.shadow = state.shadows.get(org).cloned().unwrap_or_default();
-        rw.deleted = Some(row.deleted);
-        rw.modstamp = row.modstamp;
-        batch.records.push(rw);
-        batch.agreed.push(AgreedWrite {
-            object: sync.object.clone(),
-            global_id: gid.clone(),
-            fields: state.agreed.clone(),
-            life: state.life.clone(),
-        });
-    }
-    let queued = batch.items.len() as u64;
-    sh.store.commit_capture(batch, now).await?;
-    Counters::add(&sh.counters.captured, n);
-    if queued > 0 {
-        sh.wake_workers();
-    }
-    Ok(Ingested { rows: n })
-}
 
-/// The lookups' parents known to the ledger: (parent object on this org, local id) → gid.
-async fn parent_ids<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    sync: &SyncSettings,
-    rows: &[&Captured],
-) -> Result<HashMap<(String, String), GlobalId>, EngineError> {
-    let side = sh.source_side(org);
-    let mut out = HashMap::new();
-    for (p, parent_object) in orgsync_core::mapping::sync_parents(sync, side) {
-        let field = if side { &p.field } else { &p.target_field };
-        let ids: Vec<String> = rows
-            .iter()
-            .filter_map(|r| {
-                r.fields
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(field))
-                    .and_then(|(_, v)| match v {
-                        FieldValue::Text(t) => Some(t.clone()),
-                        _ => None,
-                    })
-            })
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        if ids.is_empty() {
-            continue;
+    /// [`Ingest::commit`] of a read that began at `read_at`: the checkpoint's time says so
+    /// (a poll's look-back is counted from it).
+    pub async fn commit_at(
+        &self,
+        leg: &Leg,
+        rows: Vec<Captured>,
+        checkpoint: Option<CheckpointWrite>,
+        read_at: DateTime<Utc>,
+    ) -> Result<Ingested, EngineError> {
+        self.commit_inner(leg, rows, checkpoint, Vec::new(), read_at)
+            .await
+    }
+
+    async fn commit_inner(
+        &self,
+        leg: &Leg,
+        mut rows: Vec<Captured>,
+        checkpoint: Option<CheckpointWrite>,
+        txns: Vec<(OrgName, String)>,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested, EngineError> {
+        let org_id = self
+            .orgs
+            .org_id(&leg.org)
+            .ok_or_else(|| EngineError::Config(format!("org {} has no known org id", leg.org)))?;
+        if !rows.is_empty()
+            && let Some(conn) = self.orgs.get(&leg.org).and_then(|o| o.conn())
+        {
+            super::names::canonical_names(&self.settings, leg, &conn, &mut rows).await?;
         }
-        for row in sh
+        let _serial = self.locks.one(leg.sync).await;
+        let mut known = self.load(leg, &rows).await?;
+        let states = std::mem::take(&mut known.states);
+        let placed = place(&rows, &known, &org_id);
+        let (mut batch, tally) = if placed.is_empty() {
+            Default::default()
+        } else {
+            plan(
+                &self.settings,
+                leg,
+                &placed,
+                &known.parents,
+                states,
+                &org_id,
+                now,
+            )?
+        };
+        batch.checkpoint = checkpoint;
+        batch.txns = txns;
+        let queued = !batch.items.is_empty();
+        self.store.commit_capture(batch, now).await?;
+        let Tally {
+            rows: n,
+            echoes,
+            conflicts,
+        } = tally;
+        self.counters.captured.fetch_add(n, Ordering::Relaxed);
+        self.counters
+            .echoes_dropped
+            .fetch_add(echoes, Ordering::Relaxed);
+        self.counters
+            .conflicts
+            .fetch_add(conflicts, Ordering::Relaxed);
+        if queued {
+            self.orgs.wake_writers();
+        }
+        Ok(Ingested { rows: n })
+    }
+
+    /// Everything the plan needs from the ledger.
+    async fn load(&self, leg: &Leg, rows: &[Captured]) -> Result<Known, EngineError> {
+        let mut known = Known::default();
+        if rows.is_empty() {
+            return Ok(known);
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        for r in self
             .store
-            .records_by_local_ids(org, parent_object, &ids)
+            .records_by_local_ids(&leg.org, &leg.object, &ids)
             .await?
         {
-            if let Some(l) = row.local_id {
-                out.insert((parent_object.to_ascii_lowercase(), l), row.global_id);
+            if let Some(l) = r.local_id.clone() {
+                known.by_local.insert(l, r);
             }
+        }
+        let carried: Vec<GlobalId> = rows
+            .iter()
+            .filter(|r| !known.by_local.contains_key(&r.id))
+            .filter_map(|r| r.gid_field.clone())
+            .collect();
+        if !carried.is_empty() {
+            for r in self.store.records(&leg.org, &leg.object, &carried).await? {
+                known.by_gid.insert(r.global_id.clone(), r);
+            }
+        }
+        known.parents = self.parents(leg, rows).await?;
+        let mut gids: HashSet<GlobalId> = known
+            .by_local
+            .values()
+            .chain(known.by_gid.values())
+            .map(|r| r.global_id.clone())
+            .collect();
+        if let Some(org_id) = self.orgs.org_id(&leg.org) {
+            gids.extend(rows.iter().filter_map(|r| {
+                r.gid_field
+                    .clone()
+                    .or_else(|| GlobalId::new(org_id.clone(), &r.id).ok())
+            }));
+        }
+        known.states = self
+            .states(leg, &gids.into_iter().collect::<Vec<_>>())
+            .await?;
+        Ok(known)
+    }
+
+    /// The lookups' parents known to the ledger: (parent object on this org, local id) → gid.
+    async fn parents(
+        &self,
+        leg: &Leg,
+        rows: &[Captured],
+    ) -> Result<HashMap<(String, String), GlobalId>, EngineError> {
+        let sync = leg.settings(&self.settings);
+        let mut out = HashMap::new();
+        for (p, parent_object) in orgsync_core::mapping::sync_parents(sync, leg.side.is_source()) {
+            let field = if leg.side.is_source() {
+                &p.field
+            } else {
+                &p.target_field
+            };
+            let ids: Vec<String> = rows
+                .iter()
+                .filter_map(|r| match r.field(field) {
+                    Some(FieldValue::Text(t)) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            for row in self
+                .store
+                .records_by_local_ids(&leg.org, parent_object, &ids)
+                .await?
+            {
+                if let Some(l) = row.local_id {
+                    out.insert((parent_object.to_ascii_lowercase(), l), row.global_id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Merge states of `gids`: the agreed versions and life, plus every org's record row
+    /// (shadow, deleted flag). One query per org, never one per record.
+    pub async fn states(
+        &self,
+        leg: &Leg,
+        gids: &[GlobalId],
+    ) -> Result<HashMap<GlobalId, RecordState>, EngineError> {
+        load_states(&self.settings, self.store.as_ref(), leg.sync, gids).await
+    }
+}
+
+/// Merge states of `gids` of sync `sync` (see [`Ingest::states`]).
+pub(crate) async fn load_states<S: Store>(
+    settings: &Settings,
+    store: &S,
+    sync: usize,
+    gids: &[GlobalId],
+) -> Result<HashMap<GlobalId, RecordState>, EngineError> {
+    let s = &settings.syncs[sync];
+    let mut out: HashMap<GlobalId, RecordState> = HashMap::new();
+    if gids.is_empty() {
+        return Ok(out);
+    }
+    for row in store.agreed(&s.object, gids).await? {
+        let st = out.entry(row.global_id).or_default();
+        st.agreed = row.fields;
+        st.life = row.life;
+    }
+    for org in settings.topology.orgs() {
+        let object = orgsync_core::mapping::object_name(s, Side::of(settings, &org).is_source());
+        for row in store.records(&org, object, gids).await? {
+            let st = out.entry(row.global_id).or_default();
+            if row.deleted {
+                st.deleted.insert(org.clone());
+            }
+            st.shadows.insert(org.clone(), row.shadow);
         }
     }
     Ok(out)

@@ -5,14 +5,15 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures::StreamExt;
-use orgsync_core::config::{ParentPolicy, SyncSettings};
+use orgsync_core::Settings;
+use orgsync_core::config::ParentPolicy;
 use orgsync_core::mapping::{NAME_REF, name_ref, parent_object};
 use orgsync_core::{FieldValue, OrgName};
-use orgsync_store::Store;
 
-use super::ingest::Captured;
+use super::Captured;
 use crate::error::EngineError;
-use crate::shared::Shared;
+use crate::leg::Leg;
+use crate::orgs::OrgConn;
 
 /// Ids per Name query.
 const IDS_PER_QUERY: usize = 300;
@@ -20,21 +21,22 @@ const IDS_PER_QUERY: usize = 300;
 /// Replace the parent ids of `sync`'s `match_by_name` lookups in `rows` by the parents' Names.
 /// A parent that cannot be read (deleted, not visible) leaves its lookup as the id, which the
 /// mapping then leaves out rather than linking a wrong record.
-pub(crate) async fn canonical_names<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    sync: &SyncSettings,
+pub(crate) async fn canonical_names(
+    settings: &Settings,
+    leg: &Leg,
+    conn: &OrgConn,
     rows: &mut [Captured],
 ) -> Result<(), EngineError> {
-    let side = sh.source_side(org);
-    for p in &sync.parents {
+    let side = leg.side.is_source();
+    let org = &leg.org;
+    for p in &leg.settings(settings).parents {
         let ParentPolicy::MatchByName { object } = &p.policy else {
             continue;
         };
         let field = if side { &p.field } else { &p.target_field };
         let ids: BTreeSet<String> = rows
             .iter()
-            .filter_map(|r| match lookup(r, field) {
+            .filter_map(|r| match r.field(field) {
                 Some(FieldValue::Text(t)) if !t.starts_with(NAME_REF) => Some(t.clone()),
                 _ => None,
             })
@@ -42,7 +44,7 @@ pub(crate) async fn canonical_names<S: Store>(
         if ids.is_empty() {
             continue;
         }
-        let names = read_names(sh, org, &parent_object(&sh.settings, object, side), ids).await?;
+        let names = read_names(conn, org, &parent_object(settings, object, side), ids).await?;
         for r in rows.iter_mut() {
             if let Some((_, v)) = r
                 .fields
@@ -58,21 +60,13 @@ pub(crate) async fn canonical_names<S: Store>(
     Ok(())
 }
 
-fn lookup<'a>(r: &'a Captured, field: &str) -> Option<&'a FieldValue> {
-    r.fields
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(field))
-        .map(|(_, v)| v)
-}
-
 /// Id → Name of `ids` in `object` on `org`.
-async fn read_names<S: Store>(
-    sh: &Shared<S>,
+async fn read_names(
+    conn: &OrgConn,
     org: &OrgName,
     object: &str,
     ids: BTreeSet<String>,
 ) -> Result<HashMap<String, String>, EngineError> {
-    let conn = sh.conn(org)?;
     let ids: Vec<String> = ids.into_iter().collect();
     let mut out = HashMap::new();
     for part in ids.chunks(IDS_PER_QUERY) {

@@ -1,155 +1,262 @@
-//! One polling cycle of one (org, sync).
+//! The poller of one leg: `SELECT Id, SystemModstamp, IsDeleted, <global id>, <fields> FROM X
+//! WHERE <window> [AND (<row criteria>)] ORDER BY SystemModstamp, Id`, sent as ONE `queryAll`
+//! so live and deleted rows come together (cheaper than a query plus a deleted query).
 //!
-//! Query: `SELECT <needed fields>, Id, SystemModstamp, IsDeleted, <global id field> FROM X
-//! WHERE SystemModstamp >= <watermark − lookback> [AND (<row criteria>)] ORDER BY
-//! SystemModstamp, Id`, sent as ONE `queryAll` so live and deleted rows come together (cheaper
-//! than a query plus a deleted query). The look-back overlap re-reads a few seconds behind the
-//! watermark, so rows committed late with an older SystemModstamp, and ties on the watermark,
-//! are never skipped; rows the ledger already saw at the same SystemModstamp are dropped here.
-//! Idle cost: one API call per (org, object) per interval.
+//! The window: rows after the keyset of the last row read (`SystemModstamp, Id`), plus a
+//! look-back behind the *previous read* — a transaction that committed after that read began
+//! can carry an older SystemModstamp, and only rows that recent can have been invisible then.
+//! So after a burst, an idle poll costs one call that returns nothing new: the look-back is
+//! counted from the last read, not from the last change. The checkpoint stores the keyset and,
+//! as its time, when the read began.
+//!
+//! With change events (`capture = "cdc"`) the poll is a backup: it starts only once the
+//! subscription has caught up, and leaves the last [`CDC_SETTLE`] to the events, so a polled
+//! row (which says when the row last changed, not when each field did) never races the precise
+//! event of the same change.
 //!
 //! Rows are processed in chunks of one query page; each chunk is committed with the checkpoint
-//! at its last row in one transaction (`Store::commit_capture`), so a crash re-reads at most
-//! one page.
+//! at its last row in one transaction (`Store::commit_capture`), so a crash re-reads at most one
+//! page. Idle cost: one API call per leg per interval.
 
-use chrono::Utc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
-use orgsync_core::config::{Start, SyncSettings};
-use orgsync_core::mapping::{object_name, synced_fields};
-use orgsync_core::{GlobalId, OrgName};
-use orgsync_store::{CheckpointWrite, SourceKind, Store};
+use orgsync_core::config::{Capture, Start};
+use orgsync_core::{GlobalId, Settings};
+use orgsync_store::{Checkpoint, CheckpointWrite, SourceKind, Store};
 use sfclient::Record;
+use tokio::sync::watch;
 
-use super::ingest::{Captured, ingest};
+use super::ingest::Ingest;
+use super::{Captured, SourceSlot};
 use crate::convert::from_json;
 use crate::error::EngineError;
-use crate::shared::Shared;
+use crate::leg::Leg;
+use crate::orgs::{Org, OrgConn};
+use crate::status::StatusWriter;
 
 /// Rows per committed chunk (one query page).
 const CHUNK: usize = 2000;
 /// Ids per re-read query (keeps the GET URL well under Salesforce's length limit).
 const REREAD_IDS: usize = 300;
+/// With change events, the backup poll leaves changes this recent to the events.
+pub(crate) const CDC_SETTLE: Duration = Duration::from_secs(5);
+/// How long a CDC leg's first poll waits for its subscription to catch up.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(30);
 
-/// Run one cycle; returns how many rows were new.
-pub(crate) async fn cycle<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    sync_idx: usize,
-) -> Result<u64, EngineError> {
-    let sync = &sh.settings.syncs[sync_idx];
-    let side = sh.source_side(org);
-    let object = object_name(sync, side).to_string();
-    let conn = sh.conn(org)?;
-    let wanted = synced_fields(sync, side);
-    let select = select_list(sync, &wanted);
-    let cp = sh.store.checkpoint(org, &object, SourceKind::Poll).await?;
-    let lookback = chrono::TimeDelta::from_std(sh.settings.engine.lookback).unwrap_or_default();
-    let from = match cp.as_ref().and_then(|c| c.watermark_ts) {
-        Some(ts) => Some(ts - lookback),
-        None => match &sync.start {
-            Start::Everything => None,
-            Start::At(t) => Some(*t),
-            Start::Relative(d) => {
-                Some(Utc::now() - chrono::TimeDelta::from_std(*d).unwrap_or_default())
+/// One leg's poller.
+#[derive(Debug)]
+pub(crate) struct Poller<S> {
+    pub slot: Arc<SourceSlot>,
+    pub ingest: Arc<Ingest<S>>,
+    pub org: Arc<Org>,
+    pub status: Arc<StatusWriter<S>>,
+    /// Run the first cycle at once rather than after an interval.
+    pub at_once: bool,
+}
+
+impl<S: Store> Poller<S> {
+    /// Run until `stop`: a cycle at every interval, or at once when woken.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let settings = self.ingest.settings.clone();
+        let leg = self.slot.leg.clone();
+        let sync = leg.settings(&settings);
+        let interval = sync.interval;
+        let Some(conn) = self.org.connected(&mut stop).await else {
+            return;
+        };
+        if sync.capture == Capture::Cdc {
+            tokio::select! {
+                _ = self.slot.wait_caught_up(CATCH_UP_WAIT) => {}
+                _ = stop.changed() => return,
             }
-        },
-    };
-    let mut conds = Vec::new();
-    if let Some(t) = from {
-        conds.push(format!(
-            "SystemModstamp >= {}",
-            sfclient::values::soql_datetime(&t)
-        ));
+        }
+        if !self.at_once {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = self.slot.wake.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+        while !*stop.borrow() {
+            self.slot.started.fetch_add(1, Ordering::SeqCst);
+            let result = tokio::select! {
+                r = cycle(&self.ingest, &self.slot, &conn) => Some(r),
+                _ = stop.changed() => None,
+            };
+            let Some(result) = result else { break };
+            if let Err(e) = &result {
+                tracing::warn!(leg = %leg, error = %e, "capture failed");
+            }
+            self.status.after_capture(&leg, result.err().as_ref()).await;
+            self.slot.finished.fetch_add(1, Ordering::SeqCst);
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = self.slot.wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
     }
+}
+
+/// The WHERE clause of a poll given its checkpoint (None before the first read), the
+/// configured start, the look-back and an upper bound.
+pub(crate) fn window(
+    cp: Option<&Checkpoint>,
+    start: &Start,
+    lookback: TimeDelta,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let dt = |t: &DateTime<Utc>| sfclient::values::soql_datetime_ms(t);
+    let mut conds = Vec::new();
+    match cp {
+        Some(c) => {
+            let late = c.updated_at - lookback;
+            match (&c.watermark_ts, &c.watermark_id) {
+                (Some(w), Some(id)) if late > *w => conds.push(format!(
+                    "(SystemModstamp > {} OR (SystemModstamp = {} AND Id > '{}'))",
+                    dt(w),
+                    dt(w),
+                    id.replace(['\'', '\\'], "")
+                )),
+                (Some(w), _) => conds.push(format!("SystemModstamp >= {}", dt(&late.min(*w)))),
+                (None, _) => conds.push(format!("SystemModstamp >= {}", dt(&late))),
+            }
+        }
+        None => match start {
+            Start::Everything => {}
+            Start::At(t) => conds.push(format!("SystemModstamp >= {}", dt(t))),
+            Start::Relative(d) => conds.push(format!(
+                "SystemModstamp >= {}",
+                dt(&(now - TimeDelta::from_std(*d).unwrap_or_default()))
+            )),
+        },
+    }
+    if let Some(u) = until {
+        conds.push(format!("SystemModstamp < {}", dt(&u)));
+    }
+    conds
+}
+
+/// Run one cycle of `leg`; returns how many rows were new.
+pub(crate) async fn cycle<S: Store>(
+    ingest: &Ingest<S>,
+    slot: &SourceSlot,
+    conn: &OrgConn,
+) -> Result<u64, EngineError> {
+    let leg = &slot.leg;
+    let settings = &ingest.settings;
+    let sync = leg.settings(settings);
+    let read_at = Utc::now();
+    let cp = ingest
+        .store
+        .checkpoint(&leg.org, &leg.object, SourceKind::Poll)
+        .await?;
+    let lookback = TimeDelta::from_std(settings.engine.lookback).unwrap_or_default();
+    let until = match sync.capture {
+        Capture::Cdc => {
+            slot.poll_until(read_at, TimeDelta::from_std(CDC_SETTLE).unwrap_or_default())
+        }
+        _ => None,
+    };
+    let mut conds = window(cp.as_ref(), &sync.start, lookback, until, read_at);
     if let Some(w) = &sync.where_clause {
         conds.push(format!("({w})"));
     }
     let soql = format!(
-        "SELECT {} FROM {object}{} ORDER BY SystemModstamp, Id",
-        select.join(", "),
+        "SELECT {} FROM {}{} ORDER BY SystemModstamp, Id",
+        select_list(settings, leg).join(", "),
+        leg.object,
         if conds.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", conds.join(" AND "))
         }
     );
+    tracing::debug!(leg = %leg, soql, "poll");
     let mut stream = conn.client.query_all(&soql);
     let mut chunk: Vec<Captured> = Vec::new();
     let mut new_rows = 0;
-    let checkpoint = |rows: &[Captured]| {
-        rows.last().map(|last| CheckpointWrite {
-            org: org.clone(),
-            object: object.clone(),
-            source: SourceKind::Poll,
-            watermark_ts: last.modstamp,
-            watermark_id: Some(last.id.clone()),
-            replay_id: None,
-        })
+    let mut last = cp
+        .as_ref()
+        .map(|c| (c.watermark_ts, c.watermark_id.clone()));
+    let checkpoint = |last: &Option<(Option<DateTime<Utc>>, Option<String>)>| CheckpointWrite {
+        org: leg.org.clone(),
+        object: leg.object.clone(),
+        source: SourceKind::Poll,
+        watermark_ts: last.as_ref().and_then(|l| l.0),
+        watermark_id: last.as_ref().and_then(|l| l.1.clone()),
+        replay_id: None,
     };
     while let Some(rec) = stream.next().await {
         let rec = rec.map_err(|source| EngineError::Api {
-            org: org.clone(),
+            org: leg.org.clone(),
             source,
         })?;
-        if let Some(row) = to_row(org, &rec, sync, &wanted) {
+        if let Some(row) = to_row(leg, &rec, &sync.global_id_field) {
+            last = Some((row.modstamp, Some(row.id.clone())));
             chunk.push(row);
         }
         if chunk.len() >= CHUNK {
-            let cp = checkpoint(&chunk);
             let rows = std::mem::take(&mut chunk);
-            new_rows += ingest(sh, org, sync_idx, rows, cp, Vec::new()).await?.rows;
+            new_rows += ingest
+                .commit_at(leg, rows, Some(checkpoint(&last)), read_at)
+                .await?
+                .rows;
         }
     }
-    if !chunk.is_empty() {
-        let cp = checkpoint(&chunk);
-        new_rows += ingest(sh, org, sync_idx, chunk, cp, Vec::new()).await?.rows;
-    }
+    // the last chunk, or just the checkpoint: its time says when this read began
+    new_rows += ingest
+        .commit_at(leg, chunk, Some(checkpoint(&last)), read_at)
+        .await?
+        .rows;
+    tracing::debug!(leg = %leg, new_rows, "poll done");
     Ok(new_rows)
 }
 
-/// Re-read `ids` of `sync`'s object in `org` (live or deleted) and ingest their current state,
-/// without moving any checkpoint: one `queryAll` per 300 ids. For outbound messages and
-/// change-event gaps, which say *that* a record changed but not reliably *what* it now holds.
+/// Re-read `ids` of `leg`'s object (live or deleted) and ingest their current state, without
+/// moving any checkpoint: one `queryAll` per 300 ids. For outbound messages, change-event gaps
+/// and failed writes, which say *that* a record changed but not reliably *what* it now holds.
 pub(crate) async fn reread<S: Store>(
-    sh: &Shared<S>,
-    org: &OrgName,
-    sync_idx: usize,
+    ingest: &Ingest<S>,
+    leg: &Leg,
+    conn: &OrgConn,
     ids: &[String],
 ) -> Result<u64, EngineError> {
-    let sync = &sh.settings.syncs[sync_idx];
-    let object = object_name(sync, sh.source_side(org)).to_string();
-    let conn = sh.conn(org)?;
-    let wanted = synced_fields(sync, sh.source_side(org));
-    let select = select_list(sync, &wanted).join(", ");
+    let settings = &ingest.settings;
+    let gid_field = &leg.settings(settings).global_id_field;
+    let select = select_list(settings, leg).join(", ");
     let mut n = 0;
     for part in ids.chunks(REREAD_IDS) {
         let list = crate::convert::soql_in_list(part);
-        let soql = format!("SELECT {select} FROM {object} WHERE Id IN ({list})");
+        let soql = format!("SELECT {select} FROM {} WHERE Id IN ({list})", leg.object);
         let mut stream = conn.client.query_all(&soql);
         let mut rows = Vec::new();
         while let Some(rec) = stream.next().await {
             let rec = rec.map_err(|source| EngineError::Api {
-                org: org.clone(),
+                org: leg.org.clone(),
                 source,
             })?;
-            rows.extend(to_row(org, &rec, sync, &wanted));
+            rows.extend(to_row(leg, &rec, gid_field));
         }
-        n += ingest(sh, org, sync_idx, rows, None, Vec::new())
-            .await?
-            .rows;
+        n += ingest.commit(leg, rows, None, Vec::new()).await?.rows;
     }
     Ok(n)
 }
 
 /// Id, SystemModstamp, IsDeleted, the global-id field, then the synced fields.
-fn select_list(sync: &SyncSettings, wanted: &[String]) -> Vec<String> {
+fn select_list(settings: &Settings, leg: &Leg) -> Vec<String> {
     let mut select: Vec<String> = vec![
         "Id".into(),
         "SystemModstamp".into(),
         "IsDeleted".into(),
-        sync.global_id_field.clone(),
+        leg.settings(settings).global_id_field.clone(),
     ];
-    for f in wanted {
+    for f in &leg.fields {
         if !select.iter().any(|s| s.eq_ignore_ascii_case(f)) {
             select.push(f.clone());
         }
@@ -157,16 +264,17 @@ fn select_list(sync: &SyncSettings, wanted: &[String]) -> Vec<String> {
     select
 }
 
-fn to_row(org: &OrgName, rec: &Record, sync: &SyncSettings, wanted: &[String]) -> Option<Captured> {
+fn to_row(leg: &Leg, rec: &Record, gid_field: &str) -> Option<Captured> {
     let id = rec.get("Id")?.as_str()?.to_string();
     let modstamp = sfclient::values::get_datetime(rec, "SystemModstamp").ok()??;
     let modstamp = orgsync_core::model::truncate_ms(modstamp);
     let deleted = rec.get("IsDeleted").and_then(|v| v.as_bool()) == Some(true);
     let gid_field = rec
-        .get(&sync.global_id_field)
+        .get(gid_field)
         .and_then(|v| v.as_str())
         .and_then(|s| s.parse::<GlobalId>().ok());
-    let fields = wanted
+    let fields = leg
+        .fields
         .iter()
         .filter_map(|f| {
             let v = rec
@@ -177,7 +285,7 @@ fn to_row(org: &OrgName, rec: &Record, sync: &SyncSettings, wanted: &[String]) -
         })
         .collect();
     Some(Captured {
-        txn_id: txn_id(org, &id, modstamp),
+        txn_id: txn_id(leg, &id, modstamp),
         id,
         commit_ts: modstamp,
         modstamp: Some(modstamp),
@@ -185,12 +293,13 @@ fn to_row(org: &OrgName, rec: &Record, sync: &SyncSettings, wanted: &[String]) -
         gid_field,
         fields,
         client_tag: None,
+        snapshot: true,
     })
 }
 
 /// A poll has no transaction id: the record and its SystemModstamp identify the change
 /// uniquely, and a re-read of the same row yields the same id (dropped as a replay).
-fn txn_id(org: &OrgName, id: &str, modstamp: chrono::DateTime<Utc>) -> String {
-    let h = blake3::hash(format!("{org}|{id}|{}", modstamp.timestamp_millis()).as_bytes());
+fn txn_id(leg: &Leg, id: &str, modstamp: DateTime<Utc>) -> String {
+    let h = blake3::hash(format!("{}|{id}|{}", leg.org, modstamp.timestamp_millis()).as_bytes());
     format!("poll:{}", &h.to_hex()[..32])
 }

@@ -28,6 +28,11 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Start one emulated org per name; `schema(name)` adds schema files to that org.
 pub async fn start(names: &[&str], schema: impl Fn(&str) -> Vec<PathBuf>) -> Env {
+    // `RUST_LOG=orgsync_engine=debug cargo nextest run … --no-capture` shows the engine's log
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let mut cfg = EmulatorConfig::single_org().with_tls(false);
     let template = cfg.orgs[0].clone();
     cfg.orgs = names

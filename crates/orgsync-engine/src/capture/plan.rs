@@ -1,0 +1,205 @@
+//! The pure middle of an ingest: captured rows of one leg, with what the ledger knows of them
+//! (loaded by [`super::ingest`]), become the capture batch to commit — no I/O here.
+//!
+//! Per row: which record it is (the id map by local id, else the global id it carries, else a
+//! new record of this org), whether it is news (a polled row already seen at its
+//! SystemModstamp is not; an old incarnation of a record now known under another id is not),
+//! which changes it stands for (delete; undelete then upsert; upsert), each processed by
+//! `orgsync_core::pipeline::process`; then anti-entropy: an org whose copy lacks part of the
+//! agreed state after the merge gets an item (`orgsync_core::write::behind`), and the write
+//! decided when it is claimed brings exactly what it lacks.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use orgsync_core::merge::RecordState;
+use orgsync_core::pipeline::{self, Dropped, Ledger, PipelineError};
+use orgsync_core::{Change, ChangeKind, GlobalId, Op, OrgId, OrgName, Origin, Settings, SyncItem};
+use orgsync_store::{AgreedWrite, CaptureBatch, NewConflict, NewItem, RecordRow, RecordWrite};
+
+use super::Captured;
+use crate::leg::Leg;
+
+/// What the ledger knows that a chunk's plan needs.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    /// The capturing org's record rows by local id.
+    pub by_local: HashMap<String, RecordRow>,
+    /// The capturing org's record rows by global id (for rows carrying one).
+    pub by_gid: HashMap<GlobalId, RecordRow>,
+    /// Lookup parents known to the ledger: (parent object on this org lowercased, local id) →
+    /// global id.
+    pub parents: HashMap<(String, String), GlobalId>,
+    /// Merge states by global id.
+    pub states: HashMap<GlobalId, RecordState>,
+}
+
+/// What a plan found, for the counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tally {
+    /// Rows that were news.
+    pub rows: u64,
+    /// Changes dropped as echoes or as carrying nothing new.
+    pub echoes: u64,
+    /// Conflicts recorded.
+    pub conflicts: u64,
+}
+
+/// A captured row placed: its global id and record row, if known.
+pub(crate) struct Placed<'a> {
+    pub row: &'a Captured,
+    pub gid: GlobalId,
+    pub known: Option<&'a RecordRow>,
+}
+
+/// Which record each row is, dropping rows that are no news.
+pub(crate) fn place<'a>(rows: &'a [Captured], known: &'a Known, org_id: &OrgId) -> Vec<Placed<'a>> {
+    rows.iter()
+        .filter_map(|row| {
+            let by_gid = row.gid_field.as_ref().and_then(|g| known.by_gid.get(g));
+            let k = known.by_local.get(&row.id).or(by_gid);
+            if let Some(k) = k {
+                if let (Some(seen), Some(m)) = (k.last_modstamp, row.modstamp)
+                    && k.local_id.as_deref() == Some(row.id.as_str())
+                    && seen >= m
+                {
+                    return None; // already read at this SystemModstamp
+                }
+                if k.local_id.as_deref().is_some_and(|l| l != row.id) && (row.deleted || !k.deleted)
+                {
+                    // another incarnation of a record the ledger knows under a newer id: a
+                    // copy left in the recycle bin, or a duplicate — not the record
+                    return None;
+                }
+            }
+            let gid = match (k, &row.gid_field) {
+                (Some(k), _) => k.global_id.clone(),
+                (None, Some(g)) => g.clone(),
+                (None, None) if row.deleted => return None, // deleted before it was ever synced
+                (None, None) => GlobalId::new(org_id.clone(), &row.id).ok()?,
+            };
+            Some(Placed { row, gid, known: k })
+        })
+        .collect()
+}
+
+/// Plan the batch for `rows` of `leg` (without its checkpoint).
+pub(crate) fn plan(
+    settings: &Settings,
+    leg: &Leg,
+    rows: &[Placed<'_>],
+    parents: &HashMap<(String, String), GlobalId>,
+    mut states: HashMap<GlobalId, RecordState>,
+    org_id: &OrgId,
+    now: DateTime<Utc>,
+) -> Result<(CaptureBatch, Tally), PipelineError> {
+    let sync = leg.settings(settings);
+    let org = &leg.org;
+    let id_of = |o: &OrgName| (o == org).then(|| org_id.clone());
+    let global_id_of = |_o: &OrgName, obj: &str, id: &str| {
+        parents
+            .get(&(obj.to_ascii_lowercase(), id.to_string()))
+            .cloned()
+    };
+    let ledger = Ledger {
+        org_id: &id_of,
+        global_id_of: &global_id_of,
+    };
+    let mut batch = CaptureBatch::default();
+    let mut tally = Tally::default();
+    for p in rows {
+        let row = p.row;
+        let kinds: &[ChangeKind] = if row.deleted {
+            &[ChangeKind::Delete]
+        } else if p.known.is_some_and(|k| k.deleted) {
+            &[ChangeKind::Undelete, ChangeKind::Upsert]
+        } else {
+            &[ChangeKind::Upsert]
+        };
+        let mut state = states.remove(&p.gid).unwrap_or_default();
+        for kind in kinds {
+            let change = Change {
+                org: org.clone(),
+                object: leg.object.clone(),
+                record_id: row.id.clone(),
+                global_id: Some(p.gid.clone()),
+                fields: if *kind == ChangeKind::Upsert {
+                    row.fields.clone()
+                } else {
+                    Default::default()
+                },
+                commit_ts: row.commit_ts,
+                origin: Origin {
+                    org: org.clone(),
+                    client_tag: row.client_tag.clone(),
+                    via_push_from: None,
+                },
+                kind: *kind,
+                txn_id: format!("{}:{kind:?}", row.txn_id),
+                snapshot: row.snapshot,
+            };
+            let out = pipeline::process(settings, sync, &change, &state, ledger)?;
+            if matches!(out.dropped, Some(Dropped::NoChange | Dropped::OwnWrite)) {
+                tally.echoes += 1;
+            }
+            for item in out.items {
+                batch.items.push(
+                    NewItem::new(item, row.commit_ts)
+                        .from_source(org.clone(), row.id.clone())
+                        .with_txn(change.txn_id.clone()),
+                );
+            }
+            tally.conflicts += out.conflicts.len() as u64;
+            batch
+                .conflicts
+                .extend(out.conflicts.into_iter().map(|c| NewConflict {
+                    object: sync.object.clone(),
+                    global_id: p.gid.clone(),
+                    field: c.field,
+                    incoming: c.incoming,
+                    current: c.current,
+                    winner: c.winner,
+                    reason: format!("{:?}", c.resolution).to_ascii_lowercase(),
+                    at: now,
+                }));
+            state = out.state;
+        }
+        // anti-entropy: the org's copy lacks part of the agreed state (an older write of ours
+        // landed after a newer edit there, a write lost to a crash, a lookup left behind)
+        let queued = batch
+            .items
+            .iter()
+            .any(|i| i.work.target == *org && i.work.global_id == p.gid);
+        if !queued && orgsync_core::write::behind(settings, sync, org, &state) {
+            batch.items.push(NewItem::new(
+                SyncItem {
+                    target: org.clone(),
+                    object: leg.object.clone(),
+                    global_id: p.gid.clone(),
+                    op: if state.is_deleted() {
+                        Op::Delete
+                    } else {
+                        Op::Upsert
+                    },
+                    payload: Default::default(),
+                    parents: Vec::new(),
+                },
+                row.commit_ts,
+            ));
+        }
+        let mut rw = RecordWrite::new(org.clone(), &leg.object, p.gid.clone());
+        rw.local_id = Some(row.id.clone());
+        rw.shadow = state.shadows.get(org).cloned().unwrap_or_default();
+        rw.deleted = Some(row.deleted);
+        rw.modstamp = row.modstamp;
+        batch.records.push(rw);
+        batch.agreed.push(AgreedWrite {
+            object: sync.object.clone(),
+            global_id: p.gid.clone(),
+            fields: state.agreed.clone(),
+            life: state.life.clone(),
+        });
+        tally.rows += 1;
+    }
+    Ok((batch, tally))
+}
