@@ -258,13 +258,7 @@ async fn soap_undelete_publishes_and_cleared_lookups_stay_silent() {
         None,
     )
     .await;
-    let mut sub = subscribe(
-        &mut c,
-        fetch("/data/AccountChangeEvent", ReplayPreset::Latest, vec![], 10),
-    )
-    .await
-    .unwrap();
-    sub.ready().await;
+    let mut sub = ready_sub(&mut c, "/data/AccountChangeEvent").await;
     call(
         &t,
         Method::DELETE,

@@ -134,22 +134,12 @@ async fn a_transaction_over_the_threshold_overflows_once_per_object() {
     t.shutdown().await;
 }
 
-fn error_code(s: &tonic::Status) -> String {
-    s.metadata()
-        .get("error-code")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn offline_ends_open_streams_and_refuses_new_ones_until_back() {
     let t = start(100).await;
     let mut c = client(&t).await;
     let topic = "/data/AccountChangeEvent";
-    let mut sub = subscribe(&mut c, fetch(topic, ReplayPreset::Latest, vec![], 10))
-        .await
-        .unwrap();
-    sub.ready().await;
+    let mut sub = ready_sub(&mut c, topic).await;
     control(&t, Method::PUT, "/__sfemu/faults", json!({"offline": true})).await;
     // A keepalive may still be in flight; the stream then ends with UNAVAILABLE (a stream
     // that stays open keeps sending keepalives: give up after 20 of them).
@@ -182,10 +172,7 @@ async fn offline_ends_open_streams_and_refuses_new_ones_until_back() {
         json!({"offline": false}),
     )
     .await;
-    let mut again = subscribe(&mut c, fetch(topic, ReplayPreset::Latest, vec![], 10))
-        .await
-        .unwrap();
-    again.ready().await;
+    let mut again = ready_sub(&mut c, topic).await;
     let id = create(&t, "Account", json!({"Name": "back online"}), None).await;
     let evs = again.events(1).await;
     assert_eq!(decode(&mut c, &evs[0]).await.list("recordIds"), vec![id]);

@@ -63,6 +63,16 @@ async fn control(t: &TestOrg, method: reqwest::Method, path: &str, body: Option<
     r.json().await.unwrap_or(Value::Null)
 }
 
+/// `undelete(ids)` with the test token: the status and the answer.
+async fn undelete(t: &TestOrg, ids: &[&str]) -> (u16, String) {
+    soap_post(t, "62.0", undelete_envelope(&t.token, ids, None, false)).await
+}
+
+/// A fault's status and exception code.
+fn fault_of((status, xml): (u16, String)) -> (u16, String) {
+    (status, xml_text(&xml, "sf:exceptionCode"))
+}
+
 async fn usage(t: &TestOrg) -> Value {
     control(t, reqwest::Method::GET, "/__sfemu/api-usage", None).await
 }
@@ -200,37 +210,27 @@ async fn sessions_limits_and_malformed_requests_answer_faults() {
 
     let many: Vec<String> = (0..201).map(|_| id.clone()).collect();
     let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-    let (s, xml) = soap_post(&t, "62.0", undelete_envelope(&t.token, &refs, None, false)).await;
+    let (s, xml) = undelete(&t, &refs).await;
     assert_eq!(s, 500);
     assert_eq!(xml_text(&xml, "sf:exceptionCode"), "EXCEEDED_ID_LIMIT");
     assert!(xml_text(&xml, "sf:exceptionMessage").contains("200"));
 
     let bomb = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><undelete><ids>&a;</ids></undelete>"#;
-    let (s, xml) = soap_post(&t, "62.0", bomb.to_string()).await;
     assert_eq!(
-        (s, xml_text(&xml, "sf:exceptionCode")),
+        fault_of(soap_post(&t, "62.0", bomb.to_string()).await),
         (500, "INVALID_XML".into())
     );
 
-    control(
-        &t,
-        reqwest::Method::PUT,
-        "/__sfemu/limits",
-        Some(json!({"dailyApiRequests": 5, "used": 5})),
-    )
-    .await;
-    let (s, xml) = soap_post(&t, "62.0", undelete_envelope(&t.token, &[&id], None, false)).await;
+    let limits = |max: u64, used: u64| {
+        let body = json!({"dailyApiRequests": max, "used": used});
+        control(&t, reqwest::Method::PUT, "/__sfemu/limits", Some(body))
+    };
+    limits(5, 5).await;
     assert_eq!(
-        (s, xml_text(&xml, "sf:exceptionCode")),
+        fault_of(undelete(&t, &[&id]).await),
         (500, "REQUEST_LIMIT_EXCEEDED".into())
     );
-    control(
-        &t,
-        reqwest::Method::PUT,
-        "/__sfemu/limits",
-        Some(json!({"dailyApiRequests": 100000, "used": 0})),
-    )
-    .await;
+    limits(100_000, 0).await;
 
     // A SOAP login's session id works as well as an OAuth token.
     let login = format!(
@@ -253,34 +253,17 @@ async fn injected_faults_and_all_or_none() {
     let faults = |body: Value| control(&t, reqwest::Method::PUT, "/__sfemu/faults", Some(body));
 
     faults(json!({"errorRate": {"503": 1.0}})).await;
-    let (s, xml) = soap_post(
-        &t,
-        "62.0",
-        undelete_envelope(&t.token, &[&gone], None, false),
-    )
-    .await;
     assert_eq!(
-        (s, xml_text(&xml, "sf:exceptionCode")),
+        fault_of(undelete(&t, &[&gone]).await),
         (503, "SERVER_UNAVAILABLE".into())
     );
     faults(json!({"errorRate": {"UNABLE_TO_LOCK_ROW": 1.0}})).await;
-    let (s, xml) = soap_post(
-        &t,
-        "62.0",
-        undelete_envelope(&t.token, &[&gone], None, false),
-    )
-    .await;
     assert_eq!(
-        (s, xml_text(&xml, "sf:exceptionCode")),
+        fault_of(undelete(&t, &[&gone]).await),
         (500, "UNABLE_TO_LOCK_ROW".into())
     );
     faults(json!({"recordErrorRate": {"UNABLE_TO_LOCK_ROW": 1.0}})).await;
-    let (s, xml) = soap_post(
-        &t,
-        "62.0",
-        undelete_envelope(&t.token, &[&gone], None, false),
-    )
-    .await;
+    let (s, xml) = undelete(&t, &[&gone]).await;
     assert_eq!(s, 200);
     let r = &undelete_results(&xml).0[0];
     assert_eq!(
