@@ -693,6 +693,39 @@ check('faults.record_errors_in_collections', async (ctx) => {
   expectEq(n.totalSize, 0, 'failed records not saved');
 });
 
+check('faults.record_errors_on_single_record_writes', async (ctx) => {
+  const tag = `${ctx.run}-recs`;
+  try {
+    await setFaults(ctx, { recordErrorRate: { UNABLE_TO_LOCK_ROW: 1.0 }, seed: 7 });
+    const err = await rejects(conn(ctx).sobject('Account').create({ Name: tag, AccountNumber: tag }),
+      'single-record create under recordErrorRate 1.0');
+    expectEq(err.errorCode, 'UNABLE_TO_LOCK_ROW', 'errorCode');
+  } finally {
+    await control(ctx, 'DELETE', '/faults');
+  }
+  const n = await conn(ctx).query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${tag}'`);
+  expectEq(n.totalSize, 0, 'failed record not saved');
+});
+
+check('soap.undelete', async (ctx) => {
+  const tag = `${ctx.run}-und`;
+  const c = conn(ctx);
+  const made = await c.sobject('Account').create(
+    [0, 1].map((i) => ({ Name: `${tag} ${i}`, AccountNumber: tag })), { allOrNone: true },
+  );
+  const ids = made.map((r) => r.id);
+  await c.sobject('Account').destroy(ids);
+  const count = async () => (await c.query(`SELECT COUNT() FROM Account WHERE AccountNumber = '${tag}'`)).totalSize;
+  expectEq(await count(), 0, 'deleted');
+  // jsforce's partner SOAP call: conn.soap.undelete(ids) → UndeleteResult[] in order.
+  const res = await c.soap.undelete(ids.map((id) => id.slice(0, 15)));
+  expectEq(res.map((r) => [r.id, r.success]), ids.map((id) => [id, true]), 'results');
+  expectEq(await count(), 2, 'restored under their ids');
+  const again = await c.soap.undelete([ids[0]]);
+  expectEq([again[0].success, again[0].errors[0]?.statusCode, again[0].errors[0]?.message],
+    [false, 'UNDELETE_FAILED', 'Entity is not in the recycle bin'], 'a live record');
+});
+
 // ------------------------------------------------------------------ sessions (last: they expire tokens)
 
 check('session.revoked_token_is_invalid_session', async (ctx) => {

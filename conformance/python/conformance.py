@@ -1171,6 +1171,24 @@ def _(ctx):
     expect_eq(n, 0, "failed records were not saved")
 
 
+@check("faults.record_errors_on_single_record_writes")
+def _(ctx):
+    tag = f"{ctx['run']}-recs"
+    try:
+        with_faults(ctx, {"recordErrorRate": {"UNABLE_TO_LOCK_ROW": 1.0}, "seed": 7})
+        try:
+            sf(ctx).Account.create({"Name": tag, "AccountNumber": tag})
+        except SalesforceMalformedRequest as exc:
+            expect_eq(exc.status, 400, "status")
+            expect_eq(err_code(exc), "UNABLE_TO_LOCK_ROW", "errorCode")
+        else:
+            raise AssertionError("a single-record create succeeded under recordErrorRate 1.0")
+    finally:
+        control(ctx, "DELETE", "/faults")
+    n = sf(ctx).query(f"SELECT COUNT() FROM Account WHERE AccountNumber = '{tag}'")["totalSize"]
+    expect_eq(n, 0, "the failed record was not saved")
+
+
 # ---------------------------------------------------------------- sessions (last: they expire tokens)
 
 @check("session.revoked_token_is_expired_session")

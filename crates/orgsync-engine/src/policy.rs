@@ -27,7 +27,8 @@ pub(crate) enum OrgAction {
 /// The classification of a client error.
 pub(crate) fn kind_of(e: &SfError) -> FailureKind {
     match e.code() {
-        Some("ENTITY_IS_DELETED") => return FailureKind::Stale,
+        // updating a copy deleted there meanwhile; undeleting one that is live again
+        Some("ENTITY_IS_DELETED" | "UNDELETE_FAILED") => return FailureKind::Stale,
         Some("UNABLE_TO_LOCK_ROW") => return FailureKind::Contention,
         _ => {}
     }

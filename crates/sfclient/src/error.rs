@@ -170,6 +170,15 @@ pub enum SfError {
         status: u16,
         errors: Vec<ApiError>,
     },
+    /// A SOAP call answered a fault. SOAP answers every fault with HTTP 500, so the kind comes
+    /// from the exception code (`INVALID_SESSION_ID` → auth, `REQUEST_LIMIT_EXCEEDED` → quota,
+    /// `UNKNOWN_EXCEPTION` → retry…), not from the status.
+    #[error("org {org}: SOAP fault (HTTP {status}): {}", join(errors))]
+    Fault {
+        org: String,
+        status: u16,
+        errors: Vec<ApiError>,
+    },
     /// One record of a collections or composite call failed.
     #[error("org {org}: record failed: {}", join(errors))]
     Record { org: String, errors: Vec<ApiError> },
@@ -229,6 +238,14 @@ impl SfError {
             SfError::Record { errors, .. } => {
                 classify_errors(errors).unwrap_or(ErrorKind::Permanent)
             }
+            SfError::Fault { errors, .. }
+                if errors.iter().any(|e| e.code == "UNKNOWN_EXCEPTION") =>
+            {
+                ErrorKind::Retryable
+            }
+            SfError::Fault { errors, .. } => {
+                classify_errors(errors).unwrap_or(ErrorKind::Permanent)
+            }
             SfError::Auth { .. } => ErrorKind::Auth,
             SfError::Transport { .. } => ErrorKind::Retryable,
             SfError::Protocol { status, .. } if *status >= 500 => ErrorKind::Retryable,
@@ -239,7 +256,9 @@ impl SfError {
     /// Salesforce's errors (empty for transport, auth and configuration errors).
     pub fn api_errors(&self) -> &[ApiError] {
         match self {
-            SfError::Api { errors, .. } | SfError::Record { errors, .. } => errors,
+            SfError::Api { errors, .. }
+            | SfError::Record { errors, .. }
+            | SfError::Fault { errors, .. } => errors,
             _ => &[],
         }
     }
@@ -252,7 +271,9 @@ impl SfError {
     /// The HTTP status of a whole-call error.
     pub fn status(&self) -> Option<u16> {
         match self {
-            SfError::Api { status, .. } | SfError::Protocol { status, .. } => Some(*status),
+            SfError::Api { status, .. }
+            | SfError::Protocol { status, .. }
+            | SfError::Fault { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -264,9 +285,31 @@ impl SfError {
             .find_map(|e| parse_missing_parent(&e.message))
     }
 
-    /// True for the 401 `INVALID_SESSION_ID` that triggers one token refresh.
+    /// True for the 401 `INVALID_SESSION_ID` (or its SOAP fault) that triggers one token
+    /// refresh.
     pub(crate) fn is_invalid_session(&self) -> bool {
-        matches!(self, SfError::Api { status: 401, .. })
+        match self {
+            SfError::Api { status: 401, .. } => true,
+            SfError::Fault { errors, .. } => errors.iter().any(|e| e.code == "INVALID_SESSION_ID"),
+            _ => false,
+        }
+    }
+
+    /// True when an `undelete` failed because the record is not in the recycle bin: it is live
+    /// already (restored by someone else, or by an attempt whose answer was lost), was emptied
+    /// from the bin (hard-deleted, or older than 15 days), or never existed. Salesforce answers
+    /// `UNDELETE_FAILED` "Entity is not in the recycle bin" for the first two (help article
+    /// 000386040); the emulator answers `ENTITY_IS_DELETED` for an id of no record (UNCONFIRMED),
+    /// and `INVALID_ID_FIELD` is accepted too. Either way the record cannot come back under its
+    /// Id: write it again instead (an upsert on an external id updates it if it is live).
+    pub fn not_in_recycle_bin(&self) -> bool {
+        matches!(self, SfError::Record { .. })
+            && self.api_errors().iter().any(|e| {
+                matches!(
+                    e.code.as_str(),
+                    "UNDELETE_FAILED" | "ENTITY_IS_DELETED" | "INVALID_ID_FIELD"
+                )
+            })
     }
 
     pub(crate) fn from_reqwest(org: &str, e: &reqwest::Error) -> SfError {

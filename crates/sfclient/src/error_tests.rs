@@ -191,3 +191,41 @@ fn auth_and_transport_kinds() {
     assert_eq!(t.kind(), ErrorKind::Retryable);
     assert_eq!(SfError::Config("bad".into()).kind(), ErrorKind::Permanent);
 }
+
+fn fault(code: &str) -> SfError {
+    SfError::Fault {
+        org: "a".into(),
+        status: 500,
+        errors: vec![ApiError::new(code, "m")],
+    }
+}
+
+#[test]
+fn soap_faults_are_classified_by_their_code_not_their_500() {
+    assert_eq!(fault("INVALID_SESSION_ID").kind(), ErrorKind::Auth);
+    assert!(fault("INVALID_SESSION_ID").is_invalid_session());
+    assert!(!fault("UNKNOWN_EXCEPTION").is_invalid_session());
+    assert_eq!(fault("REQUEST_LIMIT_EXCEEDED").kind(), ErrorKind::Quota);
+    assert_eq!(fault("UNKNOWN_EXCEPTION").kind(), ErrorKind::Retryable);
+    assert_eq!(fault("SERVER_UNAVAILABLE").kind(), ErrorKind::Retryable);
+    assert_eq!(fault("UNABLE_TO_LOCK_ROW").kind(), ErrorKind::Retryable);
+    assert_eq!(fault("EXCEEDED_ID_LIMIT").kind(), ErrorKind::Permanent);
+    assert_eq!(fault("INVALID_XML").status(), Some(500));
+    assert_eq!(fault("INVALID_XML").code(), Some("INVALID_XML"));
+}
+
+#[test]
+fn not_in_recycle_bin_only_for_record_errors_saying_so() {
+    let record = |code: &str| SfError::Record {
+        org: "a".into(),
+        errors: vec![ApiError::new(code, "m")],
+    };
+    for code in ["UNDELETE_FAILED", "ENTITY_IS_DELETED", "INVALID_ID_FIELD"] {
+        assert!(record(code).not_in_recycle_bin(), "{code}");
+        assert_eq!(record(code).kind(), ErrorKind::Permanent);
+    }
+    assert!(!record("UNABLE_TO_LOCK_ROW").not_in_recycle_bin());
+    assert!(!record("DUPLICATE_VALUE").not_in_recycle_bin());
+    assert!(!api(404, "ENTITY_IS_DELETED", "entity is deleted").not_in_recycle_bin());
+    assert!(!fault("UNDELETE_FAILED").not_in_recycle_bin());
+}

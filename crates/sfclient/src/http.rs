@@ -1,6 +1,7 @@
 //! Sending one REST request: token, concurrency slot, call options, limit info, error mapping,
 //! the single token refresh on 401, and in-client retries for idempotent calls.
 
+use crate::auth::Token;
 use crate::client::Client;
 use crate::error::{ApiError, ErrorKind, SfError};
 use backon::{ExponentialBuilder, Retryable as _};
@@ -8,6 +9,8 @@ use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::sync::Arc;
 
 /// Characters escaped in one URL path segment (an external id value may hold `/`, `?`, `#`…).
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -98,17 +101,30 @@ pub(crate) struct Response {
 impl Client {
     /// Sends a request; retries it on retryable errors when `idempotent`.
     pub(crate) async fn call(&self, req: &Request, idempotent: bool) -> Result<Response, SfError> {
+        self.with_retries(idempotent, || self.send(req)).await
+    }
+
+    /// Runs `op` again on retryable errors (with backoff) when `idempotent`.
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        idempotent: bool,
+        op: F,
+    ) -> Result<T, SfError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SfError>>,
+    {
         let policy = self.inner.config.retry;
+        let mut op = op;
         if !idempotent || policy.max_retries == 0 {
-            return self.send(req).await;
+            return op().await;
         }
         let backoff = ExponentialBuilder::default()
             .with_min_delay(policy.min_delay)
             .with_max_delay(policy.max_delay)
             .with_max_times(policy.max_retries)
             .with_jitter();
-        (|| self.send(req))
-            .retry(backoff)
+        op.retry(backoff)
             .when(|e: &SfError| e.kind() == ErrorKind::Retryable)
             .notify(|e: &SfError, after| tracing::debug!(org = %self.org(), error = %e, ?after, "retrying"))
             .await
@@ -135,23 +151,39 @@ impl Client {
     /// One send, with exactly one token refresh + resend when the session is invalid. Held at
     /// the budget's ceiling (a `/limits` probe may use the reserve below it).
     async fn send(&self, req: &Request) -> Result<Response, SfError> {
-        let _slot = self.inner.budget.acquire(req.probe).await;
+        self.with_session(
+            req.probe,
+            |token| async move { self.attempt(req, &token).await },
+        )
+        .await
+    }
+
+    /// Runs one attempt of a call under the org's concurrency cap and budget ceiling (`probe`:
+    /// a `/limits` probe may use the reserve below it) with the current token; when the session
+    /// is rejected, exactly one token refresh (shared with every other caller) and one more
+    /// attempt. Every protocol authenticated by the session goes through here.
+    pub(crate) async fn with_session<T, F, Fut>(
+        &self,
+        probe: bool,
+        attempt: F,
+    ) -> Result<T, SfError>
+    where
+        F: Fn(Arc<Token>) -> Fut,
+        Fut: Future<Output = Result<T, SfError>>,
+    {
+        let _slot = self.inner.budget.acquire(probe).await;
         let (generation, token) = self.inner.tokens.get().await?;
-        match self.attempt(req, &token).await {
+        match attempt(token).await {
             Err(e) if e.is_invalid_session() => {
                 tracing::debug!(org = %self.org(), "session invalid; refreshing the token");
                 let (_, token) = self.inner.tokens.refresh(Some(generation)).await?;
-                self.attempt(req, &token).await
+                attempt(token).await
             }
             other => other,
         }
     }
 
-    async fn attempt(
-        &self,
-        req: &Request,
-        token: &crate::auth::Token,
-    ) -> Result<Response, SfError> {
+    async fn attempt(&self, req: &Request, token: &Token) -> Result<Response, SfError> {
         let cfg = &self.inner.config;
         let url = match &req.target {
             Target::Data(path) => format!(

@@ -4,7 +4,9 @@
 //! query pages of 2000, describes cached), survives token expiry (one single-flight refresh per
 //! expiry) and transient faults (idempotent calls retried in-client), and tells the engine what
 //! kind of failure happened ([`ErrorKind`]: retry, wait for quota, fix auth, wait for a parent,
-//! give up). It shares no code with the emulator it is tested against.
+//! give up). The one record call REST lacks, `undelete`, goes through the SOAP partner API
+//! ([`Client::undelete_many`]) on the same session. It shares no code with the emulator it is
+//! tested against.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sfclient::SfError> {
@@ -27,6 +29,7 @@ pub mod error;
 mod http;
 pub mod rest;
 pub mod secret;
+pub mod soap;
 pub mod values;
 
 pub use auth::{AuthFlow, JwtKey, Token};

@@ -165,6 +165,12 @@ pub struct ChangeRecord {
     pub nulled_fields: Vec<String>,
     /// The new values of the changed fields (all non-null fields on CREATE), JSON-rendered.
     pub values: Map<String, Json>,
+    /// False for changes the platform made on its own inside another change's transaction
+    /// (lookups cleared by a parent's delete, restored by its undelete): recorded here, not
+    /// published as change events or outbound messages.
+    pub published: bool,
+    /// Why such a change happened (`LOOKUP_CLEARED`, `LOOKUP_RESTORED`); None otherwise.
+    pub cause: Option<String>,
 }
 
 /// A mark in an org's history for [`Org::rollback_to`] (composite `allOrNone`). Opaque.

@@ -41,6 +41,28 @@ impl ChangeType {
     }
 }
 
+/// Why the platform made a change on its own, inside the transaction of another change. Such
+/// changes are recorded (the control surface shows them) but Change Data Capture does not
+/// publish them: whether Salesforce does is not documented (UNCONFIRMED), and an emulator that
+/// stays silent cannot let a subscriber depend on events real orgs may never send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Cause {
+    /// A lookup set to null because the record it pointed to was deleted.
+    LookupCleared,
+    /// A cleared lookup put back because that record was undeleted.
+    LookupRestored,
+}
+
+impl Cause {
+    /// The name the control surface shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::LookupCleared => "LOOKUP_CLEARED",
+            Cause::LookupRestored => "LOOKUP_RESTORED",
+        }
+    }
+}
+
 /// One entry as stored.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
@@ -58,6 +80,9 @@ pub struct Entry {
     pub nulled: Vec<u16>,
     /// The values as a JSON object text (field name → value).
     pub values: Box<str>,
+    /// Set for changes the platform made on its own (not published as change events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
 }
 
 impl Entry {
@@ -84,6 +109,7 @@ pub struct PendingChange {
     pub changed: Vec<u16>,
     pub nulled: Vec<u16>,
     pub values: Map<String, Json>,
+    pub cause: Option<Cause>,
 }
 
 /// The log.
@@ -176,6 +202,7 @@ impl ChangeLog {
                 changed: c.changed,
                 nulled: c.nulled,
                 values: Json::Object(c.values).to_string().into(),
+                cause: c.cause,
             });
         }
         self.trim();
@@ -309,6 +336,8 @@ fn render(schema: &Schema, e: &Entry) -> ChangeRecord {
         changed_fields: names(&e.changed),
         nulled_fields: names(&e.nulled),
         values,
+        published: e.cause.is_none(),
+        cause: e.cause.map(|c| c.as_str().to_string()),
     }
 }
 

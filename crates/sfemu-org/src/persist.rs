@@ -8,8 +8,8 @@ use crate::changelog::{ChangeLog, Entry};
 use crate::ids::IdGen;
 use crate::org::{Data, Org};
 use crate::render::{self, parse_date, parse_datetime, parse_time};
-use crate::schema::{FieldDef, FieldType, Schema};
-use crate::store::Table;
+use crate::schema::{FieldDef, FieldType, ObjectDef, Schema};
+use crate::store::{ClearedLookup, Table};
 use serde_json::{Value as Json, json};
 use soql::Value;
 use std::collections::HashMap;
@@ -60,6 +60,17 @@ fn dec(f: &FieldDef, j: &Json) -> Value {
     }
 }
 
+/// One `[field, root, value]` entry of a row's cleared lookups (fields unknown to the schema
+/// are dropped).
+fn cleared_lookup(obj: &ObjectDef, j: &Json) -> Option<ClearedLookup> {
+    let slot = u16::try_from(obj.slot(j.get(0)?.as_str()?)?).ok()?;
+    Some(ClearedLookup {
+        slot,
+        root: j.get(1)?.as_str()?.parse().ok()?,
+        value: j.get(2)?.as_str()?.into(),
+    })
+}
+
 impl Org {
     pub(crate) fn save_snapshot(&self, dir: &Path) -> Result<(), SfError> {
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
@@ -97,6 +108,14 @@ impl Org {
                         .get(&ru)
                         .map_or(Json::Null, |c| Json::String(c.to_string())),
                 );
+                vals.push(t.cleared.get(&ru).map_or(Json::Null, |list| {
+                    list.iter()
+                        .filter_map(|c| {
+                            let f = obj.fields.get(usize::from(c.slot))?;
+                            Some(json!([f.name, c.root.to_string(), &*c.value]))
+                        })
+                        .collect()
+                }));
                 line(&mut w, &Json::Array(vals))?;
             }
         }
@@ -210,6 +229,13 @@ pub(crate) fn load(schema: &Schema, path: &Path) -> Result<(String, Data), SfErr
                 .and_then(|c| c.parse::<u128>().ok())
             {
                 table.cascade_of.insert(r, c);
+            }
+            if let Some(list) = vals.get(fields.len() + 2).and_then(Json::as_array) {
+                let cleared: Vec<ClearedLookup> =
+                    list.iter().filter_map(|c| cleared_lookup(obj, c)).collect();
+                if !cleared.is_empty() {
+                    table.cleared.insert(r, cleared);
+                }
             }
             table.push(out);
         }

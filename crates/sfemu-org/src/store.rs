@@ -94,6 +94,19 @@ pub fn text_eq(a: &str, b: &str, case_sensitive: bool) -> bool {
     }
 }
 
+/// A lookup the platform cleared because the record it pointed to was deleted. Undeleting
+/// the record whose delete caused it (`root`) puts `value` back, unless the field was given
+/// another value meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClearedLookup {
+    /// The lookup field's slot.
+    pub slot: u16,
+    /// Key of the record whose delete (directly or by cascade) cleared the lookup.
+    pub root: u128,
+    /// The id the lookup held.
+    pub value: Box<str>,
+}
+
 /// The records of one object.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -109,6 +122,8 @@ pub struct Table {
     /// Rows deleted along with a parent (cascade): the key of the record whose delete took
     /// them, so undeleting that record restores them.
     pub cascade_of: HashMap<u32, u128>,
+    /// Live rows whose lookups were cleared by a parent's delete (see [`ClearedLookup`]).
+    pub cleared: HashMap<u32, Vec<ClearedLookup>>,
     /// Last auto-number handed out.
     pub autonumber: u64,
 }
@@ -134,6 +149,7 @@ impl Table {
             refs,
             deleted_at: HashMap::new(),
             cascade_of: HashMap::new(),
+            cleared: HashMap::new(),
             autonumber: 0,
         }
     }
@@ -263,6 +279,7 @@ impl Table {
         self.unindex(n - 1);
         self.deleted_at.remove(&((n - 1) as u32));
         self.cascade_of.remove(&((n - 1) as u32));
+        self.cleared.remove(&((n - 1) as u32));
         self.values.truncate((n - 1) * self.stride);
     }
 

@@ -135,8 +135,10 @@ struct ChangesQuery {
 }
 
 /// A change-log entry as JSON (camelCase keys; timestamps as ISO-8601 and epoch ms).
+/// `published` is false (and `cause` says why) for changes the platform made on its own, which
+/// no change event or outbound message reports.
 pub fn change_json(c: &ChangeRecord) -> Value {
-    json!({
+    let mut v = json!({
         "seq": c.seq,
         "entity": c.entity,
         "recordId": c.record_id,
@@ -151,7 +153,12 @@ pub fn change_json(c: &ChangeRecord) -> Value {
         "changedFields": c.changed_fields,
         "nulledFields": c.nulled_fields,
         "values": c.values,
-    })
+        "published": c.published,
+    });
+    if let Some(cause) = &c.cause {
+        v["cause"] = json!(cause);
+    }
+    v
 }
 
 async fn changes(State(s): State<Arc<OrgServer>>, Query(q): Query<ChangesQuery>) -> Response {

@@ -2,7 +2,8 @@
 //!
 //! Faults let a client's retry, back-off and partial-failure handling be tested against the
 //! emulator: whole-call errors at a rate per error code, per-record errors inside collections
-//! and composite calls, added latency, and an offline switch. A seed makes the random draws
+//! calls (collections, composite, single-record writes, SOAP `undelete`), added latency, and an
+//! offline switch (which also ends open Pub/Sub streams). A seed makes the random draws
 //! reproducible.
 
 use crate::error::ApiError;
@@ -23,7 +24,8 @@ pub struct FaultConfig {
     /// (`"503"`, `"500"`). Rates are in 0..=1 and their sum must not exceed 1.
     #[serde(default)]
     pub error_rate: BTreeMap<String, f64>,
-    /// Per-record error rate per code, for collections and composite records.
+    /// Per-record error rate per code, for every record a write touches: collections and
+    /// composite records, single-record writes, SOAP `undelete` ids.
     #[serde(default)]
     pub record_error_rate: BTreeMap<String, f64>,
     /// Added latency before every request except the control surface.
@@ -127,6 +129,8 @@ struct Inner {
 #[derive(Debug)]
 pub struct Faults {
     inner: Mutex<Inner>,
+    /// Follows `offline`, so open streams (Pub/Sub Subscribe) end when the org goes offline.
+    offline_tx: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Faults {
@@ -146,16 +150,27 @@ impl Faults {
     /// Faults as configured (the caller validated `config`).
     pub fn new(config: FaultConfig) -> Self {
         let rng = rng_for(config.seed);
+        let offline_tx = tokio::sync::watch::channel(config.offline).0;
         Faults {
             inner: Mutex::new(Inner { config, rng }),
+            offline_tx,
         }
     }
 
     /// Replaces the configuration (and reseeds).
     pub fn set(&self, config: FaultConfig) {
+        let offline = config.offline;
         let mut g = self.inner.lock();
         g.rng = rng_for(config.seed);
         g.config = config;
+        drop(g);
+        self.offline_tx
+            .send_if_modified(|o| std::mem::replace(o, offline) != offline);
+    }
+
+    /// A receiver whose value is true while the org plays offline.
+    pub fn watch_offline(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.offline_tx.subscribe()
     }
 
     /// The current configuration.

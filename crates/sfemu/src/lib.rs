@@ -15,5 +15,6 @@ pub mod outbound;
 pub mod pubsub;
 pub mod rest;
 pub mod server;
+pub mod soap;
 pub mod state;
 pub mod tls;

@@ -1,5 +1,5 @@
 //! End-to-end tests of the emulator's server side over real HTTP on loopback: OAuth grants,
-//! JWT, SOAP login, tokens, limits, faults, the control surface, error shapes, TLS, config
+//! JWT, SOAP login and undelete, tokens, limits, faults, the control surface, error shapes, TLS, config
 //! files, persistence and the binary.
 #![allow(clippy::unwrap_used)]
 
@@ -23,6 +23,8 @@ mod runtime;
 mod sessions;
 #[path = "server/soap.rs"]
 mod soap;
+#[path = "server/undelete.rs"]
+mod undelete;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

@@ -16,7 +16,7 @@ use serde_json::Value;
 use sfclient::{ErrorKind, ItemResult};
 
 use super::decide::{RoundPlan, decided};
-use super::writes::{ToUpsert, delete, undelete, upsert};
+use super::writes::{ToUndelete, ToUpsert, delete, undelete, upsert};
 use crate::convert::Links;
 use crate::leg::{Leg, Legs};
 use crate::orgs::OrgConn;
@@ -150,21 +150,26 @@ impl Round<'_> {
                         .collect()
                 }
                 Op::Undelete => {
-                    let list: Vec<(&GlobalId, &Payload)> = batch
+                    let sync = leg.settings(self.settings);
+                    let list: Vec<ToUndelete<'_>> = batch
                         .items
                         .iter()
                         .map(|w| {
-                            let full = decided(&plan, w)
-                                .and_then(|d| d.recreate.as_ref())
-                                .unwrap_or(&w.payload);
-                            (&w.global_id, full)
+                            let d = decided(&plan, w);
+                            let local_id = match d.map(|d| &d.write) {
+                                Some(Write::Undelete { local_id, .. }) => local_id.as_str(),
+                                _ => "",
+                            };
+                            ToUndelete {
+                                gid: &w.global_id,
+                                local_id,
+                                then: &w.payload,
+                                update: orgsync_core::write::carries(sync, &w.payload),
+                                recreate: d.and_then(|d| d.recreate.as_ref()).unwrap_or(&w.payload),
+                            }
                         })
                         .collect();
-                    undelete(self.conn, &batch.object, gid_field, &list, self.links)
-                        .await
-                        .into_iter()
-                        .map(|(r, p)| (r, Some(p)))
-                        .collect()
+                    undelete(self.conn, &batch.object, gid_field, &list, self.links).await
                 }
             };
             let whole_call_failed = !results.is_empty()

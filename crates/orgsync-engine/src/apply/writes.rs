@@ -153,36 +153,111 @@ pub(super) async fn delete(
         .collect()
 }
 
-/// Restore deleted copies. The REST API has no undelete; until the SOAP `undelete()` call is
-/// wired in, each copy is created anew from the full agreed record (`recreate`), by upsert on
-/// the global id: the old copy stays in the recycle bin and the id map follows the new one.
-/// Returns, per item, the result and the payload that was written.
+/// One record to restore: its id in the target, what its restored copy lacks (`then`), and
+/// the full record to create if it is gone from the recycle bin.
+#[derive(Debug)]
+pub(super) struct ToUndelete<'a> {
+    pub gid: &'a GlobalId,
+    pub local_id: &'a str,
+    pub then: &'a Payload,
+    /// `then` writes a synced field (not only the global id and constants).
+    pub update: bool,
+    pub recreate: &'a Payload,
+}
+
+/// Restore deleted copies from the target's recycle bin with the SOAP `undelete()` call (one
+/// call per 200; the record keeps its Id and the lookups its delete cleared), then write what
+/// the restored copies lack (one update call). A copy gone from the bin (`ENTITY_IS_DELETED`,
+/// `INVALID_ID_FIELD`: purged or never there) is created anew from the full agreed record by
+/// upsert on the global id. Returns, per item, the result and the payload written.
 pub(super) async fn undelete<'a>(
     conn: &OrgConn,
     object: &str,
     gid_field: &str,
-    items: &[(&'a GlobalId, &'a Payload)],
+    items: &[ToUndelete<'a>],
     links: &Links,
-) -> Vec<(ItemResult, &'a Payload)> {
-    let records: Vec<Record> = items
-        .iter()
-        .map(|(g, p)| record(gid_field, g, p, links))
-        .collect();
-    let (client, obj, field) = (
-        conn.client.clone(),
-        object.to_string(),
-        gid_field.to_string(),
-    );
-    let results =
-        off_task(move || async move { client.upsert_many(&obj, &field, &records).await }).await;
-    let mut results = results.into_iter();
-    items
-        .iter()
-        .map(|(_, p)| {
-            let r = results
-                .next()
-                .unwrap_or_else(|| Err(sfclient::SfError::Config("missing result".into())));
-            (r, *p)
+) -> Vec<(ItemResult, Option<&'a Payload>)> {
+    let ids: Vec<String> = items.iter().map(|i| i.local_id.to_string()).collect();
+    let client = conn.client.clone();
+    let restored = off_task(move || async move { client.undelete_many(&ids).await }).await;
+    let mut out: Vec<Option<(ItemResult, Option<&'a Payload>)>> = Vec::with_capacity(items.len());
+    let mut updates: Vec<(usize, ToUpsert<'_>)> = Vec::new();
+    let mut recreates: Vec<(usize, ToUpsert<'_>)> = Vec::new();
+    let mut results = restored.into_iter();
+    for (i, it) in items.iter().enumerate() {
+        let r = results
+            .next()
+            .unwrap_or_else(|| Err(sfclient::SfError::Config("missing result".into())));
+        match r {
+            Ok(_) if it.update => {
+                updates.push((
+                    i,
+                    ToUpsert {
+                        gid: it.gid,
+                        payload: it.then,
+                        local_id: Some(it.local_id),
+                    },
+                ));
+                out.push(None);
+            }
+            Ok(saved) => out.push(Some((Ok(saved), None))),
+            Err(e) if matches!(e.code(), Some("ENTITY_IS_DELETED" | "INVALID_ID_FIELD")) => {
+                recreates.push((
+                    i,
+                    ToUpsert {
+                        gid: it.gid,
+                        payload: it.recreate,
+                        local_id: None,
+                    },
+                ));
+                out.push(None);
+            }
+            Err(e) => out.push(Some((Err(e), None))),
+        }
+    }
+    for (list, restored_copy) in [(updates, true), (recreates, false)] {
+        if list.is_empty() {
+            continue;
+        }
+        let calls: Vec<ToUpsert<'_>> = list
+            .iter()
+            .map(|(_, t)| ToUpsert {
+                gid: t.gid,
+                payload: t.payload,
+                local_id: t.local_id,
+            })
+            .collect();
+        let written = upsert(conn, object, gid_field, &calls, links).await;
+        for ((i, _), r) in list.into_iter().zip(written) {
+            let payload = if restored_copy {
+                items[i].then
+            } else {
+                items[i].recreate
+            };
+            out[i] = Some(match r {
+                Ok(saved) => (Ok(saved), Some(payload)),
+                // restored, but what it lacks was not written: the next read of the copy
+                // shows what is missing (anti-entropy), the restore itself stands
+                Err(e) if restored_copy => {
+                    tracing::warn!(id = items[i].local_id, error = %e, "restored, but its fields could not be written");
+                    (
+                        Ok(sfclient::Saved {
+                            id: items[i].local_id.to_string(),
+                            created: None,
+                        }),
+                        None,
+                    )
+                }
+                Err(e) => (Err(e), None),
+            });
+        }
+    }
+    out.into_iter()
+        .map(|o| {
+            o.unwrap_or((
+                Err(sfclient::SfError::Config("missing result".into())),
+                None,
+            ))
         })
         .collect()
 }

@@ -15,6 +15,7 @@ use crate::values::Record;
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Records per collections call (Salesforce's maximum).
@@ -119,7 +120,7 @@ impl Client {
         Ok(out)
     }
 
-    fn count_mismatch(&self, sent: usize, got: usize) -> SfError {
+    pub(crate) fn count_mismatch(&self, sent: usize, got: usize) -> SfError {
         SfError::Protocol {
             org: self.org().to_owned(),
             status: 200,
@@ -132,9 +133,30 @@ impl Client {
     where
         F: Fn(&[T]) -> Result<Request, SfError>,
     {
+        let build = &build;
+        self.in_chunks(items, |chunk| async move {
+            let req = build(chunk)?;
+            self.chunk_call(&req, chunk.len(), idempotent).await
+        })
+        .await
+    }
+
+    /// Runs `call` on each chunk of at most 200 items (a few chunks at once) and returns one
+    /// result per item in order. After a quota or auth failure the remaining chunks are not
+    /// sent: their items carry that error.
+    pub(crate) async fn in_chunks<'a, T, F, Fut>(
+        &'a self,
+        items: &'a [T],
+        call: F,
+    ) -> Vec<ItemResult>
+    where
+        F: Fn(&'a [T]) -> Fut,
+        Fut: Future<Output = Result<Vec<ItemResult>, SfError>> + 'a,
+    {
         let stop = Stop::default();
+        let stop = &stop;
         let per_chunk: Vec<Vec<ItemResult>> = futures::stream::iter(items.chunks(CHUNK))
-            .map(|chunk| self.run_chunk(build(chunk), chunk.len(), idempotent, &stop))
+            .map(|chunk| self.run_chunk(chunk.len(), call(chunk), stop))
             .buffered(PARALLEL_CHUNKS)
             .collect()
             .await;
@@ -144,9 +166,8 @@ impl Client {
     /// One chunk: skipped (with the stopping error) after a quota/auth failure, else sent.
     async fn run_chunk(
         &self,
-        req: Result<Request, SfError>,
         len: usize,
-        idempotent: bool,
+        call: impl Future<Output = Result<Vec<ItemResult>, SfError>>,
         stop: &Stop,
     ) -> Vec<ItemResult> {
         if stop.flag.load(Ordering::Acquire)
@@ -154,11 +175,7 @@ impl Client {
         {
             return vec![Err(e); len];
         }
-        let outcome = match req {
-            Ok(req) => self.chunk_call(&req, len, idempotent).await,
-            Err(e) => Err(e),
-        };
-        match outcome {
+        match call.await {
             Ok(results) => results,
             Err(e) => {
                 if matches!(e.kind(), ErrorKind::Quota | ErrorKind::Auth) {

@@ -10,3 +10,4 @@ mod query;
 mod records;
 mod rest_misc;
 mod support;
+mod undelete;

@@ -1,11 +1,12 @@
 //! DML: operations applied in one transaction under the data write lock, with an undo log so a
 //! failed operation (or, with all-or-none, the whole batch) leaves no trace.
 
+mod bin;
 mod content;
 pub(crate) mod convert;
 mod ops;
 
-use crate::changelog::{ChangeType, CommitInfo, PendingChange, change_origin};
+use crate::changelog::{Cause, ChangeType, CommitInfo, PendingChange, change_origin};
 use crate::org::{Data, Org};
 use crate::render;
 use crate::schema::{ID_SLOT, IS_DELETED_SLOT, Schema};
@@ -26,6 +27,12 @@ pub(crate) enum Undo {
         old: Vec<Value>,
         deleted_at: Option<DateTime<Utc>>,
         cascade_of: Option<u128>,
+    },
+    /// A row's cleared-lookup list changed: its previous list.
+    Cleared {
+        table: usize,
+        row: usize,
+        old: Option<Vec<crate::store::ClearedLookup>>,
     },
 }
 
@@ -86,6 +93,22 @@ impl Exec<'_> {
         t.replace(row, new);
     }
 
+    /// Replaces a row's cleared-lookup list (None or empty removes it), recording how to undo.
+    fn set_cleared(
+        &mut self,
+        table: usize,
+        row: usize,
+        new: Option<Vec<crate::store::ClearedLookup>>,
+    ) {
+        let t = &mut self.data.tables[table];
+        let r = row as u32;
+        let old = match new.filter(|v| !v.is_empty()) {
+            Some(v) => t.cleared.insert(r, v),
+            None => t.cleared.remove(&r),
+        };
+        self.undo.push(Undo::Cleared { table, row, old });
+    }
+
     /// Records a change for the change log.
     fn log(
         &mut self,
@@ -95,6 +118,19 @@ impl Exec<'_> {
         changed: Vec<u16>,
         nulled: Vec<u16>,
         values: &[(usize, &Value)],
+    ) {
+        self.log_with(table, id, kind, (changed, nulled), values, None);
+    }
+
+    /// Records a change, with the reason when the platform made it on its own.
+    fn log_with(
+        &mut self,
+        table: usize,
+        id: &str,
+        kind: ChangeType,
+        (changed, nulled): (Vec<u16>, Vec<u16>),
+        values: &[(usize, &Value)],
+        cause: Option<Cause>,
     ) {
         let obj = self.schema.obj(table);
         let values = values
@@ -108,6 +144,7 @@ impl Exec<'_> {
             changed,
             nulled,
             values,
+            cause,
         });
     }
 
@@ -148,7 +185,15 @@ impl Exec<'_> {
                 })
             }
             DmlOp::Undelete { id } => {
-                let (t, row) = self.locate_any(None, &id).map_err(errs)?;
+                // An id of no record at all (never existed, or purged for good) answers like
+                // the delete of such an id (UNCONFIRMED for undelete).
+                let (t, row) = self
+                    .locate_any(None, &id)
+                    .map_err(|e| match e.code.as_str() {
+                        "NOT_FOUND" => entity_is_deleted(),
+                        _ => e,
+                    })
+                    .map_err(errs)?;
                 self.undelete(t, row).map_err(errs)?;
                 Ok(DmlOutcome {
                     id: self.data.tables[t].id(row).to_string(),
@@ -221,6 +266,14 @@ pub(crate) fn undo(data: &mut Data, u: Undo) {
             match cascade_of {
                 Some(c) => t.cascade_of.insert(r, c),
                 None => t.cascade_of.remove(&r),
+            };
+        }
+        Undo::Cleared { table, row, old } => {
+            let t = &mut data.tables[table];
+            let r = row as u32;
+            match old {
+                Some(v) => t.cleared.insert(r, v),
+                None => t.cleared.remove(&r),
             };
         }
     }

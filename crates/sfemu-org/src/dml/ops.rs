@@ -1,10 +1,10 @@
-//! The record operations: create, update, upsert, delete (to the recycle bin), undelete.
+//! The record operations: create, update, upsert (delete and undelete live in `bin`).
 
 use super::convert::{Mode, ext_slot, find_by_value, parse_fields};
 use super::{Exec, diff};
 use crate::changelog::ChangeType;
 use crate::schema::{FieldType, ID_SLOT, IS_DELETED_SLOT};
-use crate::{DmlFailure, DmlOutcome, SfError, ids};
+use crate::{DmlFailure, DmlOutcome, SfError};
 use serde_json::{Map, Value as Json};
 use soql::Value;
 
@@ -112,7 +112,7 @@ impl Exec<'_> {
     }
 
     /// `DUPLICATE_VALUE` when a unique field's value is held by another live record.
-    fn check_unique(
+    pub(super) fn check_unique(
         &self,
         table: usize,
         this: Option<usize>,
@@ -280,111 +280,6 @@ impl Exec<'_> {
                     .collect(),
             )),
         }
-    }
-
-    /// Moves a record (and its cascade-delete children) to the recycle bin.
-    pub(super) fn delete(&mut self, table: usize, row: usize) -> Result<(), SfError> {
-        let obj = self.schema.obj(table);
-        if !obj.flags.deletable {
-            return Err(SfError::new(
-                "DELETE_FAILED",
-                format!("entity type cannot be deleted: {}", obj.name),
-            ));
-        }
-        let root = ids::key(self.data.tables[table].id(row)).unwrap_or(0);
-        self.delete_rec(table, row, None, root, 0);
-        Ok(())
-    }
-
-    fn delete_rec(
-        &mut self,
-        table: usize,
-        row: usize,
-        cascade: Option<u128>,
-        root: u128,
-        depth: usize,
-    ) {
-        let obj = self.schema.obj(table);
-        let t = &self.data.tables[table];
-        if t.is_deleted(row) || depth > 16 {
-            return;
-        }
-        let id = t.id(row).to_string();
-        let mut new = t.row(row).to_vec();
-        new[IS_DELETED_SLOT] = Value::Bool(true);
-        new[obj.sys.system_modstamp] = Value::DateTime(self.now);
-        self.replace_row(table, row, new);
-        let t = &mut self.data.tables[table];
-        t.deleted_at.insert(row as u32, self.now);
-        if let Some(c) = cascade {
-            t.cascade_of.insert(row as u32, c);
-        }
-        self.log(table, &id, ChangeType::Delete, Vec::new(), Vec::new(), &[]);
-        for c in obj.children.iter().filter(|c| c.cascade_delete) {
-            let kids = self.data.tables[c.child_table]
-                .find_children(c.slot, &id)
-                .unwrap_or_default();
-            for k in kids {
-                self.delete_rec(c.child_table, k, Some(root), root, depth + 1);
-            }
-        }
-    }
-
-    /// Restores a record from the recycle bin, with the records its delete cascaded to.
-    pub(super) fn undelete(&mut self, table: usize, row: usize) -> Result<(), SfError> {
-        if !self.data.tables[table].is_deleted(row) {
-            return Err(SfError::new(
-                "UNDELETE_FAILED",
-                "Entity is not in the recycle bin",
-            ));
-        }
-        if self.data.tables[table]
-            .cascade_of
-            .contains_key(&(row as u32))
-        {
-            // Salesforce restores such records only through their parent.
-            return Err(SfError::new(
-                "UNDELETE_FAILED",
-                "Entity is not in the recycle bin",
-            ));
-        }
-        let root = ids::key(self.data.tables[table].id(row)).unwrap_or(0);
-        self.restore(table, row)?;
-        for t in 0..self.data.tables.len() {
-            let rows: Vec<usize> = self.data.tables[t]
-                .cascade_of
-                .iter()
-                .filter(|(_, c)| **c == root)
-                .map(|(r, _)| *r as usize)
-                .collect();
-            for r in rows {
-                self.restore(t, r)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn restore(&mut self, table: usize, row: usize) -> Result<(), SfError> {
-        let obj = self.schema.obj(table);
-        let t = &self.data.tables[table];
-        let id = t.id(row).to_string();
-        let mut new = t.row(row).to_vec();
-        new[IS_DELETED_SLOT] = Value::Bool(false);
-        new[obj.sys.system_modstamp] = Value::DateTime(self.now);
-        self.check_unique(table, Some(row), &new)?;
-        self.replace_row(table, row, new);
-        let t = &mut self.data.tables[table];
-        t.deleted_at.remove(&(row as u32));
-        t.cascade_of.remove(&(row as u32));
-        self.log(
-            table,
-            &id,
-            ChangeType::Undelete,
-            Vec::new(),
-            Vec::new(),
-            &[],
-        );
-        Ok(())
     }
 }
 

@@ -7,3 +7,4 @@ mod dml;
 mod lifecycle;
 mod organization;
 mod query;
+mod recycle;

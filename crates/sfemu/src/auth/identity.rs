@@ -1,14 +1,16 @@
 //! Who is logged in: `GET /services/oauth2/userinfo` (OpenID Connect), `GET /id/{org}/{user}`
-//! (Salesforce's identity URL, read by jsforce), and SOAP `login()`.
+//! (Salesforce's identity URL, read by jsforce), and SOAP `login()` (served through
+//! `crate::soap`).
 
 use super::soap;
 use super::{Grant, authenticate};
 use crate::error::ApiError;
+use crate::soap::envelope::Envelope;
+use crate::soap::xml;
 use crate::state::OrgServer;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json_, json};
 use sfemu_org::User;
@@ -140,63 +142,19 @@ pub(super) async fn id(
     Ok(Json(identity_json(&state, &s.user)).into_response())
 }
 
-fn xml(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")],
-        body,
-    )
-        .into_response()
-}
-
-fn fault(code: &str, message: &str, fault_type: &str) -> Response {
-    xml(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        soap::render_fault(code, message, fault_type),
-    )
-}
-
-/// `POST /services/Soap/u/{ver}[/{org}]`: partner `login()` only.
-pub(super) async fn soap(
-    State(state): State<Arc<OrgServer>>,
-    Path(params): Path<Vec<(String, String)>>,
-    body: Bytes,
-) -> Response {
-    let version = params
-        .iter()
-        .find(|(k, _)| k == "ver")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    if body.len() > soap::MAX_SOAP_BODY {
-        return fault(
-            "EXCEEDED_MAX_SIZE_REQUEST",
-            "request too large",
-            "UnexpectedErrorFault",
-        );
-    }
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return fault(
-            "INVALID_XML",
-            "request is not UTF-8",
-            "UnexpectedErrorFault",
-        );
-    };
-    let req = match soap::parse_login(text) {
+/// Partner `login()`: a session for the user whose password (+ security token) matches.
+pub(crate) fn soap_login(state: &OrgServer, version: &str, env: &Envelope) -> Response {
+    let req = match soap::login_request(env) {
         Ok(r) => r,
-        Err(soap::SoapError::NotLogin) => {
-            return fault(
-                "UNKNOWN_EXCEPTION",
-                "sfemu serves only login() over SOAP",
-                "UnexpectedErrorFault",
-            );
+        Err(missing) => {
+            return xml::unexpected("INVALID_XML", &format!("login without {missing}"));
         }
-        Err(e) => return fault("INVALID_XML", &e.to_string(), "UnexpectedErrorFault"),
     };
     let user = match state.org.user_by_username(&req.username) {
         Some(u) if state.auth.password_ok(&u, &req.password) => u,
         _ => {
             tracing::info!("SOAP login refused");
-            return fault("INVALID_LOGIN", soap::INVALID_LOGIN_MESSAGE, "LoginFault");
+            return xml::fault("INVALID_LOGIN", soap::INVALID_LOGIN_MESSAGE, "LoginFault");
         }
     };
     // A SOAP session belongs to no connected app.
@@ -209,7 +167,7 @@ pub(super) async fn soap(
     );
     let result = soap::LoginResult {
         base_url: state.base_url.clone(),
-        version,
+        version: version.to_string(),
         org_id: state.org.org_id().to_string(),
         org_name: state.org.name().to_string(),
         session_id,
@@ -220,5 +178,5 @@ pub(super) async fn soap(
         user_email: user.email.clone(),
         profile_id: user.profile_id.clone(),
     };
-    xml(StatusCode::OK, soap::render_login_response(&result))
+    xml::response(StatusCode::OK, soap::render_login_response(&result))
 }

@@ -6,6 +6,7 @@
 //! UNCONFIRMED (the wire facts §13), and clients that log in often must not exhaust a test org.
 
 mod identity;
+pub(crate) use identity::soap_login;
 pub mod jwt;
 mod oauth;
 pub mod soap;

@@ -24,8 +24,8 @@ pub(super) fn router() -> axum::Router<Arc<OrgServer>> {
             get(identity::userinfo).post(identity::userinfo),
         )
         .route("/id/{org}/{user}", get(identity::id).post(identity::id))
-        .route("/services/Soap/u/{ver}", post(identity::soap))
-        .route("/services/Soap/u/{ver}/{org}", post(identity::soap))
+        .route("/services/Soap/u/{ver}", post(crate::soap::endpoint))
+        .route("/services/Soap/u/{ver}/{org}", post(crate::soap::endpoint))
 }
 
 /// An OAuth error answer.

@@ -215,7 +215,7 @@ impl Outbound {
                 continue;
             }
             for c in &batch {
-                if c.change_type != "CREATE" && c.change_type != "UPDATE" {
+                if !c.published || (c.change_type != "CREATE" && c.change_type != "UPDATE") {
                     continue;
                 }
                 for r in 0..st.rules.len() {

@@ -168,7 +168,10 @@ impl EventBus {
             let batch = self.org.changes_after(st.ingested, 10_000);
             let Some(last) = batch.last() else { break };
             st.ingested = last.seq;
-            self.build(&mut st, &batch);
+            // Changes the platform made on its own (lookups cleared by a parent's delete) are
+            // not published (see sfemu_org::changelog::Cause).
+            let published: Vec<_> = batch.into_iter().filter(|c| c.published).collect();
+            self.build(&mut st, &published);
         }
         self.retain(&mut st);
     }

@@ -63,6 +63,16 @@ pub fn status(code: Code, error_code: &str, msg: &str, rpc: &str) -> Status {
     Status::with_metadata(code, format!("{msg} rpcId: {rpc}"), md)
 }
 
+/// `UNAVAILABLE` with the `error-code` Salesforce uses for an unavailable service (OBS name).
+pub fn unavailable(msg: &str, rpc: &str) -> Status {
+    status(
+        Code::Unavailable,
+        "sfdc.platform.eventbus.grpc.service.unavailable",
+        msg,
+        rpc,
+    )
+}
+
 /// Checks the `accesstoken`, `instanceurl` and `tenantid` metadata (every RPC carries them).
 /// The token is validated exactly as a REST bearer token; the tenant must be this org.
 pub fn authenticate(state: &OrgServer, md: &MetadataMap, rpc: &str) -> Result<(), Status> {
@@ -89,12 +99,7 @@ impl PubSubService {
             .count_uncharged(&format!("pubsub.{rpc_name}"));
         let rpc = rpc_id();
         if self.state.faults.offline() {
-            return Err(status(
-                Code::Unavailable,
-                "sfdc.platform.eventbus.grpc.service.unavailable",
-                "the service is unavailable",
-                &rpc,
-            ));
+            return Err(unavailable("the service is unavailable", &rpc));
         }
         authenticate(&self.state, md, &rpc)?;
         Ok(rpc)
@@ -191,8 +196,10 @@ impl PubSub for PubSubService {
         &self,
         request: Request<Streaming<FetchRequest>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let offline = self.state.faults.watch_offline();
         let rpc = self.begin("Subscribe", request.metadata())?;
-        let stream = super::subscribe::start(self.bus().clone(), request.into_inner(), rpc);
+        let stream =
+            super::subscribe::start(self.bus().clone(), request.into_inner(), rpc, offline);
         Ok(Response::new(stream))
     }
 

@@ -8,9 +8,11 @@
 
 use super::bus::{EventBus, parse_replay, replay_bytes};
 use super::proto::{ConsumerEvent, FetchRequest, FetchResponse, ProducerEvent, ReplayPreset};
-use super::service::{BoxStream, NOT_FOUND, REPLAY_CORRUPTED, VALIDATION_FAILED, status};
+use super::service::{
+    BoxStream, NOT_FOUND, REPLAY_CORRUPTED, VALIDATION_FAILED, status, unavailable,
+};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tonic::{Code, Status, Streaming};
 
@@ -19,16 +21,18 @@ pub const MAX_REQUESTED: i32 = 100;
 
 type Tx = mpsc::Sender<Result<FetchResponse, Status>>;
 
-/// Starts serving one Subscribe call; the returned stream ends when the client goes away, the
-/// emulator shuts down, or a request is invalid (with an error status).
+/// Starts serving one Subscribe call; the returned stream ends when the client goes away, or
+/// with an error status when a request is invalid, the emulator shuts down or the org goes
+/// offline (`offline` turns true: `UNAVAILABLE`, as when Salesforce's service drops streams).
 pub fn start(
     bus: Arc<EventBus>,
     input: Streaming<FetchRequest>,
     rpc: String,
+    offline: watch::Receiver<bool>,
 ) -> BoxStream<FetchResponse> {
     let (tx, mut rx) = mpsc::channel(4);
     tokio::spawn(async move {
-        if let Err(e) = run(&bus, input, &rpc, &tx).await {
+        if let Err(e) = run(&bus, input, &rpc, &tx, offline).await {
             let _ = tx.send(Err(e)).await;
         }
     });
@@ -74,6 +78,7 @@ async fn run(
     mut input: Streaming<FetchRequest>,
     rpc: &str,
     tx: &Tx,
+    mut offline: watch::Receiver<bool>,
 ) -> Result<(), Status> {
     let Some(first) = input.message().await? else {
         return Ok(());
@@ -93,6 +98,9 @@ async fn run(
     let mut closed = bus.closed();
     let mut last_sent = Instant::now();
     loop {
+        if *offline.borrow() {
+            return Err(unavailable("the service is unavailable", rpc));
+        }
         if credit > 0 {
             bus.sync();
             let evs = bus.read_after(&topic, cursor, credit as usize);
@@ -135,7 +143,10 @@ async fn run(
             }
             _ = wake.changed() => {}
             _ = async { let _ = closed.wait_for(|c| *c).await; } => {
-                return Err(status(Code::Unavailable, "sfdc.platform.eventbus.grpc.service.unavailable", "the server is shutting down", rpc));
+                return Err(unavailable("the server is shutting down", rpc));
+            }
+            _ = async { let _ = offline.wait_for(|o| *o).await; } => {
+                return Err(unavailable("the service is unavailable", rpc));
             }
             _ = tokio::time::sleep_until(keepalive_at) => {
                 cursor = bus.keepalive_id(&topic, cursor);

@@ -5,11 +5,12 @@ use super::records::object_of;
 use super::support::{Ctx, json, parse_json, read_body, save_result};
 use super::upsert::ext_field;
 use crate::error::{ApiError, dml_error_json};
+use crate::state::OrgServer;
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value as Json};
-use sfemu_org::{DmlFailure, DmlOp, DmlOutcome, SfError};
+use sfemu_org::{Caller, DmlFailure, DmlOp, DmlOutcome, SfError};
 
 /// Most records (or ids) one create/update/upsert/delete call takes.
 pub const MAX_RECORDS: usize = 200;
@@ -20,7 +21,7 @@ const UPSERT_SINCE: u32 = 46;
 const ROLLED_BACK: &str = "Record rolled back because not all records were valid and the request was using AllOrNone header";
 
 /// Too many records. Code as SOAP/collections answer it; wording UNCONFIRMED for REST.
-pub(super) fn too_many(max: usize) -> ApiError {
+pub(crate) fn too_many(max: usize) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "EXCEEDED_ID_LIMIT",
@@ -37,7 +38,7 @@ pub(super) fn require_version(ctx: &Ctx, since: u32) -> Result<(), ApiError> {
 }
 
 /// One record of a request: its operation, or the error that stops it before the org sees it.
-type Slot = Result<DmlOp, SfError>;
+pub(crate) type Slot = Result<DmlOp, SfError>;
 
 /// Which kind of answer each record gets (upserts carry `created`, deletes keep their id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +62,7 @@ fn respond(
     )
 }
 
-/// Runs the slots: per-record injected faults first (one draw per record, before anything is
-/// applied), then ONE `Org::apply` for the records still standing, then results in order.
-/// With `all_or_none`, any failure means nothing is applied and every other record reports
-/// `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
+/// Runs the slots and renders one result per record.
 fn execute(
     ctx: &Ctx,
     slots: Vec<Slot>,
@@ -72,9 +70,27 @@ fn execute(
     kind: Kind,
     ids: &[Option<String>],
 ) -> Vec<Json> {
+    apply_slots(&ctx.state, &ctx.caller(), slots, all_or_none)
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| render(r, kind, ids.get(i).cloned().flatten()))
+        .collect()
+}
+
+/// Runs the records of one multi-record call (sObject Collections, SOAP `undelete`):
+/// per-record injected faults first (one draw per record, before anything is applied), then
+/// ONE `Org::apply` for the records still standing, then one result per record in order.
+/// With `all_or_none`, any failure means nothing is applied and every other record reports
+/// `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
+pub(crate) fn apply_slots(
+    state: &OrgServer,
+    caller: &Caller,
+    slots: Vec<Slot>,
+    all_or_none: bool,
+) -> Vec<Result<DmlOutcome, DmlFailure>> {
     let slots: Vec<Slot> = slots
         .into_iter()
-        .map(|s| match (ctx.state.faults.record_error(), s) {
+        .map(|s| match (state.faults.record_error(), s) {
             (Some(fault), Ok(_)) => Err(fault),
             (_, s) => s,
         })
@@ -98,26 +114,20 @@ fn execute(
         }
     }
     if !ops.is_empty() {
-        let applied = ctx.state.org.apply(&ctx.caller(), ops, all_or_none);
+        let applied = state.org.apply(caller, ops, all_or_none);
         for (pos, r) in positions.into_iter().zip(applied) {
             results[pos] = Some(r);
         }
     }
     results
         .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let id = ids.get(i).cloned().flatten();
-            render(
-                r.unwrap_or_else(|| {
-                    Err(DmlFailure::Errors(vec![SfError::new(
-                        "UNKNOWN_EXCEPTION",
-                        "no result",
-                    )]))
-                }),
-                kind,
-                id,
-            )
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(DmlFailure::Errors(vec![SfError::new(
+                    "UNKNOWN_EXCEPTION",
+                    "no result",
+                )]))
+            })
         })
         .collect()
 }

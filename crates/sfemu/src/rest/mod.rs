@@ -23,6 +23,7 @@ mod tree;
 mod upsert;
 mod versions;
 
+pub(crate) use collections::{MAX_RECORDS, Slot, apply_slots, too_many};
 pub use support::{ApiVersion, JSON_CONTENT_TYPE, MAX_VERSION, MIN_VERSION};
 pub use versions::label as version_label;
 

@@ -14,7 +14,14 @@ use serde_json::{Map, Value as Json};
 use sfemu_org::{DmlFailure, DmlOp, DmlOutcome, SfError};
 
 /// The one result of a single-record DML call, or its errors as a whole-call error answer.
+/// An injected per-record error (`recordErrorRate`) fails the record here as Salesforce fails
+/// a single-record write: the error's status and `[{"errorCode","message","fields"}]`.
 pub(crate) fn apply_one(ctx: &Ctx, op: DmlOp) -> Result<DmlOutcome, Result<Vec<String>, ApiError>> {
+    if !ctx.internal
+        && let Some(e) = ctx.state.faults.record_error()
+    {
+        return Err(Err(errors_response(vec![e])));
+    }
     let object = match &op {
         DmlOp::Create { object, .. } | DmlOp::Upsert { object, .. } => Some(object.clone()),
         DmlOp::Update { object, .. } => object.clone(),

@@ -96,6 +96,7 @@ pub async fn get_with_slash(
         options: CallOptions::default(),
         params: Default::default(),
         query: Vec::new(),
+        internal: false,
     };
     Ok(json(StatusCode::OK, &body(&ctx)))
 }

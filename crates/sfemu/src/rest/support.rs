@@ -3,7 +3,7 @@
 //! and JSON responses with Salesforce's content type.
 
 use crate::error::ApiError;
-use crate::state::{CallOptions, OrgServer, Session};
+use crate::state::{CallOptions, InternalCall, OrgServer, Session};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
@@ -67,6 +67,9 @@ pub struct Ctx {
     pub params: HashMap<String, String>,
     /// Decoded query-string pairs, in order.
     pub query: Vec<(String, String)>,
+    /// Dispatched by the emulator to itself (a composite subrequest): its faults were drawn by
+    /// the outer call.
+    pub internal: bool,
 }
 
 impl Ctx {
@@ -140,6 +143,7 @@ impl FromRequestParts<Arc<OrgServer>> for Ctx {
             options,
             params,
             query,
+            internal: parts.extensions.get::<InternalCall>().is_some(),
         })
     }
 }

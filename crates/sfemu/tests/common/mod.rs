@@ -121,3 +121,113 @@ impl TestOrg {
 pub async fn json(r: reqwest::Response) -> serde_json::Value {
     r.json().await.unwrap()
 }
+
+/// A partner-API `undelete` envelope: the session header, an optional CallOptions client and
+/// AllOrNoneHeader, and the ids.
+pub fn undelete_envelope(
+    session: &str,
+    ids: &[&str],
+    client: Option<&str>,
+    all_or_none: bool,
+) -> String {
+    let mut headers =
+        format!("<urn:SessionHeader><urn:sessionId>{session}</urn:sessionId></urn:SessionHeader>");
+    if let Some(c) = client {
+        headers.push_str(&format!(
+            "<urn:CallOptions><urn:client>{c}</urn:client></urn:CallOptions>"
+        ));
+    }
+    if all_or_none {
+        headers.push_str(
+            "<urn:AllOrNoneHeader><urn:allOrNone>true</urn:allOrNone></urn:AllOrNoneHeader>",
+        );
+    }
+    let ids: String = ids
+        .iter()
+        .map(|i| format!("<urn:ids>{i}</urn:ids>"))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com"><env:Header>{headers}</env:Header><env:Body><urn:undelete>{ids}</urn:undelete></env:Body></env:Envelope>"#
+    )
+}
+
+/// POSTs a SOAP envelope to `/services/Soap/u/{version}`; the status and the body.
+pub async fn soap_post(t: &TestOrg, version: &str, body: String) -> (u16, String) {
+    let r = t
+        .http
+        .post(t.url(&format!("/services/Soap/u/{version}")))
+        .header("Content-Type", "text/xml; charset=UTF-8")
+        .header("SOAPAction", "undelete")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// One `result` of an `undeleteResponse`: id (None when nil), success, error status codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndeleteResult {
+    pub id: Option<String>,
+    pub success: bool,
+    pub codes: Vec<String>,
+    pub messages: Vec<String>,
+}
+
+/// The results of an `undeleteResponse`, and the `LimitInfoHeader`'s `current`.
+pub fn undelete_results(xml: &str) -> (Vec<UndeleteResult>, Option<u64>) {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_str(xml);
+    let mut out = Vec::new();
+    let mut current = None;
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    loop {
+        match r.read_event().unwrap() {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if name == "result" {
+                    out.push(UndeleteResult {
+                        id: None,
+                        success: false,
+                        codes: vec![],
+                        messages: vec![],
+                    });
+                }
+                path.push(name);
+                text.clear();
+            }
+            Event::Text(t) => text.push_str(&t.decode().unwrap()),
+            Event::GeneralRef(g) => text.push_str(&format!("&{};", g.decode().unwrap())),
+            Event::End(_) => {
+                let name = path.pop().unwrap_or_default();
+                let parent = path.last().map(String::as_str);
+                let value = quick_xml::escape::unescape(&text).unwrap().into_owned();
+                match (parent, name.as_str()) {
+                    (Some("limitInfo"), "current") => current = value.parse().ok(),
+                    (Some("result"), "id") => out.last_mut().unwrap().id = Some(value),
+                    (Some("result"), "success") => {
+                        out.last_mut().unwrap().success = value == "true"
+                    }
+                    (Some("errors"), "statusCode") => out.last_mut().unwrap().codes.push(value),
+                    (Some("errors"), "message") => out.last_mut().unwrap().messages.push(value),
+                    _ => {}
+                }
+                text.clear();
+            }
+            Event::Eof => return (out, current),
+            _ => {}
+        }
+    }
+}
+
+/// The text of the first element named `name` (prefix included in `name` if any).
+pub fn xml_text(xml: &str, name: &str) -> String {
+    let start = xml
+        .find(&format!("<{name}>"))
+        .unwrap_or_else(|| panic!("no <{name}> in {xml}"))
+        + name.len()
+        + 2;
+    let end = start + xml[start..].find('<').unwrap();
+    xml[start..end].to_string()
+}

@@ -7,13 +7,6 @@ use tonic::Code;
 
 const TOPIC: &str = "/data/AccountChangeEvent";
 
-fn error_code(s: &tonic::Status) -> String {
-    s.metadata()
-        .get("error-code")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn bad_token_or_tenant_is_unauthenticated() {
     let t = start(100).await;

@@ -243,3 +243,72 @@ async fn publishing_to_a_change_channel_fails_per_event() {
     assert_eq!(usage["byKind"]["pubsub.Publish"], 1);
     t.shutdown().await;
 }
+
+/// The SOAP `undelete` call publishes UNDELETE events with the SOAP origin and the CallOptions
+/// client; lookups cleared by a delete and restored by an undelete publish nothing.
+#[tokio::test]
+async fn soap_undelete_publishes_and_cleared_lookups_stay_silent() {
+    let t = start(100).await;
+    let mut c = client(&t).await;
+    let parent = create(&t, "Account", json!({"Name": "parent"}), None).await;
+    let child = create(
+        &t,
+        "Account",
+        json!({"Name": "child", "ParentId": parent}),
+        None,
+    )
+    .await;
+    let mut sub = ready_sub(&mut c, "/data/AccountChangeEvent").await;
+    call(
+        &t,
+        Method::DELETE,
+        &format!("/sobjects/Account/{parent}"),
+        None,
+    )
+    .await;
+    let (status, xml) = crate::common::soap_post(
+        &t,
+        "66.0",
+        crate::common::undelete_envelope(&t.token, &[&parent], Some("orgsync"), false),
+    )
+    .await;
+    assert_eq!(status, 200, "{xml}");
+    let marker = create(&t, "Account", json!({"Name": "marker"}), None).await;
+
+    // Exactly three events: nothing for the child whose ParentId was cleared and restored.
+    let evs = sub.events(3).await;
+    let mut got = Vec::new();
+    for e in &evs {
+        let d = decode(&mut c, e).await;
+        got.push((d.s("changeType"), d.list("recordIds"), d.s("changeOrigin")));
+    }
+    assert_eq!(
+        got,
+        vec![
+            (
+                "DELETE".to_string(),
+                vec![parent.clone()],
+                "com/salesforce/api/rest/66.0".to_string()
+            ),
+            (
+                "UNDELETE".to_string(),
+                vec![parent.clone()],
+                "com/salesforce/api/soap/66.0;client=orgsync".to_string()
+            ),
+            (
+                "CREATE".to_string(),
+                vec![marker],
+                "com/salesforce/api/rest/66.0".to_string()
+            ),
+        ]
+    );
+    let rec = t
+        .http
+        .get(t.data(&format!("/sobjects/Account/{child}")))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crate::common::json(rec).await["ParentId"], json!(parent));
+    t.shutdown().await;
+}

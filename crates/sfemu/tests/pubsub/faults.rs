@@ -1,4 +1,4 @@
-//! Injected gap and overflow events.
+//! Injected gap and overflow events; the org going offline.
 
 use super::support::*;
 use reqwest::Method;
@@ -131,5 +131,50 @@ async fn a_transaction_over_the_threshold_overflows_once_per_object() {
     create(&t, "Account", json!({"Name": "after"}), None).await;
     let d = decode(&mut c, &sub.events(1).await[0]).await;
     assert_eq!(d.s("changeType"), "CREATE");
+    t.shutdown().await;
+}
+
+#[tokio::test]
+async fn offline_ends_open_streams_and_refuses_new_ones_until_back() {
+    let t = start(100).await;
+    let mut c = client(&t).await;
+    let topic = "/data/AccountChangeEvent";
+    let mut sub = ready_sub(&mut c, topic).await;
+    control(&t, Method::PUT, "/__sfemu/faults", json!({"offline": true})).await;
+    // A keepalive may still be in flight; the stream then ends with UNAVAILABLE (a stream
+    // that stays open keeps sending keepalives: give up after 20 of them).
+    let mut ended = None;
+    for _ in 0..20 {
+        match sub.next().await {
+            Ok(r) => assert!(r.events.is_empty(), "no events while offline"),
+            Err(s) => {
+                ended = Some(s);
+                break;
+            }
+        }
+    }
+    let ended = ended.expect("the stream stayed open while offline");
+    assert_eq!(ended.code(), tonic::Code::Unavailable);
+    assert_eq!(
+        error_code(&ended),
+        "sfdc.platform.eventbus.grpc.service.unavailable"
+    );
+    let refused = subscribe(&mut c, fetch(topic, ReplayPreset::Latest, vec![], 10))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(refused.code(), tonic::Code::Unavailable);
+
+    control(
+        &t,
+        Method::PUT,
+        "/__sfemu/faults",
+        json!({"offline": false}),
+    )
+    .await;
+    let mut again = ready_sub(&mut c, topic).await;
+    let id = create(&t, "Account", json!({"Name": "back online"}), None).await;
+    let evs = again.events(1).await;
+    assert_eq!(decode(&mut c, &evs[0]).await.list("recordIds"), vec![id]);
     t.shutdown().await;
 }

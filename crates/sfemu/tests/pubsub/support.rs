@@ -95,6 +95,23 @@ pub async fn subscribe(c: &mut Client, first: FetchRequest) -> Result<Sub, Statu
     Ok(Sub { tx, rx, topic })
 }
 
+/// A LATEST subscription to `topic` with credit 10, established (its first keepalive read).
+pub async fn ready_sub(c: &mut Client, topic: &str) -> Sub {
+    let mut sub = subscribe(c, fetch(topic, ReplayPreset::Latest, vec![], 10))
+        .await
+        .unwrap();
+    sub.ready().await;
+    sub
+}
+
+/// The `error-code` trailer of a status.
+pub fn error_code(s: &Status) -> String {
+    s.metadata()
+        .get("error-code")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
 impl Sub {
     /// The next response (10 s at most, so a broken emulator fails instead of hanging).
     pub async fn next(&mut self) -> Result<FetchResponse, Status> {
