@@ -148,7 +148,7 @@ mod tests {
     fn instance_urls_by_case() {
         let sf = "https://login.salesforce.com";
         let emu = "http://127.0.0.1:8484";
-        let gw = vec!["sf-gateway.example.com".to_string()];
+        let gw = ["sf-gateway.example.com".to_string()];
         let ok = [
             (sf, "https://na1.salesforce.com", &[][..]),
             (sf, "https://acme.my.salesforce.com/", &[][..]),
