@@ -223,7 +223,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for SalesforceAnswers<T> {
             }
             all
         };
-        if total <= MAX_AUTO_ANSWER && this.intercept(&joined()) {
+        let looks_like_one = total <= MAX_AUTO_ANSWER
+            && bufs
+                .iter()
+                .find(|b| !b.is_empty())
+                .is_some_and(|b| b.starts_with(b"HTTP/1."));
+        if looks_like_one && this.intercept(&joined()) {
             if let Poll::Ready(Err(e)) = this.drain(cx) {
                 return Poll::Ready(Err(e));
             }
@@ -249,7 +254,44 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for SalesforceAnswers<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::replace_auto_answer;
+    use super::{SalesforceAnswers, replace_auto_answer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn the_page_goes_out_whole_through_a_narrow_pipe() {
+        // An 8-byte pipe: every write is partial, so the page is drained over many polls.
+        let (near, mut far) = tokio::io::duplex(8);
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            let _ = far.read_to_end(&mut got).await;
+            got
+        });
+        let mut conn = SalesforceAnswers::new(near);
+        let plain = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
+        conn.write_all(plain).await.unwrap_or_default();
+        conn.write_all(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n",
+        )
+        .await
+        .unwrap_or_default();
+        conn.shutdown().await.unwrap_or_default();
+        drop(conn);
+        let got = String::from_utf8(reader.await.unwrap_or_default()).unwrap_or_default();
+        let (first, second) = got.split_at(plain.len());
+        assert_eq!(first.as_bytes(), plain);
+        assert!(
+            second.starts_with(
+                "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/html"
+            ),
+            "{second}"
+        );
+        assert!(
+            second.ends_with(
+                "<h1>Bad Message 431</h1><pre>reason: Request Header Fields Too Large</pre>"
+            ),
+            "{second}"
+        );
+    }
 
     #[test]
     fn only_hypers_bare_answers_are_replaced() {
