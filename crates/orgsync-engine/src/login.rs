@@ -134,19 +134,15 @@ mod tests {
     #[test]
     fn instance_hosts_reach_the_client_config() {
         let text = r#"
+topology = { kind = "peer", orgs = ["a", "b"] }
+sync = [{ object = "Account", fields = ["Name"] }]
 [orgs.a]
 login_url = "https://login.salesforce.com"
-auth = { flow = "client_credentials", client_id = "id", client_secret = "s" }
 instance_hosts = ["SF-Gateway.example.com"]
+auth = { flow = "client_credentials", client_id = "id", client_secret = "s" }
 [orgs.b]
 login_url = "https://test.salesforce.com"
-auth = { flow = "client_credentials", client_id = "id", client_secret = "s" }
-[topology]
-kind = "peer"
-orgs = ["a", "b"]
-[[sync]]
-object = "Account"
-fields = ["Name"]
+auth = { flow = "jwt", client_id = "id", username = "u", private_key_file = "k.pem" }
 "#;
         let settings =
             Settings::from_files(&[("orgsync.toml", text)], &|_| None).expect("valid config");

@@ -173,33 +173,21 @@ async fn heads_within_the_limit_are_served_as_before() {
         a.head
     );
     assert!(a.body.contains("INVALID_SESSION_ID"), "{}", a.body);
-    // reqwest: a long (not oversize) query still reaches the API.
-    let soql = format!(
-        "SELECT Id FROM Account WHERE Name = '{}'",
-        "n".repeat(10_000)
-    );
-    let r = t
-        .http
-        .get(t.url(&format!("/services/data/v{}/query", common::VERSION)))
-        .query(&[("q", soql)])
-        .bearer_auth(&t.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // reqwest: a long (not oversize) query still reaches the API…
+    let query = |name_len: usize| {
+        let soql = format!(
+            "SELECT Id FROM Account WHERE Name = '{}'",
+            "n".repeat(name_len)
+        );
+        t.http
+            .get(t.data("/query"))
+            .query(&[("q", soql)])
+            .bearer_auth(&t.token)
+            .send()
+    };
+    assert_eq!(query(10_000).await.unwrap().status(), 200);
     // …and an oversize one gets the page, as a client sees it.
-    let soql = format!(
-        "SELECT Id FROM Account WHERE Name = '{}'",
-        "n".repeat(20_000)
-    );
-    let r = t
-        .http
-        .get(t.url(&format!("/services/data/v{}/query", common::VERSION)))
-        .query(&[("q", soql)])
-        .bearer_auth(&t.token)
-        .send()
-        .await
-        .unwrap();
+    let r = query(20_000).await.unwrap();
     assert_eq!(r.status(), 414);
     assert_eq!(r.text().await.unwrap(), PAGE_414);
     t.shutdown().await;
