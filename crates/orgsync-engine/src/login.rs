@@ -65,6 +65,8 @@ pub(crate) fn org_config(
     cfg.api_version = org.api_version.clone();
     cfg.client_tag = settings.engine.client_tag.clone();
     cfg.max_concurrent = usize::try_from(org.max_concurrent_requests.max(1)).unwrap_or(1);
+    // Where the login may send us: the token only goes to a checked instance URL.
+    cfg.instance_hosts = org.instance_hosts.clone();
     cfg.ca_pem = match (&opts.ca_pem, &org.ca_file) {
         (Some(pem), _) => Some(pem.clone()),
         (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|e| {
@@ -120,4 +122,34 @@ async fn org_id(client: &Client, name: &OrgName) -> Result<OrgId, EngineError> {
         .and_then(|v| v.as_str())
         .and_then(|s| s.parse::<OrgId>().ok())
         .ok_or_else(|| EngineError::Config(format!("org {name}: cannot learn the org id")))
+}
+
+#[cfg(test)]
+mod tests {
+    use orgsync_core::Settings;
+
+    use super::org_config;
+    use crate::options::EngineOptions;
+
+    #[test]
+    fn instance_hosts_reach_the_client_config() {
+        let text = r#"
+topology = { kind = "peer", orgs = ["a", "b"] }
+sync = [{ object = "Account", fields = ["Name"] }]
+[orgs.a]
+login_url = "https://login.salesforce.com"
+instance_hosts = ["SF-Gateway.example.com"]
+auth = { flow = "client_credentials", client_id = "id", client_secret = "s" }
+[orgs.b]
+login_url = "https://test.salesforce.com"
+auth = { flow = "jwt", client_id = "id", username = "u", private_key_file = "k.pem" }
+"#;
+        let settings =
+            Settings::from_files(&[("orgsync.toml", text)], &|_| None).expect("valid config");
+        let opts = EngineOptions::default();
+        let a = org_config(&settings, &settings.orgs["a"], &opts).expect("org a");
+        assert_eq!(a.instance_hosts, ["sf-gateway.example.com"]);
+        let b = org_config(&settings, &settings.orgs["b"], &opts).expect("org b");
+        assert!(b.instance_hosts.is_empty());
+    }
 }

@@ -74,6 +74,10 @@ pub struct OrgConfig {
     pub retry: RetryPolicy,
     /// `Sforce-Query-Options: batchSize=N` (200..=2000); `None` leaves Salesforce's 2000.
     pub query_batch_size: Option<u32>,
+    /// Hosts, besides Salesforce's own domains and the login URL's host, that a login may name
+    /// as the instance (a gateway or proxy in front of the org). A login that names any other
+    /// host fails with an auth error before the token is used (see [`crate::auth::instance`]).
+    pub instance_hosts: Vec<String>,
 }
 
 impl OrgConfig {
@@ -91,6 +95,7 @@ impl OrgConfig {
             max_concurrent: 25,
             retry: RetryPolicy::default(),
             query_batch_size: None,
+            instance_hosts: Vec::new(),
         }
     }
 }
@@ -122,6 +127,7 @@ impl Client {
             &config.login_url,
             &config.api_version,
             config.auth.clone(),
+            config.instance_hosts.clone(),
         )?;
         let budget = Budget::new(config.max_concurrent);
         let client = Client {

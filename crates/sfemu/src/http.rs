@@ -1,7 +1,8 @@
 //! The HTTP surface of one org: routes and the middleware pipeline.
 //!
-//! Outer to inner: JSON-ification of every non-JSON error (so nothing answers text or HTML),
-//! gzip response compression, gzip request decompression, the body limit, tracing (method and
+//! Outer to inner: Salesforce's limit on a request's head (URI + headers ≤ 16,384 bytes, else
+//! its web server's 414 / 431 page: `head_limits.rs`), JSON-ification of every other non-JSON
+//! error (so the API never answers text or HTML), gzip response compression, gzip request decompression, the body limit, tracing (method and
 //! path only: query strings may carry credentials), then availability (offline → 503, injected
 //! latency; the control surface is exempt). Requests under `/services/data/{version}/…` then pass
 //! the data pipeline: bearer token → [`Session`], daily limit → 403, count the call, injected
@@ -63,6 +64,7 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
         .layer(CompressionLayer::new())
         .layer(from_fn(json_errors))
         .layer(from_fn(read_whole_body))
+        .layer(from_fn(crate::head_limits::enforce))
 }
 
 /// Reads the whole request body before routing. A handler or middleware that answers early

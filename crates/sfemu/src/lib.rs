@@ -6,9 +6,11 @@
 
 pub mod auth;
 pub mod config;
+pub mod conn;
 pub mod control;
 pub mod error;
 pub mod faults;
+pub mod head_limits;
 pub mod http;
 pub mod limits;
 pub mod outbound;

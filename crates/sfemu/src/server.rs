@@ -210,24 +210,12 @@ impl Emulator {
                 rx.clone(),
             )));
             let app = crate::pubsub::with_grpc(crate::http::router(state.clone()), state.clone());
-            let stop = rx.clone();
-            tasks.push(match &cert {
-                Some((_, sc)) => tokio::spawn(crate::tls::serve(listener, sc.clone(), app, stop)),
-                None => tokio::spawn(async move {
-                    let mut stop = stop;
-                    // TCP_NODELAY: small gRPC frames (one change event, a keepalive) must not
-                    // wait for Nagle + delayed ACK (~40 ms), as they do not on Salesforce.
-                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
-                    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    });
-                    if let Err(e) = serve.await {
-                        tracing::error!(error = %e, "server stopped");
-                    }
-                }),
-            });
+            tasks.push(tokio::spawn(crate::conn::serve(
+                listener,
+                cert.as_ref().map(|(_, sc)| sc.clone()),
+                app,
+                rx.clone(),
+            )));
             let data_dir = config.data_dir.as_deref().map(|d| org_dir(d, &oc.name));
             if let Some(dir) = &data_dir {
                 tasks.push(tokio::spawn(save_periodically(

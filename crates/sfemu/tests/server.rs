@@ -17,6 +17,8 @@ mod grants;
 mod jwt;
 #[path = "server/limits.rs"]
 mod limits;
+#[path = "server/oversize.rs"]
+mod oversize;
 #[path = "server/runtime.rs"]
 mod runtime;
 #[path = "server/sessions.rs"]

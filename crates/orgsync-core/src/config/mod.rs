@@ -5,6 +5,7 @@
 //! problems are reported at once. The key-by-key reference is in `raw.rs`.
 
 mod error;
+pub mod org_url;
 mod raw;
 mod source;
 mod validate;
@@ -12,6 +13,7 @@ mod validate_api;
 mod validate_parents;
 mod validate_sync;
 mod validate_topology;
+mod validate_urls;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -117,6 +119,10 @@ pub struct OrgSettings {
     pub ca_file: Option<PathBuf>,
     /// Pub/Sub API endpoint for change events, when not the default (see `raw.rs`).
     pub pubsub_endpoint: Option<String>,
+    /// Whether this org's URLs may name private-network addresses (see `raw.rs`).
+    pub allow_private_network: bool,
+    /// Extra hosts a login may name as the instance (normalised host names; see `raw.rs`).
+    pub instance_hosts: Vec<String>,
     /// Concurrency cap.
     pub max_concurrent_requests: u32,
     /// Budget share for non-urgent work.

@@ -37,7 +37,8 @@ pub struct RawConfig {
 pub struct RawOrg {
     /// Where to authenticate: `https://login.salesforce.com`, `https://test.salesforce.com`
     /// (sandboxes) or the org's My Domain URL. `http://` is accepted only for loopback hosts
-    /// (the local emulator).
+    /// (127.0.0.0/8, `[::1]`, exactly `localhost`: the local emulator); no `user@` part;
+    /// private-network addresses only with `allow_private_network` (see `org_url.rs`).
     pub login_url: Spanned<String>,
     /// How to authenticate; `flow` picks the OAuth flow. Put secrets in `${ENV_VAR}`.
     pub auth: Spanned<RawAuth>,
@@ -56,6 +57,18 @@ pub struct RawOrg {
     /// instance (the emulator). Set `https://api.deu.pubsub.salesforce.com:7443` for orgs on
     /// Hyperforce EU.
     pub pubsub_endpoint: Option<Spanned<String>>,
+    /// Let this org's `login_url`, `pubsub_endpoint` and `instance_hosts` name private-network
+    /// addresses (10/8, 172.16/12, 192.168/16, 100.64/10, link-local 169.254/16 and fe80::/10,
+    /// unique-local fc00::/7, unspecified, broadcast). Default false: such an address in a
+    /// config is more often a mistake or an attack than an org behind a private link. Cloud
+    /// metadata endpoints (169.254.169.254, fd00:ec2::254, metadata.google.internal) stay
+    /// refused even then.
+    pub allow_private_network: Option<Spanned<bool>>,
+    /// Hosts, besides Salesforce's own domains and the login URL's host, that a login may name
+    /// as the org's instance (`instance_url` of the token response, `serverUrl` of SOAP login)
+    /// and so receive its access token: e.g. a proxy or gateway in front of the org. Bare host
+    /// names, compared exactly, e.g. `["sf-gateway.example.com"]`. Default: none.
+    pub instance_hosts: Option<Spanned<Vec<Spanned<String>>>>,
     /// Upper bound on simultaneous API requests to this org (default 10, 1..=25 — Salesforce
     /// limits long-running concurrent requests to 25 per org).
     pub max_concurrent_requests: Option<Spanned<i64>>,

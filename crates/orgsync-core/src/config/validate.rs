@@ -156,13 +156,11 @@ fn build_orgs(
             );
         }
         let org = org.into_inner();
-        let url = org.login_url.get_ref().trim_end_matches('/').to_string();
-        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-            .iter()
-            .any(|p| url.starts_with(p));
-        if !(url.starts_with("https://") || loopback) || url.len() < 12 {
-            ctx.err(org.login_url.span(), format!("login_url `{url}` is not an https:// URL"), "use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL (http:// only for 127.0.0.1/localhost)");
-        }
+        let allow_private = org
+            .allow_private_network
+            .as_ref()
+            .is_some_and(|a| *a.get_ref());
+        let url = super::validate_urls::login_url(ctx, &org.login_url, allow_private);
         let role = match org.role.as_ref().map(|r| r.get_ref().as_str()) {
             None | Some("peer") => Role::Peer,
             Some("hub") => Role::Hub,
@@ -258,9 +256,16 @@ fn build_orgs(
                 priority,
                 api_version,
                 ca_file: org.ca_file.map(|c| PathBuf::from(c.into_inner())),
-                pubsub_endpoint: super::validate_api::pubsub_endpoint(
+                pubsub_endpoint: super::validate_urls::pubsub_endpoint(
                     ctx,
                     org.pubsub_endpoint.as_ref(),
+                    allow_private,
+                ),
+                allow_private_network: allow_private,
+                instance_hosts: super::validate_urls::instance_hosts(
+                    ctx,
+                    org.instance_hosts.as_ref(),
+                    allow_private,
                 ),
                 max_concurrent_requests,
                 budget_share,

@@ -48,32 +48,6 @@ impl Settings {
 /// Shortest accepted token or HMAC key: shorter ones are guessable.
 const MIN_SECRET_LEN: usize = 16;
 
-/// An org's Pub/Sub endpoint, checked: an `https://` URL (or `http://` on loopback, the
-/// emulator) naming a host, without a path.
-pub(super) fn pubsub_endpoint(ctx: &mut Ctx<'_>, raw: Option<&Spanned<String>>) -> Option<String> {
-    let e = raw?;
-    let url = e.get_ref().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://").filter(|r| is_loopback(r)));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains('/') => Some(url.to_string()),
-        _ => {
-            ctx.err(
-                e.span(),
-                format!("pubsub_endpoint `{url}` is not an https:// URL of a host"),
-                "use https://api.pubsub.salesforce.com:7443 (or https://api.deu.pubsub.salesforce.com:7443 for Hyperforce EU), or leave it out",
-            );
-            None
-        }
-    }
-}
-
-fn is_loopback(host_port: &str) -> bool {
-    let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
-}
-
 /// An org's push credentials, checked. `tokens` collects every token seen so far (by value)
 /// to refuse a token shared by two orgs: the token is how a push names its sender.
 pub(super) fn push_credentials(

@@ -153,7 +153,7 @@ fn pubsub_endpoint_is_an_https_host_or_left_out() {
         "pubsub_endpoint = \"http://api.pubsub.salesforce.com:7443\"",
     ));
     assert!(e.starts_with("orgsync.toml:10:19: "), "{e}");
-    assert!(e.contains("is not an https:// URL of a host"), "{e}");
+    assert!(e.contains("uses plain http://"), "{e}");
     assert!(
         e.contains("api.deu.pubsub.salesforce.com"),
         "the fix names the EU endpoint: {e}"

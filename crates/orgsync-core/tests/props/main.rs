@@ -3,8 +3,10 @@
 
 mod config;
 mod config_push;
+mod config_urls;
 mod mapping;
 mod merge;
+mod org_url;
 mod pipeline;
 mod plan;
 mod push;

@@ -3,8 +3,10 @@
 //!
 //! One token per org is shared by every task ([`token::TokenCache`]); this module only knows
 //! how to obtain a fresh one. The instance URL comes from the token response (or SOAP
-//! `serverUrl`), never from configuration, because Salesforce moves orgs between instances.
+//! `serverUrl`), never from configuration, because Salesforce moves orgs between instances;
+//! but it is checked ([`instance`]) before any request carries the token there.
 
+pub mod instance;
 pub mod jwt;
 mod soap;
 pub(crate) mod token;
@@ -130,6 +132,8 @@ pub(crate) struct Authenticator {
     pub flow: AuthFlow,
     /// Loaded once at connect time so a bad key fails fast.
     pub signer: Option<JwtSigner>,
+    /// Hosts besides Salesforce's and the login host that may be the instance.
+    pub instance_hosts: Vec<String>,
 }
 
 impl Authenticator {
@@ -139,6 +143,7 @@ impl Authenticator {
         login_url: &str,
         api_version: &str,
         flow: AuthFlow,
+        instance_hosts: Vec<String>,
     ) -> Result<Self, SfError> {
         let signer = match &flow {
             AuthFlow::JwtBearer {
@@ -166,7 +171,19 @@ impl Authenticator {
             api_version: api_version.to_owned(),
             flow,
             signer,
+            instance_hosts,
         })
+    }
+
+    /// The instance URL a login returned, when the access token may be sent there; otherwise
+    /// an auth error, and the token is dropped unused (see [`instance`]).
+    pub fn trusted_instance(&self, instance_url: &str) -> Result<String, SfError> {
+        instance::check_instance_url(&self.login_url, instance_url, &self.instance_hosts).map_err(
+            |why| {
+                tracing::warn!(org = %self.org, flow = self.flow.name(), reason = %why, "login named an untrusted instance");
+                self.auth_error("untrusted_instance_url".into(), why)
+            },
+        )
     }
 
     /// Runs the flow once and returns a fresh token.
@@ -255,8 +272,8 @@ impl Authenticator {
                     message: format!("token response: {e}"),
                 })?;
             return Ok(Token {
+                instance_url: self.trusted_instance(&t.instance_url)?,
                 access_token: Secret::new(t.access_token),
-                instance_url: t.instance_url.trim_end_matches('/').to_owned(),
                 id_url: t.id,
             });
         }

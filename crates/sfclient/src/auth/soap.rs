@@ -66,7 +66,9 @@ pub(super) async fn login(
             status,
             message: format!("serverUrl {server_url:?}: {e}"),
         })?;
-        let instance_url = parsed.origin().ascii_serialization();
+        // The origin drops a user name and password silently: check the URL as sent.
+        auth.trusted_instance(&server_url)?;
+        let instance_url = auth.trusted_instance(&parsed.origin().ascii_serialization())?;
         return Ok(Token {
             access_token: Secret::new(session),
             instance_url,

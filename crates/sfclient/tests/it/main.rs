@@ -6,6 +6,7 @@
 mod auth;
 mod collections;
 mod faults;
+mod instance_url;
 mod query;
 mod records;
 mod rest_misc;
