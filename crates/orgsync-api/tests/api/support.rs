@@ -37,6 +37,8 @@ pub struct Opts {
     pub syncs: String,
     /// Serve right away (false: bind later with [`Env::serve_on`]).
     pub serve: bool,
+    /// Extra keys for `[api]`.
+    pub api: String,
 }
 
 impl Default for Opts {
@@ -45,6 +47,7 @@ impl Default for Opts {
             org_a: format!("push_token = \"{TOKEN_A}\"\n"),
             syncs: "[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\"]\ninterval = \"30m\"\n".into(),
             serve: true,
+            api: String::new(),
         }
     }
 }
@@ -81,8 +84,9 @@ pub async fn start(opts: Opts) -> Env {
     text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n");
     text.push_str(&opts.syncs);
     text.push_str(&format!(
-        "\n[engine]\nstate = \"{}\"\nlookback = \"2s\"\n[api]\nmax_body = \"1MiB\"\noutbound_max_body = \"64KiB\"\n",
-        db.display()
+        "\n[engine]\nstate = \"{}\"\nlookback = \"2s\"\n[api]\nmax_body = \"1MiB\"\noutbound_max_body = \"64KiB\"\n{}",
+        db.display(),
+        opts.api
     ));
     let settings = Settings::from_str(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
     let store = SqlStore::open(&format!("sqlite:{}", db.display()))
