@@ -8,4 +8,5 @@ mod merge;
 mod pipeline;
 mod plan;
 mod push;
+mod push_hash;
 mod retry;
