@@ -116,7 +116,9 @@ pub async fn start(opts: Opts) -> Env {
 impl Env {
     /// Start the API server on `addr`.
     pub async fn serve_on(&mut self, addr: SocketAddr) {
-        let server = Server::bind(addr).await.unwrap();
+        let server = Server::bind(addr, &self.engine.settings().api)
+            .await
+            .unwrap();
         self.addr = server.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let router = orgsync_api::router(self.engine.clone());
@@ -249,7 +251,9 @@ pub fn fake_id(n: u32) -> String {
     orgsync_core::model::to_id18(&format!("a0X{n:012}")).unwrap()
 }
 
-/// A valid push body from `org_id` with records `(externalId, Name)`.
+/// A valid push body from `org_id` with records `(externalId, Name)`, each carrying every
+/// field of the default sync (`Status__c` "New"), so that the engine needs nothing more from
+/// the sending org (a record pushed in part is read back there first; see `attack::partial`).
 pub fn push_body(txn: &str, org_id: &str, ts: &str, records: &[(&str, &str)]) -> Value {
     json!({
         "transactionId": txn,
@@ -260,6 +264,7 @@ pub fn push_body(txn: &str, org_id: &str, ts: &str, records: &[(&str, &str)]) ->
             "attributes": {"type": "Work_Item__c"},
             "externalId": x,
             "Name": name,
+            "Status__c": "New",
         })).collect::<Vec<_>>(),
     })
 }

@@ -12,8 +12,8 @@ use super::items::Enqueued;
 use crate::error::Result;
 
 use crate::types::{
-    split_txn,
     CaptureBatch, CaptureReport, CheckpointWrite, NewAudit, NewConflict, NewItem, RecordWrite,
+    split_txn,
 };
 
 impl SqlStore {

@@ -194,7 +194,11 @@ impl Store for SqlStore {
         target: &OrgName,
         txn_ids: &[String],
     ) -> Result<HashSet<String>> {
-        Ok(self.txn_hashes(target, txn_ids).await?.into_keys().collect())
+        Ok(self
+            .txn_hashes(target, txn_ids)
+            .await?
+            .into_keys()
+            .collect())
     }
 
     async fn txn_hashes(

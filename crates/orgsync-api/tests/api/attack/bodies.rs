@@ -25,13 +25,15 @@ async fn too_many_records_are_a_413_naming_the_cap() {
     let a_id = env.org_id("a");
     let before = written(&env).await;
     for (case, n) in [("one over the default", 201), ("twenty thousand", 20_000)] {
-        let a = push(
-            &env,
-            Some(TOKEN_A),
-            &[],
-            body_of(&format!("t-many-{n}"), &a_id, &records(n)),
-        )
-        .await;
+        // the bare minimum per record, so that 20,000 fit under the test's max_body
+        let recs: Vec<Value> = records(n)
+            .iter()
+            .map(|(x, _)| json!({"externalId": x}))
+            .collect();
+        let body = json!({"transactionId": format!("t-many-{n}"), "sourceOrgId": a_id,
+            "object": "Work_Item__c", "timestamp": Utc::now().to_rfc3339(),
+            "operation": "upsert", "records": recs});
+        let a = push(&env, Some(TOKEN_A), &[], body.to_string()).await;
         refused(&env, &before, case, &a, 413, "200 records").await;
         assert!(a.error().contains("max_records"), "{case}: {a:?}");
         assert!(a.error().contains(&n.to_string()), "{case}: {a:?}");
@@ -198,7 +200,7 @@ async fn values_land_verbatim_and_unmapped_fields_are_ignored() {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            json!({"attributes": {"type": "Work_Item__c"}, "externalId": fake_id(60 + i as u32), "Name": v,
+            json!({"attributes": {"type": "Work_Item__c"}, "externalId": fake_id(60 + i as u32), "Name": v, "Status__c": "New",
                    "Description__c": "not synced", "OwnerId": "005000000000001AAA", "IsDeleted": true,
                    "OrgSync_Global_Id__c": format!("{b_id}:{}", fake_id(99)), "Evil__c": "x"})
         })

@@ -181,3 +181,33 @@ async fn direct_edit(env: &Env, id: &str, fields: &[(&str, Value)]) {
         .unwrap();
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
 }
+
+/// A record pushed in part that the sending org does not have is refused (the engine would
+/// otherwise create it elsewhere with holes it can never fill), and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_push_of_a_record_the_sender_lacks_is_refused() {
+    let env = start(opts()).await;
+    let a_id = env.org_id("a");
+    let before = written(&env).await;
+    let made_up = fake_id(77);
+    for (case, external_id) in [
+        ("its record id", made_up.clone()),
+        ("its global id", format!("{a_id}:{made_up}")),
+    ] {
+        let body = json!({"transactionId": format!("t-{case}"), "sourceOrgId": a_id,
+            "timestamp": Utc::now().to_rfc3339(), "operation": "upsert",
+            "records": [{"attributes": {"type": "Work_Item__c"}, "externalId": external_id, "Name": "ghost"}]});
+        let a = push(&env, Some(TOKEN_A), &[], body.to_string()).await;
+        refused(
+            &env,
+            &before,
+            case,
+            &a,
+            400,
+            "the sending org has no record",
+        )
+        .await;
+        assert_eq!(a.body["externalId"], json!(external_id), "{case}: {a:?}");
+    }
+    env.shutdown().await;
+}

@@ -25,7 +25,7 @@ async fn a_reused_transaction_id_with_other_content_is_a_409() {
     // the same content, re-serialised by a retrying sender: keys reordered, spaces, a later
     // timestamp, the 15-character form of the org id
     let same = format!(
-        "{{ \"records\": [ {{ \"Name\": \"first\", \"externalId\": \"{x}\", \"attributes\": {{\"type\": \"Work_Item__c\"}} }} ],\n  \"operation\": \"upsert\", \"timestamp\": \"{}\", \"sourceOrgId\": \"{}\", \"transactionId\": \"t-replay\" }}",
+        "{{ \"records\": [ {{ \"Status__c\": \"New\", \"Name\": \"first\", \"externalId\": \"{x}\", \"attributes\": {{\"type\": \"Work_Item__c\"}} }} ],\n  \"operation\": \"upsert\", \"timestamp\": \"{}\", \"sourceOrgId\": \"{}\", \"transactionId\": \"t-replay\" }}",
         Utc::now().to_rfc3339(),
         &a_id[..15]
     );
