@@ -9,26 +9,34 @@
 //! bounds the connections served; one more is answered `503` at once and closed, rather than
 //! queued behind clients that may be stalling on purpose.
 //!
-//! Stop: the listener closes, every connection is told to finish (hyper-util's graceful
-//! shutdown: idle connections and those still sending headers close at once, a request in
-//! progress completes), and a handler still reading a body gives up with a 503 — so only
-//! requests already being applied are waited for, at most [`SHUTDOWN_GRACE`].
+//! Stop: the listener closes; a connection with no request in its handler (idle, or still
+//! sending a request head, however slowly) is dropped at once; one with a request in its
+//! handler is told to finish (hyper's graceful shutdown: the answer is sent, then the
+//! connection closes), and a handler still reading a body gives up with a 503 — so only
+//! requests already being applied are waited for, at most [`SHUTDOWN_GRACE`]. Why not
+//! hyper-util's `GracefulShutdown` alone: to hyper a connection holding part of a request head
+//! is busy, so it would wait for that connection's header deadline.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
 use axum::{Extension, Router};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use orgsync_core::config::ApiSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tower::ServiceExt;
 
 /// The longest a stop waits for requests already being applied (an Outbound Messaging
 /// request waiting for its ledger commit still gets its Ack); then the rest are dropped.
@@ -79,9 +87,8 @@ impl Server {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stopping, stopping_rx) = watch::channel(false);
-        let router = router.layer(Extension(Stopping(stopping_rx)));
+        let router = router.layer(Extension(Stopping(stopping_rx.clone())));
         let slots = Arc::new(Semaphore::new(self.limits.max_connections));
-        let graceful = GracefulShutdown::new();
         let mut conns = JoinSet::new();
         let mut stop = std::pin::pin!(stop);
         loop {
@@ -98,39 +105,100 @@ impl Server {
                             continue;
                         }
                     };
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        conns.spawn(refuse(sock));
-                        continue;
-                    };
-                    let _ = sock.set_nodelay(true);
-                    let conn = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(self.limits.header_timeout)
-                        .serve_connection(TokioIo::new(sock), TowerToHyperService::new(router.clone()));
-                    let conn = graceful.watch(conn);
-                    conns.spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "connection closed with an error");
+                    match slots.clone().try_acquire_owned() {
+                        Ok(slot) => {
+                            let conn = serve_one(sock, router.clone(), self.limits, stopping_rx.clone());
+                            conns.spawn(async move {
+                                conn.await;
+                                drop(slot);
+                            });
                         }
-                        drop(slot);
-                    });
+                        Err(_) => {
+                            conns.spawn(refuse(sock));
+                        }
+                    }
                 }
             }
         }
         drop(self.listener);
         let _ = stopping.send(true);
-        if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while conns.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
             tracing::warn!(
-                "requests still open {} s after the stop: closing them",
+                "requests still being applied {} s after the stop: closing them",
                 SHUTDOWN_GRACE.as_secs()
             );
+            conns.abort_all();
+            while conns.join_next().await.is_some() {}
         }
-        conns.abort_all();
-        while conns.join_next().await.is_some() {}
         Ok(())
+    }
+}
+
+/// Serve one connection until it ends or the server stops (see the module doc).
+async fn serve_one(
+    sock: TcpStream,
+    router: Router,
+    limits: Limits,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let _ = sock.set_nodelay(true);
+    // requests of this connection between entering the router and the end of their answer
+    let active = Arc::new(AtomicUsize::new(0));
+    let counted = active.clone();
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+        let guard = InRequest::enter(&counted);
+        let answer = router.clone().oneshot(req.map(Body::new));
+        async move {
+            let res = answer.await?;
+            // the guard lives until hyper has sent the whole answer and drops its body
+            Ok::<_, Infallible>(res.map(|b| {
+                Body::new(b.map_frame(move |f| {
+                    let _in_request = &guard;
+                    f
+                }))
+            }))
+        }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(sock), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            return;
+        }
+        _ = stopping.wait_for(|s| *s) => {}
+    }
+    if active.load(Ordering::SeqCst) == 0 {
+        return; // idle or still sending a head: dropped
+    }
+    conn.as_mut().graceful_shutdown();
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection closed with an error while stopping");
+    }
+}
+
+/// Counts a request as in its connection's handler while alive.
+struct InRequest(Arc<AtomicUsize>);
+
+impl InRequest {
+    fn enter(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InRequest(count.clone())
+    }
+}
+
+impl Drop for InRequest {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

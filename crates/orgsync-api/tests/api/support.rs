@@ -15,6 +15,8 @@ use sfemu::server::{Emulator, EmulatorConfig};
 use tokio::sync::oneshot;
 
 pub const IDLE: Duration = Duration::from_secs(60);
+/// Upper bound of a stop that waits for a request being applied (the server's grace).
+pub const GRACE_BOUND: Duration = orgsync_api::SHUTDOWN_GRACE;
 pub const TOKEN_A: &str = "token-a-0123456789abcdef";
 pub const TOKEN_B: &str = "token-b-0123456789abcdef";
 pub const SECRET_A: &str = "secret-a-0123456789abcdef";

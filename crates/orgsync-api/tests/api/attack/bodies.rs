@@ -233,7 +233,7 @@ async fn values_land_verbatim_and_unmapped_fields_are_ignored() {
     env.shutdown().await;
 }
 
-fn envelope(org_id: &str, id: &str) -> String {
+pub fn envelope(org_id: &str, id: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{org_id}</OrganizationId><ActionId>04k000000000001AAA</ActionId><Notification><Id>04l000000000001AAA</Id><sObject xsi:type="sf:Work_Item__c" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>{id}</sf:Id><sf:Name>NAME</sf:Name></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>"#
     )

@@ -6,7 +6,10 @@
 mod bodies;
 mod partial;
 mod peers;
+mod rate;
 mod replay;
+mod secrets;
+mod stall;
 
 use std::collections::BTreeMap;
 
