@@ -142,6 +142,38 @@ fn api_limits_default_and_validate_with_file_and_line() {
     }
 }
 
+/// The reference config lists every `[api]` key at its default.
+#[test]
+fn the_example_api_table_shows_the_defaults() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/orgsync.toml"
+    ))
+    .unwrap();
+    let s = Settings::from_files(&[("orgsync.toml", &text)], &|v| {
+        Some(format!("v-{v}-long-enough-x"))
+    })
+    .unwrap();
+    assert_eq!(s.api, ApiSettings::default());
+    let api = &text[text.find("\n[api]\n").unwrap()..];
+    for key in [
+        "push_window",
+        "max_body",
+        "outbound_max_body",
+        "max_records",
+        "push_rate",
+        "push_burst",
+        "header_timeout",
+        "body_timeout",
+        "max_connections",
+    ] {
+        assert!(
+            api.contains(&format!("\n{key} = ")),
+            "{key} missing from the example"
+        );
+    }
+}
+
 #[test]
 fn backup_interval_for_push_captures_only() {
     let s = load(&MIN.replace("#SYNC", "capture = \"cdc\"")).unwrap();
