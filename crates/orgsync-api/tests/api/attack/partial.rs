@@ -67,7 +67,7 @@ struct Case {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_absent_field_is_never_nulled() {
-    let cases = vec![
+    let cases = [
         Case {
             name: "new to the ledger, Name only",
             known: false,

@@ -236,7 +236,8 @@ async fn signatures_and_timestamps_are_checked() {
         .timestamp()
         .to_string();
     let good = |ts: &str| sign(SECRET_A.as_bytes(), ts, b.as_bytes());
-    let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
+    type Headers<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(&str, Headers, &str)> = vec![
         (
             "unsigned",
             vec![(TIMESTAMP_HEADER, t.clone())],
