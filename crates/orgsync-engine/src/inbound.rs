@@ -117,6 +117,13 @@ pub(crate) async fn push<S: Store>(
     let side = sh.source_side(&org);
     let object = object_name(sync, side).to_string();
     let org_id = sh.require_org_id(&org)?;
+    if req.transaction_id.chars().any(char::is_control) {
+        // `push::parse` refuses these; a request built another way must not either (the
+        // ledger entry's hash is separated by a control character)
+        return Err(PushError::Invalid(
+            "transactionId must not contain control characters".into(),
+        ));
+    }
     let key = format!("push:{}", req.transaction_id);
     let hash = req.content_hash();
     let duplicate = PushOutcome {
