@@ -9,18 +9,20 @@
 //! - `GET /healthz` — liveness.
 //!
 //! Why a crate of its own: the engine stays free of HTTP, and every request is checked here
-//! (size, identity, signature, shape) before the engine sees it, so a refused request never
-//! writes anything. The engine is reached through [`Inbound`], implemented for
-//! [`orgsync_engine::EngineHandle`].
+//! (size, identity, rate, signature, shape) before the engine sees it, so a refused request
+//! never writes anything. The engine is reached through [`Inbound`], implemented for
+//! [`orgsync_engine::EngineHandle`]. The endpoints face other organisations and the internet:
+//! [`Server`] bounds connections and the time a client may take (see [`serve`]).
 
 mod auth;
 mod inbound;
+pub mod limit;
 pub mod outbound;
 pub mod push;
 mod reply;
+pub mod serve;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -28,6 +30,7 @@ use axum::routing::{get, post};
 use orgsync_core::OrgName;
 
 pub use inbound::Inbound;
+pub use serve::{SHUTDOWN_GRACE, Server};
 
 /// What the handlers share: the engine (which also holds the settings).
 #[derive(Debug)]
@@ -39,6 +42,8 @@ pub struct ApiState<E> {
     /// concurrent requests with the same transactionId would both be applied (and both
     /// answered `duplicate: false`); and changes from one org must be ingested in order.
     pub(crate) push_locks: HashMap<OrgName, tokio::sync::Mutex<()>>,
+    /// Pushes per org over time (`[api] push_rate`, `push_burst`).
+    pub(crate) rate: limit::RateLimiter,
 }
 
 /// The routes over an engine. `E` is normally `Arc<EngineHandle>`.
@@ -49,7 +54,13 @@ pub fn router<E: Inbound>(engine: E) -> Router {
         .keys()
         .map(|o| (o.clone(), tokio::sync::Mutex::new(())))
         .collect();
-    let state = Arc::new(ApiState { engine, push_locks });
+    let api = &engine.settings().api;
+    let rate = limit::RateLimiter::new(api.push_rate, api.push_burst);
+    let state = Arc::new(ApiState {
+        engine,
+        push_locks,
+        rate,
+    });
     Router::new()
         .route("/api/v1/sync", post(push::handle::<E>))
         .route("/outbound/{org}", post(outbound::handle::<E>))
@@ -59,37 +70,4 @@ pub fn router<E: Inbound>(engine: E) -> Router {
 
 async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok" }))
-}
-
-/// A bound server; [`Server::run`] serves until `stop` resolves, then finishes the requests
-/// in progress (an Outbound Messaging request waiting for its ledger commit completes and
-/// gets its Ack) before returning.
-#[derive(Debug)]
-pub struct Server {
-    listener: tokio::net::TcpListener,
-}
-
-impl Server {
-    /// Bind `addr` (port 0 picks a free port; see [`Server::local_addr`]).
-    pub async fn bind(addr: SocketAddr) -> std::io::Result<Server> {
-        Ok(Server {
-            listener: tokio::net::TcpListener::bind(addr).await?,
-        })
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// Serve `router` until `stop` resolves; graceful.
-    pub async fn run(
-        self,
-        router: Router,
-        stop: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(stop)
-            .await
-    }
 }

@@ -3,21 +3,28 @@
 //! Checks, in order, each answering before anything is written:
 //! 1. a declared `Content-Length` above `[api] max_body` → **413** (nothing read);
 //! 2. `Authorization: Bearer <token>` must be some org's `push_token` → else **401**;
-//! 3. the body is read up to the cap → **413** once it passes it (when that org has a
+//! 3. that org's rate (`[api] push_rate`, `push_burst`, a token bucket per org) → else
+//!    **429** with `Retry-After` (seconds);
+//! 4. the body is read up to the cap → **413** once it passes it (when that org has a
 //!    `push_secret`, a missing or stale `X-OrgSync-Timestamp` is a **401** before reading);
-//! 4. when that org has a `push_secret`: `X-OrgSync-Timestamp` + `X-OrgSync-Signature`
+//!    the whole body within `[api] body_timeout` → else **408** and the connection closed;
+//! 5. when that org has a `push_secret`: `X-OrgSync-Timestamp` + `X-OrgSync-Signature`
 //!    (see [`orgsync_core::push::signature`]) within `[api] push_window` → else **401**;
-//! 5. the payload parses ([`orgsync_core::push::parse`]) → else **400** naming the field;
+//! 6. the payload parses ([`orgsync_core::push::parse_capped`]) → else **400** naming the
+//!    field, or **413** for more than `[api] max_records` records (the cap named);
 //!    A `timestamp` more than `push_window` ahead of our clock is refused too (400): it would
 //!    win every last-writer-wins conflict until then;
-//! 6. `sourceOrgId` must be the token's org → else **403**: the caller is authenticated, but
+//! 7. `sourceOrgId` must be the token's org → else **403**: the caller is authenticated, but
 //!    a token speaks for one org only (403, not 401, because another token would not help the
 //!    request: it is the payload that claims someone else's org);
-//! 7. the engine applies it (committed to the ledger before the answer): **200**
-//!    `{"status":"ok","transactionId","records","duplicate"}` (a transactionId seen before is
-//!    a 200 with `duplicate: true` and nothing done), **409** when the ledger holds a newer
-//!    version of a record (`externalId` names it), **400** for an object not synced from that
-//!    org or a record the engine cannot place, **500** when the engine fails.
+//! 8. the engine applies it (committed to the ledger before the answer): **200**
+//!    `{"status":"ok","transactionId","records","duplicate"}` (a transactionId seen before
+//!    with the same content is a 200 with `duplicate: true` and nothing done); **409** when
+//!    that transactionId came before with other content (`field: "transactionId"`) or the
+//!    ledger holds a newer version of a record (`externalId` names it); **403** for a record
+//!    of another org that the sender does not hold (`externalId`); **400** for an object not
+//!    synced from that org, a record the engine cannot place, or one the sending org does not
+//!    have; **500** when the engine fails. See [`orgsync_engine::PushError`].
 //!
 //! Pushes from one org are applied one at a time (see [`crate::ApiState`]), so a transactionId
 //! sent twice at once is applied once and the second answer says `duplicate: true`.
@@ -27,7 +34,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use orgsync_core::push::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -35,12 +42,14 @@ use orgsync_engine::PushError as EngineRefusal;
 use serde_json::json;
 
 use crate::auth::{bearer, header_str, org_for_token};
-use crate::reply::{BodyError, declared_over, json_error, read_capped};
+use crate::reply::{declared_over, json_error, read_capped};
+use crate::serve::Stopping;
 use crate::{ApiState, Inbound};
 
 /// The handler.
 pub async fn handle<E: Inbound>(
     State(st): State<Arc<ApiState<E>>>,
+    stopping: Option<Extension<Stopping>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -62,6 +71,21 @@ pub async fn handle<E: Inbound>(
     let Some(org) = org_for_token(settings, token) else {
         return unauthorized("the bearer token is not a connected org's push_token");
     };
+    if let Err(wait) = st.rate.admit(&org.name, std::time::Instant::now()) {
+        let mut r = json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "org `{}` pushes faster than [api] push_rate {} (burst {}); retry after {wait} s",
+                org.name, settings.api.push_rate, settings.api.push_burst
+            ),
+            &[],
+        );
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(wait),
+        );
+        return r;
+    }
     // a stale or missing timestamp is refused before the body is read
     if org.push_secret.is_some()
         && let Err(e) = push::check_timestamp(
@@ -72,16 +96,10 @@ pub async fn handle<E: Inbound>(
     {
         return unauthorized(&e.to_string());
     }
-    let bytes = match read_capped(&headers, body, cap).await {
+    let stopping = stopping.as_ref().map(|Extension(s)| s);
+    let bytes = match read_capped(&headers, body, cap, settings.api.body_timeout, stopping).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => return too_large(),
-        Err(BodyError::Read(e)) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("the body could not be read: {e}"),
-                &[],
-            );
-        }
+        Err(e) => return e.answer(too_large, |status, m| json_error(status, m, &[])),
     };
     if let Some(secret) = &org.push_secret {
         let checked = push::verify_signature(
@@ -96,12 +114,16 @@ pub async fn handle<E: Inbound>(
             return unauthorized(&e.to_string());
         }
     }
-    let req = match push::parse(&bytes) {
+    let req = match push::parse_capped(&bytes, settings.api.max_records) {
         Ok(r) => r,
         Err(e) => {
+            let status = match e {
+                push::PushError::TooManyRecords { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
             let field = e.field().map(str::to_string);
             let extra: Vec<(&str, &str)> = field.iter().map(|f| ("field", f.as_str())).collect();
-            return json_error(StatusCode::BAD_REQUEST, &e.to_string(), &extra);
+            return json_error(status, &e.to_string(), &extra);
         }
     };
     // a timestamp from the future would win every last-writer-wins conflict until then
@@ -171,6 +193,21 @@ fn refusal(e: EngineRefusal) -> Response {
             StatusCode::CONFLICT,
             &message,
             &[("externalId", &external_id), ("field", &field)],
+        ),
+        EngineRefusal::Replayed { .. } => json_error(
+            StatusCode::CONFLICT,
+            &message,
+            &[("field", "transactionId")],
+        ),
+        EngineRefusal::Foreign { external_id } => json_error(
+            StatusCode::FORBIDDEN,
+            &message,
+            &[("externalId", &external_id)],
+        ),
+        EngineRefusal::NotInSender { external_id, .. } => json_error(
+            StatusCode::BAD_REQUEST,
+            &message,
+            &[("externalId", &external_id)],
         ),
         EngineRefusal::Invalid(_) => {
             json_error(StatusCode::BAD_REQUEST, &message, &[("field", "records")])

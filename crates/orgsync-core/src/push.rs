@@ -16,7 +16,12 @@
 //! ```
 //! The object type comes from the top-level `object` or from every record's
 //! `attributes.type` (Salesforce's record shape); when both are given they must agree.
+//!
+//! Records are partial: a field left out of a record is not touched anywhere; `null` clears it.
+//! A request is identified by its transactionId together with [`PushRequest::content_hash`]
+//! (in [`hash`]), so a retry is recognised and a reused id with other content is not.
 
+pub mod hash;
 pub mod signature;
 
 use chrono::{DateTime, Utc};
@@ -90,6 +95,16 @@ pub enum PushError {
         /// What is wrong and what is expected.
         why: String,
     },
+    /// More records than one request may carry (HTTP 413).
+    #[error(
+        "`records` holds {count} records; a push carries at most {cap} records ([api] max_records): split it"
+    )]
+    TooManyRecords {
+        /// Records in the request.
+        count: usize,
+        /// The cap.
+        cap: usize,
+    },
 }
 
 impl PushError {
@@ -97,6 +112,7 @@ impl PushError {
     pub fn field(&self) -> Option<&str> {
         match self {
             PushError::Missing { field } | PushError::Invalid { field, .. } => Some(field),
+            PushError::TooManyRecords { .. } => Some("records"),
             PushError::Malformed(_) | PushError::NotAnObject => None,
         }
     }
@@ -119,8 +135,14 @@ impl PushError {
 /// so an unbounded string is refused rather than stored.
 pub const MAX_ID_LEN: usize = 255;
 
-/// Parse and validate a push body. Never panics, whatever the bytes.
+/// Parse and validate a push body, with no cap on the number of records. Never panics.
 pub fn parse(body: &[u8]) -> Result<PushRequest, PushError> {
+    parse_capped(body, usize::MAX)
+}
+
+/// Parse and validate a push body carrying at most `max_records` records (checked before any
+/// record is looked at). Never panics, whatever the bytes.
+pub fn parse_capped(body: &[u8], max_records: usize) -> Result<PushRequest, PushError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| PushError::Malformed(e.to_string()))?;
     let Value::Object(top) = value else {
@@ -168,6 +190,12 @@ pub fn parse(body: &[u8]) -> Result<PushRequest, PushError> {
         Some(Value::Array(a)) => a,
         Some(_) => return Err(PushError::invalid("records", "must be an array")),
     };
+    if raw_records.len() > max_records {
+        return Err(PushError::TooManyRecords {
+            count: raw_records.len(),
+            cap: max_records,
+        });
+    }
     if raw_records.is_empty() {
         return Err(PushError::invalid(
             "records",
@@ -228,11 +256,11 @@ fn parse_record(i: usize, raw: &Value) -> Result<(PushRecord, Option<String>), P
         None | Some(Value::Null) => {
             return Err(PushError::missing(format!("records[{i}].externalId")));
         }
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= MAX_ID_LEN => s.clone(),
+        Some(Value::String(s)) if is_id_text(s) => s.clone(),
         Some(_) => {
             return Err(PushError::invalid(
                 format!("records[{i}].externalId"),
-                format!("must be a non-empty string of at most {MAX_ID_LEN} characters"),
+                id_rule(),
             ));
         }
     };
@@ -294,13 +322,22 @@ fn required_str<'a>(top: &'a Map<String, Value>, field: &str) -> Result<&'a str,
 
 fn id_string(top: &Map<String, Value>, field: &str) -> Result<String, PushError> {
     let s = required_str(top, field)?;
-    if s.trim().is_empty() || s.len() > MAX_ID_LEN {
-        return Err(PushError::invalid(
-            field,
-            format!("must be a non-empty string of at most {MAX_ID_LEN} characters"),
-        ));
+    if !is_id_text(s) {
+        return Err(PushError::invalid(field, id_rule()));
     }
     Ok(s.to_string())
+}
+
+fn id_rule() -> String {
+    format!(
+        "must be a non-empty string of at most {MAX_ID_LEN} characters, without control characters"
+    )
+}
+
+/// An id a peer chose (transactionId, externalId): non-empty, at most [`MAX_ID_LEN`] bytes,
+/// no control characters (ids are stored, logged and echoed back).
+fn is_id_text(s: &str) -> bool {
+    !s.trim().is_empty() && s.len() <= MAX_ID_LEN && !s.chars().any(char::is_control)
 }
 
 /// ISO 8601 with an offset (`…Z`, `…+00:00`, Salesforce's `…+0000`), to the millisecond.

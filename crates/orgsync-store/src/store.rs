@@ -6,7 +6,7 @@
 //! entirely or not at all, which is what makes a crash lose nothing (see
 //! [`Store::commit_capture`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -137,6 +137,15 @@ pub trait Store: Send + Sync + 'static {
         target: &OrgName,
         txn_ids: &[String],
     ) -> impl Future<Output = Result<HashSet<String>>> + Send;
+
+    /// Which of `txn_ids` were already processed for `target`, each with the content hash
+    /// recorded with it ([`crate::txn_with_hash`]); `None` for a transaction recorded without
+    /// one (any other kind, or a row older than the hash column). One query per 300 ids.
+    fn txn_hashes(
+        &self,
+        target: &OrgName,
+        txn_ids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, Option<String>>>> + Send;
 
     // ---- id map and shadows ---------------------------------------------------------------
 

@@ -9,7 +9,8 @@
 //! Answers: 200 Ack; 400 SOAP fault (`Client`) for a DOCTYPE, an entity, malformed XML or a
 //! missing element, or an object not synced; 403 fault when `OrganizationId` is not `{org}`'s
 //! id (15- and 18-character forms compare equal); 404 fault for an unknown `{org}`; 413 fault
-//! above `[api] outbound_max_body`; 500 fault (`Server`) when the engine fails, so Salesforce
+//! above `[api] outbound_max_body`; 408 fault when the body is not complete within
+//! `[api] body_timeout` (the connection is closed); 503 while the server stops; 500 fault (`Server`) when the engine fails, so Salesforce
 //! retries. Nothing is written on any refusal.
 
 pub mod soap;
@@ -17,12 +18,13 @@ pub mod soap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use orgsync_core::{OrgId, OrgName};
 
-use crate::reply::{BodyError, read_capped, xml};
+use crate::reply::{read_capped, xml};
+use crate::serve::Stopping;
 use crate::{ApiState, Inbound};
 
 fn fault(status: StatusCode, message: &str) -> Response {
@@ -38,6 +40,7 @@ fn fault(status: StatusCode, message: &str) -> Response {
 pub async fn handle<E: Inbound>(
     State(st): State<Arc<ApiState<E>>>,
     Path(org): Path<String>,
+    stopping: Option<Extension<Stopping>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -50,19 +53,17 @@ pub async fn handle<E: Inbound>(
         );
     }
     let cap = settings.api.outbound_max_body;
-    let bytes = match read_capped(&headers, body, cap).await {
+    let stopping = stopping.as_ref().map(|Extension(s)| s);
+    let bytes = match read_capped(&headers, body, cap, settings.api.body_timeout, stopping).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return fault(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the message is larger than {cap} bytes ([api] outbound_max_body)"),
-            );
-        }
-        Err(BodyError::Read(e)) => {
-            return fault(
-                StatusCode::BAD_REQUEST,
-                &format!("the body could not be read: {e}"),
-            );
+        Err(e) => {
+            let too_large = || {
+                fault(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("the message is larger than {cap} bytes ([api] outbound_max_body)"),
+                )
+            };
+            return e.answer(too_large, fault);
         }
     };
     let msg = match soap::parse(&bytes) {

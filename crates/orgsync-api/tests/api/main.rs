@@ -2,6 +2,7 @@
 //! emulated orgs. One binary (links once).
 #![allow(clippy::unwrap_used)]
 
+mod attack;
 mod outbound;
 mod outbound_e2e;
 mod push;

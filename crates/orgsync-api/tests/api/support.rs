@@ -15,6 +15,8 @@ use sfemu::server::{Emulator, EmulatorConfig};
 use tokio::sync::oneshot;
 
 pub const IDLE: Duration = Duration::from_secs(60);
+/// Upper bound of a stop that waits for a request being applied (the server's grace).
+pub const GRACE_BOUND: Duration = orgsync_api::SHUTDOWN_GRACE;
 pub const TOKEN_A: &str = "token-a-0123456789abcdef";
 pub const TOKEN_B: &str = "token-b-0123456789abcdef";
 pub const SECRET_A: &str = "secret-a-0123456789abcdef";
@@ -37,6 +39,8 @@ pub struct Opts {
     pub syncs: String,
     /// Serve right away (false: bind later with [`Env::serve_on`]).
     pub serve: bool,
+    /// Extra keys for `[api]`.
+    pub api: String,
 }
 
 impl Default for Opts {
@@ -45,6 +49,7 @@ impl Default for Opts {
             org_a: format!("push_token = \"{TOKEN_A}\"\n"),
             syncs: "[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\"]\ninterval = \"30m\"\n".into(),
             serve: true,
+            api: String::new(),
         }
     }
 }
@@ -81,8 +86,9 @@ pub async fn start(opts: Opts) -> Env {
     text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n");
     text.push_str(&opts.syncs);
     text.push_str(&format!(
-        "\n[engine]\nstate = \"{}\"\nlookback = \"2s\"\n[api]\nmax_body = \"1MiB\"\noutbound_max_body = \"64KiB\"\n",
-        db.display()
+        "\n[engine]\nstate = \"{}\"\nlookback = \"2s\"\n[api]\nmax_body = \"1MiB\"\noutbound_max_body = \"64KiB\"\n{}",
+        db.display(),
+        opts.api
     ));
     let settings = Settings::from_str(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
     let store = SqlStore::open(&format!("sqlite:{}", db.display()))
@@ -112,7 +118,9 @@ pub async fn start(opts: Opts) -> Env {
 impl Env {
     /// Start the API server on `addr`.
     pub async fn serve_on(&mut self, addr: SocketAddr) {
-        let server = Server::bind(addr).await.unwrap();
+        let server = Server::bind(addr, &self.engine.settings().api)
+            .await
+            .unwrap();
         self.addr = server.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let router = orgsync_api::router(self.engine.clone());
@@ -245,7 +253,9 @@ pub fn fake_id(n: u32) -> String {
     orgsync_core::model::to_id18(&format!("a0X{n:012}")).unwrap()
 }
 
-/// A valid push body from `org_id` with records `(externalId, Name)`.
+/// A valid push body from `org_id` with records `(externalId, Name)`, each carrying every
+/// field of the default sync (`Status__c` "New"), so that the engine needs nothing more from
+/// the sending org (a record pushed in part is read back there first; see `attack::partial`).
 pub fn push_body(txn: &str, org_id: &str, ts: &str, records: &[(&str, &str)]) -> Value {
     json!({
         "transactionId": txn,
@@ -256,6 +266,7 @@ pub fn push_body(txn: &str, org_id: &str, ts: &str, records: &[(&str, &str)]) ->
             "attributes": {"type": "Work_Item__c"},
             "externalId": x,
             "Name": name,
+            "Status__c": "New",
         })).collect::<Vec<_>>(),
     })
 }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{ConfigError, Problem};
 pub use source::Location;
 pub use validate::parse_duration;
-pub use validate_api::{ApiSettings, parse_size};
+pub use validate_api::{ApiSettings, PushRate, parse_size};
 pub use validate_parents::relationship_name;
 pub use validate_sync::DEFAULT_GLOBAL_ID_FIELD;
 

@@ -294,4 +294,21 @@ pub struct RawApi {
     /// Largest Outbound Messaging body (default `"1MiB"`, same form and bounds). Salesforce
     /// sends at most 100 notifications per message.
     pub outbound_max_body: Option<Spanned<toml::Value>>,
+    /// Most records in one push (default 200, 1 to 10000); more is a 413 naming the cap.
+    pub max_records: Option<Spanned<i64>>,
+    /// Sustained pushes per org, as requests per `s`, `min` or `h` (default `"600/h"`); above
+    /// it (and the burst) a push gets 429 with `Retry-After`.
+    pub push_rate: Option<Spanned<String>>,
+    /// Pushes an org may send at once above `push_rate` (default 60, 1 to 10000).
+    pub push_burst: Option<Spanned<i64>>,
+    /// A request's headers must be complete within this time of the connection opening or
+    /// of the previous response (so also the keep-alive idle limit); default `"10s"`, 100ms
+    /// to 5m. The connection is closed after it.
+    pub header_timeout: Option<Spanned<String>>,
+    /// A request's whole body must arrive within this time (default `"30s"`, 100ms to 10m);
+    /// after it the request gets 408 and the connection is closed.
+    pub body_timeout: Option<Spanned<String>>,
+    /// Connections served at once (default 256, 1 to 65536); one more is answered 503 at
+    /// once and closed.
+    pub max_connections: Option<Spanned<i64>>,
 }

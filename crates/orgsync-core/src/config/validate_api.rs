@@ -11,7 +11,9 @@ use super::raw::RawApi;
 use super::validate::{Ctx, duration_in};
 use super::*;
 
-/// `[api]`: limits of the endpoints that receive pushes.
+/// `[api]`: limits of the endpoints that receive pushes. They face other organisations and
+/// the internet, so every resource a caller can hold — a connection, a slot in the rate, the
+/// time spent reading its request — is bounded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSettings {
     /// Allowed distance between a signed push's timestamp and our clock.
@@ -20,6 +22,39 @@ pub struct ApiSettings {
     pub max_body: usize,
     /// Largest Outbound Messaging body in bytes.
     pub outbound_max_body: usize,
+    /// Most records in one push (413 above): one push is one ledger transaction.
+    pub max_records: usize,
+    /// Sustained pushes per org (per push token).
+    pub push_rate: PushRate,
+    /// Pushes an org may send at once above the sustained rate (the token bucket's size).
+    pub push_burst: u32,
+    /// A request's headers must be complete within this time of the connection opening or of
+    /// the previous response on it, so it is also how long a kept-alive connection may idle.
+    pub header_timeout: Duration,
+    /// A request's whole body must arrive within this time (408 after it).
+    pub body_timeout: Duration,
+    /// Connections served at once; more are answered 503 at once and closed.
+    pub max_connections: usize,
+}
+
+/// A sustained request rate: `requests` per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushRate {
+    /// Requests allowed per period.
+    pub requests: u32,
+    /// The period.
+    pub per: Duration,
+}
+
+impl std::fmt::Display for PushRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s",
+            60 => "min",
+            _ => "h",
+        };
+        write!(f, "{}/{unit}", self.requests)
+    }
 }
 
 impl Default for ApiSettings {
@@ -28,6 +63,15 @@ impl Default for ApiSettings {
             push_window: Duration::from_secs(300),
             max_body: 5 * 1024 * 1024,
             outbound_max_body: 1024 * 1024,
+            max_records: 200,
+            push_rate: PushRate {
+                requests: 600,
+                per: Duration::from_secs(3600),
+            },
+            push_burst: 60,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 256,
         }
     }
 }
@@ -172,11 +216,99 @@ pub(super) fn build_api(ctx: &mut Ctx<'_>, raw: Option<RawApi>) -> ApiSettings {
         .as_ref()
         .and_then(|v| size_in(ctx, v, "outbound_max_body"))
         .unwrap_or(d.outbound_max_body);
+    let int = |ctx: &mut Ctx<'_>, v: &Option<Spanned<i64>>, key: &str, max: i64, d: usize| {
+        v.as_ref()
+            .and_then(|v| int_in(ctx, v, key, max))
+            .unwrap_or(d)
+    };
+    let max_records = int(ctx, &raw.max_records, "max_records", 10_000, d.max_records);
+    let push_burst = int(
+        ctx,
+        &raw.push_burst,
+        "push_burst",
+        10_000,
+        d.push_burst as usize,
+    );
+    let max_connections = int(
+        ctx,
+        &raw.max_connections,
+        "max_connections",
+        65_536,
+        d.max_connections,
+    );
+    let deadline = |ctx: &mut Ctx<'_>, v: &Option<Spanned<String>>, key: &str, max: u64| {
+        v.as_ref().and_then(|v| {
+            duration_in(
+                ctx,
+                v,
+                key,
+                Duration::from_millis(100),
+                Duration::from_secs(max),
+                &format!("100ms to {}m", max / 60),
+            )
+        })
+    };
     ApiSettings {
         push_window,
         max_body,
         outbound_max_body,
+        max_records,
+        push_rate: raw
+            .push_rate
+            .as_ref()
+            .and_then(|r| push_rate(ctx, r))
+            .unwrap_or(d.push_rate),
+        push_burst: u32::try_from(push_burst).unwrap_or(d.push_burst),
+        header_timeout: deadline(ctx, &raw.header_timeout, "header_timeout", 300)
+            .unwrap_or(d.header_timeout),
+        body_timeout: deadline(ctx, &raw.body_timeout, "body_timeout", 600)
+            .unwrap_or(d.body_timeout),
+        max_connections,
     }
+}
+
+/// A positive integer up to `max`.
+fn int_in(ctx: &mut Ctx<'_>, raw: &Spanned<i64>, key: &str, max: i64) -> Option<usize> {
+    let n = *raw.get_ref();
+    if (1..=max).contains(&n) {
+        return usize::try_from(n).ok();
+    }
+    ctx.err(
+        raw.span(),
+        format!("{key} {n} is out of range"),
+        format!("use a whole number from 1 to {max}"),
+    );
+    None
+}
+
+/// `"600/h"`, `"10/min"`, `"1/s"`.
+fn push_rate(ctx: &mut Ctx<'_>, raw: &Spanned<String>) -> Option<PushRate> {
+    let text = raw.get_ref().trim();
+    let parsed = text.split_once('/').and_then(|(n, unit)| {
+        let requests: u32 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))?;
+        let secs = match unit.trim() {
+            "s" => 1,
+            "min" => 60,
+            "h" => 3600,
+            _ => return None,
+        };
+        Some(PushRate {
+            requests,
+            per: Duration::from_secs(secs),
+        })
+    });
+    if parsed.is_none() {
+        ctx.err(
+            raw.span(),
+            format!("push_rate `{text}` is not a rate"),
+            "write requests per s, min or h, from 1 to 1000000, e.g. \"600/h\" or \"10/min\"",
+        );
+    }
+    parsed
 }
 
 const MIN_BODY: usize = 1024;

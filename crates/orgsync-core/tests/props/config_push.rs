@@ -97,6 +97,84 @@ fn api_table_sizes_and_window() {
 }
 
 #[test]
+fn api_limits_default_and_validate_with_file_and_line() {
+    let d = load(MIN).unwrap().api;
+    assert_eq!(d.max_records, 200);
+    assert_eq!(
+        d.push_rate,
+        PushRate {
+            requests: 600,
+            per: Duration::from_secs(3600)
+        }
+    );
+    assert_eq!(d.push_rate.to_string(), "600/h");
+    assert_eq!(d.push_burst, 60);
+    assert_eq!(d.header_timeout, Duration::from_secs(10));
+    assert_eq!(d.body_timeout, Duration::from_secs(30));
+    assert_eq!(d.max_connections, 256);
+    let s = load(&format!(
+        "{MIN}\n[api]\nmax_records = 5\npush_rate = \"10/min\"\npush_burst = 2\nheader_timeout = \"500ms\"\nbody_timeout = \"2s\"\nmax_connections = 8\n"
+    ))
+    .unwrap()
+    .api;
+    assert_eq!(s.max_records, 5);
+    assert_eq!(s.push_rate.to_string(), "10/min");
+    assert_eq!(s.push_rate.per, Duration::from_secs(60));
+    assert_eq!(s.push_burst, 2);
+    assert_eq!(s.header_timeout, Duration::from_millis(500));
+    assert_eq!(s.body_timeout, Duration::from_secs(2));
+    assert_eq!(s.max_connections, 8);
+    let e = err(&format!(
+        "{MIN}\n[api]\nmax_records = 0\npush_rate = \"lots\"\npush_burst = 100000\nheader_timeout = \"10ms\"\nbody_timeout = \"1h\"\nmax_connections = -1\n"
+    ));
+    assert_eq!(
+        e,
+        "orgsync.toml:22:15: max_records 0 is out of range\n  fix: use a whole number from 1 to 10000\n\
+         orgsync.toml:23:13: push_rate `lots` is not a rate\n  fix: write requests per s, min or h, from 1 to 1000000, e.g. \"600/h\" or \"10/min\"\n\
+         orgsync.toml:24:14: push_burst 100000 is out of range\n  fix: use a whole number from 1 to 10000\n\
+         orgsync.toml:25:18: header_timeout `10ms` is out of range\n  fix: use a duration from 100ms to 5m\n\
+         orgsync.toml:26:16: body_timeout `1h` is out of range\n  fix: use a duration from 100ms to 10m\n\
+         orgsync.toml:27:19: max_connections -1 is out of range\n  fix: use a whole number from 1 to 65536"
+    );
+    for bad in ["0/h", "5/day", "/h", "5"] {
+        let e = err(&format!("{MIN}\n[api]\npush_rate = \"{bad}\"\n"));
+        assert!(e.contains("is not a rate"), "{bad}: {e}");
+    }
+}
+
+/// The reference config lists every `[api]` key at its default.
+#[test]
+fn the_example_api_table_shows_the_defaults() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/orgsync.toml"
+    ))
+    .unwrap();
+    let s = Settings::from_files(&[("orgsync.toml", &text)], &|v| {
+        Some(format!("v-{v}-long-enough-x"))
+    })
+    .unwrap();
+    assert_eq!(s.api, ApiSettings::default());
+    let api = &text[text.find("\n[api]\n").unwrap()..];
+    for key in [
+        "push_window",
+        "max_body",
+        "outbound_max_body",
+        "max_records",
+        "push_rate",
+        "push_burst",
+        "header_timeout",
+        "body_timeout",
+        "max_connections",
+    ] {
+        assert!(
+            api.contains(&format!("\n{key} = ")),
+            "{key} missing from the example"
+        );
+    }
+}
+
+#[test]
 fn backup_interval_for_push_captures_only() {
     let s = load(&MIN.replace("#SYNC", "capture = \"cdc\"")).unwrap();
     assert_eq!(s.syncs[0].interval, Duration::from_secs(900));

@@ -10,4 +10,5 @@ mod org_url;
 mod pipeline;
 mod plan;
 mod push;
+mod push_hash;
 mod retry;

@@ -365,6 +365,7 @@ pub(crate) fn to_captured(
         txn_id: format!("cdc:{}:{}:{id}", h.transaction_key, h.sequence_number),
         // a restored record's values are what it held before its delete, not edits
         snapshot: h.change_type == ChangeType::Undelete,
+        partial: update,
     })
 }
 

@@ -127,6 +127,20 @@ impl<S: Store> Ingest<S> {
         }
         let _serial = self.locks.one(leg.sync).await;
         let mut known = self.load(leg, &rows).await?;
+        // the changed fields of a record the ledger has never seen say too little to create it
+        // elsewhere (its other fields would look null): read it whole instead, after this commit
+        let tag = &self.settings.engine.client_tag;
+        let (rows, unseen): (Vec<Captured>, Vec<Captured>) = rows.into_iter().partition(|r| {
+            !r.partial
+                || r.client_tag.as_deref().is_some_and(|t| {
+                    orgsync_core::echo::origin_is_ours(&format!("client={t}"), tag)
+                })
+                || known.by_local.contains_key(&r.id)
+                || r.gid_field
+                    .as_ref()
+                    .is_some_and(|g| known.by_gid.contains_key(g) || known.states.contains_key(g))
+                || GlobalId::new(org_id.clone(), &r.id).is_ok_and(|g| known.states.contains_key(&g))
+        });
         let states = std::mem::take(&mut known.states);
         let placed = place(&rows, &known, &org_id);
         let (mut batch, tally) = if placed.is_empty() {
@@ -160,6 +174,14 @@ impl<S: Store> Ingest<S> {
             .fetch_add(conflicts, Ordering::Relaxed);
         if queued {
             self.orgs.wake_writers();
+        }
+        let mut n = n;
+        if !unseen.is_empty()
+            && let Some(conn) = self.orgs.get(&leg.org).and_then(|o| o.conn())
+        {
+            let ids: Vec<String> = unseen.into_iter().map(|r| r.id).collect();
+            drop(_serial);
+            n += Box::pin(super::poll::reread(self, leg, &conn, &ids)).await?;
         }
         Ok(Ingested { rows: n })
     }

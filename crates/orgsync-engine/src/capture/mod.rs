@@ -42,6 +42,9 @@ pub(crate) struct Captured {
     /// `fields` are the record's state as read (query rows, created or restored records)
     /// rather than the edits of one change (see `orgsync_core::merge::Incoming::snapshot`).
     pub snapshot: bool,
+    /// `fields` are only those one change touched (a change-event UPDATE): for a record the
+    /// ledger has never seen, too little to create it elsewhere, so it is read whole instead.
+    pub partial: bool,
 }
 
 impl Captured {

@@ -294,6 +294,7 @@ fn to_row(leg: &Leg, rec: &Record, gid_field: &str) -> Option<Captured> {
         fields,
         client_tag: None,
         snapshot: true,
+        partial: false,
     })
 }
 

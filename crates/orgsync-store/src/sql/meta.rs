@@ -10,8 +10,10 @@ use super::SqlStore;
 use super::codec::{ms, to_json};
 use super::items::Enqueued;
 use crate::error::Result;
+
 use crate::types::{
     CaptureBatch, CaptureReport, CheckpointWrite, NewAudit, NewConflict, NewItem, RecordWrite,
+    split_txn,
 };
 
 impl SqlStore {
@@ -43,14 +45,16 @@ impl SqlStore {
                 Enqueued::Duplicate => report.duplicates += 1,
             }
         }
-        for (target, txn) in &batch.txns {
+        for (target, entry) in &batch.txns {
+            let (txn, hash) = split_txn(entry);
             sqlx::query(
-                "INSERT INTO transactions (target_org, txn_id, at) VALUES ($1, $2, $3) \
+                "INSERT INTO transactions (target_org, txn_id, at, body_hash) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (target_org, txn_id) DO NOTHING",
             )
             .bind(target.as_str())
-            .bind(txn.as_str())
+            .bind(txn)
             .bind(ms(now))
+            .bind(hash)
             .execute(&mut *tx)
             .await?;
         }

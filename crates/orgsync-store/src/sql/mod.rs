@@ -48,6 +48,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0001_ledger.sql"),
     ),
     (
+        2,
+        "transaction hash",
+        include_str!("../../migrations/sqlite/0002_transaction_hash.sql"),
+    ),
+    (
         3,
         "agreed_life",
         include_str!("../../migrations/sqlite/0003_agreed_life.sql"),
@@ -58,6 +63,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         "ledger",
         include_str!("../../migrations/postgres/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "transaction hash",
+        include_str!("../../migrations/postgres/0002_transaction_hash.sql"),
     ),
     (
         3,

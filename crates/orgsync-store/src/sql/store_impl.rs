@@ -1,6 +1,6 @@
 //! `impl Store for SqlStore`: the trait's methods, each one transaction (or one statement).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use orgsync_core::{GlobalId, OrgName};
@@ -194,17 +194,32 @@ impl Store for SqlStore {
         target: &OrgName,
         txn_ids: &[String],
     ) -> Result<HashSet<String>> {
-        let mut out = HashSet::new();
+        Ok(self
+            .txn_hashes(target, txn_ids)
+            .await?
+            .into_keys()
+            .collect())
+    }
+
+    async fn txn_hashes(
+        &self,
+        target: &OrgName,
+        txn_ids: &[String],
+    ) -> Result<HashMap<String, Option<String>>> {
+        let mut out = HashMap::new();
         for chunk in txn_ids.chunks(IN_CHUNK) {
             let sql = format!(
-                "SELECT txn_id FROM transactions WHERE target_org = $1 AND txn_id IN ({})",
+                "SELECT txn_id, body_hash FROM transactions WHERE target_org = $1 AND txn_id IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql)).bind(target.as_str());
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(target.as_str());
             for t in chunk {
                 q = q.bind(t.as_str());
             }
-            out.extend(q.fetch_all(&self.pool).await?);
+            for row in q.fetch_all(&self.pool).await? {
+                use sqlx::Row;
+                out.insert(row.try_get("txn_id")?, row.try_get("body_hash")?);
+            }
         }
         Ok(out)
     }

@@ -317,7 +317,8 @@ pub struct CaptureBatch {
     /// Work to enqueue (merged into open items).
     pub items: Vec<NewItem>,
     /// Transaction ids processed per target beyond those carried by `items` (e.g. changes
-    /// routed nowhere, or dropped as echoes), so replays are recognised.
+    /// routed nowhere, or dropped as echoes), so replays are recognised. An entry made by
+    /// [`txn_with_hash`] also stores the hash of the transaction's content.
     pub txns: Vec<(OrgName, String)>,
     /// The capturing org's record rows (id map + the shadow of what it now holds).
     pub records: Vec<RecordWrite>,
@@ -329,6 +330,28 @@ pub struct CaptureBatch {
     pub audit: Vec<NewAudit>,
     /// Where the source now stands; moved in the same transaction.
     pub checkpoint: Option<CheckpointWrite>,
+}
+
+/// Separates a transaction id from its content hash in a [`CaptureBatch::txns`] entry. A unit
+/// separator: no transaction id contains one (pushed ids with control characters are refused).
+const HASH_SEPARATOR: char = '\u{1f}';
+
+/// A [`CaptureBatch::txns`] entry that records `txn_id` together with `hash`, the hash of the
+/// content it carried (a push's body), read back by [`crate::Store::txn_hashes`].
+///
+/// Why inside the id text rather than a field of its own: the batch's shape is shared with
+/// the capture code of the engine, which passes these entries through untouched; the store
+/// splits them when it writes the row (`txn_id` and `body_hash` columns).
+pub fn txn_with_hash(txn_id: &str, hash: &str) -> String {
+    format!("{txn_id}{HASH_SEPARATOR}{hash}")
+}
+
+/// A [`CaptureBatch::txns`] entry as (transaction id, content hash if any).
+pub(crate) fn split_txn(entry: &str) -> (&str, Option<&str>) {
+    match entry.split_once(HASH_SEPARATOR) {
+        Some((id, hash)) => (id, Some(hash)),
+        None => (entry, None),
+    }
 }
 
 /// What [`crate::Store::commit_capture`] did.

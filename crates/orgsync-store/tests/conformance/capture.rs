@@ -160,3 +160,47 @@ pub async fn checkpoint_atomic_with_items<S: Store>(s: &S) {
         at(7)
     );
 }
+
+/// A transaction id can carry the hash of its content (a push): read back with it, never
+/// replaced by a later commit of the same id, and ids recorded without one read as `None`.
+pub async fn transaction_hashes<S: Store>(s: &S) {
+    let b = CaptureBatch {
+        txns: vec![
+            (org("a"), txn_with_hash("push:t1", "h1")),
+            (org("a"), "push:t2".into()),
+            (org("b"), txn_with_hash("push:t1", "other org")),
+        ],
+        ..CaptureBatch::default()
+    };
+    s.commit_capture(b, at(1)).await.unwrap();
+    let ids: Vec<String> = ["push:t1", "push:t2", "push:t3"].map(String::from).into();
+    let want = std::collections::HashMap::from([
+        ("push:t1".to_string(), Some("h1".to_string())),
+        ("push:t2".to_string(), None),
+    ]);
+    assert_eq!(s.txn_hashes(&org("a"), &ids).await.unwrap(), want);
+    assert_eq!(
+        s.processed_txns(&org("a"), &ids).await.unwrap(),
+        HashSet::from(["push:t1".to_string(), "push:t2".to_string()])
+    );
+    // the first content recorded stays: a second commit of the id does not replace it
+    let again = CaptureBatch {
+        txns: vec![(org("a"), txn_with_hash("push:t1", "h2"))],
+        ..CaptureBatch::default()
+    };
+    s.commit_capture(again, at(2)).await.unwrap();
+    assert_eq!(s.txn_hashes(&org("a"), &ids).await.unwrap(), want);
+    // many ids at once (several IN chunks)
+    let many: Vec<String> = (0..700).map(|i| format!("push:m{i}")).collect();
+    let b = CaptureBatch {
+        txns: many
+            .iter()
+            .map(|t| (org("a"), txn_with_hash(t, &format!("h-{t}"))))
+            .collect(),
+        ..CaptureBatch::default()
+    };
+    s.commit_capture(b, at(3)).await.unwrap();
+    let got = s.txn_hashes(&org("a"), &many).await.unwrap();
+    assert_eq!(got.len(), 700);
+    assert_eq!(got["push:m699"].as_deref(), Some("h-push:m699"));
+}

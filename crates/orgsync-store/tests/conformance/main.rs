@@ -41,6 +41,7 @@ macro_rules! conformance {
 conformance!(
     capture::merge_into_open_item,
     capture::checkpoint_atomic_with_items,
+    capture::transaction_hashes,
     follow_ups::follow_up_for_in_flight,
     follow_ups::retry_merges_into_follow_up,
     follow_ups::completion_follow_ups,

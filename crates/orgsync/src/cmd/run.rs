@@ -6,8 +6,9 @@
 //! The HTTP endpoints (`orgsync-api`: push API, Outbound Messaging listener, `/healthz`) are
 //! served on `engine.listen` only when the config needs them — some org has a `push_token` or
 //! some sync uses `capture = "outbound"` — so polling-only instances never hold a port. On
-//! stop the server stops first (requests in progress finish: an Outbound Messaging request
-//! waiting for its ledger commit still gets its Ack), then the engine.
+//! stop the server stops first — connections still sending headers or a body are closed at
+//! once, requests being applied finish (an Outbound Messaging request waiting for its ledger
+//! commit still gets its Ack) within `orgsync_api::SHUTDOWN_GRACE` — then the engine.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -33,9 +34,15 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
     let listen = settings.engine.listen;
     // bind before starting the engine: a taken port is reported before any login
     let server = match serve {
-        true => Some(orgsync_api::Server::bind(listen).await.map_err(|e| {
-            anyhow::anyhow!("cannot listen on {listen} (engine.listen) for the push endpoints: {e}")
-        })?),
+        true => Some(
+            orgsync_api::Server::bind(listen, &settings.api)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot listen on {listen} (engine.listen) for the push endpoints: {e}"
+                    )
+                })?,
+        ),
         false => None,
     };
     let handle = Arc::new(Engine::start(settings, store.clone(), EngineOptions::default()).await?);
@@ -52,18 +59,13 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
     let why = wait_for_stop(None).await;
     tracing::info!("{why}: stopping (finishing in-flight work)");
     let _ = stop_api.send(());
-    if let Some(mut api) = api {
-        // requests in progress get 30 s to finish; a client stalling its upload does not
-        // hold the stop up for longer
-        match tokio::time::timeout(Duration::from_secs(30), &mut api).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server task failed"),
-            Err(_) => {
-                tracing::warn!("HTTP requests still open after 30 s: closing them");
-                api.abort();
-                let _ = api.await;
-            }
+    if let Some(api) = api {
+        // the server closes stalled connections at once and waits at most SHUTDOWN_GRACE for
+        // requests being applied (orgsync_api::serve)
+        match api.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the HTTP server task failed"),
         }
     }
     stop(&handle, shown).await;

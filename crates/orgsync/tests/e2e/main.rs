@@ -6,4 +6,5 @@ mod check;
 mod config;
 mod crash;
 mod demo;
+mod stalled;
 mod support;
