@@ -1,6 +1,8 @@
 //! What happens after a failure, as pure state machines the engine drives with the clock:
 //! the per-item retry schedule and the decision per failure kind (here), the per-org circuit
-//! breaker ([`breaker`]) and the API budget governor ([`budget`]).
+//! breaker ([`breaker`]). The API budget is held by the client itself (`sfclient`'s budget
+//! ceiling): every call, whatever its purpose, reserves its place under the ceiling before it
+//! is sent, so the rule needs no decision here.
 //!
 //! Schedule (the seeds' Delivery Hub table): attempt 1 now, attempt 2 after 30 s, 3 after
 //! 2 min, 4 after 10 min, 5 after 1 h; a fifth failure marks the item Failed, kept for a
@@ -11,7 +13,6 @@
 //! again.
 
 pub mod breaker;
-pub mod budget;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,7 +58,7 @@ pub enum FailureKind {
     /// The target's copy changed under the write (deleted there meanwhile): re-read it and
     /// decide the write again.
     Stale,
-    /// `REQUEST_LIMIT_EXCEEDED` or the budget governor: the whole org pauses.
+    /// `REQUEST_LIMIT_EXCEEDED`: the whole org pauses.
     Quota {
         /// When the org may be called again, if known.
         until: Option<DateTime<Utc>>,
