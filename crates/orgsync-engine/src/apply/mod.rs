@@ -109,6 +109,14 @@ impl<S: Store> Writer<S> {
                 self.budget_paused(&conn, &mut stop).await;
                 continue;
             }
+            // the open period is over: calls are tried again (a failed probe re-opens it), so
+            // the status no longer says "circuit open" even if nothing is due to probe with
+            if self.org.update_health(|h| {
+                h.circuit = h.circuit.take().filter(|(u, _)| *u > now);
+                h.quota_until = h.quota_until.filter(|u| *u > now);
+            }) {
+                self.status.refresh_org(&self.org.name).await;
+            }
             let wait_until = match self.org.health().quota_until.filter(|u| *u > now) {
                 Some(u) => Some(u),
                 None => match breaker.admit(now) {
