@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use orgsync_core::{GlobalId, OrgName};
+use orgsync_core::mapping::{Payload, PayloadValue};
+use orgsync_core::{FieldValue, GlobalId, OrgName};
 use orgsync_store::{ItemFilter, Page, SqlStore, Store};
 use serde_json::Value;
 
@@ -47,6 +48,33 @@ fn rows(ix: &Index<'_>, key: &Key) -> String {
     out
 }
 
+/// A payload as `Field=value` pairs (lookups as `@<parent global id>`), without the
+/// global-id field every payload carries.
+fn payload(p: &Payload) -> String {
+    let v: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case(orgsync_core::config::DEFAULT_GLOBAL_ID_FIELD))
+        .map(|(k, v)| match v {
+            PayloadValue::Value { value } => format!("{k}={}", field_value(value)),
+            PayloadValue::Reference { global_id, .. } => format!("{k}=@{global_id}"),
+            other => format!("{k}={other:?}"),
+        })
+        .collect();
+    format!("[{}]", v.join(" "))
+}
+
+fn field_value(v: &FieldValue) -> String {
+    match v {
+        FieldValue::Null => "null".into(),
+        FieldValue::Bool(b) => b.to_string(),
+        FieldValue::Int(i) => i.to_string(),
+        FieldValue::Number(n) => n.clone(),
+        FieldValue::Text(t) => format!("{t:?}"),
+        FieldValue::Date(d) => d.to_string(),
+        FieldValue::DateTime(t) => t.to_rfc3339(),
+    }
+}
+
 /// The ledger's view of one record.
 async fn ledger(store: &SqlStore, world: &World, key: &Key) -> String {
     let mut out = String::new();
@@ -72,7 +100,7 @@ async fn ledger(store: &SqlStore, world: &World, key: &Key) -> String {
     match store.items(&filter, Page::first(100)).await {
         Ok(items) => {
             for it in items {
-                let payload = format!("{:?}", it.work.payload);
+                let payload = payload(&it.work.payload);
                 let _ = writeln!(
                     out,
                     "      item {} {:?} → {} from {:?} ({:?}, {} attempts, updated {}){}{} payload {}",
@@ -89,7 +117,7 @@ async fn ledger(store: &SqlStore, world: &World, key: &Key) -> String {
                     it.waiting_for
                         .map(|g| format!(" waiting for {g}"))
                         .unwrap_or_default(),
-                    payload.chars().take(300).collect::<String>()
+                    payload
                 );
             }
         }
@@ -144,6 +172,43 @@ pub async fn findings(
     }
     if keys.len() > max {
         let _ = writeln!(out, "    … and {} more records", keys.len() - max);
+    }
+    out
+}
+
+/// The `n` ledger items claimed most often (a live-lock shows as thousands of attempts).
+pub async fn busiest(store: &SqlStore, n: usize) -> String {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let Ok(page) = store
+            .items(&ItemFilter::default(), Page { after, limit: 1000 })
+            .await
+        else {
+            break;
+        };
+        let Some(last) = page.last() else { break };
+        after = last.id.0;
+        all.extend(page.into_iter().filter(|i| i.attempts > 3));
+    }
+    all.sort_by_key(|i| std::cmp::Reverse(i.attempts));
+    let mut out = String::new();
+    for it in all.iter().take(n) {
+        let _ = writeln!(
+            out,
+            "  most attempts: item {} {:?} {} → {} {} ({:?}, {} attempts){}",
+            it.id.0,
+            it.work.op,
+            it.work.object,
+            it.work.target,
+            it.work.global_id,
+            it.state,
+            it.attempts,
+            it.last_error
+                .as_ref()
+                .map(|e| format!(" error {}: {}", e.code, e.message))
+                .unwrap_or_default()
+        );
     }
     out
 }

@@ -193,6 +193,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Outcome> {
     let store = SqlStore::open(&format!("sqlite://{}", svc.state_path().display()))
         .await
         .ok();
+    if let Some(s) = &store {
+        details += &crate::explain::busiest(s, 5).await;
+    }
     details += &crate::explain::findings(&world, &verdict, store.as_ref(), opts.max_details).await;
     if let Some(s) = store {
         s.close().await;
@@ -235,6 +238,7 @@ async fn edit_phase(
     let mut killed = 0;
     let mut outage = plan.outage.map(|o| (o.org, start + o.at, start + o.at + o.lasts, false));
     let mut next_note = start + Duration::from_secs(15);
+    let mut restart_at: Option<Instant> = None;
     loop {
         let now = Instant::now();
         if now >= end {
@@ -243,12 +247,16 @@ async fn edit_phase(
         if kills.next_if(|k| *k <= now).is_some() {
             svc.kill()?;
             svc.start()?;
+            restart_at = None;
             killed += 1;
         }
-        if svc.exited() {
-            // it died by itself (recorded); a supervisor would restart it
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        if restart_at.is_none() && svc.exited() {
+            // it died by itself (recorded): restart it a second later, as a supervisor would
+            restart_at = Some(now + Duration::from_secs(1));
+        }
+        if restart_at.is_some_and(|t| now >= t) {
             svc.start()?;
+            restart_at = None;
         }
         if let Some((org, from, to, on)) = outage.as_mut() {
             if !*on && now >= *from {

@@ -41,7 +41,8 @@ impl Service {
     /// `bin` run in `dir` (which holds `orgsync.toml`), with `RUST_LOG=log`.
     pub fn new(bin: PathBuf, dir: PathBuf, log: String) -> Self {
         Service {
-            bin,
+            // it runs in `dir`: a relative path must not be taken from there
+            bin: std::fs::canonicalize(&bin).unwrap_or(bin),
             dir,
             log,
             child: None,

@@ -132,31 +132,32 @@ pub fn orphans(ix: &Index<'_>) -> Vec<Finding> {
             let parents: BTreeSet<&str> = targets.iter().filter_map(|(_, t)| t.gid()).collect();
             let mut bad = Vec::new();
             for (o, t) in &targets {
-                if matches!(t, Target::Live(_)) {
-                    continue;
-                }
+                let what = match t {
+                    Target::Live(_) => continue,
+                    Target::Empty => "is empty".to_string(),
+                    Target::Deleted(g) => format!("points at a deleted copy of {g}"),
+                    Target::Unknown(id) => format!("points at unknown id {id}"),
+                };
                 for p in &parents {
                     let pk = (lk.parent.clone(), (*p).to_string());
                     if ix.live(&pk, *o).is_some() {
                         bad.push(format!(
-                            "{}: {} is {t:?} while parent {p} is live there",
+                            "{}: {} {what} while parent {p} is live there",
                             ix.world.orgs[*o].name, lk.field
                         ));
                     }
                 }
             }
             if !bad.is_empty() {
-                let elsewhere: Vec<String> = targets
+                let linked: Vec<&str> = targets
                     .iter()
-                    .filter_map(|(o, t)| {
-                        t.gid()
-                            .map(|g| format!("{}→{g}", ix.world.orgs[*o].name))
-                    })
+                    .filter(|(_, t)| matches!(t, Target::Live(_)))
+                    .map(|(o, _)| ix.world.orgs[*o].name.as_str())
                     .collect();
                 out.push(finding(
                     Check::Orphan,
                     key,
-                    format!("{} (points at it in {})", bad.join("; "), elsewhere.join(", ")),
+                    format!("{} (linked in [{}])", bad.join("; "), linked.join(", ")),
                 ));
             }
         }
