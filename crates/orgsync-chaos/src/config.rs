@@ -119,8 +119,14 @@ mod tests {
         for mode in Mode::ALL {
             for topology in [Topology::HubAndSpoke, Topology::Chain] {
                 let plan = Plan::new(11, 3, 60, Some(mode), Some(topology));
-                let urls: Vec<String> = (0..3).map(|i| format!("http://127.0.0.1:{}", 9000 + i)).collect();
-                let text = render(&plan, &urls, "127.0.0.1:9999".parse().unwrap_or_else(|_| unreachable!()));
+                let urls: Vec<String> = (0..3)
+                    .map(|i| format!("http://127.0.0.1:{}", 9000 + i))
+                    .collect();
+                let text = render(
+                    &plan,
+                    &urls,
+                    "127.0.0.1:9999".parse().unwrap_or_else(|_| unreachable!()),
+                );
                 let parsed = orgsync_core::Settings::from_str(&text, "orgsync.toml");
                 assert!(parsed.is_ok(), "{mode} {topology:?}: {parsed:?}\n{text}");
             }

@@ -21,7 +21,12 @@ fn rows(ix: &Index<'_>, key: &Key) -> String {
         return out;
     };
     for (o, org) in ix.world.orgs.iter().enumerate() {
-        let ids = ix.records.get(key).and_then(|v| v.get(o)).cloned().unwrap_or_default();
+        let ids = ix
+            .records
+            .get(key)
+            .and_then(|v| v.get(o))
+            .cloned()
+            .unwrap_or_default();
         if ids.is_empty() {
             let _ = writeln!(out, "      {:<9} (absent)", org.name);
         }
@@ -83,7 +88,10 @@ async fn ledger(store: &SqlStore, world: &World, key: &Key) -> String {
     };
     for org in &world.orgs {
         let name = OrgName(org.name.clone());
-        if let Ok(rows) = store.records(&name, &key.0, std::slice::from_ref(&gid)).await {
+        if let Ok(rows) = store
+            .records(&name, &key.0, std::slice::from_ref(&gid))
+            .await
+        {
             for r in rows {
                 let _ = writeln!(
                     out,
@@ -139,7 +147,11 @@ pub async fn findings(
     let ix = Index::new(world);
     let mut out = String::new();
     for check in Check::ALL {
-        let of: Vec<_> = verdict.findings.iter().filter(|f| f.check == check).collect();
+        let of: Vec<_> = verdict
+            .findings
+            .iter()
+            .filter(|f| f.check == check)
+            .collect();
         for f in of.iter().take(max) {
             let _ = writeln!(out, "  {f}");
         }
@@ -153,7 +165,12 @@ pub async fn findings(
         .findings
         .iter()
         .filter(|f| f.check != Check::EchoWrite)
-        .chain(verdict.findings.iter().filter(|f| f.check == Check::EchoWrite));
+        .chain(
+            verdict
+                .findings
+                .iter()
+                .filter(|f| f.check == Check::EchoWrite),
+        );
     for f in ordered {
         let key = (f.object.clone(), f.gid.clone());
         if seen.insert(key.clone()) {

@@ -39,9 +39,19 @@ impl Faults {
     /// Org `org` gets `cfg`.
     pub async fn set(&self, org: usize, cfg: &Value) -> anyhow::Result<()> {
         let url = format!("{}/__sfemu/faults", self.urls[org]);
-        let r = self.http.put(&url).json(cfg).send().await.with_context(|| url.clone())?;
+        let r = self
+            .http
+            .put(&url)
+            .json(cfg)
+            .send()
+            .await
+            .with_context(|| url.clone())?;
         if !r.status().is_success() {
-            bail!("PUT {url}: {} {}", r.status(), r.text().await.unwrap_or_default());
+            bail!(
+                "PUT {url}: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            );
         }
         Ok(())
     }
@@ -58,7 +68,12 @@ impl Faults {
     pub async fn lift(&self) -> anyhow::Result<()> {
         for url in &self.urls {
             let u = format!("{url}/__sfemu/faults");
-            let r = self.http.delete(&u).send().await.with_context(|| u.clone())?;
+            let r = self
+                .http
+                .delete(&u)
+                .send()
+                .await
+                .with_context(|| u.clone())?;
             if !r.status().is_success() {
                 bail!("DELETE {u}: {}", r.status());
             }

@@ -62,7 +62,10 @@ fn seeds(a: &Args) -> anyhow::Result<Vec<u64>> {
         return Ok(vec![a.seed]);
     };
     if let Some((from, to)) = s.split_once("..") {
-        let from: u64 = from.trim().parse().context("--seeds: the start is not a number")?;
+        let from: u64 = from
+            .trim()
+            .parse()
+            .context("--seeds: the start is not a number")?;
         let to: u64 = to
             .trim()
             .trim_start_matches('=')
@@ -74,7 +77,11 @@ fn seeds(a: &Args) -> anyhow::Result<Vec<u64>> {
         return Ok((from..=to).collect());
     }
     s.split(',')
-        .map(|x| x.trim().parse().with_context(|| format!("--seeds: `{x}` is not a number")))
+        .map(|x| {
+            x.trim()
+                .parse()
+                .with_context(|| format!("--seeds: `{x}` is not a number"))
+        })
         .collect()
 }
 
@@ -90,7 +97,9 @@ fn orgsync_bin(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
     }
-    let status = cmd.status().context("running cargo to build orgsync (or give --orgsync-bin)")?;
+    let status = cmd
+        .status()
+        .context("running cargo to build orgsync (or give --orgsync-bin)")?;
     if !status.success() {
         bail!("building orgsync failed ({status}); give --orgsync-bin");
     }

@@ -186,6 +186,9 @@ mod tests {
             Some("orgsync")
         );
         assert_eq!(client_of("com/salesforce/api/rest/62.0"), None);
-        assert_eq!(client_of("com/salesforce/api/soap/62.0;client=user").as_deref(), Some("user"));
+        assert_eq!(
+            client_of("com/salesforce/api/soap/62.0;client=user").as_deref(),
+            Some("user")
+        );
     }
 }

@@ -65,7 +65,9 @@ pub async fn start(plan: &Plan, listen: SocketAddr) -> anyhow::Result<(Emulator,
             o
         })
         .collect();
-    let emu = Emulator::start(cfg).await.context("starting the emulated orgs")?;
+    let emu = Emulator::start(cfg)
+        .await
+        .context("starting the emulated orgs")?;
     let orgs = emu
         .orgs()
         .iter()
@@ -99,7 +101,11 @@ impl ChaosOrg {
     }
 
     /// Create records of one object in one all-or-none transaction; their ids.
-    pub fn create_all(&self, object: &str, rows: Vec<Map<String, Value>>) -> anyhow::Result<Vec<String>> {
+    pub fn create_all(
+        &self,
+        object: &str,
+        rows: Vec<Map<String, Value>>,
+    ) -> anyhow::Result<Vec<String>> {
         let ops = rows
             .into_iter()
             .map(|fields| DmlOp::Create {
@@ -110,7 +116,10 @@ impl ChaosOrg {
         self.org
             .apply(&self.caller(), ops, true)
             .into_iter()
-            .map(|r| r.map(|o| o.id).map_err(|e| anyhow!("creating {object} in {}: {e:?}", self.name)))
+            .map(|r| {
+                r.map(|o| o.id)
+                    .map_err(|e| anyhow!("creating {object} in {}: {e:?}", self.name))
+            })
             .collect()
     }
 

@@ -79,6 +79,9 @@ mod tests {
             note: String::new(),
         });
         let l = line(7, Mode::Cdc, 312, 4, &v, 2);
-        assert!(l.contains("converged=no") && l.contains("orphans=1") && l.contains("failed_items=2"), "{l}");
+        assert!(
+            l.contains("converged=no") && l.contains("orphans=1") && l.contains("failed_items=2"),
+            "{l}"
+        );
     }
 }

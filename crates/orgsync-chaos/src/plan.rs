@@ -29,7 +29,13 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode; a seed picks `ALL[seed % 5]`.
-    pub const ALL: [Mode; 5] = [Mode::Poll, Mode::Cdc, Mode::Outbound, Mode::Push, Mode::Mixed];
+    pub const ALL: [Mode; 5] = [
+        Mode::Poll,
+        Mode::Cdc,
+        Mode::Outbound,
+        Mode::Push,
+        Mode::Mixed,
+    ];
 }
 
 impl fmt::Display for Mode {
@@ -234,7 +240,11 @@ fn spec(name: &str, fields: &[&str], lookups: Vec<Lookup>) -> ObjectSpec {
 /// The synced objects, parents first: Account and the four Delivery Hub objects.
 pub fn objects() -> Vec<ObjectSpec> {
     vec![
-        spec("Account", &["Name", "Phone", "Industry", "BillingCity"], vec![]),
+        spec(
+            "Account",
+            &["Name", "Phone", "Industry", "BillingCity"],
+            vec![],
+        ),
         spec(
             "Work_Item__c",
             &[
@@ -284,9 +294,17 @@ mod tests {
 
     #[test]
     fn a_seed_always_plans_the_same_run_and_modes_take_turns() {
-        assert_eq!(Plan::new(7, 3, 180, None, None), Plan::new(7, 3, 180, None, None));
-        assert_ne!(Plan::new(7, 3, 180, None, None), Plan::new(8, 3, 180, None, None));
-        let modes: Vec<Mode> = (0..5).map(|s| Plan::new(s, 3, 60, None, None).mode).collect();
+        assert_eq!(
+            Plan::new(7, 3, 180, None, None),
+            Plan::new(7, 3, 180, None, None)
+        );
+        assert_ne!(
+            Plan::new(7, 3, 180, None, None),
+            Plan::new(8, 3, 180, None, None)
+        );
+        let modes: Vec<Mode> = (0..5)
+            .map(|s| Plan::new(s, 3, 60, None, None).mode)
+            .collect();
         assert_eq!(modes, Mode::ALL.to_vec());
     }
 

@@ -83,12 +83,17 @@ impl Peer {
 
     /// Push the record a user just changed on `org` (`before`: the change-log position before
     /// the edit, to find its commit time); `fields`: the object's synced fields.
-    pub fn after_edit(&mut self, org: &ChaosOrg, object: &str, id: &str, fields: &[String], before: u64) {
-        let Some(change) = org
-            .changes_after(before)
-            .into_iter()
-            .find(|c| c.record_id == id && c.change_origin.ends_with(&format!("client={USER_CLIENT}")))
-        else {
+    pub fn after_edit(
+        &mut self,
+        org: &ChaosOrg,
+        object: &str,
+        id: &str,
+        fields: &[String],
+        before: u64,
+    ) {
+        let Some(change) = org.changes_after(before).into_iter().find(|c| {
+            c.record_id == id && c.change_origin.ends_with(&format!("client={USER_CLIENT}"))
+        }) else {
             return;
         };
         let Some(row) = org.read(object, id, fields) else {
@@ -144,7 +149,10 @@ async fn deliver(http: &reqwest::Client, url: &str, token: &str, body: &Value, s
             Ok(r) if r.status().is_client_error() => {
                 let status = r.status();
                 let text = r.text().await.unwrap_or_default();
-                st.refused.lock().await.push(format!("{status} {text} for {body}"));
+                st.refused
+                    .lock()
+                    .await
+                    .push(format!("{status} {text} for {body}"));
                 st.refused_n.fetch_add(1, Ordering::Relaxed);
                 return;
             }

@@ -80,7 +80,11 @@ fn describe(plan: &Plan, orgs: &[ChaosOrg]) -> String {
         .zip(&plan.captures)
         .map(|(s, c)| format!("{}={c:?}", s.name).to_lowercase())
         .collect();
-    let kills: Vec<String> = plan.kills.iter().map(|k| format!("{}s", k.as_secs())).collect();
+    let kills: Vec<String> = plan
+        .kills
+        .iter()
+        .map(|k| format!("{}s", k.as_secs()))
+        .collect();
     let mut s = format!(
         "  plan: {:?} over {} · capture {} · kills at [{}] · latency ms {:?}",
         plan.topology,
@@ -127,7 +131,13 @@ pub async fn run(opts: &Options) -> anyhow::Result<Outcome> {
     let (peer, outbox) = match plan.push_org {
         Some(o) => {
             let url = format!("http://{listen}/api/v1/sync");
-            let (p, t) = Peer::spawn(http.clone(), url, config::push_token(&plan.orgs[o]), o, plan.seed);
+            let (p, t) = Peer::spawn(
+                http.clone(),
+                url,
+                config::push_token(&plan.orgs[o]),
+                o,
+                plan.seed,
+            );
             (Some(p), Some(t))
         }
         None => (None, None),
@@ -135,7 +145,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Outcome> {
     let mut editor = Editor::new(plan.edit_seed, peer);
     let loaded = editor.load(&orgs[0]).context("loading the first org")?;
     let urls: Vec<String> = orgs.iter().map(|o| o.url.clone()).collect();
-    std::fs::write(dir.join("orgsync.toml"), config::render(&plan, &urls, listen))?;
+    std::fs::write(
+        dir.join("orgsync.toml"),
+        config::render(&plan, &urls, listen),
+    )?;
     let mut svc = Service::new(opts.orgsync_bin.clone(), dir.clone(), opts.log.clone());
     svc.start()?;
     let mut details = describe(&plan, &orgs) + "\n";
@@ -150,7 +163,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Outcome> {
     // the end: no more edits, the outbox delivered, no more faults
     let pushes = editor.peer.as_ref().map(|p| p.stats.clone());
     let drain = Instant::now();
-    while pushes.as_ref().is_some_and(|p| p.pending() > 0) && drain.elapsed() < Duration::from_secs(60) {
+    while pushes.as_ref().is_some_and(|p| p.pending() > 0)
+        && drain.elapsed() < Duration::from_secs(60)
+    {
         if svc.exited() {
             svc.start()?;
         }
@@ -173,19 +188,22 @@ pub async fn run(opts: &Options) -> anyhow::Result<Outcome> {
     .await;
     let world = snapshot::world(&orgs)?;
     let verdict = judge::judge(&world);
-    let status = svc.status().await.ok();
+    let status = svc.status().await;
     svc.stop();
+    let status = status.context("orgsync status at the end")?;
     if let Some(t) = outbox {
         t.abort();
     }
 
     let failed_list: Vec<serde_json::Value> = status
-        .as_ref()
-        .and_then(|s| s.get("failed_items"))
+        .get("failed_items")
         .and_then(|f| f.as_array())
         .cloned()
         .unwrap_or_default();
-    let failed = settled.items.get("failed").copied().unwrap_or(0);
+    let failed = crate::service::item_counts(&status)
+        .get("failed")
+        .copied()
+        .unwrap_or(0);
     details += &run_notes(&editor, &settled, &svc, pushes.as_deref()).await;
     for f in &failed_list {
         let _ = writeln!(details, "  failed item: {f}");
@@ -236,7 +254,9 @@ async fn edit_phase(
     let mut next_edit = start;
     let mut kills = plan.kills.iter().map(|k| start + *k).peekable();
     let mut killed = 0;
-    let mut outage = plan.outage.map(|o| (o.org, start + o.at, start + o.at + o.lasts, false));
+    let mut outage = plan
+        .outage
+        .map(|o| (o.org, start + o.at, start + o.at + o.lasts, false));
     let mut next_note = start + Duration::from_secs(15);
     let mut restart_at: Option<Instant> = None;
     loop {
@@ -295,9 +315,17 @@ async fn run_notes(
 ) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let mut s = String::new();
-    let made: Vec<String> = editor.made.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let made: Vec<String> = editor
+        .made
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
     let _ = writeln!(s, "  steps: {}", made.join(" · "));
-    let items: Vec<String> = settled.items.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let items: Vec<String> = settled
+        .items
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
     let _ = writeln!(
         s,
         "  settle: {} after {} s; ledger items: {}{}",
@@ -324,7 +352,10 @@ async fn run_notes(
         }
     }
     for (n, status, tail) in &svc.exits {
-        let _ = writeln!(s, "  orgsync start {n} exited by itself ({status}); log tail:\n{tail}");
+        let _ = writeln!(
+            s,
+            "  orgsync start {n} exited by itself ({status}); log tail:\n{tail}"
+        );
     }
     s
 }

@@ -120,7 +120,11 @@ impl Editor {
 
     /// One org deletes a record while another undeletes its copy from the recycle bin; when
     /// no copy is recycled anywhere, one org deletes and undeletes at once.
-    pub(super) async fn delete_undelete_race(&mut self, orgs: &[ChaosOrg], i: usize) -> &'static str {
+    pub(super) async fn delete_undelete_race(
+        &mut self,
+        orgs: &[ChaosOrg],
+        i: usize,
+    ) -> &'static str {
         let object = self.random_object();
         if let Some((a, j, b)) = self.shared(orgs, i, &object, true) {
             let delete = DmlOp::Delete { id: a.id };
@@ -134,7 +138,10 @@ impl Editor {
         let Some(r) = self.choose(&orgs[i].records(&object, false)) else {
             return "delete/undelete race: nothing";
         };
-        if self.op(orgs, i, &object, DmlOp::Delete { id: r.id.clone() }).is_none() {
+        if self
+            .op(orgs, i, &object, DmlOp::Delete { id: r.id.clone() })
+            .is_none()
+        {
             return "delete/undelete race: refused";
         }
         self.gap().await;

@@ -6,7 +6,13 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 use serde_json::{Map, Value, json};
 
-const PEOPLE: &[&str] = &["Ana Ruiz", "Ben Okafor", "Chen Wei", "Dana Levi", "Eli Novak"];
+const PEOPLE: &[&str] = &[
+    "Ana Ruiz",
+    "Ben Okafor",
+    "Chen Wei",
+    "Dana Levi",
+    "Eli Novak",
+];
 const CITIES: &[&str] = &["Lisbon", "Austin", "Dublin", "Berlin", "Osaka"];
 const INDUSTRIES: &[&str] = &["Banking", "Finance", "Healthcare", "Retail", "Technology"];
 const STATUSES: &[&str] = &["New", "In Progress", "Blocked", "Done"];
@@ -35,7 +41,9 @@ pub fn value(rng: &mut impl Rng, object: &str, field: &str, tag: &str) -> Value 
         ("Work_Item__c", "Name") => json!(format!("WI {tag}")),
         ("Work_Item__c", "Status__c") => pick(rng, STATUSES),
         ("Work_Item__c", "Priority__c") => pick(rng, PRIORITIES),
-        ("Work_Item__c", "Estimate_Hours__c") => json!(f64::from(rng.random_range(1..160_u32)) / 2.0),
+        ("Work_Item__c", "Estimate_Hours__c") => {
+            json!(f64::from(rng.random_range(1..160_u32)) / 2.0)
+        }
         ("Work_Item__c", "Due_Date__c") | ("Work_Log__c", "Log_Date__c") => date(rng),
         ("Work_Log__c", "Name") => json!(format!("Log {tag}")),
         ("Work_Log__c", "Hours__c") => json!(f64::from(rng.random_range(1..32_u32)) / 4.0),
@@ -50,7 +58,12 @@ pub fn value(rng: &mut impl Rng, object: &str, field: &str, tag: &str) -> Value 
 }
 
 /// Every non-lookup field of a new record.
-pub fn new_record(rng: &mut impl Rng, object: &str, fields: &[&str], tag: &str) -> Map<String, Value> {
+pub fn new_record(
+    rng: &mut impl Rng,
+    object: &str,
+    fields: &[&str],
+    tag: &str,
+) -> Map<String, Value> {
     fields
         .iter()
         .map(|f| (f.to_string(), value(rng, object, f, tag)))
@@ -92,7 +105,10 @@ mod tests {
                 let rec = new_record(&mut rng, &spec.name, &fields, &format!("e{i}@t"));
                 let r = org.apply(
                     &caller,
-                    vec![sfemu_org::DmlOp::Create { object: spec.name.clone(), fields: rec }],
+                    vec![sfemu_org::DmlOp::Create {
+                        object: spec.name.clone(),
+                        fields: rec,
+                    }],
                     true,
                 );
                 assert!(r[0].is_ok(), "{}: {:?}", spec.name, r[0]);

@@ -143,18 +143,13 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
                     .and_then(|r| r.values.get(field))
                     .unwrap_or(&Value::Null);
                 let got = ix.canonical(*o, &key.0, field, got);
-                if &got == expected || cleared_dead_parent(ix, &key.0, field, *o, expected, &got)
-                {
+                if &got == expected || cleared_dead_parent(ix, &key.0, field, *o, expected, &got) {
                     continue;
                 }
-                let from = setters
-                    .iter()
-                    .rev()
-                    .find(|(_, v)| *v == got)
-                    .map_or_else(
-                        || "never set by a user".to_string(),
-                        |(e, _)| e.describe(ix),
-                    );
+                let from = setters.iter().rev().find(|(_, v)| *v == got).map_or_else(
+                    || "never set by a user".to_string(),
+                    |(e, _)| e.describe(ix),
+                );
                 wrong.push(format!("{} has {got} ({from})", ix.world.orgs[*o].name));
             }
             if !wrong.is_empty() {
@@ -213,10 +208,9 @@ pub fn echo_writes(ix: &Index<'_>) -> (Vec<Finding>, u64) {
             if c.kind != ChangeKind::Update || c.changed.iter().any(|f| spec.syncs(f)) {
                 continue;
             }
-            let gid = ix.gid_of_change(o, c).map_or_else(
-                || format!("{}:{}", org.org_id, c.record_id),
-                str::to_string,
-            );
+            let gid = ix
+                .gid_of_change(o, c)
+                .map_or_else(|| format!("{}:{}", org.org_id, c.record_id), str::to_string);
             out.push(Finding {
                 check: Check::EchoWrite,
                 object: c.object.clone(),

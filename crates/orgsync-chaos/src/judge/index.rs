@@ -98,11 +98,14 @@ impl<'w> Index<'w> {
 
     /// How many live rows `key` has in `org`.
     pub fn live_count(&self, key: &Key, org: usize) -> usize {
-        self.records.get(key).and_then(|v| v.get(org)).map_or(0, |rows| {
-            rows.iter()
-                .filter(|r| !self.world.orgs[org].rows[**r].deleted)
-                .count()
-        })
+        self.records
+            .get(key)
+            .and_then(|v| v.get(org))
+            .map_or(0, |rows| {
+                rows.iter()
+                    .filter(|r| !self.world.orgs[org].rows[**r].deleted)
+                    .count()
+            })
     }
 
     /// The orgs where `key` is live.
