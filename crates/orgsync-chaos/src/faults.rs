@@ -4,6 +4,7 @@
 //! final convergence wait.
 
 use anyhow::{Context, bail};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::orgs::ChaosOrg;
@@ -36,24 +37,36 @@ impl Faults {
         }
     }
 
-    /// Org `org` gets `cfg`.
-    pub async fn set(&self, org: usize, cfg: &Value) -> anyhow::Result<()> {
-        let url = format!("{}/__sfemu/faults", self.urls[org]);
-        let r = self
-            .http
-            .put(&url)
-            .json(cfg)
-            .send()
-            .await
-            .with_context(|| url.clone())?;
+    /// One control-surface call; any answer but 2xx is an error.
+    async fn call(&self, method: Method, url: String, body: Option<&Value>) -> anyhow::Result<()> {
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.with_context(|| url.clone())?;
         if !r.status().is_success() {
             bail!(
-                "PUT {url}: {} {}",
+                "{method} {url}: {} {}",
                 r.status(),
                 r.text().await.unwrap_or_default()
             );
         }
         Ok(())
+    }
+
+    /// The same call on every org's `path`.
+    async fn each(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<()> {
+        for url in &self.urls {
+            self.call(method.clone(), format!("{url}{path}"), body)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Org `org` gets `cfg`.
+    pub async fn set(&self, org: usize, cfg: &Value) -> anyhow::Result<()> {
+        let url = format!("{}/__sfemu/faults", self.urls[org]);
+        self.call(Method::PUT, url, Some(cfg)).await
     }
 
     /// Every org gets the plan's faults (none offline).
@@ -66,38 +79,15 @@ impl Faults {
 
     /// No faults anywhere.
     pub async fn lift(&self) -> anyhow::Result<()> {
-        for url in &self.urls {
-            let u = format!("{url}/__sfemu/faults");
-            let r = self
-                .http
-                .delete(&u)
-                .send()
-                .await
-                .with_context(|| u.clone())?;
-            if !r.status().is_success() {
-                bail!("DELETE {u}: {}", r.status());
-            }
-        }
-        Ok(())
+        self.each(Method::DELETE, "/__sfemu/faults", None).await
     }
 
     /// Outbound retries every 0.5 s doubling to 5 s (Salesforce waits minutes; the run has
     /// seconds), for every org.
     pub async fn quick_outbound_retries(&self) -> anyhow::Result<()> {
-        for url in &self.urls {
-            let u = format!("{url}/__sfemu/outbound/retry");
-            let r = self
-                .http
-                .put(&u)
-                .json(&json!({"baseDelayMs": 500, "maxDelayMs": 5000}))
-                .send()
-                .await
-                .with_context(|| u.clone())?;
-            if !r.status().is_success() {
-                bail!("PUT {u}: {}", r.status());
-            }
-        }
-        Ok(())
+        let body = json!({"baseDelayMs": 500, "maxDelayMs": 5000});
+        self.each(Method::PUT, "/__sfemu/outbound/retry", Some(&body))
+            .await
     }
 
     /// Outbound notifications still queued, over every org.

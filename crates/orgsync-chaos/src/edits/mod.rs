@@ -95,8 +95,8 @@ impl Editor {
             34..56 => self.update(orgs, i),
             56..66 => self.concurrent_edit(orgs, i).await,
             66..71 => self.edit_delete_race(orgs, i).await,
-            71..78 => self.delete(orgs, i),
-            78..84 => self.undelete(orgs, i),
+            71..78 => self.delete_or_undelete(orgs, i, false),
+            78..84 => self.delete_or_undelete(orgs, i, true),
             84..89 => self.delete_undelete_race(orgs, i).await,
             _ => self.reparent(orgs, i),
         };
@@ -230,25 +230,26 @@ impl Editor {
         }
     }
 
-    fn delete(&mut self, orgs: &[ChaosOrg], i: usize) -> &'static str {
+    /// Delete a live record of a random object (`restore` false), or undelete a recycled one.
+    fn delete_or_undelete(&mut self, orgs: &[ChaosOrg], i: usize, restore: bool) -> &'static str {
         let object = self.random_object();
-        let Some(r) = self.choose(&orgs[i].records(&object, false)) else {
-            return "delete: nothing to delete";
+        let Some(r) = self.choose(&orgs[i].records(&object, restore)) else {
+            return if restore {
+                "undelete: recycle bin empty"
+            } else {
+                "delete: nothing to delete"
+            };
         };
-        match self.op(orgs, i, &object, DmlOp::Delete { id: r.id }) {
-            Some(_) => "delete",
-            None => "delete: refused",
-        }
-    }
-
-    fn undelete(&mut self, orgs: &[ChaosOrg], i: usize) -> &'static str {
-        let object = self.random_object();
-        let Some(r) = self.choose(&orgs[i].records(&object, true)) else {
-            return "undelete: recycle bin empty";
+        let op = if restore {
+            DmlOp::Undelete { id: r.id }
+        } else {
+            DmlOp::Delete { id: r.id }
         };
-        match self.op(orgs, i, &object, DmlOp::Undelete { id: r.id }) {
-            Some(_) => "undelete",
-            None => "undelete: refused",
+        match (self.op(orgs, i, &object, op).is_some(), restore) {
+            (true, false) => "delete",
+            (true, true) => "undelete",
+            (false, false) => "delete: refused",
+            (false, true) => "undelete: refused",
         }
     }
 

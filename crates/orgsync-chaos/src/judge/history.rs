@@ -93,10 +93,6 @@ pub fn resurrected(ix: &Index<'_>) -> Vec<Finding> {
         if live.is_empty() {
             continue;
         }
-        let names: Vec<&str> = live
-            .iter()
-            .map(|o| ix.world.orgs[*o].name.as_str())
-            .collect();
         out.push(Finding {
             check: Check::Resurrected,
             object: key.0.clone(),
@@ -104,7 +100,7 @@ pub fn resurrected(ix: &Index<'_>) -> Vec<Finding> {
             note: format!(
                 "last life event: {}; live in [{}]",
                 last.describe(ix),
-                names.join(", ")
+                ix.names(&live)
             ),
         });
     }
@@ -138,11 +134,7 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
             };
             let mut wrong = Vec::new();
             for o in &live {
-                let got = ix
-                    .live(&key, *o)
-                    .and_then(|r| r.values.get(field))
-                    .unwrap_or(&Value::Null);
-                let got = ix.canonical(*o, &key.0, field, got);
+                let got = ix.canonical(*o, &key.0, field, ix.live_value(&key, *o, field));
                 if &got == expected || cleared_dead_parent(ix, &key.0, field, *o, expected, &got) {
                     continue;
                 }

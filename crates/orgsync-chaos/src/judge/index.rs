@@ -108,6 +108,23 @@ impl<'w> Index<'w> {
             })
     }
 
+    /// The value of `field` in the first live row of `key` in `org` (null when none).
+    pub fn live_value(&self, key: &Key, org: usize, field: &str) -> &'w Value {
+        static NULL: Value = Value::Null;
+        self.live(key, org)
+            .and_then(|r| r.values.get(field))
+            .unwrap_or(&NULL)
+    }
+
+    /// The names of `orgs`, comma-separated.
+    pub fn names(&self, orgs: &[usize]) -> String {
+        let v: Vec<&str> = orgs
+            .iter()
+            .map(|o| self.world.orgs[*o].name.as_str())
+            .collect();
+        v.join(", ")
+    }
+
     /// The orgs where `key` is live.
     pub fn live_orgs(&self, key: &Key) -> Vec<usize> {
         (0..self.world.orgs.len())

@@ -128,6 +128,6 @@ pub fn judge(world: &World) -> Verdict {
     findings.extend(history::lost_updates(&ix));
     let (echoes, writes) = history::echo_writes(&ix);
     findings.extend(echoes);
-    findings.sort_by(|a, b| a.check.cmp(&b.check));
+    findings.sort_by_key(|f| f.check);
     Verdict { findings, writes }
 }

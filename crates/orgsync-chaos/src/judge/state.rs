@@ -17,14 +17,6 @@ fn finding(check: Check, key: &Key, note: String) -> Finding {
     }
 }
 
-fn names(ix: &Index<'_>, orgs: &[usize]) -> String {
-    let v: Vec<&str> = orgs
-        .iter()
-        .map(|o| ix.world.orgs[*o].name.as_str())
-        .collect();
-    v.join(", ")
-}
-
 /// Records live in some org and absent or deleted in another (one finding per record).
 pub fn missing(ix: &Index<'_>) -> Vec<Finding> {
     let n = ix.world.orgs.len();
@@ -42,9 +34,9 @@ pub fn missing(ix: &Index<'_>) -> Vec<Finding> {
             key,
             format!(
                 "live in [{}], deleted in [{}], absent from [{}]",
-                names(ix, &live),
-                names(ix, &deleted),
-                names(ix, &absent)
+                ix.names(&live),
+                ix.names(&deleted),
+                ix.names(&absent)
             ),
         ));
     }
@@ -85,13 +77,7 @@ pub fn diff(ix: &Index<'_>) -> Vec<Finding> {
         for field in &spec.fields {
             let vals: Vec<Value> = live
                 .iter()
-                .map(|o| {
-                    let row = ix.live(key, *o);
-                    let v = row
-                        .and_then(|r| r.values.get(field))
-                        .unwrap_or(&Value::Null);
-                    ix.canonical(*o, &key.0, field, v)
-                })
+                .map(|o| ix.canonical(*o, &key.0, field, ix.live_value(key, *o, field)))
                 .collect();
             if vals.windows(2).any(|w| w[0] != w[1]) {
                 let per: Vec<String> = live
@@ -121,13 +107,7 @@ pub fn orphans(ix: &Index<'_>) -> Vec<Finding> {
         for lk in &spec.lookups {
             let targets: Vec<(usize, Target)> = live
                 .iter()
-                .map(|o| {
-                    let v = ix
-                        .live(key, *o)
-                        .and_then(|r| r.values.get(&lk.field))
-                        .unwrap_or(&Value::Null);
-                    (*o, ix.target(*o, v))
-                })
+                .map(|o| (*o, ix.target(*o, ix.live_value(key, *o, &lk.field))))
                 .collect();
             let parents: BTreeSet<&str> = targets.iter().filter_map(|(_, t)| t.gid()).collect();
             let mut bad = Vec::new();

@@ -11,20 +11,22 @@ const USER: Option<&str> = Some("user");
 const SYNC: Option<&str> = Some("orgsync");
 
 fn objects() -> Vec<ObjectSpec> {
+    let spec = |name: &str, fields: &[&str], lookups| ObjectSpec {
+        name: name.into(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        lookups,
+    };
+    let account = Lookup {
+        field: "Account__c".into(),
+        parent: "Account".into(),
+    };
     vec![
-        ObjectSpec {
-            name: "Account".into(),
-            fields: vec!["Name".into()],
-            lookups: vec![],
-        },
-        ObjectSpec {
-            name: "Work_Item__c".into(),
-            fields: vec!["Name".into(), "Status__c".into(), "Account__c".into()],
-            lookups: vec![Lookup {
-                field: "Account__c".into(),
-                parent: "Account".into(),
-            }],
-        },
+        spec("Account", &["Name"], vec![]),
+        spec(
+            "Work_Item__c",
+            &["Name", "Status__c", "Account__c"],
+            vec![account],
+        ),
     ]
 }
 
@@ -48,11 +50,12 @@ fn world() -> World {
     }
 }
 
-fn row(w: &mut World, org: usize, object: &str, id: &str, gid: Option<&str>, values: Value) {
+/// A row of `object` in `org`: (local id, stamped global id) and its values.
+fn row(w: &mut World, org: usize, object: &str, ids: (&str, Option<&str>), values: Value) {
     w.orgs[org].rows.push(Row {
         object: object.into(),
-        id: id.into(),
-        gid_field: gid.map(str::to_string),
+        id: ids.0.into(),
+        gid_field: ids.1.map(str::to_string),
         deleted: false,
         values: map(values),
     });
@@ -66,11 +69,18 @@ fn delete_row(w: &mut World, org: usize, id: &str) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+fn set(w: &mut World, org: usize, id: &str, field: &str, v: Value) {
+    for r in &mut w.orgs[org].rows {
+        if r.id == id {
+            r.values.insert(field.into(), v.clone());
+        }
+    }
+}
+
+/// A change-log entry of `org` for its row `id`, by `client` (the user or orgsync).
 fn change(
     w: &mut World,
-    org: usize,
-    id: &str,
+    (org, id): (usize, &str),
     kind: ChangeKind,
     ts_ms: i64,
     client: Option<&str>,
@@ -102,31 +112,69 @@ fn change(
     });
 }
 
-/// A work item created by a user in A (id wa, never stamped) and copied by orgsync to B (id
-/// wb, stamped `00DA:wa`), both with the values `final_a` / `final_b`.
-fn item(final_a: Value, final_b: Value) -> World {
+/// A user's field edit.
+fn edit(w: &mut World, at: (usize, &str), ts_ms: i64, values: Value) {
+    change(w, at, ChangeKind::Update, ts_ms, USER, values);
+}
+
+/// orgsync's write.
+fn write(w: &mut World, at: (usize, &str), ts_ms: i64, values: Value) {
+    change(w, at, ChangeKind::Update, ts_ms, SYNC, values);
+}
+
+/// A user's create, delete or undelete.
+fn life(w: &mut World, at: (usize, &str), kind: ChangeKind, ts_ms: i64) {
+    let values = if kind == ChangeKind::Create {
+        json!({"Name": "x", "Status__c": "New"})
+    } else {
+        json!({})
+    };
+    change(w, at, kind, ts_ms, USER, values);
+}
+
+/// A work item created by a user in A (id wa, never stamped, Status New) and copied by
+/// orgsync to B (id wb, stamped `00DA:wa`); at the end A's Status is `a`, B's `b`.
+fn item(a: &str, b: &str) -> World {
     let mut w = world();
-    row(&mut w, 0, "Work_Item__c", "wa", None, final_a);
-    row(&mut w, 1, "Work_Item__c", "wb", Some("00DA:wa"), final_b);
-    change(
+    row(
         &mut w,
         0,
-        "wa",
-        ChangeKind::Create,
-        1000,
-        USER,
-        json!({"Name": "x", "Status__c": "New"}),
+        "Work_Item__c",
+        ("wa", None),
+        json!({"Name": "x", "Status__c": a}),
     );
-    change(
+    let stamped = ("wb", Some("00DA:wa"));
+    row(
         &mut w,
         1,
-        "wb",
-        ChangeKind::Create,
-        1100,
-        SYNC,
-        json!({"Name": "x", "Status__c": "New"}),
+        "Work_Item__c",
+        stamped,
+        json!({"Name": "x", "Status__c": b}),
     );
+    life(&mut w, (0, "wa"), ChangeKind::Create, 1000);
+    let created = json!({"Name": "x", "Status__c": "New"});
+    change(&mut w, (1, "wb"), ChangeKind::Create, 1100, SYNC, created);
     w
+}
+
+/// An account created by a user in A (pa) and copied to B (pb).
+fn account(w: &mut World) {
+    row(w, 0, "Account", ("pa", None), json!({"Name": "Acme"}));
+    row(
+        w,
+        1,
+        "Account",
+        ("pb", Some("00DA:pa")),
+        json!({"Name": "Acme"}),
+    );
+    change(
+        w,
+        (0, "pa"),
+        ChangeKind::Create,
+        900,
+        USER,
+        json!({"Name": "Acme"}),
+    );
 }
 
 fn counts(w: &World) -> Vec<(Check, usize)> {
@@ -140,10 +188,7 @@ fn counts(w: &World) -> Vec<(Check, usize)> {
 
 #[test]
 fn a_clean_copy_is_all_zero() {
-    let w = item(
-        json!({"Name": "x", "Status__c": "New"}),
-        json!({"Name": "x", "Status__c": "New"}),
-    );
+    let w = item("New", "New");
     assert_eq!(counts(&w), vec![]);
     assert_eq!(judge(&w).writes, 1);
 }
@@ -151,110 +196,35 @@ fn a_clean_copy_is_all_zero() {
 #[test]
 fn the_newer_edit_of_a_field_must_win() {
     let edits = |w: &mut World| {
-        change(
-            w,
-            0,
-            "wa",
-            ChangeKind::Update,
-            2000,
-            USER,
-            json!({"Status__c": "Done"}),
-        );
-        change(
-            w,
-            1,
-            "wb",
-            ChangeKind::Update,
-            2005,
-            USER,
-            json!({"Status__c": "Blocked"}),
-        );
+        edit(w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
+        edit(w, (1, "wb"), 2005, json!({"Status__c": "Blocked"}));
     };
-    let mut lost = item(
-        json!({"Status__c": "Done", "Name": "x"}),
-        json!({"Status__c": "Done", "Name": "x"}),
-    );
+    let mut lost = item("Done", "Done");
     edits(&mut lost);
     // orgsync overwrote b's newer value with a's older one
-    change(
-        &mut lost,
-        1,
-        "wb",
-        ChangeKind::Update,
-        2100,
-        SYNC,
-        json!({"Status__c": "Done"}),
-    );
+    write(&mut lost, (1, "wb"), 2100, json!({"Status__c": "Done"}));
     assert_eq!(counts(&lost), vec![(Check::LostUpdate, 1)]);
     let f = &judge(&lost).findings[0];
     assert!(f.note.contains("Status__c"), "{f}");
     assert!(f.note.contains("edited by a user on a"), "{f}");
 
-    let mut kept = item(
-        json!({"Status__c": "Blocked", "Name": "x"}),
-        json!({"Status__c": "Blocked", "Name": "x"}),
-    );
+    let mut kept = item("Blocked", "Blocked");
     edits(&mut kept);
-    change(
-        &mut kept,
-        0,
-        "wa",
-        ChangeKind::Update,
-        2100,
-        SYNC,
-        json!({"Status__c": "Blocked"}),
-    );
+    write(&mut kept, (0, "wa"), 2100, json!({"Status__c": "Blocked"}));
     assert_eq!(counts(&kept), vec![]);
 }
 
 #[test]
 fn an_exact_tie_goes_to_the_lower_priority_number() {
-    let mut w = item(
-        json!({"Status__c": "Done", "Name": "x"}),
-        json!({"Status__c": "Done", "Name": "x"}),
-    );
-    change(
-        &mut w,
-        0,
-        "wa",
-        ChangeKind::Update,
-        2000,
-        USER,
-        json!({"Status__c": "Done"}),
-    );
-    change(
-        &mut w,
-        1,
-        "wb",
-        ChangeKind::Update,
-        2000,
-        USER,
-        json!({"Status__c": "Blocked"}),
-    );
+    let tie = |w: &mut World| {
+        edit(w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
+        edit(w, (1, "wb"), 2000, json!({"Status__c": "Blocked"}));
+    };
+    let mut w = item("Done", "Done");
+    tie(&mut w);
     assert_eq!(counts(&w), vec![], "a (priority 1) wins the tie");
-
-    let mut w = item(
-        json!({"Status__c": "Blocked", "Name": "x"}),
-        json!({"Status__c": "Blocked", "Name": "x"}),
-    );
-    change(
-        &mut w,
-        0,
-        "wa",
-        ChangeKind::Update,
-        2000,
-        USER,
-        json!({"Status__c": "Done"}),
-    );
-    change(
-        &mut w,
-        1,
-        "wb",
-        ChangeKind::Update,
-        2000,
-        USER,
-        json!({"Status__c": "Blocked"}),
-    );
+    let mut w = item("Blocked", "Blocked");
+    tie(&mut w);
     assert_eq!(counts(&w), vec![(Check::LostUpdate, 1)]);
 }
 
@@ -262,56 +232,22 @@ fn an_exact_tie_goes_to_the_lower_priority_number() {
 fn fields_are_judged_one_by_one_not_by_the_record_time() {
     // a edits Status at 2000, b edits Status at 2010, then a edits Name at 2020: the record's
     // newest change is a's, but the newest edit of Status is b's
-    let edits = |w: &mut World| {
-        change(
-            w,
-            0,
-            "wa",
-            ChangeKind::Update,
-            2000,
-            USER,
-            json!({"Status__c": "Done"}),
-        );
-        change(
-            w,
-            1,
-            "wb",
-            ChangeKind::Update,
-            2010,
-            USER,
-            json!({"Status__c": "Blocked"}),
-        );
-        change(
-            w,
-            0,
-            "wa",
-            ChangeKind::Update,
-            2020,
-            USER,
-            json!({"Name": "y"}),
-        );
+    let edits = |w: &mut World, name: &str| {
+        edit(w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
+        edit(w, (1, "wb"), 2010, json!({"Status__c": "Blocked"}));
+        edit(w, (0, "wa"), 2020, json!({"Name": name}));
     };
-    let mut right = item(
-        json!({"Status__c": "Blocked", "Name": "y"}),
-        json!({"Status__c": "Blocked", "Name": "y"}),
-    );
-    edits(&mut right);
+    let mut right = item("Blocked", "Blocked");
+    edits(&mut right, "x");
     assert_eq!(counts(&right), vec![]);
-    let mut wrong = item(
-        json!({"Status__c": "Done", "Name": "y"}),
-        json!({"Status__c": "Done", "Name": "y"}),
-    );
-    edits(&mut wrong);
+    let mut wrong = item("Done", "Done");
+    edits(&mut wrong, "x");
     assert_eq!(counts(&wrong), vec![(Check::LostUpdate, 1)]);
 }
 
 #[test]
 fn a_value_differing_across_orgs_is_a_diff_and_names_both_values() {
-    let w = item(
-        json!({"Status__c": "Done", "Name": "x"}),
-        json!({"Status__c": "New", "Name": "x"}),
-    );
-    let v = judge(&w);
+    let v = judge(&item("Done", "New"));
     assert_eq!(v.count(Check::Diff), 1);
     let d = v.findings.iter().find(|f| f.check == Check::Diff).unwrap();
     assert!(
@@ -325,55 +261,16 @@ fn a_value_differing_across_orgs_is_a_diff_and_names_both_values() {
 #[test]
 fn lookups_compare_by_the_parents_global_id_and_numbers_by_value() {
     let mut w = world();
-    row(&mut w, 0, "Account", "pa", None, json!({"Name": "Acme"}));
-    row(
-        &mut w,
-        1,
-        "Account",
-        "pb",
-        Some("00DA:pa"),
-        json!({"Name": "Acme"}),
-    );
-    change(
-        &mut w,
-        0,
-        "pa",
-        ChangeKind::Create,
-        900,
-        USER,
-        json!({"Name": "Acme"}),
-    );
-    row(
-        &mut w,
-        0,
-        "Work_Item__c",
-        "wa",
-        None,
-        json!({"Name": 5, "Status__c": "New", "Account__c": "pa"}),
-    );
-    row(
-        &mut w,
-        1,
-        "Work_Item__c",
-        "wb",
-        Some("00DA:wa"),
-        json!({"Name": 5.0, "Status__c": "New", "Account__c": "pb"}),
-    );
-    change(
-        &mut w,
-        0,
-        "wa",
-        ChangeKind::Create,
-        1000,
-        USER,
-        json!({"Name": 5, "Status__c": "New", "Account__c": "pa"}),
-    );
+    account(&mut w);
+    let a = json!({"Name": 5, "Status__c": "New", "Account__c": "pa"});
+    let b = json!({"Name": 5.0, "Status__c": "New", "Account__c": "pb"});
+    row(&mut w, 0, "Work_Item__c", ("wa", None), a.clone());
+    row(&mut w, 1, "Work_Item__c", ("wb", Some("00DA:wa")), b);
+    change(&mut w, (0, "wa"), ChangeKind::Create, 1000, USER, a);
     assert_eq!(counts(&w), vec![]);
     // b pointing at another account is a diff (and a's value wins: b's is a lost update)
-    row(&mut w, 1, "Account", "qb", None, json!({"Name": "Other"}));
-    w.orgs[1].rows[1]
-        .values
-        .insert("Account__c".into(), json!("qb"));
+    row(&mut w, 1, "Account", ("qb", None), json!({"Name": "Other"}));
+    set(&mut w, 1, "wb", "Account__c", json!("qb"));
     let c = counts(&w);
     assert!(c.contains(&(Check::Diff, 1)), "{c:?}");
     assert!(c.contains(&(Check::LostUpdate, 1)), "{c:?}");
@@ -381,10 +278,7 @@ fn lookups_compare_by_the_parents_global_id_and_numbers_by_value() {
 
 #[test]
 fn missing_and_duplicates() {
-    let mut w = item(
-        json!({"Status__c": "New", "Name": "x"}),
-        json!({"Status__c": "New", "Name": "x"}),
-    );
+    let mut w = item("New", "New");
     delete_row(&mut w, 1, "wb");
     assert_eq!(counts(&w), vec![(Check::Missing, 1)]);
     let v = judge(&w);
@@ -394,85 +288,37 @@ fn missing_and_duplicates() {
         v.findings[0]
     );
 
-    let mut w = item(
-        json!({"Status__c": "New", "Name": "x"}),
-        json!({"Status__c": "New", "Name": "x"}),
-    );
-    row(
-        &mut w,
-        1,
-        "Work_Item__c",
-        "wb2",
-        Some("00DA:wa"),
-        json!({"Status__c": "New", "Name": "x"}),
-    );
+    let mut w = item("New", "New");
+    let copy = json!({"Status__c": "New", "Name": "x"});
+    row(&mut w, 1, "Work_Item__c", ("wb2", Some("00DA:wa")), copy);
     assert_eq!(counts(&w), vec![(Check::Duplicate, 1)]);
     // the re-created copy beside a deleted one is no duplicate
     delete_row(&mut w, 1, "wb");
     assert_eq!(counts(&w), vec![]);
 }
 
+/// An account in both orgs; a work item of A linked to it, whose copy in B is not.
 fn with_parent() -> World {
     let mut w = world();
-    row(&mut w, 0, "Account", "pa", None, json!({"Name": "Acme"}));
-    row(
-        &mut w,
-        1,
-        "Account",
-        "pb",
-        Some("00DA:pa"),
-        json!({"Name": "Acme"}),
-    );
-    change(
-        &mut w,
-        0,
-        "pa",
-        ChangeKind::Create,
-        900,
-        USER,
-        json!({"Name": "Acme"}),
-    );
-    row(
-        &mut w,
-        0,
-        "Work_Item__c",
-        "wa",
-        None,
-        json!({"Name": "x", "Account__c": "pa"}),
-    );
-    row(
-        &mut w,
-        1,
-        "Work_Item__c",
-        "wb",
-        Some("00DA:wa"),
-        json!({"Name": "x", "Account__c": null}),
-    );
-    change(
-        &mut w,
-        0,
-        "wa",
-        ChangeKind::Create,
-        1000,
-        USER,
-        json!({"Name": "x", "Account__c": "pa"}),
-    );
+    account(&mut w);
+    let a = json!({"Name": "x", "Account__c": "pa"});
+    row(&mut w, 0, "Work_Item__c", ("wa", None), a.clone());
+    let b = json!({"Name": "x", "Account__c": null});
+    row(&mut w, 1, "Work_Item__c", ("wb", Some("00DA:wa")), b);
+    change(&mut w, (0, "wa"), ChangeKind::Create, 1000, USER, a);
     w
 }
 
 #[test]
 fn an_empty_lookup_beside_a_live_parent_is_an_orphan() {
-    let w = with_parent();
-    let c = counts(&w);
+    let c = counts(&with_parent());
     assert!(c.contains(&(Check::Orphan, 1)), "{c:?}");
-    // with the parent deleted in b, an empty lookup there is right (and not a lost update)
+    // with the parent deleted everywhere, an empty lookup is right (and not a lost update)
     let mut w = with_parent();
     delete_row(&mut w, 0, "pa");
     delete_row(&mut w, 1, "pb");
-    change(&mut w, 0, "pa", ChangeKind::Delete, 1500, USER, json!({}));
-    w.orgs[0].rows[1]
-        .values
-        .insert("Account__c".into(), Value::Null);
+    life(&mut w, (0, "pa"), ChangeKind::Delete, 1500);
+    set(&mut w, 0, "wa", "Account__c", Value::Null);
     assert_eq!(counts(&w), vec![]);
 }
 
@@ -485,33 +331,20 @@ fn a_lookup_to_the_deleted_copy_of_a_live_parent_is_an_orphan() {
         &mut w,
         1,
         "Account",
-        "pb2",
-        Some("00DA:pa"),
+        ("pb2", Some("00DA:pa")),
         json!({"Name": "Acme"}),
     );
-    w.orgs[1].rows[1]
-        .values
-        .insert("Account__c".into(), json!("pb"));
+    set(&mut w, 1, "wb", "Account__c", json!("pb"));
     assert_eq!(counts(&w), vec![(Check::Orphan, 1)]);
+    assert!(judge(&w).findings[0].note.contains("deleted copy"));
 }
 
 #[test]
 fn a_delete_as_the_last_life_event_must_stay_deleted() {
-    let mut w = item(
-        json!({"Status__c": "Done", "Name": "x"}),
-        json!({"Status__c": "Done", "Name": "x"}),
-    );
-    change(&mut w, 1, "wb", ChangeKind::Delete, 3000, USER, json!({}));
+    let mut w = item("Done", "Done");
+    life(&mut w, (1, "wb"), ChangeKind::Delete, 3000);
     // an edit after the delete is not a life event
-    change(
-        &mut w,
-        0,
-        "wa",
-        ChangeKind::Update,
-        3001,
-        USER,
-        json!({"Status__c": "Done"}),
-    );
+    edit(&mut w, (0, "wa"), 3001, json!({"Status__c": "Done"}));
     assert_eq!(counts(&w), vec![(Check::Resurrected, 1)]);
     let f = &judge(&w).findings[0];
     assert!(f.note.contains("deleted by a user on b"), "{f}");
@@ -523,58 +356,36 @@ fn a_delete_as_the_last_life_event_must_stay_deleted() {
 
 #[test]
 fn an_undelete_after_the_delete_keeps_it_alive_and_ties_follow_priority() {
-    let mut w = item(
-        json!({"Status__c": "New", "Name": "x"}),
-        json!({"Status__c": "New", "Name": "x"}),
-    );
-    change(&mut w, 1, "wb", ChangeKind::Delete, 3000, USER, json!({}));
-    change(&mut w, 1, "wb", ChangeKind::Undelete, 3500, USER, json!({}));
+    let mut w = item("New", "New");
+    life(&mut w, (1, "wb"), ChangeKind::Delete, 3000);
+    life(&mut w, (1, "wb"), ChangeKind::Undelete, 3500);
     assert_eq!(counts(&w), vec![]);
     // same millisecond: a's delete (priority 1) beats b's undelete
-    let mut w = item(
-        json!({"Status__c": "New", "Name": "x"}),
-        json!({"Status__c": "New", "Name": "x"}),
-    );
-    change(&mut w, 0, "wa", ChangeKind::Delete, 3000, USER, json!({}));
-    change(&mut w, 1, "wb", ChangeKind::Undelete, 3000, USER, json!({}));
+    let mut w = item("New", "New");
+    life(&mut w, (0, "wa"), ChangeKind::Delete, 3000);
+    life(&mut w, (1, "wb"), ChangeKind::Undelete, 3000);
     assert_eq!(counts(&w), vec![(Check::Resurrected, 1)]);
 }
 
 #[test]
 fn orgsync_writes_that_change_no_synced_field_are_echoes() {
-    let mut w = item(
-        json!({"Status__c": "New", "Name": "x"}),
-        json!({"Status__c": "New", "Name": "x"}),
-    );
-    change(&mut w, 0, "wa", ChangeKind::Update, 1200, SYNC, json!({}));
-    change(
+    let mut w = item("New", "New");
+    write(&mut w, (0, "wa"), 1200, json!({}));
+    write(
         &mut w,
-        0,
-        "wa",
-        ChangeKind::Update,
+        (0, "wa"),
         1300,
-        SYNC,
         json!({"OrgSync_Global_Id__c": "00DA:wa"}),
     );
-    change(
-        &mut w,
-        1,
-        "wb",
-        ChangeKind::Update,
-        1400,
-        SYNC,
-        json!({"Status__c": "New"}),
-    );
+    write(&mut w, (1, "wb"), 1400, json!({"Status__c": "New"}));
     // a user's no-op edit is no echo
-    change(&mut w, 1, "wb", ChangeKind::Update, 1500, USER, json!({}));
+    edit(&mut w, (1, "wb"), 1500, json!({}));
     let v = judge(&w);
     assert_eq!(v.count(Check::EchoWrite), 2);
     assert_eq!(v.writes, 4);
+    let first = &v.findings[0];
     assert!(
-        v.findings[0]
-            .note
-            .contains("changed only [LastModifiedDate]"),
-        "{}",
-        v.findings[0]
+        first.note.contains("changed only [LastModifiedDate]"),
+        "{first}"
     );
 }
