@@ -93,16 +93,12 @@ pub fn resurrected(ix: &Index<'_>) -> Vec<Finding> {
         if live.is_empty() {
             continue;
         }
-        out.push(Finding {
-            check: Check::Resurrected,
-            object: key.0.clone(),
-            gid: key.1.clone(),
-            note: format!(
-                "last life event: {}; live in [{}]",
-                last.describe(ix),
-                ix.names(&live)
-            ),
-        });
+        let note = format!(
+            "last life event: {}; live in [{}]",
+            last.describe(ix),
+            ix.names(&live)
+        );
+        out.push(Finding::new(Check::Resurrected, &key, note));
     }
     out
 }
@@ -145,16 +141,12 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
                 wrong.push(format!("{} has {got} ({from})", ix.world.orgs[*o].name));
             }
             if !wrong.is_empty() {
-                out.push(Finding {
-                    check: Check::LostUpdate,
-                    object: key.0.clone(),
-                    gid: key.1.clone(),
-                    note: format!(
-                        "{field}: {}; newest user edit: {expected}, {}",
-                        wrong.join("; "),
-                        newest.describe(ix)
-                    ),
-                });
+                let note = format!(
+                    "{field}: {}; newest user edit: {expected}, {}",
+                    wrong.join("; "),
+                    newest.describe(ix)
+                );
+                out.push(Finding::new(Check::LostUpdate, &key, note));
             }
         }
     }

@@ -78,6 +78,18 @@ pub struct Finding {
     pub note: String,
 }
 
+impl Finding {
+    /// A finding of `check` on the record `key`.
+    pub fn new(check: Check, key: &Key, note: String) -> Self {
+        Finding {
+            check,
+            object: key.0.clone(),
+            gid: key.1.clone(),
+            note,
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -5,17 +5,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::index::{Index, Key, Target};
+use super::index::{Index, Target};
 use super::{Check, Finding};
-
-fn finding(check: Check, key: &Key, note: String) -> Finding {
-    Finding {
-        check,
-        object: key.0.clone(),
-        gid: key.1.clone(),
-        note,
-    }
-}
 
 /// Records live in some org and absent or deleted in another (one finding per record).
 pub fn missing(ix: &Index<'_>) -> Vec<Finding> {
@@ -29,7 +20,7 @@ pub fn missing(ix: &Index<'_>) -> Vec<Finding> {
         let (deleted, absent): (Vec<usize>, Vec<usize>) = (0..n)
             .filter(|o| !live.contains(o))
             .partition(|o| !ix.records[key][*o].is_empty());
-        out.push(finding(
+        out.push(Finding::new(
             Check::Missing,
             key,
             format!(
@@ -50,7 +41,7 @@ pub fn duplicates(ix: &Index<'_>) -> Vec<Finding> {
         for (o, org) in ix.world.orgs.iter().enumerate() {
             let n = ix.live_count(key, o);
             if n > 1 {
-                out.push(finding(
+                out.push(Finding::new(
                     Check::Duplicate,
                     key,
                     format!("{n} live rows in {}", org.name),
@@ -89,7 +80,7 @@ pub fn diff(ix: &Index<'_>) -> Vec<Finding> {
             }
         }
         if !differing.is_empty() {
-            out.push(finding(Check::Diff, key, differing.join("; ")));
+            out.push(Finding::new(Check::Diff, key, differing.join("; ")));
         }
     }
     out
@@ -134,7 +125,7 @@ pub fn orphans(ix: &Index<'_>) -> Vec<Finding> {
                     .filter(|(_, t)| matches!(t, Target::Live(_)))
                     .map(|(o, _)| ix.world.orgs[*o].name.as_str())
                     .collect();
-                out.push(finding(
+                out.push(Finding::new(
                     Check::Orphan,
                     key,
                     format!("{} (linked in [{}])", bad.join("; "), linked.join(", ")),
