@@ -2,6 +2,7 @@
 //! emulated orgs started in the test process (`sfemu`, plain HTTP on loopback).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod chaos;
 mod check;
 mod config;
 mod crash;

@@ -1,0 +1,87 @@
+//! What a run reports: the one summary line (every count, zero when orgsync did its job) and
+//! the details that explain each nonzero count.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::judge::{Check, Verdict};
+use crate::plan::Mode;
+
+/// The result of one seed.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The seed.
+    pub seed: u64,
+    /// Its capture mode.
+    pub mode: Mode,
+    /// User operations committed.
+    pub edits: u64,
+    /// SIGKILLs of orgsync.
+    pub kills: u32,
+    /// The judge's findings.
+    pub verdict: Verdict,
+    /// Items the ledger holds as Failed.
+    pub failed_items: u64,
+    /// Their listing from `orgsync status --json`.
+    pub failed_list: Vec<Value>,
+    /// The summary line.
+    pub line: String,
+    /// Everything else worth reading (plan, edits, settle, pushes, exits, findings, records).
+    pub details: String,
+    /// The run's directory, when kept.
+    pub dir: Option<PathBuf>,
+}
+
+impl Outcome {
+    /// Every count is zero.
+    pub fn passed(&self) -> bool {
+        self.verdict.findings.is_empty() && self.failed_items == 0
+    }
+}
+
+/// `seed=7 mode=cdc edits=312 kills=4 converged=yes missing=0 … echo_writes=0 writes=1234`.
+pub fn line(seed: u64, mode: Mode, edits: u64, kills: u32, v: &Verdict, failed: u64) -> String {
+    let mut s = format!(
+        "seed={seed} mode={mode} edits={edits} kills={kills} converged={}",
+        if v.converged() { "yes" } else { "no" }
+    );
+    for c in Check::ALL {
+        if c == Check::EchoWrite {
+            let _ = write!(s, " failed_items={failed}");
+        }
+        let _ = write!(s, " {}={}", c.name(), v.count(c));
+    }
+    let _ = write!(s, " writes={}", v.writes);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Finding;
+
+    #[test]
+    fn the_line_names_every_count_in_order() {
+        let mut v = Verdict {
+            findings: vec![],
+            writes: 1234,
+        };
+        assert_eq!(
+            line(7, Mode::Cdc, 312, 4, &v, 0),
+            "seed=7 mode=cdc edits=312 kills=4 converged=yes missing=0 duplicates=0 diff=0 orphans=0 resurrected=0 lost_updates=0 failed_items=0 echo_writes=0 writes=1234"
+        );
+        v.findings.push(Finding {
+            check: Check::Orphan,
+            object: "Work_Log__c".into(),
+            gid: "g".into(),
+            note: String::new(),
+        });
+        let l = line(7, Mode::Cdc, 312, 4, &v, 2);
+        assert!(
+            l.contains("converged=no") && l.contains("orphans=1") && l.contains("failed_items=2"),
+            "{l}"
+        );
+    }
+}
