@@ -166,6 +166,12 @@ pub fn process(
                 out.items.push(item(&change.org, from_source_side, op));
             }
         }
+        if !deleted && outcome != LifeOutcome::Lost {
+            // the restored copy holds its pre-delete values: what was agreed since (edits
+            // merged while it was deleted) is written back to it, if it lacks any
+            out.items
+                .push(item(&change.org, from_source_side, Op::Upsert));
+        }
         if out.items.is_empty() {
             out.dropped = Some(Dropped::NoChange);
         }
@@ -262,6 +268,15 @@ pub fn process(
             Travel::default(),
             &rewrite_origin,
         )?;
+    }
+    if first_sight {
+        // a new record exists even when none of its synced fields holds a value: every target
+        // gets it (the write is decided from the agreed state, see `crate::write`)
+        for t in &targets {
+            if !out.items.iter().any(|i| i.target == t.org) {
+                out.items.push(item(&t.org, t.source_side, op));
+            }
+        }
     }
     if out.items.is_empty() {
         out.dropped = Some(if accepted.is_empty() && rewrite_origin.is_empty() {

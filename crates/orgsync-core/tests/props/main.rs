@@ -3,9 +3,12 @@
 
 mod config;
 mod config_push;
+mod converge;
+mod converge_cases;
 mod mapping;
 mod merge;
 mod pipeline;
 mod plan;
 mod push;
 mod retry;
+mod sim;

@@ -1,0 +1,72 @@
+//! Scenarios the convergence simulation ([`crate::converge`]) found, shrunk by proptest and
+//! kept as plain tests: each failed before the rule fix named in its doc comment.
+
+use crate::converge::run_on;
+use crate::sim::Action::{self, *};
+use crate::sim::TOPOLOGIES;
+
+/// Run `script` on every topology, captured by change events (`cdc`) or by polling.
+fn replay(cdc: bool, script: &[Action]) {
+    for t in 0..TOPOLOGIES.len() {
+        if let Err(e) = run_on(cdc, t, script) {
+            panic!("{e}");
+        }
+    }
+}
+
+fn both(script: &[Action]) {
+    replay(true, script);
+    replay(false, script);
+}
+
+/// A record created with every synced field empty exists all the same: it must be created
+/// everywhere (pipeline: a record seen for the first time is routed to every target even
+/// when no field carries a value).
+#[test]
+fn a_record_with_only_empty_fields_is_created_everywhere() {
+    both(&[Create {
+        org: 0,
+        values: [0, 0, 0],
+    }]);
+}
+
+/// An edit made on another org while the record was deleted is merged into the agreed fields;
+/// the org that later undeletes it restores its pre-delete values and must be brought up to
+/// date too (pipeline: an undelete that stands queues an item for its own org as well).
+#[test]
+fn the_undeleting_org_receives_edits_made_while_it_was_deleted() {
+    replay(
+        true,
+        &[
+            Create { org: 2, values: [0, 0, 0] },
+            Capture { org: 2, max: 1 },
+            Delete { org: 2, pick: 0 },
+            Claim { org: 0, max: 1 },
+            Capture { org: 2, max: 1 },
+            Land { org: 0, locks: 0 },
+            Edit { org: 0, pick: 0, field: 0, value: 1, also: None, same_instant: false },
+            Undelete { org: 2, pick: 0 },
+        ],
+    );
+}
+
+/// A completion recorded after a newer edit in the target was captured must not take the
+/// shadow back to the older written value (merge: `record_written` keeps a shadow value
+/// newer than the write, as the ledger's row merge does).
+#[test]
+fn a_late_completion_does_not_hide_a_newer_edit_in_the_target() {
+    replay(
+        true,
+        &[
+            Create { org: 1, values: [0, 0, 2] },
+            Edit { org: 1, pick: 0, field: 2, value: 0, also: None, same_instant: false },
+            Capture { org: 1, max: 1 },
+            Claim { org: 0, max: 1 },
+            Create { org: 0, values: [0, 0, 0] },
+            Land { org: 2, locks: 0 },
+            Edit { org: 2, pick: 1, field: 0, value: 0, also: Some((2, 0)), same_instant: false },
+            Capture { org: 2, max: usize::MAX },
+            Edit { org: 1, pick: 0, field: 2, value: 2, also: None, same_instant: false },
+        ],
+    );
+}
