@@ -64,6 +64,11 @@ pub struct RecordState {
     /// Orgs where the record is deleted (in the recycle bin or gone).
     #[serde(default)]
     pub deleted: BTreeSet<OrgName>,
+    /// Per org, the time of the fact its `deleted` flag states (the commit time of a captured
+    /// delete, undelete or edit there, or when our write to it was sent): a fact older than
+    /// the recorded one does not change the flag (see [`RecordState::set_deleted_at`]).
+    #[serde(default)]
+    pub deleted_at: BTreeMap<OrgName, DateTime<Utc>>,
 }
 
 impl RecordState {
@@ -94,8 +99,9 @@ impl RecordState {
         }
     }
 
-    /// Record that the record is now deleted (or restored) in `org`: call when such a change
-    /// is captured there, and when our delete or undelete of it succeeded.
+    /// Record that the record is now deleted (or restored) in `org`, whatever was known
+    /// before; when the time of the fact is known, [`RecordState::set_deleted_at`] is the one
+    /// to call.
     pub fn set_deleted(&mut self, org: &OrgName, deleted: bool) {
         if deleted {
             self.deleted.insert(org.clone());
@@ -104,13 +110,46 @@ impl RecordState {
         }
     }
 
+    /// Record that the record is deleted (or live) in `org` as of `at`, unless a newer fact
+    /// is recorded (ties: this one). Returns whether the flag was set.
+    ///
+    /// Why: a completion is recorded after the write landed, possibly after a capture saw what
+    /// happened there next (a user deleted the copy we had just created, or restored the one
+    /// we had just deleted). Stated as of when the write was sent, the completion no longer
+    /// overrides that newer fact, the same way [`RecordState::record_written`] keeps a newer
+    /// shadow value.
+    pub fn set_deleted_at(&mut self, org: &OrgName, deleted: bool, at: DateTime<Utc>) -> bool {
+        if self.deleted_at.get(org).is_some_and(|t| *t > at) {
+            return false;
+        }
+        self.deleted_at.insert(org.clone(), at);
+        self.set_deleted(org, deleted);
+        true
+    }
+
+    /// The life operation `org` needs to match the agreed life, if its copy disagrees.
+    pub fn life_to_fix(&self, org: &OrgName) -> Option<crate::model::Op> {
+        match (self.is_deleted(), self.deleted.contains(org)) {
+            (true, false) => Some(crate::model::Op::Delete),
+            (false, true) => Some(crate::model::Op::Undelete),
+            _ => None,
+        }
+    }
+
     /// Record that `org` now holds `fields` since `at` (call when a write to it succeeded,
-    /// with `at` = when the write was sent).
+    /// with `at` = when the write was sent). A field whose shadow is newer than `at` keeps it
+    /// (ties: the write): an edit there captured before this completion was recorded
+    /// committed after the write was sent, so it is what the org holds — the same merge the
+    /// ledger applies to its record rows.
     pub fn record_written(&mut self, org: &OrgName, fields: &Fields, at: DateTime<Utc>) {
         let shadow = self.shadows.entry(org.clone()).or_default();
         for (k, v) in fields {
+            let key = k.to_ascii_lowercase();
+            if shadow.get(&key).is_some_and(|s| s.at > at) {
+                continue;
+            }
             shadow.insert(
-                k.to_ascii_lowercase(),
+                key,
                 ShadowValue {
                     value: v.clone(),
                     at,

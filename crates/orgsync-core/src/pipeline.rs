@@ -89,42 +89,66 @@ pub fn process(
         ..Outcome::default()
     };
     let tag = &settings.engine.client_tag;
-    if change
+    let own = change
         .origin
         .client_tag
         .as_deref()
-        .is_some_and(|t| origin_is_ours(&format!("client={t}"), tag))
-    {
+        .is_some_and(|t| origin_is_ours(&format!("client={t}"), tag));
+    let from_org_id = (ledger.org_id)(&change.org);
+    let known_gid = change
+        .global_id
+        .clone()
+        .or_else(|| (ledger.global_id_of)(&change.org, &change.object, &change.record_id));
+    let from_source_side = settings.topology.is_source_side(&change.org);
+    let realign = |out: &mut Outcome, global_id: &GlobalId| {
+        // whatever this change was, the org must end with the agreed life
+        if let Some(op) = out.state.life_to_fix(&change.org) {
+            out.items.push(SyncItem {
+                target: change.org.clone(),
+                object: object_name(sync, from_source_side).to_string(),
+                global_id: global_id.clone(),
+                op,
+                payload: Default::default(),
+                parents: Vec::new(),
+            });
+        }
+    };
+    if own {
         out.dropped = Some(Dropped::OwnWrite);
+        out.global_id = known_gid.clone();
         match change.kind {
             ChangeKind::Upsert => {
-                let side = settings.topology.is_source_side(&change.org);
-                let mut fields = to_merge_keys(sync, side, &change.fields);
-                if let Some(from) = (ledger.org_id)(&change.org) {
+                let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
+                if let Some(from) = &from_org_id {
                     let parent =
                         |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
-                    canonical_lookups(sync, side, &mut fields, &from, &parent);
+                    canonical_lookups(sync, from_source_side, &mut fields, from, &parent);
                 }
                 out.state
                     .confirm_written(&change.org, &fields, change.commit_ts);
+                // our write there landed on a live copy
+                out.state
+                    .set_deleted_at(&change.org, false, change.commit_ts);
             }
             // our own delete or undelete landed: that is what the org now holds
-            ChangeKind::Delete => out.state.set_deleted(&change.org, true),
-            ChangeKind::Undelete => out.state.set_deleted(&change.org, false),
+            ChangeKind::Delete | ChangeKind::Undelete => {
+                let deleted = change.kind == ChangeKind::Delete;
+                out.state
+                    .set_deleted_at(&change.org, deleted, change.commit_ts);
+            }
+        }
+        // a write decided before the life changed elsewhere contradicts it now
+        if let Some(g) = &known_gid {
+            realign(&mut out, g);
         }
         return Ok(out);
     }
-    let from_org_id = (ledger.org_id)(&change.org)
-        .ok_or_else(|| PipelineError::UnknownOrg(change.org.clone()))?;
-    let global_id = match &change.global_id {
-        Some(g) => g.clone(),
-        None => match (ledger.global_id_of)(&change.org, &change.object, &change.record_id) {
-            Some(g) => g,
-            None => GlobalId::new(from_org_id.clone(), &change.record_id)?,
-        },
+    let from_org_id = from_org_id.ok_or_else(|| PipelineError::UnknownOrg(change.org.clone()))?;
+    let global_id = match known_gid {
+        Some(g) => g,
+        None => GlobalId::new(from_org_id.clone(), &change.record_id)?,
     };
     out.global_id = Some(global_id.clone());
-    let from_source_side = settings.topology.is_source_side(&change.org);
     let targets = route(&settings.topology, &change.org, &change.origin);
     let priority = |o: &OrgName| settings.orgs.get(o).map_or(u32::MAX, |s| s.priority);
     let item = |target: &OrgName, source_side: bool, op: Op| SyncItem {
@@ -143,7 +167,9 @@ pub fn process(
             out.dropped = Some(Dropped::NoChange);
             return Ok(out);
         }
-        out.state.set_deleted(&change.org, deleted);
+        // the flag keeps a newer fact (our later write there), the life event counts anyway
+        out.state
+            .set_deleted_at(&change.org, deleted, change.commit_ts);
         let event = Life {
             deleted,
             ts: change.commit_ts,
@@ -151,22 +177,16 @@ pub fn process(
         };
         let (life, outcome) = merge_life(out.state.life.as_ref(), event, &priority);
         out.state.life = Some(life);
-        match outcome {
-            LifeOutcome::Changed => {
-                let op = Op::from(change.kind);
-                // every target, whatever the ledger believes it holds: the write is decided
-                // when it is made (`crate::write::decide`), from what it holds then
-                out.items
-                    .extend(targets.iter().map(|t| item(&t.org, t.source_side, op)));
-            }
-            LifeOutcome::Agrees => {}
-            LifeOutcome::Lost => {
-                // a newer event decided the other way: this org goes back to it
-                let op = if deleted { Op::Undelete } else { Op::Delete };
-                out.items.push(item(&change.org, from_source_side, op));
-            }
+        if outcome == LifeOutcome::Changed {
+            let op = Op::from(change.kind);
+            // every target, whatever the ledger believes it holds: the write is decided
+            // when it is made (`crate::write::decide`), from what it holds then
+            out.items
+                .extend(targets.iter().map(|t| item(&t.org, t.source_side, op)));
         }
-        if !deleted && outcome != LifeOutcome::Lost {
+        // a losing event sends its org back to the agreed life
+        realign(&mut out, &global_id);
+        if !out.state.is_deleted() && !out.state.deleted.contains(&change.org) {
             // the restored copy holds its pre-delete values: what was agreed since (edits
             // merged while it was deleted) is written back to it, if it lacks any
             out.items

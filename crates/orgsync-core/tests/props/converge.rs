@@ -71,8 +71,13 @@ pub fn run_on(cdc: bool, t: usize, script: &[Action]) -> Result<Undecided, Strin
     for a in script {
         sim.act(a);
     }
-    sim.finish()
-        .map_err(|e| format!("{} {}: {e}", if cdc { "cdc" } else { "poll" }, topology.lines().nth(1).unwrap_or("")))
+    sim.finish().map_err(|e| {
+        format!(
+            "{} {}: {e}",
+            if cdc { "cdc" } else { "poll" },
+            topology.lines().nth(1).unwrap_or("")
+        )
+    })
 }
 
 fn run(cdc: bool, script: &[Action]) -> Result<(), TestCaseError> {

@@ -38,13 +38,23 @@ fn the_undeleting_org_receives_edits_made_while_it_was_deleted() {
     replay(
         true,
         &[
-            Create { org: 2, values: [0, 0, 0] },
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
             Capture { org: 2, max: 1 },
             Delete { org: 2, pick: 0 },
             Claim { org: 0, max: 1 },
             Capture { org: 2, max: 1 },
             Land { org: 0, locks: 0 },
-            Edit { org: 0, pick: 0, field: 0, value: 1, also: None, same_instant: false },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 0,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
             Undelete { org: 2, pick: 0 },
         ],
     );
@@ -58,15 +68,94 @@ fn a_late_completion_does_not_hide_a_newer_edit_in_the_target() {
     replay(
         true,
         &[
-            Create { org: 1, values: [0, 0, 2] },
-            Edit { org: 1, pick: 0, field: 2, value: 0, also: None, same_instant: false },
+            Create {
+                org: 1,
+                values: [0, 0, 2],
+            },
+            Edit {
+                org: 1,
+                pick: 0,
+                field: 2,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
             Capture { org: 1, max: 1 },
             Claim { org: 0, max: 1 },
-            Create { org: 0, values: [0, 0, 0] },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
             Land { org: 2, locks: 0 },
-            Edit { org: 2, pick: 1, field: 0, value: 0, also: Some((2, 0)), same_instant: false },
-            Capture { org: 2, max: usize::MAX },
-            Edit { org: 1, pick: 0, field: 2, value: 2, also: None, same_instant: false },
+            Edit {
+                org: 2,
+                pick: 1,
+                field: 0,
+                value: 0,
+                also: Some((2, 0)),
+                same_instant: false,
+            },
+            Capture {
+                org: 2,
+                max: usize::MAX,
+            },
+            Edit {
+                org: 1,
+                pick: 0,
+                field: 2,
+                value: 2,
+                also: None,
+                same_instant: false,
+            },
+        ],
+    );
+}
+
+/// A create whose completion was lost, then a user deletes that copy while the item is
+/// retried: an upsert on the global id does not see the recycle bin, so re-sending the
+/// create blindly made a second copy, live, that nobody deletes. Engine requirement (modelled
+/// in the simulation, no rule change): an item whose earlier write may have landed unrecorded
+/// is not re-sent before the target's capture has read past that write (the copy, and its
+/// delete, are then known).
+#[test]
+fn a_lost_create_completion_does_not_duplicate_a_copy_deleted_meanwhile() {
+    both(&[
+        Create {
+            org: 2,
+            values: [0, 0, 0],
+        },
+        Capture { org: 2, max: 1 },
+        Claim { org: 0, max: 1 },
+        Land { org: 0, locks: 0 },
+        Complete { org: 0, lose: 31 },
+        Claim { org: 0, max: 1 },
+        Capture { org: 1, max: 1 },
+        Claim { org: 0, max: 1 },
+        Delete { org: 0, pick: 0 },
+    ]);
+}
+
+/// A create's completion recorded after the target's delete of that new copy was captured
+/// marked the copy live again, so the target never got the later undelete (merge: each
+/// org's deleted flag carries the time of its fact, `set_deleted_at`; a completion asserts
+/// it as of the time the write was sent and never over a newer captured fact).
+#[test]
+fn a_late_completion_does_not_revive_a_copy_deleted_since() {
+    replay(
+        false,
+        &[
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Capture { org: 2, max: 1 },
+            Claim { org: 1, max: 1 },
+            Land { org: 1, locks: 0 },
+            Delete { org: 1, pick: 0 },
+            Capture { org: 1, max: 1 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Undelete { org: 2, pick: 0 },
         ],
     );
 }

@@ -103,7 +103,9 @@ impl Sim {
             }
             if let Some(first) = live[0] {
                 for l in live.iter().flatten() {
-                    let same = first.iter().all(|(k, v)| l.get(k).is_some_and(|w| same_value(v, w)));
+                    let same = first
+                        .iter()
+                        .all(|(k, v)| l.get(k).is_some_and(|w| same_value(v, w)));
                     if !same {
                         return Err(format!("{gid}: values differ: {copies:?}"));
                     }
@@ -125,8 +127,14 @@ impl Sim {
                 if decidable && !self.imprecise.contains(&(gid.clone(), "life".into())) {
                     und.lives_checked += 1;
                     if deleted == is_live {
-                        let what = if deleted { "resurrected" } else { "lost its undelete" };
-                        return Err(format!("{gid}: {what} (last user life event @{t}): {copies:?}"));
+                        let what = if deleted {
+                            "resurrected"
+                        } else {
+                            "lost its undelete"
+                        };
+                        return Err(format!(
+                            "{gid}: {what} (last user life event @{t}): {copies:?}"
+                        ));
                     }
                 } else {
                     und.lives_skipped += 1;
@@ -175,7 +183,10 @@ impl Sim {
         self.round(true);
         self.round(false);
         if self.stats.writes != before {
-            return Err(format!("{} writes after convergence", self.stats.writes - before));
+            return Err(format!(
+                "{} writes after convergence",
+                self.stats.writes - before
+            ));
         }
         Ok(und)
     }

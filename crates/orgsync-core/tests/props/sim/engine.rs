@@ -58,6 +58,11 @@ pub struct Ledger {
     pub watermark: Vec<i64>,
     /// The newest SystemModstamp read per (org, row).
     pub seen: BTreeMap<(usize, String), i64>,
+    /// Polls made per org.
+    pub polls: Vec<usize>,
+    /// Items whose earlier write may have landed unrecorded (lost completion): not claimed
+    /// again before the target's capture has read past that write (CDC position, or polls).
+    pub after_capture: BTreeMap<(usize, GlobalId), usize>,
     /// Engine ticks (one per action).
     pub tick: u64,
 }
@@ -66,6 +71,7 @@ impl Ledger {
     pub fn new(n: usize) -> Ledger {
         Ledger {
             cursor: vec![0; n],
+            polls: vec![0; n],
             watermark: vec![-1; n],
             ..Ledger::default()
         }
@@ -89,6 +95,15 @@ impl Sim {
             }
         } else {
             self.poll(org, false);
+        }
+    }
+
+    /// Whether `org`'s capture has read past position `mark` (see [`Ledger::after_capture`]).
+    fn caught_up(&self, org: usize, mark: usize) -> bool {
+        if self.cdc {
+            self.ledger.cursor[org] >= mark
+        } else {
+            self.ledger.polls[org] > mark
         }
     }
 
@@ -120,13 +135,23 @@ impl Sim {
             return; // a record never synced (or our write of one we cannot name): nothing to do
         }
         for (kind, fields, snapshot) in changes {
-            self.handle(org, &ev.id, gid.clone(), kind, fields, ev.ts, snapshot, ev.ours);
+            self.handle(
+                org,
+                &ev.id,
+                gid.clone(),
+                kind,
+                fields,
+                ev.ts,
+                snapshot,
+                ev.ours,
+            );
         }
     }
 
     /// A poll: every row with a SystemModstamp newer than the last read (`all`: every row, as a
     /// backup poll from scratch would).
     pub fn poll(&mut self, org: usize, all: bool) {
+        self.ledger.polls[org] += 1;
         let mark = if all { -1 } else { self.ledger.watermark[org] };
         let mut rows: Vec<(i64, String)> = self.orgs[org]
             .rows
@@ -152,7 +177,12 @@ impl Sim {
             return;
         }
         self.ledger.seen.insert((org, id.to_string()), row.modstamp);
-        let gid = self.ledger.ids.get(&(org, id.to_string())).cloned().or(row.gid.clone());
+        let gid = self
+            .ledger
+            .ids
+            .get(&(org, id.to_string()))
+            .cloned()
+            .or(row.gid.clone());
         if let Some(g) = &gid
             && self
                 .ledger
@@ -186,7 +216,16 @@ impl Sim {
             } else {
                 Fields::new()
             };
-            self.handle(org, id, gid.clone(), kind, fields, row.modstamp, true, false);
+            self.handle(
+                org,
+                id,
+                gid.clone(),
+                kind,
+                fields,
+                row.modstamp,
+                true,
+                false,
+            );
         }
     }
 
@@ -263,8 +302,14 @@ impl Sim {
             org_id: &org_id,
             global_id_of: &|_, _, _| None,
         };
-        let out = process(&self.settings, &self.settings.syncs[0], &change, &state, lookup)
-            .expect("processable");
+        let out = process(
+            &self.settings,
+            &self.settings.syncs[0],
+            &change,
+            &state,
+            lookup,
+        )
+        .expect("processable");
         let Some(g) = out.global_id.clone().or(gid) else {
             return;
         };
@@ -296,13 +341,25 @@ impl Sim {
     /// A worker claims up to `max` items for `org` (`any`: due or not) and decides each write.
     pub fn claim(&mut self, org: usize, max: usize, any: bool) {
         let tick = self.ledger.tick;
-        let busy: Vec<GlobalId> = self.ledger.flights.iter().filter(|f| f.org == org).map(|f| f.gid.clone()).collect();
+        let busy: Vec<GlobalId> = self
+            .ledger
+            .flights
+            .iter()
+            .filter(|f| f.org == org)
+            .map(|f| f.gid.clone())
+            .collect();
         let keys: Vec<(usize, GlobalId)> = self
             .ledger
             .pending
             .iter()
             .filter(|((t, g), due)| *t == org && (any || **due <= tick) && !busy.contains(g))
             .map(|(k, _)| k.clone())
+            .filter(|k| {
+                self.ledger
+                    .after_capture
+                    .get(k)
+                    .is_none_or(|m| self.caught_up(org, *m))
+            })
             .take(max)
             .collect();
         for key in keys {
@@ -317,8 +374,10 @@ impl Sim {
                 shadow: state.shadows.get(&name),
             };
             let sync = &self.settings.syncs[0];
-            let write = decide(&self.settings, sync, &name, &gid, &state, held, &|_| ParentState::Landed)
-                .expect("decidable");
+            let write = decide(&self.settings, sync, &name, &gid, &state, held, &|_| {
+                ParentState::Landed
+            })
+            .expect("decidable");
             if self.trace {
                 eprintln!("  claim {name} {gid} -> {write:?}");
             }
@@ -393,7 +452,9 @@ impl Sim {
         };
         let landed = match &f.write {
             Write::Nothing => Landed::Nothing,
-            Write::Update { local_id, payload, .. } => {
+            Write::Update {
+                local_id, payload, ..
+            } => {
                 let v = values(payload);
                 self.update(f, local_id, &v)?;
                 Landed::Written {
@@ -424,13 +485,17 @@ impl Sim {
                 }
             }
             Write::Delete { local_id } => {
-                let id = local_id.clone().or_else(|| self.orgs[org].live_with_gid(&f.gid));
+                let id = local_id
+                    .clone()
+                    .or_else(|| self.orgs[org].live_with_gid(&f.gid));
                 match id {
                     None => Landed::Nothing,
                     Some(id) => {
                         let t = self.write_ts();
                         self.stats.writes += 1;
-                        self.orgs[org].delete(&id, t, true).map_err(|r| (r, id.clone()))?;
+                        self.orgs[org]
+                            .delete(&id, t, true)
+                            .map_err(|r| (r, id.clone()))?;
                         Landed::Written {
                             local_id: id,
                             fields: Fields::new(),
@@ -519,18 +584,26 @@ impl Sim {
                 }
                 self.stats.lost_completions += 1;
                 self.lost.insert((org, f.gid.clone()));
+                let mark = if self.cdc {
+                    self.orgs[org].log.len()
+                } else {
+                    self.ledger.polls[org]
+                };
+                self.ledger.after_capture.insert((org, f.gid.clone()), mark);
                 self.requeue(org, f.gid, RETRY_AFTER);
                 continue;
             }
             let name = self.orgs[org].name.clone();
             let state = self.ledger.states.entry(f.gid.clone()).or_default();
             if let Some(d) = deleted {
-                state.set_deleted(&name, d);
+                state.set_deleted_at(&name, d, ts(f.sent));
             }
             if !fields.is_empty() {
                 state.record_written(&name, &fields, ts(f.sent));
             }
-            self.ledger.ids.insert((org, local_id.clone()), f.gid.clone());
+            self.ledger
+                .ids
+                .insert((org, local_id.clone()), f.gid.clone());
             self.ledger.local.insert((org, f.gid), local_id);
         }
     }

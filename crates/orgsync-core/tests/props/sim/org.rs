@@ -99,7 +99,11 @@ impl Org {
                 .parse()
                 .expect("valid org id"),
             source_side,
-            object: if source_side { "Account" } else { "Customer__c" },
+            object: if source_side {
+                "Account"
+            } else {
+                "Customer__c"
+            },
             field_names: if source_side {
                 ["Name", "Phone", "Notes__c"]
             } else {
@@ -146,7 +150,14 @@ impl Org {
     }
 
     /// Insert a new row (`gid`: the global-id field, set by orgsync's upsert).
-    pub fn create(&mut self, id: &str, values: &Fields, gid: Option<GlobalId>, ts: i64, ours: bool) {
+    pub fn create(
+        &mut self,
+        id: &str,
+        values: &Fields,
+        gid: Option<GlobalId>,
+        ts: i64,
+        ours: bool,
+    ) {
         let mut fields = Fields::new();
         for n in self.field_names {
             let v = values
@@ -157,7 +168,11 @@ impl Org {
         }
         let mut unseen = BTreeMap::new();
         if !ours {
-            unseen = self.field_names.iter().map(|n| (n.to_string(), ts)).collect();
+            unseen = self
+                .field_names
+                .iter()
+                .map(|n| (n.to_string(), ts))
+                .collect();
         }
         self.rows.insert(
             id.to_string(),
@@ -179,7 +194,13 @@ impl Org {
 
     /// Update fields of a live row; returns whether any value changed. A user's edit that
     /// changes nothing is no edit (no commit).
-    pub fn update(&mut self, id: &str, values: &Fields, ts: i64, ours: bool) -> Result<bool, Refused> {
+    pub fn update(
+        &mut self,
+        id: &str,
+        values: &Fields,
+        ts: i64,
+        ours: bool,
+    ) -> Result<bool, Refused> {
         let row = self.rows.get(id).expect("row");
         if row.deleted {
             return Err(Refused::EntityIsDeleted);
