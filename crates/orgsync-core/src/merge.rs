@@ -83,20 +83,44 @@ impl RecordState {
     }
 
     /// Our own write to `org` was seen committed at `commit_ts` (a CDC event carrying our
-    /// client tag): move the shadow's time forward to that commit time for the fields that
-    /// still hold the written value, correcting an engine clock that runs behind the org's.
-    /// Only forward: an echo processed late must not take the time of a newer write back.
-    pub fn confirm_written(&mut self, org: &OrgName, fields: &Fields, commit_ts: DateTime<Utc>) {
-        let Some(shadow) = self.shadows.get_mut(org) else {
-            return;
-        };
+    /// client tag, with the values it set): that is what the org holds since then, unless a
+    /// newer fact is known. A shadow already holding the value moves its time forward to the
+    /// commit time (correcting an engine clock that runs behind the org's; never back: an echo
+    /// processed late must not take the time of a newer write back); a different, older
+    /// shadow value is replaced: a user's edit committed after our write was sent but before
+    /// it landed was overwritten by it, and a write whose completion was lost is known at
+    /// last. Returns the fields now known to differ from the agreed values (the org must be
+    /// brought up to date).
+    pub fn confirm_written(
+        &mut self,
+        org: &OrgName,
+        fields: &Fields,
+        commit_ts: DateTime<Utc>,
+    ) -> Vec<String> {
+        let mut behind = Vec::new();
         for (k, v) in fields {
-            if let Some(s) = shadow.get_mut(&k.to_ascii_lowercase())
-                && same_value(&s.value, v)
-            {
-                s.at = s.at.max(commit_ts);
+            let key = k.to_ascii_lowercase();
+            let shadow = self.shadows.entry(org.clone()).or_default();
+            match shadow.get_mut(&key) {
+                Some(s) if same_value(&s.value, v) => s.at = s.at.max(commit_ts),
+                // a write sent in the same millisecond is taken to have landed after (as in
+                // `merge`)
+                Some(s) if s.at >= commit_ts => continue,
+                _ => {
+                    shadow.insert(
+                        key.clone(),
+                        ShadowValue {
+                            value: v.clone(),
+                            at: commit_ts,
+                        },
+                    );
+                }
+            }
+            if !same_value(self.agreed_value(&key), v) {
+                behind.push(key);
             }
         }
+        behind
     }
 
     /// Record that the record is now deleted (or restored) in `org`, whatever was known

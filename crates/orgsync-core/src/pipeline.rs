@@ -124,11 +124,24 @@ pub fn process(
                         |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
                     canonical_lookups(sync, from_source_side, &mut fields, from, &parent);
                 }
-                out.state
+                let behind = out
+                    .state
                     .confirm_written(&change.org, &fields, change.commit_ts);
                 // our write there landed on a live copy
                 out.state
                     .set_deleted_at(&change.org, false, change.commit_ts);
+                if let Some(g) = known_gid.as_ref().filter(|_| !behind.is_empty()) {
+                    // it was decided before the agreed values changed, or landed over an
+                    // edit made there: bring the org up to date
+                    out.items.push(SyncItem {
+                        target: change.org.clone(),
+                        object: object_name(sync, from_source_side).to_string(),
+                        global_id: g.clone(),
+                        op: Op::Upsert,
+                        payload: Default::default(),
+                        parents: Vec::new(),
+                    });
+                }
             }
             // our own delete or undelete landed: that is what the org now holds
             ChangeKind::Delete | ChangeKind::Undelete => {

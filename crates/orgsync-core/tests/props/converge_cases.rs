@@ -159,3 +159,87 @@ fn a_late_completion_does_not_revive_a_copy_deleted_since() {
         ],
     );
 }
+
+/// Our update was sent before a user's edit of the same field in the target and landed after
+/// it: the target holds our older value, while the ledger believed the user's (its commit time
+/// is after the send). Our own change event says what the target holds since it committed
+/// (merge: `confirm_written` takes the event's values as the shadow unless a newer fact is
+/// known; pipeline: the org is then brought up to date if that differs from the agreed value).
+#[test]
+fn our_write_landing_after_a_users_edit_is_not_mistaken_for_it() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 1,
+                values: [0, 0, 0],
+            },
+            Capture { org: 1, max: 1 },
+            Edit {
+                org: 1,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: Some((1, 1)),
+                same_instant: false,
+            },
+            Claim { org: 2, max: 1 },
+            Capture { org: 1, max: 1 },
+            Land { org: 2, locks: 0 },
+            Complete { org: 0, lose: 0 },
+            Claim { org: 0, max: 1 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 1,
+                value: 2,
+                also: None,
+                same_instant: false,
+            },
+        ],
+    );
+}
+
+/// Our update, decided before a user's newer edit in the target was captured, lands over that
+/// edit: the completion records what the target now holds, which is behind the agreed value,
+/// and no capture will queue it (polling sees no change of ours). Engine requirement
+/// (modelled in the simulation): after recording a completion, decide again, and requeue the
+/// item unless the answer is `Write::Nothing`.
+#[test]
+fn a_completion_that_leaves_the_target_behind_requeues_it() {
+    replay(
+        false,
+        &[
+            Create {
+                org: 1,
+                values: [0, 0, 0],
+            },
+            Capture { org: 1, max: 1 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 1,
+                value: 2,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Edit {
+                org: 1,
+                pick: 0,
+                field: 1,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
+            Capture { org: 0, max: 1 },
+            Claim { org: 1, max: 2 },
+            Capture { org: 1, max: 1 },
+        ],
+    );
+}

@@ -229,9 +229,13 @@ impl Sim {
         }
     }
 
-    /// Observer: a query read this row; what it cannot have seen precisely.
+    /// Observer: a query read this row; what it cannot have seen precisely: an edit older
+    /// than the row's SystemModstamp (a poll stamps it with the row's time), an edit back to
+    /// the value the ledger believes the org holds (no change to see), a life event followed
+    /// by another change (or undone) before the read.
     fn observe(&mut self, org: usize, id: &str) {
         let gid = self.orgs[org].gid_of(id);
+        let name = self.orgs[org].name.clone();
         let cdc = self.cdc;
         let row = self.orgs[org].rows.get_mut(id).expect("row");
         if !cdc {
@@ -241,12 +245,21 @@ impl Sim {
         let unseen: Vec<(String, i64)> = std::mem::take(&mut row.unseen).into_iter().collect();
         let life = row.unseen_life.take();
         let missed = std::mem::take(&mut row.missed_life);
+        let row = row.clone();
+        let shadow = self
+            .ledger
+            .states
+            .get(&gid)
+            .and_then(|s| s.shadows.get(&name));
         for (field, t) in unseen {
-            if t < modstamp {
-                let mut f = Fields::new();
-                f.insert(field, orgsync_core::model::FieldValue::Null);
-                for k in self.keys(org, &f).keys() {
-                    self.imprecise.insert((gid.clone(), k.clone()));
+            let mut f = Fields::new();
+            f.insert(field.clone(), row.fields[&field].clone());
+            for (k, v) in self.keys(org, &f) {
+                let looks_unchanged = shadow
+                    .and_then(|s| s.get(&k))
+                    .is_some_and(|s| orgsync_core::echo::same_value(&s.value, &v));
+                if t < modstamp || looks_unchanged {
+                    self.imprecise.insert((gid.clone(), k));
                 }
             }
         }
@@ -365,21 +378,10 @@ impl Sim {
         for key in keys {
             self.ledger.pending.remove(&key);
             let gid = key.1;
-            let state = self.ledger.states.get(&gid).cloned().unwrap_or_default();
-            let name = self.orgs[org].name.clone();
             let local_id = self.ledger.local.get(&(org, gid.clone())).cloned();
-            let held = Held {
-                local_id: local_id.as_deref(),
-                deleted: state.deleted.contains(&name),
-                shadow: state.shadows.get(&name),
-            };
-            let sync = &self.settings.syncs[0];
-            let write = decide(&self.settings, sync, &name, &gid, &state, held, &|_| {
-                ParentState::Landed
-            })
-            .expect("decidable");
+            let write = self.decide_for(org, &gid);
             if self.trace {
-                eprintln!("  claim {name} {gid} -> {write:?}");
+                eprintln!("  claim {} {gid} -> {write:?}", self.orgs[org].name);
             }
             let user_commits = local_id
                 .as_ref()
@@ -604,7 +606,35 @@ impl Sim {
             self.ledger
                 .ids
                 .insert((org, local_id.clone()), f.gid.clone());
-            self.ledger.local.insert((org, f.gid), local_id);
+            self.ledger.local.insert((org, f.gid.clone()), local_id);
+            // the write was decided from the state at claim time: if the agreed state moved on
+            // meanwhile, or it landed over a change made there since, the target is still
+            // behind, and nothing else may queue it
+            if self.decide_for(org, &f.gid) != Write::Nothing {
+                self.requeue(org, f.gid, 0);
+            }
         }
+    }
+
+    /// `write::decide` for (org, global id) from the ledger as it is now.
+    fn decide_for(&self, org: usize, gid: &GlobalId) -> Write {
+        let state = self.ledger.states.get(gid).cloned().unwrap_or_default();
+        let name = &self.orgs[org].name;
+        let local_id = self.ledger.local.get(&(org, gid.clone()));
+        let held = Held {
+            local_id: local_id.map(String::as_str),
+            deleted: state.deleted.contains(name),
+            shadow: state.shadows.get(name),
+        };
+        decide(
+            &self.settings,
+            &self.settings.syncs[0],
+            name,
+            gid,
+            &state,
+            held,
+            &|_| ParentState::Landed,
+        )
+        .expect("decidable")
     }
 }
