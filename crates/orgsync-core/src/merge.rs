@@ -46,7 +46,8 @@ pub struct Versioned {
 pub struct ShadowValue {
     /// The value.
     pub value: FieldValue,
-    /// Since when: the org's own commit time, or when our write to it was sent.
+    /// As of when it is known to hold it: the commit time of its own edit, or when our write
+    /// to it was sent, moved forward when a later change or read shows the same value.
     pub at: DateTime<Utc>,
 }
 
@@ -260,7 +261,17 @@ pub fn merge(
         let key = name.to_ascii_lowercase();
         let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
         if shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts) {
-            continue; // unchanged in that org since we last knew it (or our own echo)
+            // unchanged in that org since we last knew it (or our own echo); it still held it
+            // then, which a completion recorded later, as of an earlier send, must not undo
+            if let Some(s) = out
+                .state
+                .shadows
+                .get_mut(incoming.org)
+                .and_then(|s| s.get_mut(&key))
+            {
+                s.at = incoming.ts;
+            }
+            continue;
         }
         // the origin holds our last write instead of `value` if that write landed after its
         // edit; a write sent in the same millisecond as the edit is assumed to have landed after

@@ -243,3 +243,54 @@ fn a_completion_that_leaves_the_target_behind_requeues_it() {
         ],
     );
 }
+
+/// A user sets a field back to the value the ledger believes the target holds, over our
+/// update that landed just before; a poll reads it before that update's completion is
+/// recorded, which then claimed the target held our value (merge: a field read unchanged
+/// moves its shadow's time to the read, so the completion, stated as of the earlier send,
+/// does not override it).
+#[test]
+fn a_read_newer_than_a_completion_keeps_what_it_saw() {
+    replay(
+        false,
+        &[
+            Create {
+                org: 1,
+                values: [0, 0, 0],
+            },
+            Capture { org: 1, max: 1 },
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Edit {
+                org: 1,
+                pick: 0,
+                field: 1,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
+            Claim { org: 2, max: 1 },
+            Land { org: 2, locks: 0 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture { org: 1, max: 1 },
+            Delete { org: 2, pick: 0 },
+            Complete { org: 2, lose: 0 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Edit {
+                org: 0,
+                pick: 2,
+                field: 1,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Capture { org: 2, max: 1 },
+        ],
+    );
+}
