@@ -294,3 +294,53 @@ fn a_read_newer_than_a_completion_keeps_what_it_saw() {
         ],
     );
 }
+
+/// A user edits a field, then our delete lands before any poll: the poll reads the row in
+/// the recycle bin, and ignoring its values lost that edit (and made the later undelete write
+/// back a value it already held). Engine requirement (modelled): a deleted row read by a
+/// query is ingested as its values (a snapshot) and then the delete.
+#[test]
+fn a_deleted_rows_values_are_read_too() {
+    replay(
+        false,
+        &[
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Delete { org: 0, pick: 0 },
+            Create {
+                org: 1,
+                values: [0, 1, 0],
+            },
+            Capture { org: 1, max: 1 },
+            Delete { org: 0, pick: 0 },
+            Claim { org: 2, max: 1 },
+            Land { org: 0, locks: 0 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 1,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Delete { org: 2, pick: 0 },
+            Capture { org: 2, max: 1 },
+            Edit {
+                org: 1,
+                pick: 0,
+                field: 1,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Claim { org: 1, max: 1 },
+            Undelete { org: 2, pick: 2 },
+        ],
+    );
+}

@@ -199,6 +199,9 @@ impl Sim {
             if gid.is_none() {
                 return; // deleted before it was ever synced
             }
+            // the row in the recycle bin holds the values it had when deleted: edits made just
+            // before the delete are news too (merged while deleted, routed nowhere)
+            kinds.push(ChangeKind::Upsert);
             kinds.push(ChangeKind::Delete);
         } else {
             let known_deleted = gid
