@@ -261,12 +261,12 @@ impl Sim {
                 let looks_unchanged = shadow
                     .and_then(|s| s.get(&k))
                     .is_some_and(|s| orgsync_core::echo::same_value(&s.value, &v));
-                if t < modstamp || looks_unchanged {
+                if !cdc && (t < modstamp || looks_unchanged) {
                     self.imprecise.insert((gid.clone(), k));
                 }
             }
         }
-        if missed || life.is_some_and(|t| t < modstamp) {
+        if !cdc && (missed || life.is_some_and(|t| t < modstamp)) {
             self.imprecise.insert((gid, "life".into()));
         }
     }
@@ -539,7 +539,9 @@ impl Sim {
         let changed = self.orgs[f.org]
             .update(id, values, t, true)
             .map_err(|r| (r, id.to_string()))?;
-        for (row, field) in std::mem::take(&mut self.orgs[f.org].overwritten_unseen) {
+        let overwritten = std::mem::take(&mut self.orgs[f.org].overwritten_unseen);
+        // change events still tell of an edit we overwrote; a poll never sees it
+        for (row, field) in overwritten.into_iter().filter(|_| !self.cdc) {
             let mut one = Fields::new();
             one.insert(field, orgsync_core::model::FieldValue::Null);
             let gid = self.orgs[f.org].gid_of(&row);

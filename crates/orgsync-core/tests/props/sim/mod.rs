@@ -69,7 +69,8 @@ pub enum Action {
     Undelete { org: usize, pick: usize },
     /// The engine captures from an org: at most `max` events (CDC), or one poll.
     Capture { org: usize, max: usize },
-    /// A worker claims up to `max` due items for an org and decides their writes.
+    /// A worker claims up to `max` due items for an org and decides their writes (`org`
+    /// picks among the orgs with queued items, likewise below).
     Claim { org: usize, max: usize },
     /// The org receives the claimed writes; bit i of `locks` fails the i-th with a lock error.
     Land { org: usize, locks: u8 },
@@ -197,6 +198,14 @@ impl Sim {
         }
     }
 
+    /// The `pick`-th of the orgs in `orgs` (those a worker has something to do for), so that
+    /// worker actions seldom fall on an idle org.
+    fn busy(&self, orgs: impl Iterator<Item = usize>, pick: usize) -> Option<usize> {
+        let set: BTreeSet<usize> = orgs.collect();
+        let list: Vec<usize> = set.into_iter().collect();
+        list.get(pick % list.len().max(1)).copied()
+    }
+
     /// Perform one action.
     pub fn act(&mut self, a: &Action) {
         let n = self.orgs.len();
@@ -273,9 +282,24 @@ impl Sim {
                 self.record(org, &id, ts, Happened::Life(false));
             }
             Action::Capture { org, max } => self.capture(org % n, *max),
-            Action::Claim { org, max } => self.claim(org % n, *max, false),
-            Action::Land { org, locks } => self.land(org % n, *locks),
-            Action::Complete { org, lose } => self.complete(org % n, *lose),
+            Action::Claim { org, max } => {
+                let due = self.ledger.pending.keys().map(|(o, _)| *o);
+                if let Some(o) = self.busy(due, *org) {
+                    self.claim(o, *max, false);
+                }
+            }
+            Action::Land { org, locks } => {
+                let sent = self.ledger.flights.iter().filter(|f| f.landed.is_none());
+                if let Some(o) = self.busy(sent.map(|f| f.org), *org) {
+                    self.land(o, *locks);
+                }
+            }
+            Action::Complete { org, lose } => {
+                let landed = self.ledger.flights.iter().filter(|f| f.landed.is_some());
+                if let Some(o) = self.busy(landed.map(|f| f.org), *org) {
+                    self.complete(o, *lose);
+                }
+            }
         }
         self.ledger.tick += 1;
     }
