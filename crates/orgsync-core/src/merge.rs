@@ -84,15 +84,27 @@ impl RecordState {
     }
 
     /// Our own write to `org` was seen committed at `commit_ts` (a CDC event carrying our
-    /// client tag, with the values it set): that is what the org holds since then, unless a
-    /// newer fact is known. A shadow already holding the value moves its time forward to the
-    /// commit time (correcting an engine clock that runs behind the org's; never back: an echo
-    /// processed late must not take the time of a newer write back); a different, older
-    /// shadow value is replaced: a user's edit committed after our write was sent but before
-    /// it landed was overwritten by it, and a write whose completion was lost is known at
-    /// last. Returns the fields now known to differ from the agreed values (the org must be
-    /// brought up to date).
+    /// client tag, with the values it set): see [`RecordState::holds`].
     pub fn confirm_written(
+        &mut self,
+        org: &OrgName,
+        fields: &Fields,
+        commit_ts: DateTime<Utc>,
+    ) -> Vec<String> {
+        self.holds(org, fields, commit_ts)
+    }
+
+    /// `org` was seen holding `fields` at `commit_ts` without any of them being an edit made
+    /// there: our own write landed (its change event), or a copy was restored from the
+    /// recycle bin (an undelete brings back the values it had). That is what the org holds
+    /// since then, unless a newer fact is known. A shadow already holding the value moves its
+    /// time forward (correcting an engine clock that runs behind the org's; never back: an
+    /// echo processed late must not take the time of a newer write back); a different, older
+    /// shadow value is replaced: a user's edit committed after our write was sent but before
+    /// it landed was overwritten by it, a write whose completion was lost is known at last,
+    /// a restored copy holds its old values again. Returns the fields now known to differ
+    /// from the agreed values (the org must be brought up to date).
+    pub fn holds(
         &mut self,
         org: &OrgName,
         fields: &Fields,

@@ -174,7 +174,8 @@ pub fn process(
     };
 
     if change.kind != ChangeKind::Upsert {
-        // deletes and undeletes carry no fields; a repeat of the org's known state is an echo
+        // a repeat of the org's known state is an echo; an undelete may carry the restored
+        // values (a change event's), a delete carries none
         let deleted = change.kind == ChangeKind::Delete;
         if out.state.deleted.contains(&change.org) == deleted {
             out.dropped = Some(Dropped::NoChange);
@@ -197,6 +198,14 @@ pub fn process(
             out.items
                 .extend(targets.iter().map(|t| item(&t.org, t.source_side, op)));
         }
+        if !deleted {
+            // a restored copy holds the values it had when deleted: not edits (change events
+            // told those when they were made), but what it holds now
+            let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
+            let parent = |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
+            canonical_lookups(sync, from_source_side, &mut fields, &from_org_id, &parent);
+            out.state.holds(&change.org, &fields, change.commit_ts);
+        }
         // a losing event sends its org back to the agreed life
         realign(&mut out, &global_id);
         if !out.state.is_deleted() && !out.state.deleted.contains(&change.org) {
@@ -211,6 +220,12 @@ pub fn process(
         return Ok(out);
     }
 
+    if !out.state.deleted.contains(&change.org) {
+        // the org held a live copy then: a completion stated as of an earlier send (our delete
+        // that landed before a user restored the record) must not mark it deleted
+        out.state
+            .set_deleted_at(&change.org, false, change.commit_ts);
+    }
     let first_sight = out.state.life.is_none()
         && out.state.agreed.is_empty()
         && out.state.shadows.is_empty()

@@ -344,3 +344,90 @@ fn a_deleted_rows_values_are_read_too() {
         ],
     );
 }
+
+/// Our delete lands, a user restores the record there, and a poll reads it live before the
+/// delete's completion is recorded; the completion then marked the copy deleted and nothing
+/// ever deleted it (merge and pipeline: a captured edit or read of a live copy is a fact of
+/// liveness at its commit time, which an older completion does not override).
+#[test]
+fn a_late_delete_completion_does_not_hide_a_restored_copy() {
+    replay(
+        false,
+        &[
+            Create {
+                org: 1,
+                values: [0, 0, 0],
+            },
+            Capture { org: 1, max: 1 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Delete { org: 2, pick: 0 },
+            Capture { org: 0, max: 1 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Undelete { org: 1, pick: 0 },
+            Capture { org: 1, max: 1 },
+        ],
+    );
+}
+
+/// A user deletes and restores a record while our update to it is in flight; the update's
+/// completion is recorded before the restore is captured, and the restored (older) values
+/// were taken for an edit newer than the edit our update carried (pipeline: an undelete's
+/// restored values are what the org holds, `RecordState::holds`, never edits; engine: a
+/// change event's UNDELETE is one Undelete change carrying them).
+#[test]
+fn restored_values_are_not_edits() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Delete { org: 2, pick: 0 },
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 0,
+                values: [2, 0, 0],
+            },
+            Capture {
+                org: 0,
+                max: usize::MAX,
+            },
+            Claim { org: 0, max: 3 },
+            Land { org: 0, locks: 0 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Undelete { org: 2, pick: 0 },
+            Edit {
+                org: 1,
+                pick: 1,
+                field: 0,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture {
+                org: 1,
+                max: usize::MAX,
+            },
+            Delete { org: 0, pick: 2 },
+            Claim { org: 0, max: 1 },
+            Undelete { org: 2, pick: 0 },
+        ],
+    );
+}

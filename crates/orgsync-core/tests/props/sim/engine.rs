@@ -126,10 +126,8 @@ impl Sim {
             EventKind::Update if ev.fields.is_empty() => vec![],
             EventKind::Update => vec![upsert(&ev.fields, false)],
             EventKind::Delete => vec![(ChangeKind::Delete, Fields::new(), false)],
-            EventKind::Undelete => vec![
-                (ChangeKind::Undelete, Fields::new(), false),
-                upsert(&ev.fields, true),
-            ],
+            // the restored values are what it holds, not edits
+            EventKind::Undelete => vec![(ChangeKind::Undelete, ev.fields.clone(), true)],
         };
         if gid.is_none() && (ev.ours || ev.kind != EventKind::Create) {
             return; // a record never synced (or our write of one we cannot name): nothing to do
@@ -201,8 +199,8 @@ impl Sim {
             }
             // the row in the recycle bin holds the values it had when deleted: edits made just
             // before the delete are news too (merged while deleted, routed nowhere)
-            kinds.push(ChangeKind::Upsert);
             kinds.push(ChangeKind::Delete);
+            kinds.push(ChangeKind::Upsert);
         } else {
             let known_deleted = gid
                 .as_ref()
