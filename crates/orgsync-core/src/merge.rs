@@ -272,9 +272,11 @@ pub fn merge(
     for (name, value) in incoming.fields {
         let key = name.to_ascii_lowercase();
         let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
-        if shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts) {
+        if shadow.is_some_and(|s| same_value(&s.value, value) && s.at < incoming.ts) {
             // unchanged in that org since we last knew it (or our own echo); it still held it
-            // then, which a completion recorded later, as of an earlier send, must not undo
+            // then, which a completion recorded later, as of an earlier send, must not undo.
+            // (A change in the very millisecond our write was sent is not this: that write is
+            // taken to have landed after it, below, and the change is still a version.)
             if let Some(s) = out
                 .state
                 .shadows

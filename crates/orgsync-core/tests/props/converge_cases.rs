@@ -431,3 +431,62 @@ fn restored_values_are_not_edits() {
         ],
     );
 }
+
+/// A user's edit committed in the very millisecond our write of the same value was sent was
+/// taken for that write's echo and lost as a version, so an older edit elsewhere won (merge:
+/// a field equal to the shadow is "unchanged" only when strictly newer than the shadow; at
+/// the same millisecond our write is taken to have landed after the edit, which stays a
+/// version).
+#[test]
+fn an_edit_in_the_millisecond_our_write_was_sent_still_counts() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture { org: 2, max: 2 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Edit {
+                org: 0,
+                pick: 2,
+                field: 0,
+                value: 2,
+                also: None,
+                same_instant: false,
+            },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Delete { org: 2, pick: 1 },
+            Capture { org: 0, max: 1 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Complete { org: 0, lose: 0 },
+            Create {
+                org: 1,
+                values: [0, 0, 0],
+            },
+            Edit {
+                org: 1,
+                pick: 3,
+                field: 0,
+                value: 2,
+                also: None,
+                same_instant: false,
+            },
+            Claim { org: 0, max: 1 },
+        ],
+    );
+}

@@ -247,11 +247,8 @@ impl Sim {
         let life = row.unseen_life.take();
         let missed = std::mem::take(&mut row.missed_life);
         let row = row.clone();
-        let shadow = self
-            .ledger
-            .states
-            .get(&gid)
-            .and_then(|s| s.shadows.get(&name));
+        let state = self.ledger.states.get(&gid);
+        let shadow = state.and_then(|s| s.shadows.get(&name));
         for (field, t) in unseen {
             let mut f = Fields::new();
             f.insert(field.clone(), row.fields[&field].clone());
@@ -259,7 +256,10 @@ impl Sim {
                 let looks_unchanged = shadow
                     .and_then(|s| s.get(&k))
                     .is_some_and(|s| orgsync_core::echo::same_value(&s.value, &v));
-                if !cdc && (t < modstamp || looks_unchanged) {
+                // a read showing the agreed value cannot tell a user's edit from our write
+                let looks_ours =
+                    state.is_some_and(|s| orgsync_core::echo::same_value(s.agreed_value(&k), &v));
+                if !cdc && (t < modstamp || looks_unchanged || looks_ours) {
                     self.imprecise.insert((gid.clone(), k));
                 }
             }
