@@ -234,10 +234,12 @@ pub struct Incoming<'a> {
     pub fields: &'a Fields,
     /// Commit time.
     pub ts: DateTime<Utc>,
-    /// The fields are the record's state as read (a poll, a re-read, a created record), not a
-    /// list of edits: a value equal to the agreed one is then no new version of it, only news
-    /// that this org holds it. (A row's SystemModstamp says when the row last changed, not
-    /// when each field did: stamping every field with it made old values look new.)
+    /// The fields are the record's state as read (a poll, a re-read, a created record, a
+    /// pushed record), not a list of edits: a value equal to the org's shadow is then no
+    /// change, and one equal to the agreed one no new version of it, only news that this org
+    /// holds it. Otherwise (a change event's changed fields) every field changed at `ts`. (A
+    /// row's SystemModstamp says when the row last changed, not when each field did: stamping
+    /// every field with it made old values look new.)
     pub snapshot: bool,
 }
 
@@ -272,11 +274,15 @@ pub fn merge(
     for (name, value) in incoming.fields {
         let key = name.to_ascii_lowercase();
         let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
-        if shadow.is_some_and(|s| same_value(&s.value, value) && s.at < incoming.ts) {
+        if incoming.snapshot
+            && shadow.is_some_and(|s| same_value(&s.value, value) && s.at < incoming.ts)
+        {
             // unchanged in that org since we last knew it (or our own echo); it still held it
             // then, which a completion recorded later, as of an earlier send, must not undo.
             // (A change in the very millisecond our write was sent is not this: that write is
-            // taken to have landed after it, below, and the change is still a version.)
+            // taken to have landed after it, below, and the change is still a version. Nor is
+            // an edit: it says the field changed, so our write of that value had not landed
+            // yet, whatever its completion said.)
             if let Some(s) = out
                 .state
                 .shadows

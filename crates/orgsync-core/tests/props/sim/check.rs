@@ -111,7 +111,8 @@ impl Sim {
                     }
                 }
             }
-            let decidable = self.cdc || !self.lost.iter().any(|(_, g)| *g == gid);
+            let decidable =
+                self.cdc || !self.blind.contains(&gid) && !self.lost.iter().any(|(_, g)| *g == gid);
             // 3. the newest user life event decides (a delete wins a tie)
             let prio = |o: usize| Reverse(self.settings.priority(&self.orgs[o].name));
             let last_life = self

@@ -186,11 +186,13 @@ impl Sim {
                 .ledger
                 .flights
                 .iter()
-                .any(|f| f.org == org && f.gid == *g && f.landed.is_some())
+                .any(|f| f.org == org && f.gid == *g)
+            && !self.cdc
         {
-            // a query cannot tell our write from a user's edit, and the ledger does not know
-            // of the write yet: as good as a lost completion
-            self.lost.insert((org, g.clone()));
+            // a read while our write there is in flight: no query tells whether it was taken
+            // before the write landed or after (nor our value from a user's), and the
+            // completion will only say the write landed some time after it was sent
+            self.blind.insert(g.clone());
         }
         let mut kinds = Vec::new();
         if row.deleted {
@@ -552,7 +554,9 @@ impl Sim {
             let dirty = row.uncaptured > 0
                 || f.user_commits
                     .is_some_and(|(u, c)| u > 0 || c != row.user_commits);
-            if dirty || self.lost.contains(&(f.org, f.gid.clone())) {
+            // explained: a user's change it could not know of, a lost completion, or (polling)
+            // a read during one of our writes, which the completion cannot be ordered with
+            if dirty || self.lost.contains(&(f.org, f.gid.clone())) || self.blind.contains(&f.gid) {
                 self.stats.explained_echoes += 1;
             } else {
                 self.stats

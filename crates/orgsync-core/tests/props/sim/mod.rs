@@ -124,9 +124,12 @@ pub struct Sim {
     pub history: Vec<UserEvent>,
     /// (global id, merge key or "life") a poll cannot have seen precisely.
     pub imprecise: BTreeSet<(GlobalId, String)>,
-    /// (org, global id) whose write landed while its completion was lost, or was read by a
-    /// query before its completion was recorded: no query can tell it from a user's edit.
+    /// (org, global id) whose write landed while its completion was lost: under polling no
+    /// read tells that write from a user's edit.
     pub lost: BTreeSet<(usize, GlobalId)>,
+    /// Records read by a poll while a write to that copy was in flight: the read may be from
+    /// before the write landed or after, which nothing tells.
+    pub blind: BTreeSet<GlobalId>,
     pub trace: bool,
 }
 
@@ -155,6 +158,7 @@ impl Sim {
             history: Vec::new(),
             imprecise: BTreeSet::new(),
             lost: BTreeSet::new(),
+            blind: BTreeSet::new(),
             trace: std::env::var_os("SIM_TRACE").is_some(),
         }
     }
