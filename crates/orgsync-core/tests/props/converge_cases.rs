@@ -631,3 +631,58 @@ fn a_poll_during_our_write_is_undecidable_but_converges() {
         ],
     );
 }
+
+/// Change events: our update is refused (the copy was deleted meanwhile) and the copy is
+/// re-read; the re-read stamped the values in the recycle bin with the delete's time, making
+/// an older edit there beat a newer one elsewhere. Engine requirement (modelled): under CDC a
+/// re-read tells only the copy's life (a restored copy's values as what it holds); its edits
+/// come from the stream with their own times.
+#[test]
+fn a_reread_under_cdc_does_not_restamp_edits() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture { org: 0, max: 1 },
+            Edit {
+                org: 2,
+                pick: 0,
+                field: 1,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture { org: 2, max: 1 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Edit {
+                org: 2,
+                pick: 2,
+                field: 1,
+                value: 2,
+                also: None,
+                same_instant: false,
+            },
+            Edit {
+                org: 1,
+                pick: 0,
+                field: 1,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Delete { org: 2, pick: 0 },
+            Capture { org: 1, max: 2 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Undelete { org: 0, pick: 0 },
+        ],
+    );
+}

@@ -162,12 +162,14 @@ impl Sim {
             self.ledger.watermark[org] = self.ledger.watermark[org].max(*m);
         }
         for (_, id) in rows {
-            self.read_row(org, &id, all);
+            self.read_row(org, &id, all, all);
         }
     }
 
     /// Read one row as a query returns it and ingest it (a poll row or a re-read).
-    pub fn read_row(&mut self, org: usize, id: &str, again: bool) {
+    /// `again`: read even if this SystemModstamp was read before (a re-read); `again_all`: as
+    /// part of a full backup poll.
+    pub fn read_row(&mut self, org: usize, id: &str, again: bool, again_all: bool) {
         let row = self.orgs[org].rows[id].clone();
         let seen = self.ledger.seen.get(&(org, id.to_string())).copied();
         self.observe(org, id);
@@ -194,31 +196,38 @@ impl Sim {
             // completion will only say the write landed some time after it was sent
             self.blind.insert(g.clone());
         }
-        let mut kinds = Vec::new();
+        // under CDC a re-read only says whether the copy is deleted (the stream tells its
+        // edits, with their own times; a read would stamp them with the row's); a restored
+        // copy's values are what it holds, as its UNDELETE event would say
+        let life_only = self.cdc && !again_all;
+        let mut changes: Vec<(ChangeKind, Fields)> = Vec::new();
         if row.deleted {
             if gid.is_none() {
                 return; // deleted before it was ever synced
             }
             // the row in the recycle bin holds the values it had when deleted: edits made just
             // before the delete are news too (merged while deleted, routed nowhere)
-            kinds.push(ChangeKind::Delete);
-            kinds.push(ChangeKind::Upsert);
+            changes.push((ChangeKind::Delete, Fields::new()));
+            if !life_only {
+                changes.push((ChangeKind::Upsert, row.fields.clone()));
+            }
         } else {
             let known_deleted = gid
                 .as_ref()
                 .and_then(|g| self.ledger.states.get(g))
                 .is_some_and(|s| s.deleted.contains(&self.orgs[org].name));
-            if known_deleted {
-                kinds.push(ChangeKind::Undelete);
-            }
-            kinds.push(ChangeKind::Upsert);
-        }
-        for kind in kinds {
-            let fields = if kind == ChangeKind::Upsert {
-                row.fields.clone()
+            if life_only {
+                if known_deleted {
+                    changes.push((ChangeKind::Undelete, row.fields.clone()));
+                }
             } else {
-                Fields::new()
-            };
+                if known_deleted {
+                    changes.push((ChangeKind::Undelete, Fields::new()));
+                }
+                changes.push((ChangeKind::Upsert, row.fields.clone()));
+            }
+        }
+        for (kind, fields) in changes {
             self.handle(
                 org,
                 id,
@@ -432,7 +441,7 @@ impl Sim {
                     }
                     self.stats.rereads += 1;
                     self.ledger.flights.remove(i);
-                    self.read_row(org, &id, true);
+                    self.read_row(org, &id, true, false);
                     self.requeue(org, f.gid, 0);
                 }
             }
