@@ -139,24 +139,24 @@ fn scenarios_exercise_every_mechanism() {
                 st.explained_echoes += x.explained_echoes;
                 st.lost_completions += x.lost_completions;
                 st.lock_errors += x.lock_errors;
-                st.rereads += x.rereads;
+                st.refusals += x.refusals;
             }
         }
         eprintln!(
             "{}: {} writes, {} explained echo writes, {} lost completions, {} lock errors, \
-             {} re-reads; fields checked {} skipped {}, lives checked {} skipped {}",
+             {} refused writes; fields checked {} skipped {}, lives checked {} skipped {}",
             if cdc { "cdc" } else { "poll" },
             st.writes,
             st.explained_echoes,
             st.lost_completions,
             st.lock_errors,
-            st.rereads,
+            st.refusals,
             und.fields_checked,
             und.fields_skipped,
             und.lives_checked,
             und.lives_skipped
         );
-        assert!(st.lost_completions > 0 && st.lock_errors > 0 && st.rereads > 0);
+        assert!(st.lost_completions > 0 && st.lock_errors > 0 && st.refusals > 0);
         assert!(und.fields_checked > 0 && und.lives_checked > 0);
         if cdc {
             // change events tell everything: nothing is left undecided

@@ -635,8 +635,8 @@ fn a_poll_during_our_write_is_undecidable_but_converges() {
 /// Change events: our update is refused (the copy was deleted meanwhile) and the copy is
 /// re-read; the re-read stamped the values in the recycle bin with the delete's time, making
 /// an older edit there beat a newer one elsewhere. Engine requirement (modelled): under CDC a
-/// re-read tells only the copy's life (a restored copy's values as what it holds); its edits
-/// come from the stream with their own times.
+/// refused write is retried once the stream has passed the refusal, which tells the delete
+/// and the edits with their own times; a re-read is for polling.
 #[test]
 fn a_reread_under_cdc_does_not_restamp_edits() {
     replay(
@@ -683,6 +683,66 @@ fn a_reread_under_cdc_does_not_restamp_edits() {
             Claim { org: 0, max: 1 },
             Land { org: 0, locks: 0 },
             Undelete { org: 0, pick: 0 },
+        ],
+    );
+}
+
+/// Change events: our undelete is refused (a user had restored the copy, then edited it), and
+/// a re-read stamped that undelete with the row's SystemModstamp, after the edit: it then beat
+/// a user's delete made elsewhere in between, resurrecting the record (same requirement).
+#[test]
+fn a_refused_write_under_cdc_waits_for_the_stream() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Capture { org: 2, max: 1 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Claim { org: 0, max: 1 },
+            Delete { org: 2, pick: 0 },
+            Create {
+                org: 1,
+                values: [0, 0, 0],
+            },
+            Capture { org: 2, max: 1 },
+            Land { org: 0, locks: 0 },
+            Complete { org: 0, lose: 0 },
+            Undelete { org: 2, pick: 0 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Undelete { org: 0, pick: 0 },
+            Capture {
+                org: 0,
+                max: usize::MAX,
+            },
+            Delete { org: 0, pick: 1 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Edit {
+                org: 2,
+                pick: 0,
+                field: 2,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
+            Claim { org: 2, max: 2 },
         ],
     );
 }

@@ -162,14 +162,13 @@ impl Sim {
             self.ledger.watermark[org] = self.ledger.watermark[org].max(*m);
         }
         for (_, id) in rows {
-            self.read_row(org, &id, all, all);
+            self.read_row(org, &id, all);
         }
     }
 
     /// Read one row as a query returns it and ingest it (a poll row or a re-read).
-    /// `again`: read even if this SystemModstamp was read before (a re-read); `again_all`: as
-    /// part of a full backup poll.
-    pub fn read_row(&mut self, org: usize, id: &str, again: bool, again_all: bool) {
+    /// `again`: read even if this SystemModstamp was read before (a re-read).
+    pub fn read_row(&mut self, org: usize, id: &str, again: bool) {
         let row = self.orgs[org].rows[id].clone();
         let seen = self.ledger.seen.get(&(org, id.to_string())).copied();
         self.observe(org, id);
@@ -196,10 +195,6 @@ impl Sim {
             // completion will only say the write landed some time after it was sent
             self.blind.insert(g.clone());
         }
-        // under CDC a re-read only says whether the copy is deleted (the stream tells its
-        // edits, with their own times; a read would stamp them with the row's); a restored
-        // copy's values are what it holds, as its UNDELETE event would say
-        let life_only = self.cdc && !again_all;
         let mut changes: Vec<(ChangeKind, Fields)> = Vec::new();
         if row.deleted {
             if gid.is_none() {
@@ -208,24 +203,16 @@ impl Sim {
             // the row in the recycle bin holds the values it had when deleted: edits made just
             // before the delete are news too (merged while deleted, routed nowhere)
             changes.push((ChangeKind::Delete, Fields::new()));
-            if !life_only {
-                changes.push((ChangeKind::Upsert, row.fields.clone()));
-            }
+            changes.push((ChangeKind::Upsert, row.fields.clone()));
         } else {
             let known_deleted = gid
                 .as_ref()
                 .and_then(|g| self.ledger.states.get(g))
                 .is_some_and(|s| s.deleted.contains(&self.orgs[org].name));
-            if life_only {
-                if known_deleted {
-                    changes.push((ChangeKind::Undelete, row.fields.clone()));
-                }
-            } else {
-                if known_deleted {
-                    changes.push((ChangeKind::Undelete, Fields::new()));
-                }
-                changes.push((ChangeKind::Upsert, row.fields.clone()));
+            if known_deleted {
+                changes.push((ChangeKind::Undelete, Fields::new()));
             }
+            changes.push((ChangeKind::Upsert, row.fields.clone()));
         }
         for (kind, fields) in changes {
             self.handle(
@@ -439,9 +426,18 @@ impl Sim {
                     if self.trace {
                         eprintln!("  refused {refused:?} {} {id}", self.orgs[org].name);
                     }
-                    self.stats.rereads += 1;
+                    self.stats.refusals += 1;
                     self.ledger.flights.remove(i);
-                    self.read_row(org, &id, true, false);
+                    if self.cdc {
+                        // the change stream tells the delete or undelete with its own time
+                        // (a read would stamp it with the row's SystemModstamp, later than
+                        // the event when edits followed: an undelete would beat a newer
+                        // delete): try again once the stream has passed this refusal
+                        let mark = self.orgs[org].log.len();
+                        self.ledger.after_capture.insert((org, f.gid.clone()), mark);
+                    } else {
+                        self.read_row(org, &id, true);
+                    }
                     self.requeue(org, f.gid, 0);
                 }
             }

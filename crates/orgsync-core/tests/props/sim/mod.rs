@@ -107,7 +107,7 @@ pub struct Stats {
     pub explained_echoes: usize,
     pub lost_completions: usize,
     pub lock_errors: usize,
-    pub rereads: usize,
+    pub refusals: usize,
 }
 
 /// The world: orgs, the engine's ledger, the clock, and what the observer saw.
