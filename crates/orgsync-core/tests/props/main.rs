@@ -1,10 +1,10 @@
 //! Integration and property tests of orgsync-core (one binary: it links once).
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod cases;
 mod config;
 mod config_push;
 mod converge;
-mod converge_cases;
 mod mapping;
 mod merge;
 mod pipeline;

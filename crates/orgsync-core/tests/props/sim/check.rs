@@ -12,6 +12,9 @@ use super::{Happened, Sim};
 /// Rounds within which a quiet system must settle; more is write ping-pong.
 const ROUNDS: usize = 12;
 
+/// One row of a record in an org: its id, whether it is deleted, its values (merge keys).
+type RowCopy = (String, bool, Fields);
+
 /// What the checks could not decide (polling only), to report.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Undecided {
@@ -64,10 +67,10 @@ impl Sim {
         Err(format!("still writing after {ROUNDS} rounds (ping-pong)"))
     }
 
-    /// Per org, per global id: the rows carrying it (live ones first).
-    fn copies(&self) -> BTreeMap<GlobalId, Vec<Vec<(String, bool, Fields)>>> {
+    /// Per global id, per org: the rows carrying it.
+    fn copies(&self) -> BTreeMap<GlobalId, Vec<Vec<RowCopy>>> {
         let n = self.orgs.len();
-        let mut out: BTreeMap<GlobalId, Vec<Vec<(String, bool, Fields)>>> = BTreeMap::new();
+        let mut out: BTreeMap<GlobalId, Vec<Vec<RowCopy>>> = BTreeMap::new();
         for (i, o) in self.orgs.iter().enumerate() {
             for (id, r) in &o.rows {
                 let copies = out

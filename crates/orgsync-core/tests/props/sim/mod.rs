@@ -5,9 +5,11 @@
 //! error, or land while its completion is lost) → completion. Users act on any org at any
 //! moment in between. [`crate::converge`] drives it with proptest and checks the outcome.
 
+pub mod capture;
 pub mod check;
-pub mod engine;
+pub mod ledger;
 pub mod org;
+pub mod worker;
 
 use std::collections::BTreeSet;
 
@@ -15,7 +17,7 @@ use orgsync_core::config::Settings;
 use orgsync_core::mapping::to_merge_keys;
 use orgsync_core::model::{FieldValue, Fields, GlobalId};
 
-use engine::Ledger;
+use ledger::Ledger;
 use org::Org;
 
 /// The three topologies, as config text, with the orgs they use.
