@@ -10,6 +10,14 @@
 //! While the agreed life is deleted nothing but deletes is routed: an edit racing a delete is
 //! merged into the agreed fields (so a later undelete restores the newest values) and its org
 //! is sent the delete.
+//!
+//! Whatever the change, the org it came from ends up queued whenever it is now known to
+//! differ from the agreed state: its copy is live while the record is deleted or the other
+//! way round (a losing delete or undelete, or our own write decided before the life changed),
+//! its restored copy lacks what was agreed while it was deleted, or our own write landed over
+//! newer agreed values. An undelete's fields, when the source gives them (a change event's
+//! UNDELETE), are what the restored copy holds, never edits. A record seen for the first time
+//! is routed to every target even when none of its synced fields holds a value.
 
 use crate::config::{OrgName, Settings, SyncSettings};
 use crate::echo::origin_is_ours;
