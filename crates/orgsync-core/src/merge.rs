@@ -115,14 +115,12 @@ pub fn merge(
         let key = name.to_ascii_lowercase();
         let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
         if incoming.snapshot
-            && shadow.is_some_and(|s| same_value(&s.value, value) && s.at < incoming.ts)
+            && shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts)
         {
             // unchanged in that org since we last knew it (or our own echo); it still held it
             // then, which a completion recorded later, as of an earlier send, must not undo.
-            // (A change in the very millisecond our write was sent is not this: that write is
-            // taken to have landed after it, below, and the change is still a version. Nor is
-            // an edit: it says the field changed, so our write of that value had not landed
-            // yet, whatever its completion said.)
+            // (Not so for a change event's field: it says the field changed then, so our write
+            // of that value had not landed yet, whatever its completion said.)
             if let Some(s) = out
                 .state
                 .shadows

@@ -343,3 +343,43 @@ pub fn process(
     }
     Ok(out)
 }
+
+/// Drop from a read of a record (a poll, a re-read, an undelete's restored values; fields as
+/// named on the org it came from) every empty lookup whose agreed parent is deleted in that
+/// org or by agreement (`parent_deleted`): the engine calls this before [`process`] for such
+/// reads.
+///
+/// Why: Salesforce clears a child's lookup when its parent is deleted, with no change event
+/// and no new SystemModstamp, and restores it when the parent is undeleted. Read back, the
+/// empty lookup looked like an edit newer than the agreed one: it was adopted and written
+/// everywhere, and the restore was then undone. The lookup is dormant, not changed; the
+/// shadow keeps the parent, which is what the restore brings back. (A change event still
+/// counts: it says the field changed.)
+pub fn drop_dormant_lookups(
+    sync: &SyncSettings,
+    source_side: bool,
+    state: &RecordState,
+    fields: &mut crate::model::Fields,
+    parent_deleted: &dyn Fn(&GlobalId) -> bool,
+) {
+    for (p, _) in crate::mapping::sync_parents(sync, source_side) {
+        let name = if source_side {
+            &p.field
+        } else {
+            &p.target_field
+        };
+        let empty = fields.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(name)
+                && crate::echo::same_value(v, &crate::model::FieldValue::Null)
+        });
+        let dormant = match state.agreed_value(&p.field.to_ascii_lowercase()) {
+            crate::model::FieldValue::Text(t) => {
+                t.parse::<GlobalId>().is_ok_and(|g| parent_deleted(&g))
+            }
+            _ => false,
+        };
+        if empty && dormant {
+            fields.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        }
+    }
+}

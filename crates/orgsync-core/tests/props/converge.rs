@@ -67,6 +67,13 @@ fn script() -> impl Strategy<Value = Vec<Action>> {
     prop::collection::vec(action(), 1..80)
 }
 
+/// Scenarios with child records too (a lookup to the parent object).
+fn lookup_script() -> impl Strategy<Value = Vec<Action>> {
+    let child = (0usize..3, 0u8..4, 0usize..4)
+        .prop_map(|(org, name, parent)| Action::CreateChild { org, name, parent });
+    prop::collection::vec(prop_oneof![5 => action(), 1 => child], 1..80)
+}
+
 /// Run `script` on topology `t` (index into [`TOPOLOGIES`]) and check the outcome.
 pub fn run_on(cdc: bool, t: usize, script: &[Action]) -> Result<Undecided, String> {
     run_sim(cdc, t, script).map(|(u, _)| u)
@@ -107,6 +114,17 @@ proptest! {
 
     #[test]
     fn polling_converges(s in script()) {
+        run(false, &s)?;
+    }
+
+    #[test]
+    fn lookups_converge_cdc(s in lookup_script()) {
+        run(true, &s)?;
+    }
+
+    #[test]
+    #[ignore = "open (polling): a lookup restored by an undelete is invisible to polls, see cases::lookups"]
+    fn lookups_converge_polling(s in lookup_script()) {
         run(false, &s)?;
     }
 }

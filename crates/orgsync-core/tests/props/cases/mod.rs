@@ -5,6 +5,7 @@
 mod completions;
 mod in_flight;
 mod life;
+mod lookups;
 mod reads;
 
 use crate::converge::run_on;

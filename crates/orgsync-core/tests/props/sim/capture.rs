@@ -3,12 +3,12 @@
 //! know is read here: the orgs' change logs and rows as a query returns them; the observer's
 //! bookkeeping (what a poll cannot see) is kept apart in `observe`.
 
-use orgsync_core::model::{Change, ChangeKind, Fields, GlobalId, OrgId, Origin};
-use orgsync_core::pipeline::{Ledger as Lookup, process};
+use orgsync_core::model::{Change, ChangeKind, FieldValue, Fields, GlobalId, OrgId, Origin};
+use orgsync_core::pipeline::{Ledger as Lookup, drop_dormant_lookups, process};
 
 use super::Sim;
 use super::ledger::ts;
-use super::org::EventKind;
+use super::org::{self, EventKind};
 
 impl Sim {
     /// Capture from `org`: up to `max` change events, or one poll.
@@ -177,7 +177,7 @@ impl Sim {
         for (field, t) in unseen {
             let mut f = Fields::new();
             f.insert(field.clone(), row.fields[&field].clone());
-            for (k, v) in self.keys(org, &f) {
+            for (k, v) in self.canonical(org, row.object, &f) {
                 let looks_unchanged = shadow
                     .and_then(|s| s.get(&k))
                     .is_some_and(|s| orgsync_core::echo::same_value(&s.value, &v));
@@ -207,10 +207,32 @@ impl Sim {
         snapshot: bool,
         ours: bool,
     ) {
+        let state = gid
+            .as_ref()
+            .and_then(|g| self.ledger.states.get(g))
+            .cloned()
+            .unwrap_or_default();
         let o = &self.orgs[org];
+        let object = o.rows[id].object;
+        let mut fields = fields;
+        if snapshot && !ours {
+            // a lookup Salesforce cleared when its parent was deleted is no edit
+            let states = &self.ledger.states;
+            drop_dormant_lookups(
+                &self.settings.syncs[object],
+                o.source_side,
+                &state,
+                &mut fields,
+                &|g| {
+                    states
+                        .get(g)
+                        .is_some_and(|s| s.is_deleted() || s.deleted.contains(&o.name))
+                },
+            );
+        }
         let change = Change {
             org: o.name.clone(),
-            object: o.object.to_string(),
+            object: o.objects[object].name.to_string(),
             record_id: id.to_string(),
             global_id: gid.clone(),
             fields,
@@ -224,11 +246,6 @@ impl Sim {
             txn_id: format!("{}:{id}:{at}:{kind:?}", o.name),
             snapshot,
         };
-        let state = gid
-            .as_ref()
-            .and_then(|g| self.ledger.states.get(g))
-            .cloned()
-            .unwrap_or_default();
         let org_ids: Vec<(orgsync_core::config::OrgName, OrgId)> = self
             .orgs
             .iter()
@@ -237,13 +254,18 @@ impl Sim {
         let org_id = |n: &orgsync_core::config::OrgName| {
             org_ids.iter().find(|(o, _)| o == n).map(|(_, i)| i.clone())
         };
+        let ids = &self.ledger.ids;
+        let gid_of = |n: &orgsync_core::config::OrgName, _: &str, local: &str| {
+            let i = org_ids.iter().position(|(o, _)| o == n)?;
+            ids.get(&(i, local.to_string())).cloned()
+        };
         let lookup = Lookup {
             org_id: &org_id,
-            global_id_of: &|_, _, _| None,
+            global_id_of: &gid_of,
         };
         let out = process(
             &self.settings,
-            &self.settings.syncs[0],
+            &self.settings.syncs[object],
             &change,
             &state,
             lookup,
@@ -263,13 +285,42 @@ impl Sim {
                 change.org, change.fields, out.dropped
             );
         }
+        let revived = state.is_deleted() && !out.state.is_deleted();
         self.ledger.ids.insert((org, id.to_string()), g.clone());
         self.ledger.local.insert((org, g.clone()), id.to_string());
+        self.ledger.objects.insert(g.clone(), object);
+        if revived && object == 0 {
+            self.wake_children(&g);
+        }
         self.ledger.states.insert(g.clone(), out.state);
         for item in out.items {
             let t = self.org_index(&item.target);
             let due = self.ledger.tick;
             self.ledger.pending.entry((t, g.clone())).or_insert(due);
+        }
+    }
+
+    /// A parent's undelete stands: every org is queued for each child pointing at it (a
+    /// child synced while the parent was deleted got no lookup, and Salesforce restores only
+    /// the lookups it cleared). `decide` writes the lookup where a copy lacks it, once the
+    /// parent is back there.
+    fn wake_children(&mut self, parent: &GlobalId) {
+        let key = org::LOOKUP.to_ascii_lowercase();
+        let points = FieldValue::Text(parent.to_string());
+        let children: Vec<GlobalId> = self
+            .ledger
+            .states
+            .iter()
+            .filter(|(g, st)| {
+                self.ledger.objects.get(*g) == Some(&1) && st.agreed_value(&key) == &points
+            })
+            .map(|(g, _)| g.clone())
+            .collect();
+        let due = self.ledger.tick;
+        for c in children {
+            for t in 0..self.orgs.len() {
+                self.ledger.pending.entry((t, c.clone())).or_insert(due);
+            }
         }
     }
 

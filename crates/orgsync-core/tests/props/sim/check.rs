@@ -76,7 +76,7 @@ impl Sim {
                 let copies = out
                     .entry(o.gid_of(id))
                     .or_insert_with(|| vec![Vec::new(); n]);
-                let mut keyed = self.keys(i, &r.fields);
+                let mut keyed = self.canonical(i, r.object, &r.fields);
                 keyed.sort_keys();
                 copies[i].push((id.clone(), r.deleted, keyed));
             }
@@ -88,7 +88,14 @@ impl Sim {
     pub fn check(&self) -> Result<Undecided, String> {
         let mut und = Undecided::default();
         let names: Vec<&str> = self.orgs.iter().map(|o| o.name.as_str()).collect();
-        for (gid, copies) in self.copies() {
+        let all = self.copies();
+        // records live in the first org (the others must agree, checked below)
+        let live_records: Vec<GlobalId> = all
+            .iter()
+            .filter(|(_, c)| c[0].iter().any(|(_, d, _)| !d))
+            .map(|(g, _)| g.clone())
+            .collect();
+        for (gid, copies) in all {
             // 2. no duplicates
             for (i, c) in copies.iter().enumerate() {
                 if c.iter().filter(|(_, d, _)| !d).count() > 1 {
@@ -156,7 +163,14 @@ impl Sim {
                         _ => None,
                     })
                     .max_by_key(|(rank, _)| *rank);
-                let want = newest.map_or(&FieldValue::Null, |(_, v)| v);
+                let mut want = newest.map_or(&FieldValue::Null, |(_, v)| v);
+                // a lookup to a deleted parent is cleared (Salesforce), wherever it was set
+                if let FieldValue::Text(t) = want
+                    && let Ok(parent) = t.parse::<GlobalId>()
+                    && !live_records.contains(&parent)
+                {
+                    want = &FieldValue::Null;
+                }
                 if decidable && !self.imprecise.contains(&(gid.clone(), key.clone())) {
                     und.fields_checked += 1;
                     if !same_value(want, held) {

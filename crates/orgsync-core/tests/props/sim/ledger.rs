@@ -43,6 +43,8 @@ pub struct Ledger {
     pub states: BTreeMap<GlobalId, RecordState>,
     pub ids: BTreeMap<(usize, String), GlobalId>,
     pub local: BTreeMap<(usize, GlobalId), String>,
+    /// Which object each record is (0: parent, 1: child).
+    pub objects: BTreeMap<GlobalId, usize>,
     /// Queued items per (target, global id), merged while they wait: when they are due.
     pub pending: BTreeMap<(usize, GlobalId), u64>,
     pub flights: Vec<Flight>,

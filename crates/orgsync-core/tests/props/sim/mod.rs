@@ -40,6 +40,10 @@ const SYNC: &str = r#"
 object = "Account"
 target_object = "Customer__c"
 fields = ["Name", "Phone", { source = "Notes__c", target = "Vendor_Notes__c" }]
+[[sync]]
+object = "Contact"
+fields = ["LastName", "AccountId"]
+parents = [{ field = "AccountId", policy = "sync", object = "Account" }]
 "#;
 
 /// A value of the small domain users pick from: 0 is null.
@@ -55,6 +59,9 @@ pub fn value(code: u8) -> FieldValue {
 pub enum Action {
     /// A user creates a record with these values (0: left empty).
     Create { org: usize, values: [u8; 3] },
+    /// A user creates a child record named `name` pointing at the `parent`-th live parent
+    /// there (0: none).
+    CreateChild { org: usize, name: u8, parent: usize },
     /// A user edits one or two fields of a live record; `same_instant`: in the same
     /// millisecond as the previous commit (on another org), a tie.
     Edit {
@@ -179,15 +186,30 @@ impl Sim {
         self.now
     }
 
-    pub fn new_id(&mut self, org: usize) -> String {
-        let prefix = if org == 0 { "001" } else { "a00" };
+    pub fn new_id(&mut self, org: usize, object: usize) -> String {
+        let prefix = self.orgs[org].objects[object].prefix;
         self.next_id += 1;
         format!("{prefix}{:012}", self.next_id)
     }
 
-    /// Merge keys of fields named as in `org`.
-    pub fn keys(&self, org: usize, fields: &Fields) -> Fields {
-        to_merge_keys(&self.settings.syncs[0], self.orgs[org].source_side, fields)
+    /// Merge keys of fields of `object` named as in `org` (lookups still local ids).
+    pub fn keys(&self, org: usize, object: usize, fields: &Fields) -> Fields {
+        to_merge_keys(
+            &self.settings.syncs[object],
+            self.orgs[org].source_side,
+            fields,
+        )
+    }
+
+    /// Merge keys with lookups as their parent's global id (the canonical form).
+    pub fn canonical(&self, org: usize, object: usize, fields: &Fields) -> Fields {
+        let mut keyed = self.keys(org, object, fields);
+        let key = org::LOOKUP.to_ascii_lowercase();
+        if let Some(FieldValue::Text(p)) = keyed.get(&key).cloned() {
+            let gid = self.orgs[org].gid_of(&p).to_string();
+            keyed.insert(key, FieldValue::Text(gid));
+        }
+        keyed
     }
 
     fn record(&mut self, org: usize, id: &str, ts: i64, what: Happened) {
@@ -199,8 +221,35 @@ impl Sim {
     }
 
     fn record_fields(&mut self, org: usize, id: &str, ts: i64, fields: &Fields) {
-        for (k, v) in self.keys(org, fields) {
+        let object = self.orgs[org].rows[id].object;
+        for (k, v) in self.canonical(org, object, fields) {
             self.record(org, id, ts, Happened::Field(k, v));
+        }
+    }
+
+    /// A user creates a record of `object` in `org`.
+    fn user_create(&mut self, org: usize, object: usize, fields: &Fields) {
+        let id = self.new_id(org, object);
+        let ts = self.user_ts(org, false);
+        let done = self.orgs[org].create(&id, object, fields, None, ts, false);
+        assert_eq!(done, Ok(()));
+        self.record(org, &id, ts, Happened::Life(false));
+        let all = self.orgs[org].rows[&id].fields.clone();
+        self.record_fields(org, &id, ts, &all);
+    }
+
+    /// A lookup a user picks: 0 none, else one of the live parents in `org`.
+    fn parent_ref(&self, org: usize, code: usize) -> FieldValue {
+        let parents: Vec<&String> = self.orgs[org]
+            .rows
+            .iter()
+            .filter(|(_, r)| r.object == 0 && !r.deleted)
+            .map(|(id, _)| id)
+            .collect();
+        match code {
+            0 => FieldValue::Null,
+            _ if parents.is_empty() => FieldValue::Null,
+            c => FieldValue::Text(parents[(c - 1) % parents.len()].clone()),
         }
     }
 
@@ -218,19 +267,21 @@ impl Sim {
         match a {
             Action::Create { org, values } => {
                 let org = org % n;
-                let id = self.new_id(org);
-                let ts = self.user_ts(org, false);
-                let names = self.orgs[org].field_names;
+                let names = self.orgs[org].objects[0].fields;
                 let fields: Fields = names
                     .iter()
                     .zip(values)
                     .filter(|(_, c)| **c % 4 != 0)
                     .map(|(n, c)| (n.to_string(), value(*c)))
                     .collect();
-                self.orgs[org].create(&id, &fields, None, ts, false);
-                self.record(org, &id, ts, Happened::Life(false));
-                let all = self.orgs[org].rows[&id].fields.clone();
-                self.record_fields(org, &id, ts, &all);
+                self.user_create(org, 0, &fields);
+            }
+            Action::CreateChild { org, name, parent } => {
+                let org = org % n;
+                let mut fields = Fields::new();
+                fields.insert("LastName".into(), value(*name));
+                fields.insert(org::LOOKUP.into(), self.parent_ref(org, *parent));
+                self.user_create(org, 1, &fields);
             }
             Action::Edit {
                 org,
@@ -245,10 +296,19 @@ impl Sim {
                 let Some(id) = ids.get(pick % ids.len().max(1)).cloned() else {
                     return;
                 };
-                let names = self.orgs[org].field_names;
+                let object = self.orgs[org].rows[&id].object;
+                let names = self.orgs[org].objects[object].fields;
                 let fields: Fields = std::iter::once((*field, *code))
                     .chain(*also)
-                    .map(|(f, c)| (names[f % 3].to_string(), value(c)))
+                    .map(|(f, c)| {
+                        let name = names[f % names.len()];
+                        let v = if name == org::LOOKUP {
+                            self.parent_ref(org, usize::from(c))
+                        } else {
+                            value(c)
+                        };
+                        (name.to_string(), v)
+                    })
                     .collect();
                 let row = &self.orgs[org].rows[&id];
                 let changed: Fields = fields

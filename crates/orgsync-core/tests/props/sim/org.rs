@@ -3,6 +3,11 @@
 //! its pre-delete values and id), and its change log (CDC events in commit order). Users and
 //! the engine write through the same calls; the engine's writes carry our client tag.
 //!
+//! Two objects: a parent (Account on the hub, Customer__c elsewhere) and a child (Contact)
+//! with a lookup to it. As in Salesforce, deleting a parent clears its children's lookups in
+//! that org (without a change event or a new SystemModstamp), and undeleting it restores those
+//! not replaced meanwhile; a lookup to a parent in the recycle bin is refused.
+//!
 //! It also keeps what only an observer knows (never read by the engine): per row, the users'
 //! changes the engine has not captured yet, to tell an unavoidable write from an echo and to
 //! tell where a poll cannot be precise.
@@ -38,6 +43,10 @@ pub struct Event {
 /// One record row.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// 0: the parent object, 1: the child.
+    pub object: usize,
+    /// Child: the parent whose delete cleared its lookup (restored by its undelete).
+    pub restore: Option<String>,
     /// Every synced field by this org's name (null explicit).
     pub fields: Fields,
     /// The global-id field.
@@ -72,7 +81,21 @@ pub enum Refused {
     EntityIsDeleted,
     /// Undelete of a row that is not in the recycle bin.
     NotInBin,
+    /// A lookup to this parent, which is in the recycle bin.
+    ParentDeleted,
 }
+
+/// An object's names in one org.
+#[derive(Debug, Clone, Copy)]
+pub struct Object {
+    pub name: &'static str,
+    pub fields: &'static [&'static str],
+    /// Key prefix of its ids.
+    pub prefix: &'static str,
+}
+
+/// The child's lookup field (same name on every org).
+pub const LOOKUP: &str = "AccountId";
 
 /// One org.
 #[derive(Debug)]
@@ -81,8 +104,7 @@ pub struct Org {
     pub id: OrgId,
     /// Source-side names (the hub, the chain's first org).
     pub source_side: bool,
-    pub object: &'static str,
-    pub field_names: [&'static str; 3],
+    pub objects: [Object; 2],
     pub rows: BTreeMap<String, Row>,
     pub log: Vec<Event>,
     /// Time of its last commit (its SystemModstamps only increase).
@@ -99,16 +121,26 @@ impl Org {
                 .parse()
                 .expect("valid org id"),
             source_side,
-            object: if source_side {
-                "Account"
-            } else {
-                "Customer__c"
-            },
-            field_names: if source_side {
-                ["Name", "Phone", "Notes__c"]
-            } else {
-                ["Name", "Phone", "Vendor_Notes__c"]
-            },
+            objects: [
+                if source_side {
+                    Object {
+                        name: "Account",
+                        fields: &["Name", "Phone", "Notes__c"],
+                        prefix: "001",
+                    }
+                } else {
+                    Object {
+                        name: "Customer__c",
+                        fields: &["Name", "Phone", "Vendor_Notes__c"],
+                        prefix: "a00",
+                    }
+                },
+                Object {
+                    name: "Contact",
+                    fields: &["LastName", LOOKUP],
+                    prefix: "003",
+                },
+            ],
             rows: BTreeMap::new(),
             log: Vec::new(),
             last_ts: -1,
@@ -150,16 +182,20 @@ impl Org {
     }
 
     /// Insert a new row (`gid`: the global-id field, set by orgsync's upsert).
+    #[allow(clippy::too_many_arguments)]
     pub fn create(
         &mut self,
         id: &str,
+        object: usize,
         values: &Fields,
         gid: Option<GlobalId>,
         ts: i64,
         ours: bool,
-    ) {
+    ) -> Result<(), Refused> {
+        self.check_lookup(values)?;
+        let names = self.objects[object].fields;
         let mut fields = Fields::new();
-        for n in self.field_names {
+        for n in names {
             let v = values
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(n))
@@ -168,15 +204,13 @@ impl Org {
         }
         let mut unseen = BTreeMap::new();
         if !ours {
-            unseen = self
-                .field_names
-                .iter()
-                .map(|n| (n.to_string(), ts))
-                .collect();
+            unseen = names.iter().map(|n| (n.to_string(), ts)).collect();
         }
         self.rows.insert(
             id.to_string(),
             Row {
+                object,
+                restore: None,
                 fields: fields.clone(),
                 gid,
                 modstamp: ts,
@@ -190,6 +224,35 @@ impl Org {
         );
         self.touch(id, ts, ours);
         self.event(id, EventKind::Create, fields, ts, ours);
+        Ok(())
+    }
+
+    /// A lookup may not point at a parent in the recycle bin.
+    fn check_lookup(&self, values: &Fields) -> Result<(), Refused> {
+        let to_deleted = values.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(LOOKUP)
+                && matches!(v, FieldValue::Text(p) if self.rows.get(p).is_some_and(|r| r.deleted))
+        });
+        if to_deleted {
+            return Err(Refused::ParentDeleted);
+        }
+        Ok(())
+    }
+
+    /// A parent was deleted (or restored): its children's lookups are cleared (or restored,
+    /// where not replaced meanwhile), with no change event and no new SystemModstamp.
+    fn cascade(&mut self, parent: &str, deleted: bool) {
+        for row in self.rows.values_mut().filter(|r| r.object == 1) {
+            let points = matches!(&row.fields[LOOKUP], FieldValue::Text(p) if p == parent);
+            if deleted && points {
+                row.fields.insert(LOOKUP.into(), FieldValue::Null);
+                row.restore = Some(parent.to_string());
+            } else if !deleted && row.restore.as_deref() == Some(parent) {
+                row.fields
+                    .insert(LOOKUP.into(), FieldValue::Text(parent.to_string()));
+                row.restore = None;
+            }
+        }
     }
 
     /// Update fields of a live row; returns whether any value changed. A user's edit that
@@ -205,6 +268,8 @@ impl Org {
         if row.deleted {
             return Err(Refused::EntityIsDeleted);
         }
+        self.check_lookup(values)?;
+        let row = self.rows.get(id).expect("row");
         let mut changed = Fields::new();
         for (k, v) in values {
             if let Some((name, cur)) = row.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(k))
@@ -220,6 +285,9 @@ impl Org {
         let mut overwritten = Vec::new();
         for (k, v) in &changed {
             row.fields.insert(k.clone(), v.clone());
+            if k == LOOKUP {
+                row.restore = None;
+            }
             if !ours {
                 row.unseen.insert(k.clone(), ts);
             } else if row.unseen.remove(k).is_some() {
@@ -241,6 +309,7 @@ impl Org {
         row.deleted = true;
         row.life_event(ts, ours);
         self.event(id, EventKind::Delete, Fields::new(), ts, ours);
+        self.cascade(id, true);
         Ok(())
     }
 
@@ -253,6 +322,7 @@ impl Org {
         row.life_event(ts, ours);
         let fields = row.fields.clone();
         self.event(id, EventKind::Undelete, fields, ts, ours);
+        self.cascade(id, false);
         Ok(())
     }
 

@@ -2,8 +2,9 @@
 //! from the ledger as it is then, write to the org (which may refuse, fail with a lock
 //! error, or land while the completion is lost), and record completions.
 
-use orgsync_core::mapping::payload_values;
-use orgsync_core::model::{Fields, GlobalId};
+use orgsync_core::mapping::{Payload, PayloadValue};
+use orgsync_core::merge::RecordState;
+use orgsync_core::model::{FieldValue, Fields, GlobalId};
 use orgsync_core::write::{Held, ParentState, Write, carries, decide};
 
 use super::Sim;
@@ -42,6 +43,17 @@ impl Sim {
             let write = self.decide_for(org, &gid);
             if self.trace {
                 eprintln!("  claim {} {gid} -> {write:?}", self.orgs[org].name);
+            }
+            let waits = match &write {
+                Write::Update { parents, .. }
+                | Write::Create { parents, .. }
+                | Write::Undelete { parents, .. } => !parents.is_empty(),
+                _ => false,
+            };
+            if waits {
+                // a parent has not landed there yet: the item waits (Pending)
+                self.requeue(org, gid, RETRY_AFTER);
+                continue;
             }
             let user_commits = local_id
                 .as_ref()
@@ -89,12 +101,17 @@ impl Sim {
                     }
                     self.stats.refusals += 1;
                     self.ledger.flights.remove(i);
-                    if self.cdc {
+                    if self.cdc || refused == Refused::ParentDeleted {
                         // the change stream tells the delete or undelete with its own time
                         // (a read would stamp it with the row's SystemModstamp, later than
                         // the event when edits followed: an undelete would beat a newer
-                        // delete): try again once the stream has passed this refusal
-                        let mark = self.orgs[org].log.len();
+                        // delete): try again once the stream has passed this refusal (a
+                        // parent's delete, likewise, once a capture has seen it)
+                        let mark = if self.cdc {
+                            self.orgs[org].log.len()
+                        } else {
+                            self.ledger.polls[org]
+                        };
                         self.ledger.after_capture.insert((org, f.gid.clone()), mark);
                     } else {
                         self.read_row(org, &id, true);
@@ -111,47 +128,76 @@ impl Sim {
         *d = (*d).min(due);
     }
 
+    /// What a payload writes to `org` (lookups resolved to the parent's local id there) and
+    /// what that org then holds in merge keys (lookups as the parent's global id).
+    fn split(&self, org: usize, object: usize, payload: &Payload) -> (Fields, Fields) {
+        let sync = &self.settings.syncs[object];
+        let (mut to_org, mut held) = (Fields::new(), Fields::new());
+        for (k, v) in payload {
+            if k.eq_ignore_ascii_case(&sync.global_id_field) {
+                continue;
+            }
+            match v {
+                PayloadValue::Value { value } => {
+                    to_org.insert(k.clone(), value.clone());
+                    held.insert(k.clone(), value.clone());
+                }
+                PayloadValue::Reference { global_id, .. } => {
+                    if let Some(l) = self.ledger.local.get(&(org, global_id.clone())) {
+                        to_org.insert(k.clone(), FieldValue::Text(l.clone()));
+                        held.insert(k.clone(), FieldValue::Text(global_id.to_string()));
+                    }
+                }
+                PayloadValue::MatchByName { .. } => {}
+            }
+        }
+        let held = self.keys(org, object, &held);
+        (to_org, held)
+    }
+
     /// Write one decided item to its org.
     fn perform(&mut self, f: &Flight) -> Result<Landed, (Refused, String)> {
         let org = f.org;
-        let gid_field = self.settings.syncs[0].global_id_field.clone();
-        let values = |p: &orgsync_core::mapping::Payload| -> Fields {
-            payload_values(p)
-                .into_iter()
-                .filter(|(k, _)| !k.eq_ignore_ascii_case(&gid_field))
-                .collect()
-        };
+        let object = self.object_of(&f.gid);
         let landed = match &f.write {
             Write::Nothing => Landed::Nothing,
             Write::Update {
                 local_id, payload, ..
             } => {
-                let v = values(payload);
+                let (v, held) = self.split(org, object, payload);
                 self.update(f, local_id, &v)?;
                 Landed::Written {
                     local_id: local_id.clone(),
-                    fields: self.keys(org, &v),
+                    fields: held,
                     deleted: None,
                 }
             }
             Write::Create { payload, .. } => {
-                let v = values(payload);
+                let (v, mut held) = self.split(org, object, payload);
                 let id = match self.orgs[org].live_with_gid(&f.gid) {
                     Some(id) => {
                         self.update(f, &id, &v)?;
                         id
                     }
                     None => {
-                        let id = self.new_id(org);
+                        let id = self.new_id(org, object);
                         let t = self.write_ts();
                         self.stats.writes += 1;
-                        self.orgs[org].create(&id, &v, Some(f.gid.clone()), t, true);
+                        self.orgs[org]
+                            .create(&id, object, &v, Some(f.gid.clone()), t, true)
+                            .map_err(|r| (r, id.clone()))?;
+                        // a new copy holds nothing in the fields not written (a dormant
+                        // lookup, a field whose direction does not reach there)
+                        for f in &self.settings.syncs[object].fields {
+                            held.entry(f.source.to_ascii_lowercase())
+                                .or_insert(FieldValue::Null);
+                        }
                         id
                     }
                 };
                 Landed::Written {
                     local_id: id,
-                    fields: self.keys(org, &v),
+                    fields: held,
                     deleted: Some(false),
                 }
             }
@@ -181,13 +227,13 @@ impl Sim {
                 self.orgs[org]
                     .undelete(local_id, t, true)
                     .map_err(|r| (r, local_id.clone()))?;
-                let v = values(then);
-                if carries(&self.settings.syncs[0], then) {
+                let (v, held) = self.split(org, object, then);
+                if carries(&self.settings.syncs[object], then) {
                     self.update(f, local_id, &v)?;
                 }
                 Landed::Written {
                     local_id: local_id.clone(),
-                    fields: self.keys(org, &v),
+                    fields: held,
                     deleted: Some(false),
                 }
             }
@@ -211,7 +257,8 @@ impl Sim {
             let mut one = Fields::new();
             one.insert(field, orgsync_core::model::FieldValue::Null);
             let gid = self.orgs[f.org].gid_of(&row);
-            for k in self.keys(f.org, &one).keys() {
+            let object = self.orgs[f.org].rows[&row].object;
+            for k in self.keys(f.org, object, &one).keys() {
                 self.imprecise.insert((gid.clone(), k.clone()));
             }
         }
@@ -299,15 +346,25 @@ impl Sim {
             deleted: state.deleted.contains(name),
             shadow: state.shadows.get(name),
         };
-        decide(
-            &self.settings,
-            &self.settings.syncs[0],
-            name,
-            gid,
-            &state,
-            held,
-            &|_| ParentState::Landed,
-        )
-        .expect("decidable")
+        // a parent deleted by agreement: dormant; landed where its live copy is known there;
+        // else missing (the item waits for it)
+        let parent = |p: &GlobalId| {
+            let st = self.ledger.states.get(p);
+            if st.is_some_and(RecordState::is_deleted) {
+                ParentState::Deleted
+            } else if self.ledger.local.contains_key(&(org, p.clone()))
+                && !st.is_some_and(|s| s.deleted.contains(name))
+            {
+                ParentState::Landed
+            } else {
+                ParentState::Missing
+            }
+        };
+        let sync = &self.settings.syncs[self.object_of(gid)];
+        decide(&self.settings, sync, name, gid, &state, held, &parent).expect("decidable")
+    }
+
+    pub fn object_of(&self, gid: &GlobalId) -> usize {
+        self.ledger.objects.get(gid).copied().unwrap_or(0)
     }
 }
