@@ -107,3 +107,106 @@ fn a_lookup_restored_by_an_undelete_reaches_the_other_orgs() {
         ],
     );
 }
+
+/// Change events: a user empties a child's lookup while its parent is deleted in another org
+/// (where Salesforce had emptied that copy's lookup too); our undelete of the parent there
+/// then restored the old lookup, invisibly, over the agreed empty one. Engine requirement
+/// (modelled): a parent's undelete, captured or ours landed, queues that org's children
+/// pointing at it (by agreement or in their copy there).
+#[test]
+fn a_restored_lookup_the_others_emptied_is_emptied_again() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            CreateChild {
+                org: 2,
+                name: 0,
+                parent: 0,
+            },
+            Undelete { org: 0, pick: 0 },
+            Undelete { org: 0, pick: 0 },
+            CreateChild {
+                org: 2,
+                name: 3,
+                parent: 1,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture {
+                org: 2,
+                max: 18446744073709551615,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Undelete { org: 0, pick: 0 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Delete { org: 0, pick: 0 },
+            Claim { org: 0, max: 1 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Land { org: 0, locks: 0 },
+            Edit {
+                org: 2,
+                pick: 0,
+                field: 0,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
+            Undelete { org: 2, pick: 0 },
+            Delete { org: 2, pick: 1 },
+            Complete { org: 0, lose: 0 },
+            Delete { org: 2, pick: 1 },
+            Undelete { org: 1, pick: 0 },
+            Claim { org: 0, max: 2 },
+            Claim { org: 0, max: 2 },
+            Capture { org: 0, max: 2 },
+            Claim { org: 0, max: 1 },
+            Edit {
+                org: 2,
+                pick: 3,
+                field: 0,
+                value: 3,
+                also: Some((1, 0)),
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+        ],
+    );
+}

@@ -289,8 +289,14 @@ impl Sim {
         self.ledger.ids.insert((org, id.to_string()), g.clone());
         self.ledger.local.insert((org, g.clone()), id.to_string());
         self.ledger.objects.insert(g.clone(), object);
-        if revived && object == 0 {
-            self.wake_children(&g);
+        if object == 0 && (revived || kind == ChangeKind::Undelete) {
+            // revived: every org; restored there: that org's lookups came back
+            let orgs: Vec<usize> = if revived {
+                (0..self.orgs.len()).collect()
+            } else {
+                vec![org]
+            };
+            self.wake_children(&g, &orgs);
         }
         self.ledger.states.insert(g.clone(), out.state);
         for item in out.items {
@@ -300,27 +306,29 @@ impl Sim {
         }
     }
 
-    /// A parent's undelete stands: every org is queued for each child pointing at it (a
-    /// child synced while the parent was deleted got no lookup, and Salesforce restores only
-    /// the lookups it cleared). `decide` writes the lookup where a copy lacks it, once the
-    /// parent is back there.
-    fn wake_children(&mut self, parent: &GlobalId) {
+    /// A parent came back: `orgs` are queued for each child pointing at it, by agreement or
+    /// in that org's copy. A child synced while the parent was deleted got no lookup, and
+    /// Salesforce restores only the lookups it cleared, invisibly (a restored lookup may be
+    /// one the others have emptied since). `decide` then writes what a copy lacks.
+    pub(super) fn wake_children(&mut self, parent: &GlobalId, orgs: &[usize]) {
         let key = org::LOOKUP.to_ascii_lowercase();
         let points = FieldValue::Text(parent.to_string());
-        let children: Vec<GlobalId> = self
-            .ledger
-            .states
-            .iter()
-            .filter(|(g, st)| {
-                self.ledger.objects.get(*g) == Some(&1) && st.agreed_value(&key) == &points
-            })
-            .map(|(g, _)| g.clone())
-            .collect();
-        let due = self.ledger.tick;
-        for c in children {
-            for t in 0..self.orgs.len() {
-                self.ledger.pending.entry((t, c.clone())).or_insert(due);
+        let names: Vec<_> = self.orgs.iter().map(|o| o.name.clone()).collect();
+        let mut wake = Vec::new();
+        for (g, st) in &self.ledger.states {
+            if self.ledger.objects.get(g) != Some(&1) {
+                continue;
             }
+            for &t in orgs {
+                let held = st.shadows.get(&names[t]).and_then(|s| s.get(&key));
+                if st.agreed_value(&key) == &points || held.is_some_and(|h| h.value == points) {
+                    wake.push((t, g.clone()));
+                }
+            }
+        }
+        let due = self.ledger.tick;
+        for k in wake {
+            self.ledger.pending.entry(k).or_insert(due);
         }
     }
 

@@ -315,11 +315,14 @@ impl Sim {
                 self.requeue(org, f.gid, RETRY_AFTER);
                 continue;
             }
+            let restored_parent =
+                matches!(f.write, Write::Undelete { .. }) && self.object_of(&f.gid) == 0;
             let name = self.orgs[org].name.clone();
             let state = self.ledger.states.entry(f.gid.clone()).or_default();
             if let Some(d) = deleted {
                 state.set_deleted_at(&name, d, ts(f.sent));
             }
+
             if !fields.is_empty() {
                 state.record_written(&name, &fields, ts(f.sent));
             }
@@ -331,7 +334,11 @@ impl Sim {
             // meanwhile, or it landed over a change made there since, the target is still
             // behind, and nothing else may queue it
             if self.decide_for(org, &f.gid) != Write::Nothing {
-                self.requeue(org, f.gid, 0);
+                self.requeue(org, f.gid.clone(), 0);
+            }
+            if restored_parent {
+                // our undelete restored the lookups Salesforce had cleared there
+                self.wake_children(&f.gid, &[org]);
             }
         }
     }
