@@ -45,9 +45,8 @@ fn our_write_landing_after_a_users_edit_is_not_mistaken_for_it() {
 
 /// A user's edit committed in the very millisecond our write of the same value was sent was
 /// taken for that write's echo and lost as a version, so an older edit elsewhere won (merge:
-/// a field equal to the shadow is "unchanged" only when strictly newer than the shadow; at
-/// the same millisecond our write is taken to have landed after the edit, which stays a
-/// version).
+/// only a snapshot compares a field with the shadow; a change event's field did change, so it
+/// stays a version, and our write is taken to have landed after it).
 #[test]
 fn an_edit_in_the_millisecond_our_write_was_sent_still_counts() {
     replay(
