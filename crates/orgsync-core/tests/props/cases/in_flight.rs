@@ -241,3 +241,74 @@ fn a_poll_during_our_write_is_undecidable_but_converges() {
         ],
     );
 }
+
+/// Change events: a user deletes and restores a copy while our update to it is in flight; the
+/// restore's values (older than our write, newer than its send) are recorded first, the
+/// completion cannot override them, and the item queued by the restore wrote our value again
+/// (an echo). Engine requirement (modelled): when a capture made during a write's flight
+/// recorded something newer than its send, the next decision for that copy waits for the
+/// target's next capture (our own change event tells which came last).
+#[test]
+fn a_completion_overlapping_a_capture_waits_for_the_echo() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Capture { org: 0, max: 1 },
+            Edit {
+                org: 2,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: Some((0, 1)),
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Claim { org: 0, max: 1 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Land { org: 0, locks: 0 },
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Capture { org: 0, max: 1 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Delete { org: 1, pick: 0 },
+            Complete { org: 0, lose: 0 },
+            Claim { org: 0, max: 1 },
+            Undelete { org: 1, pick: 0 },
+            Capture { org: 1, max: 3 },
+            Land { org: 0, locks: 0 },
+            Complete { org: 0, lose: 0 },
+            Claim { org: 1, max: 1 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+        ],
+    );
+}

@@ -319,12 +319,27 @@ impl Sim {
                 matches!(f.write, Write::Undelete { .. }) && self.object_of(&f.gid) == 0;
             let name = self.orgs[org].name.clone();
             let state = self.ledger.states.entry(f.gid.clone()).or_default();
+            // a capture while the write was in flight stated something newer than the send:
+            // whether the write landed before or after it, only the target's next capture
+            // tells (our own change event, the next poll); decide again only after that
+            let sent = ts(f.sent);
+            let shadow = state.shadows.get(&name);
+            let ambiguous = fields
+                .keys()
+                .any(|k| shadow.and_then(|s| s.get(k)).is_some_and(|s| s.at > sent));
             if let Some(d) = deleted {
-                state.set_deleted_at(&name, d, ts(f.sent));
+                state.set_deleted_at(&name, d, sent);
             }
-
             if !fields.is_empty() {
-                state.record_written(&name, &fields, ts(f.sent));
+                state.record_written(&name, &fields, sent);
+            }
+            if ambiguous {
+                let mark = if self.cdc {
+                    self.orgs[org].log.len()
+                } else {
+                    self.ledger.polls[org]
+                };
+                self.ledger.after_capture.insert((org, f.gid.clone()), mark);
             }
             self.ledger
                 .ids
