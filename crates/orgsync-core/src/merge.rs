@@ -3,12 +3,16 @@
 //! Per record (global id) the ledger keeps, by *source-side field name*:
 //! - the **agreed** value of each field, with the commit time and org of the write that set it
 //!   (a per-field last-writer-wins register);
-//! - per org, the **shadow**: the value that org holds as far as we know, and since when (the
+//! - per org, the **shadow**: the value that org holds as far as we know, and as of when (the
 //!   commit time of its own edit, or the time our write to it was *sent* — a lower bound of its
 //!   commit time, so the echo of that write, committed later, is recognised as unchanged, while
-//!   an edit committed before the write is known to have been overwritten by it).
+//!   an edit committed before the write is known to have been overwritten by it — moved
+//!   forward by later reads and by our own change events). A fact never replaces a newer one
+//!   ([`RecordState::record_written`], [`RecordState::holds`]): completions are recorded after
+//!   captures that may have seen what happened next.
 //!
-//! A field whose incoming value equals the org's shadow did not change there and is ignored. A
+//! In a snapshot (a poll, a re-read) a field whose value equals the org's shadow did not
+//! change there and is ignored; a change event's field did change, whatever the shadow says. A
 //! changed field made on top of the agreed value passes (unless older than it); a changed field
 //! made without having seen the agreed value is a **conflict** and goes to the policy. Under
 //! last-writer-wins the order is (commit time, then lower priority number), a total order, so
@@ -19,106 +23,18 @@
 //! write of another value landed after its edit and so overwrote it. Those fields come back in
 //! [`MergeResult::rewrite_origin`].
 
+mod state;
+
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use state::{RecordState, ShadowValue, Versioned};
+
 use crate::config::{ConflictPolicy, OrgName};
 use crate::echo::same_value;
-use crate::life::Life;
 use crate::model::{FieldValue, Fields};
-
-/// A value with when and where it was written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Versioned {
-    /// The value.
-    pub value: FieldValue,
-    /// Commit time of the edit that produced it.
-    pub ts: DateTime<Utc>,
-    /// The org where that edit was made.
-    pub org: OrgName,
-}
-
-/// What an org holds for one field, as far as we know.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShadowValue {
-    /// The value.
-    pub value: FieldValue,
-    /// Since when: the org's own commit time, or when our write to it was sent.
-    pub at: DateTime<Utc>,
-}
-
-/// The merge state of one record; field keys are lowercased source-side names.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RecordState {
-    /// The agreed value per field.
-    pub agreed: BTreeMap<String, Versioned>,
-    /// The agreed life (live or deleted) and the event that set it; None: never recorded,
-    /// which counts as live (see [`crate::life`]).
-    #[serde(default)]
-    pub life: Option<Life>,
-    /// Per org, what it holds.
-    pub shadows: BTreeMap<OrgName, BTreeMap<String, ShadowValue>>,
-    /// Orgs where the record is deleted (in the recycle bin or gone).
-    #[serde(default)]
-    pub deleted: BTreeSet<OrgName>,
-}
-
-impl RecordState {
-    /// Whether the agreed life is deleted.
-    pub fn is_deleted(&self) -> bool {
-        crate::life::is_deleted(self.life.as_ref())
-    }
-
-    /// The agreed value of a field (merge key); a field never recorded is null.
-    pub fn agreed_value(&self, key: &str) -> &FieldValue {
-        self.agreed.get(key).map_or(&FieldValue::Null, |v| &v.value)
-    }
-
-    /// Our own write to `org` was seen committed at `commit_ts` (a CDC event carrying our
-    /// client tag): move the shadow's time forward to that commit time for the fields that
-    /// still hold the written value, correcting an engine clock that runs behind the org's.
-    /// Only forward: an echo processed late must not take the time of a newer write back.
-    pub fn confirm_written(&mut self, org: &OrgName, fields: &Fields, commit_ts: DateTime<Utc>) {
-        let Some(shadow) = self.shadows.get_mut(org) else {
-            return;
-        };
-        for (k, v) in fields {
-            if let Some(s) = shadow.get_mut(&k.to_ascii_lowercase())
-                && same_value(&s.value, v)
-            {
-                s.at = s.at.max(commit_ts);
-            }
-        }
-    }
-
-    /// Record that the record is now deleted (or restored) in `org`: call when such a change
-    /// is captured there, and when our delete or undelete of it succeeded.
-    pub fn set_deleted(&mut self, org: &OrgName, deleted: bool) {
-        if deleted {
-            self.deleted.insert(org.clone());
-        } else {
-            self.deleted.remove(org);
-        }
-    }
-
-    /// Record that `org` now holds `fields` since `at` (call when a write to it succeeded,
-    /// with `at` = when the write was sent).
-    pub fn record_written(&mut self, org: &OrgName, fields: &Fields, at: DateTime<Utc>) {
-        let shadow = self.shadows.entry(org.clone()).or_default();
-        for (k, v) in fields {
-            shadow.insert(
-                k.to_ascii_lowercase(),
-                ShadowValue {
-                    value: v.clone(),
-                    at,
-                },
-            );
-        }
-    }
-}
 
 /// Why a conflict was resolved the way it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,10 +74,12 @@ pub struct Incoming<'a> {
     pub fields: &'a Fields,
     /// Commit time.
     pub ts: DateTime<Utc>,
-    /// The fields are the record's state as read (a poll, a re-read, a created record), not a
-    /// list of edits: a value equal to the agreed one is then no new version of it, only news
-    /// that this org holds it. (A row's SystemModstamp says when the row last changed, not
-    /// when each field did: stamping every field with it made old values look new.)
+    /// The fields are the record's state as read (a poll, a re-read, a created record, a
+    /// pushed record), not a list of edits: a value equal to the org's shadow is then no
+    /// change, and one equal to the agreed one no new version of it, only news that this org
+    /// holds it. Otherwise (a change event's changed fields) every field changed at `ts`. (A
+    /// row's SystemModstamp says when the row last changed, not when each field did: stamping
+    /// every field with it made old values look new.)
     pub snapshot: bool,
 }
 
@@ -196,8 +114,22 @@ pub fn merge(
     for (name, value) in incoming.fields {
         let key = name.to_ascii_lowercase();
         let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
-        if shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts) {
-            continue; // unchanged in that org since we last knew it (or our own echo)
+        if incoming.snapshot
+            && shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts)
+        {
+            // unchanged in that org since we last knew it (or our own echo); it still held it
+            // then, which a completion recorded later, as of an earlier send, must not undo.
+            // (Not so for a change event's field: it says the field changed then, so our write
+            // of that value had not landed yet, whatever its completion said.)
+            if let Some(s) = out
+                .state
+                .shadows
+                .get_mut(incoming.org)
+                .and_then(|s| s.get_mut(&key))
+            {
+                s.at = incoming.ts;
+            }
+            continue;
         }
         // the origin holds our last write instead of `value` if that write landed after its
         // edit; a write sent in the same millisecond as the edit is assumed to have landed after

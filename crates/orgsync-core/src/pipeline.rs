@@ -10,6 +10,14 @@
 //! While the agreed life is deleted nothing but deletes is routed: an edit racing a delete is
 //! merged into the agreed fields (so a later undelete restores the newest values) and its org
 //! is sent the delete.
+//!
+//! Whatever the change, the org it came from ends up queued whenever it is now known to
+//! differ from the agreed state: its copy is live while the record is deleted or the other
+//! way round (a losing delete or undelete, or our own write decided before the life changed),
+//! its restored copy lacks what was agreed while it was deleted, or our own write landed over
+//! newer agreed values. An undelete's fields, when the source gives them (a change event's
+//! UNDELETE), are what the restored copy holds, never edits. A record seen for the first time
+//! is routed to every target even when none of its synced fields holds a value.
 
 use crate::config::{OrgName, Settings, SyncSettings};
 use crate::echo::origin_is_ours;
@@ -89,42 +97,79 @@ pub fn process(
         ..Outcome::default()
     };
     let tag = &settings.engine.client_tag;
-    if change
+    let own = change
         .origin
         .client_tag
         .as_deref()
-        .is_some_and(|t| origin_is_ours(&format!("client={t}"), tag))
-    {
+        .is_some_and(|t| origin_is_ours(&format!("client={t}"), tag));
+    let from_org_id = (ledger.org_id)(&change.org);
+    let known_gid = change
+        .global_id
+        .clone()
+        .or_else(|| (ledger.global_id_of)(&change.org, &change.object, &change.record_id));
+    let from_source_side = settings.topology.is_source_side(&change.org);
+    let realign = |out: &mut Outcome, global_id: &GlobalId| {
+        // whatever this change was, the org must end with the agreed life
+        if let Some(op) = out.state.life_to_fix(&change.org) {
+            out.items.push(SyncItem {
+                target: change.org.clone(),
+                object: object_name(sync, from_source_side).to_string(),
+                global_id: global_id.clone(),
+                op,
+                payload: Default::default(),
+                parents: Vec::new(),
+            });
+        }
+    };
+    if own {
         out.dropped = Some(Dropped::OwnWrite);
+        out.global_id = known_gid.clone();
         match change.kind {
             ChangeKind::Upsert => {
-                let side = settings.topology.is_source_side(&change.org);
-                let mut fields = to_merge_keys(sync, side, &change.fields);
-                if let Some(from) = (ledger.org_id)(&change.org) {
+                let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
+                if let Some(from) = &from_org_id {
                     let parent =
                         |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
-                    canonical_lookups(sync, side, &mut fields, &from, &parent);
+                    canonical_lookups(sync, from_source_side, &mut fields, from, &parent);
                 }
-                out.state
+                let behind = out
+                    .state
                     .confirm_written(&change.org, &fields, change.commit_ts);
+                // our write there landed on a live copy
+                out.state
+                    .set_deleted_at(&change.org, false, change.commit_ts);
+                if let Some(g) = known_gid.as_ref().filter(|_| !behind.is_empty()) {
+                    // it was decided before the agreed values changed, or landed over an
+                    // edit made there: bring the org up to date
+                    out.items.push(SyncItem {
+                        target: change.org.clone(),
+                        object: object_name(sync, from_source_side).to_string(),
+                        global_id: g.clone(),
+                        op: Op::Upsert,
+                        payload: Default::default(),
+                        parents: Vec::new(),
+                    });
+                }
             }
             // our own delete or undelete landed: that is what the org now holds
-            ChangeKind::Delete => out.state.set_deleted(&change.org, true),
-            ChangeKind::Undelete => out.state.set_deleted(&change.org, false),
+            ChangeKind::Delete | ChangeKind::Undelete => {
+                let deleted = change.kind == ChangeKind::Delete;
+                out.state
+                    .set_deleted_at(&change.org, deleted, change.commit_ts);
+            }
+        }
+        // a write decided before the life changed elsewhere contradicts it now
+        if let Some(g) = &known_gid {
+            realign(&mut out, g);
         }
         return Ok(out);
     }
-    let from_org_id = (ledger.org_id)(&change.org)
-        .ok_or_else(|| PipelineError::UnknownOrg(change.org.clone()))?;
-    let global_id = match &change.global_id {
-        Some(g) => g.clone(),
-        None => match (ledger.global_id_of)(&change.org, &change.object, &change.record_id) {
-            Some(g) => g,
-            None => GlobalId::new(from_org_id.clone(), &change.record_id)?,
-        },
+    let from_org_id = from_org_id.ok_or_else(|| PipelineError::UnknownOrg(change.org.clone()))?;
+    let global_id = match known_gid {
+        Some(g) => g,
+        None => GlobalId::new(from_org_id.clone(), &change.record_id)?,
     };
     out.global_id = Some(global_id.clone());
-    let from_source_side = settings.topology.is_source_side(&change.org);
     let targets = route(&settings.topology, &change.org, &change.origin);
     let priority = |o: &OrgName| settings.orgs.get(o).map_or(u32::MAX, |s| s.priority);
     let item = |target: &OrgName, source_side: bool, op: Op| SyncItem {
@@ -137,13 +182,16 @@ pub fn process(
     };
 
     if change.kind != ChangeKind::Upsert {
-        // deletes and undeletes carry no fields; a repeat of the org's known state is an echo
+        // a repeat of the org's known state is an echo; an undelete may carry the restored
+        // values (a change event's), a delete carries none
         let deleted = change.kind == ChangeKind::Delete;
         if out.state.deleted.contains(&change.org) == deleted {
             out.dropped = Some(Dropped::NoChange);
             return Ok(out);
         }
-        out.state.set_deleted(&change.org, deleted);
+        // the flag keeps a newer fact (our later write there), the life event counts anyway
+        out.state
+            .set_deleted_at(&change.org, deleted, change.commit_ts);
         let event = Life {
             deleted,
             ts: change.commit_ts,
@@ -151,20 +199,28 @@ pub fn process(
         };
         let (life, outcome) = merge_life(out.state.life.as_ref(), event, &priority);
         out.state.life = Some(life);
-        match outcome {
-            LifeOutcome::Changed => {
-                let op = Op::from(change.kind);
-                // every target, whatever the ledger believes it holds: the write is decided
-                // when it is made (`crate::write::decide`), from what it holds then
-                out.items
-                    .extend(targets.iter().map(|t| item(&t.org, t.source_side, op)));
-            }
-            LifeOutcome::Agrees => {}
-            LifeOutcome::Lost => {
-                // a newer event decided the other way: this org goes back to it
-                let op = if deleted { Op::Undelete } else { Op::Delete };
-                out.items.push(item(&change.org, from_source_side, op));
-            }
+        if outcome == LifeOutcome::Changed {
+            let op = Op::from(change.kind);
+            // every target, whatever the ledger believes it holds: the write is decided
+            // when it is made (`crate::write::decide`), from what it holds then
+            out.items
+                .extend(targets.iter().map(|t| item(&t.org, t.source_side, op)));
+        }
+        if !deleted {
+            // a restored copy holds the values it had when deleted: not edits (change events
+            // told those when they were made), but what it holds now
+            let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
+            let parent = |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
+            canonical_lookups(sync, from_source_side, &mut fields, &from_org_id, &parent);
+            out.state.holds(&change.org, &fields, change.commit_ts);
+        }
+        // a losing event sends its org back to the agreed life
+        realign(&mut out, &global_id);
+        if !out.state.is_deleted() && !out.state.deleted.contains(&change.org) {
+            // the restored copy holds its pre-delete values: what was agreed since (edits
+            // merged while it was deleted) is written back to it, if it lacks any
+            out.items
+                .push(item(&change.org, from_source_side, Op::Upsert));
         }
         if out.items.is_empty() {
             out.dropped = Some(Dropped::NoChange);
@@ -172,6 +228,12 @@ pub fn process(
         return Ok(out);
     }
 
+    if !out.state.deleted.contains(&change.org) {
+        // the org held a live copy then: a completion stated as of an earlier send (our delete
+        // that landed before a user restored the record) must not mark it deleted
+        out.state
+            .set_deleted_at(&change.org, false, change.commit_ts);
+    }
     let first_sight = out.state.life.is_none()
         && out.state.agreed.is_empty()
         && out.state.shadows.is_empty()
@@ -263,6 +325,15 @@ pub fn process(
             &rewrite_origin,
         )?;
     }
+    if first_sight {
+        // a new record exists even when none of its synced fields holds a value: every target
+        // gets it (the write is decided from the agreed state, see `crate::write`)
+        for t in &targets {
+            if !out.items.iter().any(|i| i.target == t.org) {
+                out.items.push(item(&t.org, t.source_side, op));
+            }
+        }
+    }
     if out.items.is_empty() {
         out.dropped = Some(if accepted.is_empty() && rewrite_origin.is_empty() {
             Dropped::NoChange
@@ -271,4 +342,44 @@ pub fn process(
         });
     }
     Ok(out)
+}
+
+/// Drop from a read of a record (a poll, a re-read, an undelete's restored values; fields as
+/// named on the org it came from) every empty lookup whose agreed parent is deleted in that
+/// org or by agreement (`parent_deleted`): the engine calls this before [`process`] for such
+/// reads.
+///
+/// Why: Salesforce clears a child's lookup when its parent is deleted, with no change event
+/// and no new SystemModstamp, and restores it when the parent is undeleted. Read back, the
+/// empty lookup looked like an edit newer than the agreed one: it was adopted and written
+/// everywhere, and the restore was then undone. The lookup is dormant, not changed; the
+/// shadow keeps the parent, which is what the restore brings back. (A change event still
+/// counts: it says the field changed.)
+pub fn drop_dormant_lookups(
+    sync: &SyncSettings,
+    source_side: bool,
+    state: &RecordState,
+    fields: &mut crate::model::Fields,
+    parent_deleted: &dyn Fn(&GlobalId) -> bool,
+) {
+    for (p, _) in crate::mapping::sync_parents(sync, source_side) {
+        let name = if source_side {
+            &p.field
+        } else {
+            &p.target_field
+        };
+        let empty = fields.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(name)
+                && crate::echo::same_value(v, &crate::model::FieldValue::Null)
+        });
+        let dormant = match state.agreed_value(&p.field.to_ascii_lowercase()) {
+            crate::model::FieldValue::Text(t) => {
+                t.parse::<GlobalId>().is_ok_and(|g| parent_deleted(&g))
+            }
+            _ => false,
+        };
+        if empty && dormant {
+            fields.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        }
+    }
 }

@@ -21,7 +21,9 @@
 //! one), a field the target already holds is not written (no echo writes), a field whose
 //! direction forbids the way from the org that set it to the target is left out, and a lookup
 //! to a parent whose agreed life is deleted is dormant: Salesforce cleared it when the parent
-//! was deleted and restores it on undelete, so it is neither written nor waited for.
+//! was deleted and restores it on undelete, so it is neither written nor waited for (a copy
+//! whose lookup points elsewhere is emptied instead, as it would have been had it pointed
+//! there; one that never had it gets it when the parent comes back, which the engine queues).
 
 use std::collections::BTreeMap;
 
@@ -158,12 +160,27 @@ fn lacking(
         .map(|p| p.field.to_ascii_lowercase())
         .collect();
     let mut wanted = Fields::new();
+    // a lookup to a deleted parent: Salesforce cleared it (and will restore it)
+    let to_deleted = |v: &FieldValue| {
+        matches!(v, FieldValue::Text(t)
+            if t.parse::<GlobalId>().is_ok_and(|g| parent(&g) == ParentState::Deleted))
+    };
     for f in &sync.fields {
         let key = f.source.to_ascii_lowercase();
         let value = state.agreed_value(&key);
-        if let Some(s) = shadow.and_then(|s| s.get(&key))
-            && same_value(&s.value, value)
-        {
+        let lookup = lookups.contains(&key);
+        // what the copy holds now; a lookup to a parent not there (deleted there) was
+        // emptied
+        let held = shadow.and_then(|s| s.get(&key)).map(|s| {
+            let gone = matches!(&s.value, FieldValue::Text(t)
+                if t.parse::<GlobalId>().is_ok_and(|g| parent(&g) != ParentState::Landed));
+            if lookup && gone {
+                &FieldValue::Null
+            } else {
+                &s.value
+            }
+        });
+        if held.is_some_and(|h| same_value(h, value)) {
             continue;
         }
         if let Some(v) = state.agreed.get(&key)
@@ -172,11 +189,12 @@ fn lacking(
         {
             continue;
         }
-        if lookups.contains(&key)
-            && let FieldValue::Text(t) = value
-            && let Ok(p) = t.parse::<GlobalId>()
-            && parent(&p) == ParentState::Deleted
-        {
+        if lookup && to_deleted(value) {
+            // dormant where the copy is empty (Salesforce will restore it where it cleared
+            // it); a copy pointing elsewhere is emptied, as it would be had it pointed there
+            if held.is_some_and(|h| !same_value(h, &FieldValue::Null)) {
+                wanted.insert(key, FieldValue::Null);
+            }
             continue;
         }
         wanted.insert(key, value.clone());

@@ -1,9 +1,11 @@
 //! Integration and property tests of orgsync-core (one binary: it links once).
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod cases;
 mod config;
 mod config_push;
 mod config_urls;
+mod converge;
 mod mapping;
 mod merge;
 mod org_url;
@@ -12,3 +14,4 @@ mod plan;
 mod push;
 mod push_hash;
 mod retry;
+mod sim;

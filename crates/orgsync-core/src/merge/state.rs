@@ -1,0 +1,179 @@
+//! The merge state of one record: agreed values and life, and per org what it holds (shadow
+//! values, deleted flag), each fact with the time it is known as of — so that facts learned
+//! out of order (a completion recorded after a later capture) never replace newer ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::OrgName;
+use crate::echo::same_value;
+use crate::life::Life;
+use crate::model::{FieldValue, Fields};
+
+/// A value with when and where it was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versioned {
+    /// The value.
+    pub value: FieldValue,
+    /// Commit time of the edit that produced it.
+    pub ts: DateTime<Utc>,
+    /// The org where that edit was made.
+    pub org: OrgName,
+}
+
+/// What an org holds for one field, as far as we know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowValue {
+    /// The value.
+    pub value: FieldValue,
+    /// As of when it is known to hold it: the commit time of its own edit, or when our write
+    /// to it was sent, moved forward when a later change or read shows the same value.
+    pub at: DateTime<Utc>,
+}
+
+/// The merge state of one record; field keys are lowercased source-side names.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RecordState {
+    /// The agreed value per field.
+    pub agreed: BTreeMap<String, Versioned>,
+    /// The agreed life (live or deleted) and the event that set it; None: never recorded,
+    /// which counts as live (see [`crate::life`]).
+    #[serde(default)]
+    pub life: Option<Life>,
+    /// Per org, what it holds.
+    pub shadows: BTreeMap<OrgName, BTreeMap<String, ShadowValue>>,
+    /// Orgs where the record is deleted (in the recycle bin or gone).
+    #[serde(default)]
+    pub deleted: BTreeSet<OrgName>,
+    /// Per org, the time of the fact its `deleted` flag states (the commit time of a captured
+    /// delete, undelete or edit there, or when our write to it was sent): a fact older than
+    /// the recorded one does not change the flag (see [`RecordState::set_deleted_at`]).
+    #[serde(default)]
+    pub deleted_at: BTreeMap<OrgName, DateTime<Utc>>,
+}
+
+impl RecordState {
+    /// Whether the agreed life is deleted.
+    pub fn is_deleted(&self) -> bool {
+        crate::life::is_deleted(self.life.as_ref())
+    }
+
+    /// The agreed value of a field (merge key); a field never recorded is null.
+    pub fn agreed_value(&self, key: &str) -> &FieldValue {
+        self.agreed.get(key).map_or(&FieldValue::Null, |v| &v.value)
+    }
+
+    /// Our own write to `org` was seen committed at `commit_ts` (a CDC event carrying our
+    /// client tag, with the values it set): see [`RecordState::holds`].
+    pub fn confirm_written(
+        &mut self,
+        org: &OrgName,
+        fields: &Fields,
+        commit_ts: DateTime<Utc>,
+    ) -> Vec<String> {
+        self.holds(org, fields, commit_ts)
+    }
+
+    /// `org` was seen holding `fields` at `commit_ts` without any of them being an edit made
+    /// there: our own write landed (its change event), or a copy was restored from the
+    /// recycle bin (an undelete brings back the values it had). That is what the org holds
+    /// since then, unless a newer fact is known. A shadow already holding the value moves its
+    /// time forward (correcting an engine clock that runs behind the org's; never back: an
+    /// echo processed late must not take the time of a newer write back); a different, older
+    /// shadow value is replaced: a user's edit committed after our write was sent but before
+    /// it landed was overwritten by it, a write whose completion was lost is known at last,
+    /// a restored copy holds its old values again. Returns the fields now known to differ
+    /// from the agreed values (the org must be brought up to date).
+    pub fn holds(
+        &mut self,
+        org: &OrgName,
+        fields: &Fields,
+        commit_ts: DateTime<Utc>,
+    ) -> Vec<String> {
+        let mut behind = Vec::new();
+        for (k, v) in fields {
+            let key = k.to_ascii_lowercase();
+            let shadow = self.shadows.entry(org.clone()).or_default();
+            match shadow.get_mut(&key) {
+                Some(s) if same_value(&s.value, v) => s.at = s.at.max(commit_ts),
+                // a write sent in the same millisecond is taken to have landed after (as in
+                // `merge`)
+                Some(s) if s.at >= commit_ts => continue,
+                _ => {
+                    shadow.insert(
+                        key.clone(),
+                        ShadowValue {
+                            value: v.clone(),
+                            at: commit_ts,
+                        },
+                    );
+                }
+            }
+            if !same_value(self.agreed_value(&key), v) {
+                behind.push(key);
+            }
+        }
+        behind
+    }
+
+    /// Record that the record is now deleted (or restored) in `org`, whatever was known
+    /// before; when the time of the fact is known, [`RecordState::set_deleted_at`] is the one
+    /// to call.
+    pub fn set_deleted(&mut self, org: &OrgName, deleted: bool) {
+        if deleted {
+            self.deleted.insert(org.clone());
+        } else {
+            self.deleted.remove(org);
+        }
+    }
+
+    /// Record that the record is deleted (or live) in `org` as of `at`, unless a newer fact
+    /// is recorded (ties: this one). Returns whether the flag was set.
+    ///
+    /// Why: a completion is recorded after the write landed, possibly after a capture saw what
+    /// happened there next (a user deleted the copy we had just created, or restored the one
+    /// we had just deleted). Stated as of when the write was sent, the completion no longer
+    /// overrides that newer fact, the same way [`RecordState::record_written`] keeps a newer
+    /// shadow value.
+    pub fn set_deleted_at(&mut self, org: &OrgName, deleted: bool, at: DateTime<Utc>) -> bool {
+        if self.deleted_at.get(org).is_some_and(|t| *t > at) {
+            return false;
+        }
+        self.deleted_at.insert(org.clone(), at);
+        self.set_deleted(org, deleted);
+        true
+    }
+
+    /// The life operation `org` needs to match the agreed life, if its copy disagrees.
+    pub fn life_to_fix(&self, org: &OrgName) -> Option<crate::model::Op> {
+        match (self.is_deleted(), self.deleted.contains(org)) {
+            (true, false) => Some(crate::model::Op::Delete),
+            (false, true) => Some(crate::model::Op::Undelete),
+            _ => None,
+        }
+    }
+
+    /// Record that `org` now holds `fields` since `at` (call when a write to it succeeded,
+    /// with `at` = when the write was sent). A field whose shadow is newer than `at` keeps it
+    /// (ties: the write): an edit there captured before this completion was recorded
+    /// committed after the write was sent, so it is what the org holds — the same merge the
+    /// ledger applies to its record rows.
+    pub fn record_written(&mut self, org: &OrgName, fields: &Fields, at: DateTime<Utc>) {
+        let shadow = self.shadows.entry(org.clone()).or_default();
+        for (k, v) in fields {
+            let key = k.to_ascii_lowercase();
+            if shadow.get(&key).is_some_and(|s| s.at > at) {
+                continue;
+            }
+            shadow.insert(
+                key,
+                ShadowValue {
+                    value: v.clone(),
+                    at,
+                },
+            );
+        }
+    }
+}
