@@ -404,7 +404,11 @@ impl EngineHandle {
                 .iter()
                 .map(|p| p.started.load(Ordering::SeqCst))
                 .collect();
-            self.poll_now().await;
+            // read up to now, even where change events would bring it: the check must see
+            // everything committed before it, whatever the events' latency
+            for s in self.sh.slots() {
+                s.poll_everything();
+            }
             loop {
                 let done = self
                     .sh

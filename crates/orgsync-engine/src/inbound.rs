@@ -199,8 +199,10 @@ pub(crate) async fn push<S: Store>(
             gid_field: Some(p.gid),
             fields,
             client_tag: None,
-            snapshot: false,
+            // a peer pushes its records' current values, as a read would see them
+            snapshot: true,
             partial: false,
+            restored: false,
         })
         .collect();
     core.ingest

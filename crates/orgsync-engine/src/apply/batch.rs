@@ -5,7 +5,10 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use orgsync_core::config::Capture;
+
+use crate::capture::poll::CDC_SETTLE;
 use orgsync_core::mapping::{Payload, PayloadValue, payload_values, to_merge_keys};
 use orgsync_core::merge::ShadowValue;
 use orgsync_core::plan::PendingReason;
@@ -205,7 +208,19 @@ impl Round<'_> {
                             .and_then(|m| m.value.parse::<GlobalId>().ok())
                             .or_else(|| work.parents.first().map(|p| p.global_id.clone()))
                             .filter(|g| !self.links.landed.contains_key(g));
-                        let v = on_failure(&e, it.attempts.saturating_add(1), parent, Utc::now());
+                        let mut v =
+                            on_failure(&e, it.attempts.saturating_add(1), parent, Utc::now());
+                        if v.reread && leg.settings(self.settings).capture == Capture::Cdc {
+                            // the change stream tells what happened there, with its exact time;
+                            // a re-read would stamp it with the row's later SystemModstamp
+                            v.reread = false;
+                            let at =
+                                Utc::now() + TimeDelta::from_std(CDC_SETTLE).unwrap_or_default();
+                            v.outcome = Outcome::Deferred {
+                                at,
+                                note: Some(crate::policy::item_error(&e)),
+                            };
+                        }
                         if matches!(v.outcome, Outcome::Failed { .. }) {
                             out.failed += 1;
                         }
@@ -252,6 +267,9 @@ impl Round<'_> {
             Op::Undelete => Some(false),
             Op::Upsert => (saved.created == Some(true)).then_some(false),
         };
+        // as of the send: a capture there made after it is the newer fact
+        rw.deleted_at = rw.deleted.map(|_| at);
+        let created = saved.created == Some(true);
         if let Some(payload) = payload {
             // lookups in their canonical form, the parent's global id (see
             // `orgsync_core::mapping::canonical_lookups`): what the next read turns them into
@@ -272,6 +290,17 @@ impl Round<'_> {
                 .into_iter()
                 .map(|(k, value)| (k, ShadowValue { value, at }))
                 .collect();
+            if created {
+                // a created copy holds null in every synced field the payload left out
+                for f in &sync.fields {
+                    rw.shadow
+                        .entry(f.source.to_ascii_lowercase())
+                        .or_insert(ShadowValue {
+                            value: FieldValue::Null,
+                            at,
+                        });
+                }
+            }
         }
         rw
     }

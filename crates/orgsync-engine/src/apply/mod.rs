@@ -8,6 +8,7 @@
 
 mod batch;
 mod decide;
+mod guard;
 mod load;
 mod names;
 mod writes;
@@ -169,12 +170,21 @@ impl<S: Store> Writer<S> {
         }
     }
 
-    /// One round over `items`: load → decide → write.
+    /// One round over `items`: load → decide → (read the target first where the ledger's view
+    /// of it may be behind, and decide again if that was news: [`guard`]) → write.
     async fn round(&self, conn: &OrgConn, items: &[Item]) -> Result<RoundResult, EngineError> {
         let org = &self.org.name;
-        let loaded =
+        let mut loaded =
             load::load(&self.settings, self.store.as_ref(), &self.legs, org, items).await?;
-        let plan = decide::round(&self.settings, &self.legs, org, items, &loaded);
+        let mut plan = decide::round(&self.settings, &self.legs, org, items, &loaded);
+        let news =
+            guard::read_first(&self.settings, &self.legs, &self.ingest, conn, items, &plan).await?;
+        if news > 0 {
+            // the target had changed since the ledger last saw it: decide on what it holds
+            loaded =
+                load::load(&self.settings, self.store.as_ref(), &self.legs, org, items).await?;
+            plan = decide::round(&self.settings, &self.legs, org, items, &loaded);
+        }
         tracing::debug!(
             %org,
             items = items.len(),

@@ -363,9 +363,11 @@ pub(crate) fn to_captured(
         fields,
         client_tag: h.origin_client.clone(),
         txn_id: format!("cdc:{}:{}:{id}", h.transaction_key, h.sequence_number),
-        // a restored record's values are what it held before its delete, not edits
-        snapshot: h.change_type == ChangeType::Undelete,
+        // a created record's values are its state; a restored record's values are what it
+        // held before its delete, not edits
+        snapshot: !update,
         partial: update,
+        restored: h.change_type == ChangeType::Undelete,
     })
 }
 

@@ -151,6 +151,7 @@ impl<S: Store> Ingest<S> {
                 leg,
                 &placed,
                 &known.parents,
+                &known.parents_deleted,
                 states,
                 &org_id,
                 now,
@@ -305,6 +306,9 @@ pub(crate) async fn load_states<S: Store>(
             let st = out.entry(row.global_id).or_default();
             if row.deleted {
                 st.deleted.insert(org.clone());
+            }
+            if let Some(t) = row.deleted_at {
+                st.deleted_at.insert(org.clone(), t);
             }
             st.shadows.insert(org.clone(), row.shadow);
         }

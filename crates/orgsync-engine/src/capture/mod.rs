@@ -45,6 +45,9 @@ pub(crate) struct Captured {
     /// `fields` are only those one change touched (a change-event UPDATE): for a record the
     /// ledger has never seen, too little to create it elsewhere, so it is read whole instead.
     pub partial: bool,
+    /// A change event's UNDELETE: one undelete carrying the restored values (what the copy
+    /// holds again, not edits).
+    pub restored: bool,
 }
 
 impl Captured {

@@ -32,6 +32,9 @@ pub(crate) struct Known {
     pub parents: HashMap<(String, String), GlobalId>,
     /// Merge states by global id.
     pub states: HashMap<GlobalId, RecordState>,
+    /// Lookup parents (by global id) deleted by agreement or in the capturing org: an empty
+    /// lookup to one of them read back is dormant, not an edit.
+    pub parents_deleted: std::collections::HashSet<GlobalId>,
 }
 
 /// What a plan found, for the counters.
@@ -84,11 +87,13 @@ pub(crate) fn place<'a>(rows: &'a [Captured], known: &'a Known, org_id: &OrgId) 
 }
 
 /// Plan the batch for `rows` of `leg` (without its checkpoint).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn plan(
     settings: &Settings,
     leg: &Leg,
     rows: &[Placed<'_>],
     parents: &HashMap<(String, String), GlobalId>,
+    parents_deleted: &std::collections::HashSet<GlobalId>,
     mut states: HashMap<GlobalId, RecordState>,
     org_id: &OrgId,
     now: DateTime<Utc>,
@@ -109,32 +114,56 @@ pub(crate) fn plan(
     let mut tally = Tally::default();
     for p in rows {
         let row = p.row;
-        let kinds: &[ChangeKind] = if row.deleted {
-            &[ChangeKind::Delete]
-        } else if p.known.is_some_and(|k| k.deleted) {
-            &[ChangeKind::Undelete, ChangeKind::Upsert]
+        // Change events say what changed; a read says what the copy holds: a deleted row is
+        // a delete, then the values it held (edits made just before it count, merged while
+        // deleted); a live row the ledger knows deleted is an undelete, then its values.
+        let known_deleted = p.known.is_some_and(|k| k.deleted);
+        let kinds: &[(ChangeKind, bool)] = if row.deleted && !row.fields.is_empty() {
+            &[(ChangeKind::Delete, false), (ChangeKind::Upsert, true)]
+        } else if row.deleted {
+            &[(ChangeKind::Delete, false)]
+        } else if row.restored {
+            &[(ChangeKind::Undelete, true)]
+        } else if known_deleted {
+            &[(ChangeKind::Undelete, false), (ChangeKind::Upsert, true)]
         } else {
-            &[ChangeKind::Upsert]
+            &[(ChangeKind::Upsert, true)]
         };
         let mut state = states.remove(&p.gid).unwrap_or_default();
-        for kind in kinds {
+        let ours = row.client_tag.as_deref().is_some_and(|t| {
+            orgsync_core::echo::origin_is_ours(&format!("client={t}"), &settings.engine.client_tag)
+        });
+        for (kind, with_fields) in kinds {
+            let kind = *kind;
+            let mut fields = if *with_fields {
+                row.fields.clone()
+            } else {
+                Default::default()
+            };
+            if row.snapshot && !ours {
+                // a lookup Salesforce cleared when its parent was deleted is no edit
+                let deleted = |g: &GlobalId| parents_deleted.contains(g);
+                pipeline::drop_dormant_lookups(
+                    sync,
+                    leg.side.is_source(),
+                    &state,
+                    &mut fields,
+                    &deleted,
+                );
+            }
             let change = Change {
                 org: org.clone(),
                 object: leg.object.clone(),
                 record_id: row.id.clone(),
                 global_id: Some(p.gid.clone()),
-                fields: if *kind == ChangeKind::Upsert {
-                    row.fields.clone()
-                } else {
-                    Default::default()
-                },
+                fields,
                 commit_ts: row.commit_ts,
                 origin: Origin {
                     org: org.clone(),
                     client_tag: row.client_tag.clone(),
                     via_push_from: None,
                 },
-                kind: *kind,
+                kind,
                 txn_id: format!("{}:{kind:?}", row.txn_id),
                 snapshot: row.snapshot,
             };
@@ -190,7 +219,11 @@ pub(crate) fn plan(
         let mut rw = RecordWrite::new(org.clone(), &leg.object, p.gid.clone());
         rw.local_id = Some(row.id.clone());
         rw.shadow = state.shadows.get(org).cloned().unwrap_or_default();
-        rw.deleted = Some(row.deleted);
+        if !ours {
+            // our own change event says what our write did: its completion records that
+            rw.deleted = Some(row.deleted);
+            rw.deleted_at = Some(row.commit_ts);
+        }
         rw.modstamp = row.modstamp;
         batch.records.push(rw);
         batch.agreed.push(AgreedWrite {

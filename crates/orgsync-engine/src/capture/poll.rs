@@ -227,13 +227,28 @@ pub(crate) async fn reread<S: Store>(
     conn: &OrgConn,
     ids: &[String],
 ) -> Result<u64, EngineError> {
+    reread_by(ingest, leg, conn, "Id", ids).await
+}
+
+/// Read the copies of `leg`'s object whose `column` (`Id`, or the global-id field) is one of
+/// `values`, live or deleted, and ingest them like [`reread`].
+pub(crate) async fn reread_by<S: Store>(
+    ingest: &Ingest<S>,
+    leg: &Leg,
+    conn: &OrgConn,
+    column: &str,
+    values: &[String],
+) -> Result<u64, EngineError> {
     let settings = &ingest.settings;
     let gid_field = &leg.settings(settings).global_id_field;
     let select = select_list(settings, leg).join(", ");
     let mut n = 0;
-    for part in ids.chunks(REREAD_IDS) {
+    for part in values.chunks(REREAD_IDS) {
         let list = crate::convert::soql_in_list(part);
-        let soql = format!("SELECT {select} FROM {} WHERE Id IN ({list})", leg.object);
+        let soql = format!(
+            "SELECT {select} FROM {} WHERE {column} IN ({list})",
+            leg.object
+        );
         let mut stream = conn.client.query_all(&soql);
         let mut rows = Vec::new();
         while let Some(rec) = stream.next().await {
@@ -295,6 +310,7 @@ fn to_row(leg: &Leg, rec: &Record, gid_field: &str) -> Option<Captured> {
         client_tag: None,
         snapshot: true,
         partial: false,
+        restored: false,
     })
 }
 

@@ -76,8 +76,8 @@ pub struct StoredPayload {
 
 /// The columns [`item`] reads, in `SELECT` form.
 pub const ITEM_COLS: &str = "id, target_org, object, global_id, op, payload, source_org, source_record_id, txn_id, \
-     state, attempts, next_attempt_at, lease_owner, lease_until, waiting_for, error_code, error_message, error_kind, \
-     created_at, updated_at";
+     state, attempts, reclaimed, next_attempt_at, lease_owner, lease_until, waiting_for, error_code, error_message, \
+     error_kind, created_at, updated_at";
 
 /// A `sync_items` row.
 pub fn item(row: &AnyRow) -> Result<Item> {
@@ -121,6 +121,7 @@ pub fn item(row: &AnyRow) -> Result<Item> {
         txn_id: get(row, "txn_id")?,
         state,
         attempts: count(get(row, "attempts")?),
+        reclaimed: get::<i64>(row, "reclaimed")? != 0,
         next_attempt_at: from_ms(get(row, "next_attempt_at")?)?,
         lease,
         last_error,
@@ -133,8 +134,8 @@ pub fn item(row: &AnyRow) -> Result<Item> {
 }
 
 /// The columns [`record`] reads.
-pub const RECORD_COLS: &str =
-    "org, object, global_id, local_id, fingerprint, shadow, deleted, last_modstamp, updated_at";
+pub const RECORD_COLS: &str = "org, object, global_id, local_id, fingerprint, shadow, deleted, deleted_at, \
+     last_modstamp, updated_at";
 
 /// A `records` row.
 pub fn record(row: &AnyRow) -> Result<RecordRow> {
@@ -156,6 +157,7 @@ pub fn record(row: &AnyRow) -> Result<RecordRow> {
             &get::<String>(row, "shadow")?,
         )?,
         deleted: get::<i64>(row, "deleted")? != 0,
+        deleted_at: opt_ms(get(row, "deleted_at")?)?,
         last_modstamp: opt_ms(get(row, "last_modstamp")?)?,
         updated_at: from_ms(get(row, "updated_at")?)?,
     })

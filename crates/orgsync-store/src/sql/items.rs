@@ -153,6 +153,7 @@ impl SqlStore {
         };
         let sql = format!(
             "UPDATE sync_items SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
+             reclaimed = CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END, \
              updated_at = $3 WHERE id IN (\
                SELECT a.id FROM sync_items a WHERE a.target_org = $4 AND (\
                  (a.state = 'queued' AND a.next_attempt_at <= $3 AND NOT EXISTS (\

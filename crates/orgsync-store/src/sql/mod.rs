@@ -57,6 +57,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "agreed_life",
         include_str!("../../migrations/sqlite/0003_agreed_life.sql"),
     ),
+    (
+        4,
+        "deleted_at_reclaimed",
+        include_str!("../../migrations/sqlite/0004_deleted_at_reclaimed.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -73,6 +78,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "agreed_life",
         include_str!("../../migrations/postgres/0003_agreed_life.sql"),
+    ),
+    (
+        4,
+        "deleted_at_reclaimed",
+        include_str!("../../migrations/postgres/0004_deleted_at_reclaimed.sql"),
     ),
 ];
 

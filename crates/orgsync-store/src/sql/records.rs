@@ -53,10 +53,20 @@ fn fold_write(acc: &mut RecordWrite, w: &RecordWrite) {
     if w.fingerprint.is_some() {
         acc.fingerprint = w.fingerprint;
     }
-    if w.deleted.is_some() {
+    if w.deleted.is_some() && newer_fact(acc.deleted_at, w.deleted_at) {
         acc.deleted = w.deleted;
+        acc.deleted_at = w.deleted_at;
     }
     acc.modstamp = acc.modstamp.max(w.modstamp);
+}
+
+/// Whether a deleted flag known as of `incoming` replaces one known as of `stored` (None as
+/// incoming: now, always; None stored: never known, always).
+fn newer_fact(stored: Option<DateTime<Utc>>, incoming: Option<DateTime<Utc>>) -> bool {
+    match (stored, incoming) {
+        (Some(s), Some(i)) => i >= s,
+        _ => true,
+    }
 }
 
 impl SqlStore {
@@ -142,7 +152,7 @@ impl SqlStore {
             let r = record(&row)?;
             current.insert(r.global_id.to_string(), r);
         }
-        let mut args = Vec::with_capacity(ws.len() * 9);
+        let mut args = Vec::with_capacity(ws.len() * 10);
         for (w, g) in ws.iter().zip(&gids) {
             let mut cur = current.remove(g).ok_or_else(|| {
                 crate::StoreError::Corrupt(format!("record row {org}/{object}/{g} vanished"))
@@ -154,8 +164,11 @@ impl SqlStore {
             if let Some(fp) = w.fingerprint {
                 cur.fingerprint = Some(fp);
             }
-            if let Some(d) = w.deleted {
+            if let Some(d) = w.deleted
+                && newer_fact(cur.deleted_at, w.deleted_at)
+            {
                 cur.deleted = d;
+                cur.deleted_at = w.deleted_at.or(Some(now));
             }
             cur.last_modstamp = cur.last_modstamp.max(w.modstamp);
             args.extend([
@@ -166,16 +179,18 @@ impl SqlStore {
                 Arg::OptBytes(cur.fingerprint.map(|f| f.to_vec())),
                 Arg::Text(to_json(&cur.shadow)?),
                 Arg::Int(i64::from(cur.deleted)),
+                Arg::OptInt(cur.deleted_at.map(ms)),
                 Arg::OptInt(cur.last_modstamp.map(ms)),
                 Arg::Int(ms(now)),
             ]);
         }
         let sql = format!(
-            "INSERT INTO records (org, object, global_id, local_id, fingerprint, shadow, deleted, last_modstamp, \
-             updated_at) VALUES {} ON CONFLICT (org, object, global_id) DO UPDATE SET local_id = excluded.local_id, \
-             fingerprint = excluded.fingerprint, shadow = excluded.shadow, deleted = excluded.deleted, \
+            "INSERT INTO records (org, object, global_id, local_id, fingerprint, shadow, deleted, deleted_at, \
+             last_modstamp, updated_at) VALUES {} ON CONFLICT (org, object, global_id) DO UPDATE SET \
+             local_id = excluded.local_id, fingerprint = excluded.fingerprint, shadow = excluded.shadow, \
+             deleted = excluded.deleted, deleted_at = excluded.deleted_at, \
              last_modstamp = excluded.last_modstamp, updated_at = excluded.updated_at",
-            values(ws.len(), 9, 1)
+            values(ws.len(), 10, 1)
         );
         bind(sqlx::query(AssertSqlSafe(sql)), args)
             .execute(&mut *c)

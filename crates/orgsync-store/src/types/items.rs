@@ -197,6 +197,10 @@ pub struct Item {
     /// Claims do not count: a round that only waited, was deferred, or was lost to a crash
     /// says nothing about the record.
     pub attempts: u32,
+    /// This claim took the item over from a claim that ended without a completion (the
+    /// worker died): its last write may have landed unrecorded, so the target's copy is read
+    /// before anything is written again.
+    pub reclaimed: bool,
     /// Not claimed before this time.
     pub next_attempt_at: DateTime<Utc>,
     /// Set while in flight.

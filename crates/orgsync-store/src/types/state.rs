@@ -64,6 +64,9 @@ pub struct RecordRow {
     pub shadow: BTreeMap<String, ShadowValue>,
     /// Deleted there.
     pub deleted: bool,
+    /// When that was last known (the commit time of the capture, or the send time of our
+    /// write, that said so).
+    pub deleted_at: Option<DateTime<Utc>>,
     /// The newest `SystemModstamp` seen for it there.
     pub last_modstamp: Option<DateTime<Utc>>,
     /// Last write to this row.
@@ -88,8 +91,11 @@ pub struct RecordWrite {
     pub fingerprint: Option<[u8; 32]>,
     /// Shadow fields to merge in.
     pub shadow: BTreeMap<String, ShadowValue>,
-    /// Set the deleted flag.
+    /// Set the deleted flag — unless the stored one is known as of a later time than
+    /// `deleted_at` (a fact never replaces a newer one).
     pub deleted: Option<bool>,
+    /// As of when `deleted` is known; None: as of now (always applied).
+    pub deleted_at: Option<DateTime<Utc>>,
     /// A `SystemModstamp` seen.
     pub modstamp: Option<DateTime<Utc>>,
 }
@@ -105,6 +111,7 @@ impl RecordWrite {
             fingerprint: None,
             shadow: BTreeMap::new(),
             deleted: None,
+            deleted_at: None,
             modstamp: None,
         }
     }

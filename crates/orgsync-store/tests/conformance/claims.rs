@@ -176,3 +176,24 @@ async fn drain<S: Store>(s: &S, owner: &str) -> Vec<ItemId> {
         got.extend(batch.into_iter().map(|i| i.id));
     }
 }
+
+/// A claim that takes over an item whose previous claim ended without a completion says so
+/// (its last write may have landed unrecorded); an ordinary claim does not.
+pub async fn a_reclaim_is_flagged<S: Store>(s: &S) {
+    capture(s, vec![upsert("b", 1, &[("Name", "v1")], at(1))], at(1)).await;
+    let first = claim(s, "b", at(2), "w1").await.remove(0);
+    assert!(!first.reclaimed);
+    // w1 dies; the lease runs out and w2 takes the item over
+    let again = claim(s, "b", at(2) + ttl() + chrono::TimeDelta::seconds(1), "w2")
+        .await
+        .remove(0);
+    assert_eq!(again.id, first.id);
+    assert!(again.reclaimed);
+    let deferred = Outcome::Deferred {
+        at: at(100),
+        note: None,
+    };
+    complete_one(s, &again, "w2", deferred, at(99)).await;
+    let next = claim(s, "b", at(101), "w3").await.remove(0);
+    assert!(!next.reclaimed, "completed: the next claim is ordinary");
+}

@@ -165,3 +165,41 @@ pub async fn agreed_life_merges<S: Store>(s: &S) {
 async fn stored_life<S: Store>(s: &S) -> Option<orgsync_core::life::Life> {
     s.agreed("Account", &[gid(1)]).await.unwrap().remove(0).life
 }
+
+/// The deleted flag is a fact as of a time: an older fact never replaces a newer one (a late
+/// completion after a newer capture), whatever order they are committed in.
+pub async fn deleted_flag_keeps_the_newer_fact<S: Store>(s: &S) {
+    let write = |deleted: bool, t: i64| {
+        let mut w = RecordWrite::new(org("b"), "Account", gid(1));
+        w.local_id = Some("001B00000000001AAA".into());
+        w.deleted = Some(deleted);
+        w.deleted_at = Some(at(t));
+        w
+    };
+    // a capture says deleted as of 10; a completion sent at 5 says live: the delete stands
+    s.write_records(vec![write(true, 10)], at(11))
+        .await
+        .unwrap();
+    s.write_records(vec![write(false, 5)], at(12))
+        .await
+        .unwrap();
+    assert!(deleted_flag(s).await);
+    // a later undelete does replace it
+    s.write_records(vec![write(false, 15)], at(16))
+        .await
+        .unwrap();
+    assert!(!deleted_flag(s).await);
+    // in one batch too, folded in order
+    s.write_records(vec![write(true, 20), write(false, 18)], at(21))
+        .await
+        .unwrap();
+    assert!(deleted_flag(s).await);
+}
+
+async fn deleted_flag<S: Store>(s: &S) -> bool {
+    s.records(&org("b"), "Account", &[gid(1)])
+        .await
+        .unwrap()
+        .remove(0)
+        .deleted
+}
