@@ -29,7 +29,11 @@ pub(crate) fn kind_of(e: &SfError) -> FailureKind {
     match e.code() {
         // updating a copy deleted there meanwhile; undeleting one that is live again
         Some("ENTITY_IS_DELETED" | "UNDELETE_FAILED") => return FailureKind::Stale,
-        Some("UNABLE_TO_LOCK_ROW") => return FailureKind::Contention,
+        // a locked row; a lookup to a record deleted there since the ledger last looked (its
+        // delete is captured within moments, and the write decided again leaves it out)
+        Some("UNABLE_TO_LOCK_ROW" | "INVALID_CROSS_REFERENCE_KEY") => {
+            return FailureKind::Contention;
+        }
         _ => {}
     }
     match e.kind() {

@@ -72,14 +72,23 @@ pub(crate) async fn load<S: Store>(
             };
             let key = p.field.to_ascii_lowercase();
             for g in gids {
-                let value = out
+                // the agreed parent, and the one the target's copy points at (whether that
+                // parent is there decides if the copy's lookup still holds it)
+                let agreed = out
                     .states
                     .get(&(*sync, g.clone()))
-                    .map(|st| st.agreed_value(&key));
-                if let Some(FieldValue::Text(t)) = value
-                    && let Ok(parent) = t.parse::<GlobalId>()
-                {
-                    wanted.entry(parent_sync).or_default().insert(parent);
+                    .map(|st| st.agreed_value(&key).clone());
+                let held = out
+                    .held
+                    .get(&(*sync, g.clone()))
+                    .and_then(|r| r.shadow.get(&key))
+                    .map(|v| v.value.clone());
+                for value in [agreed, held].into_iter().flatten() {
+                    if let FieldValue::Text(t) = value
+                        && let Ok(parent) = t.parse::<GlobalId>()
+                    {
+                        wanted.entry(parent_sync).or_default().insert(parent);
+                    }
                 }
             }
         }
