@@ -80,6 +80,7 @@ impl<S: Store> Subscriber<S> {
                 r = self.subscription(&conn, &mut force_latest) => r,
                 _ = stop.changed() => break,
             };
+            self.slot.set_behind();
             match result {
                 Ok(()) => pause = Duration::from_millis(500),
                 Err(e) => {

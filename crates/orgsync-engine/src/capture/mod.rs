@@ -143,6 +143,12 @@ impl SourceSlot {
         self.finished.load(Ordering::SeqCst) > 0
     }
 
+    /// The subscription ended (or failed): until the next one has caught up, the backup poll
+    /// waits, so its rows do not race the replay of the precise events.
+    pub fn set_behind(&self) {
+        self.caught_up.store(false, Ordering::SeqCst);
+    }
+
     /// Mark the change-event stream caught up.
     pub fn set_caught_up(&self) {
         if !self.caught_up.swap(true, Ordering::SeqCst) {

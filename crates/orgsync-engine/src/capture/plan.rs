@@ -117,7 +117,11 @@ pub(crate) fn plan(
         // Change events say what changed; a read says what the copy holds: a deleted row is
         // a delete, then the values it held (edits made just before it count, merged while
         // deleted); a live row the ledger knows deleted is an undelete, then its values.
-        let known_deleted = p.known.is_some_and(|k| k.deleted);
+        // a live row says "undeleted" only if it is newer than the fact that the copy was
+        // deleted (a read taken before our delete there landed is no undelete)
+        let known_deleted = p
+            .known
+            .is_some_and(|k| k.deleted && k.deleted_at.is_none_or(|t| row.commit_ts > t));
         let kinds: &[(ChangeKind, bool)] = if row.deleted && !row.fields.is_empty() {
             &[(ChangeKind::Delete, false), (ChangeKind::Upsert, true)]
         } else if row.deleted {

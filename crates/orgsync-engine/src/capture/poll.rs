@@ -81,7 +81,16 @@ impl<S: Store> Poller<S> {
                 _ = stop.changed() => return,
             }
         }
+        let cdc = sync.capture == Capture::Cdc;
         while !*stop.borrow() {
+            if cdc {
+                // after an outage the subscription replays what it missed: read once it has
+                // (bounded: a subscription that cannot stand leaves the poll to cover alone)
+                tokio::select! {
+                    _ = self.slot.wait_caught_up(CATCH_UP_WAIT) => {}
+                    _ = stop.changed() => break,
+                }
+            }
             self.slot.started.fetch_add(1, Ordering::SeqCst);
             let result = tokio::select! {
                 r = cycle(&self.ingest, &self.slot, &conn) => Some(r),
