@@ -190,6 +190,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64>> + Send;
 
+    /// The records of one (source-side) object whose agreed fields hold `value` — a parent's
+    /// global id: its children. One query (a text match over the stored fields), for the rare
+    /// moment a parent comes back from the recycle bin and its children's dormant lookups must
+    /// be written again.
+    fn agreed_referencing(
+        &self,
+        object: &str,
+        value: &GlobalId,
+    ) -> impl Future<Output = Result<Vec<GlobalId>>> + Send;
+
     /// Agreed field versions of many records of one (source-side) object, in one query.
     fn agreed(
         &self,

@@ -143,7 +143,7 @@ impl<S: Store> Ingest<S> {
         });
         let states = std::mem::take(&mut known.states);
         let placed = place(&rows, &known, &org_id);
-        let (mut batch, tally) = if placed.is_empty() {
+        let (mut batch, tally, comebacks) = if placed.is_empty() {
             Default::default()
         } else {
             plan(
@@ -173,7 +173,10 @@ impl<S: Store> Ingest<S> {
         self.counters
             .conflicts
             .fetch_add(conflicts, Ordering::Relaxed);
-        if queued {
+        if !comebacks.is_empty() {
+            self.wake_children(leg, &comebacks, now).await?;
+        }
+        if queued || !comebacks.is_empty() {
             self.orgs.wake_writers();
         }
         let mut n = n;
@@ -185,6 +188,55 @@ impl<S: Store> Ingest<S> {
             n += Box::pin(super::poll::reread(self, leg, &conn, &ids)).await?;
         }
         Ok(Ingested { rows: n })
+    }
+
+    /// Queue the children of parents that came back (every org's when the parent was
+    /// revived, the capturing org's when it was restored there): a child synced while its
+    /// parent was deleted got no lookup, and the write decided for it now brings what it lacks.
+    async fn wake_children(
+        &self,
+        leg: &Leg,
+        comebacks: &[(GlobalId, bool)],
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let parent_object = &leg.settings(&self.settings).object;
+        let mut batch = orgsync_store::CaptureBatch::default();
+        for child in &self.settings.syncs {
+            let points_here = child.parents.iter().any(|p| {
+                matches!(&p.policy, orgsync_core::config::ParentPolicy::Sync { object, .. }
+                    if object.eq_ignore_ascii_case(parent_object))
+            });
+            if !points_here {
+                continue;
+            }
+            for (parent, revived) in comebacks {
+                let kids = self.store.agreed_referencing(&child.object, parent).await?;
+                let orgs: Vec<OrgName> = if *revived {
+                    self.settings.topology.orgs()
+                } else {
+                    vec![leg.org.clone()]
+                };
+                for org in &orgs {
+                    let side = Side::of(&self.settings, org);
+                    let object = orgsync_core::mapping::object_name(child, side.is_source());
+                    for kid in &kids {
+                        let work = orgsync_core::SyncItem {
+                            target: org.clone(),
+                            object: object.to_string(),
+                            global_id: kid.clone(),
+                            op: orgsync_core::Op::Upsert,
+                            payload: Default::default(),
+                            parents: Vec::new(),
+                        };
+                        batch.items.push(orgsync_store::NewItem::new(work, now));
+                    }
+                }
+            }
+        }
+        if !batch.items.is_empty() {
+            self.store.commit_capture(batch, now).await?;
+        }
+        Ok(())
     }
 
     /// Everything the plan needs from the ledger.

@@ -37,6 +37,10 @@ pub(crate) struct Known {
     pub parents_deleted: std::collections::HashSet<GlobalId>,
 }
 
+/// Parents that came back in this chunk: (global id, revived by agreement — every org's
+/// children need their lookups written — rather than restored in the capturing org only).
+pub(crate) type Comebacks = Vec<(GlobalId, bool)>;
+
 /// What a plan found, for the counters.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Tally {
@@ -97,7 +101,7 @@ pub(crate) fn plan(
     mut states: HashMap<GlobalId, RecordState>,
     org_id: &OrgId,
     now: DateTime<Utc>,
-) -> Result<(CaptureBatch, Tally), PipelineError> {
+) -> Result<(CaptureBatch, Tally, Comebacks), PipelineError> {
     let sync = leg.settings(settings);
     let org = &leg.org;
     let id_of = |o: &OrgName| (o == org).then(|| org_id.clone());
@@ -112,6 +116,7 @@ pub(crate) fn plan(
     };
     let mut batch = CaptureBatch::default();
     let mut tally = Tally::default();
+    let mut comebacks = Comebacks::new();
     for p in rows {
         let row = p.row;
         // Change events say what changed; a read says what the copy holds: a deleted row is
@@ -134,6 +139,7 @@ pub(crate) fn plan(
             &[(ChangeKind::Upsert, true)]
         };
         let mut state = states.remove(&p.gid).unwrap_or_default();
+        let was_deleted = state.is_deleted();
         let ours = row.client_tag.as_deref().is_some_and(|t| {
             orgsync_core::echo::origin_is_ours(&format!("client={t}"), &settings.engine.client_tag)
         });
@@ -197,6 +203,14 @@ pub(crate) fn plan(
                 }));
             state = out.state;
         }
+        // a parent back from the recycle bin: Salesforce restores only the lookups it cleared
+        // (and only where it restores), so children synced meanwhile lack theirs
+        let revived = was_deleted && !state.is_deleted();
+        let restored_here =
+            kinds.iter().any(|(k, _)| *k == ChangeKind::Undelete) && !state.deleted.contains(org);
+        if revived || restored_here {
+            comebacks.push((p.gid.clone(), revived));
+        }
         // anti-entropy: the org's copy lacks part of the agreed state (an older write of ours
         // landed after a newer edit there, a write lost to a crash, a lookup left behind)
         let queued = batch
@@ -238,5 +252,5 @@ pub(crate) fn plan(
         });
         tally.rows += 1;
     }
-    Ok((batch, tally))
+    Ok((batch, tally, comebacks))
 }

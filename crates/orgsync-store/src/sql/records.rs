@@ -271,6 +271,28 @@ impl SqlStore {
         Ok(out)
     }
 
+    pub(super) async fn agreed_referencing_impl(
+        &self,
+        object: &str,
+        value: &GlobalId,
+    ) -> Result<Vec<GlobalId>> {
+        // a global id is letters, digits and one ':': nothing LIKE treats specially
+        let pattern = format!("%\"{value}\"%");
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT global_id FROM agreed WHERE object = $1 AND fields LIKE $2 ORDER BY global_id",
+        )
+        .bind(object)
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|g| {
+                g.parse()
+                    .map_err(|e| crate::StoreError::Corrupt(format!("agreed global id {g}: {e}")))
+            })
+            .collect()
+    }
+
     pub(super) async fn agreed_impl(
         &self,
         object: &str,

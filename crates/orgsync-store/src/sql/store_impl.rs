@@ -278,6 +278,10 @@ impl Store for SqlStore {
         Ok(woken)
     }
 
+    async fn agreed_referencing(&self, object: &str, value: &GlobalId) -> Result<Vec<GlobalId>> {
+        self.agreed_referencing_impl(object, value).await
+    }
+
     async fn agreed(&self, object: &str, global_ids: &[GlobalId]) -> Result<Vec<AgreedRow>> {
         self.agreed_impl(object, global_ids).await
     }

@@ -55,6 +55,7 @@ conformance!(
     records::agreed_versions_merge,
     records::agreed_life_merges,
     records::deleted_flag_keeps_the_newer_fact,
+    records::children_found_by_their_parent,
     admin::audit_in_append_order,
     admin::orgs_syncs_conflicts,
     admin::listing_counts_prune,

@@ -203,3 +203,42 @@ async fn deleted_flag<S: Store>(s: &S) -> bool {
         .remove(0)
         .deleted
 }
+
+/// A parent's children are found by the parent's global id in their agreed fields.
+pub async fn children_found_by_their_parent<S: Store>(s: &S) {
+    use orgsync_core::merge::Versioned;
+    let child = |n: u32, parent: u32| AgreedWrite {
+        object: "Contact".into(),
+        global_id: gid(n),
+        fields: [(
+            "accountid".to_string(),
+            Versioned {
+                value: FieldValue::Text(gid(parent).to_string()),
+                ts: at(1),
+                org: org("a"),
+            },
+        )]
+        .into_iter()
+        .collect(),
+        life: None,
+    };
+    let batch = CaptureBatch {
+        agreed: vec![child(10, 1), child(11, 1), child(12, 2)],
+        ..CaptureBatch::default()
+    };
+    s.commit_capture(batch, at(2)).await.unwrap();
+    assert_eq!(
+        s.agreed_referencing("Contact", &gid(1)).await.unwrap(),
+        vec![gid(10), gid(11)]
+    );
+    assert!(
+        s.agreed_referencing("Account", &gid(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.agreed_referencing("Contact", &gid(2)).await.unwrap(),
+        vec![gid(12)]
+    );
+}
