@@ -1,7 +1,8 @@
 //! `POST /api/v1/sync`: the push API (the seeds' Delivery Hub payload).
 //!
 //! Checks, in order, each answering before anything is written:
-//! 1. a declared `Content-Length` above `[api] max_body` → **413** (nothing read);
+//! 1. a declared `Content-Length` above `[api] max_body` → **413** (nothing kept; what the
+//!    client is still sending is drained for a bounded while so it can read the answer);
 //! 2. `Authorization: Bearer <token>` must be some org's `push_token` → else **401**;
 //! 3. that org's rate (`[api] push_rate`, `push_burst`, a token bucket per org) → else
 //!    **429** with `Retry-After` (seconds);
@@ -42,7 +43,7 @@ use orgsync_engine::PushError as EngineRefusal;
 use serde_json::json;
 
 use crate::auth::{bearer, header_str, org_for_token};
-use crate::reply::{declared_over, json_error, read_capped};
+use crate::reply::{json_error, read_capped, refuse_declared_over};
 use crate::serve::Stopping;
 use crate::{ApiState, Inbound};
 
@@ -62,9 +63,10 @@ pub async fn handle<E: Inbound>(
             &[],
         )
     };
-    if declared_over(&headers, cap) {
-        return too_large();
-    }
+    let body = match refuse_declared_over(&headers, body, cap).await {
+        Ok(b) => b,
+        Err(_) => return too_large(),
+    };
     let Some(token) = bearer(&headers) else {
         return unauthorized("an Authorization: Bearer <push_token> header is required");
     };

@@ -88,18 +88,31 @@ pub(crate) fn declared_over(headers: &HeaderMap, cap: usize) -> bool {
         .is_some_and(|n| n > cap as u64)
 }
 
+/// How much of a refused body is still read (and thrown away) before the refusal is sent, and
+/// for how long at most. A client that is still writing when the server answers and closes
+/// gets a reset instead of the answer (the kernel discards the unread bytes and sends RST);
+/// reading on for a bounded while lets an honest client that sent too much see its 413, the
+/// way a web server's lingering close does. A hostile one costs bandwidth for at most this
+/// long, never memory. A client that sends nothing more for [`LINGER_IDLE`] (one that waits
+/// for the answer before sending its body) is answered then.
+const LINGER_BYTES: u64 = 16 << 20;
+const LINGER_TIME: Duration = Duration::from_secs(3);
+const LINGER_IDLE: Duration = Duration::from_millis(500);
+
 /// Read at most `cap` bytes, the whole body within `deadline` (one deadline for the body,
 /// not per chunk: a client trickling a byte at a time is cut as surely as a silent one), and
-/// stop waiting when the server stops. A `Content-Length` above the cap is refused before
-/// reading anything; a body without one is read until it passes the cap and then dropped.
+/// stop waiting when the server stops. A `Content-Length` above the cap is refused without
+/// keeping anything; a body without one is read until it passes the cap. Either way the rest
+/// is drained for a bounded while (see [`LINGER_BYTES`]) so the client can read the refusal.
 pub(crate) async fn read_capped(
     headers: &HeaderMap,
-    body: Body,
+    mut body: Body,
     cap: usize,
     deadline: Duration,
     stopping: Option<&Stopping>,
 ) -> Result<Bytes, BodyError> {
     if declared_over(headers, cap) {
+        linger(body).await;
         return Err(BodyError::TooLarge);
     }
     let stop = async {
@@ -112,23 +125,62 @@ pub(crate) async fn read_capped(
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        read = tokio::time::timeout(deadline, to_bytes(body, cap)) => {
+    let read = tokio::select! {
+        read = tokio::time::timeout(deadline, collect(&mut body, cap)) => {
             read.map_err(|_| BodyError::TimedOut(deadline))?
         }
         () = stop => Err(BodyError::Stopping),
+    };
+    if matches!(read, Err(BodyError::TooLarge)) {
+        linger(body).await;
     }
+    read
 }
 
-async fn to_bytes(body: Body, cap: usize) -> Result<Bytes, BodyError> {
-    axum::body::to_bytes(body, cap).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return BodyError::TooLarge;
+/// Refuse a request whose declared `Content-Length` is above `cap` — after draining what the
+/// client is still sending (see [`LINGER_BYTES`]); `None` when it declares no more than that.
+pub(crate) async fn refuse_declared_over(
+    headers: &HeaderMap,
+    body: Body,
+    cap: usize,
+) -> Result<Body, BodyError> {
+    if declared_over(headers, cap) {
+        linger(body).await;
+        return Err(BodyError::TooLarge);
+    }
+    Ok(body)
+}
+
+/// The body's bytes, or `TooLarge` as soon as they pass `cap`.
+async fn collect(body: &mut Body, cap: usize) -> Result<Bytes, BodyError> {
+    use http_body_util::BodyExt;
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > cap {
+                return Err(BodyError::TooLarge);
             }
-            source = s.source();
+            out.extend_from_slice(&data);
         }
-        BodyError::Read(e.to_string())
-    })
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Read and drop what is left of `body`, up to [`LINGER_BYTES`] within [`LINGER_TIME`],
+/// stopping early when nothing arrives for [`LINGER_IDLE`].
+async fn linger(mut body: Body) {
+    use http_body_util::BodyExt;
+    let drain = async {
+        let mut seen = 0u64;
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout(LINGER_IDLE, body.frame()).await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len() as u64;
+                if seen > LINGER_BYTES {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }
