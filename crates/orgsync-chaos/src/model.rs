@@ -147,6 +147,10 @@ pub struct OrgState {
     pub rows: Vec<Row>,
     /// The whole change log of the synced objects.
     pub changes: Vec<Change>,
+    /// The objects whose changes in this org orgsync learns as whole-row snapshots (polling,
+    /// Outbound Messaging, a peer's pushes) rather than as change events naming the fields
+    /// that changed: a snapshot dates every changed field at the row's last modification.
+    pub snapshot_objects: Vec<String>,
 }
 
 /// Everything the judge needs.

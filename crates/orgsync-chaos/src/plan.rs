@@ -140,6 +140,18 @@ pub const BACKUP_INTERVAL: Duration = Duration::from_secs(10);
 pub const OUTAGE: Duration = Duration::from_secs(20);
 
 impl Plan {
+    /// The objects whose changes in org `i` reach orgsync as whole-row snapshots: those
+    /// captured by polling or Outbound Messaging, and every object of the org a peer pushes
+    /// from (see [`crate::model::OrgState::snapshot_objects`]).
+    pub fn snapshot_objects(&self, i: usize) -> Vec<String> {
+        objects()
+            .into_iter()
+            .zip(&self.captures)
+            .filter(|(_, c)| **c != Capture::Cdc || self.push_org == Some(i))
+            .map(|(o, _)| o.name)
+            .collect()
+    }
+
     /// Plan a run of `seconds` of edits on `n` orgs (≥ 2); `mode` and `topology` override
     /// the seed's choice.
     pub fn new(

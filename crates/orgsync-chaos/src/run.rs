@@ -186,7 +186,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Outcome> {
         limit: opts.settle,
     })
     .await;
-    let world = snapshot::world(&orgs)?;
+    let world = snapshot::world(&orgs, |i| plan.snapshot_objects(i))?;
     let verdict = judge::judge(&world);
     let status = svc.status().await;
     svc.stop();

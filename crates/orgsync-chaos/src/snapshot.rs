@@ -10,8 +10,12 @@ use crate::model::{Change, ChangeKind, OrgState, Row, World, client_of};
 use crate::orgs::ChaosOrg;
 use crate::plan::objects;
 
-/// The world as the orgs hold it now.
-pub fn world(orgs: &[ChaosOrg]) -> anyhow::Result<World> {
+/// The world as the orgs hold it now; `snapshot_objects(i)` lists the objects org `i`'s
+/// changes reach orgsync as snapshots (see [`OrgState::snapshot_objects`]).
+pub fn world(
+    orgs: &[ChaosOrg],
+    snapshot_objects: impl Fn(usize) -> Vec<String>,
+) -> anyhow::Result<World> {
     let specs = objects();
     let mut states = Vec::with_capacity(orgs.len());
     for (i, org) in orgs.iter().enumerate() {
@@ -58,6 +62,7 @@ pub fn world(orgs: &[ChaosOrg]) -> anyhow::Result<World> {
             priority: priority(i),
             rows,
             changes,
+            snapshot_objects: snapshot_objects(i),
         });
     }
     Ok(World {

@@ -107,6 +107,14 @@ pub fn resurrected(ix: &Index<'_>) -> Vec<Finding> {
 /// newest user edit of that field (one finding per record and field). A lookup whose newest
 /// value points at a parent that is not live in that org may also end empty there (Salesforce
 /// clears lookups to deleted records).
+///
+/// A finding is a [`Check::SnapshotRace`] instead when every wrong value is an older user edit
+/// made in an org whose changes of that object orgsync learns as snapshots, made at most
+/// [`RACE_WINDOW_MS`] before the newest edit, and followed in that org by another user change
+/// of the record after the newest edit: a snapshot read after that change shows the older
+/// value at the row's newer SystemModstamp, and no read of that org can tell when the field
+/// itself changed. (The window bounds the time orgsync may not have read that org: poll
+/// interval, restarts and a 20 s outage.)
 pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (key, evs) in user_events(ix) {
@@ -129,12 +137,15 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
                 continue;
             };
             let mut wrong = Vec::new();
+            let mut races = true;
             for o in &live {
                 let got = ix.canonical(*o, &key.0, field, ix.live_value(&key, *o, field));
                 if &got == expected || cleared_dead_parent(ix, &key.0, field, *o, expected, &got) {
                     continue;
                 }
-                let from = setters.iter().rev().find(|(_, v)| *v == got).map_or_else(
+                let setter = setters.iter().rev().find(|(_, v)| *v == got);
+                races &= setter.is_some_and(|(e, _)| snapshot_race(ix, &key, &evs, e, newest));
+                let from = setter.map_or_else(
                     || "never set by a user".to_string(),
                     |(e, _)| e.describe(ix),
                 );
@@ -146,11 +157,40 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
                     wrong.join("; "),
                     newest.describe(ix)
                 );
-                out.push(Finding::new(Check::LostUpdate, &key, note));
+                let check = if races {
+                    Check::SnapshotRace
+                } else {
+                    Check::LostUpdate
+                };
+                out.push(Finding::new(check, &key, note));
             }
         }
     }
     out
+}
+
+/// How long before the newest edit an older one may have gone unread by orgsync in a
+/// snapshot-captured org (see [`lost_updates`]).
+pub const RACE_WINDOW_MS: i64 = 45_000;
+
+/// `older` (the edit whose value won) raced `newest` under snapshot capture: see
+/// [`lost_updates`].
+fn snapshot_race(
+    ix: &Index<'_>,
+    key: &Key,
+    evs: &[Event<'_>],
+    older: &Event<'_>,
+    newest: &Event<'_>,
+) -> bool {
+    let snapshots = ix.world.orgs[older.org]
+        .snapshot_objects
+        .iter()
+        .any(|o| o.eq_ignore_ascii_case(&key.0));
+    let close = newest.change.ts_ms - older.change.ts_ms <= RACE_WINDOW_MS;
+    let touched_after = evs
+        .iter()
+        .any(|e| e.org == older.org && e.order(ix) > newest.order(ix));
+    snapshots && close && older.order(ix) < newest.order(ix) && touched_after
 }
 
 /// `got` is empty (or the same dead parent) where `expected` points at a parent that is not

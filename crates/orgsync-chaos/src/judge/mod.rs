@@ -35,19 +35,26 @@ pub enum Check {
     Resurrected,
     /// A field's final value is not the newest user edit of it.
     LostUpdate,
+    /// A field's final value is an older user edit than the newest, made in an org whose
+    /// changes orgsync learns as snapshots and changed again there after the newest edit:
+    /// the snapshot dates the older value at that later change, and nothing orgsync can read
+    /// says otherwise (see [`history::lost_updates`]). Reported, not a failure: the ordering
+    /// promise under snapshot capture is the row's last modification.
+    SnapshotRace,
     /// An orgsync write that changed no synced field.
     EchoWrite,
 }
 
 impl Check {
     /// Every check, in report order.
-    pub const ALL: [Check; 7] = [
+    pub const ALL: [Check; 8] = [
         Check::Missing,
         Check::Duplicate,
         Check::Diff,
         Check::Orphan,
         Check::Resurrected,
         Check::LostUpdate,
+        Check::SnapshotRace,
         Check::EchoWrite,
     ];
 
@@ -60,6 +67,7 @@ impl Check {
             Check::Orphan => "orphans",
             Check::Resurrected => "resurrected",
             Check::LostUpdate => "lost_updates",
+            Check::SnapshotRace => "snapshot_races",
             Check::EchoWrite => "echo_writes",
         }
     }
@@ -114,6 +122,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Whether a check's findings fail a run (every one but [`Check::SnapshotRace`]).
+    pub fn fails(check: Check) -> bool {
+        check != Check::SnapshotRace
+    }
+
     /// How many findings of `check`.
     pub fn count(&self, check: Check) -> usize {
         self.findings.iter().filter(|f| f.check == check).count()

@@ -42,6 +42,7 @@ fn world() -> World {
         priority,
         rows: vec![],
         changes: vec![],
+        snapshot_objects: vec![],
     };
     World {
         objects: objects(),
@@ -212,6 +213,35 @@ fn the_newer_edit_of_a_field_must_win() {
     edits(&mut kept);
     write(&mut kept, (0, "wa"), 2100, json!({"Status__c": "Blocked"}));
     assert_eq!(counts(&kept), vec![]);
+}
+
+#[test]
+fn an_older_value_read_by_a_later_snapshot_is_a_race_not_a_lost_update() {
+    // a set Done, b set Blocked later, then a edited the Name: a snapshot of a's row read
+    // after that shows Done at the Name's time
+    let run = |snapshot: bool, name_at: i64| {
+        let mut w = item("Done", "Done");
+        if snapshot {
+            w.orgs[0].snapshot_objects = vec!["Work_Item__c".into()];
+        }
+        edit(&mut w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
+        edit(&mut w, (1, "wb"), 2005, json!({"Status__c": "Blocked"}));
+        edit(&mut w, (0, "wa"), name_at, json!({"Name": "y"}));
+        set(&mut w, 0, "wa", "Name", json!("y"));
+        set(&mut w, 1, "wb", "Name", json!("y"));
+        write(
+            &mut w,
+            (1, "wb"),
+            2100,
+            json!({"Status__c": "Done", "Name": "y"}),
+        );
+        counts(&w)
+    };
+    assert_eq!(run(true, 2010), vec![(Check::SnapshotRace, 1)]);
+    // change events name the changed fields: no excuse
+    assert_eq!(run(false, 2010), vec![(Check::LostUpdate, 1)]);
+    // a's row last changed before b's edit: its snapshot dates Done before Blocked
+    assert_eq!(run(true, 2003), vec![(Check::LostUpdate, 1)]);
 }
 
 #[test]
