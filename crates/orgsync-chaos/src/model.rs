@@ -103,6 +103,10 @@ pub struct Change {
     pub changed: Vec<String>,
     /// New values of the changed fields (all non-null fields on CREATE).
     pub values: Map<String, Value>,
+    /// Why the platform made this change on its own inside another one (`LOOKUP_CLEARED` by
+    /// a parent's delete, `LOOKUP_RESTORED` by its undelete); None for a writer's change.
+    /// Such a change is nobody's edit: it follows from the life event that caused it.
+    pub platform: Option<String>,
 }
 
 impl Change {

@@ -53,6 +53,7 @@ pub fn world(
                     client: client_of(&c.change_origin),
                     changed: c.changed_fields,
                     values: c.values,
+                    platform: c.cause,
                 })
             })
             .collect();

@@ -62,7 +62,8 @@ pub fn user_events<'w>(ix: &Index<'w>) -> BTreeMap<Key, Vec<Event<'w>>> {
     let mut out: BTreeMap<Key, Vec<Event<'w>>> = BTreeMap::new();
     for (o, org) in ix.world.orgs.iter().enumerate() {
         for c in &org.changes {
-            if ix.world.by_orgsync(c) {
+            // the platform's own changes (lookups cleared and restored) follow life events
+            if ix.world.by_orgsync(c) || c.platform.is_some() {
                 continue;
             }
             if let Some(gid) = ix.gid_of_change(o, c) {
@@ -222,7 +223,7 @@ pub fn echo_writes(ix: &Index<'_>) -> (Vec<Finding>, u64) {
     let mut writes = 0;
     for (o, org) in ix.world.orgs.iter().enumerate() {
         for c in &org.changes {
-            if !ix.world.by_orgsync(c) {
+            if !ix.world.by_orgsync(c) || c.platform.is_some() {
                 continue;
             }
             writes += 1;

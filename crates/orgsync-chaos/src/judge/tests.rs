@@ -110,6 +110,7 @@ fn change(
             vec![]
         },
         values,
+        platform: None,
     });
 }
 
@@ -350,6 +351,42 @@ fn an_empty_lookup_beside_a_live_parent_is_an_orphan() {
     life(&mut w, (0, "pa"), ChangeKind::Delete, 1500);
     set(&mut w, 0, "wa", "Account__c", Value::Null);
     assert_eq!(counts(&w), vec![]);
+}
+
+#[test]
+fn lookups_the_platform_cleared_and_restored_are_nobodys_edit() {
+    // both copies point at the account; a user deleted it in a (the platform cleared a's
+    // lookup), a user restored it in b, and orgsync's undelete in a brought it back there
+    // (the platform restored a's lookup)
+    let mut w = with_parent();
+    set(&mut w, 1, "wb", "Account__c", json!("pb"));
+    life(&mut w, (0, "pa"), ChangeKind::Delete, 1500);
+    let platform = |w: &mut World, ts, v: Value, cause: &str| {
+        change(
+            w,
+            (0, "wa"),
+            ChangeKind::Update,
+            ts,
+            USER,
+            json!({"Account__c": v}),
+        );
+        w.orgs[0].changes.last_mut().unwrap().platform = Some(cause.into());
+    };
+    platform(&mut w, 1500, Value::Null, "LOOKUP_CLEARED");
+    life(&mut w, (1, "pb"), ChangeKind::Undelete, 1550);
+    change(
+        &mut w,
+        (0, "pa"),
+        ChangeKind::Undelete,
+        1600,
+        SYNC,
+        json!({}),
+    );
+    platform(&mut w, 1600, json!("pa"), "LOOKUP_RESTORED");
+    let v = judge(&w);
+    assert_eq!(counts(&w), vec![], "{:?}", v.findings);
+    // the platform's changes are not orgsync's writes either
+    assert_eq!(v.writes, 1);
 }
 
 #[test]

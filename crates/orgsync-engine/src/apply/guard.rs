@@ -10,6 +10,11 @@
 //!   overwritten unseen. One read of the records a batch updates closes that window to the
 //!   moment before the write (one call per object and round). Change events need no such
 //!   read: they tell every edit, with its time, even one our write then overwrote.
+//! - **Updates no captured change asked for** (an item with an empty payload: a parent's
+//!   comeback waking its children, anti-entropy): they rest on the ledger's belief of what the
+//!   copy holds, and Salesforce changes copies behind it (it clears lookups to a deleted parent
+//!   and restores them on undelete, without a change event). One read of the batch's records
+//!   writes only what is really missing, instead of rewriting values that are there.
 //!
 //! What is read is ingested like any capture; when it was news, the round decides again.
 
@@ -60,7 +65,9 @@ pub(super) async fn read_first<S: Store>(
         let polled = leg.settings(settings).capture != Capture::Cdc;
         let entry = || (leg.clone(), Reads::default());
         match &d.write {
-            Write::Update { local_id, .. } if it.reclaimed || polled => {
+            Write::Update { local_id, .. }
+                if it.reclaimed || polled || it.work.payload.is_empty() =>
+            {
                 let r = &mut reads.entry(leg.sync).or_insert_with(entry).1;
                 r.ids.push(local_id.clone());
             }

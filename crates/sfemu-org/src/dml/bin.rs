@@ -76,8 +76,9 @@ impl Exec<'_> {
         self.clear_lookups(table, &id, root);
     }
 
-    /// Sets to null every live record's lookup to `id` through a relationship that does not
-    /// cascade, remembering it under `root` for the undelete.
+    /// Sets to null every record's lookup to `id` through a relationship that does not
+    /// cascade (those in the recycle bin too, without a change-log entry), remembering it
+    /// under `root` for the undelete.
     fn clear_lookups(&mut self, table: usize, id: &str, root: u128) {
         let schema = self.schema;
         for c in schema
@@ -97,13 +98,13 @@ impl Exec<'_> {
                 .unwrap_or_default();
             for k in kids {
                 let t = &self.data.tables[c.child_table];
-                if t.is_deleted(k) {
-                    continue;
-                }
+                let binned = t.is_deleted(k);
                 let child_id = t.id(k).to_string();
                 let mut new = t.row(k).to_vec();
                 new[c.slot] = Value::Null;
-                new[child.sys.system_modstamp] = Value::DateTime(self.now);
+                if !binned {
+                    new[child.sys.system_modstamp] = Value::DateTime(self.now);
+                }
                 let mut cleared = t.cleared.get(&(k as u32)).cloned().unwrap_or_default();
                 cleared.push(ClearedLookup {
                     slot: c.slot as u16,
@@ -112,6 +113,11 @@ impl Exec<'_> {
                 });
                 self.replace_row(c.child_table, k, new);
                 self.set_cleared(c.child_table, k, Some(cleared));
+                // a record in the recycle bin loses the lookup too, silently (it is no one's
+                // visible record): undeleted later, it never points at a deleted parent
+                if binned {
+                    continue;
+                }
                 let slot = c.slot as u16;
                 self.log_with(
                     c.child_table,
@@ -182,8 +188,9 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// Puts back the lookups the delete of `root` cleared, on records that are live and whose
-    /// field is still null (a lookup given another value meanwhile stays as it is).
+    /// Puts back the lookups the delete of `root` cleared, on records whose field is still null
+    /// (a lookup given another value meanwhile stays as it is); on records in the recycle bin
+    /// without a change-log entry, as they were cleared.
     fn restore_lookups(&mut self, root: u128) {
         let mut hits: Vec<(usize, usize)> = Vec::new();
         for (t, table) in self.data.tables.iter().enumerate() {
@@ -203,9 +210,7 @@ impl Exec<'_> {
             let (mine, rest): (Vec<_>, Vec<_>) = list.into_iter().partition(|c| c.root == root);
             self.set_cleared(t, r, Some(rest));
             let table = &self.data.tables[t];
-            if table.is_deleted(r) {
-                continue;
-            }
+            let binned = table.is_deleted(r);
             let mut new = table.row(r).to_vec();
             let mut slots = Vec::new();
             for c in mine {
@@ -216,6 +221,11 @@ impl Exec<'_> {
                 }
             }
             if slots.is_empty() {
+                continue;
+            }
+            if binned {
+                // back in the bin row, silently, as it was cleared
+                self.replace_row(t, r, new);
                 continue;
             }
             slots.sort_unstable();

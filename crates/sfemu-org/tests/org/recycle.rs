@@ -116,6 +116,37 @@ fn deleting_a_parent_clears_lookups_and_undelete_restores_them() {
 }
 
 #[test]
+fn a_record_in_the_bin_loses_its_lookup_to_a_deleted_parent_silently() {
+    // the item is in the bin when its account is deleted: undeleted alone, it points at no
+    // deleted record
+    let org = org();
+    let c = admin(&org);
+    let t = tree(&org);
+    delete(&org, &c, &t.item).unwrap();
+    next_ms();
+    let seq = org.last_change_seq();
+    delete(&org, &c, &t.account).unwrap();
+    let log = org.changes_after(seq, 100);
+    assert!(entries_for(&log, &t.item).is_empty(), "{log:?}");
+    undelete(&org, &c, &t.item).unwrap();
+    let item = get(&org, &c, "Work_Item__c", &t.item);
+    assert_eq!(item["Account__c"], Json::Null);
+
+    // the account back first: the binned item gets its lookup back, and has it when undeleted
+    let t = tree(&org);
+    delete(&org, &c, &t.item).unwrap();
+    delete(&org, &c, &t.account).unwrap();
+    next_ms();
+    let seq = org.last_change_seq();
+    undelete(&org, &c, &t.account).unwrap();
+    let log = org.changes_after(seq, 100);
+    assert!(entries_for(&log, &t.item).is_empty(), "{log:?}");
+    undelete(&org, &c, &t.item).unwrap();
+    let item = get(&org, &c, "Work_Item__c", &t.item);
+    assert_eq!(item["Account__c"], json!(t.account));
+}
+
+#[test]
 fn a_lookup_replaced_meanwhile_stays_replaced() {
     let org = org();
     let c = admin(&org);
