@@ -13,6 +13,7 @@ pub mod echo;
 pub mod life;
 pub mod mapping;
 pub mod merge;
+pub mod metric;
 pub mod model;
 pub mod pipeline;
 pub mod plan;

@@ -498,6 +498,7 @@ async fn publish<S: Store>(core: &Core<S>) {
                 .map(|c| (o.name.to_string(), c.client.budget().requests_sent))
         })
         .collect();
+    crate::metrics::api_calls(&p.api_calls);
     core.progress.send_replace(p);
 }
 

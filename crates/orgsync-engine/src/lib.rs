@@ -22,6 +22,7 @@ pub mod error;
 pub mod inbound;
 mod leg;
 mod login;
+mod metrics;
 mod options;
 mod orgs;
 mod policy;

@@ -118,6 +118,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64>> + Send;
 
+    /// Dismiss Failed items by id (the Sync Monitor's Dismiss): they leave the problems list
+    /// but stay in the ledger as history, still Failed, until a retry or a new change to the
+    /// record clears the mark. Items not Failed, or already dismissed, are left alone; returns
+    /// how many were dismissed.
+    fn dismiss_failed(
+        &self,
+        ids: &[ItemId],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
     /// One item by id.
     fn item(&self, id: ItemId) -> impl Future<Output = Result<Option<Item>>> + Send;
 

@@ -10,6 +10,7 @@ mod raw;
 mod source;
 mod validate;
 mod validate_api;
+mod validate_monitor;
 mod validate_parents;
 mod validate_sync;
 mod validate_topology;
@@ -27,6 +28,7 @@ pub use error::{ConfigError, Problem};
 pub use source::Location;
 pub use validate::parse_duration;
 pub use validate_api::{ApiSettings, PushRate, parse_size};
+pub use validate_monitor::{MIN_ADMIN_PASSWORD_LEN, MonitorSettings};
 pub use validate_parents::relationship_name;
 pub use validate_sync::DEFAULT_GLOBAL_ID_FIELD;
 
@@ -95,6 +97,8 @@ pub struct Settings {
     pub engine: EngineSettings,
     /// Limits of the push endpoints (`[api]`).
     pub api: ApiSettings,
+    /// The Sync Monitor (`[monitor]`); `None`: no dashboard.
+    pub monitor: Option<MonitorSettings>,
     /// Source-side object names ordered parents before children (from `parents` with policy
     /// `sync`); the planner writes objects in this order.
     pub object_order: Vec<String>,

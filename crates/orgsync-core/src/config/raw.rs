@@ -29,6 +29,8 @@ pub struct RawConfig {
     /// `[api]`: limits of the HTTP endpoints that receive pushes (the push API and the
     /// Outbound Messaging listener) on `engine.listen`.
     pub api: Option<RawApi>,
+    /// `[monitor]`: the Sync Monitor dashboard on `engine.listen`.
+    pub monitor: Option<Spanned<RawMonitor>>,
 }
 
 /// `[orgs.<name>]`: one Salesforce org.
@@ -311,4 +313,14 @@ pub struct RawApi {
     /// Connections served at once (default 256, 1 to 65536); one more is answered 503 at
     /// once and closed.
     pub max_connections: Option<Spanned<i64>>,
+}
+
+/// `[monitor]`: the Sync Monitor, a dashboard served by `orgsync run` on `engine.listen`
+/// (with `/metrics` and `/healthz`). Without this table no dashboard is served.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitor {
+    /// The password of the dashboard's login form (at least 12 characters). Write it as
+    /// `"${ORGSYNC_ADMIN_PASSWORD}"` and keep it out of the file. Never printed or logged.
+    pub admin_password: Option<Spanned<String>>,
 }

@@ -104,6 +104,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig, files: &[(&str, &str)]) -> Option<Se
     };
     let engine = build_engine(ctx, raw.engine);
     let api = super::validate_api::build_api(ctx, raw.api);
+    let monitor = super::validate_monitor::build_monitor(ctx, raw.monitor);
     let (syncs, object_order) = super::validate_sync::build_syncs(ctx, raw.sync, &orgs);
     Some(Settings {
         files: files.iter().map(|(n, _)| n.to_string()).collect(),
@@ -112,6 +113,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig, files: &[(&str, &str)]) -> Option<Se
         syncs,
         engine,
         api,
+        monitor,
         object_order,
     })
 }

@@ -3,6 +3,7 @@
 
 mod cases;
 mod config;
+mod config_monitor;
 mod config_push;
 mod config_urls;
 mod converge;

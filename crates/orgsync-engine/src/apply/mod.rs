@@ -276,6 +276,7 @@ impl<S: Store> Writer<S> {
             })
             .collect();
         let (synced, failed) = (result.synced, result.failed);
+        let outcomes = crate::metrics::Outcomes::of(&self.org.name, items, &result.completions);
         let completed = {
             let _guards = self.locks.many(&syncs).await;
             self.store.complete(result.completions, Utc::now()).await
@@ -284,6 +285,7 @@ impl<S: Store> Writer<S> {
             Ok(_) => {
                 self.counters.synced.fetch_add(synced, Ordering::Relaxed);
                 self.counters.failed.fetch_add(failed, Ordering::Relaxed);
+                outcomes.record(Utc::now());
             }
             Err(e) => {
                 tracing::warn!(org = %self.org.name, error = %e, "cannot complete items; their leases expire");

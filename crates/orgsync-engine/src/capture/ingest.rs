@@ -160,11 +160,13 @@ impl<S: Store> Ingest<S> {
         batch.checkpoint = checkpoint;
         batch.txns = txns;
         let queued = !batch.items.is_empty();
-        self.store.commit_capture(batch, now).await?;
+        let report = self.store.commit_capture(batch, now).await?;
+        crate::metrics::captured(leg, &tally, report.duplicates);
         let Tally {
             rows: n,
             echoes,
             conflicts,
+            ..
         } = tally;
         self.counters.captured.fetch_add(n, Ordering::Relaxed);
         self.counters

@@ -6,7 +6,7 @@
 pub(crate) mod cdc;
 pub(crate) mod ingest;
 mod names;
-mod plan;
+pub(crate) mod plan;
 pub(crate) mod poll;
 
 use std::sync::Arc;

@@ -48,6 +48,8 @@ pub(crate) struct Tally {
     pub rows: u64,
     /// Changes dropped as echoes or as carrying nothing new.
     pub echoes: u64,
+    /// Of those, our own writes told by the origin tag (the rest: by shadow values).
+    pub own_writes: u64,
     /// Conflicts recorded.
     pub conflicts: u64,
 }
@@ -180,6 +182,9 @@ pub(crate) fn plan(
             let out = pipeline::process(settings, sync, &change, &state, ledger)?;
             if matches!(out.dropped, Some(Dropped::NoChange | Dropped::OwnWrite)) {
                 tally.echoes += 1;
+            }
+            if out.dropped == Some(Dropped::OwnWrite) {
+                tally.own_writes += 1;
             }
             for item in out.items {
                 batch.items.push(

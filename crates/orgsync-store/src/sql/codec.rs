@@ -77,7 +77,7 @@ pub struct StoredPayload {
 /// The columns [`item`] reads, in `SELECT` form.
 pub const ITEM_COLS: &str = "id, target_org, object, global_id, op, payload, source_org, source_record_id, txn_id, \
      state, attempts, reclaimed, next_attempt_at, lease_owner, lease_until, waiting_for, error_code, error_message, \
-     error_kind, created_at, updated_at";
+     error_kind, dismissed_at, created_at, updated_at";
 
 /// A `sync_items` row.
 pub fn item(row: &AnyRow) -> Result<Item> {
@@ -127,6 +127,9 @@ pub fn item(row: &AnyRow) -> Result<Item> {
         last_error,
         waiting_for: get::<Option<String>>(row, "waiting_for")?
             .map(|t| gid("waiting_for", &t))
+            .transpose()?,
+        dismissed_at: get::<Option<i64>>(row, "dismissed_at")?
+            .map(from_ms)
             .transpose()?,
         created_at: from_ms(get(row, "created_at")?)?,
         updated_at: from_ms(get(row, "updated_at")?)?,

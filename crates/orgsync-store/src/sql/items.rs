@@ -78,7 +78,7 @@ impl SqlStore {
         };
         sqlx::query(
             "UPDATE sync_items SET op = $1, payload = $2, source_org = $3, source_record_id = $4, txn_id = $5, \
-             state = $6, next_attempt_at = $7, attempts = $8, waiting_for = NULL, updated_at = $9 WHERE id = $10",
+             state = $6, next_attempt_at = $7, attempts = $8, waiting_for = NULL, dismissed_at = NULL, updated_at = $9 WHERE id = $10",
         )
         .bind(op_str(merged.work.op))
         .bind(payload_json(merged)?)
@@ -363,7 +363,7 @@ impl SqlStore {
                 .await?;
             sqlx::query(
                 "UPDATE sync_items SET op = $1, payload = $2, source_org = $3, source_record_id = $4, txn_id = $5, \
-                 state = 'queued', next_attempt_at = $6, attempts = $7, waiting_for = NULL, error_code = $8, \
+                 state = 'queued', next_attempt_at = $6, attempts = $7, waiting_for = NULL, dismissed_at = NULL, error_code = $8, \
                  error_message = $9, error_kind = $10, updated_at = $11 WHERE id = $12",
             )
             .bind(op_str(merged.work.op))
@@ -385,7 +385,7 @@ impl SqlStore {
         sqlx::query(
             "UPDATE sync_items SET state = $1, next_attempt_at = $2, attempts = $3, lease_owner = NULL, \
              lease_until = NULL, waiting_for = $4, error_code = $5, error_message = $6, error_kind = $7, \
-             updated_at = $8 WHERE id = $9",
+             dismissed_at = NULL, updated_at = $8 WHERE id = $9",
         )
         .bind(state.as_str())
         .bind(ms(next))

@@ -62,6 +62,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "deleted_at_reclaimed",
         include_str!("../../migrations/sqlite/0004_deleted_at_reclaimed.sql"),
     ),
+    (
+        5,
+        "dismissed_at",
+        include_str!("../../migrations/sqlite/0005_dismissed_at.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -83,6 +88,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "deleted_at_reclaimed",
         include_str!("../../migrations/postgres/0004_deleted_at_reclaimed.sql"),
+    ),
+    (
+        5,
+        "dismissed_at",
+        include_str!("../../migrations/postgres/0005_dismissed_at.sql"),
     ),
 ];
 

@@ -133,7 +133,7 @@ impl Store for SqlStore {
     async fn retry_failed(&self, filter: &ItemFilter, now: DateTime<Utc>) -> Result<u64> {
         let (cond, vals) = filter_sql(filter, 2, false);
         let sql = format!(
-            "UPDATE sync_items SET state = 'queued', attempts = 0, next_attempt_at = $1, updated_at = $1 \
+            "UPDATE sync_items SET state = 'queued', attempts = 0, next_attempt_at = $1, dismissed_at = NULL, updated_at = $1 \
              WHERE state = 'failed'{cond}"
         );
         let mut tx = self.begin().await?;
@@ -141,6 +141,26 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn dismiss_failed(&self, ids: &[ItemId], now: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let mut n = 0;
+        for chunk in ids.chunks(300) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE sync_items SET dismissed_at = $1 WHERE state = 'failed' AND dismissed_at IS NULL \
+                 AND id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(ms(now));
+            for id in chunk {
+                q = q.bind(id.0);
+            }
+            n += q.execute(&mut *tx).await?.rows_affected();
+        }
         tx.commit().await?;
         Ok(n)
     }

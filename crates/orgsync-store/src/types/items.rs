@@ -209,6 +209,8 @@ pub struct Item {
     pub last_error: Option<ItemError>,
     /// For Pending items: the parent global id it waits for.
     pub waiting_for: Option<GlobalId>,
+    /// When an operator dismissed it (Failed items only; cleared when it leaves Failed).
+    pub dismissed_at: Option<DateTime<Utc>>,
     /// When first queued.
     pub created_at: DateTime<Utc>,
     /// Last change of any kind.

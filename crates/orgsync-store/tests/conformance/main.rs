@@ -49,6 +49,7 @@ conformance!(
     claims::concurrent_claimers_never_share,
     outcomes::pending_wakes_when_parent_lands,
     outcomes::retry_failed_requeues,
+    outcomes::dismiss_failed_keeps_history,
     outcomes::only_failed_writes_count_attempts,
     claims::a_reclaim_is_flagged,
     records::shadow_and_id_map_round_trip,

@@ -195,3 +195,77 @@ pub async fn only_failed_writes_count_attempts<S: Store>(s: &S) {
     let it = s.item(again.id).await.unwrap().unwrap();
     assert_eq!((it.state, it.attempts), (ItemState::Failed, 2));
 }
+
+/// Dismissing keeps a Failed item as history with the time it was dismissed; only Failed
+/// items can be dismissed; a retry or a new change to the record clears the mark.
+pub async fn dismiss_failed_keeps_history<S: Store>(s: &S) {
+    let items = vec![
+        upsert("b", 1, &[("Name", "")], at(0)),
+        upsert("b", 2, &[("Name", "")], at(0)),
+        upsert("b", 3, &[("Name", "fine")], at(0)),
+    ];
+    capture(s, items, at(0)).await;
+    let claimed = claim(s, "b", at(1), "w").await;
+    let outs = claimed
+        .iter()
+        .map(|it| {
+            let outcome = if field(it, "Name").as_deref() == Some("fine") {
+                Outcome::RetryAt {
+                    at: at(500),
+                    error: lock_error(),
+                }
+            } else {
+                Outcome::Failed {
+                    error: validation_error(),
+                }
+            };
+            done(it, "w", outcome)
+        })
+        .collect();
+    s.complete(outs, at(2)).await.unwrap();
+    let failed = in_state(ItemState::Failed);
+    let list = s.items(&failed, Page::first(10)).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|i| i.dismissed_at.is_none()));
+    let queued = s
+        .items(&in_state(ItemState::Queued), Page::first(10))
+        .await
+        .unwrap();
+    let ids = [list[0].id, list[1].id, queued[0].id];
+    assert_eq!(
+        s.dismiss_failed(&ids, at(5)).await.unwrap(),
+        2,
+        "the queued item is not dismissed"
+    );
+    assert_eq!(s.dismiss_failed(&ids, at(6)).await.unwrap(), 0, "once only");
+    let list = s.items(&failed, Page::first(10)).await.unwrap();
+    assert_eq!(list.len(), 2, "dismissed items stay in the ledger, Failed");
+    assert!(list.iter().all(|i| i.dismissed_at == Some(at(5))));
+    assert!(
+        s.item(queued[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .dismissed_at
+            .is_none()
+    );
+    // a new change to record 1 merges into its failed item: a fresh try, not dismissed
+    capture(
+        s,
+        vec![upsert("b", 1, &[("Name", "Fixed")], at(20))],
+        at(20),
+    )
+    .await;
+    let one = s.item(list[0].id).await.unwrap().unwrap();
+    assert_eq!(one.state, ItemState::Queued);
+    assert!(one.dismissed_at.is_none());
+    // a retry clears the mark too
+    let two = ItemFilter {
+        global_id: Some(list[1].work.global_id.clone()),
+        ..for_target("b")
+    };
+    assert_eq!(s.retry_failed(&two, at(30)).await.unwrap(), 1);
+    let two = s.item(list[1].id).await.unwrap().unwrap();
+    assert_eq!(two.state, ItemState::Queued);
+    assert!(two.dismissed_at.is_none());
+}

@@ -3,9 +3,11 @@
 //! on Ctrl-C or SIGTERM: capture stops, in-flight work is finished or its leases released,
 //! and the ledger is flushed, so nothing is lost.
 //!
-//! The HTTP endpoints (`orgsync-api`: push API, Outbound Messaging listener, `/healthz`) are
-//! served on `engine.listen` only when the config needs them — some org has a `push_token` or
-//! some sync uses `capture = "outbound"` — so polling-only instances never hold a port. On
+//! The HTTP endpoints (`orgsync-api`: push API, Outbound Messaging listener, `/healthz`;
+//! `orgsync-monitor`: `/metrics` and, with `[monitor]`, the Sync Monitor dashboard) are
+//! served on `engine.listen` only when the config needs them — some org has a `push_token`,
+//! some sync uses `capture = "outbound"`, or `[monitor]` is set — so polling-only instances
+//! without a dashboard never hold a port. On
 //! stop the server stops first — connections still sending headers or a body are closed at
 //! once, requests being applied finish (an Outbound Messaging request waiting for its ledger
 //! commit still gets its Ack) within `orgsync_api::SHUTDOWN_GRACE` — then the engine.
@@ -30,8 +32,14 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
         syncs = settings.syncs.len(),
         "starting"
     );
-    let serve = settings.serves_push();
+    let monitor = settings.monitor.clone();
+    let serve = settings.serves_push() || monitor.is_some();
     let listen = settings.engine.listen;
+    // the recorder first, so the engine's counters count from its start
+    let metrics = match serve {
+        true => Some(orgsync_monitor::metrics::install()?),
+        false => None,
+    };
     // bind before starting the engine: a taken port is reported before any login
     let server = match serve {
         true => Some(
@@ -39,7 +47,7 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
                 .await
                 .map_err(|e| {
                     anyhow::anyhow!(
-                        "cannot listen on {listen} (engine.listen) for the push endpoints: {e}"
+                        "cannot listen on {listen} (engine.listen) for the HTTP endpoints: {e}"
                     )
                 })?,
         ),
@@ -50,8 +58,12 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
     let shown = tokio::spawn(show_progress(progress));
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = server.map(|server| {
-        tracing::info!(%listen, "serving the push API and the Outbound Messaging listener");
-        let router = orgsync_api::router(handle.clone());
+        tracing::info!(
+            %listen,
+            dashboard = monitor.is_some(),
+            "serving the push API, the Outbound Messaging listener and /metrics"
+        );
+        let router = http_routes(&handle, &store, metrics, monitor.as_ref());
         tokio::spawn(server.run(router, async {
             let _ = api_stopped.await;
         }))
@@ -72,6 +84,28 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(0)
+}
+
+/// Everything served on `engine.listen`: the push API and Outbound Messaging listener (with
+/// `/healthz`), `/metrics` when a recorder is installed, and the Sync Monitor when
+/// `[monitor]` is set — one router, one listener with its deadlines and connection cap.
+pub fn http_routes(
+    handle: &Arc<EngineHandle>,
+    store: &orgsync_store::SqlStore,
+    metrics: Option<orgsync_monitor::metrics::Handle>,
+    monitor: Option<&orgsync_core::config::MonitorSettings>,
+) -> axum::Router {
+    let store = Arc::new(store.clone());
+    let mut router = orgsync_api::router(handle.clone());
+    if let Some(h) = metrics {
+        router = router.merge(orgsync_monitor::metrics_router(store.clone(), h));
+    }
+    if let Some(m) = monitor {
+        router = router.merge(orgsync_monitor::router(orgsync_monitor::Monitor::new(
+            store, m,
+        )));
+    }
+    router
 }
 
 /// Stop the engine gracefully and the progress display with it.

@@ -7,5 +7,6 @@ mod check;
 mod config;
 mod crash;
 mod demo;
+mod monitor;
 mod stalled;
 mod support;

@@ -10,6 +10,7 @@ mod edits;
 mod orgs;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -90,9 +91,26 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         config_path.display(),
         dir.join("orgsync.db").display()
     );
-    let settings = orgsync_core::Settings::load(&config_path, None)?;
+    let mut settings = orgsync_core::Settings::load(&config_path, None)?;
+    // the dashboard's password lives only in this process (never in the written config)
+    let password = demo_password(&mut rng);
+    let monitor = orgsync_core::config::MonitorSettings {
+        admin_password: orgsync_core::config::Secret(password.clone()),
+    };
+    settings.monitor = Some(monitor.clone());
+    let metrics = orgsync_monitor::metrics::install()?;
+    let api = settings.api.clone();
     let store = super::open_store(&super::state_url(&settings.engine.state, &config_path)).await?;
-    let handle = Engine::start(settings, store.clone(), EngineOptions::default()).await?;
+    let handle = Arc::new(Engine::start(settings, store.clone(), EngineOptions::default()).await?);
+    let server = orgsync_api::Server::bind(([127, 0, 0, 1], 0).into(), &api).await?;
+    let url = format!("http://{}/", server.local_addr()?);
+    let router = super::run::http_routes(&handle, &store, Some(metrics), Some(&monitor));
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(server.run(router, async {
+        let _ = server_stopped.await;
+    }));
+    println!("Sync Monitor dashboard: {url}  (log in with the admin password {password})");
+    println!("  metrics: {url}metrics");
     println!("Engine started; editing a random org about once a second. Ctrl-C stops cleanly.\n");
     println!("(record counts and convergence are read in-process from the emulator: no API calls;");
     println!(" API calls per org are the emulator's own counters of orgsync's requests)\n");
@@ -124,6 +142,8 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     } else {
         settle(&orgs, &emu, &handle, &store, started).await?
     };
+    let _ = stop_server.send(());
+    let _ = served.await;
     handle.shutdown().await;
     store.close().await;
     emu.shutdown().await;
@@ -214,4 +234,12 @@ fn show(
     }
     println!("{out}");
     Ok(d)
+}
+
+/// A random password for the demo's dashboard: 20 letters and digits.
+fn demo_password(rng: &mut impl rand::Rng) -> String {
+    const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..20)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
 }

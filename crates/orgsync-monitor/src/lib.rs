@@ -1,0 +1,76 @@
+//! `orgsync-monitor`: the Sync Monitor — a server-rendered dashboard (askama templates, htmx
+//! served from the binary, no CDN and no build step) and `GET /metrics` in Prometheus text
+//! format, mounted into the router `orgsync run` serves on `[engine] listen`.
+//!
+//! Why it reads the ledger and nothing else: `orgsync status` reads the same rows (orgs,
+//! syncs, item counts, failed items), so the dashboard, `/metrics` and the CLI always agree,
+//! and a dashboard served by one replica shows the work of all of them.
+//!
+//! - [`auth`]: the login form, sessions (HttpOnly, SameSite=Strict cookie) and the CSRF token
+//!   every state-changing form carries;
+//! - [`metrics`]: the Prometheus recorder the engine's counters go to, and the scrape;
+//! - [`view`]: pure view models (overview cards and sync rows, problem groups);
+//! - [`pages`]: the handlers that load, build the view model and render.
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+mod pages;
+pub mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use orgsync_core::config::MonitorSettings;
+use orgsync_store::Store;
+
+pub use error::MonitorError;
+
+/// What the dashboard's handlers share.
+#[derive(Debug)]
+pub struct Monitor<S> {
+    /// The ledger (the same one `orgsync status` reads).
+    pub store: Arc<S>,
+    /// Sessions and the admin password.
+    pub auth: auth::Auth,
+}
+
+impl<S: Store> Monitor<S> {
+    /// A dashboard over `store`, with the login of `settings`.
+    pub fn new(store: Arc<S>, settings: &MonitorSettings) -> Arc<Self> {
+        Arc::new(Monitor {
+            store,
+            auth: auth::Auth::new(&settings.admin_password),
+        })
+    }
+}
+
+/// The dashboard's routes: `/login` (form), `/logout`, and behind the login `/` (overview),
+/// `/problems` with its actions, plus the vendored htmx at `/static/htmx.min.js`.
+pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
+    let guarded = Router::new()
+        .route("/", get(pages::overview::<S>))
+        .route("/problems", get(pages::problems::<S>))
+        .route("/problems/retry", post(pages::retry::<S>))
+        .route("/problems/retry-all", post(pages::retry_all::<S>))
+        .route("/problems/dismiss", post(pages::dismiss::<S>))
+        .route("/logout", post(auth::logout::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            monitor.clone(),
+            auth::require_login::<S>,
+        ));
+    Router::new()
+        .route("/login", get(auth::login_form::<S>).post(auth::login::<S>))
+        .route("/static/htmx.min.js", get(pages::htmx))
+        .merge(guarded)
+        .with_state(monitor)
+}
+
+/// `GET /metrics` over `store` (ledger gauges refreshed at each scrape) and the process's
+/// recorder ([`metrics::install`]). Open, like `/healthz`: scrapers carry no session.
+pub fn metrics_router<S: Store>(store: Arc<S>, handle: metrics::Handle) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::scrape::<S>))
+        .with_state(Arc::new(metrics::Scrape { store, handle }))
+}
