@@ -53,6 +53,43 @@ fn rows(ix: &Index<'_>, key: &Key) -> String {
     out
 }
 
+/// Every change-log entry of one record in every org, by commit time: who (user, orgsync, the
+/// platform), what and which fields.
+fn history(ix: &Index<'_>, key: &Key) -> String {
+    let mut entries = Vec::new();
+    for (o, org) in ix.world.orgs.iter().enumerate() {
+        for c in &org.changes {
+            if c.object == key.0 && ix.gid_of_change(o, c) == Some(key.1.as_str()) {
+                entries.push((c.ts_ms, o, c));
+            }
+        }
+    }
+    entries.sort_by_key(|(ts, o, c)| (*ts, *o, c.seq));
+    let mut out = String::new();
+    for (ts, o, c) in entries {
+        let who = match (&c.platform, ix.world.by_orgsync(c)) {
+            (Some(cause), _) => cause.clone(),
+            (None, true) => "orgsync".into(),
+            (None, false) => "user".into(),
+        };
+        let fields: Vec<&String> = c
+            .changed
+            .iter()
+            .filter(|f| !f.eq_ignore_ascii_case("LastModifiedDate"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "      log {} {:<9} seq {} {:?} by {who} {:?}",
+            crate::judge::history::time(ts),
+            ix.world.orgs[o].name,
+            c.seq,
+            c.kind,
+            fields
+        );
+    }
+    out
+}
+
 /// A payload as `Field=value` pairs (lookups as `@<parent global id>`), without the
 /// global-id field every payload carries.
 fn payload(p: &Payload) -> String {
@@ -183,6 +220,7 @@ pub async fn findings(
     for key in keys.iter().take(max) {
         let _ = writeln!(out, "    {} {}", key.0, key.1);
         out += &rows(&ix, key);
+        out += &history(&ix, key);
         if let Some(s) = store {
             out += &ledger(s, world, key).await;
         }
