@@ -18,8 +18,9 @@
 //! - then the edits stop, faults are lifted, orgsync runs until idle and quiet ([`settle`]),
 //!   and every org is compared by global id ([`judge`]): missing, duplicates, diff, orphans,
 //!   resurrected, lost updates (by the change logs' commit times and the orgs' priorities),
-//!   failed items, echo writes; each nonzero count comes with its records, their rows per org
-//!   and the ledger's items for them ([`explain`]).
+//!   snapshot races (reported, not failures: see [`judge::Check::SnapshotRace`]), failed
+//!   items, echo writes; each nonzero count comes with its records, their rows per org, their
+//!   change-log entries and the ledger's items for them ([`explain`]).
 //!
 //! The seed decides the topology's capture modes, the edit sequence, the fault schedule and
 //! the kill times ([`plan`]); the interleaving with the engine varies from run to run.
@@ -31,8 +32,8 @@
 //! ```
 //! prints one line per seed, like
 //! `seed=7 mode=cdc edits=312 kills=4 converged=yes missing=0 duplicates=0 diff=0 orphans=0
-//! resurrected=0 lost_updates=0 failed_items=0 echo_writes=0 writes=1234`, and exits 0 only
-//! when every count of every seed is zero.
+//! resurrected=0 lost_updates=0 snapshot_races=0 failed_items=0 echo_writes=0 writes=1234`,
+//! and exits 0 only when every failing count of every seed is zero.
 
 pub mod config;
 pub mod edits;
