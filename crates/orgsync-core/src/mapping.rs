@@ -320,6 +320,33 @@ pub fn canonical_lookups(
     }
 }
 
+/// [`canonical_lookups`] for what one of orgsync's own writes left in an org: a lookup whose
+/// local id the ledger does not map yet is dropped instead of taken for a parent born there.
+/// The write set it by a known parent's global id; the id map of a parent written in the same
+/// round is recorded when that round completes, which its change events may precede. Taking
+/// the unmapped id for a new parent would read as "the org holds another parent" and rewrite
+/// a lookup that is right.
+pub fn canonical_known_lookups(
+    sync: &SyncSettings,
+    from_source_side: bool,
+    fields: &mut Fields,
+    parent_global_id: &dyn Fn(&str, &str) -> Option<GlobalId>,
+) {
+    for (p, from_object) in sync_parents(sync, from_source_side) {
+        let key = p.field.to_ascii_lowercase();
+        let Some(FieldValue::Text(id)) = fields.get(&key) else {
+            continue;
+        };
+        if id.parse::<GlobalId>().is_ok() {
+            continue;
+        }
+        match parent_global_id(from_object, id) {
+            Some(g) => fields.insert(key, FieldValue::Text(g.to_string())),
+            None => fields.remove(&key),
+        };
+    }
+}
+
 /// Prefix of a lookup held by its parent's Name (policy `match_by_name`).
 pub const NAME_REF: &str = "name:";
 

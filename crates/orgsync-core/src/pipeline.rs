@@ -23,7 +23,8 @@ use crate::config::{OrgName, Settings, SyncSettings};
 use crate::echo::origin_is_ours;
 use crate::life::{Life, LifeOutcome, merge_life};
 use crate::mapping::{
-    Leg, MappingError, canonical_lookups, from_merge_keys, map_fields, object_name, to_merge_keys,
+    Leg, MappingError, canonical_known_lookups, canonical_lookups, from_merge_keys, map_fields,
+    object_name, to_merge_keys,
 };
 use crate::merge::{Conflict, Incoming, MergeResult, RecordState, merge};
 use crate::model::{Change, ChangeKind, GlobalId, IdError, Op, OrgId, SyncItem};
@@ -127,11 +128,9 @@ pub fn process(
         match change.kind {
             ChangeKind::Upsert => {
                 let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
-                if let Some(from) = &from_org_id {
-                    let parent =
-                        |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
-                    canonical_lookups(sync, from_source_side, &mut fields, from, &parent);
-                }
+                let parent =
+                    |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
+                canonical_known_lookups(sync, from_source_side, &mut fields, &parent);
                 let behind = out
                     .state
                     .confirm_written(&change.org, &fields, change.commit_ts);

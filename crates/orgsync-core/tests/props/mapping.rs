@@ -325,5 +325,16 @@ proptest! {
         canonical_lookups(opp, true, &mut c, &org(1), &|_, _| None);
         let expected = GlobalId::new(org(1), &unknown).unwrap().to_string();
         prop_assert_eq!(&c["accountid"], &FieldValue::Text(expected));
+        // what our own write left: a known parent maps, an unmapped one is left out (not
+        // taken for a parent born there), a global id stays
+        let mut own = keyed(&local_a);
+        canonical_known_lookups(opp, true, &mut own, &resolver);
+        prop_assert_eq!(&own["accountid"], &FieldValue::Text(parent.to_string()));
+        let mut own = keyed(&unknown);
+        canonical_known_lookups(opp, true, &mut own, &resolver);
+        prop_assert!(!own.contains_key("accountid"));
+        let mut own = a.clone();
+        canonical_known_lookups(opp, true, &mut own, &|_, _| None);
+        prop_assert_eq!(&own, &a);
     }
 }

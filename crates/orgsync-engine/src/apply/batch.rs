@@ -229,7 +229,11 @@ impl Round<'_> {
                         }
                         if v.reread
                             && let Some(
-                                Write::Update { local_id, .. } | Write::Undelete { local_id, .. },
+                                Write::Update { local_id, .. }
+                                | Write::Undelete { local_id, .. }
+                                | Write::Delete {
+                                    local_id: Some(local_id),
+                                },
                             ) = Some(&d.write)
                         {
                             out.reread.push((leg.clone(), local_id.clone()));

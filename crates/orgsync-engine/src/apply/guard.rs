@@ -5,11 +5,13 @@
 //!   the ledger knows no Id (with `queryAll`: a copy created by that lost write and deleted
 //!   since sits in the recycle bin, where an upsert would not see it and would create a
 //!   second one).
-//! - **Updates to an org captured by polling** (or outbound messages, which are re-read): a
-//!   poll sees only the latest values, so an edit made there since the last read would be
-//!   overwritten unseen. One read of the records a batch updates closes that window to the
-//!   moment before the write (one call per object and round). Change events need no such
-//!   read: they tell every edit, with its time, even one our write then overwrote.
+//! - **Updates, deletes and undeletes in an org captured by polling** (or outbound messages,
+//!   which are re-read): a poll sees only the latest state, so an edit, a delete or an
+//!   undelete made there since the last read would be overwritten unseen (a user's delete
+//!   undone by our undelete is never seen by any later read). One read of the records a batch
+//!   writes closes that window to the moment before the write (one call per object and
+//!   round). Change events need no such read: they tell every change, with its time, even
+//!   one our write then overwrote.
 //! - **Updates no captured change asked for** (an item with an empty payload: a parent's
 //!   comeback waking its children, anti-entropy): they rest on the ledger's belief of what the
 //!   copy holds, and Salesforce changes copies behind it (it clears lookups to a deleted parent
@@ -74,7 +76,7 @@ pub(super) async fn read_first<S: Store>(
             Write::Undelete { local_id, .. }
             | Write::Delete {
                 local_id: Some(local_id),
-            } if it.reclaimed => {
+            } if it.reclaimed || polled => {
                 let r = &mut reads.entry(leg.sync).or_insert_with(entry).1;
                 r.ids.push(local_id.clone());
             }

@@ -140,15 +140,12 @@ pub(super) async fn delete(
                     created: None,
                 }),
             },
-            Some(id) => match results.next() {
-                // already deleted there: that is what we wanted
-                Some(Err(e)) if e.code() == Some("ENTITY_IS_DELETED") => Ok(sfclient::Saved {
-                    id: id.clone(),
-                    created: None,
-                }),
-                Some(r) => r,
-                None => Err(sfclient::SfError::Config("missing result".into())),
-            },
+            // `ENTITY_IS_DELETED`: someone deleted it there first. Not our delete, so not
+            // recorded as one: that delete is a life event of its own, with its own time (it
+            // may be newer than an undelete elsewhere), and the stale result re-reads it
+            Some(_) => results
+                .next()
+                .unwrap_or_else(|| Err(sfclient::SfError::Config("missing result".into()))),
         })
         .collect()
 }
