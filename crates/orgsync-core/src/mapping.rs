@@ -342,7 +342,7 @@ pub fn canonical_known_lookups(
         }
         match parent_global_id(from_object, id) {
             Some(g) => fields.insert(key, FieldValue::Text(g.to_string())),
-            None => fields.remove(&key),
+            None => fields.shift_remove(&key),
         };
     }
 }

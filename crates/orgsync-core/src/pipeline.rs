@@ -343,10 +343,10 @@ pub fn process(
     Ok(out)
 }
 
-/// Drop from a read of a record (a poll, a re-read, an undelete's restored values; fields as
-/// named on the org it came from) every empty lookup whose agreed parent is deleted in that
-/// org or by agreement (`parent_deleted`): the engine calls this before [`process`] for such
-/// reads.
+/// Drop from a read of a record in `org` (a poll, a re-read, an undelete's restored values;
+/// fields as named on that org) every empty lookup whose agreed parent, or the parent that
+/// org's copy was last known to hold, is deleted in that org or by agreement
+/// (`parent_deleted`): the engine calls this before [`process`] for such reads.
 ///
 /// Why: Salesforce clears a child's lookup when its parent is deleted, with no change event
 /// and no new SystemModstamp, and restores it when the parent is undeleted. Read back, the
@@ -358,6 +358,7 @@ pub fn drop_dormant_lookups(
     sync: &SyncSettings,
     source_side: bool,
     state: &RecordState,
+    org: &OrgName,
     fields: &mut crate::model::Fields,
     parent_deleted: &dyn Fn(&GlobalId) -> bool,
 ) {
@@ -371,12 +372,22 @@ pub fn drop_dormant_lookups(
             k.eq_ignore_ascii_case(name)
                 && crate::echo::same_value(v, &crate::model::FieldValue::Null)
         });
-        let dormant = match state.agreed_value(&p.field.to_ascii_lowercase()) {
+        let key = p.field.to_ascii_lowercase();
+        let to_deleted = |v: &crate::model::FieldValue| match v {
             crate::model::FieldValue::Text(t) => {
                 t.parse::<GlobalId>().is_ok_and(|g| parent_deleted(&g))
             }
             _ => false,
         };
+        // the agreed parent is deleted, or the parent the org's copy was last known to point
+        // at is (a write of the newer lookup had not reached that org when Salesforce
+        // cleared the old one)
+        let held = state
+            .shadows
+            .get(org)
+            .and_then(|s| s.get(&key))
+            .map(|s| &s.value);
+        let dormant = to_deleted(state.agreed_value(&key)) || held.is_some_and(to_deleted);
         if empty && dormant {
             fields.retain(|k, _| !k.eq_ignore_ascii_case(name));
         }

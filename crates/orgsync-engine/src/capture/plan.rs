@@ -159,6 +159,7 @@ pub(crate) fn plan(
                     sync,
                     leg.side.is_source(),
                     &state,
+                    org,
                     &mut fields,
                     &deleted,
                 );

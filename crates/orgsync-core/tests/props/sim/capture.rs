@@ -222,6 +222,7 @@ impl Sim {
                 &self.settings.syncs[object],
                 o.source_side,
                 &state,
+                &o.name,
                 &mut fields,
                 &|g| {
                     states
