@@ -2,10 +2,10 @@
 //! the write each needs (`orgsync_core::write::decide`), then batches in parents-first order
 //! (`orgsync_core::plan::plan`). No I/O: unit-tested on its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use orgsync_core::mapping::Payload;
-use orgsync_core::plan::{ObjectOrder, Plan, plan};
+use orgsync_core::plan::{ObjectOrder, PendingReason, Plan, plan};
 use orgsync_core::write::{Held, ParentState, Write, decide};
 use orgsync_core::{GlobalId, Op, OrgName, Settings, SyncItem};
 use orgsync_store::{Item, ItemError, ItemId};
@@ -136,10 +136,41 @@ pub(crate) fn round(
             },
         );
     }
+    // An update whose lookup points at a parent this round undeletes waits for it: Salesforce
+    // restores the lookups the parent's delete cleared, and the item decided again after the
+    // undelete (reading its record first) writes only what is still missing.
+    let undeleting: HashSet<&GlobalId> = out
+        .writes
+        .iter()
+        .filter(|(_, d)| matches!(d.write, Write::Undelete { .. }))
+        .map(|((_, g), _)| g)
+        .collect();
+    let mut deferred = Vec::new();
+    if !undeleting.is_empty() {
+        let (wait, go): (Vec<SyncItem>, Vec<SyncItem>) = work.into_iter().partition(|w| {
+            let update = out
+                .writes
+                .get(&key(&w.object, &w.global_id))
+                .is_some_and(|d| matches!(d.write, Write::Update { .. }));
+            update && w.parents.iter().any(|p| undeleting.contains(&p.global_id))
+        });
+        work = go;
+        for w in wait {
+            if let Some(p) = w
+                .parents
+                .iter()
+                .find(|p| undeleting.contains(&p.global_id))
+                .cloned()
+            {
+                deferred.push((w, PendingReason::MissingParent(p)));
+            }
+        }
+    }
     let order = ObjectOrder::from_settings(settings);
     out.plan = plan(work, &order, settings.engine.batch_size, &|_, g| {
         parent(g) == ParentState::Landed
     });
+    out.plan.pending.extend(deferred);
     out
 }
 

@@ -36,6 +36,9 @@ use crate::policy::OrgAction;
 use crate::status::StatusWriter;
 use batch::{Round, RoundResult};
 
+/// The sync locks a round holds from its first write to its completion.
+type SyncGuards<'a> = Vec<tokio::sync::MutexGuard<'a, ()>>;
+
 /// Items claimed per round (several collections calls' worth).
 const CLAIM: u32 = 2000;
 /// How long a claim is held without renewal; a crashed worker's items come back after this.
@@ -153,7 +156,7 @@ impl<S: Store> Writer<S> {
                 self.round(&conn, &claimed),
             )
             .await;
-            let result = match result {
+            let (result, guards) = match result {
                 Ok(r) => r,
                 Err(e) => {
                     // nothing completed: the leases expire and the items come back
@@ -165,14 +168,22 @@ impl<S: Store> Writer<S> {
             };
             self.after_round(&mut breaker, &result).await;
             self.counters.rounds.fetch_add(1, Ordering::SeqCst);
-            self.complete(&claimed, result, &conn).await;
+            self.complete(&claimed, result, &conn, guards).await;
             drop(round);
         }
     }
 
     /// One round over `items`: load → decide → (read the target first where the ledger's view
-    /// of it may be behind, and decide again if that was news: [`guard`]) → write.
-    async fn round(&self, conn: &OrgConn, items: &[Item]) -> Result<RoundResult, EngineError> {
+    /// of it may be behind, and decide again if that was news: [`guard`]) → write, holding the
+    /// locks of the items' syncs from before the first write until [`Self::complete`] has
+    /// recorded what was written. A read of the target that sees our write (a poll, a
+    /// re-read: snapshots carry no origin tag) is then ingested only once the shadow knows the
+    /// write, and is an echo; taken before the write landed, it is older than the shadow.
+    async fn round(
+        &self,
+        conn: &OrgConn,
+        items: &[Item],
+    ) -> Result<(RoundResult, SyncGuards<'_>), EngineError> {
         let org = &self.org.name;
         let mut loaded =
             load::load(&self.settings, self.store.as_ref(), &self.legs, org, items).await?;
@@ -212,7 +223,20 @@ impl<S: Store> Writer<S> {
             owner: &self.owner,
             links: &links,
         };
-        Ok(round.run(plan, items).await)
+        let guards = self.locks.many(&self.syncs_of(items)).await;
+        Ok((round.run(plan, items).await, guards))
+    }
+
+    /// The syncs `items` belong to (on this writer's org).
+    fn syncs_of(&self, items: &[Item]) -> BTreeSet<usize> {
+        items
+            .iter()
+            .filter_map(|i| {
+                self.legs
+                    .find(&self.org.name, &i.work.object)
+                    .map(|l| l.sync)
+            })
+            .collect()
     }
 
     /// The breaker, the org row's call counters and the org's health after a round.
@@ -264,23 +288,19 @@ impl<S: Store> Writer<S> {
         }
     }
 
-    /// Record the round's outcomes (under the sync locks, so no capture straddles them), then
-    /// re-read the copies that changed under the writes.
-    async fn complete(&self, items: &[Item], result: RoundResult, conn: &OrgConn) {
-        let syncs: BTreeSet<usize> = items
-            .iter()
-            .filter_map(|i| {
-                self.legs
-                    .find(&self.org.name, &i.work.object)
-                    .map(|l| l.sync)
-            })
-            .collect();
+    /// Record the round's outcomes (under the sync locks the round took, so no capture
+    /// straddles its writes), then re-read the copies that changed under the writes.
+    async fn complete(
+        &self,
+        items: &[Item],
+        result: RoundResult,
+        conn: &OrgConn,
+        guards: SyncGuards<'_>,
+    ) {
         let (synced, failed) = (result.synced, result.failed);
         let outcomes = crate::metrics::Outcomes::of(&self.org.name, items, &result.completions);
-        let completed = {
-            let _guards = self.locks.many(&syncs).await;
-            self.store.complete(result.completions, Utc::now()).await
-        };
+        let completed = self.store.complete(result.completions, Utc::now()).await;
+        drop(guards);
         match completed {
             Ok(_) => {
                 self.counters.synced.fetch_add(synced, Ordering::Relaxed);
