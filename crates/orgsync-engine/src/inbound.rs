@@ -195,6 +195,7 @@ pub(crate) async fn push<S: Store>(
             id: p.local,
             commit_ts: req.timestamp,
             modstamp: None,
+            edited_ts: None,
             deleted: req.operation == PushOperation::Delete,
             gid_field: Some(p.gid),
             fields,

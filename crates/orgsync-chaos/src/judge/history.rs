@@ -115,7 +115,10 @@ pub fn resurrected(ix: &Index<'_>) -> Vec<Finding> {
 /// of the record after the newest edit: a snapshot read after that change shows the older
 /// value at the row's newer SystemModstamp, and no read of that org can tell when the field
 /// itself changed. (The window bounds the time orgsync may not have read that org: poll
-/// interval, restarts and a 20 s outage.)
+/// interval, restarts and a 20 s outage.) So is one where orgsync overwrote the newest edit in
+/// its own snapshot-captured org within [`WRITE_RACE_MS`]: the write was decided on a read
+/// made just before the edit (Salesforce has no conditional update for collections), and no
+/// later read can see a value that is gone.
 pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (key, evs) in user_events(ix) {
@@ -145,7 +148,8 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
                     continue;
                 }
                 let setter = setters.iter().rev().find(|(_, v)| *v == got);
-                races &= setter.is_some_and(|(e, _)| snapshot_race(ix, &key, &evs, e, newest));
+                races &= setter.is_some_and(|(e, _)| snapshot_race(ix, &key, &evs, e, newest))
+                    || overwritten_unseen(ix, &key, field, newest);
                 let from = setter.map_or_else(
                     || "never set by a user".to_string(),
                     |(e, _)| e.describe(ix),
@@ -192,6 +196,33 @@ fn snapshot_race(
         .iter()
         .any(|e| e.org == older.org && e.order(ix) > newest.order(ix));
     snapshots && close && older.order(ix) < newest.order(ix) && touched_after
+}
+
+/// How soon after a user's edit an orgsync write of the same field in the same org is taken
+/// to have been decided on a read made before that edit (see [`lost_updates`]).
+pub const WRITE_RACE_MS: i64 = 1_000;
+
+/// orgsync overwrote `field` in the org of the `newest` edit, at most [`WRITE_RACE_MS`] after
+/// it, where changes are learnt from snapshots: the read before the write was older than the
+/// edit, and once overwritten no read can see it (a change event would have told it).
+fn overwritten_unseen(ix: &Index<'_>, key: &Key, field: &str, newest: &Event<'_>) -> bool {
+    let org = &ix.world.orgs[newest.org];
+    if !org
+        .snapshot_objects
+        .iter()
+        .any(|o| o.eq_ignore_ascii_case(&key.0))
+    {
+        return false;
+    }
+    let at = newest.change.ts_ms;
+    org.changes.iter().any(|c| {
+        ix.world.by_orgsync(c)
+            && c.platform.is_none()
+            && c.ts_ms >= at
+            && c.ts_ms - at <= WRITE_RACE_MS
+            && c.changed.iter().any(|f| f.eq_ignore_ascii_case(field))
+            && ix.gid_of_change(newest.org, c) == Some(key.1.as_str())
+    })
 }
 
 /// `got` is empty (or the same dead parent) where `expected` points at a parent that is not

@@ -246,6 +246,26 @@ fn an_older_value_read_by_a_later_snapshot_is_a_race_not_a_lost_update() {
 }
 
 #[test]
+fn a_newest_edit_overwritten_at_once_in_a_snapshot_org_is_a_race() {
+    // b's user set Blocked; 300 ms later orgsync wrote a's older Done over it in b
+    let run = |snapshot: bool, write_at: i64| {
+        let mut w = item("Done", "Done");
+        if snapshot {
+            w.orgs[1].snapshot_objects = vec!["Work_Item__c".into()];
+        }
+        edit(&mut w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
+        edit(&mut w, (1, "wb"), 5000, json!({"Status__c": "Blocked"}));
+        write(&mut w, (1, "wb"), write_at, json!({"Status__c": "Done"}));
+        counts(&w)
+    };
+    assert_eq!(run(true, 5300), vec![(Check::SnapshotRace, 1)]);
+    // change events would have told the edit
+    assert_eq!(run(false, 5300), vec![(Check::LostUpdate, 1)]);
+    // written long after the edit: a read could have seen it
+    assert_eq!(run(true, 9000), vec![(Check::LostUpdate, 1)]);
+}
+
+#[test]
 fn an_exact_tie_goes_to_the_lower_priority_number() {
     let tie = |w: &mut World| {
         edit(w, (0, "wa"), 2000, json!({"Status__c": "Done"}));

@@ -359,6 +359,7 @@ pub(crate) fn to_captured(
         id: id.to_string(),
         commit_ts: orgsync_core::model::truncate_ms(h.commit_timestamp),
         modstamp: None,
+        edited_ts: None,
         deleted,
         gid_field: gid,
         fields,

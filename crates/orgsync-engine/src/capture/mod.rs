@@ -29,6 +29,11 @@ pub(crate) struct Captured {
     /// The SystemModstamp when read by a query (polls and re-reads): rows the ledger already
     /// saw at this stamp are skipped. None for events and pushes.
     pub modstamp: Option<DateTime<Utc>>,
+    /// LastModifiedDate when read by a query: the last edit by a user or an API call. The
+    /// platform's own changes (a lookup cleared by a parent's delete, restored by its
+    /// undelete) move only SystemModstamp, so a read's field values are dated by this, and its
+    /// deletes and undeletes by `commit_ts`. None for events and pushes.
+    pub edited_ts: Option<DateTime<Utc>>,
     pub deleted: bool,
     /// The global-id field's value as read, if any.
     pub gid_field: Option<GlobalId>,

@@ -164,13 +164,18 @@ pub(crate) fn plan(
                     &deleted,
                 );
             }
+            // a read's values as of its last edit, its life events as of SystemModstamp
+            let commit_ts = match (kind, row.edited_ts) {
+                (ChangeKind::Upsert, Some(edited)) if edited <= row.commit_ts => edited,
+                _ => row.commit_ts,
+            };
             let change = Change {
                 org: org.clone(),
                 object: leg.object.clone(),
                 record_id: row.id.clone(),
                 global_id: Some(p.gid.clone()),
                 fields,
-                commit_ts: row.commit_ts,
+                commit_ts,
                 origin: Origin {
                     org: org.clone(),
                     client_tag: row.client_tag.clone(),

@@ -272,11 +272,13 @@ pub(crate) async fn reread_by<S: Store>(
     Ok(n)
 }
 
-/// Id, SystemModstamp, IsDeleted, the global-id field, then the synced fields.
+/// Id, SystemModstamp, LastModifiedDate, IsDeleted, the global-id field, then the synced
+/// fields.
 fn select_list(settings: &Settings, leg: &Leg) -> Vec<String> {
     let mut select: Vec<String> = vec![
         "Id".into(),
         "SystemModstamp".into(),
+        "LastModifiedDate".into(),
         "IsDeleted".into(),
         leg.settings(settings).global_id_field.clone(),
     ];
@@ -293,6 +295,10 @@ fn to_row(leg: &Leg, rec: &Record, gid_field: &str) -> Option<Captured> {
     let modstamp = sfclient::values::get_datetime(rec, "SystemModstamp").ok()??;
     let modstamp = orgsync_core::model::truncate_ms(modstamp);
     let deleted = rec.get("IsDeleted").and_then(|v| v.as_bool()) == Some(true);
+    let edited = sfclient::values::get_datetime(rec, "LastModifiedDate")
+        .ok()
+        .flatten()
+        .map(orgsync_core::model::truncate_ms);
     let gid_field = rec
         .get(gid_field)
         .and_then(|v| v.as_str())
@@ -313,6 +319,7 @@ fn to_row(leg: &Leg, rec: &Record, gid_field: &str) -> Option<Captured> {
         id,
         commit_ts: modstamp,
         modstamp: Some(modstamp),
+        edited_ts: edited,
         deleted,
         gid_field,
         fields,
