@@ -3,6 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod cdc;
+mod findings_budget;
+mod findings_deletes;
+mod findings_resilience;
+mod findings_values;
 mod lifecycle;
 mod support;
 mod sync;
