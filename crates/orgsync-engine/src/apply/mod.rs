@@ -31,7 +31,7 @@ use crate::capture::ingest::{Ingest, SyncLocks};
 use crate::convert::Links;
 use crate::error::EngineError;
 use crate::leg::Legs;
-use crate::orgs::{Org, OrgConn};
+use crate::orgs::{Org, OrgConn, Orgs};
 use crate::policy::OrgAction;
 use crate::status::StatusWriter;
 use batch::{Round, RoundResult};
@@ -65,6 +65,8 @@ pub(crate) struct WriteCounters {
 #[derive(Debug)]
 pub(crate) struct Writer<S> {
     pub org: Arc<Org>,
+    /// Every org: a source whose org is not logged in is not waited for.
+    pub orgs: Arc<Orgs>,
     pub settings: Arc<Settings>,
     pub store: Arc<S>,
     pub legs: Arc<Legs>,
@@ -96,8 +98,15 @@ impl<S: Store> Writer<S> {
         }));
         // Write nothing before every source has read once: edits made on several orgs while
         // the engine was down are then all captured (and merged, conflicts recorded) before
-        // any of them is overwritten by a write of the others.
-        while !*stop.borrow() && self.sources.iter().any(|s| !s.has_read()) {
+        // any of them is overwritten by a write of the others. A source whose org is not
+        // logged in is not waited for: one org down at start must not stop the others (its
+        // edits are merged when it returns; nothing is written to it meanwhile).
+        while !*stop.borrow()
+            && self
+                .sources
+                .iter()
+                .any(|s| !s.has_read() && self.reachable(s))
+        {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
                 _ = stop.changed() => {}
@@ -168,6 +177,13 @@ impl<S: Store> Writer<S> {
             self.complete(&claimed, result, &conn).await;
             drop(round);
         }
+    }
+
+    /// Whether `source`'s org is logged in (a source of an org that is down cannot read).
+    fn reachable(&self, source: &SourceSlot) -> bool {
+        self.orgs
+            .get(&source.leg.org)
+            .is_some_and(|o| o.conn().is_some())
     }
 
     /// One round over `items`: load → decide → (read the target first where the ledger's view
