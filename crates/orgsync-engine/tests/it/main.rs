@@ -5,6 +5,7 @@
 mod cdc;
 mod findings_budget;
 mod findings_deletes;
+mod findings_ledger;
 mod findings_resilience;
 mod findings_values;
 mod lifecycle;
