@@ -50,6 +50,8 @@ pub(crate) const PROBE_RESERVE: u64 = 20;
 /// First and longest pause between `/limits` probes while the budget holds calls.
 const PROBE_FIRST: Duration = Duration::from_secs(10);
 const PROBE_MAX: Duration = Duration::from_secs(900);
+/// How often the budget is looked at when nothing signals a change.
+const GOVERN_TICK: Duration = Duration::from_secs(1);
 
 /// Counters of what writers did, for [`crate::Progress`].
 #[derive(Debug, Default)]
@@ -112,11 +114,26 @@ impl<S: Store> Writer<S> {
                 _ = stop.changed() => {}
             }
         }
+        // the governor watches the budget on its own: a call held at the ceiling in the
+        // middle of a round must still show the org paused and be probed free
+        let governor = self.govern(&conn, stop.clone());
+        let work = self.work(&conn, stop);
+        tokio::join!(governor, work);
+    }
+
+    /// Claim and write rounds until `stop`, claiming nothing while the budget holds calls.
+    async fn work(&self, conn: &OrgConn, mut stop: watch::Receiver<bool>) {
+        let conn = conn.clone();
         let mut breaker = Breaker::default();
         while !*stop.borrow() {
             let now = Utc::now();
             if !conn.client.budget_admits() {
-                self.budget_paused(&conn, &mut stop).await;
+                // the governor probes and says so; claim nothing until calls are admitted
+                tokio::select! {
+                    _ = conn.client.budget_changed() => {}
+                    _ = tokio::time::sleep(GOVERN_TICK) => {}
+                    _ = stop.changed() => {}
+                }
                 continue;
             }
             // the open period is over: calls are tried again (a failed probe re-opens it), so
@@ -335,6 +352,22 @@ impl<S: Store> Writer<S> {
             _ = tokio::time::sleep(sleep) => {}
             _ = self.org.wake.notified() => {}
             _ = stop.changed() => {}
+        }
+    }
+
+    /// Watch the budget until `stop`: whenever it holds calls (before a claim or in the middle
+    /// of a round), pause the org (see [`Writer::budget_paused`]).
+    async fn govern(&self, conn: &OrgConn, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            if !conn.client.budget_admits() {
+                self.budget_paused(conn, &mut stop).await;
+                continue;
+            }
+            tokio::select! {
+                _ = conn.client.budget_changed() => {}
+                _ = tokio::time::sleep(GOVERN_TICK) => {}
+                _ = stop.changed() => {}
+            }
         }
     }
 

@@ -34,9 +34,17 @@ async fn a_running_engine_prunes_old_transaction_ids() {
             "[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\"]\ninterval = \"30m\"\n",
         ))
         .await;
-    eventually_for("the old transaction id is pruned", Duration::from_secs(120), || async {
-        !store.processed_txns(&b, &ids).await.unwrap().contains("old-txn")
-    })
+    eventually_for(
+        "the old transaction id is pruned",
+        Duration::from_secs(120),
+        || async {
+            !store
+                .processed_txns(&b, &ids)
+                .await
+                .unwrap()
+                .contains("old-txn")
+        },
+    )
     .await;
     let kept = store.processed_txns(&b, &ids).await.unwrap();
     assert!(kept.contains("new-txn"), "{kept:?}");
