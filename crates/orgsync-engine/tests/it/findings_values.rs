@@ -72,9 +72,15 @@ async fn a_null_never_captured_is_not_read_as_a_change() {
     let log = create(&hub, "Work_Log__c", json!({"Name": "log", "Hours__c": 1.0})).await;
     let settings = env.settings(&names, &format!("{HUB}{LOGS}"));
     let engine = env.engine(settings.clone()).await;
-    assert!(engine.wait_idle(IDLE).await);
-    let on_v1 = local_id(&v1, "Work_Log__c", &log).await.unwrap();
+    // stop as soon as the copy is written: v1 is not polled after orgsync's create, so the
+    // nulls it left out are never captured from v1
+    eventually("v1 has the copy", || async {
+        local_id(&v1, "Work_Log__c", &log).await.is_some()
+            && env.in_state(orgsync_store::ItemState::Synced).await.len() == 1
+    })
+    .await;
     engine.shutdown().await;
+    let on_v1 = local_id(&v1, "Work_Log__c", &log).await.unwrap();
     update(
         &hub,
         "Work_Log__c",
@@ -97,6 +103,7 @@ async fn a_null_never_captured_is_not_read_as_a_change() {
 const CDC_HUB: &str =
     "[topology]\nkind = \"hub_and_spoke\"\nhub = \"hub\"\nspokes = [\"v1\", \"v2\"]\n";
 const CDC_SYNC: &str = "[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\", \"Assignee__c\", \"Estimate_Hours__c\", \"Due_Date__c\"]\ninterval = \"30m\"\ncapture = \"cdc\"\n";
+const POLL_SYNC: &str = "[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Status__c\", \"Assignee__c\", \"Estimate_Hours__c\", \"Due_Date__c\"]\ninterval = \"30m\"\n";
 const WI: &[&str] = &[
     "Name",
     "Status__c",
@@ -132,7 +139,7 @@ async fn nulls_left_out_of_create_events_are_not_written_back_by_the_next_poll()
                 == 1
     })
     .await;
-    assert!(engine.wait_idle(IDLE).await);
+    // from the moment the record arrived: the polls below are the first reads of every org
     let before = (
         env.writes("hub").await,
         env.writes("v1").await,
@@ -154,41 +161,37 @@ async fn nulls_left_out_of_create_events_are_not_written_back_by_the_next_poll()
     engine.shutdown().await;
 }
 
-/// Finding 13 (spurious conflicts). Edits happen on one org only: a creates a record with
-/// null fields, then sets them one by one while orgsync runs (change events and polls mixed).
-/// The copy on b was created without the nulls; b's reads of its own copy must not count
-/// those nulls as b's edits, so no conflict is ever recorded. With b's left-out nulls read
-/// as b's changes (newer than a's create), a's later values meet "b's" nulls as concurrent
-/// edits of the same fields and conflicts are recorded.
+/// Finding 13 (spurious conflicts). Edits happen on one org only. a creates a record with
+/// null fields; orgsync creates b's copy leaving the nulls out and stops before b is read
+/// again. a then sets those fields. On restart b's row (older than a's edits) shows the
+/// nulls: they are what orgsync's create left there, not b's edits, so no conflict is
+/// recorded and a's values reach b. With the left-out nulls unknown to the ledger, b's read
+/// counts them as b's changes and they meet a's values as concurrent edits (conflicts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creates_left_out_nulls_are_not_the_targets_edits() {
     let names = ["a", "b"];
     let env = start(&names, |_| vec![]).await;
-    let engine = env
-        .engine(env.settings(
-            &names,
-            &format!("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n{CDC_SYNC}"),
-        ))
-        .await;
-    assert!(engine.wait_idle(IDLE).await);
-    let a = env.user("a").await;
-    let b = env.user("b").await;
+    let (a, b) = (env.user("a").await, env.user("b").await);
     let id = create(&a, "Work_Item__c", json!({"Name": "one org edits"})).await;
+    let settings = env.settings(
+        &names,
+        &format!("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n{POLL_SYNC}"),
+    );
+    let engine = env.engine(settings.clone()).await;
     eventually("b has the copy", || async {
-        snapshot(&b, "Work_Item__c", WI).await.len() == 1
+        local_id(&b, "Work_Item__c", &id).await.is_some()
+            && env.in_state(orgsync_store::ItemState::Synced).await.len() == 1
     })
     .await;
-    update(&a, "Work_Item__c", &id, json!({"Assignee__c": "ann"})).await;
-    engine.poll_now().await;
-    update(&a, "Work_Item__c", &id, json!({"Estimate_Hours__c": 2.5})).await;
-    assert!(engine.wait_idle(IDLE).await);
+    engine.shutdown().await;
     update(
         &a,
         "Work_Item__c",
         &id,
-        json!({"Due_Date__c": "2024-06-01"}),
+        json!({"Assignee__c": "ann", "Estimate_Hours__c": 2.5, "Due_Date__c": "2024-06-01"}),
     )
     .await;
+    let engine = env.engine(settings).await;
     assert!(engine.wait_idle(IDLE).await);
     let sa = snapshot(&a, "Work_Item__c", WI).await;
     assert_eq!(sa, snapshot(&b, "Work_Item__c", WI).await);
