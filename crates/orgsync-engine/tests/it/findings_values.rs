@@ -59,11 +59,55 @@ async fn a_polled_row_does_not_re_assert_older_values_of_fields_it_did_not_chang
     engine.shutdown().await;
 }
 
+/// Run the engine with `down` offline until another org's change for it is captured (an
+/// item waits for `down`), then stop: the ledger holds the change, `down` was not read.
+async fn capture_while_down(env: &Env, settings: &orgsync_core::Settings, down: &str) {
+    env.faults(down, json!({"offline": true})).await;
+    let engine = env.engine(settings.clone()).await;
+    let waiting = orgsync_store::ItemFilter {
+        target: Some(orgsync_core::OrgName(down.into())),
+        ..Default::default()
+    };
+    eventually("a change for the org that is down is captured", || async {
+        env.items(waiting.clone())
+            .await
+            .iter()
+            .any(|i| i.state != orgsync_store::ItemState::Synced)
+    })
+    .await;
+    engine.shutdown().await;
+    env.faults(down, json!({})).await;
+}
+
+/// Run the engine until the copy of `origin_id` exists on `org`, then stop at once: `org`
+/// is not read again after orgsync's create.
+async fn create_copy_and_stop(
+    env: &Env,
+    settings: &orgsync_core::Settings,
+    org: &str,
+    object: &str,
+    origin_id: &str,
+) -> String {
+    let c = env.user(org).await;
+    let engine = env.engine(settings.clone()).await;
+    eventually("the copy is created", || async {
+        local_id(&c, object, origin_id).await.is_some()
+            && env.in_state(orgsync_store::ItemState::Synced).await.len() == 1
+    })
+    .await;
+    engine.shutdown().await;
+    local_id(&c, object, origin_id).await.unwrap()
+}
+
 /// Finding 3, second half (a null never captured was read as a change). The hub creates a
-/// log without a Description; orgsync creates v1's copy leaving the null field out. With the
-/// engine down the hub sets a Description (t2), then v1 edits only the Name (t3). v1's row
-/// read at t3 holds Description = null, which v1 never set: no edit. With the null read as
-/// v1's change at t3, the hub's Description would be wiped everywhere.
+/// log without a Description; orgsync creates v1's copy leaving the null field out, and v1
+/// is not read after that. The hub sets a Description (t2), which orgsync captures while v1
+/// is offline. Then v1 edits only the Name (t3). v1's row read at t3 holds Description =
+/// null, which v1 never set: no edit, the hub's Description reaches v1. With the left-out
+/// null unknown to the ledger, v1's null is a change at t3, newer than t2, and wipes the
+/// hub's Description everywhere (recording a conflict). (Checked by mutation: with creates
+/// leaving null fields out and the created copy's shadow not recording them, the
+/// Description ends null.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_null_never_captured_is_not_read_as_a_change() {
     let names = ["hub", "v1"];
@@ -71,16 +115,7 @@ async fn a_null_never_captured_is_not_read_as_a_change() {
     let (hub, v1) = (env.user("hub").await, env.user("v1").await);
     let log = create(&hub, "Work_Log__c", json!({"Name": "log", "Hours__c": 1.0})).await;
     let settings = env.settings(&names, &format!("{HUB}{LOGS}"));
-    let engine = env.engine(settings.clone()).await;
-    // stop as soon as the copy is written: v1 is not polled after orgsync's create, so the
-    // nulls it left out are never captured from v1
-    eventually("v1 has the copy", || async {
-        local_id(&v1, "Work_Log__c", &log).await.is_some()
-            && env.in_state(orgsync_store::ItemState::Synced).await.len() == 1
-    })
-    .await;
-    engine.shutdown().await;
-    let on_v1 = local_id(&v1, "Work_Log__c", &log).await.unwrap();
+    let on_v1 = create_copy_and_stop(&env, &settings, "v1", "Work_Log__c", &log).await;
     update(
         &hub,
         "Work_Log__c",
@@ -88,7 +123,7 @@ async fn a_null_never_captured_is_not_read_as_a_change() {
         json!({"Description__c": "from the hub"}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    capture_while_down(&env, &settings, "v1").await;
     update(&v1, "Work_Log__c", &on_v1, json!({"Name": "renamed on v1"})).await;
     let engine = env.engine(settings).await;
     assert!(engine.wait_idle(IDLE).await);
@@ -117,7 +152,10 @@ const WI: &[&str] = &[
 /// creates on the spokes leave them out too. The next poll of every org reads those nulls:
 /// they are what the ledger already holds, so nothing is written anywhere (the emulator's
 /// write counters do not move). With the nulls read as changes again, the poll writes them
-/// to the other orgs and the counters move.
+/// to the other orgs and the counters move. (Checked by mutation: reverting the null
+/// handling as a whole — creates leaving nulls out, the CREATE event's omitted fields not
+/// taken as null, a never-recorded null accepted as a change — makes this fail with an extra
+/// write to the hub; any one of those rules alone is covered by the others.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nulls_left_out_of_create_events_are_not_written_back_by_the_next_poll() {
     let names = ["hub", "v1", "v2"];
@@ -162,11 +200,12 @@ async fn nulls_left_out_of_create_events_are_not_written_back_by_the_next_poll()
 }
 
 /// Finding 13 (spurious conflicts). Edits happen on one org only. a creates a record with
-/// null fields; orgsync creates b's copy leaving the nulls out and stops before b is read
-/// again. a then sets those fields. On restart b's row (older than a's edits) shows the
-/// nulls: they are what orgsync's create left there, not b's edits, so no conflict is
-/// recorded and a's values reach b. With the left-out nulls unknown to the ledger, b's read
-/// counts them as b's changes and they meet a's values as concurrent edits (conflicts).
+/// null fields; orgsync creates b's copy leaving the nulls out, and b is not read after
+/// that. a then sets those fields, captured while b is offline. b's next read shows its
+/// copy as created (the nulls, older than a's edits): what orgsync's create left there, not
+/// b's edits — no conflict, and a's values reach b. With the left-out nulls unknown to the
+/// ledger, b's nulls count as b's own changes made without seeing a's values, and a
+/// conflict is recorded per field. (Checked by mutation like the test above.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creates_left_out_nulls_are_not_the_targets_edits() {
     let names = ["a", "b"];
@@ -177,13 +216,7 @@ async fn a_creates_left_out_nulls_are_not_the_targets_edits() {
         &names,
         &format!("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n{POLL_SYNC}"),
     );
-    let engine = env.engine(settings.clone()).await;
-    eventually("b has the copy", || async {
-        local_id(&b, "Work_Item__c", &id).await.is_some()
-            && env.in_state(orgsync_store::ItemState::Synced).await.len() == 1
-    })
-    .await;
-    engine.shutdown().await;
+    create_copy_and_stop(&env, &settings, "b", "Work_Item__c", &id).await;
     update(
         &a,
         "Work_Item__c",
@@ -191,6 +224,7 @@ async fn a_creates_left_out_nulls_are_not_the_targets_edits() {
         json!({"Assignee__c": "ann", "Estimate_Hours__c": 2.5, "Due_Date__c": "2024-06-01"}),
     )
     .await;
+    capture_while_down(&env, &settings, "b").await;
     let engine = env.engine(settings).await;
     assert!(engine.wait_idle(IDLE).await);
     let sa = snapshot(&a, "Work_Item__c", WI).await;
