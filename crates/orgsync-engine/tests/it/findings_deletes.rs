@@ -16,9 +16,10 @@ const FIELDS: &[&str] = &["Name", "Status__c", "Assignee__c"];
 /// on the other about 30 ms apart while the engine is down — once the edit first, once the
 /// delete first. Both reads arrive in the same start-up round. The edit must not re-create
 /// the record deleted on the other org (a write never creates a record from a partial
-/// payload, and a delete stands against an older or concurrent edit). With the fix reverted,
-/// the edit is upserted by global id into the org where the record was deleted, so a live
-/// copy comes back there (and is spread again) and the snapshots below are not empty.
+/// payload, and a delete stands against an older or concurrent edit). With the fix reverted
+/// (an edit newer than the delete revives the record, and is upserted into the org where it
+/// was deleted), the records come back and the snapshots below hold them (checked by
+/// mutation: a live `Life` on an upsert newer than the delete ends with all three on a).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_racing_a_delete_on_another_org_does_not_bring_the_record_back() {
     let env = start(&["a", "b"], |_| vec![]).await;
