@@ -177,6 +177,7 @@ impl<S: Store> Engine<S> {
             let writer = Writer {
                 owner: format!("{}/{}", opts.lease_owner, name),
                 org,
+                orgs: orgs.clone(),
                 settings: settings.clone(),
                 store: store.clone(),
                 legs: legs.clone(),

@@ -8,6 +8,7 @@
 
 mod batch;
 mod decide;
+mod governor;
 mod guard;
 mod load;
 mod names;
@@ -31,7 +32,7 @@ use crate::capture::ingest::{Ingest, SyncLocks};
 use crate::convert::Links;
 use crate::error::EngineError;
 use crate::leg::Legs;
-use crate::orgs::{Org, OrgConn};
+use crate::orgs::{Org, OrgConn, Orgs};
 use crate::policy::OrgAction;
 use crate::status::StatusWriter;
 use batch::{Round, RoundResult};
@@ -50,9 +51,6 @@ const RENEW: Duration = Duration::from_secs(10);
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
 /// Calls kept below the budget ceiling for `/limits` probes while paused.
 pub(crate) const PROBE_RESERVE: u64 = 20;
-/// First and longest pause between `/limits` probes while the budget holds calls.
-const PROBE_FIRST: Duration = Duration::from_secs(10);
-const PROBE_MAX: Duration = Duration::from_secs(900);
 
 /// Counters of what writers did, for [`crate::Progress`].
 #[derive(Debug, Default)]
@@ -68,6 +66,8 @@ pub(crate) struct WriteCounters {
 #[derive(Debug)]
 pub(crate) struct Writer<S> {
     pub org: Arc<Org>,
+    /// Every org: a source whose org is not logged in is not waited for.
+    pub orgs: Arc<Orgs>,
     pub settings: Arc<Settings>,
     pub store: Arc<S>,
     pub legs: Arc<Legs>,
@@ -99,18 +99,40 @@ impl<S: Store> Writer<S> {
         }));
         // Write nothing before every source has read once: edits made on several orgs while
         // the engine was down are then all captured (and merged, conflicts recorded) before
-        // any of them is overwritten by a write of the others.
-        while !*stop.borrow() && self.sources.iter().any(|s| !s.has_read()) {
+        // any of them is overwritten by a write of the others. A source whose org is not
+        // logged in is not waited for: one org down at start must not stop the others (its
+        // edits are merged when it returns; nothing is written to it meanwhile).
+        while !*stop.borrow()
+            && self
+                .sources
+                .iter()
+                .any(|s| !s.has_read() && self.reachable(s))
+        {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
                 _ = stop.changed() => {}
             }
         }
+        // the governor watches the budget on its own: a call held at the ceiling in the
+        // middle of a round must still show the org paused and be probed free
+        let governor = self.govern(&conn, stop.clone());
+        let work = self.work(&conn, stop);
+        tokio::join!(governor, work);
+    }
+
+    /// Claim and write rounds until `stop`, claiming nothing while the budget holds calls.
+    async fn work(&self, conn: &OrgConn, mut stop: watch::Receiver<bool>) {
+        let conn = conn.clone();
         let mut breaker = Breaker::default();
         while !*stop.borrow() {
             let now = Utc::now();
             if !conn.client.budget_admits() {
-                self.budget_paused(&conn, &mut stop).await;
+                // the governor probes and says so; claim nothing until calls are admitted
+                tokio::select! {
+                    _ = conn.client.budget_changed() => {}
+                    _ = tokio::time::sleep(governor::GOVERN_TICK) => {}
+                    _ = stop.changed() => {}
+                }
                 continue;
             }
             // the open period is over: calls are tried again (a failed probe re-opens it), so
@@ -171,6 +193,13 @@ impl<S: Store> Writer<S> {
             self.complete(&claimed, result, &conn, guards).await;
             drop(round);
         }
+    }
+
+    /// Whether `source`'s org is logged in (a source of an org that is down cannot read).
+    fn reachable(&self, source: &SourceSlot) -> bool {
+        self.orgs
+            .get(&source.leg.org)
+            .is_some_and(|o| o.conn().is_some())
     }
 
     /// One round over `items`: load → decide → (read the target first where the ledger's view
@@ -341,34 +370,6 @@ impl<S: Store> Writer<S> {
             _ = tokio::time::sleep(sleep) => {}
             _ = self.org.wake.notified() => {}
             _ = stop.changed() => {}
-        }
-    }
-
-    /// The budget holds calls: claim nothing, show every sync of the org as paused, and probe
-    /// `/limits` (10 s doubling to 15 min, from the reserve) until calls are admitted again.
-    async fn budget_paused(&self, conn: &OrgConn, stop: &mut watch::Receiver<bool>) {
-        let org = &self.org.name;
-        if self.org.update_health(|h| h.budget_paused = true) {
-            tracing::warn!(%org, "API budget share reached: calls wait");
-            self.status.refresh_org(org).await;
-        }
-        let mut pause = PROBE_FIRST;
-        while !*stop.borrow() && !conn.client.budget_admits() {
-            tokio::select! {
-                _ = conn.client.budget_changed() => continue,
-                _ = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => break,
-            }
-            if conn.client.probe_admitted() {
-                if let Err(e) = conn.client.probe_limits().await {
-                    tracing::warn!(%org, error = %e, "cannot read /limits");
-                }
-                pause = (pause * 2).min(PROBE_MAX);
-            }
-        }
-        if conn.client.budget_admits() && self.org.update_health(|h| h.budget_paused = false) {
-            tracing::info!(%org, "API budget admits calls again");
-            self.status.refresh_org(org).await;
         }
     }
 }

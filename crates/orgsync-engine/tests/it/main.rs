@@ -3,6 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod cdc;
+mod findings_budget;
+mod findings_deletes;
+mod findings_ledger;
+mod findings_resilience;
+mod findings_values;
 mod lifecycle;
 mod support;
 mod sync;

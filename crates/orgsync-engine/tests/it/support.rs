@@ -248,3 +248,147 @@ impl Env {
         assert!(r.status().is_success(), "{path}: {}", r.status());
     }
 }
+
+/// Wait until `check` holds, polling every 50 ms, or panic after `limit` (for waits longer
+/// than [`IDLE`], such as a circuit's one-minute open period).
+#[allow(dead_code)]
+pub async fn eventually_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The local id on `c` of the record whose global id ends with `origin_id` (its first id).
+#[allow(dead_code)]
+pub async fn local_id(c: &Client, object: &str, origin_id: &str) -> Option<String> {
+    let rows = c
+        .query_page(
+            &format!("SELECT Id FROM {object} WHERE OrgSync_Global_Id__c LIKE '%{origin_id}'"),
+            false,
+        )
+        .await
+        .unwrap();
+    rows.records
+        .first()
+        .and_then(|r| r["Id"].as_str())
+        .map(str::to_string)
+}
+
+impl Env {
+    /// The orgsync config like [`Env::settings`], with extra lines for some orgs' tables
+    /// (`budget_share = 0.8`).
+    #[allow(dead_code)]
+    pub fn settings_with(&self, names: &[&str], extra: &[(&str, &str)], rest: &str) -> Settings {
+        let mut s = self.settings(names, rest);
+        for (org, line) in extra {
+            if let Some(share) = line.strip_prefix("budget_share = ") {
+                let o = s
+                    .orgs
+                    .get_mut(&orgsync_core::OrgName((*org).into()))
+                    .unwrap();
+                o.budget_share = share.trim().parse().unwrap();
+            } else {
+                panic!("unsupported extra line {line}");
+            }
+        }
+        s
+    }
+
+    /// Replace the faults of `org` (`PUT /__sfemu/faults`).
+    #[allow(dead_code)]
+    pub async fn faults(&self, org: &str, body: Value) {
+        let r = self
+            .http
+            .put(format!("{}/__sfemu/faults", self.base(org)))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "faults: {}", r.status());
+    }
+
+    /// Set the daily allocation and/or the calls already used on `org`.
+    #[allow(dead_code)]
+    pub async fn limits(&self, org: &str, body: Value) {
+        let r = self
+            .http
+            .put(format!("{}/__sfemu/limits", self.base(org)))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "limits: {}", r.status());
+    }
+
+    /// Items in the ledger matching `filter` (first 10,000).
+    #[allow(dead_code)]
+    pub async fn items(&self, filter: orgsync_store::ItemFilter) -> Vec<orgsync_store::Item> {
+        let store = self.store().await;
+        let mut out = Vec::new();
+        let mut page = orgsync_store::Page::first(1000);
+        loop {
+            let got = orgsync_store::Store::items(&store, &filter, page)
+                .await
+                .unwrap();
+            let Some(last) = got.last() else { break };
+            page.after = last.id.0;
+            out.extend(got);
+            if out.len() >= 10_000 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Items in state `state`.
+    #[allow(dead_code)]
+    pub async fn in_state(&self, state: orgsync_store::ItemState) -> Vec<orgsync_store::Item> {
+        self.items(orgsync_store::ItemFilter {
+            state: Some(state),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Every conflict the ledger recorded (first 100).
+    #[allow(dead_code)]
+    pub async fn conflicts(&self) -> Vec<orgsync_store::ConflictRow> {
+        orgsync_store::Store::conflicts(&self.store().await, None, orgsync_store::Page::first(100))
+            .await
+            .unwrap()
+    }
+
+    /// Delete a record inside the emulated org, bypassing its HTTP faults.
+    #[allow(dead_code)]
+    pub async fn delete_direct(&self, org: &str, id: &str) {
+        let running = self.emu.org(org).unwrap();
+        let user = self
+            .user(org)
+            .await
+            .query_page("SELECT Id FROM User LIMIT 1", false)
+            .await
+            .unwrap()
+            .records[0]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let caller = sfemu_org::Caller {
+            user_id: user,
+            api: "rest".into(),
+            api_version: "62.0".into(),
+            client: Some("test".into()),
+        };
+        let r = running.state.org.apply(
+            &caller,
+            vec![sfemu_org::DmlOp::Delete { id: id.into() }],
+            false,
+        );
+        assert!(r[0].is_ok(), "{r:?}");
+    }
+}
