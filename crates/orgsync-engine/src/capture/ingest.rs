@@ -285,67 +285,10 @@ impl<S: Store> Ingest<S> {
             .states(leg, &gids.into_iter().collect::<Vec<_>>())
             .await?;
         if rows.iter().any(|r| r.snapshot) {
-            known.parents_deleted = self.deleted_parents(leg, &known.states).await?;
+            known.parents_deleted =
+                super::dormant::deleted_parents(self, leg, rows, &known).await?;
         }
         Ok(known)
-    }
-
-    /// The lookup parents of these records — agreed, or held by the capturing org's copy —
-    /// that are deleted by agreement or in the capturing org (see `Known::parents_deleted`):
-    /// two ledger queries per lookup, only for chunks holding reads.
-    async fn deleted_parents(
-        &self,
-        leg: &Leg,
-        states: &HashMap<GlobalId, RecordState>,
-    ) -> Result<HashSet<GlobalId>, EngineError> {
-        let sync = leg.settings(&self.settings);
-        let mut out = HashSet::new();
-        for p in &sync.parents {
-            let orgsync_core::config::ParentPolicy::Sync {
-                object,
-                target_object,
-            } = &p.policy
-            else {
-                continue;
-            };
-            let key = p.field.to_ascii_lowercase();
-            let gids: HashSet<GlobalId> = states
-                .values()
-                .flat_map(|st| {
-                    let held = st
-                        .shadows
-                        .get(&leg.org)
-                        .and_then(|s| s.get(&key))
-                        .map(|s| &s.value);
-                    [Some(st.agreed_value(&key)), held]
-                })
-                .flatten()
-                .filter_map(|v| match v {
-                    FieldValue::Text(t) => t.parse::<GlobalId>().ok(),
-                    _ => None,
-                })
-                .collect();
-            if gids.is_empty() {
-                continue;
-            }
-            let gids: Vec<GlobalId> = gids.into_iter().collect();
-            for row in self.store.agreed(object, &gids).await? {
-                if orgsync_core::life::is_deleted(row.life.as_ref()) {
-                    out.insert(row.global_id);
-                }
-            }
-            let here = if leg.side.is_source() {
-                object
-            } else {
-                target_object
-            };
-            for row in self.store.records(&leg.org, here, &gids).await? {
-                if row.deleted {
-                    out.insert(row.global_id);
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// The lookups' parents known to the ledger: (parent object on this org, local id) → gid.

@@ -4,6 +4,7 @@
 //! [`ingest::Ingest`].
 
 pub(crate) mod cdc;
+mod dormant;
 pub(crate) mod ingest;
 mod names;
 pub(crate) mod plan;

@@ -1,0 +1,145 @@
+//! Which lookup parents of the records a read brings are deleted — by agreement, in the
+//! capturing org as the ledger knows it, or there in fact — so that an empty lookup read back
+//! is known for what Salesforce made of it: cleared because its parent was deleted (dormant,
+//! restored by the parent's undelete), not a user's edit.
+//!
+//! Why the org itself is asked: the parent's delete and the child's cleared lookup are
+//! captured by different legs, in either order. A child read before its parent's delete is
+//! ingested shows an empty lookup next to a parent the ledger still holds live; taken for an
+//! edit, it was written everywhere and the restore was undone. One `queryAll` of those
+//! parents (only when a read shows such an empty lookup) says whether they are in the
+//! recycle bin there.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+use orgsync_core::config::ParentPolicy;
+use orgsync_core::{FieldValue, GlobalId};
+use orgsync_store::Store;
+
+use super::Captured;
+use super::ingest::Ingest;
+use super::plan::Known;
+use crate::error::EngineError;
+use crate::leg::Leg;
+
+/// Ids per `IN` list of the recycle-bin query.
+const CHUNK: usize = 200;
+
+/// The lookup parents of `rows`' records — agreed, or held by the capturing org's copy —
+/// that are deleted by agreement or in the capturing org (see `Known::parents_deleted`).
+pub(crate) async fn deleted_parents<S: Store>(
+    ingest: &Ingest<S>,
+    leg: &Leg,
+    rows: &[Captured],
+    known: &Known,
+) -> Result<HashSet<GlobalId>, EngineError> {
+    let sync = leg.settings(&ingest.settings);
+    let mut out = HashSet::new();
+    for p in &sync.parents {
+        let ParentPolicy::Sync {
+            object,
+            target_object,
+        } = &p.policy
+        else {
+            continue;
+        };
+        let (field, here) = if leg.side.is_source() {
+            (&p.field, object)
+        } else {
+            (&p.target_field, target_object)
+        };
+        let key = p.field.to_ascii_lowercase();
+        // per record: the parents it points at (agreed, or held there), and whether this
+        // read shows the lookup empty
+        let mut all: HashSet<GlobalId> = HashSet::new();
+        let mut behind_empty: HashSet<GlobalId> = HashSet::new();
+        for r in rows.iter().filter(|r| r.snapshot) {
+            let Some(gid) = known
+                .by_local
+                .get(&r.id)
+                .map(|x| x.global_id.clone())
+                .or_else(|| r.gid_field.clone())
+            else {
+                continue;
+            };
+            let Some(st) = known.states.get(&gid) else {
+                continue;
+            };
+            let held = st
+                .shadows
+                .get(&leg.org)
+                .and_then(|s| s.get(&key))
+                .map(|s| &s.value);
+            let parents: Vec<GlobalId> = [Some(st.agreed_value(&key)), held]
+                .into_iter()
+                .flatten()
+                .filter_map(|v| match v {
+                    FieldValue::Text(t) => t.parse::<GlobalId>().ok(),
+                    _ => None,
+                })
+                .collect();
+            if matches!(r.field(field), Some(FieldValue::Null)) {
+                behind_empty.extend(parents.iter().cloned());
+            }
+            all.extend(parents);
+        }
+        if all.is_empty() {
+            continue;
+        }
+        let gids: Vec<GlobalId> = all.into_iter().collect();
+        for row in ingest.store.agreed(object, &gids).await? {
+            if orgsync_core::life::is_deleted(row.life.as_ref()) {
+                out.insert(row.global_id);
+            }
+        }
+        let mut local: HashMap<String, GlobalId> = HashMap::new();
+        for row in ingest.store.records(&leg.org, here, &gids).await? {
+            if row.deleted {
+                out.insert(row.global_id);
+            } else if let Some(l) = row.local_id {
+                local.insert(l, row.global_id);
+            }
+        }
+        // parents live as far as the ledger knows, behind an empty lookup: ask the org
+        local.retain(|_, g| behind_empty.contains(g) && !out.contains(g));
+        out.extend(in_recycle_bin(ingest, leg, here, &local).await?);
+    }
+    Ok(out)
+}
+
+/// Which of `local` (local id → global id) are in the capturing org's recycle bin.
+async fn in_recycle_bin<S: Store>(
+    ingest: &Ingest<S>,
+    leg: &Leg,
+    object: &str,
+    local: &HashMap<String, GlobalId>,
+) -> Result<Vec<GlobalId>, EngineError> {
+    let mut out = Vec::new();
+    if local.is_empty() {
+        return Ok(out);
+    }
+    let Some(conn) = ingest.orgs.get(&leg.org).and_then(|o| o.conn()) else {
+        return Ok(out);
+    };
+    let ids: Vec<String> = local.keys().cloned().collect();
+    for part in ids.chunks(CHUNK) {
+        let list = crate::convert::soql_in_list(part);
+        let soql = format!("SELECT Id FROM {object} WHERE IsDeleted = true AND Id IN ({list})");
+        let mut stream = conn.client.query_all(&soql);
+        while let Some(rec) = stream.next().await {
+            let rec = rec.map_err(|source| EngineError::Api {
+                org: leg.org.clone(),
+                source,
+            })?;
+            if let Some(g) = rec
+                .get("Id")
+                .and_then(|v| v.as_str())
+                .and_then(|id| local.get(id))
+            {
+                out.push(g.clone());
+            }
+        }
+    }
+    Ok(out)
+}
