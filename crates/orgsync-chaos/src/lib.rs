@@ -33,7 +33,8 @@
 //! prints one line per seed, like
 //! `seed=7 mode=cdc edits=312 kills=4 converged=yes missing=0 duplicates=0 diff=0 orphans=0
 //! resurrected=0 lost_updates=0 snapshot_races=0 failed_items=0 echo_writes=0 writes=1234`,
-//! and exits 0 only when every failing count of every seed is zero.
+//! and exits 0 only when every failing count of every seed is zero and echo writes are at most
+//! 1% of orgsync's writes ([`outcome::ECHO_SHARE`]).
 
 pub mod config;
 pub mod edits;
