@@ -144,7 +144,10 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
             let mut races = true;
             for o in &live {
                 let got = ix.canonical(*o, &key.0, field, ix.live_value(&key, *o, field));
-                if &got == expected || cleared_dead_parent(ix, &key.0, field, *o, expected, &got) {
+                if &got == expected
+                    || cleared_dead_parent(ix, &key.0, field, *o, expected, &got)
+                    || restored_by_platform(ix, &key, field, *o, &got, newest)
+                {
                     continue;
                 }
                 let setter = setters.iter().rev().find(|(_, v)| *v == got);
@@ -222,6 +225,27 @@ fn overwritten_unseen(ix: &Index<'_>, key: &Key, field: &str, newest: &Event<'_>
             && c.ts_ms - at <= WRITE_RACE_MS
             && c.changed.iter().any(|f| f.eq_ignore_ascii_case(field))
             && ix.gid_of_change(newest.org, c) == Some(key.1.as_str())
+    })
+}
+
+/// The platform itself put `got` in `field` of org `o`'s copy after the newest user edit: an
+/// undeleted parent's lookup restored where the field was empty (Salesforce restores a
+/// cleared lookup when its parent comes back, even over a newer user value cleared since by
+/// another parent's delete). That value is Salesforce's, not an edit orgsync lost.
+fn restored_by_platform(
+    ix: &Index<'_>,
+    key: &Key,
+    field: &str,
+    o: usize,
+    got: &Value,
+    newest: &Event<'_>,
+) -> bool {
+    ix.world.orgs[o].changes.iter().any(|c| {
+        c.platform.is_some()
+            && c.ts_ms >= newest.change.ts_ms
+            && ix.gid_of_change(o, c) == Some(key.1.as_str())
+            && c.sets(field)
+                .is_some_and(|v| &ix.canonical(o, &key.0, field, &v) == got)
     })
 }
 

@@ -410,6 +410,45 @@ fn lookups_the_platform_cleared_and_restored_are_nobodys_edit() {
 }
 
 #[test]
+fn a_lookup_the_platform_restored_after_the_newest_edit_is_its_own() {
+    // a's user pointed the item at account pa; the platform later put back an older parent
+    // (px, whose undelete restored the lookup it had cleared) in both orgs
+    let mut w = with_parent();
+    set(&mut w, 1, "wb", "Account__c", json!("pb"));
+    edit(&mut w, (0, "wa"), 1500, json!({"Account__c": "pa"}));
+    row(&mut w, 0, "Account", ("px", None), json!({"Name": "X"}));
+    row(
+        &mut w,
+        1,
+        "Account",
+        ("qx", Some("00DA:px")),
+        json!({"Name": "X"}),
+    );
+    let restore = |w: &mut World, at: (usize, &str), v: &str| {
+        change(
+            w,
+            at,
+            ChangeKind::Update,
+            1700,
+            USER,
+            json!({"Account__c": v}),
+        );
+        w.orgs[at.0].changes.last_mut().unwrap().platform = Some("LOOKUP_RESTORED".into());
+    };
+    set(&mut w, 0, "wa", "Account__c", json!("px"));
+    set(&mut w, 1, "wb", "Account__c", json!("qx"));
+    let before = counts(&w);
+    assert!(before.contains(&(Check::LostUpdate, 1)), "{before:?}");
+    restore(&mut w, (0, "wa"), "px");
+    restore(&mut w, (1, "wb"), "qx");
+    assert!(
+        !counts(&w).contains(&(Check::LostUpdate, 1)),
+        "{:?}",
+        counts(&w)
+    );
+}
+
+#[test]
 fn a_lookup_to_the_deleted_copy_of_a_live_parent_is_an_orphan() {
     let mut w = with_parent();
     // b's parent was re-created (new id pb2) and the child still points at the old copy
