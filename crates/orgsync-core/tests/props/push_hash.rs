@@ -114,8 +114,19 @@ fn field_map() -> impl Strategy<Value = Map<String, Value>> {
         prop::collection::btree_map("[a-z]{1,4}", "[a-z]{0,4}", 0..3)
             .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::from(v))).collect())),
     ];
-    prop::collection::btree_map("[A-Z][a-z]{1,6}", value, 0..5)
-        .prop_map(|m| m.into_iter().collect())
+    // field names, never `Id`: that one is the record's Salesforce id and must be a valid one
+    // (a generated `"Id": true` was refused by the parser: seed kept below)
+    let name = "[A-Z][a-z]{1,6}".prop_filter("not the record id", |k| k != "Id");
+    prop::collection::btree_map(name, value, 0..5).prop_map(|m| m.into_iter().collect())
+}
+
+/// The case the generator once made (a field named `Id` holding a value that is no id): the
+/// parser refuses it with the field named, so the hash property never sees it.
+#[test]
+fn a_field_named_id_must_hold_an_id() {
+    let v = body(vec![json!({"externalId": "x1", "Id": true})]);
+    let e = parse(v.to_string().as_bytes()).unwrap_err();
+    assert_eq!(e.field(), Some("records[0].Id"));
 }
 
 proptest! {
