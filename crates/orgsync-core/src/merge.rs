@@ -114,11 +114,11 @@ pub fn merge(
     for (name, value) in incoming.fields {
         let key = name.to_ascii_lowercase();
         let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
-        if incoming.snapshot
-            && shadow.is_some_and(|s| same_value(&s.value, value) && s.at <= incoming.ts)
-        {
+        if incoming.snapshot && shadow.is_some_and(|s| same_value(&s.value, value)) {
             // unchanged in that org since we last knew it (or our own echo); it still held it
             // then, which a completion recorded later, as of an earlier send, must not undo.
+            // A read dated before the shadow (a read's values are dated by their last edit,
+            // which may precede what we learnt since, e.g. a restore) says the same: no edit.
             // (Not so for a change event's field: it says the field changed then, so our write
             // of that value had not landed yet, whatever its completion said.)
             if let Some(s) = out
@@ -126,6 +126,7 @@ pub fn merge(
                 .shadows
                 .get_mut(incoming.org)
                 .and_then(|s| s.get_mut(&key))
+                .filter(|s| s.at <= incoming.ts)
             {
                 s.at = incoming.ts;
             }

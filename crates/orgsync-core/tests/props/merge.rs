@@ -362,3 +362,36 @@ fn unchanged_fields_and_equal_numbers_are_not_changes() {
     let r = w.edit(1, &g, 20, &ConflictPolicy::LastWriterWins);
     assert!(r.accepted.is_empty() && r.conflicts.is_empty());
 }
+
+/// A read showing what the org is known to hold is no edit, even when its date (the row's
+/// last edit) precedes what the ledger learnt since — a restored copy holds a value we wrote
+/// long before its undelete. Taken for an edit, that old value beat a newer one everywhere.
+#[test]
+fn a_read_of_what_the_org_holds_is_no_edit_whatever_its_date() {
+    let (a, b) = (OrgName::from("org0"), OrgName::from("org1"));
+    let mut state = RecordState::default();
+    state.agreed.insert(
+        "name".into(),
+        Versioned {
+            value: FieldValue::Text("A".into()),
+            ts: t(200),
+            org: b.clone(),
+        },
+    );
+    // org0 holds B (our older write), learnt as of its restore at 500
+    state.holds(&a, &one("name", "B"), t(500));
+    let fields = one("name", "B");
+    let r = merge(
+        &state,
+        Incoming {
+            org: &a,
+            fields: &fields,
+            ts: t(300),
+            snapshot: true,
+        },
+        &ConflictPolicy::LastWriterWins,
+        &|o: &OrgName| u32::from(o.as_str() != "org0"),
+    );
+    assert!(r.accepted.is_empty() && r.conflicts.is_empty(), "{r:?}");
+    assert_eq!(r.state.agreed["name"].value, FieldValue::Text("A".into()));
+}
