@@ -184,7 +184,17 @@ pub fn process(
         // a repeat of the org's known state is an echo; an undelete may carry the restored
         // values (a change event's), a delete carries none
         let deleted = change.kind == ChangeKind::Delete;
-        if out.state.deleted.contains(&change.org) == deleted {
+        // ... unless a read shows the copy deleted with a stamp newer than the known delete
+        // there: it was restored and deleted again between two reads, and that later delete
+        // is a life event of its own (our own deletes there are dated as the org stamped them)
+        let deleted_again = deleted
+            && change.snapshot
+            && out
+                .state
+                .deleted_at
+                .get(&change.org)
+                .is_some_and(|t| change.commit_ts > *t);
+        if out.state.deleted.contains(&change.org) == deleted && !deleted_again {
             out.dropped = Some(Dropped::NoChange);
             return Ok(out);
         }

@@ -592,4 +592,41 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
             ]
         );
     }
+
+    /// A read showing a copy deleted, as the ledger believes, but stamped later than the
+    /// delete it knows there: restored and deleted again between two reads. That delete is
+    /// the newest life event and beats an older undelete elsewhere; the same read stamped no
+    /// later than the known delete (ours, dated as the org stamped it) is no news.
+    #[test]
+    fn a_read_of_a_copy_deleted_again_is_a_delete() {
+        let created = go(
+            &change("v1", &[("Name", "x")], ChangeKind::Upsert, None),
+            &RecordState::default(),
+        );
+        let gid = created.global_id.clone().unwrap();
+        let mut state = created.state.clone();
+        // deleted in v1 at 20 (known), restored by the hub at 30 (agreed: live)
+        state.set_deleted_at(&OrgName::from("v1"), true, ts(20));
+        state.life = Some(orgsync_core::life::Life {
+            deleted: false,
+            ts: ts(30),
+            org: OrgName::from("hub"),
+        });
+        let read = |at: i64| {
+            let mut c = change("v1", &[], ChangeKind::Delete, None);
+            c.global_id = Some(gid.clone());
+            c.snapshot = true;
+            c.commit_ts = ts(at);
+            c
+        };
+        let same = go(&read(20), &state);
+        assert_eq!(same.dropped, Some(Dropped::NoChange));
+        let again = go(&read(40), &state);
+        assert!(again.state.is_deleted(), "{:?}", again.state.life);
+        assert!(
+            targets(&again).contains(&("hub", Op::Delete)),
+            "{:?}",
+            targets(&again)
+        );
+    }
 }

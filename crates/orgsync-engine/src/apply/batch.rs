@@ -19,7 +19,7 @@ use serde_json::Value;
 use sfclient::{ErrorKind, ItemResult};
 
 use super::decide::{RoundPlan, decided};
-use super::writes::{ToUndelete, ToUpsert, delete, undelete, upsert};
+use super::writes::{ToUndelete, ToUpsert, delete, stamps, undelete, upsert};
 use crate::convert::Links;
 use crate::leg::{Leg, Legs};
 use crate::orgs::OrgConn;
@@ -114,6 +114,8 @@ impl Round<'_> {
             };
             let gid_field = &leg.settings(self.settings).global_id_field;
             let sent_at = Utc::now();
+            // when our deletes landed, in an org captured by reads (see `writes::stamps`)
+            let mut landed_at = std::collections::HashMap::new();
             let results: Vec<(ItemResult, Option<&Payload>)> = match batch.op {
                 Op::Upsert => {
                     let list: Vec<ToUpsert<'_>> = batch
@@ -146,11 +148,19 @@ impl Round<'_> {
                             (&w.global_id, local)
                         })
                         .collect();
-                    delete(self.conn, &batch.object, gid_field, &list)
-                        .await
-                        .into_iter()
-                        .map(|r| (r, None))
-                        .collect()
+                    let results = delete(self.conn, &batch.object, gid_field, &list).await;
+                    if leg.settings(self.settings).capture != Capture::Cdc {
+                        let ids: Vec<String> = results
+                            .iter()
+                            .filter_map(|r| r.as_ref().ok())
+                            .filter(|s| !s.id.is_empty())
+                            .map(|s| s.id.clone())
+                            .collect();
+                        if !ids.is_empty() {
+                            landed_at = stamps(self.conn, &batch.object, &ids).await;
+                        }
+                    }
+                    results.into_iter().map(|r| (r, None)).collect()
                 }
                 Op::Undelete => {
                     let sync = leg.settings(self.settings);
@@ -199,7 +209,11 @@ impl Round<'_> {
                             "op": format!("{:?}", work.op).to_ascii_lowercase(),
                             "fields": written.map(|p| p.keys().cloned().collect::<Vec<_>>()),
                         });
-                        let record = self.written(leg, work, written, saved, sent_at);
+                        let landed = landed_at.get(&saved.id).copied();
+                        let mut record = self.written(leg, work, written, saved, sent_at);
+                        if work.op == Op::Delete && landed.is_some() {
+                            record.deleted_at = landed;
+                        }
                         completion(d.item, self.owner, Outcome::Synced { record }, detail)
                     }
                     Err(e) => {

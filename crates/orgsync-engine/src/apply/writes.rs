@@ -82,6 +82,44 @@ pub(super) async fn upsert(
 
 /// Delete by Id; records the ledger knows no Id for are looked up by `gid_field` first (one
 /// query), and one found nowhere is already gone. Results in order.
+/// When Salesforce stamped the records `ids` (deleted or not): one `queryAll` per 200. Read
+/// after our deletes in an org captured by reads, it dates each delete as the org does, so a
+/// later read showing the copy deleted with a newer stamp is known for another delete (the
+/// copy was restored and deleted again in between), not ours read back. Failures leave the
+/// send time in place (logged).
+pub(super) async fn stamps(
+    conn: &OrgConn,
+    object: &str,
+    ids: &[String],
+) -> HashMap<String, chrono::DateTime<chrono::Utc>> {
+    use futures::StreamExt;
+    let mut out = HashMap::new();
+    for part in ids.chunks(200) {
+        let list = crate::convert::soql_in_list(part);
+        let soql = format!("SELECT Id, SystemModstamp FROM {object} WHERE Id IN ({list})");
+        let mut stream = conn.client.query_all(&soql);
+        while let Some(rec) = stream.next().await {
+            match rec {
+                Ok(r) => {
+                    let id = r.get("Id").and_then(|v| v.as_str()).map(str::to_string);
+                    let at = sfclient::values::get_datetime(&r, "SystemModstamp")
+                        .ok()
+                        .flatten()
+                        .map(orgsync_core::model::truncate_ms);
+                    if let (Some(id), Some(at)) = (id, at) {
+                        out.insert(id, at);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%object, error = %e, "cannot read when our deletes landed");
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
 pub(super) async fn delete(
     conn: &OrgConn,
     object: &str,
