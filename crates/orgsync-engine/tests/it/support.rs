@@ -136,6 +136,13 @@ impl Env {
     /// Restore a record from the recycle bin (Salesforce does this through SOAP or the UI).
     #[allow(dead_code)]
     pub async fn undelete(&self, org: &str, id: &str) {
+        self.dml_direct(org, sfemu_org::DmlOp::Undelete { id: id.into() })
+            .await;
+    }
+
+    /// Run one DML operation inside the emulated org as its first user (client `test`),
+    /// bypassing its HTTP faults.
+    async fn dml_direct(&self, org: &str, op: sfemu_org::DmlOp) {
         let running = self.emu.org(org).unwrap();
         let user = self
             .user(org)
@@ -153,11 +160,7 @@ impl Env {
             api_version: "62.0".into(),
             client: Some("test".into()),
         };
-        let r = running.state.org.apply(
-            &caller,
-            vec![sfemu_org::DmlOp::Undelete { id: id.into() }],
-            false,
-        );
+        let r = running.state.org.apply(&caller, vec![op], false);
         assert!(r[0].is_ok(), "{r:?}");
     }
 }
@@ -367,28 +370,7 @@ impl Env {
     /// Delete a record inside the emulated org, bypassing its HTTP faults.
     #[allow(dead_code)]
     pub async fn delete_direct(&self, org: &str, id: &str) {
-        let running = self.emu.org(org).unwrap();
-        let user = self
-            .user(org)
-            .await
-            .query_page("SELECT Id FROM User LIMIT 1", false)
-            .await
-            .unwrap()
-            .records[0]["Id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let caller = sfemu_org::Caller {
-            user_id: user,
-            api: "rest".into(),
-            api_version: "62.0".into(),
-            client: Some("test".into()),
-        };
-        let r = running.state.org.apply(
-            &caller,
-            vec![sfemu_org::DmlOp::Delete { id: id.into() }],
-            false,
-        );
-        assert!(r[0].is_ok(), "{r:?}");
+        self.dml_direct(org, sfemu_org::DmlOp::Delete { id: id.into() })
+            .await;
     }
 }
