@@ -75,6 +75,24 @@ pub(crate) fn soql_in_list<T: std::fmt::Display>(values: &[T]) -> String {
         .join(", ")
 }
 
+/// Every row `queryAll` returns for `ids`, 200 per query: `soql` makes each query from the
+/// inside of its `IN (…)` (see [`soql_in_list`]). Deleted rows included.
+pub(crate) async fn query_all_ids(
+    client: &sfclient::Client,
+    ids: &[String],
+    soql: impl Fn(&str) -> String,
+) -> Result<Vec<Record>, sfclient::SfError> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    for part in ids.chunks(200) {
+        let mut stream = client.query_all(&soql(&soql_in_list(part)));
+        while let Some(rec) = stream.next().await {
+            out.push(rec?);
+        }
+    }
+    Ok(out)
+}
+
 /// Where the lookups of a round's payloads point in the target org.
 #[derive(Debug, Default)]
 pub(crate) struct Links {

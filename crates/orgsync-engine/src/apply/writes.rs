@@ -92,32 +92,21 @@ pub(super) async fn stamps(
     object: &str,
     ids: &[String],
 ) -> HashMap<String, chrono::DateTime<chrono::Utc>> {
-    use futures::StreamExt;
-    let mut out = HashMap::new();
-    for part in ids.chunks(200) {
-        let list = crate::convert::soql_in_list(part);
-        let soql = format!("SELECT Id, SystemModstamp FROM {object} WHERE Id IN ({list})");
-        let mut stream = conn.client.query_all(&soql);
-        while let Some(rec) = stream.next().await {
-            match rec {
-                Ok(r) => {
-                    let id = r.get("Id").and_then(|v| v.as_str()).map(str::to_string);
-                    let at = sfclient::values::get_datetime(&r, "SystemModstamp")
-                        .ok()
-                        .flatten()
-                        .map(orgsync_core::model::truncate_ms);
-                    if let (Some(id), Some(at)) = (id, at) {
-                        out.insert(id, at);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(%object, error = %e, "cannot read when our deletes landed");
-                    return out;
-                }
-            }
+    let soql = |list: &str| format!("SELECT Id, SystemModstamp FROM {object} WHERE Id IN ({list})");
+    let rows = match crate::convert::query_all_ids(&conn.client, ids, soql).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(%object, error = %e, "cannot read when our deletes landed");
+            return HashMap::new();
         }
-    }
-    out
+    };
+    rows.iter()
+        .filter_map(|r| {
+            let id = r.get("Id").and_then(|v| v.as_str())?.to_string();
+            let at = sfclient::values::get_datetime(r, "SystemModstamp").ok()??;
+            Some((id, orgsync_core::model::truncate_ms(at)))
+        })
+        .collect()
 }
 
 pub(super) async fn delete(

@@ -12,7 +12,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use futures::StreamExt;
 use orgsync_core::config::ParentPolicy;
 use orgsync_core::{FieldValue, GlobalId};
 use orgsync_store::Store;
@@ -22,9 +21,6 @@ use super::ingest::Ingest;
 use super::plan::Known;
 use crate::error::EngineError;
 use crate::leg::Leg;
-
-/// Ids per `IN` list of the recycle-bin query.
-const CHUNK: usize = 200;
 
 /// The lookup parents of `rows`' records — agreed, or held by the capturing org's copy —
 /// that are deleted by agreement or in the capturing org (see `Known::parents_deleted`).
@@ -115,31 +111,25 @@ async fn in_recycle_bin<S: Store>(
     object: &str,
     local: &HashMap<String, GlobalId>,
 ) -> Result<Vec<GlobalId>, EngineError> {
-    let mut out = Vec::new();
     if local.is_empty() {
-        return Ok(out);
+        return Ok(Vec::new());
     }
     let Some(conn) = ingest.orgs.get(&leg.org).and_then(|o| o.conn()) else {
-        return Ok(out);
+        return Ok(Vec::new());
     };
     let ids: Vec<String> = local.keys().cloned().collect();
-    for part in ids.chunks(CHUNK) {
-        let list = crate::convert::soql_in_list(part);
-        let soql = format!("SELECT Id FROM {object} WHERE IsDeleted = true AND Id IN ({list})");
-        let mut stream = conn.client.query_all(&soql);
-        while let Some(rec) = stream.next().await {
-            let rec = rec.map_err(|source| EngineError::Api {
-                org: leg.org.clone(),
-                source,
-            })?;
-            if let Some(g) = rec
-                .get("Id")
-                .and_then(|v| v.as_str())
-                .and_then(|id| local.get(id))
-            {
-                out.push(g.clone());
-            }
-        }
-    }
-    Ok(out)
+    let soql =
+        |list: &str| format!("SELECT Id FROM {object} WHERE IsDeleted = true AND Id IN ({list})");
+    let rows = crate::convert::query_all_ids(&conn.client, &ids, soql)
+        .await
+        .map_err(|source| EngineError::Api {
+            org: leg.org.clone(),
+            source,
+        })?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.get("Id").and_then(|v| v.as_str()))
+        .filter_map(|id| local.get(id))
+        .cloned()
+        .collect())
 }
