@@ -68,9 +68,18 @@ pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
 }
 
 /// `GET /metrics` over `store` (ledger gauges refreshed at each scrape) and the process's
-/// recorder ([`metrics::install`]). Open, like `/healthz`: scrapers carry no session.
-pub fn metrics_router<S: Store>(store: Arc<S>, handle: metrics::Handle) -> Router {
+/// recorder ([`metrics::install`]), with a backlog for each of the configured `orgs` from the
+/// first scrape. Open, like `/healthz`: scrapers carry no session.
+pub fn metrics_router<S: Store>(
+    store: Arc<S>,
+    handle: metrics::Handle,
+    orgs: Vec<String>,
+) -> Router {
     Router::new()
         .route("/metrics", get(metrics::scrape::<S>))
-        .with_state(Arc::new(metrics::Scrape { store, handle }))
+        .with_state(Arc::new(metrics::Scrape {
+            store,
+            handle,
+            orgs,
+        }))
 }

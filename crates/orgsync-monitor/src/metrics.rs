@@ -78,14 +78,22 @@ pub struct Scrape<S> {
     pub store: Arc<S>,
     /// The recorder.
     pub handle: Handle,
+    /// The configured orgs: each has a backlog from the first scrape, before the ledger
+    /// holds a row for it.
+    pub orgs: Vec<String>,
 }
 
 /// Set the ledger's gauges: backlog per target and state (every state, zeros included, so a
-/// drained backlog reads 0 rather than its last value), budget and circuit per org.
-pub async fn refresh_ledger_gauges<S: Store>(store: &S) -> Result<(), MonitorError> {
+/// drained backlog reads 0 rather than its last value), budget and circuit per org; every
+/// org of `configured` has its backlog even before the ledger knows it.
+pub async fn refresh_ledger_gauges<S: Store>(
+    store: &S,
+    configured: &[String],
+) -> Result<(), MonitorError> {
     let counts = store.counts().await?;
     let orgs = store.orgs().await?;
     let mut targets: Vec<String> = counts.keys().map(|(o, _)| o.to_string()).collect();
+    targets.extend(configured.iter().cloned());
     targets.extend(orgs.iter().map(|o| o.name.to_string()));
     targets.sort();
     targets.dedup();
@@ -115,7 +123,7 @@ pub async fn refresh_ledger_gauges<S: Store>(store: &S) -> Result<(), MonitorErr
 
 /// `GET /metrics`: the Prometheus text format.
 pub async fn scrape<S: Store>(State(s): State<Arc<Scrape<S>>>) -> Result<Response, MonitorError> {
-    refresh_ledger_gauges(s.store.as_ref()).await?;
+    refresh_ledger_gauges(s.store.as_ref(), &s.orgs).await?;
     s.handle.run_upkeep();
     let body = s.handle.render();
     Ok((

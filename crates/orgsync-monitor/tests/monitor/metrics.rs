@@ -21,7 +21,7 @@ async fn metrics_parse_as_prometheus_text_and_carry_the_ledger() {
     metrics::counter!(m::CHANGES_CAPTURED, "org" => "a", "object" => "Account").increment(3);
     metrics::counter!(m::ECHOES_DROPPED, "org" => "a", "object" => "Account", "layer" => m::LAYER_SHADOW).increment(2);
     metrics::histogram!(m::CAPTURE_TO_APPLY, "org" => "b").record(0.3);
-    let app = orgsync_monitor::metrics_router(store, handle);
+    let app = orgsync_monitor::metrics_router(store, handle, vec!["a".into(), "b".into()]);
     let res = send(&app, get("/metrics", None)).await;
     assert_eq!(res.status(), StatusCode::OK, "no login needed");
     let body = text(res).await;

@@ -98,7 +98,14 @@ pub fn http_routes(
     let store = Arc::new(store.clone());
     let mut router = orgsync_api::router(handle.clone());
     if let Some(h) = metrics {
-        router = router.merge(orgsync_monitor::metrics_router(store.clone(), h));
+        let orgs = handle
+            .settings()
+            .topology
+            .orgs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        router = router.merge(orgsync_monitor::metrics_router(store.clone(), h, orgs));
     }
     if let Some(m) = monitor {
         router = router.merge(orgsync_monitor::router(orgsync_monitor::Monitor::new(
