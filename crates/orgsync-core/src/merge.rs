@@ -160,9 +160,13 @@ pub fn merge(
         if same_value(&agreed.value, value) {
             // a real edit to the agreed value: keep the newest version, so that an older edit
             // elsewhere loses to it in every processing order. A snapshot showing the agreed
-            // value is no edit: the org merely holds it (our write, or a value it always had).
-            if !incoming.snapshot && rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts)
-            {
+            // value is an edit only where that org was known to hold another value before it
+            // (a user set it to what the others were about to receive — an older concurrent
+            // edit captured later must lose to it); with no such knowledge the org merely
+            // holds it (a value it always had, a first read).
+            let changed_there = !incoming.snapshot
+                || shadow.is_some_and(|s| !same_value(&s.value, value) && s.at < incoming.ts);
+            if changed_there && rank(incoming.org, incoming.ts) > rank(&agreed.org, agreed.ts) {
                 out.state.agreed.insert(key.clone(), mine.clone());
             }
             set_shadow(

@@ -82,17 +82,20 @@ pub(super) async fn upsert(
 
 /// Delete by Id; records the ledger knows no Id for are looked up by `gid_field` first (one
 /// query), and one found nowhere is already gone. Results in order.
-/// When Salesforce stamped the records `ids` (deleted or not): one `queryAll` per 200. Read
-/// after our deletes in an org captured by reads, it dates each delete as the org does, so a
-/// later read showing the copy deleted with a newer stamp is known for another delete (the
-/// copy was restored and deleted again in between), not ours read back. Failures leave the
-/// send time in place (logged).
+/// When Salesforce stamped the records `ids` that are still deleted: one `queryAll` per 200.
+/// Read after our deletes in an org captured by reads, it dates each delete as the org does,
+/// so a later read showing the copy deleted with a newer stamp is known for another delete
+/// (the copy was restored and deleted again in between), not ours read back. A copy restored
+/// since is left out: its stamp is the restore's, which must not date our delete. Failures
+/// leave the send time in place (logged).
 pub(super) async fn stamps(
     conn: &OrgConn,
     object: &str,
     ids: &[String],
 ) -> HashMap<String, chrono::DateTime<chrono::Utc>> {
-    let soql = |list: &str| format!("SELECT Id, SystemModstamp FROM {object} WHERE Id IN ({list})");
+    let soql = |list: &str| {
+        format!("SELECT Id, SystemModstamp FROM {object} WHERE IsDeleted = true AND Id IN ({list})")
+    };
     let rows = match crate::convert::query_all_ids(&conn.client, ids, soql).await {
         Ok(rows) => rows,
         Err(e) => {

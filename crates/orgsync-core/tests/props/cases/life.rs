@@ -104,3 +104,36 @@ fn restored_values_are_not_edits() {
         ],
     );
 }
+
+/// Polling, two peers: a record is created on org 0 and synced, deleted on org 0 and read
+/// (its delete queued for org 1), then restored on org 0 before that delete is written. Found
+/// by the convergence simulation (3,000 cases); kept with its shrunk script.
+#[test]
+fn an_undelete_after_a_queued_delete_stands() {
+    let create = Create {
+        org: 0,
+        values: [0, 0, 0],
+    };
+    replay(
+        false,
+        &[
+            create.clone(),
+            Capture { org: 0, max: 1 },
+            create.clone(),
+            create.clone(),
+            Delete { org: 2, pick: 0 },
+            Claim { org: 0, max: 1 },
+            create.clone(),
+            Land { org: 0, locks: 0 },
+            create.clone(),
+            Complete { org: 0, lose: 0 },
+            create.clone(),
+            Capture { org: 0, max: 1 },
+            create.clone(),
+            create.clone(),
+            Undelete { org: 2, pick: 0 },
+            create.clone(),
+            Claim { org: 0, max: 1 },
+        ],
+    );
+}

@@ -167,3 +167,43 @@ fn a_refused_write_under_cdc_waits_for_the_stream() {
         ],
     );
 }
+
+/// Polling: a user sets a field on org 1 to the value the others agreed but org 1 had not
+/// received yet, 1 ms after a user on org 0 set it to a third value; org 1 is read first.
+/// Taking the read for "org 1 merely holds the agreed value" left the agreed version at its
+/// older time, so org 0's older edit, read next, won and was written everywhere (a lost
+/// update, chaos seed 20). Rule: a read showing the agreed value where the org was known to
+/// hold another value before is an edit, dated by the row's last edit.
+#[test]
+fn a_read_setting_the_agreed_value_again_is_an_edit() {
+    let edit = |org, value| Edit {
+        org,
+        pick: 0,
+        field: 0,
+        value,
+        also: None,
+        same_instant: false,
+    };
+    replay(
+        false,
+        &[
+            Create {
+                org: 0,
+                values: [1, 1, 1],
+            },
+            Capture { org: 0, max: 1 },
+            Claim { org: 0, max: 9 },
+            Land { org: 0, locks: 0 },
+            Complete { org: 0, lose: 0 },
+            Claim { org: 0, max: 9 },
+            Land { org: 0, locks: 0 },
+            Complete { org: 0, lose: 0 },
+            edit(0, 2),
+            Capture { org: 0, max: 1 },
+            edit(0, 3),
+            edit(1, 2),
+            Capture { org: 1, max: 1 },
+            Capture { org: 0, max: 1 },
+        ],
+    );
+}

@@ -181,9 +181,15 @@ impl Sim {
                 let looks_unchanged = shadow
                     .and_then(|s| s.get(&k))
                     .is_some_and(|s| orgsync_core::echo::same_value(&s.value, &v));
-                // a read showing the agreed value cannot tell a user's edit from our write
-                let looks_ours =
-                    state.is_some_and(|s| orgsync_core::echo::same_value(s.agreed_value(&k), &v));
+                // a read showing the agreed value cannot tell a user's edit from our write,
+                // unless the org was known to hold another value before the edit (our write's
+                // in-flight and lost completions are judged apart: `blind`, `lost`)
+                let known_other_before = shadow
+                    .and_then(|s| s.get(&k))
+                    .is_some_and(|s| !orgsync_core::echo::same_value(&s.value, &v) && s.at < ts(t));
+                let looks_ours = !known_other_before
+                    && state
+                        .is_some_and(|s| orgsync_core::echo::same_value(s.agreed_value(&k), &v));
                 if !cdc && (t < modstamp || looks_unchanged || looks_ours) {
                     self.imprecise.insert((gid.clone(), k));
                 }

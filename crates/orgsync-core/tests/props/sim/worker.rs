@@ -328,7 +328,14 @@ impl Sim {
                 .keys()
                 .any(|k| shadow.and_then(|s| s.get(k)).is_some_and(|s| s.at > sent));
             if let Some(d) = deleted {
-                state.set_deleted_at(&name, d, sent);
+                // in an org captured by reads the engine reads back when its delete landed
+                // (`SystemModstamp` of the copy still deleted), so reading that delete later
+                // is no news
+                let at = match self.orgs[org].rows.get(&local_id) {
+                    Some(r) if d && r.deleted && !self.cdc => ts(r.modstamp).max(sent),
+                    _ => sent,
+                };
+                state.set_deleted_at(&name, d, at);
             }
             if !fields.is_empty() {
                 state.record_written(&name, &fields, sent);
