@@ -6,11 +6,16 @@
 //! Why the org itself is asked: the parent's delete and the child's cleared lookup are
 //! captured by different legs, in either order. A child read before its parent's delete is
 //! ingested shows an empty lookup next to a parent the ledger still holds live; taken for an
-//! edit, it was written everywhere and the restore was undone. One `queryAll` of those
-//! parents (only when a read shows such an empty lookup) says whether they are in the
-//! recycle bin there.
+//! edit, it was written everywhere and the restore was undone. The other order too: a parent
+//! restored there (not captured yet) brought its children's lookups back, so a child read
+//! empty since then was emptied by a user — taken for dormant, that edit was lost and the
+//! orgs diverged (chaos seed 22). One `queryAll` of those parents (only when a read shows an
+//! empty lookup to a parent the ledger knows there) says whether each is in the recycle bin
+//! or live, and since when.
 
 use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
 
 use orgsync_core::config::ParentPolicy;
 use orgsync_core::{FieldValue, GlobalId};
@@ -18,20 +23,21 @@ use orgsync_store::Store;
 
 use super::Captured;
 use super::ingest::Ingest;
-use super::plan::Known;
+use super::plan::{Known, ParentLife};
 use crate::error::EngineError;
 use crate::leg::Leg;
 
-/// The lookup parents of `rows`' records — agreed, or held by the capturing org's copy —
-/// that are deleted by agreement or in the capturing org (see `Known::parents_deleted`).
+/// Where the lookup parents of `rows`' records — agreed, or held by the capturing org's copy —
+/// stand: deleted by agreement or in the capturing org, and, for those behind an empty lookup
+/// in this read, what the org itself says (see `Known::parents_deleted`).
 pub(crate) async fn deleted_parents<S: Store>(
     ingest: &Ingest<S>,
     leg: &Leg,
     rows: &[Captured],
     known: &Known,
-) -> Result<HashSet<GlobalId>, EngineError> {
+) -> Result<ParentLife, EngineError> {
     let sync = leg.settings(&ingest.settings);
-    let mut out = HashSet::new();
+    let mut out = ParentLife::default();
     for p in &sync.parents {
         let ParentPolicy::Sync {
             object,
@@ -86,31 +92,52 @@ pub(crate) async fn deleted_parents<S: Store>(
         let gids: Vec<GlobalId> = all.into_iter().collect();
         for row in ingest.store.agreed(object, &gids).await? {
             if orgsync_core::life::is_deleted(row.life.as_ref()) {
-                out.insert(row.global_id);
+                out.deleted.insert(row.global_id);
             }
         }
         let mut local: HashMap<String, GlobalId> = HashMap::new();
         for row in ingest.store.records(&leg.org, here, &gids).await? {
             if row.deleted {
-                out.insert(row.global_id);
-            } else if let Some(l) = row.local_id {
+                out.deleted.insert(row.global_id.clone());
+            }
+            if let Some(l) = row.local_id {
                 local.insert(l, row.global_id);
             }
         }
-        // parents live as far as the ledger knows, behind an empty lookup: ask the org
-        local.retain(|_, g| behind_empty.contains(g) && !out.contains(g));
-        out.extend(in_recycle_bin(ingest, leg, here, &local).await?);
+        // behind an empty lookup, the org says where the parent stands: the ledger may not
+        // have seen its delete there yet, or its restore
+        local.retain(|_, g| behind_empty.contains(g));
+        for (gid, there) in ask_org(ingest, leg, here, &local).await? {
+            match there {
+                There::Binned => {
+                    out.deleted.insert(gid);
+                }
+                There::Live(at) if out.deleted.contains(&gid) => {
+                    out.restored.insert(gid, at);
+                }
+                There::Live(_) => {}
+            }
+        }
     }
     Ok(out)
 }
 
-/// Which of `local` (local id → global id) are in the capturing org's recycle bin.
-async fn in_recycle_bin<S: Store>(
+/// Where a parent stands in the capturing org.
+enum There {
+    /// In the recycle bin.
+    Binned,
+    /// Live, with its `SystemModstamp`.
+    Live(DateTime<Utc>),
+}
+
+/// Where each of `local` (local id → global id) stands in the capturing org (records not
+/// found there, purged, are left out).
+async fn ask_org<S: Store>(
     ingest: &Ingest<S>,
     leg: &Leg,
     object: &str,
     local: &HashMap<String, GlobalId>,
-) -> Result<Vec<GlobalId>, EngineError> {
+) -> Result<Vec<(GlobalId, There)>, EngineError> {
     if local.is_empty() {
         return Ok(Vec::new());
     }
@@ -118,8 +145,9 @@ async fn in_recycle_bin<S: Store>(
         return Ok(Vec::new());
     };
     let ids: Vec<String> = local.keys().cloned().collect();
-    let soql =
-        |list: &str| format!("SELECT Id FROM {object} WHERE IsDeleted = true AND Id IN ({list})");
+    let soql = |list: &str| {
+        format!("SELECT Id, IsDeleted, SystemModstamp FROM {object} WHERE Id IN ({list})")
+    };
     let rows = crate::convert::query_all_ids(&conn.client, &ids, soql)
         .await
         .map_err(|source| EngineError::Api {
@@ -128,8 +156,13 @@ async fn in_recycle_bin<S: Store>(
         })?;
     Ok(rows
         .iter()
-        .filter_map(|r| r.get("Id").and_then(|v| v.as_str()))
-        .filter_map(|id| local.get(id))
-        .cloned()
+        .filter_map(|r| {
+            let gid = local.get(r.get("Id")?.as_str()?)?.clone();
+            if r.get("IsDeleted")?.as_bool()? {
+                return Some((gid, There::Binned));
+            }
+            let at = sfclient::values::get_datetime(r, "SystemModstamp").ok()??;
+            Some((gid, There::Live(orgsync_core::model::truncate_ms(at))))
+        })
         .collect())
 }

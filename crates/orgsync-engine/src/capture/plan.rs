@@ -32,9 +32,29 @@ pub(crate) struct Known {
     pub parents: HashMap<(String, String), GlobalId>,
     /// Merge states by global id.
     pub states: HashMap<GlobalId, RecordState>,
-    /// Lookup parents (by global id) deleted by agreement or in the capturing org: an empty
-    /// lookup to one of them read back is dormant, not an edit.
-    pub parents_deleted: std::collections::HashSet<GlobalId>,
+    /// Where the lookup parents of the rows stand: an empty lookup to a deleted one read back
+    /// is dormant, not an edit.
+    pub parents_deleted: ParentLife,
+}
+
+/// Where the lookup parents behind a read's lookups stand (see `dormant.rs`).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ParentLife {
+    /// Deleted by agreement or in the capturing org (its ledger row, or its recycle bin).
+    pub deleted: std::collections::HashSet<GlobalId>,
+    /// Deleted as far as the ledger knows, yet live in the capturing org (restored there, not
+    /// captured yet), with its `SystemModstamp` there.
+    pub restored: HashMap<GlobalId, DateTime<Utc>>,
+}
+
+impl ParentLife {
+    /// Whether an empty lookup to `parent`, in a row last edited at `edited`, is Salesforce's
+    /// clearing (dormant) rather than an edit. A parent restored in that org before the row's
+    /// last edit had its children's lookups restored with it: a lookup empty after that was
+    /// emptied by someone.
+    pub fn dormant(&self, parent: &GlobalId, edited: DateTime<Utc>) -> bool {
+        self.deleted.contains(parent) && self.restored.get(parent).is_none_or(|at| *at > edited)
+    }
 }
 
 /// Parents that came back in this chunk: (global id, revived by agreement — every org's
@@ -99,7 +119,7 @@ pub(crate) fn plan(
     leg: &Leg,
     rows: &[Placed<'_>],
     parents: &HashMap<(String, String), GlobalId>,
-    parents_deleted: &std::collections::HashSet<GlobalId>,
+    parents_deleted: &ParentLife,
     mut states: HashMap<GlobalId, RecordState>,
     org_id: &OrgId,
     now: DateTime<Utc>,
@@ -154,7 +174,8 @@ pub(crate) fn plan(
             };
             if row.snapshot && !ours {
                 // a lookup Salesforce cleared when its parent was deleted is no edit
-                let deleted = |g: &GlobalId| parents_deleted.contains(g);
+                let edited = row.edited_ts.unwrap_or(row.commit_ts);
+                let deleted = |g: &GlobalId| parents_deleted.dormant(g, edited);
                 pipeline::drop_dormant_lookups(
                     sync,
                     leg.side.is_source(),
