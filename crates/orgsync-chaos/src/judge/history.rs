@@ -99,9 +99,45 @@ pub fn resurrected(ix: &Index<'_>) -> Vec<Finding> {
             last.describe(ix),
             ix.names(&live)
         );
-        out.push(Finding::new(Check::Resurrected, &key, note));
+        let check = if life_snapshot_race(ix, &key, &evs, last) {
+            Check::SnapshotRace
+        } else {
+            Check::Resurrected
+        };
+        out.push(Finding::new(check, &key, note));
     }
     out
+}
+
+/// The record's newest life event before `delete` (its revival: a create or an undelete) was
+/// made in an org whose changes of that object orgsync learns as snapshots, at most
+/// [`RACE_WINDOW_MS`] before the delete, and that org's copy changed again after the delete
+/// — by a user, or by the platform (a lookup cleared or restored by a parent's delete or
+/// undelete). A read only dates a revival by the row's `SystemModstamp` (delete and undelete
+/// move no other date), which that later change moved past the delete: no read can order
+/// the two, as with [`snapshot_race`] for field values.
+fn life_snapshot_race(ix: &Index<'_>, key: &Key, evs: &[Event<'_>], delete: &Event<'_>) -> bool {
+    let Some(revival) = evs
+        .iter()
+        .rev()
+        .filter(|e| e.order(ix) < delete.order(ix))
+        .find(|e| e.change.kind.is_life_event())
+        .filter(|e| e.change.kind != ChangeKind::Delete)
+    else {
+        return false;
+    };
+    let org = &ix.world.orgs[revival.org];
+    let snapshots = org
+        .snapshot_objects
+        .iter()
+        .any(|o| o.eq_ignore_ascii_case(&key.0));
+    let close = delete.change.ts_ms - revival.change.ts_ms <= RACE_WINDOW_MS;
+    let moved_after = org.changes.iter().any(|c| {
+        !ix.world.by_orgsync(c)
+            && c.ts_ms > delete.change.ts_ms
+            && ix.gid_of_change(revival.org, c) == Some(key.1.as_str())
+    });
+    snapshots && close && moved_after
 }
 
 /// Fields whose final value, in some org where the record is live, is not the value of the

@@ -494,6 +494,36 @@ fn an_undelete_after_the_delete_keeps_it_alive_and_ties_follow_priority() {
 }
 
 #[test]
+fn an_undelete_whose_row_the_platform_moved_past_a_later_delete_is_a_race() {
+    // a user restored the item in a, a user deleted it in b 16 ms later; then the platform
+    // changed a's row (a lookup cleared): a read of a dates the restore after the delete
+    let run = |snapshot: bool, platform_at: i64| {
+        let mut w = item("New", "New");
+        if snapshot {
+            w.orgs[0].snapshot_objects = vec!["Work_Item__c".into()];
+        }
+        life(&mut w, (0, "wa"), ChangeKind::Delete, 2000);
+        life(&mut w, (0, "wa"), ChangeKind::Undelete, 3000);
+        life(&mut w, (1, "wb"), ChangeKind::Delete, 3016);
+        change(
+            &mut w,
+            (0, "wa"),
+            ChangeKind::Update,
+            platform_at,
+            USER,
+            json!({"Account__c": null}),
+        );
+        w.orgs[0].changes.last_mut().unwrap().platform = Some("LOOKUP_CLEARED".into());
+        counts(&w)
+    };
+    assert_eq!(run(true, 3500), vec![(Check::SnapshotRace, 1)]);
+    // change events date the undelete exactly: no excuse
+    assert_eq!(run(false, 3500), vec![(Check::Resurrected, 1)]);
+    // a's row unchanged since before the delete: a read orders the two
+    assert_eq!(run(true, 3010), vec![(Check::Resurrected, 1)]);
+}
+
+#[test]
 fn orgsync_writes_that_change_no_synced_field_are_echoes() {
     let mut w = item("New", "New");
     write(&mut w, (0, "wa"), 1200, json!({}));

@@ -43,7 +43,7 @@ struct Reads {
 }
 
 /// Read (and ingest) the copies `plan`'s writes need read first; returns how many rows were
-/// news to the ledger.
+/// news to the ledger. The caller holds the locks of the items' syncs.
 pub(super) async fn read_first<S: Store>(
     settings: &Settings,
     legs: &Legs,
@@ -91,10 +91,10 @@ pub(super) async fn read_first<S: Store>(
     for (_, (leg, r)) in reads {
         let gid_field = leg.settings(settings).global_id_field.clone();
         if !r.ids.is_empty() {
-            news += reread_by(ingest, &leg, conn, "Id", &r.ids).await?;
+            news += reread_by(ingest, &leg, conn, "Id", &r.ids, true).await?;
         }
         if !r.gids.is_empty() {
-            news += reread_by(ingest, &leg, conn, &gid_field, &r.gids).await?;
+            news += reread_by(ingest, &leg, conn, &gid_field, &r.gids, true).await?;
         }
     }
     Ok(news)

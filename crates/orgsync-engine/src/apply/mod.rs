@@ -204,16 +204,21 @@ impl<S: Store> Writer<S> {
 
     /// One round over `items`: load → decide → (read the target first where the ledger's view
     /// of it may be behind, and decide again if that was news: [`guard`]) → write, holding the
-    /// locks of the items' syncs from before the first write until [`Self::complete`] has
-    /// recorded what was written. A read of the target that sees our write (a poll, a
-    /// re-read: snapshots carry no origin tag) is then ingested only once the shadow knows the
-    /// write, and is an echo; taken before the write landed, it is older than the shadow.
+    /// locks of the items' syncs from the load until [`Self::complete`] has recorded what was
+    /// written. So no capture lands between the plan and the writes (the plan would rest on
+    /// a view older than the ledger's), the target's read is as close to the writes as it can
+    /// be, and a read of the target that sees our write (a poll, a re-read: snapshots carry
+    /// no origin tag) is ingested only once the shadow knows the write, and is an echo; taken
+    /// before the write landed, it is older than the shadow.
     async fn round(
         &self,
         conn: &OrgConn,
         items: &[Item],
     ) -> Result<(RoundResult, SyncGuards<'_>), EngineError> {
         let org = &self.org.name;
+        // from here to the completion nothing is captured for these syncs: the plan rests on
+        // what the ledger holds now plus the target read below, up to the moment of writing
+        let guards = self.locks.many(&self.syncs_of(items)).await;
         let mut loaded =
             load::load(&self.settings, self.store.as_ref(), &self.legs, org, items).await?;
         let mut plan = decide::round(&self.settings, &self.legs, org, items, &loaded);
@@ -252,7 +257,6 @@ impl<S: Store> Writer<S> {
             owner: &self.owner,
             links: &links,
         };
-        let guards = self.locks.many(&self.syncs_of(items)).await;
         Ok((round.run(plan, items).await, guards))
     }
 

@@ -91,7 +91,19 @@ impl<S: Store> Ingest<S> {
         checkpoint: Option<CheckpointWrite>,
         txns: Vec<(OrgName, String)>,
     ) -> Result<Ingested, EngineError> {
-        self.commit_inner(leg, rows, checkpoint, txns, Utc::now())
+        self.commit_inner(leg, rows, checkpoint, txns, Utc::now(), false)
+            .await
+    }
+
+    /// [`Ingest::commit`] of a writer's read of its target taken while the writer holds the
+    /// lock of `leg`'s sync (see `apply::guard`): nothing can be captured between that read
+    /// and the writes decided on it.
+    pub async fn commit_held(
+        &self,
+        leg: &Leg,
+        rows: Vec<Captured>,
+    ) -> Result<Ingested, EngineError> {
+        self.commit_inner(leg, rows, None, Vec::new(), Utc::now(), true)
             .await
     }
 
@@ -104,7 +116,7 @@ impl<S: Store> Ingest<S> {
         checkpoint: Option<CheckpointWrite>,
         read_at: DateTime<Utc>,
     ) -> Result<Ingested, EngineError> {
-        self.commit_inner(leg, rows, checkpoint, Vec::new(), read_at)
+        self.commit_inner(leg, rows, checkpoint, Vec::new(), read_at, false)
             .await
     }
 
@@ -115,6 +127,7 @@ impl<S: Store> Ingest<S> {
         checkpoint: Option<CheckpointWrite>,
         txns: Vec<(OrgName, String)>,
         now: DateTime<Utc>,
+        held: bool,
     ) -> Result<Ingested, EngineError> {
         let org_id = self
             .orgs
@@ -125,7 +138,11 @@ impl<S: Store> Ingest<S> {
         {
             super::names::canonical_names(&self.settings, leg, &conn, &mut rows).await?;
         }
-        let _serial = self.locks.one(leg.sync).await;
+        let serial = if held {
+            None
+        } else {
+            self.locks.one(leg.sync).await
+        };
         let mut known = self.load(leg, &rows).await?;
         // the changed fields of a record the ledger has never seen say too little to create it
         // elsewhere (its other fields would look null): read it whole instead, after this commit
@@ -186,8 +203,12 @@ impl<S: Store> Ingest<S> {
             && let Some(conn) = self.orgs.get(&leg.org).and_then(|o| o.conn())
         {
             let ids: Vec<String> = unseen.into_iter().map(|r| r.id).collect();
-            drop(_serial);
-            n += Box::pin(super::poll::reread(self, leg, &conn, &ids)).await?;
+            drop(serial);
+            n += if held {
+                Box::pin(super::poll::reread_by(self, leg, &conn, "Id", &ids, true)).await?
+            } else {
+                Box::pin(super::poll::reread(self, leg, &conn, &ids)).await?
+            };
         }
         Ok(Ingested { rows: n })
     }

@@ -236,7 +236,7 @@ pub(crate) async fn reread<S: Store>(
     conn: &OrgConn,
     ids: &[String],
 ) -> Result<u64, EngineError> {
-    reread_by(ingest, leg, conn, "Id", ids).await
+    reread_by(ingest, leg, conn, "Id", ids, false).await
 }
 
 /// Read the copies of `leg`'s object whose `column` (`Id`, or the global-id field) is one of
@@ -247,6 +247,7 @@ pub(crate) async fn reread_by<S: Store>(
     conn: &OrgConn,
     column: &str,
     values: &[String],
+    held: bool,
 ) -> Result<u64, EngineError> {
     let settings = &ingest.settings;
     let gid_field = &leg.settings(settings).global_id_field;
@@ -267,7 +268,11 @@ pub(crate) async fn reread_by<S: Store>(
             })?;
             rows.extend(to_row(leg, &rec, gid_field));
         }
-        n += ingest.commit(leg, rows, None, Vec::new()).await?.rows;
+        n += if held {
+            ingest.commit_held(leg, rows).await?.rows
+        } else {
+            ingest.commit(leg, rows, None, Vec::new()).await?.rows
+        };
     }
     Ok(n)
 }
