@@ -96,6 +96,13 @@ pub(super) async fn read_first<S: Store>(
         if !r.gids.is_empty() {
             news += reread_by(ingest, &leg, conn, &gid_field, &r.gids, true).await?;
         }
+        tracing::debug!(
+            leg = %leg,
+            by_id = r.ids.len(),
+            by_gid = r.gids.len(),
+            news,
+            "read the target before writing"
+        );
     }
     Ok(news)
 }

@@ -285,3 +285,39 @@ async fn lookups_travel_and_are_repaired_like_other_fields() {
     assert!(env.conflicts().await.is_empty());
     engine.shutdown().await;
 }
+
+/// Finding 8, second half (a queued write's lookup was never brought up to date: the
+/// stale-payload refresh skipped references). With the engine down, a points the child at
+/// Beta, then b points it at Gamma: a's change queues a write of Beta for b, b's newer one is
+/// captured before that write goes out. The write must come from the agreed state — Gamma
+/// everywhere, b's newer lookup never overwritten by the older queued one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_lookup_never_overwrites_a_newer_one() {
+    let env = start(&["a", "b"], |_| vec![]).await;
+    let (a, b) = (env.user("a").await, env.user("b").await);
+    let acme = create(&a, "Account", json!({"Name": "Acme"})).await;
+    let beta = create(&a, "Account", json!({"Name": "Beta"})).await;
+    let gamma = create(&a, "Account", json!({"Name": "Gamma"})).await;
+    let child = create(
+        &a,
+        "Work_Item__c",
+        json!({"Name": "child", "Account__c": acme}),
+    )
+    .await;
+    let settings = env.settings(&["a", "b"], LOOKUPS);
+    let engine = env.engine(settings.clone()).await;
+    assert!(engine.wait_idle(IDLE).await);
+    engine.shutdown().await;
+
+    update(&a, "Work_Item__c", &child, json!({"Account__c": beta})).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let child_b = local_id(&b, "Work_Item__c", &child).await.unwrap();
+    let gamma_b = local_id(&b, "Account", &gamma).await.unwrap();
+    update(&b, "Work_Item__c", &child_b, json!({"Account__c": gamma_b})).await;
+
+    let engine = env.engine(settings).await;
+    assert!(engine.wait_idle(IDLE).await);
+    assert_eq!(parent_name(&a).await, "Gamma");
+    assert_eq!(parent_name(&b).await, "Gamma");
+    engine.shutdown().await;
+}
