@@ -114,6 +114,10 @@ pub fn merge(
     for (name, value) in incoming.fields {
         let key = name.to_ascii_lowercase();
         let shadow = state.shadows.get(incoming.org).and_then(|s| s.get(&key));
+        if incoming.snapshot && shadow.is_some_and(|s| s.shows_before(value, incoming.ts)) {
+            // a read from before the org's current value replaced this one: no news
+            continue;
+        }
         if incoming.snapshot && shadow.is_some_and(|s| same_value(&s.value, value)) {
             // unchanged in that org since we last knew it (or our own echo); it still held it
             // then, which a completion recorded later, as of an earlier send, must not undo.
@@ -258,13 +262,9 @@ fn set_shadow(
 ) {
     // If our write landed later, the org still holds it; keep that shadow.
     if overwritten.is_none() {
-        out.state.shadows.entry(org.clone()).or_default().insert(
-            key.to_string(),
-            ShadowValue {
-                value: value.clone(),
-                at: ts,
-            },
-        );
+        let shadows = out.state.shadows.entry(org.clone()).or_default();
+        let next = ShadowValue::new(value.clone(), ts).replacing(shadows.get(key));
+        shadows.insert(key.to_string(), next);
     }
 }
 

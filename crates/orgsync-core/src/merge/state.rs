@@ -31,6 +31,41 @@ pub struct ShadowValue {
     /// As of when it is known to hold it: the commit time of its own edit, or when our write
     /// to it was sent, moved forward when a later change or read shows the same value.
     pub at: DateTime<Utc>,
+    /// The value the org held before this one replaced it (our write, or its own edit), when
+    /// known. Why: a read taken before that replacement but processed after it (a delayed
+    /// push, a poll read just before our write landed) shows the old value; compared with
+    /// the new shadow alone it looked like an edit made at the read's time, and an untouched
+    /// field of a pushed record beat a newer edit elsewhere (chaos seed 14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<FieldValue>,
+}
+
+impl ShadowValue {
+    /// What an org holds since `at`, with no earlier value known.
+    pub fn new(value: FieldValue, at: DateTime<Utc>) -> Self {
+        ShadowValue {
+            value,
+            at,
+            before: None,
+        }
+    }
+
+    /// `self` becoming what the org holds in place of `old`: remembers `old`'s value when it
+    /// differs (else what `old` remembered).
+    pub fn replacing(mut self, old: Option<&ShadowValue>) -> Self {
+        self.before = match old {
+            Some(o) if !same_value(&o.value, &self.value) => Some(o.value.clone()),
+            Some(o) => o.before.clone(),
+            None => None,
+        };
+        self
+    }
+
+    /// A read older than this shadow (`read_at` ≤ `at`) showing `value` shows what the org
+    /// held before it: no news.
+    pub fn shows_before(&self, value: &FieldValue, read_at: DateTime<Utc>) -> bool {
+        self.at >= read_at && self.before.as_ref().is_some_and(|b| same_value(b, value))
+    }
 }
 
 /// The merge state of one record; field keys are lowercased source-side names.
@@ -102,13 +137,8 @@ impl RecordState {
                 // `merge`)
                 Some(s) if s.at >= commit_ts => continue,
                 _ => {
-                    shadow.insert(
-                        key.clone(),
-                        ShadowValue {
-                            value: v.clone(),
-                            at: commit_ts,
-                        },
-                    );
+                    let next = ShadowValue::new(v.clone(), commit_ts).replacing(shadow.get(&key));
+                    shadow.insert(key.clone(), next);
                 }
             }
             if !same_value(self.agreed_value(&key), v) {
@@ -167,13 +197,8 @@ impl RecordState {
             if shadow.get(&key).is_some_and(|s| s.at > at) {
                 continue;
             }
-            shadow.insert(
-                key,
-                ShadowValue {
-                    value: v.clone(),
-                    at,
-                },
-            );
+            let next = ShadowValue::new(v.clone(), at).replacing(shadow.get(&key));
+            shadow.insert(key, next);
         }
     }
 }

@@ -395,3 +395,56 @@ fn a_read_of_what_the_org_holds_is_no_edit_whatever_its_date() {
     assert!(r.accepted.is_empty() && r.conflicts.is_empty(), "{r:?}");
     assert_eq!(r.state.agreed["name"].value, FieldValue::Text("A".into()));
 }
+
+/// A read taken before our write replaced the org's value, processed after it (a push
+/// delayed by its peer's retries, a poll read just before the write landed), shows the old
+/// value: that is no edit, however new the read's date is against the agreed version. A
+/// different value in such a read is still an edit our write overwrote.
+#[test]
+fn a_read_older_than_our_write_showing_the_replaced_value_is_no_edit() {
+    let (hub, spoke) = (OrgName::from("org0"), OrgName::from("org1"));
+    let mut state = RecordState::default();
+    let agree = |state: &mut RecordState, v: &str, ts, org: &OrgName| {
+        state.agreed.insert(
+            "city".into(),
+            Versioned {
+                value: FieldValue::Text(v.into()),
+                ts: t(ts),
+                org: org.clone(),
+            },
+        );
+    };
+    // the hub got Berlin from us at 100; spoke then set Lisbon at 580, which we wrote to the
+    // hub at 600
+    state.record_written(&hub, &one("city", "Berlin"), t(100));
+    agree(&mut state, "Lisbon", 580, &spoke);
+    state.record_written(&hub, &one("city", "Lisbon"), t(600));
+    // a push of the hub's record made at 590 (another field edited) still holds Berlin
+    let read = |state: &RecordState, v: &str| {
+        merge(
+            state,
+            Incoming {
+                org: &hub,
+                fields: &one("city", v),
+                ts: t(590),
+                snapshot: true,
+            },
+            &ConflictPolicy::LastWriterWins,
+            &|o: &OrgName| u32::from(o.as_str() != "org0"),
+        )
+    };
+    let r = read(&state, "Berlin");
+    assert!(r.accepted.is_empty() && r.conflicts.is_empty(), "{r:?}");
+    assert_eq!(
+        r.state.agreed["city"].value,
+        FieldValue::Text("Lisbon".into())
+    );
+    // a value the hub never held from us: a user's edit at 590, newer than Lisbon, that our
+    // write at 600 overwrote — it wins and goes back to the hub
+    let r = read(&state, "Osaka");
+    assert_eq!(
+        r.state.agreed["city"].value,
+        FieldValue::Text("Osaka".into())
+    );
+    assert!(r.rewrite_origin.contains_key("city"), "{r:?}");
+}

@@ -27,7 +27,8 @@ pub fn merge_shadow(
 ) {
     for (k, v) in incoming {
         if into.get(k).is_none_or(|old| v.at >= old.at) {
-            into.insert(k.clone(), v.clone());
+            let next = v.clone().replacing(into.get(k));
+            into.insert(k.clone(), next);
         }
     }
 }
