@@ -10,10 +10,12 @@
 //!   every state-changing form carries;
 //! - [`metrics`]: the Prometheus recorder the engine's counters go to, and the scrape;
 //! - [`view`]: pure view models (overview cards and sync rows, problem groups);
-//! - [`pages`]: the handlers that load, build the view model and render.
+//! - [`pages`]: the handlers that load, build the view model and render (overview, problems
+//!   and their actions); `explore`: the record explorer, conflicts and the activity log.
 
 pub mod auth;
 pub mod error;
+mod explore;
 pub mod metrics;
 mod pages;
 pub mod view;
@@ -47,7 +49,8 @@ impl<S: Store> Monitor<S> {
 }
 
 /// The dashboard's routes: `/login` (form), `/logout`, and behind the login `/` (overview),
-/// `/problems` with its actions, plus the vendored htmx at `/static/htmx.min.js`.
+/// `/problems` with its actions, `/records` (the record explorer), `/conflicts`, `/activity`
+/// (operators' actions), plus the vendored htmx at `/static/htmx.min.js`.
 pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
     let guarded = Router::new()
         .route("/", get(pages::overview::<S>))
@@ -55,6 +58,9 @@ pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
         .route("/problems/retry", post(pages::retry::<S>))
         .route("/problems/retry-all", post(pages::retry_all::<S>))
         .route("/problems/dismiss", post(pages::dismiss::<S>))
+        .route("/records", get(explore::records::<S>))
+        .route("/conflicts", get(explore::conflicts::<S>))
+        .route("/activity", get(explore::activity::<S>))
         .route("/logout", post(auth::logout::<S>))
         .route_layer(axum::middleware::from_fn_with_state(
             monitor.clone(),

@@ -10,7 +10,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
-use orgsync_store::{Item, ItemFilter, ItemId, ItemState, Page, SourceKind, Store};
+use orgsync_store::{Item, ItemFilter, ItemId, ItemState, NewAudit, Page, SourceKind, Store};
 use serde::Deserialize;
 
 use crate::auth::{Session, check_csrf};
@@ -159,6 +159,18 @@ pub async fn retry<S: Store>(
     };
     let n = m.store.retry_failed(&filter, Utc::now()).await?;
     tracing::info!(item = id.0, queued = n, "dashboard: retry");
+    let mut audit = admin_audit(
+        &session,
+        "admin.retry",
+        serde_json::json!({
+            "item": id.0, "target": item.work.target, "object": item.work.object, "queued": n,
+        }),
+    );
+    audit.org = Some(item.work.target.clone());
+    audit.object = Some(item.work.object.clone());
+    audit.global_id = Some(item.work.global_id.clone());
+    audit.item_id = Some(id);
+    m.store.append_audit(vec![audit]).await?;
     Ok(back_to_problems())
 }
 
@@ -174,6 +186,12 @@ pub async fn retry_all<S: Store>(
         .retry_failed(&ItemFilter::default(), Utc::now())
         .await?;
     tracing::info!(queued = n, "dashboard: retry all");
+    let audit = admin_audit(
+        &session,
+        "admin.retry_all",
+        serde_json::json!({ "queued": n }),
+    );
+    m.store.append_audit(vec![audit]).await?;
     Ok(back_to_problems())
 }
 
@@ -187,5 +205,36 @@ pub async fn dismiss<S: Store>(
     let id = item_id(&form.id)?;
     let n = m.store.dismiss_failed(&[id], Utc::now()).await?;
     tracing::info!(item = id.0, dismissed = n, "dashboard: dismiss");
+    if n > 0
+        && let Some(item) = m.store.item(id).await?
+    {
+        let mut audit = admin_audit(
+            &session,
+            "admin.dismiss",
+            serde_json::json!({
+                "item": id.0, "target": item.work.target, "object": item.work.object,
+            }),
+        );
+        audit.org = Some(item.work.target.clone());
+        audit.object = Some(item.work.object.clone());
+        audit.global_id = Some(item.work.global_id.clone());
+        audit.item_id = Some(id);
+        m.store.append_audit(vec![audit]).await?;
+    }
     Ok(back_to_problems())
+}
+
+/// An operator's action as an audit event (the activity log and the record's timeline):
+/// kind `admin.*`, `who` from the session added to `detail`, timed now.
+pub(crate) fn admin_audit(
+    session: &Session,
+    kind: &str,
+    mut detail: serde_json::Value,
+) -> NewAudit {
+    if let serde_json::Value::Object(m) = &mut detail {
+        m.insert("who".into(), serde_json::Value::String(session.who.clone()));
+    }
+    let mut audit = NewAudit::new(Utc::now(), kind);
+    audit.detail = detail;
+    audit
 }
