@@ -25,6 +25,7 @@ mod login;
 mod metrics;
 mod options;
 mod orgs;
+mod overlay;
 mod policy;
 mod status;
 

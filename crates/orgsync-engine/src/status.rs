@@ -19,6 +19,7 @@ use orgsync_store::{CircuitState, OrgRow, Store, SyncRow, SyncStatus};
 use crate::error::EngineError;
 use crate::leg::{Leg, Legs};
 use crate::orgs::Orgs;
+use crate::overlay::{Switch, Switches};
 
 /// Writes the sync rows.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ pub(crate) struct StatusWriter<S> {
     pub store: Arc<S>,
     pub legs: Arc<Legs>,
     pub orgs: Arc<Orgs>,
+    /// Whether each sync captures now (paused and resumed at runtime from the overlay).
+    pub switches: Arc<Switches>,
     serial: tokio::sync::Mutex<()>,
 }
 
@@ -48,12 +51,19 @@ fn stored(state: SyncState) -> SyncStatus {
 }
 
 impl<S: Store> StatusWriter<S> {
-    pub fn new(settings: Arc<Settings>, store: Arc<S>, legs: Arc<Legs>, orgs: Arc<Orgs>) -> Self {
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Arc<S>,
+        legs: Arc<Legs>,
+        orgs: Arc<Orgs>,
+        switches: Arc<Switches>,
+    ) -> Self {
         StatusWriter {
             settings,
             store,
             legs,
             orgs,
+            switches,
             serial: tokio::sync::Mutex::new(()),
         }
     }
@@ -76,6 +86,12 @@ impl<S: Store> StatusWriter<S> {
 
     /// Read-modify-write the row of `leg`, its headline derived from the facts now.
     async fn write(&self, leg: &Leg, change: impl FnOnce(&mut SyncRow)) {
+        let enabled = match self.switches.get(leg.sync) {
+            Switch::On => true,
+            Switch::Off => false,
+            // removed while running: its rows went with it
+            Switch::Removed => return,
+        };
         let _one_at_a_time = self.serial.lock().await;
         let mut row = match self.store.sync(&leg.org, &leg.object).await {
             Ok(Some(r)) => r,
@@ -87,7 +103,7 @@ impl<S: Store> StatusWriter<S> {
         };
         change(&mut row);
         let sync = leg.settings(&self.settings);
-        row.enabled = sync.enabled;
+        row.enabled = enabled;
         row.capture = capture_name(sync.capture).into();
         let health = self
             .orgs
@@ -97,7 +113,7 @@ impl<S: Store> StatusWriter<S> {
         let circuit = health.circuit.as_ref().map(|(_, why)| why.as_str());
         let login = health.login_error.as_deref();
         let facts = Facts {
-            enabled: sync.enabled,
+            enabled,
             auth_refused: login.filter(|_| health.auth_refused),
             unreachable: login.filter(|_| !health.auth_refused),
             circuit_open: circuit,
