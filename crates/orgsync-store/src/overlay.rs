@@ -82,8 +82,8 @@ pub fn apply(settings: &mut Settings, overrides: &[SyncOverride]) -> Vec<String>
 pub fn duration_text(d: Duration) -> String {
     let s = d.as_secs().max(1);
     match s {
-        _ if s % 3600 == 0 => format!("{}h", s / 3600),
-        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
         _ => format!("{s}s"),
     }
 }

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod overview;
 pub mod problems;
 pub mod record;
+pub mod settings;
 
 use chrono::{DateTime, Utc};
 

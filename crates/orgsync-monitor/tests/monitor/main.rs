@@ -7,5 +7,6 @@ mod access;
 mod explore;
 mod metrics;
 mod pages;
+mod settings;
 mod support;
 mod view;
