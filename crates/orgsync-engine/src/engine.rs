@@ -161,6 +161,14 @@ impl<S: Store> Engine<S> {
             at_once: opts.poll_now_on_start,
         };
         tasks.push(tokio::spawn(captures.supervise(core.stop.subscribe())));
+        let watch = crate::schema::SchemaWatch {
+            store: store.clone(),
+            legs: legs.clone(),
+            orgs: orgs.clone(),
+            status: status.clone(),
+            tick: opts.schema_tick,
+        };
+        tasks.push(tokio::spawn(watch.run(core.stop.subscribe())));
         for name in settings.topology.orgs() {
             let Some(org) = orgs.get(&name).cloned() else {
                 continue;

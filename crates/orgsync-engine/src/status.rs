@@ -8,6 +8,7 @@
 //! org turns Active again by itself. Writes are serialized, so the last one always carries the
 //! latest facts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -30,6 +31,9 @@ pub(crate) struct StatusWriter<S> {
     pub orgs: Arc<Orgs>,
     /// Whether each sync captures now (paused and resumed at runtime from the overlay).
     pub switches: Arc<Switches>,
+    /// Per leg (org, sync index): a mapped field missing or not writable there
+    /// ([`crate::schema`]); the sync shows Error with it until a describe finds it fixed.
+    schema: std::sync::Mutex<HashMap<(OrgName, usize), String>>,
     serial: tokio::sync::Mutex<()>,
 }
 
@@ -64,6 +68,7 @@ impl<S: Store> StatusWriter<S> {
             legs,
             orgs,
             switches,
+            schema: std::sync::Mutex::new(HashMap::new()),
             serial: tokio::sync::Mutex::new(()),
         }
     }
@@ -125,9 +130,34 @@ impl<S: Store> StatusWriter<S> {
         if let Some(reason) = h.reason.filter(|_| h.state != SyncState::Active) {
             row.last_error = Some(reason);
         }
+        // a broken mapping needs a person, but a pause or an open circuit says more first
+        if let Some(p) = self
+            .schema_problem(leg)
+            .filter(|_| h.state == SyncState::Active)
+        {
+            row.status = SyncStatus::Error;
+            row.last_error = Some(p);
+        }
         if let Err(e) = self.store.put_sync(&row).await {
             tracing::warn!(leg = %leg, error = %e, "cannot write the sync status");
         }
+    }
+
+    /// The schema problem of `leg`, if any.
+    pub fn schema_problem(&self, leg: &Leg) -> Option<String> {
+        let all = self.schema.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(&(leg.org.clone(), leg.sync)).cloned()
+    }
+
+    /// Set or clear the schema problem of `leg`; true when it changed (then refresh the rows).
+    pub fn set_schema_problem(&self, leg: &Leg, problem: Option<String>) -> bool {
+        let mut all = self.schema.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (leg.org.clone(), leg.sync);
+        let before = match problem {
+            Some(p) => all.insert(key.clone(), p),
+            None => all.remove(&key),
+        };
+        before != all.get(&key).cloned()
     }
 
     /// Rows for every leg (at start), with the current headline.
