@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(duration_text(Duration::from_secs(7200)), "2h");
         assert_eq!(duration_text(Duration::from_secs(90)), "90s");
         assert_eq!(duration_text(Duration::from_millis(10)), "1s");
-        assert_eq!(parse_capture(capture_name(Capture::Cdc)), Some(Capture::Cdc));
+        assert_eq!(
+            parse_capture(capture_name(Capture::Cdc)),
+            Some(Capture::Cdc)
+        );
         assert_eq!(parse_capture("bulk"), None);
     }
 
@@ -133,7 +136,11 @@ mod tests {
         assert_eq!(s.syncs.len(), 1);
         let a = &s.syncs[0];
         assert_eq!((a.capture, a.enabled), (Capture::Cdc, false));
-        assert_eq!(a.interval, Duration::from_secs(30), "unset: the file's value");
+        assert_eq!(
+            a.interval,
+            Duration::from_secs(30),
+            "unset: the file's value"
+        );
         assert!(!s.object_order.iter().any(|o| o == "Contact"));
     }
 }
