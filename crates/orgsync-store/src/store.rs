@@ -16,8 +16,8 @@ use crate::error::Result;
 use crate::types::{
     AgreedRow, AuditFilter, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite,
     CompleteReport, Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit,
-    NewConflict, OrgObject, OrgRow, Page, RecordRow, RecordWrite, RemoveReport, SourceKind,
-    SyncOverride, SyncRow,
+    NewConflict, OrgObject, OrgRow, Page, ProblemCount, ProblemQuery, RecordRow, RecordWrite,
+    RemoveReport, SourceKind, SyncOverride, SyncRow,
 };
 
 /// What [`Store::prune`] removed.
@@ -301,7 +301,16 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ConflictRow>>> + Send;
 
-    // ---- the Sync Monitor: record explorer and settings overlay -----------------------------
+    // ---- the Sync Monitor: problems, record explorer and settings overlay -------------------
+
+    /// Failed and Pending items counted per (state, error code, dismissed), with the first
+    /// capture and last change of each group: the problems page's groups, right however many
+    /// items there are.
+    fn problem_counts(&self) -> impl Future<Output = Result<Vec<ProblemCount>>> + Send;
+
+    /// One page of Failed or Pending items matching `query`, newest first.
+    fn problem_items(&self, query: &ProblemQuery)
+    -> impl Future<Output = Result<Vec<Item>>> + Send;
 
     /// Every org's record row of `global_id`, whatever the object (the record explorer's id
     /// map across every org), by org.

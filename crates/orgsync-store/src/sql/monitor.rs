@@ -1,6 +1,6 @@
 //! What the Sync Monitor asks of the ledger beyond the engine's own calls: newest-first audit
-//! and conflict listings, a record's rows across every org, and the sync settings overlay
-//! (with the cascade that removes a sync).
+//! and conflict listings, problem groups counted and paged, a record's rows across every org,
+//! and the sync settings overlay (with the cascade that removes a sync).
 
 use chrono::{DateTime, Utc};
 use orgsync_core::GlobalId;
@@ -8,10 +8,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlStore;
-use super::codec::{self, RECORD_COLS, from_ms, ms};
+use super::codec::{self, ITEM_COLS, RECORD_COLS, from_ms, ms};
 use crate::error::{Result, StoreError};
 use crate::types::{
-    AuditFilter, AuditRow, ConflictRow, NewAudit, OrgObject, RecordRow, RemoveReport, SyncOverride,
+    AuditFilter, AuditRow, ConflictRow, Item, NewAudit, OrgObject, ProblemCount, ProblemQuery,
+    RecordRow, RemoveReport, SyncOverride,
 };
 
 const AUDIT_COLS: &str = "id, at, kind, org, object, global_id, item_id, detail";
@@ -86,6 +87,66 @@ impl SqlStore {
             .await?
             .iter()
             .map(codec::conflict)
+            .collect()
+    }
+
+    pub(super) async fn problem_counts_impl(&self) -> Result<Vec<ProblemCount>> {
+        let rows = sqlx::query(
+            "SELECT state, error_code, CAST(CASE WHEN dismissed_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS dismissed, \
+             COUNT(*) AS n, MIN(created_at) AS first_created, MAX(updated_at) AS last_updated FROM sync_items \
+             WHERE state IN ('failed', 'pending') GROUP BY state, error_code, \
+             CAST(CASE WHEN dismissed_at IS NULL THEN 0 ELSE 1 END AS BIGINT) ORDER BY state, error_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get("state")?;
+                Ok(ProblemCount {
+                    state: state.parse().map_err(StoreError::Corrupt)?,
+                    code: r.try_get("error_code")?,
+                    dismissed: r.try_get::<i64, _>("dismissed")? != 0,
+                    count: u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
+                    first_created: from_ms(r.try_get("first_created")?)?,
+                    last_updated: from_ms(r.try_get("last_updated")?)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn problem_items_impl(&self, q: &ProblemQuery) -> Result<Vec<Item>> {
+        let mut sql = format!(
+            "SELECT {ITEM_COLS} FROM sync_items WHERE id < $1 AND state IN ('failed', 'pending')"
+        );
+        let mut n = 2;
+        if q.state.is_some() {
+            sql.push_str(&format!(" AND state = ${n}"));
+            n += 1;
+        }
+        match q.code {
+            Some(_) => {
+                sql.push_str(&format!(" AND error_code = ${n}"));
+                n += 1;
+            }
+            None => sql.push_str(" AND error_code IS NULL"),
+        }
+        if !q.include_dismissed {
+            sql.push_str(" AND dismissed_at IS NULL");
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(q.before.unwrap_or(i64::MAX));
+        if let Some(s) = q.state {
+            query = query.bind(s.as_str());
+        }
+        if let Some(c) = &q.code {
+            query = query.bind(c.clone());
+        }
+        query
+            .bind(i64::from(q.limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(codec::item)
             .collect()
     }
 

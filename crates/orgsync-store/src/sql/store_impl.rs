@@ -17,7 +17,9 @@ use crate::types::{
     Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit, NewConflict, OrgRow, Page,
     RecordRow, RecordWrite, SourceKind, SyncRow,
 };
-use crate::types::{AuditFilter, OrgObject, RemoveReport, SyncOverride};
+use crate::types::{
+    AuditFilter, OrgObject, ProblemCount, ProblemQuery, RemoveReport, SyncOverride,
+};
 
 /// `AND …` conditions for an item filter, numbered from `$start`, and their values.
 fn filter_sql(f: &ItemFilter, start: usize, with_state: bool) -> (String, Vec<String>) {
@@ -491,6 +493,14 @@ impl Store for SqlStore {
 
     async fn conflicts_recent(&self, before: Option<i64>, limit: u32) -> Result<Vec<ConflictRow>> {
         self.conflicts_recent_impl(before, limit).await
+    }
+
+    async fn problem_counts(&self) -> Result<Vec<ProblemCount>> {
+        self.problem_counts_impl().await
+    }
+
+    async fn problem_items(&self, query: &ProblemQuery) -> Result<Vec<Item>> {
+        self.problem_items_impl(query).await
     }
 
     async fn records_of(&self, global_id: &GlobalId) -> Result<Vec<RecordRow>> {

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use orgsync_core::{GlobalId, OrgName};
 
+use super::ItemState;
+
 /// Which audit events [`crate::Store::audit_recent`] lists, newest first. Empty fields
 /// match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,3 +75,36 @@ pub struct RemoveReport {
 
 /// One org's side of a sync to remove: the org and the object's name there.
 pub type OrgObject = (OrgName, String);
+
+/// How many Failed or Pending items share a state, an error code and a dismissed mark: the
+/// problems page's groups, counted by the database however many items there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemCount {
+    /// Failed or Pending.
+    pub state: ItemState,
+    /// Salesforce's error code (None: the item carries no error).
+    pub code: Option<String>,
+    /// Dismissed by an operator.
+    pub dismissed: bool,
+    /// How many.
+    pub count: u64,
+    /// The oldest item's first capture.
+    pub first_created: DateTime<Utc>,
+    /// The newest change among them.
+    pub last_updated: DateTime<Utc>,
+}
+
+/// Which problem items [`crate::Store::problem_items`] lists, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemQuery {
+    /// Failed or Pending; None: both.
+    pub state: Option<ItemState>,
+    /// The error code; None: items without one.
+    pub code: Option<String>,
+    /// Dismissed items too.
+    pub include_dismissed: bool,
+    /// Only ids below this (the next page).
+    pub before: Option<i64>,
+    /// Page size.
+    pub limit: u32,
+}

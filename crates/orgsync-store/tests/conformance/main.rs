@@ -65,6 +65,7 @@ conformance!(
     monitor::newest_first_listings,
     monitor::records_across_orgs,
     monitor::overlay_round_trip_and_remove,
+    monitor::problems_counted_and_paged,
 );
 
 /// Two stores on one SQLite file (two processes) share the work without overlap.

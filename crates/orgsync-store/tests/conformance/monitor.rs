@@ -246,3 +246,95 @@ pub async fn overlay_round_trip_and_remove<S: Store>(s: &S) {
     assert!(s.delete_sync_override("Account").await.unwrap());
     assert!(!s.delete_sync_override("Account").await.unwrap());
 }
+
+/// Problem groups are counted by the database and their items paged newest first.
+pub async fn problems_counted_and_paged<S: Store>(s: &S) {
+    let items: Vec<NewItem> = (1..=5)
+        .map(|n| upsert("b", n, &[("Name", "x")], at(1)))
+        .collect();
+    capture(s, items, at(1)).await;
+    let claimed = claim(s, "b", at(2), "w").await;
+    let mut done_list = Vec::new();
+    for (i, it) in claimed.iter().enumerate() {
+        let outcome = match i {
+            0..=2 => Outcome::Failed {
+                error: validation_error(),
+            },
+            3 => Outcome::Failed {
+                error: ItemError {
+                    code: "INVALID_FIELD".into(),
+                    message: "No such column".into(),
+                    kind: "permanent".into(),
+                },
+            },
+            _ => Outcome::Pending {
+                parent: gid(99),
+                error: None,
+            },
+        };
+        done_list.push(done(it, "w", outcome));
+    }
+    s.complete(done_list, at(3)).await.unwrap();
+    s.dismiss_failed(&[claimed[0].id], at(4)).await.unwrap();
+    let mut counts = s.problem_counts().await.unwrap();
+    counts.sort_by_key(|c| (c.state.as_str(), c.code.clone(), c.dismissed));
+    let seen: Vec<(&str, Option<&str>, bool, u64)> = counts
+        .iter()
+        .map(|c| (c.state.as_str(), c.code.as_deref(), c.dismissed, c.count))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "failed",
+                Some("FIELD_CUSTOM_VALIDATION_EXCEPTION"),
+                false,
+                2
+            ),
+            ("failed", Some("FIELD_CUSTOM_VALIDATION_EXCEPTION"), true, 1),
+            ("failed", Some("INVALID_FIELD"), false, 1),
+            ("pending", None, false, 1),
+        ]
+    );
+    assert_eq!(counts[0].first_created, at(1));
+    let q = ProblemQuery {
+        state: Some(ItemState::Failed),
+        code: Some("FIELD_CUSTOM_VALIDATION_EXCEPTION".into()),
+        include_dismissed: false,
+        before: None,
+        limit: 1,
+    };
+    let p1 = s.problem_items(&q).await.unwrap();
+    let p2 = s
+        .problem_items(&ProblemQuery {
+            before: Some(p1[0].id.0),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    let p3 = s
+        .problem_items(&ProblemQuery {
+            before: Some(p2[0].id.0),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert!(p1[0].id > p2[0].id, "newest first");
+    assert!(p3.is_empty(), "the dismissed one is left out");
+    let with_dismissed = ProblemQuery {
+        include_dismissed: true,
+        limit: 10,
+        ..q
+    };
+    assert_eq!(s.problem_items(&with_dismissed).await.unwrap().len(), 3);
+    let waiting = ProblemQuery {
+        state: None,
+        code: None,
+        include_dismissed: false,
+        before: None,
+        limit: 10,
+    };
+    let parked = s.problem_items(&waiting).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].state, ItemState::Pending);
+}
