@@ -308,6 +308,24 @@ pub trait Store: Send + Sync + 'static {
     /// items there are.
     fn problem_counts(&self) -> impl Future<Output = Result<Vec<ProblemCount>>> + Send;
 
+    /// Audit events of `kinds` since `since`, counted per `bucket_secs` bucket: (kind, bucket
+    /// start, count), for the dashboard's charts (captured vs applied).
+    fn audit_counts(
+        &self,
+        kinds: &[&str],
+        since: DateTime<Utc>,
+        bucket_secs: i64,
+    ) -> impl Future<Output = Result<Vec<(String, DateTime<Utc>, u64)>>> + Send;
+
+    /// Synced items written since `since` (they are kept 7 days): when each was written and
+    /// how long after its first capture, in milliseconds — at most `limit`, newest first. The
+    /// charts' capture→apply latency percentiles.
+    fn synced_latencies(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(DateTime<Utc>, i64)>>> + Send;
+
     /// One page of Failed or Pending items matching `query`, newest first.
     fn problem_items(&self, query: &ProblemQuery)
     -> impl Future<Output = Result<Vec<Item>>> + Send;

@@ -114,6 +114,61 @@ impl SqlStore {
             .collect()
     }
 
+    pub(super) async fn audit_counts_impl(
+        &self,
+        kinds: &[&str],
+        since: DateTime<Utc>,
+        bucket_secs: i64,
+    ) -> Result<Vec<(String, DateTime<Utc>, u64)>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bucket = bucket_secs.max(1) * 1000;
+        let sql = format!(
+            "SELECT kind, (at / $1) * $1 AS bucket, COUNT(*) AS n FROM audit WHERE at >= $2 AND kind IN ({}) \
+             GROUP BY kind, (at / $1) * $1 ORDER BY bucket",
+            super::placeholders(3, kinds.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(bucket).bind(ms(since));
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>("kind")?,
+                    from_ms(r.try_get("bucket")?)?,
+                    u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    pub(super) async fn synced_latencies_impl(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        sqlx::query(
+            "SELECT updated_at, updated_at - created_at AS latency FROM sync_items \
+             WHERE state = 'synced' AND updated_at >= $1 ORDER BY updated_at DESC LIMIT $2",
+        )
+        .bind(ms(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                from_ms(r.try_get("updated_at")?)?,
+                r.try_get::<i64, _>("latency")?.max(0),
+            ))
+        })
+        .collect()
+    }
+
     pub(super) async fn problem_items_impl(&self, q: &ProblemQuery) -> Result<Vec<Item>> {
         let mut sql = format!(
             "SELECT {ITEM_COLS} FROM sync_items WHERE id < $1 AND state IN ('failed', 'pending')"

@@ -499,6 +499,23 @@ impl Store for SqlStore {
         self.problem_counts_impl().await
     }
 
+    async fn audit_counts(
+        &self,
+        kinds: &[&str],
+        since: DateTime<Utc>,
+        bucket_secs: i64,
+    ) -> Result<Vec<(String, DateTime<Utc>, u64)>> {
+        self.audit_counts_impl(kinds, since, bucket_secs).await
+    }
+
+    async fn synced_latencies(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        self.synced_latencies_impl(since, limit).await
+    }
+
     async fn problem_items(&self, query: &ProblemQuery) -> Result<Vec<Item>> {
         self.problem_items_impl(query).await
     }

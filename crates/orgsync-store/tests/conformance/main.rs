@@ -66,6 +66,7 @@ conformance!(
     monitor::records_across_orgs,
     monitor::overlay_round_trip_and_remove,
     monitor::problems_counted_and_paged,
+    monitor::chart_data,
 );
 
 /// Two stores on one SQLite file (two processes) share the work without overlap.

@@ -338,3 +338,58 @@ pub async fn problems_counted_and_paged<S: Store>(s: &S) {
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].state, ItemState::Pending);
 }
+
+/// The charts' data: audit events counted per time bucket, and synced items' latencies.
+pub async fn chart_data<S: Store>(s: &S) {
+    capture(s, vec![upsert("b", 1, &[("Name", "x")], at(0))], at(0)).await;
+    capture(s, vec![upsert("b", 2, &[("Name", "x")], at(0))], at(61)).await;
+    capture(s, vec![upsert("b", 1, &[("Name", "y")], at(0))], at(62)).await;
+    let claimed = claim(s, "b", at(70), "w").await;
+    let outs = claimed
+        .iter()
+        .map(|it| done(it, "w", synced("b", 0, "001B00000000000AAA")))
+        .collect();
+    s.complete(outs, at(90)).await.unwrap();
+    let counts = s
+        .audit_counts(&["item.captured", "item.merged", "item.synced"], at(0), 60)
+        .await
+        .unwrap();
+    let bucket0 =
+        chrono::DateTime::from_timestamp_millis((at(0).timestamp_millis() / 60_000) * 60_000)
+            .unwrap();
+    assert!(
+        counts
+            .iter()
+            .all(|(_, b, _)| b.timestamp_millis() % 60_000 == 0),
+        "{counts:?}"
+    );
+    let total = |kind: &str| -> u64 { counts.iter().filter(|c| c.0 == kind).map(|c| c.2).sum() };
+    assert_eq!(
+        (
+            total("item.captured"),
+            total("item.merged"),
+            total("item.synced")
+        ),
+        (2, 1, 2)
+    );
+    assert!(
+        counts
+            .iter()
+            .any(|c| c.0 == "item.captured" && c.1 == bucket0)
+    );
+    let later = s
+        .audit_counts(&["item.captured"], at(61), 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|c| c.2).sum::<u64>(),
+        1,
+        "since is honoured"
+    );
+    let lat = s.synced_latencies(at(0), 10).await.unwrap();
+    assert_eq!(lat.len(), 2);
+    assert!(lat.iter().all(|(t, _)| *t == at(90)));
+    let mut ms: Vec<i64> = lat.iter().map(|l| l.1).collect();
+    ms.sort();
+    assert_eq!(ms, [29_000, 90_000], "from first capture to the write");
+}
