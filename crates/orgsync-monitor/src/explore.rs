@@ -195,3 +195,119 @@ pub async fn activity<S: Store>(
     };
     Ok(Html(page.render()?))
 }
+
+/// `?range=` of the charts page.
+#[derive(Debug, Deserialize)]
+pub struct RangeQuery {
+    /// `1h` (default), `24h` or `7d`.
+    #[serde(default)]
+    range: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "charts.html")]
+struct ChartsPage {
+    csrf: String,
+    logged_in: bool,
+    range: &'static str,
+    ranges: &'static [&'static str],
+    throughput: String,
+    latency: String,
+    backlog: String,
+    latency_samples: usize,
+}
+
+/// Most Synced items the latency chart reads (newest first).
+const LATENCY_SAMPLES: u32 = 50_000;
+
+/// `GET /charts[?range=1h|24h|7d]`: captured vs applied per minute, capture→apply latency
+/// p50/p95/p99, backlog by state now — server-rendered SVG from the ledger.
+pub async fn charts<S: Store>(
+    State(m): State<Arc<Monitor<S>>>,
+    Extension(session): Extension<Session>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Html<String>, MonitorError> {
+    use crate::view::charts::{self as c, Range, Series};
+    let now = Utc::now();
+    let range = Range::parse(q.range.as_deref());
+    let since = range.since(now);
+    let kinds = [
+        "item.captured",
+        "item.merged",
+        "item.synced",
+        "echo.dropped",
+    ];
+    let rows = m
+        .store
+        .audit_counts(&kinds, since, range.bucket_secs())
+        .await?;
+    let lat = m.store.synced_latencies(since, LATENCY_SAMPLES).await?;
+    let x = c::x_labels(range, now);
+    let x = (x.0.as_str(), x.1.as_str());
+    let throughput = c::lines(
+        "Changes per minute",
+        &[
+            Series {
+                label: "captured",
+                color: "#3b7ddd",
+                values: c::per_minute(range, since, &rows, &["item.captured", "item.merged"]),
+            },
+            Series {
+                label: "applied",
+                color: "#2da44e",
+                values: c::per_minute(range, since, &rows, &["item.synced"]),
+            },
+            Series {
+                label: "echoes dropped (txn)",
+                color: "#8c959f",
+                values: c::per_minute(range, since, &rows, &["echo.dropped"]),
+            },
+        ],
+        "/min",
+        x,
+    );
+    let [p50, p95, p99] = c::latency(range, since, &lat);
+    let latency = c::lines(
+        "Capture to apply latency",
+        &[
+            Series {
+                label: "p50",
+                color: "#2da44e",
+                values: p50,
+            },
+            Series {
+                label: "p95",
+                color: "#d4a72c",
+                values: p95,
+            },
+            Series {
+                label: "p99",
+                color: "#cf222e",
+                values: p99,
+            },
+        ],
+        "s",
+        x,
+    );
+    let mut by_state: Vec<(String, f64)> = orgsync_store::ItemState::ALL
+        .iter()
+        .filter(|s| **s != orgsync_store::ItemState::Synced)
+        .map(|s| (s.as_str().to_string(), 0.0))
+        .collect();
+    for ((_, state), n) in m.store.counts().await? {
+        if let Some(slot) = by_state.iter_mut().find(|(k, _)| k == state.as_str()) {
+            slot.1 += n as f64;
+        }
+    }
+    let page = ChartsPage {
+        csrf: session.csrf,
+        logged_in: true,
+        range: range.as_str(),
+        ranges: &["1h", "24h", "7d"],
+        throughput,
+        latency,
+        backlog: c::bars("Backlog by state now", &by_state),
+        latency_samples: lat.len(),
+    };
+    Ok(Html(page.render()?))
+}

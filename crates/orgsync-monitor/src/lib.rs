@@ -101,6 +101,7 @@ pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
         .route("/records", get(explore::records::<S>))
         .route("/conflicts", get(explore::conflicts::<S>))
         .route("/activity", get(explore::activity::<S>))
+        .route("/charts", get(explore::charts::<S>))
         .route("/settings", get(settings_page::page::<S>))
         .route("/settings/save", post(settings_page::save::<S>))
         .route("/settings/test", post(settings_page::test::<S>))

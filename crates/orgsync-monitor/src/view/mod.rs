@@ -2,6 +2,7 @@
 //! sync is Late, which row is red, how problems group) is unit-tested without a server.
 
 pub mod activity;
+pub mod charts;
 pub mod overview;
 pub mod problems;
 pub mod record;

@@ -17,6 +17,8 @@ async fn pages_need_a_login_and_the_form_logs_in() {
         "/records?id=x",
         "/conflicts",
         "/activity",
+        "/charts",
+        "/settings",
     ] {
         let res = send(&app, get(page, None)).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{page}");

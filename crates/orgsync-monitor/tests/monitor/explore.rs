@@ -192,3 +192,24 @@ async fn operators_actions_are_logged_with_who_and_shown() {
     .await;
     assert!(rec.contains("by dashboard:Ann script"), "{rec}");
 }
+
+#[tokio::test]
+async fn charts_render_svg_over_each_range() {
+    let (store, _dir) = store().await;
+    items(&store, "b", vec![(1, Some(error("X", "bad"))), (2, None)]).await;
+    let app = monitor_router(store);
+    let b = login(&app).await;
+    for range in ["", "?range=1h", "?range=24h", "?range=7d", "?range=bogus"] {
+        let res = send(&app, get(&format!("/charts{range}"), Some(&b.cookie))).await;
+        assert_eq!(res.status(), StatusCode::OK, "{range}");
+        let html = text(res).await;
+        assert_eq!(html.matches("<svg").count(), 3, "{range}: {html}");
+        assert!(html.contains("aria-label=\"Changes per minute\""));
+        assert!(
+            html.contains(">failed<") && html.contains(">pending<"),
+            "backlog bars"
+        );
+    }
+    let html = text(send(&app, get("/charts?range=7d", Some(&b.cookie))).await).await;
+    assert!(html.contains("<strong>7d</strong>"));
+}
