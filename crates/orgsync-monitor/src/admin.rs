@@ -94,31 +94,50 @@ pub async fn change<S: Store>(
     if row.removed {
         return Err(AdminError::Removed(object));
     }
+    // what is in effect now: the file's sync with the override over it; only real changes
+    // are written and said (a row's Save sends every field)
+    let mut current = settings
+        .syncs
+        .iter()
+        .find(|s| s.object == object)
+        .cloned()
+        .ok_or_else(|| AdminError::UnknownSync(object.clone(), String::new()))?;
+    overlay::apply_one(&mut current, &row);
     let mut said = Vec::new();
+    let mut enabled_only = true;
     if let Some(c) = &change.capture {
-        if overlay::parse_capture(c).is_none() {
+        let Some(parsed) = overlay::parse_capture(c) else {
             return Err(AdminError::BadCapture(c.clone()));
+        };
+        if parsed != current.capture {
+            said.push(format!("method {c}"));
+            row.capture = Some(c.clone());
+            enabled_only = false;
         }
-        said.push(format!("method {c}"));
-        row.capture = Some(c.clone());
     }
     if let Some(i) = &change.interval {
         let secs = parse_interval(i)?;
-        said.push(format!(
-            "interval {}",
-            duration_text(std::time::Duration::from_secs(u64::from(secs)))
-        ));
-        row.interval_secs = Some(secs);
+        if u64::from(secs) != current.interval.as_secs() {
+            said.push(format!(
+                "interval {}",
+                duration_text(std::time::Duration::from_secs(u64::from(secs)))
+            ));
+            row.interval_secs = Some(secs);
+            enabled_only = false;
+        }
     }
-    if let Some(e) = change.enabled {
+    if let Some(e) = change.enabled.filter(|e| *e != current.enabled) {
         said.push(if e { "enabled" } else { "disabled" }.to_string());
         row.enabled = Some(e);
     }
+    if said.is_empty() {
+        return Ok(row);
+    }
     row.updated_at = Utc::now();
     row.updated_by = who.to_string();
-    let kind = match (change.enabled, &change.capture, &change.interval) {
-        (Some(false), None, None) => "admin.sync.pause",
-        (Some(true), None, None) => "admin.sync.resume",
+    let kind = match (enabled_only, row.enabled) {
+        (true, Some(false)) => "admin.sync.pause",
+        (true, Some(true)) => "admin.sync.resume",
         _ => "admin.sync.set",
     };
     let a = audit(

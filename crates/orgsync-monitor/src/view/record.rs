@@ -137,7 +137,11 @@ pub fn build(
         .max_by_key(|x| x.ts)
     {
         Some(x) if x.deleted => format!("deleted in {} {}", x.org, ago(Some(x.ts), now)),
-        Some(x) => format!("live (restored in {} {})", x.org, ago(Some(x.ts), now)),
+        Some(x) => format!(
+            "live (created or restored in {} {})",
+            x.org,
+            ago(Some(x.ts), now)
+        ),
         None => "live".into(),
     };
     let open_items = l
