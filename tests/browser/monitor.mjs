@@ -1,9 +1,10 @@
 // The Sync Monitor in a real browser: Playwright (playwright-core) driving Debian's chromium,
 // headless, against `orgsync demo` (three emulated orgs, the dashboard on a loopback port).
-// Logs in, sees the overview, opens problems (and retries one if any failed), pauses and
-// resumes a sync on the settings page and sees the status change, Tests an object, finds a
-// record in the explorer by a spoke's local id, opens activity and charts — with no console
-// error on any page. Screenshots of each page go to $SHOTS_DIR (default target/browser-shots).
+// Logs in, sees the overview; makes a spoke refuse writes (an injected validation error), sees
+// the failures under Problems, lifts the fault and Retries them to Synced; pauses and resumes a
+// sync on the settings page and sees the status change, Tests an object, finds a record in the
+// explorer by a spoke's local id, removes a sync through its confirmation, opens activity,
+// conflicts and charts — with no console error on any page. Screenshots of each page go to $SHOTS_DIR (default target/browser-shots).
 //
 // Env: ORGSYNC_BIN (default target/debug/orgsync), CHROMIUM (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
@@ -115,18 +116,23 @@ await eventually('/', 'Active', 'overview shows Active syncs');
 await shot('overview');
 log('logged in; overview with 3 org cards');
 
-// 4. problems: retry one if any failed, else everything is synced
+// 4. problems: make writes to a spoke fail (an injected validation error on every record),
+//    see them under Problems, fix the cause (lift the fault), Retry all, see everything synced
+const spokes = Object.values(orgs).filter((o) => o.role === 'vendor');
+if (spokes.length === 0) await fail('no vendor org in the demo output');
+const faults = (body) => fetch(`${spokes[0].url}/__sfemu/faults`, {
+  method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+});
+await faults({ recordErrorRate: { FIELD_CUSTOM_VALIDATION_EXCEPTION: 1.0 } });
 await page.click('header a[href="/problems"]');
 await page.getByRole('heading', { name: 'Problems' }).waitFor();
-const retry = page.locator('form[action="/problems/retry"] button');
-if (await retry.count() > 0) {
-  await submit(retry.first(), '/problems/retry');
-  log('problems: retried one failed item');
-} else {
-  await expectText('Everything is synced', 'problems');
-  log('problems: everything is synced');
-}
+await eventually('/problems', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'an injected failure under Problems', 40_000);
 await shot('problems');
+log('problems: writes refused by the spoke are listed');
+await faults({});
+await submit(page.locator('form[action="/problems/retry-all"] button'), '/problems/retry-all');
+await eventually('/problems', 'Everything is synced', 'retried to Synced', 40_000);
+log('problems: cause fixed, Retry all: everything is synced');
 
 // 5. settings: pause a sync and see it Paused, resume it and see it Active; Test an object
 await page.goto(url('/settings'));
@@ -147,8 +153,7 @@ await shot('settings');
 log('settings: Test says Connection successful');
 
 // 6. the record explorer, by a spoke's local id of a record orgsync created there
-const spoke = Object.values(orgs).find((o) => o.role === 'vendor');
-if (!spoke) await fail('no vendor org in the demo output');
+const spoke = spokes[spokes.length - 1];
 let localId;
 for (const until = Date.now() + 20_000; !localId && Date.now() < until;) {
   const res = await fetch(`${spoke.url}/__sfemu/changes?max=500`);
@@ -163,9 +168,19 @@ await expectText('captured from', 'explorer timeline');
 await shot('record');
 log(`explorer: found the spoke's ${localId}`);
 
-// 7. activity shows what was done, with who; conflicts and charts render
+// 7. remove a sync: the confirmation names what goes; the row leaves, Restore is offered
+await page.goto(url('/settings/remove?object=Work_Item_Dependency__c'));
+await expectText('Records already in the orgs stay.', 'remove confirmation');
+await submit(page.locator('form[action="/settings/remove"] button'), '/settings/remove');
+await eventually('/settings', 'Removed', 'the removed sync is listed');
+if (await page.locator('#sync-Work_Item_Dependency__c').count() !== 0) await fail('settings: the removed row is still there');
+log('settings: Work_Item_Dependency__c removed with its ledger state');
+
+// 8. activity shows what was done, with who; conflicts and charts render
 await page.goto(url('/activity'));
 await expectText('paused sync Work_Item__c', 'activity');
+await expectText('removed sync Work_Item_Dependency__c', 'activity');
+await expectText('retried every failed item', 'activity');
 await expectText('dashboard:browser-test', 'activity who');
 await shot('activity');
 await page.goto(url('/conflicts'));
