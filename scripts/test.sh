@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# THE test command of the project: every Rust test of the workspace, then the conformance suites
-# (simple-salesforce and jsforce, unmodified, against a live sfemu). Fails fast, saying which step.
+# THE test command of the project: every Rust test of the workspace, the Sync Monitor in a real
+# browser (Playwright + Debian's chromium against `orgsync demo`, ~20 s), then the conformance
+# suites (simple-salesforce and jsforce, unmodified, against a live sfemu). Fails fast, saying
+# which step.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +18,13 @@ else
   echo "(cargo-nextest not found: using cargo test)"
   cargo test --workspace || fail "cargo test --workspace"
 fi
+
+step "Browser tests (Playwright driving chromium against orgsync demo)"
+command -v "${CHROMIUM:-/usr/bin/chromium}" >/dev/null \
+  || fail "chromium is missing (apt-get install chromium chromium-driver; .ci/run installs it)"
+cargo build --bin orgsync || fail "cargo build --bin orgsync"
+(cd tests/browser && npm ci --no-audit --no-fund --silent) || fail "npm ci in tests/browser"
+node tests/browser/monitor.mjs || fail "tests/browser/monitor.mjs (the Sync Monitor in a browser)"
 
 step "Conformance setup (venv + npm ci)"
 conformance/setup.sh || fail "conformance/setup.sh"

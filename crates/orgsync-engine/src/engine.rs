@@ -23,15 +23,14 @@ use tokio::task::JoinHandle;
 use crate::activity::Activity;
 use crate::apply::{WriteCounters, Writer};
 use crate::capture::SourceSlot;
-use crate::capture::cdc::Subscriber;
 use crate::capture::ingest::{CaptureCounters, Ingest, SyncLocks};
-use crate::capture::poll::Poller;
 use crate::error::EngineError;
 use crate::inbound::{self, PushError, PushOutcome};
 use crate::leg::Legs;
 use crate::login;
 use crate::options::{EngineOptions, Progress};
 use crate::orgs::{Org, Orgs, login_backoff};
+use crate::overlay::{Captures, Switches};
 use crate::status::StatusWriter;
 
 /// How long processed transaction ids and Synced items are kept (the audit stays): well past
@@ -104,17 +103,20 @@ impl<S: Store> Engine<S> {
             locks: locks.clone(),
             counters: captures.clone(),
         });
+        let switches = Arc::new(Switches::new(&settings));
         let status = Arc::new(StatusWriter::new(
             settings.clone(),
             store.clone(),
             legs.clone(),
             orgs.clone(),
+            switches.clone(),
         ));
         status.init().await;
+        // a slot for every leg: a paused sync's capture can be resumed without a restart
+        // (crate::overlay starts and stops capture tasks)
         let slots: Vec<Arc<SourceSlot>> = legs
             .all()
             .iter()
-            .filter(|l| l.enabled)
             .map(|l| Arc::new(SourceSlot::new(l.clone())))
             .collect();
         let (stop, _) = watch::channel(false);
@@ -148,28 +150,25 @@ impl<S: Store> Engine<S> {
         // reached keeps being tried in the background
         let first = futures::future::join_all(orgs.all().map(|o| o.first_attempt()));
         let _ = tokio::time::timeout(FIRST_LOGIN_WAIT, first).await;
-        for slot in &slots {
-            let Some(org) = orgs.get(&slot.leg.org).cloned() else {
-                continue;
-            };
-            let poller = Poller {
-                slot: slot.clone(),
-                ingest: ingest.clone(),
-                org: org.clone(),
-                status: status.clone(),
-                at_once: opts.poll_now_on_start,
-            };
-            tasks.push(tokio::spawn(poller.run(core.stop.subscribe())));
-            if slot.leg.settings(&settings).capture == Capture::Cdc {
-                let sub = Subscriber {
-                    slot: slot.clone(),
-                    ingest: ingest.clone(),
-                    org,
-                    status: status.clone(),
-                };
-                tasks.push(tokio::spawn(sub.run(core.stop.subscribe())));
-            }
-        }
+        let captures = Captures {
+            settings: settings.clone(),
+            store: store.clone(),
+            ingest: ingest.clone(),
+            orgs: orgs.clone(),
+            status: status.clone(),
+            switches,
+            slots: slots.clone(),
+            at_once: opts.poll_now_on_start,
+        };
+        tasks.push(tokio::spawn(captures.supervise(core.stop.subscribe())));
+        let watch = crate::schema::SchemaWatch {
+            store: store.clone(),
+            legs: legs.clone(),
+            orgs: orgs.clone(),
+            status: status.clone(),
+            tick: opts.schema_tick,
+        };
+        tasks.push(tokio::spawn(watch.run(core.stop.subscribe())));
         for name in settings.topology.orgs() {
             let Some(org) = orgs.get(&name).cloned() else {
                 continue;

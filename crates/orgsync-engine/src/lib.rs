@@ -10,7 +10,8 @@
 //! expired leases without losing or duplicating anything.
 //!
 //! API cost at rest: one `queryAll` call per (org, synced object) per interval (live and
-//! deleted rows together; no separate deleted-records call), and nothing else.
+//! deleted rows together; no separate deleted-records call), plus one describe per (org,
+//! object) every 15 minutes (`schema`: a mapped field lost must not break silently).
 
 mod activity;
 mod apply;
@@ -25,7 +26,9 @@ mod login;
 mod metrics;
 mod options;
 mod orgs;
+mod overlay;
 mod policy;
+mod schema;
 mod status;
 
 pub use check::{CheckLine, CheckReport, check};

@@ -12,6 +12,9 @@ pub struct EngineOptions {
     pub poll_now_on_start: bool,
     /// Extra trusted CA (PEM) for every org, e.g. the emulator's self-signed certificate.
     pub ca_pem: Option<String>,
+    /// How often failed writes are looked at for a field the org lost (`crate::schema`);
+    /// 30 s, shorter in tests.
+    pub schema_tick: std::time::Duration,
 }
 
 impl Default for EngineOptions {
@@ -29,6 +32,7 @@ impl Default for EngineOptions {
             lease_owner: format!("{host}:{}", std::process::id()),
             poll_now_on_start: true,
             ca_pem: None,
+            schema_tick: crate::schema::TICK,
         }
     }
 }

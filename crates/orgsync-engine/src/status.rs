@@ -8,6 +8,7 @@
 //! org turns Active again by itself. Writes are serialized, so the last one always carries the
 //! latest facts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -19,6 +20,7 @@ use orgsync_store::{CircuitState, OrgRow, Store, SyncRow, SyncStatus};
 use crate::error::EngineError;
 use crate::leg::{Leg, Legs};
 use crate::orgs::Orgs;
+use crate::overlay::{Switch, Switches};
 
 /// Writes the sync rows.
 #[derive(Debug)]
@@ -27,6 +29,11 @@ pub(crate) struct StatusWriter<S> {
     pub store: Arc<S>,
     pub legs: Arc<Legs>,
     pub orgs: Arc<Orgs>,
+    /// Whether each sync captures now (paused and resumed at runtime from the overlay).
+    pub switches: Arc<Switches>,
+    /// Per leg (org, sync index): a mapped field missing or not writable there
+    /// ([`crate::schema`]); the sync shows Error with it until a describe finds it fixed.
+    schema: std::sync::Mutex<HashMap<(OrgName, usize), String>>,
     serial: tokio::sync::Mutex<()>,
 }
 
@@ -48,12 +55,20 @@ fn stored(state: SyncState) -> SyncStatus {
 }
 
 impl<S: Store> StatusWriter<S> {
-    pub fn new(settings: Arc<Settings>, store: Arc<S>, legs: Arc<Legs>, orgs: Arc<Orgs>) -> Self {
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Arc<S>,
+        legs: Arc<Legs>,
+        orgs: Arc<Orgs>,
+        switches: Arc<Switches>,
+    ) -> Self {
         StatusWriter {
             settings,
             store,
             legs,
             orgs,
+            switches,
+            schema: std::sync::Mutex::new(HashMap::new()),
             serial: tokio::sync::Mutex::new(()),
         }
     }
@@ -76,6 +91,12 @@ impl<S: Store> StatusWriter<S> {
 
     /// Read-modify-write the row of `leg`, its headline derived from the facts now.
     async fn write(&self, leg: &Leg, change: impl FnOnce(&mut SyncRow)) {
+        let enabled = match self.switches.get(leg.sync) {
+            Switch::On => true,
+            Switch::Off => false,
+            // removed while running: its rows went with it
+            Switch::Removed => return,
+        };
         let _one_at_a_time = self.serial.lock().await;
         let mut row = match self.store.sync(&leg.org, &leg.object).await {
             Ok(Some(r)) => r,
@@ -87,7 +108,7 @@ impl<S: Store> StatusWriter<S> {
         };
         change(&mut row);
         let sync = leg.settings(&self.settings);
-        row.enabled = sync.enabled;
+        row.enabled = enabled;
         row.capture = capture_name(sync.capture).into();
         let health = self
             .orgs
@@ -97,7 +118,7 @@ impl<S: Store> StatusWriter<S> {
         let circuit = health.circuit.as_ref().map(|(_, why)| why.as_str());
         let login = health.login_error.as_deref();
         let facts = Facts {
-            enabled: sync.enabled,
+            enabled,
             auth_refused: login.filter(|_| health.auth_refused),
             unreachable: login.filter(|_| !health.auth_refused),
             circuit_open: circuit,
@@ -109,9 +130,34 @@ impl<S: Store> StatusWriter<S> {
         if let Some(reason) = h.reason.filter(|_| h.state != SyncState::Active) {
             row.last_error = Some(reason);
         }
+        // a broken mapping needs a person, but a pause or an open circuit says more first
+        if let Some(p) = self
+            .schema_problem(leg)
+            .filter(|_| h.state == SyncState::Active)
+        {
+            row.status = SyncStatus::Error;
+            row.last_error = Some(p);
+        }
         if let Err(e) = self.store.put_sync(&row).await {
             tracing::warn!(leg = %leg, error = %e, "cannot write the sync status");
         }
+    }
+
+    /// The schema problem of `leg`, if any.
+    pub fn schema_problem(&self, leg: &Leg) -> Option<String> {
+        let all = self.schema.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(&(leg.org.clone(), leg.sync)).cloned()
+    }
+
+    /// Set or clear the schema problem of `leg`; true when it changed (then refresh the rows).
+    pub fn set_schema_problem(&self, leg: &Leg, problem: Option<String>) -> bool {
+        let mut all = self.schema.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (leg.org.clone(), leg.sync);
+        let before = match problem {
+            Some(p) => all.insert(key.clone(), p),
+            None => all.remove(&key),
+        };
+        before != all.get(&key).cloned()
     }
 
     /// Rows for every leg (at start), with the current headline.

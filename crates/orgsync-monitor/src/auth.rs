@@ -46,6 +46,9 @@ const WRONG_PASSWORD_DELAY: Duration = Duration::from_millis(500);
 pub struct Session {
     /// The token this session's forms must carry.
     pub csrf: String,
+    /// Who acts, for the activity log: `dashboard:<name given at login>` (one shared
+    /// password, so the name is the operator's word, not an identity).
+    pub who: String,
     expires: Instant,
 }
 
@@ -74,8 +77,8 @@ impl Auth {
         bool::from(digest(given).ct_eq(&self.password))
     }
 
-    /// A new session; returns its id (the cookie value).
-    fn open(&self) -> String {
+    /// A new session for `who`; returns its id (the cookie value).
+    fn open(&self, who: String) -> String {
         let id = token();
         let now = Instant::now();
         let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -90,6 +93,7 @@ impl Auth {
         }
         let session = Session {
             csrf: token(),
+            who,
             expires: now + SESSION_TTL,
         };
         all.insert(id.clone(), session);
@@ -202,6 +206,9 @@ fn login_page(status: StatusCode, error: Option<String>) -> Result<Response, Mon
 pub struct LoginForm {
     #[serde(default)]
     password: String,
+    /// The operator's name, for the activity log (optional).
+    #[serde(default)]
+    name: String,
     #[serde(default)]
     csrf: String,
 }
@@ -221,7 +228,7 @@ pub async fn login<S: Store>(
         tokio::time::sleep(WRONG_PASSWORD_DELAY).await;
         return login_page(StatusCode::UNAUTHORIZED, Some("Wrong password.".into()));
     }
-    let id = m.auth.open();
+    let id = m.auth.open(who(&form.name));
     let mut res = Redirect::to("/").into_response();
     let h = res.headers_mut();
     if let Some(c) = set_cookie(SESSION_COOKIE, &id, "/", SESSION_TTL.as_secs()) {
@@ -231,6 +238,24 @@ pub async fn login<S: Store>(
         h.append(header::SET_COOKIE, c);
     }
     Ok(res)
+}
+
+/// Most characters of a name given at login.
+const MAX_NAME: usize = 40;
+
+/// `dashboard:<name>` from the login form's name: letters, digits and `.-_@ ` kept, at most
+/// [`MAX_NAME`] characters; `dashboard:admin` when none is left.
+pub fn who(name: &str) -> String {
+    let clean: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | ' '))
+        .take(MAX_NAME)
+        .collect();
+    match clean.trim() {
+        "" => "dashboard:admin".into(),
+        n => format!("dashboard:{n}"),
+    }
 }
 
 /// A state-changing form's CSRF field.

@@ -10,44 +10,87 @@
 //!   every state-changing form carries;
 //! - [`metrics`]: the Prometheus recorder the engine's counters go to, and the scrape;
 //! - [`view`]: pure view models (overview cards and sync rows, problem groups);
-//! - [`pages`]: the handlers that load, build the view model and render.
+//! - [`pages`]: the handlers that load, build the view model and render (overview, problems
+//!   and their actions); `explore`: the record explorer, conflicts and the activity log.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
+mod explore;
 pub mod metrics;
 mod pages;
+mod settings_page;
 pub mod view;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use orgsync_core::Settings;
 use orgsync_core::config::MonitorSettings;
 use orgsync_store::Store;
 
 pub use error::MonitorError;
 
+/// The settings page's Test: the read-only check of one (org, object) — `SELECT Id FROM X
+/// LIMIT 1` and the describe checks — answering "Connection successful" or what is wrong.
+/// Supplied by the binary (the engine's `check`), so this crate needs no Salesforce client;
+/// it logs in on its own, so a successful Test never closes a circuit.
+pub type Tester = Arc<
+    dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// What the dashboard's handlers share.
-#[derive(Debug)]
 pub struct Monitor<S> {
     /// The ledger (the same one `orgsync status` reads).
     pub store: Arc<S>,
     /// Sessions and the admin password.
     pub auth: auth::Auth,
+    /// The configuration the engine runs (for the settings page); None: page unavailable.
+    pub config: Option<Arc<Settings>>,
+    /// The settings page's Test, when the binary supplies one.
+    pub tester: Option<Tester>,
+}
+
+impl<S> std::fmt::Debug for Monitor<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("auth", &self.auth)
+            .field("config", &self.config.is_some())
+            .field("tester", &self.tester.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Store> Monitor<S> {
-    /// A dashboard over `store`, with the login of `settings`.
+    /// A dashboard over `store`, with the login of `settings` (no settings page).
     pub fn new(store: Arc<S>, settings: &MonitorSettings) -> Arc<Self> {
+        Self::with_config(store, settings, None, None)
+    }
+
+    /// A dashboard with the settings page over `config` (what the engine runs) and its Test.
+    pub fn with_config(
+        store: Arc<S>,
+        settings: &MonitorSettings,
+        config: Option<Arc<Settings>>,
+        tester: Option<Tester>,
+    ) -> Arc<Self> {
         Arc::new(Monitor {
             store,
             auth: auth::Auth::new(&settings.admin_password),
+            config,
+            tester,
         })
     }
 }
 
 /// The dashboard's routes: `/login` (form), `/logout`, and behind the login `/` (overview),
-/// `/problems` with its actions, plus the vendored htmx at `/static/htmx.min.js`.
+/// `/problems` with its actions, `/records` (the record explorer), `/conflicts`, `/activity`
+/// (operators' actions), plus the vendored htmx at `/static/htmx.min.js`.
 pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
     let guarded = Router::new()
         .route("/", get(pages::overview::<S>))
@@ -55,6 +98,18 @@ pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
         .route("/problems/retry", post(pages::retry::<S>))
         .route("/problems/retry-all", post(pages::retry_all::<S>))
         .route("/problems/dismiss", post(pages::dismiss::<S>))
+        .route("/records", get(explore::records::<S>))
+        .route("/conflicts", get(explore::conflicts::<S>))
+        .route("/activity", get(explore::activity::<S>))
+        .route("/charts", get(explore::charts::<S>))
+        .route("/settings", get(settings_page::page::<S>))
+        .route("/settings/save", post(settings_page::save::<S>))
+        .route("/settings/test", post(settings_page::test::<S>))
+        .route(
+            "/settings/remove",
+            get(settings_page::confirm_remove::<S>).post(settings_page::remove::<S>),
+        )
+        .route("/settings/restore", post(settings_page::restore::<S>))
         .route("/logout", post(auth::logout::<S>))
         .route_layer(axum::middleware::from_fn_with_state(
             monitor.clone(),

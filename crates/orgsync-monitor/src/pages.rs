@@ -2,6 +2,7 @@
 //! the template. Actions are POSTed forms carrying the session's CSRF token; each answers
 //! with a redirect back to its page (POST/redirect/GET), so a reload never repeats it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -10,7 +11,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
-use orgsync_store::{Item, ItemFilter, ItemId, ItemState, Page, SourceKind, Store};
+use orgsync_store::{ItemFilter, ItemId, NewAudit, ProblemQuery, SourceKind, Store};
 use serde::Deserialize;
 
 use crate::auth::{Session, check_csrf};
@@ -21,9 +22,10 @@ use crate::{Monitor, MonitorError};
 /// The vendored htmx (BSD Zero-Clause, `static/htmx.LICENSE`): served from the binary.
 const HTMX: &str = include_str!("../static/htmx.min.js");
 
-/// Most items the problems page loads per state (a page, not a report: `orgsync status
-/// --json` lists everything).
-const PROBLEMS_LIMIT: u32 = 2000;
+/// Items listed per group on the problems page; the rest are on the group's own page.
+const PER_GROUP: u32 = 20;
+/// Items per page of one group's own page.
+const GROUP_PAGE: u32 = 100;
 
 /// `GET /static/htmx.min.js`.
 pub async fn htmx() -> Response {
@@ -75,6 +77,12 @@ pub struct ProblemsQuery {
     /// `1`: list dismissed items too.
     #[serde(default)]
     dismissed: Option<String>,
+    /// One group only (its own page), by its code.
+    #[serde(default)]
+    code: Option<String>,
+    /// On a group's page: items older than this id.
+    #[serde(default)]
+    before: Option<i64>,
 }
 
 #[derive(Template)]
@@ -83,31 +91,74 @@ struct ProblemsPage {
     csrf: String,
     logged_in: bool,
     show_dismissed: bool,
+    /// The group shown alone, with the next page's cursor.
+    single: Option<(String, Option<i64>)>,
     view: Problems,
 }
 
-async fn all_in_state<S: Store>(store: &S, state: ItemState) -> Result<Vec<Item>, MonitorError> {
-    let filter = ItemFilter {
-        state: Some(state),
-        ..ItemFilter::default()
-    };
-    Ok(store.items(&filter, Page::first(PROBLEMS_LIMIT)).await?)
-}
-
-/// `GET /problems[?dismissed=1]`.
+/// `GET /problems[?dismissed=1][&code=C[&before=N]]`: every group with its newest items, or
+/// one group's items a page at a time.
 pub async fn problems<S: Store>(
     State(m): State<Arc<Monitor<S>>>,
     Extension(session): Extension<Session>,
     Query(q): Query<ProblemsQuery>,
 ) -> Result<Html<String>, MonitorError> {
     let show_dismissed = q.dismissed.as_deref() == Some("1");
-    let mut items = all_in_state(m.store.as_ref(), ItemState::Failed).await?;
-    items.extend(all_in_state(m.store.as_ref(), ItemState::Pending).await?);
+    let counts = m.store.problem_counts().await?;
+    let single = q.code.clone().filter(|c| !c.is_empty());
+    let codes: Vec<String> = match &single {
+        Some(c) => vec![c.clone()],
+        None => {
+            let mut all: Vec<String> = counts
+                .iter()
+                .filter(|c| show_dismissed || !c.dismissed)
+                .map(|c| problems::display_code(c.state, c.code.as_deref()))
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        }
+    };
+    let limit = if single.is_some() {
+        GROUP_PAGE
+    } else {
+        PER_GROUP
+    };
+    let mut items = BTreeMap::new();
+    for code in &codes {
+        let (state, stored) = problems::group_query(code);
+        let query = ProblemQuery {
+            state,
+            code: stored,
+            include_dismissed: show_dismissed,
+            before: q.before.filter(|_| single.is_some()),
+            limit,
+        };
+        items.insert(code.clone(), m.store.problem_items(&query).await?);
+    }
+    let mut view = problems::build(&counts, &items, show_dismissed, Utc::now());
+    if let Some(code) = &single {
+        view.groups.retain(|g| g.code == *code);
+    }
+    let single = single.map(|code| {
+        let page = items.get(&code).map(Vec::as_slice).unwrap_or_default();
+        let next = (page.len() >= limit as usize)
+            .then(|| page.iter().map(|i| i.id.0).min())
+            .flatten();
+        (code, next)
+    });
+    if single.is_some() {
+        // a group's page lists its items a page at a time, not "N more"
+        for g in &mut view.groups {
+            g.more = 0;
+        }
+    }
     let page = ProblemsPage {
         csrf: session.csrf,
         logged_in: true,
         show_dismissed,
-        view: problems::build(&items, show_dismissed, Utc::now()),
+        single,
+        view,
     };
     Ok(Html(page.render()?))
 }
@@ -159,6 +210,18 @@ pub async fn retry<S: Store>(
     };
     let n = m.store.retry_failed(&filter, Utc::now()).await?;
     tracing::info!(item = id.0, queued = n, "dashboard: retry");
+    let mut audit = admin_audit(
+        &session,
+        "admin.retry",
+        serde_json::json!({
+            "item": id.0, "target": item.work.target, "object": item.work.object, "queued": n,
+        }),
+    );
+    audit.org = Some(item.work.target.clone());
+    audit.object = Some(item.work.object.clone());
+    audit.global_id = Some(item.work.global_id.clone());
+    audit.item_id = Some(id);
+    m.store.append_audit(vec![audit]).await?;
     Ok(back_to_problems())
 }
 
@@ -174,6 +237,12 @@ pub async fn retry_all<S: Store>(
         .retry_failed(&ItemFilter::default(), Utc::now())
         .await?;
     tracing::info!(queued = n, "dashboard: retry all");
+    let audit = admin_audit(
+        &session,
+        "admin.retry_all",
+        serde_json::json!({ "queued": n }),
+    );
+    m.store.append_audit(vec![audit]).await?;
     Ok(back_to_problems())
 }
 
@@ -187,5 +256,36 @@ pub async fn dismiss<S: Store>(
     let id = item_id(&form.id)?;
     let n = m.store.dismiss_failed(&[id], Utc::now()).await?;
     tracing::info!(item = id.0, dismissed = n, "dashboard: dismiss");
+    if n > 0
+        && let Some(item) = m.store.item(id).await?
+    {
+        let mut audit = admin_audit(
+            &session,
+            "admin.dismiss",
+            serde_json::json!({
+                "item": id.0, "target": item.work.target, "object": item.work.object,
+            }),
+        );
+        audit.org = Some(item.work.target.clone());
+        audit.object = Some(item.work.object.clone());
+        audit.global_id = Some(item.work.global_id.clone());
+        audit.item_id = Some(id);
+        m.store.append_audit(vec![audit]).await?;
+    }
     Ok(back_to_problems())
+}
+
+/// An operator's action as an audit event (the activity log and the record's timeline):
+/// kind `admin.*`, `who` from the session added to `detail`, timed now.
+pub(crate) fn admin_audit(
+    session: &Session,
+    kind: &str,
+    mut detail: serde_json::Value,
+) -> NewAudit {
+    if let serde_json::Value::Object(m) = &mut detail {
+        m.insert("who".into(), serde_json::Value::String(session.who.clone()));
+    }
+    let mut audit = NewAudit::new(Utc::now(), kind);
+    audit.detail = detail;
+    audit
 }

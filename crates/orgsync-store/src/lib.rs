@@ -13,6 +13,7 @@
 
 pub mod error;
 pub mod merge;
+pub mod overlay;
 pub mod sql;
 pub mod store;
 pub mod types;

@@ -14,9 +14,10 @@ use orgsync_core::{GlobalId, OrgName};
 
 use crate::error::Result;
 use crate::types::{
-    AgreedRow, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite, CompleteReport,
-    Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit, NewConflict, OrgRow, Page,
-    RecordRow, RecordWrite, SourceKind, SyncRow,
+    AgreedRow, AuditFilter, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite,
+    CompleteReport, Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit,
+    NewConflict, OrgObject, OrgRow, Page, ProblemCount, ProblemQuery, RecordRow, RecordWrite,
+    RemoveReport, SourceKind, SyncOverride, SyncRow,
 };
 
 /// What [`Store::prune`] removed.
@@ -284,6 +285,91 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit events in append order, one page.
     fn audit(&self, page: Page) -> impl Future<Output = Result<Vec<AuditRow>>> + Send;
+
+    /// Audit events matching `filter`, newest first, one page (the record explorer's timeline
+    /// and the dashboard's activity log read backwards from now).
+    fn audit_recent(
+        &self,
+        filter: &AuditFilter,
+    ) -> impl Future<Output = Result<Vec<AuditRow>>> + Send;
+
+    /// Conflicts newest first, `limit` of them with ids below `before` (all when None): the
+    /// dashboard's conflicts page.
+    fn conflicts_recent(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ConflictRow>>> + Send;
+
+    // ---- the Sync Monitor: problems, record explorer and settings overlay -------------------
+
+    /// Failed and Pending items counted per (state, error code, dismissed), with the first
+    /// capture and last change of each group: the problems page's groups, right however many
+    /// items there are.
+    fn problem_counts(&self) -> impl Future<Output = Result<Vec<ProblemCount>>> + Send;
+
+    /// Audit events of `kinds` since `since`, counted per `bucket_secs` bucket: (kind, bucket
+    /// start, count), for the dashboard's charts (captured vs applied).
+    fn audit_counts(
+        &self,
+        kinds: &[&str],
+        since: DateTime<Utc>,
+        bucket_secs: i64,
+    ) -> impl Future<Output = Result<Vec<(String, DateTime<Utc>, u64)>>> + Send;
+
+    /// Synced items written since `since` (they are kept 7 days): when each was written and
+    /// how long after its first capture, in milliseconds — at most `limit`, newest first. The
+    /// charts' capture→apply latency percentiles.
+    fn synced_latencies(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(DateTime<Utc>, i64)>>> + Send;
+
+    /// One page of Failed or Pending items matching `query`, newest first.
+    fn problem_items(&self, query: &ProblemQuery)
+    -> impl Future<Output = Result<Vec<Item>>> + Send;
+
+    /// Every org's record row of `global_id`, whatever the object (the record explorer's id
+    /// map across every org), by org.
+    fn records_of(
+        &self,
+        global_id: &GlobalId,
+    ) -> impl Future<Output = Result<Vec<RecordRow>>> + Send;
+
+    /// The record rows whose local id is `local_id`, in any org and object (an id pasted
+    /// into the record explorer without saying where it comes from).
+    fn records_with_local_id(
+        &self,
+        local_id: &str,
+    ) -> impl Future<Output = Result<Vec<RecordRow>>> + Send;
+
+    /// The sync settings overlay, by object.
+    fn sync_overrides(&self) -> impl Future<Output = Result<Vec<SyncOverride>>> + Send;
+
+    /// Insert or replace one sync's override, with `audit` (who changed what) in the same
+    /// transaction.
+    fn put_sync_override(
+        &self,
+        row: &SyncOverride,
+        audit: NewAudit,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Forget a removed sync's override (the file's settings apply again); returns whether
+    /// there was one.
+    fn delete_sync_override(&self, object: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Remove sync `object` from the ledger in one transaction: for each of `sides` (org, the
+    /// object's name there) its checkpoints, items not yet Synced, record rows (id map and
+    /// shadows) and status row go, then the agreed rows of `object`; the override is set to
+    /// removed and `audit` appended. Records in the orgs stay; the audit and conflicts stay.
+    fn remove_sync(
+        &self,
+        object: &str,
+        sides: &[OrgObject],
+        audit: NewAudit,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<RemoveReport>> + Send;
 
     /// Forget processed transaction ids older than `txns_before` and delete Synced items
     /// last updated before `synced_before` (the engine calls this daily; the audit stays).

@@ -51,6 +51,8 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Queue Failed items again.
     Retry(cmd::retry::RetryArgs),
+    /// Pause, resume, change, remove or restore a sync (the ledger's overlay over the file).
+    Sync(cmd::sync::SyncArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -62,6 +64,8 @@ enum Command {
 enum ConfigCommand {
     /// Check a configuration file and print OK or every problem (exit 2).
     Validate(ConfigArgs),
+    /// Print the sync settings in effect (file + the ledger's overlay) as TOML.
+    Export(ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,10 @@ fn main() -> ExitCode {
             Command::Check(a) => cmd::check::run(&a).await,
             Command::Status(a) => cmd::status::run(&a).await,
             Command::Retry(a) => cmd::retry::run(&a).await,
+            Command::Sync(a) => cmd::sync::run(&a).await,
+            Command::Config {
+                command: ConfigCommand::Export(a),
+            } => cmd::sync::export(&a).await,
             Command::Config {
                 command: ConfigCommand::Validate(a),
             } => cmd::validate(&a),

@@ -14,10 +14,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use orgsync_core::{GlobalId, OrgName};
 use orgsync_engine::{Engine, EngineOptions};
 use orgsync_store::{
-    AgreedRow, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite, CompleteReport,
-    Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, ItemState, NewAudit, NewConflict,
-    OrgRow, Page, PruneReport, RecordRow, RecordWrite, Result, SourceKind, SqlStore, Store,
-    StoreError, SyncRow,
+    AgreedRow, AuditFilter, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite,
+    CompleteReport, Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, ItemState, NewAudit,
+    NewConflict, OrgObject, OrgRow, Page, ProblemCount, ProblemQuery, PruneReport, RecordRow,
+    RecordWrite, RemoveReport, Result, SourceKind, SqlStore, Store, StoreError, SyncOverride,
+    SyncRow,
 };
 use serde_json::json;
 
@@ -194,6 +195,58 @@ impl Store for Faulty {
     }
     async fn prune(&self, t: DateTime<Utc>, s: DateTime<Utc>) -> Result<PruneReport> {
         self.inner.prune(t, s).await
+    }
+    // the Sync Monitor's reads and the settings overlay: passed through
+    async fn audit_recent(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+        self.inner.audit_recent(f).await
+    }
+    async fn conflicts_recent(&self, before: Option<i64>, limit: u32) -> Result<Vec<ConflictRow>> {
+        self.inner.conflicts_recent(before, limit).await
+    }
+    async fn problem_counts(&self) -> Result<Vec<ProblemCount>> {
+        self.inner.problem_counts().await
+    }
+    async fn problem_items(&self, q: &ProblemQuery) -> Result<Vec<Item>> {
+        self.inner.problem_items(q).await
+    }
+    async fn audit_counts(
+        &self,
+        kinds: &[&str],
+        since: DateTime<Utc>,
+        bucket_secs: i64,
+    ) -> Result<Vec<(String, DateTime<Utc>, u64)>> {
+        self.inner.audit_counts(kinds, since, bucket_secs).await
+    }
+    async fn synced_latencies(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        self.inner.synced_latencies(since, limit).await
+    }
+    async fn records_of(&self, g: &GlobalId) -> Result<Vec<RecordRow>> {
+        self.inner.records_of(g).await
+    }
+    async fn records_with_local_id(&self, id: &str) -> Result<Vec<RecordRow>> {
+        self.inner.records_with_local_id(id).await
+    }
+    async fn sync_overrides(&self) -> Result<Vec<SyncOverride>> {
+        self.inner.sync_overrides().await
+    }
+    async fn put_sync_override(&self, row: &SyncOverride, audit: NewAudit) -> Result<()> {
+        self.inner.put_sync_override(row, audit).await
+    }
+    async fn delete_sync_override(&self, object: &str) -> Result<bool> {
+        self.inner.delete_sync_override(object).await
+    }
+    async fn remove_sync(
+        &self,
+        object: &str,
+        sides: &[OrgObject],
+        audit: NewAudit,
+        now: DateTime<Utc>,
+    ) -> Result<RemoveReport> {
+        self.inner.remove_sync(object, sides, audit, now).await
     }
 }
 

@@ -10,5 +10,6 @@ mod findings_resilience;
 mod findings_store;
 mod findings_values;
 mod lifecycle;
+mod overlay;
 mod support;
 mod sync;

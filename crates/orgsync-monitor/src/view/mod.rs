@@ -1,8 +1,12 @@
 //! Pure view models: ledger rows in, what a page shows out. No I/O, so every rule (when a
 //! sync is Late, which row is red, how problems group) is unit-tested without a server.
 
+pub mod activity;
+pub mod charts;
 pub mod overview;
 pub mod problems;
+pub mod record;
+pub mod settings;
 
 use chrono::{DateTime, Utc};
 

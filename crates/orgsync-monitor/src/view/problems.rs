@@ -1,11 +1,13 @@
 //! The problems page: Failed items (given up) and parked ones (Pending: waiting for a parent
 //! to land), grouped by Salesforce's error code, with counts and first/last seen, each item
-//! with its payload, error and attempts. Dismissed items are hidden unless asked for.
+//! with its payload, error and attempts. Dismissed items are hidden unless asked for. Groups
+//! are counted by the database and their items paged, so ten thousand failures cost one
+//! count query and a page of rows.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use orgsync_store::{Item, ItemState};
+use orgsync_store::{Item, ItemState, ProblemCount};
 
 use super::{ago, exact};
 
@@ -54,8 +56,10 @@ pub struct Group {
     pub last_seen: String,
     /// Its exact time.
     pub last_seen_exact: String,
-    /// The items, newest change first.
+    /// The items loaded, newest first.
     pub items: Vec<ProblemItem>,
+    /// How many more the group has than are listed (on its own page).
+    pub more: usize,
 }
 
 /// The page's content.
@@ -78,44 +82,80 @@ impl Problems {
     }
 }
 
-/// Group `items` (Failed and Pending ones; others are ignored). Dismissed items are counted,
-/// and listed only when `show_dismissed`.
-pub fn build(items: &[Item], show_dismissed: bool, now: DateTime<Utc>) -> Problems {
+/// The code a group shows for a count or an item: Salesforce's code, or
+/// [`WAITING_FOR_PARENT`] / `UNKNOWN` for parked and failed items without one.
+pub fn display_code(state: ItemState, code: Option<&str>) -> String {
+    match code {
+        Some(c) if !c.is_empty() => c.to_string(),
+        _ if state == ItemState::Pending => WAITING_FOR_PARENT.into(),
+        _ => UNKNOWN.into(),
+    }
+}
+
+/// The code shown for a failed item that carries no error.
+pub const UNKNOWN: &str = "UNKNOWN";
+
+/// Which items a group's code stands for: (state, stored code) of
+/// [`orgsync_store::ProblemQuery`].
+pub fn group_query(code: &str) -> (Option<ItemState>, Option<String>) {
+    match code {
+        WAITING_FOR_PARENT => (Some(ItemState::Pending), None),
+        UNKNOWN => (Some(ItemState::Failed), None),
+        c => (None, Some(c.to_string())),
+    }
+}
+
+/// A group's count, first capture and last change.
+type Tally = (u64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Groups from the database's `counts` (right however many items there are), each listing
+/// the items loaded for it in `items` (newest first; the rest are a page away). Dismissed
+/// items are counted, and in the groups only when `show_dismissed`.
+pub fn build(
+    counts: &[ProblemCount],
+    items: &BTreeMap<String, Vec<Item>>,
+    show_dismissed: bool,
+    now: DateTime<Utc>,
+) -> Problems {
     let mut out = Problems::default();
-    let mut groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
-    for it in items {
-        match (it.state, it.dismissed_at.is_some()) {
+    let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
+    for c in counts {
+        let n = usize::try_from(c.count).unwrap_or(usize::MAX);
+        match (c.state, c.dismissed) {
             (ItemState::Failed, true) => {
-                out.dismissed += 1;
+                out.dismissed += n;
                 if !show_dismissed {
                     continue;
                 }
             }
-            (ItemState::Failed, false) => out.failed += 1,
-            (ItemState::Pending, _) => out.parked += 1,
+            (ItemState::Failed, false) => out.failed += n,
+            (ItemState::Pending, _) => out.parked += n,
             _ => continue,
         }
-        let code = match &it.last_error {
-            Some(e) if !e.code.is_empty() => e.code.clone(),
-            _ if it.state == ItemState::Pending => WAITING_FOR_PARENT.into(),
-            _ => "UNKNOWN".into(),
-        };
-        groups.entry(code).or_default().push(it);
+        let g = groups
+            .entry(display_code(c.state, c.code.as_deref()))
+            .or_default();
+        g.0 += c.count;
+        g.1 = Some(g.1.map_or(c.first_created, |t| t.min(c.first_created)));
+        g.2 = Some(g.2.map_or(c.last_updated, |t| t.max(c.last_updated)));
     }
     let mut groups: Vec<Group> = groups
         .into_iter()
-        .map(|(code, mut its)| {
-            its.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
-            let first = its.iter().map(|i| i.created_at).min();
-            let last = its.iter().map(|i| i.updated_at).max();
+        .map(|(code, (count, first, last))| {
+            let its: Vec<ProblemItem> = items
+                .get(&code)
+                .map(|v| v.iter().map(|i| item(i, now)).collect())
+                .unwrap_or_default();
+            let count = usize::try_from(count).unwrap_or(usize::MAX);
             Group {
+                more: count.saturating_sub(its.len()),
                 code,
-                count: its.len(),
+                count,
                 first_seen: ago(first, now),
                 first_seen_exact: exact(first),
                 last_seen: ago(last, now),
                 last_seen_exact: exact(last),
-                items: its.iter().map(|i| item(i, now)).collect(),
+                items: its,
             }
         })
         .collect();

@@ -10,7 +10,16 @@ use orgsync_store::Store;
 async fn pages_need_a_login_and_the_form_logs_in() {
     let (store, _dir) = store().await;
     let app = monitor_router(store);
-    for page in ["/", "/problems", "/problems?dismissed=1"] {
+    for page in [
+        "/",
+        "/problems",
+        "/problems?dismissed=1",
+        "/records?id=x",
+        "/conflicts",
+        "/activity",
+        "/charts",
+        "/settings",
+    ] {
         let res = send(&app, get(page, None)).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{page}");
         assert_eq!(res.headers()[header::LOCATION], "/login");

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod access;
+mod explore;
 mod metrics;
 mod pages;
+mod settings;
 mod support;
 mod view;

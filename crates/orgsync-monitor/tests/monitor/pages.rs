@@ -160,3 +160,47 @@ async fn an_empty_ledger_is_everything_synced() {
     assert!(html.contains("Everything is synced"), "{html}");
     assert!(!html.contains("Retry all"));
 }
+
+#[tokio::test]
+async fn large_failure_counts_are_counted_in_full_and_paged() {
+    let (store, _dir) = store().await;
+    let outcomes = (1..=45)
+        .map(|n| (n, Some(error("UNABLE_TO_LOCK_ROW", "busy"))))
+        .collect();
+    items(&store, "b", outcomes).await;
+    let app = monitor_router(store.clone());
+    let b = login(&app).await;
+    let html = text(send(&app, get("/problems", Some(&b.cookie))).await).await;
+    assert!(html.contains("45 failed"), "{html}");
+    assert!(html.contains("UNABLE_TO_LOCK_ROW <span class=\"muted\">× 45"));
+    assert_eq!(
+        html.matches("<td>Failed").count(),
+        20,
+        "a group lists its newest 20"
+    );
+    assert!(html.contains("… and 25 more: <a href=\"/problems?code=UNABLE_TO_LOCK_ROW\">all 45"));
+    let all = text(
+        send(
+            &app,
+            get("/problems?code=UNABLE_TO_LOCK_ROW", Some(&b.cookie)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(all.matches("<td>Failed").count(), 45, "{all}");
+    assert!(all.contains("← all problems"));
+    let f = ItemFilter {
+        state: Some(ItemState::Failed),
+        ..ItemFilter::default()
+    };
+    let ids: Vec<i64> = store
+        .items(&f, Page::first(100))
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id.0)
+        .collect();
+    let older = format!("/problems?code=UNABLE_TO_LOCK_ROW&before={}", ids[10]);
+    let page = text(send(&app, get(&older, Some(&b.cookie))).await).await;
+    assert_eq!(page.matches("<td>Failed").count(), 10, "the ten oldest");
+}

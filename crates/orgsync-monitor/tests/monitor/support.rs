@@ -45,6 +45,7 @@ pub fn upsert(target: &str, n: u32, name: &str) -> NewItem {
         },
         ago(120),
     )
+    .from_source(org("a"), format!("001A{n:011}AAA"))
 }
 
 pub fn error(code: &str, message: &str) -> ItemError {
@@ -200,11 +201,20 @@ pub fn post(uri: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
 
 /// Log in through the form, as a browser would.
 pub async fn login(app: &Router) -> Browser {
+    login_as(app, "").await
+}
+
+/// Log in giving `name` for the activity log.
+pub async fn login_as(app: &Router, name: &str) -> Browser {
     let form = send(app, get("/login", None)).await;
     assert_eq!(form.status(), StatusCode::OK);
     let (login_cookie, _) = set_cookie(&form, "orgsync_login").unwrap();
     let token = csrf_in(&text(form).await);
-    let body = format!("csrf={token}&password={}", PASSWORD.replace(' ', "+"));
+    let name: String = form_urlencoded(name);
+    let body = format!(
+        "csrf={token}&password={}&name={name}",
+        PASSWORD.replace(' ', "+")
+    );
     let res = send(app, post("/login", Some(&login_cookie), &body)).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (cookie, _) = set_cookie(&res, "orgsync_session").unwrap();
@@ -213,4 +223,15 @@ pub async fn login(app: &Router) -> Browser {
         csrf: csrf_in(&page),
         cookie,
     }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+pub fn form_urlencoded(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

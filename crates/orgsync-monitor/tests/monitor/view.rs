@@ -67,3 +67,104 @@ fn cards_show_budget_circuit_and_streams() {
     assert_eq!(c.last_sync, "10 s ago");
     assert_eq!(v.syncs[0].dot, Dot::CircuitOpen);
 }
+
+#[test]
+fn a_records_timeline_names_layers_outcomes_and_operators_newest_first() {
+    use orgsync_monitor::view::record::{Loaded, build};
+    let now = Utc::now();
+    let event =
+        |id: i64, secs: i64, kind: &str, org_name: &str, detail: serde_json::Value| AuditRow {
+            id,
+            event: NewAudit {
+                at: now - TimeDelta::seconds(secs),
+                kind: kind.into(),
+                org: Some(org(org_name)),
+                object: Some("Account".into()),
+                global_id: Some(gid(1)),
+                item_id: None,
+                detail,
+            },
+        };
+    let audit = vec![
+        event(
+            5,
+            1,
+            "admin.retry",
+            "b",
+            serde_json::json!({ "who": "cli:root", "item": 3, "object": "Account", "target": "b", "queued": 1 }),
+        ),
+        event(
+            4,
+            2,
+            "item.failed",
+            "b",
+            serde_json::json!({ "op": "upsert", "error": { "code": "INVALID_FIELD", "message": "No such column" } }),
+        ),
+        event(
+            3,
+            3,
+            "echo.dropped",
+            "b",
+            serde_json::json!({ "target": "a", "layer": "txn", "source_record_id": "001B" }),
+        ),
+        event(
+            2,
+            4,
+            "item.queued",
+            "b",
+            serde_json::json!({ "error": { "code": "UNABLE_TO_LOCK_ROW", "message": "busy" }, "outcome": { "retry_at": "2026-01-01T00:00:00Z" } }),
+        ),
+        event(
+            1,
+            5,
+            "item.captured",
+            "a",
+            serde_json::json!({ "target": "b", "op": "upsert", "source_record_id": "001A", "fields": ["Name", "Phone"] }),
+        ),
+    ];
+    let record = RecordRow {
+        org: org("b"),
+        object: "Account".into(),
+        global_id: gid(1),
+        local_id: None,
+        fingerprint: None,
+        shadow: Default::default(),
+        deleted: false,
+        deleted_at: None,
+        last_modstamp: None,
+        updated_at: now,
+    };
+    let loaded = Loaded {
+        records: &[record],
+        agreed: &[],
+        audit: &audit,
+        conflicts: &[],
+        items: &[],
+    };
+    let v = build("g", None, loaded, now);
+    assert_eq!(v.copies[0].local_id, "not created there yet");
+    assert_eq!(v.life, "live");
+    let labels: Vec<&str> = v.timeline.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["operator", "failed", "echo dropped", "retried", "captured"]
+    );
+    assert_eq!(
+        v.timeline[0].text,
+        "retried item 3 (Account in b; 1 queued) by cli:root"
+    );
+    assert!(v.timeline[1].bad);
+    assert_eq!(
+        v.timeline[1].text,
+        "write to b failed: INVALID_FIELD: No such column"
+    );
+    assert_eq!(
+        v.timeline[2].text,
+        "from b (001B): dropped for a by the txn layer (already processed)"
+    );
+    assert!(v.timeline[3].text.contains("UNABLE_TO_LOCK_ROW: busy"));
+    assert_eq!(
+        v.timeline[4].text,
+        "captured from a (001A): upsert of [Name, Phone] queued for b"
+    );
+}

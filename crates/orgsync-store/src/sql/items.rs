@@ -19,6 +19,7 @@ use crate::types::{
 };
 
 /// How an item was enqueued.
+#[derive(Debug, Clone, Copy)]
 pub(super) enum Enqueued {
     Inserted(ItemId),
     Merged(ItemId),

@@ -38,13 +38,17 @@ impl SqlStore {
             (&a.org, &a.object, &a.global_id).cmp(&(&b.org, &b.object, &b.global_id))
         });
         let mut tx = self.begin().await?;
-        for e in self.enqueue_many(&mut tx, &items, now).await? {
+        let enqueued = self.enqueue_many(&mut tx, &items, now).await?;
+        let mut audits = Vec::with_capacity(items.len() + batch.audit.len());
+        for (e, n) in enqueued.into_iter().zip(&items) {
             match e {
                 Enqueued::Inserted(id) => report.inserted.push(id),
                 Enqueued::Merged(id) => report.merged.push(id),
                 Enqueued::Duplicate => report.duplicates += 1,
             }
+            audits.push(captured_audit(n, e, now));
         }
+        audits.extend(batch.audit.iter().cloned());
         for (target, entry) in &batch.txns {
             let (txn, hash) = split_txn(entry);
             sqlx::query(
@@ -66,7 +70,7 @@ impl SqlStore {
         for c in &batch.conflicts {
             self.insert_conflict(&mut tx, c).await?;
         }
-        self.insert_audits(&mut tx, &batch.audit).await?;
+        self.insert_audits(&mut tx, &audits).await?;
         if let Some(cp) = &batch.checkpoint {
             self.write_checkpoint(&mut tx, cp, now).await?;
         }
@@ -154,4 +158,30 @@ impl SqlStore {
         }
         Ok(())
     }
+}
+
+/// The audit row of one captured item, so a record's timeline says where each change came
+/// from: `item.captured` (a new item for the target), `item.merged` (folded into the item
+/// already waiting) or `echo.dropped` (its transaction id was already processed for the
+/// target: the transaction-id echo layer). `org` is the org it was captured from.
+fn captured_audit(n: &NewItem, e: Enqueued, now: DateTime<Utc>) -> NewAudit {
+    let (kind, id) = match e {
+        Enqueued::Inserted(id) => ("item.captured", Some(id)),
+        Enqueued::Merged(id) => ("item.merged", Some(id)),
+        Enqueued::Duplicate => ("echo.dropped", None),
+    };
+    let mut a = NewAudit::new(now, kind);
+    a.org = n.source_org.clone();
+    a.object = Some(n.work.object.clone());
+    a.global_id = Some(n.work.global_id.clone());
+    a.item_id = id;
+    a.detail = serde_json::json!({
+        "target": n.work.target,
+        "op": crate::types::op_str(n.work.op),
+        "source_record_id": n.source_record_id,
+        "txn": n.txn_id,
+        "fields": n.work.payload.keys().collect::<Vec<_>>(),
+        "layer": (kind == "echo.dropped").then_some("txn"),
+    });
+    a
 }

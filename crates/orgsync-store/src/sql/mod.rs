@@ -12,6 +12,7 @@ mod codec;
 mod enqueue;
 mod items;
 mod meta;
+mod monitor;
 mod records;
 mod store_impl;
 
@@ -67,6 +68,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "dismissed_at",
         include_str!("../../migrations/sqlite/0005_dismissed_at.sql"),
     ),
+    (
+        7,
+        "monitor",
+        include_str!("../../migrations/sqlite/0007_monitor.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -93,6 +99,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "dismissed_at",
         include_str!("../../migrations/postgres/0005_dismissed_at.sql"),
+    ),
+    (
+        7,
+        "monitor",
+        include_str!("../../migrations/postgres/0007_monitor.sql"),
     ),
 ];
 

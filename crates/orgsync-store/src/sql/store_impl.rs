@@ -17,6 +17,9 @@ use crate::types::{
     Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit, NewConflict, OrgRow, Page,
     RecordRow, RecordWrite, SourceKind, SyncRow,
 };
+use crate::types::{
+    AuditFilter, OrgObject, ProblemCount, ProblemQuery, RemoveReport, SyncOverride,
+};
 
 /// `AND …` conditions for an item filter, numbered from `$start`, and their values.
 fn filter_sql(f: &ItemFilter, start: usize, with_state: bool) -> (String, Vec<String>) {
@@ -482,6 +485,69 @@ impl Store for SqlStore {
             .iter()
             .map(codec::audit)
             .collect()
+    }
+
+    async fn audit_recent(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
+        self.audit_recent_impl(filter).await
+    }
+
+    async fn conflicts_recent(&self, before: Option<i64>, limit: u32) -> Result<Vec<ConflictRow>> {
+        self.conflicts_recent_impl(before, limit).await
+    }
+
+    async fn problem_counts(&self) -> Result<Vec<ProblemCount>> {
+        self.problem_counts_impl().await
+    }
+
+    async fn audit_counts(
+        &self,
+        kinds: &[&str],
+        since: DateTime<Utc>,
+        bucket_secs: i64,
+    ) -> Result<Vec<(String, DateTime<Utc>, u64)>> {
+        self.audit_counts_impl(kinds, since, bucket_secs).await
+    }
+
+    async fn synced_latencies(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        self.synced_latencies_impl(since, limit).await
+    }
+
+    async fn problem_items(&self, query: &ProblemQuery) -> Result<Vec<Item>> {
+        self.problem_items_impl(query).await
+    }
+
+    async fn records_of(&self, global_id: &GlobalId) -> Result<Vec<RecordRow>> {
+        self.records_of_impl(global_id).await
+    }
+
+    async fn records_with_local_id(&self, local_id: &str) -> Result<Vec<RecordRow>> {
+        self.records_with_local_id_impl(local_id).await
+    }
+
+    async fn sync_overrides(&self) -> Result<Vec<SyncOverride>> {
+        self.sync_overrides_impl().await
+    }
+
+    async fn put_sync_override(&self, row: &SyncOverride, audit: NewAudit) -> Result<()> {
+        self.put_sync_override_impl(row, audit).await
+    }
+
+    async fn delete_sync_override(&self, object: &str) -> Result<bool> {
+        self.delete_sync_override_impl(object).await
+    }
+
+    async fn remove_sync(
+        &self,
+        object: &str,
+        sides: &[OrgObject],
+        audit: NewAudit,
+        now: DateTime<Utc>,
+    ) -> Result<RemoveReport> {
+        self.remove_sync_impl(object, sides, audit, now).await
     }
 
     async fn prune(

@@ -5,9 +5,11 @@
 //! store, so the engine, its tests and every replica agree on what "due" and "expired" mean.
 
 mod items;
+mod monitor;
 mod ops;
 mod state;
 
 pub use items::*;
+pub use monitor::*;
 pub use ops::*;
 pub use state::*;

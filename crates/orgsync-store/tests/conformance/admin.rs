@@ -7,7 +7,7 @@ use orgsync_store::*;
 use crate::support::*;
 
 /// Audit rows come back in append order, page by page, including those written by captures
-/// and completions.
+/// (one per captured item, before the batch's own) and completions.
 pub async fn audit_in_append_order<S: Store>(s: &S) {
     let mut first = NewAudit::new(at(1), "capture");
     first.detail = serde_json::json!({ "n": 1 });
@@ -48,6 +48,7 @@ pub async fn audit_in_append_order<S: Store>(s: &S) {
     assert_eq!(
         kinds,
         [
+            "item.captured",
             "capture",
             "note.2",
             "note.3",
@@ -63,8 +64,10 @@ pub async fn audit_in_append_order<S: Store>(s: &S) {
             .zip(p1.iter().chain(&p2).skip(1))
             .all(|(a, b)| a.id < b.id)
     );
-    assert_eq!(p1[0].event.detail, serde_json::json!({ "n": 1 }));
-    assert_eq!(p1[1].event.global_id, Some(gid(2)));
+    assert_eq!(p1[0].event.org, Some(org("a")), "captured from a");
+    assert_eq!(p1[0].event.detail["target"], "b");
+    assert_eq!(p1[1].event.detail, serde_json::json!({ "n": 1 }));
+    assert_eq!(p1[2].event.global_id, Some(gid(2)));
     let last = p2.last().unwrap();
     assert_eq!(last.event.item_id, Some(it.id));
     assert_eq!(last.event.org, Some(org("b")));

@@ -8,6 +8,7 @@ mod admin;
 mod capture;
 mod claims;
 mod follow_ups;
+mod monitor;
 mod outcomes;
 mod props;
 mod records;
@@ -60,6 +61,12 @@ conformance!(
     admin::audit_in_append_order,
     admin::orgs_syncs_conflicts,
     admin::listing_counts_prune,
+    monitor::timeline_of_one_record,
+    monitor::newest_first_listings,
+    monitor::records_across_orgs,
+    monitor::overlay_round_trip_and_remove,
+    monitor::problems_counted_and_paged,
+    monitor::chart_data,
 );
 
 /// Two stores on one SQLite file (two processes) share the work without overlap.

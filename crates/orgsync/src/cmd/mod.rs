@@ -5,6 +5,7 @@ pub mod demo;
 pub mod retry;
 pub mod run;
 pub mod status;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 

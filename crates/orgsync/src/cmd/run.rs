@@ -22,9 +22,10 @@ use crate::ConfigArgs;
 
 /// Run the command.
 pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
-    let settings = super::load(args)?;
+    let mut settings = super::load(args)?;
     let url = super::state_url(&settings.engine.state, &args.config);
     let store = super::open_store(&url).await?;
+    super::sync::apply_overlay(&store, &mut settings).await?;
     tracing::info!(
         config = %args.config.display(),
         state = %super::state_display(&settings.engine.state),
@@ -108,9 +109,11 @@ pub fn http_routes(
         router = router.merge(orgsync_monitor::metrics_router(store.clone(), h, orgs));
     }
     if let Some(m) = monitor {
-        router = router.merge(orgsync_monitor::router(orgsync_monitor::Monitor::new(
-            store, m,
-        )));
+        let config = Arc::new(handle.settings().clone());
+        let tester = super::sync::tester(config.clone());
+        router = router.merge(orgsync_monitor::router(
+            orgsync_monitor::Monitor::with_config(store, m, Some(config), Some(tester)),
+        ));
     }
     router
 }

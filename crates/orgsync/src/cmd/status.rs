@@ -110,8 +110,20 @@ pub async fn gather(store: &SqlStore, recent: u32) -> anyhow::Result<Value> {
         .iter()
         .map(item_json)
         .collect();
+    let overlay: Vec<Value> = store
+        .sync_overrides()
+        .await?
+        .into_iter()
+        .map(|o| {
+            json!({
+                "object": o.object, "capture": o.capture, "interval_secs": o.interval_secs,
+                "enabled": o.enabled, "removed": o.removed,
+                "updated_at": o.updated_at, "updated_by": o.updated_by,
+            })
+        })
+        .collect();
     Ok(json!({
-        "orgs": orgs, "syncs": syncs, "items": counts,
+        "orgs": orgs, "syncs": syncs, "overlay": overlay, "items": counts,
         "recent_conflicts": conflicts, "failed_items": failures,
     }))
 }
@@ -227,6 +239,41 @@ pub fn render(r: &Value) -> String {
         ]);
     }
     out += &t.render("  ");
+    let overlay = list(r, "overlay");
+    if !overlay.is_empty() {
+        out += "\nSettings overlay (over the config file; `orgsync config export` prints the result)\n";
+        let mut t = Table::new(&[
+            "object",
+            "capture",
+            "interval",
+            "enabled",
+            "changed by",
+            "at",
+        ]);
+        for o in overlay {
+            let enabled = match (o["removed"].as_bool(), o["enabled"].as_bool()) {
+                (Some(true), _) => "REMOVED".to_string(),
+                (_, Some(e)) => e.to_string(),
+                _ => "(file)".into(),
+            };
+            let or_file = |v: &Value| match v {
+                Value::Null => "(file)".to_string(),
+                other => s(other),
+            };
+            t.row(vec![
+                s(&o["object"]),
+                or_file(&o["capture"]),
+                match o["interval_secs"].as_u64() {
+                    Some(n) => format!("{n}s"),
+                    None => "(file)".into(),
+                },
+                enabled,
+                s(&o["updated_by"]),
+                time(&o["updated_at"]),
+            ]);
+        }
+        out += &t.render("  ");
+    }
     out += "\nItems by target org\n";
     let states: Vec<&str> = ItemState::ALL.iter().map(|s| s.as_str()).collect();
     let mut header = vec!["target"];

@@ -8,5 +8,6 @@ mod config;
 mod crash;
 mod demo;
 mod monitor;
+mod overlay;
 mod stalled;
 mod support;

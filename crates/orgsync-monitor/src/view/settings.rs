@@ -1,0 +1,154 @@
+//! The sync settings page (the admin guide's page): a row per synced object with its method,
+//! interval and enable switch as now in effect (the config file with the ledger's overlay
+//! over it), where the overlay differs from the file, and per org its status dot, last sync,
+//! error count and latest error; removed syncs, to restore.
+
+use chrono::{DateTime, Utc};
+use orgsync_core::Settings;
+use orgsync_core::mapping::object_name;
+use orgsync_store::overlay::{self, capture_name, duration_text};
+use orgsync_store::{SyncOverride, SyncRow};
+
+use super::overview::{Dot, dot};
+use super::{ago, exact};
+
+/// The capture methods offered.
+pub const METHODS: &[&str] = &["cdc", "poll", "outbound"];
+/// The admin guide's interval quick picks.
+pub const QUICK_PICKS: &[&str] = &["5m", "10m", "15m", "30m"];
+
+/// One org's side of a sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Side {
+    /// The org.
+    pub org: String,
+    /// The object's name there.
+    pub object: String,
+    /// Status dot.
+    pub dot: Dot,
+    /// Last completed capture, relative.
+    pub last_sync: String,
+    /// Capture errors since the last success.
+    pub error_count: u32,
+    /// The latest error, or the reason of a non-Active status.
+    pub latest_error: String,
+}
+
+/// One synced object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The sync's (source-side) object: the row's key.
+    pub object: String,
+    /// Capture method in effect.
+    pub method: String,
+    /// Interval in effect, as config text.
+    pub interval: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// "the file says poll, 30s, enabled" when the overlay changes anything; else empty.
+    pub file_differs: String,
+    /// "changed by dashboard:ann 3 min ago" when overridden.
+    pub changed: String,
+    /// Per org.
+    pub sides: Vec<Side>,
+    /// Shown red (some side in Error or Circuit open).
+    pub red: bool,
+}
+
+/// A removed sync, to restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// Its object.
+    pub object: String,
+    /// "by cli:root 2 h ago".
+    pub by: String,
+}
+
+/// The settings page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsView {
+    /// A row per sync.
+    pub rows: Vec<Row>,
+    /// Removed syncs.
+    pub removed: Vec<Removed>,
+}
+
+fn changed(o: &SyncOverride, now: DateTime<Utc>) -> String {
+    format!(
+        "changed by {} {} ({})",
+        o.updated_by,
+        ago(Some(o.updated_at), now),
+        exact(Some(o.updated_at))
+    )
+}
+
+/// Build the page from the engine's settings (`settings`: the file as the engine started
+/// with it), the overlay now, and the sync status rows.
+pub fn build(
+    settings: &Settings,
+    overrides: &[SyncOverride],
+    syncs: &[SyncRow],
+    now: DateTime<Utc>,
+) -> SettingsView {
+    let orgs = settings.topology.orgs();
+    let rows = settings
+        .syncs
+        .iter()
+        .filter(|s| !overlay::find(overrides, &s.object).is_some_and(|o| o.removed))
+        .map(|file| {
+            let o = overlay::find(overrides, &file.object);
+            let mut now_in_effect = file.clone();
+            if let Some(o) = o {
+                overlay::apply_one(&mut now_in_effect, o);
+            }
+            let text = |s: &orgsync_core::config::SyncSettings| {
+                format!(
+                    "{}, {}, {}",
+                    capture_name(s.capture),
+                    duration_text(s.interval),
+                    if s.enabled { "enabled" } else { "disabled" }
+                )
+            };
+            let file_differs = match text(file) == text(&now_in_effect) {
+                true => String::new(),
+                false => format!("the file says {}", text(file)),
+            };
+            let sides: Vec<Side> = orgs
+                .iter()
+                .map(|org| {
+                    let name = object_name(file, settings.topology.is_source_side(org));
+                    let row = syncs
+                        .iter()
+                        .find(|r| r.org == *org && r.object.eq_ignore_ascii_case(name));
+                    Side {
+                        org: org.to_string(),
+                        object: name.to_string(),
+                        dot: row.map_or(Dot::Paused, |r| dot(r, now)),
+                        last_sync: ago(row.and_then(|r| r.last_sync_at), now),
+                        error_count: row.map_or(0, |r| r.error_count),
+                        latest_error: row.and_then(|r| r.last_error.clone()).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            Row {
+                object: file.object.clone(),
+                method: capture_name(now_in_effect.capture).to_string(),
+                interval: duration_text(now_in_effect.interval),
+                enabled: now_in_effect.enabled,
+                file_differs,
+                changed: o.map(|o| changed(o, now)).unwrap_or_default(),
+                red: sides.iter().any(|s| s.dot.red()),
+                sides,
+            }
+        })
+        .collect();
+    let removed = overrides
+        .iter()
+        .filter(|o| o.removed)
+        .map(|o| Removed {
+            object: o.object.clone(),
+            by: changed(o, now),
+        })
+        .collect();
+    SettingsView { rows, removed }
+}

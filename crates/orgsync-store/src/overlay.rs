@@ -1,0 +1,146 @@
+//! The sync settings overlay over the config file: what an operator changed from the Sync
+//! Monitor or `orgsync sync …` ([`SyncOverride`] rows in the ledger) laid over the file's
+//! `[[sync]]` tables. Pure: the CLI applies it before starting the engine, `orgsync status`
+//! and `orgsync config export` show the result, the engine re-reads the switches on a tick.
+//!
+//! Precedence: for each key the overlay sets (capture method, interval, enabled) its value
+//! wins over the file's; a key it leaves unset keeps the file's value, so a later edit of the
+//! file still applies to it. A removed sync is dropped whatever the file says, until the
+//! override is deleted (`orgsync sync restore`). An override naming no sync of the file is
+//! ignored (the file lost that sync: nothing to change).
+
+use std::time::Duration;
+
+use orgsync_core::Settings;
+use orgsync_core::config::{Capture, SyncSettings};
+
+use crate::types::SyncOverride;
+
+/// The stored name of a capture method.
+pub fn capture_name(c: Capture) -> &'static str {
+    match c {
+        Capture::Poll => "poll",
+        Capture::Cdc => "cdc",
+        Capture::Outbound => "outbound",
+    }
+}
+
+/// A capture method from its stored name.
+pub fn parse_capture(s: &str) -> Option<Capture> {
+    match s {
+        "poll" => Some(Capture::Poll),
+        "cdc" => Some(Capture::Cdc),
+        "outbound" => Some(Capture::Outbound),
+        _ => None,
+    }
+}
+
+/// The override of `object`, if any (Salesforce names are case-insensitive).
+pub fn find<'a>(overrides: &'a [SyncOverride], object: &str) -> Option<&'a SyncOverride> {
+    overrides
+        .iter()
+        .find(|o| o.object.eq_ignore_ascii_case(object))
+}
+
+/// Lay `o` over one sync of the file.
+pub fn apply_one(sync: &mut SyncSettings, o: &SyncOverride) {
+    if let Some(c) = o.capture.as_deref().and_then(parse_capture) {
+        sync.capture = c;
+    }
+    if let Some(secs) = o.interval_secs {
+        sync.interval = Duration::from_secs(u64::from(secs.max(1)));
+    }
+    if let Some(e) = o.enabled {
+        sync.enabled = e;
+    }
+}
+
+/// Lay every override over `settings`: removed syncs leave `settings.syncs` (and the object
+/// order), the others take the keys their override sets. Returns the objects removed.
+pub fn apply(settings: &mut Settings, overrides: &[SyncOverride]) -> Vec<String> {
+    let mut removed = Vec::new();
+    settings.syncs.retain(|s| match find(overrides, &s.object) {
+        Some(o) if o.removed => {
+            removed.push(s.object.clone());
+            false
+        }
+        _ => true,
+    });
+    settings
+        .object_order
+        .retain(|obj| !removed.iter().any(|r| r.eq_ignore_ascii_case(obj)));
+    for s in &mut settings.syncs {
+        if let Some(o) = find(overrides, &s.object) {
+            apply_one(s, o);
+        }
+    }
+    removed
+}
+
+/// A duration in the config's words (`90s`, `5m`, `2h`): what `orgsync config export` and the
+/// dashboard write back.
+pub fn duration_text(d: Duration) -> String {
+    let s = d.as_secs().max(1);
+    match s {
+        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_config_text() {
+        assert_eq!(duration_text(Duration::from_secs(300)), "5m");
+        assert_eq!(duration_text(Duration::from_secs(7200)), "2h");
+        assert_eq!(duration_text(Duration::from_secs(90)), "90s");
+        assert_eq!(duration_text(Duration::from_millis(10)), "1s");
+        assert_eq!(
+            parse_capture(capture_name(Capture::Cdc)),
+            Some(Capture::Cdc)
+        );
+        assert_eq!(parse_capture("bulk"), None);
+    }
+
+    fn settings() -> Settings {
+        let mut text = String::new();
+        for n in ["a", "b"] {
+            text.push_str(&format!(
+                "[orgs.{n}]\nlogin_url = \"http://127.0.0.1:9\"\nrole = \"peer\"\nauth = {{ flow = \"password\", client_id = \"c\", client_secret = \"s\", username = \"u\", password = \"p\" }}\n"
+            ));
+        }
+        text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n");
+        for o in ["Account", "Contact"] {
+            text.push_str(&format!(
+                "[[sync]]\nobject = \"{o}\"\nfields = [\"Name\"]\ncapture = \"poll\"\ninterval = \"30s\"\n"
+            ));
+        }
+        Settings::from_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn overrides_win_key_by_key_and_removed_syncs_leave() {
+        let at = chrono::Utc::now();
+        let mut s = settings();
+        let mut account = SyncOverride::new("account", at, "cli:root");
+        account.enabled = Some(false);
+        account.capture = Some("cdc".into());
+        let mut contact = SyncOverride::new("Contact", at, "cli:root");
+        contact.removed = true;
+        let stray = SyncOverride::new("Case", at, "cli:root");
+        let removed = apply(&mut s, &[account, contact, stray]);
+        assert_eq!(removed, ["Contact"]);
+        assert_eq!(s.syncs.len(), 1);
+        let a = &s.syncs[0];
+        assert_eq!((a.capture, a.enabled), (Capture::Cdc, false));
+        assert_eq!(
+            a.interval,
+            Duration::from_secs(30),
+            "unset: the file's value"
+        );
+        assert!(!s.object_order.iter().any(|o| o == "Contact"));
+    }
+}

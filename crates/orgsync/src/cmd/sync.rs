@@ -1,0 +1,252 @@
+//! `orgsync sync pause|resume|set|remove|restore` and `orgsync config export`: the sync
+//! settings overlay from the command line — the same changes as the Sync Monitor's settings
+//! page (`orgsync_monitor::admin`), audited with `cli:<user>` — and the overlay laid over the
+//! file when the service starts.
+//!
+//! Precedence: a key set in the overlay wins over the file's; unset keys follow the file.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use orgsync_core::Settings;
+use orgsync_engine::EngineOptions;
+use orgsync_monitor::admin::{self, Change};
+use orgsync_store::overlay::{self, capture_name, duration_text};
+use orgsync_store::{SqlStore, Store};
+
+use crate::ConfigArgs;
+
+/// `orgsync sync …`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub action: SyncAction,
+}
+
+/// What to change.
+#[derive(Debug, Subcommand)]
+pub enum SyncAction {
+    /// Pause a sync's capture (a running service stops it within seconds).
+    Pause {
+        /// The synced object (as in the config's `[[sync]] object`).
+        object: String,
+    },
+    /// Resume a paused sync.
+    Resume {
+        /// The synced object.
+        object: String,
+    },
+    /// Change a sync's method or interval (applied at the service's next start).
+    Set {
+        /// The synced object.
+        object: String,
+        /// Capture method: poll, cdc or outbound.
+        #[arg(long)]
+        capture: Option<String>,
+        /// Poll interval (the backup poll for cdc and outbound), like 30s, 5m, 2h.
+        #[arg(long)]
+        interval: Option<String>,
+    },
+    /// Remove a sync: its checkpoints, queued and failed items, id-map and shadow rows and
+    /// agreed values leave the ledger; records in the orgs stay.
+    Remove {
+        /// The synced object.
+        object: String,
+        /// Confirm (without it, only what would go is printed).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Forget a sync's overlay: the file's settings apply again.
+    Restore {
+        /// The synced object.
+        object: String,
+    },
+}
+
+/// Who the CLI acts as, for the activity log.
+fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+/// Run `orgsync sync …`.
+pub async fn run(args: &SyncArgs) -> anyhow::Result<u8> {
+    let settings = super::load(&args.config)?;
+    let store = super::open_store(&super::state_url(
+        &settings.engine.state,
+        &args.config.config,
+    ))
+    .await?;
+    let who = who();
+    let change = |enabled, capture, interval| Change {
+        capture,
+        interval,
+        enabled,
+    };
+    let said = match &args.action {
+        SyncAction::Pause { object } => {
+            let c = change(Some(false), None, None);
+            let row = admin::change(&store, &settings, object, &c, &who).await?;
+            format!(
+                "{}: paused (a running service stops its capture within seconds)",
+                row.object
+            )
+        }
+        SyncAction::Resume { object } => {
+            let c = change(Some(true), None, None);
+            let row = admin::change(&store, &settings, object, &c, &who).await?;
+            format!("{}: resumed", row.object)
+        }
+        SyncAction::Set {
+            object,
+            capture,
+            interval,
+        } => {
+            anyhow::ensure!(
+                capture.is_some() || interval.is_some(),
+                "give --capture and/or --interval"
+            );
+            let c = change(None, capture.clone(), interval.clone());
+            let row = admin::change(&store, &settings, object, &c, &who).await?;
+            format!(
+                "{}: changed (applies when the service next starts)",
+                row.object
+            )
+        }
+        SyncAction::Remove { object, yes } => {
+            let goes = admin::what_goes(&settings, object)?;
+            if !yes {
+                println!("Removing {object} deletes from the ledger:");
+                for g in goes {
+                    println!("  - {g}");
+                }
+                println!("Records already in the orgs stay. Run again with --yes to remove it.");
+                store.close().await;
+                return Ok(1);
+            }
+            let r = admin::remove(&store, &settings, object, &who).await?;
+            format!(
+                "{object}: removed ({} checkpoint(s), {} item(s), {} id-map row(s), {} agreed row(s) deleted; records in the orgs stay)",
+                r.checkpoints, r.items, r.records, r.agreed
+            )
+        }
+        SyncAction::Restore { object } => match admin::restore(&store, object, &who).await? {
+            true => format!("{object}: the file's settings apply again (at the next start)"),
+            false => format!("{object}: had no overlay"),
+        },
+    };
+    store.close().await;
+    println!("{said}");
+    Ok(0)
+}
+
+/// Lay the ledger's overlay over `settings` (at the service's start).
+pub async fn apply_overlay(store: &SqlStore, settings: &mut Settings) -> anyhow::Result<()> {
+    let overrides = store
+        .sync_overrides()
+        .await
+        .context("cannot read the sync settings overlay")?;
+    for object in overlay::apply(settings, &overrides) {
+        tracing::info!(%object, "sync removed in the overlay: not started (`orgsync sync restore` brings it back)");
+    }
+    for o in overrides.iter().filter(|o| !o.removed) {
+        tracing::info!(object = %o.object, by = %o.updated_by, "sync settings overlay applies");
+    }
+    Ok(())
+}
+
+/// `orgsync config export`: the sync settings in effect (the file with the overlay over
+/// it), as `[[sync]]` TOML keys to paste back into the file.
+pub async fn export(args: &ConfigArgs) -> anyhow::Result<u8> {
+    let mut settings = super::load(args)?;
+    let store = super::open_store(&super::state_url(&settings.engine.state, &args.config)).await?;
+    let overrides = store.sync_overrides().await?;
+    store.close().await;
+    let removed = overlay::apply(&mut settings, &overrides);
+    print!("{}", export_text(&settings, &overrides, &removed));
+    Ok(0)
+}
+
+/// The export's text (pure, for tests).
+pub fn export_text(
+    settings: &Settings,
+    overrides: &[orgsync_store::SyncOverride],
+    removed: &[String],
+) -> String {
+    let mut out = String::from(
+        "# orgsync config export: the sync settings in effect — the configuration file with the\n\
+         # ledger's overlay (Sync Monitor, `orgsync sync`) over it. Keys the overlay can change;\n\
+         # copy them into the file's [[sync]] tables, then `orgsync sync restore <object>`.\n",
+    );
+    for s in &settings.syncs {
+        out.push_str("\n[[sync]]\n");
+        out.push_str(&format!("object = {}\n", quoted(&s.object)));
+        out.push_str(&format!("capture = {}\n", quoted(capture_name(s.capture))));
+        let key = match s.capture {
+            orgsync_core::config::Capture::Poll => "interval",
+            _ => "backup_interval",
+        };
+        out.push_str(&format!("{key} = {}\n", quoted(&duration_text(s.interval))));
+        out.push_str(&format!("enabled = {}\n", s.enabled));
+        if let Some(o) = overlay::find(overrides, &s.object) {
+            out.push_str(&format!(
+                "# changed by {} at {}\n",
+                o.updated_by,
+                o.updated_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+    }
+    for r in removed {
+        out.push_str(&format!(
+            "\n# [[sync]] object = {} was removed: delete it from the file\n",
+            quoted(r)
+        ));
+    }
+    out
+}
+
+/// A TOML basic string.
+fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The settings page's Test: the read-only `check` of one org and object (its own login, so
+/// the engine's circuit is untouched).
+pub fn tester(config: Arc<Settings>) -> orgsync_monitor::Tester {
+    Arc::new(move |org: String, object: String| {
+        let config = config.clone();
+        Box::pin(async move {
+            let mut one = (*config).clone();
+            one.orgs.retain(|name, _| name.as_str() == org);
+            one.syncs.retain(|s| {
+                s.object.eq_ignore_ascii_case(&object)
+                    || s.target_object.eq_ignore_ascii_case(&object)
+            });
+            if one.orgs.is_empty() || one.syncs.is_empty() {
+                return Err(format!("no sync of {object} in {org}"));
+            }
+            let report = orgsync_engine::check(&one, &EngineOptions::default()).await;
+            let text = report.to_string().trim_end().to_string();
+            match report.ok() {
+                true => Ok(text),
+                false => Err(text),
+            }
+        })
+    })
+}

@@ -1,0 +1,196 @@
+// The Sync Monitor in a real browser: Playwright (playwright-core) driving Debian's chromium,
+// headless, against `orgsync demo` (three emulated orgs, the dashboard on a loopback port).
+// Logs in, sees the overview; makes a spoke refuse writes (an injected validation error), sees
+// the failures under Problems, lifts the fault and Retries them to Synced; pauses and resumes a
+// sync on the settings page and sees the status change, Tests an object, finds a record in the
+// explorer by a spoke's local id, removes a sync through its confirmation, opens activity,
+// conflicts and charts — with no console error on any page. Screenshots of each page go to $SHOTS_DIR (default target/browser-shots).
+//
+// Env: ORGSYNC_BIN (default target/debug/orgsync), CHROMIUM (default /usr/bin/chromium).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = process.env.ORGSYNC_BIN ?? join(root, 'target/debug/orgsync');
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const shots = process.env.SHOTS_DIR ?? join(root, 'target/browser-shots');
+mkdirSync(shots, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'orgsync-browser-'));
+
+let demo;
+let context;
+const started = Date.now();
+function log(msg) { console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`); }
+async function cleanup() {
+  try { await context?.close(); } catch { /* already closed */ }
+  if (demo && demo.exitCode === null) {
+    // a clean stop (the demo's last lines still have a reader), at most 20 s
+    const ended = new Promise((r) => demo.once('exit', r));
+    demo.kill('SIGINT');
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 20_000))]);
+    if (demo.exitCode === null) demo.kill('SIGKILL');
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+async function fail(msg) {
+  console.error(`browser: FAIL ${msg}`);
+  await cleanup();
+  process.exit(1);
+}
+setTimeout(() => fail('timed out after 120 s'), 120_000).unref();
+
+// 1. the demo: org URLs, then the dashboard line with its password
+demo = spawn(bin, ['demo', '--seconds', '90', '--dir', join(work, 'demo')], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, RUST_LOG: 'warn' },
+});
+demo.on('exit', (code) => { if (code !== 0 && code !== null) log(`demo exited with ${code}`); });
+const orgs = {};
+const dashboard = await new Promise((ok, no) => {
+  const lines = createInterface({ input: demo.stdout });
+  lines.on('line', (line) => { if (process.env.SHOW_DEMO) console.log(`  demo: ${line}`); });
+  lines.on('line', (line) => {
+    const org = line.match(/^\s+(\S+)\s+(hub|vendor)\s+(http:\/\/127\.0\.0\.1:\d+)/);
+    if (org) orgs[org[1]] = { role: org[2], url: org[3] };
+    const d = line.match(/dashboard: (http:\/\/127\.0\.0\.1:\d+\/)\s+\(log in with the admin password (\S+)\)/);
+    if (d) ok({ url: d[1], password: d[2] });
+  });
+  demo.on('exit', () => no(new Error('the demo ended before printing the dashboard line')));
+}).catch((e) => fail(e.message));
+log(`demo up: ${dashboard.url}`);
+
+// 2. the browser: a fresh profile directory, no network beyond loopback
+context = await chromium.launchPersistentContext(join(work, 'profile'), {
+  executablePath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 900 },
+});
+const page = context.pages()[0] ?? await context.newPage();
+const errors = [];
+page.on('console', (m) => { if (m.type() === 'error') errors.push(`${page.url()}: ${m.text()}`); });
+page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+const url = (path) => new URL(path, dashboard.url).toString();
+async function shot(name) { await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true }); }
+async function expectText(text, what, timeout = 10_000) {
+  await page.getByText(text).first().waitFor({ timeout }).catch(() => fail(`${what}: "${text}" not on ${page.url()}`));
+}
+/** Click a form's button and wait for the server's answer to the POST (htmx submits boosted
+ *  forms in the page: a navigation right after the click would cancel it). */
+async function submit(button, path) {
+  const answered = page.waitForResponse((r) => new URL(r.url()).pathname === path && r.request().method() === 'POST');
+  await button.click();
+  const res = await answered;
+  if (res.status() >= 400) await fail(`POST ${path} answered ${res.status()}`);
+}
+/** Reload `path` until `text` shows (the engine is live). */
+async function eventually(path, text, what, limit = 20_000) {
+  const until = Date.now() + limit;
+  for (;;) {
+    await page.goto(url(path));
+    if (await page.getByText(text).count() > 0) return;
+    if (Date.now() > until) {
+      const body = await page.locator("main").innerText().catch(() => "");
+      await fail(`${what}: "${text}" never showed on ${path}:\n${body.slice(0, 4000)}`);
+    }
+    await page.waitForTimeout(500);
+  }
+}
+
+// 3. log in through the form
+await page.goto(dashboard.url);
+await page.waitForURL(/\/login$/);
+await page.fill('input[name=password]', dashboard.password);
+await page.fill('input[name=name]', 'browser-test');
+await page.click('button[type=submit]');
+await page.getByRole('heading', { name: 'Overview' }).waitFor().catch(() => fail('no overview after login'));
+const cards = await page.locator('section.card').count();
+if (cards !== 3) await fail(`overview: ${cards} org cards, expected 3`);
+await eventually('/', 'Active', 'overview shows Active syncs');
+await shot('overview');
+log('logged in; overview with 3 org cards');
+
+// 4. problems: make writes to a spoke fail (an injected validation error on every record),
+//    see them under Problems, fix the cause (lift the fault), Retry all, see everything synced
+const spokes = Object.values(orgs).filter((o) => o.role === 'vendor');
+if (spokes.length === 0) await fail('no vendor org in the demo output');
+const faults = (body) => fetch(`${spokes[0].url}/__sfemu/faults`, {
+  method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+});
+await faults({ recordErrorRate: { FIELD_CUSTOM_VALIDATION_EXCEPTION: 1.0 } });
+await page.click('header a[href="/problems"]');
+await page.getByRole('heading', { name: 'Problems' }).waitFor();
+await eventually('/problems', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'an injected failure under Problems', 40_000);
+await shot('problems');
+log('problems: writes refused by the spoke are listed');
+await faults({});
+await submit(page.locator('form[action="/problems/retry-all"] button'), '/problems/retry-all');
+await eventually('/problems', 'Everything is synced', 'retried to Synced', 40_000);
+log('problems: cause fixed, Retry all: everything is synced');
+
+// 5. settings: pause a sync and see it Paused, resume it and see it Active; Test an object
+await page.goto(url('/settings'));
+const row = '#sync-Work_Item__c';
+await page.locator(row).waitFor().catch(() => fail('settings: no Work_Item__c row'));
+await page.uncheck(`input[name=enabled][form="save-Work_Item__c"]`);
+await submit(page.locator('#save-Work_Item__c button'), '/settings/save');
+await eventually('/settings', 'Work_Item__c: Paused', 'pausing Work_Item__c');
+log('settings: Work_Item__c paused');
+await shot('settings-paused');
+await page.check(`input[name=enabled][form="save-Work_Item__c"]`);
+await submit(page.locator('#save-Work_Item__c button'), '/settings/save');
+await eventually('/settings', 'Work_Item__c: Active', 'resuming Work_Item__c');
+log('settings: Work_Item__c resumed');
+await page.locator(`${row} form[action="/settings/test"] button`).first().click();
+await expectText('Connection successful', 'Test of Work_Item__c', 20_000);
+await shot('settings');
+log('settings: Test says Connection successful');
+
+// 6. the record explorer, by a spoke's local id of a record orgsync created there
+const spoke = spokes[spokes.length - 1];
+let localId;
+for (const until = Date.now() + 20_000; !localId && Date.now() < until;) {
+  const res = await fetch(`${spoke.url}/__sfemu/changes?max=500`);
+  const { changes } = await res.json();
+  localId = changes.find((c) => c.entity === 'Account' && c.changeType === 'CREATE')?.recordId;
+  if (!localId) await new Promise((r) => setTimeout(r, 500));
+}
+if (!localId) await fail('no Account created in the spoke');
+await eventually(`/records?id=${localId}`, 'Global id', `explorer finds ${localId}`);
+if (await page.locator('tr.hit').count() !== 1) await fail('explorer: the searched copy is not marked');
+await expectText('captured from', 'explorer timeline');
+await shot('record');
+log(`explorer: found the spoke's ${localId}`);
+
+// 7. remove a sync: the confirmation names what goes; the row leaves, Restore is offered
+await page.goto(url('/settings/remove?object=Work_Item_Dependency__c'));
+await expectText('Records already in the orgs stay.', 'remove confirmation');
+await submit(page.locator('form[action="/settings/remove"] button'), '/settings/remove');
+await eventually('/settings', 'Removed', 'the removed sync is listed');
+if (await page.locator('#sync-Work_Item_Dependency__c').count() !== 0) await fail('settings: the removed row is still there');
+log('settings: Work_Item_Dependency__c removed with its ledger state');
+
+// 8. activity shows what was done, with who; conflicts and charts render
+await page.goto(url('/activity'));
+await expectText('paused sync Work_Item__c', 'activity');
+await expectText('removed sync Work_Item_Dependency__c', 'activity');
+await expectText('retried every failed item', 'activity');
+await expectText('dashboard:browser-test', 'activity who');
+await shot('activity');
+await page.goto(url('/conflicts'));
+await page.getByRole('heading', { name: 'Conflicts' }).waitFor();
+await page.goto(url('/charts'));
+if (await page.locator('svg.chart').count() !== 3) await fail('charts: expected 3 SVG charts');
+await shot('charts');
+log('activity, conflicts and charts render');
+
+if (errors.length > 0) await fail(`console errors:\n  ${errors.join('\n  ')}`);
+await cleanup();
+console.log(`browser: ok — every page loaded with no console error (${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${shots})`);
+process.exit(0);
