@@ -19,6 +19,8 @@
 //! UNDELETE), are what the restored copy holds, never edits. A record seen for the first time
 //! is routed to every target even when none of its synced fields holds a value.
 
+use chrono::{DateTime, Utc};
+
 use crate::config::{OrgName, Settings, SyncSettings};
 use crate::echo::origin_is_ours;
 use crate::life::{Life, LifeOutcome, merge_life};
@@ -355,7 +357,8 @@ pub fn process(
 
 /// Drop from a read of a record in `org` (a poll, a re-read, an undelete's restored values;
 /// fields as named on that org) every empty lookup whose agreed parent, or the parent that
-/// org's copy was last known to hold, is deleted in that org or by agreement
+/// org's copy was last known to hold (for a read older than our last write there, at
+/// `read_at`: also the one it held before that write), is deleted in that org or by agreement
 /// (`parent_deleted`): the engine calls this before [`process`] for such reads.
 ///
 /// Why: Salesforce clears a child's lookup when its parent is deleted, with no change event
@@ -370,6 +373,7 @@ pub fn drop_dormant_lookups(
     state: &RecordState,
     org: &OrgName,
     fields: &mut crate::model::Fields,
+    read_at: DateTime<Utc>,
     parent_deleted: &dyn Fn(&GlobalId) -> bool,
 ) {
     for (p, _) in crate::mapping::sync_parents(sync, source_side) {
@@ -392,12 +396,14 @@ pub fn drop_dormant_lookups(
         // the agreed parent is deleted, or the parent the org's copy was last known to point
         // at is (a write of the newer lookup had not reached that org when Salesforce
         // cleared the old one)
-        let held = state
-            .shadows
-            .get(org)
-            .and_then(|s| s.get(&key))
-            .map(|s| &s.value);
-        let dormant = to_deleted(state.agreed_value(&key)) || held.is_some_and(to_deleted);
+        // (or the one it held before our last write there: a read taken before that write,
+        // processed after it, shows what Salesforce made of the older parent's delete)
+        let held = state.shadows.get(org).and_then(|s| s.get(&key));
+        let dormant = to_deleted(state.agreed_value(&key))
+            || held.is_some_and(|s| {
+                to_deleted(&s.value)
+                    || (s.at >= read_at && s.before.as_ref().is_some_and(to_deleted))
+            });
         if empty && dormant {
             fields.retain(|k, _| !k.eq_ignore_ascii_case(name));
         }

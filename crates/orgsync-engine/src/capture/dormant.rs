@@ -68,12 +68,10 @@ pub(crate) async fn deleted_parents<S: Store>(
             let Some(st) = known.states.get(&gid) else {
                 continue;
             };
-            let held = st
-                .shadows
-                .get(&leg.org)
-                .and_then(|s| s.get(&key))
-                .map(|s| &s.value);
-            let parents: Vec<GlobalId> = [Some(st.agreed_value(&key)), held]
+            let shadow = st.shadows.get(&leg.org).and_then(|s| s.get(&key));
+            let held = shadow.map(|s| &s.value);
+            let before = shadow.and_then(|s| s.before.as_ref());
+            let parents: Vec<GlobalId> = [Some(st.agreed_value(&key)), held, before]
                 .into_iter()
                 .flatten()
                 .filter_map(|v| match v {

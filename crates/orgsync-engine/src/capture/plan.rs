@@ -182,6 +182,7 @@ pub(crate) fn plan(
                     &state,
                     org,
                     &mut fields,
+                    edited,
                     &deleted,
                 );
             }

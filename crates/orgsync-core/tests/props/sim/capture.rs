@@ -230,6 +230,7 @@ impl Sim {
                 &state,
                 &o.name,
                 &mut fields,
+                ts(at),
                 &|g| {
                     states
                         .get(g)
