@@ -94,9 +94,11 @@ pub(crate) async fn deleted_parents<S: Store>(
             }
         }
         let mut local: HashMap<String, GlobalId> = HashMap::new();
+        let mut deleted_here: HashSet<GlobalId> = HashSet::new();
         for row in ingest.store.records(&leg.org, here, &gids).await? {
             if row.deleted {
                 out.deleted.insert(row.global_id.clone());
+                deleted_here.insert(row.global_id.clone());
             }
             if let Some(l) = row.local_id {
                 local.insert(l, row.global_id);
@@ -110,10 +112,16 @@ pub(crate) async fn deleted_parents<S: Store>(
                 There::Binned => {
                     out.deleted.insert(gid);
                 }
-                There::Live(at) if out.deleted.contains(&gid) => {
+                // deleted there as the ledger knows, live now: restored since, and with it
+                // the lookups its delete had cleared
+                There::Live(at) if deleted_here.contains(&gid) => {
                     out.restored.insert(gid, at);
                 }
-                There::Live(_) => {}
+                // deleted elsewhere only (its delete not written here yet): Salesforce never
+                // cleared anything here, the empty lookup is someone's edit
+                There::Live(_) => {
+                    out.deleted.remove(&gid);
+                }
             }
         }
     }
