@@ -2,7 +2,7 @@
 //! attached by users, rounds driven by `sync_files_now`.
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use sfclient::{ByteStream, Client, NewVersion};
 
@@ -229,5 +229,89 @@ async fn the_same_bytes_already_linked_are_not_sent() {
     let rep = engine.sync_files_now().await.unwrap();
     assert!(rep.same_checksum >= 1, "{rep:?}");
     assert_eq!(files_of(&s1, &r1).await.len(), 1, "not sent to s1 again");
+    engine.shutdown().await;
+}
+
+/// Reads `/proc/self/status` fields in KiB (VmRSS, VmHWM).
+fn status_kib(field: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The benchmark of the README: one file of `FILE_BENCH_MB` MiB (default 1024) attached on
+/// one org moves to the other in one files round. Prints wall time, the process's peak
+/// resident memory (engine, ledger, test client and both emulated orgs together: an upper
+/// bound of orgsync's own) and the API calls of the round per org. Not a timed CI test:
+/// `cargo nextest run -p orgsync-engine --run-ignored only file_bench --no-capture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: moves a 1 GiB file"]
+async fn file_bench_moves_a_large_file_with_flat_memory() {
+    let mb: u64 = std::env::var("FILE_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let total = mb * 1024 * 1024;
+    let env = start(&["a", "b"], |_| vec![]).await;
+    let (a, b) = (env.user("a").await, env.user("b").await);
+    create(&a, "Work_Item__c", json!({"Name": "Big"})).await;
+    let settings = env.settings(
+        &["a", "b"],
+        "[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\"]\ninterval = \"30m\"\nfiles = true\n",
+    );
+    let engine = env.engine(settings).await;
+    assert!(engine.wait_idle(IDLE).await);
+    let rep = engine.sync_files_now().await.unwrap();
+    assert_eq!(rep.uploaded, 0);
+    let ra = record_id(&a, "Big").await;
+    const CHUNK: u64 = 1024 * 1024;
+    let block = Bytes::from((0..CHUNK).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let stream: ByteStream = Box::pin(
+        futures::stream::iter(0..total.div_ceil(CHUNK))
+            .map(move |i| Ok(block.slice(..CHUNK.min(total - i * CHUNK) as usize))),
+    );
+    let fields =
+        rec(json!({"Title": "big", "PathOnClient": "big.bin", "FirstPublishLocationId": ra}));
+    let v = NewVersion {
+        fields,
+        file_name: "big.bin".into(),
+        size: Some(total),
+    };
+    a.insert_content_version(&v, stream).await.unwrap();
+    let calls = |org: &'static str| {
+        let env = &env;
+        async move { env.usage(org).await["total"].as_u64().unwrap_or(0) }
+    };
+    let (a0, b0) = (calls("a").await, calls("b").await);
+    let (hwm0, rss0) = (status_kib("VmHWM:"), status_kib("VmRSS:"));
+    let started = std::time::Instant::now();
+    let rep = engine.sync_files_now().await.unwrap();
+    let elapsed = started.elapsed();
+    let hwm1 = status_kib("VmHWM:");
+    let (a1, b1) = (calls("a").await, calls("b").await);
+    assert_eq!(
+        (rep.uploaded, rep.bytes, rep.errors.len()),
+        (1, total, 0),
+        "{rep:?}"
+    );
+    let rb = record_id(&b, "Big").await;
+    let fa = without_doc(files_of(&a, &ra).await);
+    assert_eq!(fa, without_doc(files_of(&b, &rb).await));
+    println!(
+        "files bench: {mb} MiB moved a→b in {:.1} s ({:.0} MiB/s); process RSS before {} MiB, \
+         peak during the round {} MiB (peak before {} MiB); API calls of the round: a {} (incl. \
+         b's round reads), b {}",
+        elapsed.as_secs_f64(),
+        mb as f64 / elapsed.as_secs_f64(),
+        rss0 / 1024,
+        hwm1 / 1024,
+        hwm0 / 1024,
+        a1 - a0,
+        b1 - b0,
+    );
+    assert!(hwm1 / 1024 < 100, "peak RSS {} MiB", hwm1 / 1024);
     engine.shutdown().await;
 }

@@ -208,9 +208,10 @@ fn show(
             .collect();
         let calls = emu.org(&o.name).map_or(0, |r| r.state.limits.usage().used);
         out += &format!(
-            "  {:<9} {} · API calls {calls}\n",
+            "  {:<9} {} · Files {} · API calls {calls}\n",
             o.name,
-            counts.join(" · ")
+            counts.join(" · "),
+            o.count("ContentDocument")
         );
     }
     let p = handle.progress().borrow().clone();
