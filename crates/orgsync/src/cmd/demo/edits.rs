@@ -104,12 +104,12 @@ impl Editor {
                 }
                 None => "nothing",
             },
-            (_, 82..92) => {
+            (_, 82..90) => {
                 let h = rng.random_range(1..60) as f64;
                 org.apply(vec![update("Work_Item__c", &item, json!({"Estimate_Hours__c": h, "Assignee__c": data::PEOPLE.choose(rng).copied().unwrap_or("")}))]);
                 "estimate"
             }
-            (_, 92..96) => {
+            (_, 90..96) => {
                 // A file attached to the work item (files = true: it follows the record).
                 let n = self.n;
                 let text = format!("Notes {n} on this work item, written on {}.\n", org.name);

@@ -175,6 +175,11 @@ async fn settle(
     while Instant::now() < deadline {
         handle.poll_now().await;
         handle.wait_idle(Duration::from_secs(10)).await;
+        // files follow once their records are there: one round for each hop (spoke → hub →
+        // the other spoke happens within a round; a second one finds nothing left)
+        for _ in 0..2 {
+            let _ = handle.sync_files_now().await;
+        }
         last = show(orgs, emu, handle, started.elapsed().as_secs(), None)?;
         if last.converged() {
             println!("final: converged ✓ — every org holds the same records with the same values");
