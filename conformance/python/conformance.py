@@ -775,6 +775,49 @@ def _(ctx):
     expect_eq([r["Name"] for r in res["records"]], [f"{ctx['run']} upsert 2"], "semi-join")
 
 
+@check("files.multipart_content_version_and_links")
+def _(ctx):
+    # The multipart recipe scripts use with requests (entity_content + VersionData), a new
+    # version, the streamed download, Checksum = MD5, and ContentDocumentLink's query rule.
+    import hashlib
+
+    client = sf(ctx)
+    acct = client.Account.create({"Name": f"{ctx['run']} files"})["id"]
+    url = f"{ctx['base']}/services/data/v{VERSION}/sobjects/ContentVersion"
+    auth = {"Authorization": f"Bearer {client.session_id}"}
+    data = secrets.token_bytes(300_000)
+    entity = {"Title": "spec", "PathOnClient": "spec.bin", "FirstPublishLocationId": acct}
+    resp = http(ctx).post(url, headers=auth, files={
+        "entity_content": (None, json.dumps(entity), "application/json"),
+        "VersionData": ("spec.bin", data, "application/octet-stream"),
+    })
+    expect_eq(resp.status_code, 201, f"multipart insert ({short(resp.text)})")
+    vid = resp.json()["id"]
+    got = client.ContentVersion.get(vid)
+    expect_eq(got["Checksum"], hashlib.md5(data).hexdigest(), "Checksum is the MD5 hex")
+    expect_eq(got["ContentSize"], len(data), "ContentSize")
+    down = http(ctx).get(f"{url}/{vid}/VersionData", headers=auth)
+    expect_eq((down.status_code, down.content == data), (200, True), "download byte for byte")
+    doc = got["ContentDocumentId"]
+    entity2 = {"PathOnClient": "spec2.bin", "ContentDocumentId": doc}
+    resp = http(ctx).post(url, headers=auth, files={
+        "entity_content": (None, json.dumps(entity2), "application/json"),
+        "VersionData": ("spec2.bin", b"v2", "application/octet-stream"),
+    })
+    expect_eq(resp.status_code, 201, f"new version ({short(resp.text)})")
+    expect_eq(client.ContentVersion.get(resp.json()["id"])["VersionNumber"], "2", "VersionNumber")
+    links = client.query(f"SELECT ShareType FROM ContentDocumentLink WHERE LinkedEntityId = '{acct}'")
+    expect_eq(links["totalSize"], 1, "FirstPublishLocationId linked the record")
+    try:
+        client.query("SELECT Id FROM ContentDocumentLink")
+    except SalesforceMalformedRequest as exc:
+        expect_eq(err_code(exc), "MALFORMED_QUERY", "unfiltered ContentDocumentLink query")
+    else:
+        raise AssertionError("an unfiltered ContentDocumentLink query was answered")
+    client.ContentDocument.delete(doc)
+    expect_eq(client.query(f"SELECT COUNT() FROM ContentVersion WHERE ContentDocumentId = '{doc}'")["totalSize"], 0, "versions deleted with their document")
+
+
 @check("rest.api_version_behaviour")
 def _(ctx):
     old = Salesforce(instance_url=ctx["base"], session_id=sf(ctx).session_id, session=http(ctx), version="45.0")

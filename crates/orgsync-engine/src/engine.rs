@@ -63,6 +63,8 @@ pub(crate) struct Core<S> {
     pub push_lock: tokio::sync::Mutex<()>,
     pub stop: watch::Sender<bool>,
     pub progress: watch::Sender<Progress>,
+    /// The files component, when a sync carries its files.
+    pub files: Option<Arc<crate::files::FileSync<S>>>,
 }
 
 impl<S> std::fmt::Debug for Core<S> {
@@ -134,6 +136,15 @@ impl<S: Store> Engine<S> {
             push_lock: Default::default(),
             stop,
             progress,
+            files: crate::files::FileSync::<S>::wanted(&settings).then(|| {
+                Arc::new(crate::files::FileSync {
+                    settings: settings.clone(),
+                    store: store.clone(),
+                    orgs: orgs.clone(),
+                    legs: legs.clone(),
+                    one_at_a_time: Default::default(),
+                })
+            }),
         });
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         for org in orgs.all() {
@@ -188,6 +199,9 @@ impl<S: Store> Engine<S> {
                 activity: core.activity.clone(),
             };
             tasks.push(tokio::spawn(writer.run(core.stop.subscribe())));
+        }
+        if let Some(files) = &core.files {
+            tasks.push(tokio::spawn(files.clone().run(core.stop.subscribe())));
         }
         tasks.push(tokio::spawn(progress_loop(core.clone())));
         tasks.push(tokio::spawn(prune_loop(core.clone())));
@@ -270,11 +284,21 @@ trait Control: Send + Sync + std::fmt::Debug {
         object: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<usize, EngineError>>;
+    /// One files round now (None when no sync carries its files).
+    fn files_round(&self) -> BoxFuture<'_, Option<crate::files::FileReport>>;
 }
 
 impl<S: Store> Control for Core<S> {
     fn slots(&self) -> &[Arc<SourceSlot>] {
         &self.slots
+    }
+    fn files_round(&self) -> BoxFuture<'_, Option<crate::files::FileReport>> {
+        Box::pin(async move {
+            match &self.files {
+                Some(f) => Some(f.round().await),
+                None => None,
+            }
+        })
     }
     fn has_streams(&self) -> bool {
         self.slots
@@ -337,6 +361,13 @@ impl<S: Store> Control for Core<S> {
 }
 
 impl EngineHandle {
+    /// Runs one files round now (beside the periodic ones), for tests, the demo and the
+    /// benchmark: None when no sync has `files = true`. Files rounds are not part of
+    /// [`EngineHandle::wait_idle`].
+    pub async fn sync_files_now(&self) -> Option<crate::files::FileReport> {
+        self.sh.files_round().await
+    }
+
     /// Counts for the CLI/demo display, refreshed about once a second.
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.clone()

@@ -19,6 +19,9 @@ pub struct Timeouts {
     /// One whole request, response body included (Salesforce's own cap is 10 minutes; queries
     /// that take longer than this are better split).
     pub request: Duration,
+    /// One file download or upload, body included (`rest/files.rs`): a 2 GB file needs far
+    /// longer than a JSON call.
+    pub file: Duration,
 }
 
 impl Default for Timeouts {
@@ -26,6 +29,7 @@ impl Default for Timeouts {
         Timeouts {
             connect: Duration::from_secs(10),
             request: Duration::from_secs(120),
+            file: Duration::from_secs(3600),
         }
     }
 }

@@ -39,6 +39,7 @@ pub use error::{ApiError, ErrorKind, MissingParentRef, Result, SfError};
 pub use rest::collections::ItemResult;
 pub use rest::composite::{SubResponse, Subrequest};
 pub use rest::describe::{FieldDescribe, ObjectDescribe};
+pub use rest::files::{ByteStream, Download, NewVersion};
 pub use rest::limits::OrgLimits;
 pub use rest::query::QueryPage;
 pub use rest::records::{SaveResult, Saved};

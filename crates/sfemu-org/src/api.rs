@@ -200,17 +200,18 @@ impl Drop for Savepoint {
 impl Org {
     /// Builds an org from its spec (default schema + schema files, users, profiles).
     pub fn new(spec: OrgSpec) -> Result<Arc<Org>, SfError> {
-        Org::build(spec, None)
+        Org::build(spec, None, None)
     }
     /// Loads an org persisted by [`Org::save`] in `dir`, or builds it from `spec` when none.
     /// The schema, users and profiles always come from `spec`; data, counters, recycle bin and
     /// change log from the snapshot.
     pub fn open(spec: OrgSpec, dir: &Path) -> Result<Arc<Org>, SfError> {
         let path = crate::persist::snapshot_path(dir);
+        let blobs = Some(dir.join("blobs"));
         if path.exists() {
-            Org::build(spec, Some(&path))
+            Org::build(spec, Some(&path), blobs)
         } else {
-            Org::build(spec, None)
+            Org::build(spec, None, blobs)
         }
     }
     /// Writes the org's state to `dir` atomically (temp file + rename).

@@ -16,6 +16,7 @@
 //! - `query` — SOQL over a read-locked view with field-level security, cursors, JSON records;
 //! - `describe`, `records`, `replication` (updated/deleted), `savepoint`, `users`,
 //!   `organization` (the one Organization row, Id = org id);
+//! - [`blobs`] — file bodies on disk (key = MD5 + size), never in record slots;
 //! - [`persist`] — JSON-lines snapshots written atomically.
 //!
 //! Concurrency: one `parking_lot::RwLock` around the data; queries and reads share it, DML
@@ -24,6 +25,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod blobs;
 pub mod changelog;
 mod describe;
 mod dml;
@@ -33,6 +35,7 @@ mod org;
 mod organization;
 pub mod persist;
 mod query;
+mod query_rules;
 mod records;
 pub mod render;
 mod replication;
@@ -45,6 +48,7 @@ pub use api::*;
 pub use error::SfError;
 pub use org::CommitHook;
 pub use query::{CURSOR_IDLE, CURSORS_PER_USER};
+pub use records::BlobBody;
 
 #[cfg(test)]
 mod tests {

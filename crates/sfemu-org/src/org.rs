@@ -66,6 +66,8 @@ pub struct Org {
     pub(crate) hooks: Mutex<Vec<CommitHook>>,
     /// When this org's schema was built (it never changes while the org runs).
     pub(crate) schema_built: DateTime<Utc>,
+    /// File bodies on disk (`blobs.rs`).
+    pub(crate) blobs: crate::blobs::BlobStore,
 }
 
 impl std::fmt::Debug for Org {
@@ -84,7 +86,13 @@ impl Org {
     pub(crate) fn build(
         spec: OrgSpec,
         snapshot: Option<&std::path::Path>,
+        blob_dir: Option<std::path::PathBuf>,
     ) -> Result<Arc<Org>, SfError> {
+        let blobs = match blob_dir {
+            Some(d) => crate::blobs::BlobStore::persistent(d),
+            None => crate::blobs::BlobStore::temporary(),
+        }
+        .map_err(|e| SfError::new("UNKNOWN_EXCEPTION", format!("blob directory: {e}")))?;
         let schema = Arc::new(build_schema(&spec.schema_files)?);
         let restored = match snapshot {
             Some(p) => Some(crate::persist::load(&schema, p)?),
@@ -138,6 +146,7 @@ impl Org {
             cursors: Mutex::new(Cursors::default()),
             hooks: Mutex::new(Vec::new()),
             schema_built: to_millis(Utc::now()),
+            blobs,
         }))
     }
 
@@ -145,6 +154,11 @@ impl Org {
     /// `If-Modified-Since` on describe calls.
     pub fn schema_last_modified(&self) -> DateTime<Utc> {
         self.schema_built
+    }
+
+    /// Where this org keeps file bodies (the wire layer streams uploads into it).
+    pub fn blobs(&self) -> &crate::blobs::BlobStore {
+        &self.blobs
     }
 
     /// The schema (read-only, shared).

@@ -317,6 +317,7 @@ impl Org {
         batch: usize,
         version: &str,
     ) -> Result<QueryPage, SfError> {
+        crate::query_rules::check(text)?;
         let user = self.cursor_owner(user_id);
         let batch = batch.clamp(200, 2000);
         let data = self.data.read();

@@ -176,7 +176,8 @@ impl Org {
         }
     }
 
-    /// The decoded bytes of a base64 field (`GET /sobjects/ContentVersion/{id}/VersionData`).
+    /// The bytes of a base64 field read whole (small files, tests); the wire streams
+    /// [`Org::blob_body`] instead.
     pub fn blob(
         &self,
         user_id: &str,
@@ -184,6 +185,23 @@ impl Org {
         id: &str,
         field: &str,
     ) -> Result<Vec<u8>, SfError> {
+        match self.blob_body(user_id, object, id, field)? {
+            BlobBody::Bytes(b) => Ok(b),
+            BlobBody::File { path, .. } => std::fs::read(path)
+                .map_err(|e| SfError::new("UNKNOWN_EXCEPTION", format!("stored file: {e}"))),
+        }
+    }
+
+    /// Where the body of a base64 field is (`GET /sobjects/ContentVersion/{id}/VersionData`):
+    /// a file on disk (every body written through DML), or bytes for a value set by a direct
+    /// edit. `NOT_FOUND` for a field that is not base64 or hidden from the user.
+    pub fn blob_body(
+        &self,
+        user_id: &str,
+        object: &str,
+        id: &str,
+        field: &str,
+    ) -> Result<BlobBody, SfError> {
         let table = self.schema.table(object).ok_or_else(not_found)?;
         let obj = self.schema.obj(table);
         let slot = obj
@@ -200,12 +218,23 @@ impl Org {
         if t.is_deleted(row) {
             return Err(crate::dml::entity_is_deleted());
         }
-        match t.get(row, slot) {
-            Value::Text(b) => base64::engine::general_purpose::STANDARD
-                .decode(b.as_bytes())
-                .map_err(|_| SfError::new("UNKNOWN_EXCEPTION", "stored blob is not base64")),
-            _ => Ok(Vec::new()),
+        let Value::Text(b) = t.get(row, slot) else {
+            return Ok(BlobBody::Bytes(Vec::new()));
+        };
+        if let Some(meta) = crate::blobs::BlobMeta::from_slot(b) {
+            let path = self
+                .blobs
+                .path(&meta)
+                .ok_or_else(|| SfError::new("UNKNOWN_EXCEPTION", "stored file is missing"))?;
+            return Ok(BlobBody::File {
+                path,
+                size: meta.size,
+            });
         }
+        base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .map(BlobBody::Bytes)
+            .map_err(|_| SfError::new("UNKNOWN_EXCEPTION", "stored blob is not base64"))
     }
 
     pub(crate) fn edit_direct(
@@ -295,4 +324,13 @@ impl Org {
         }
         Ok(n)
     }
+}
+
+/// The body of a base64 field: on disk (stream it) or, for direct edits, in memory.
+#[derive(Debug)]
+pub enum BlobBody {
+    /// A stored file of `size` bytes.
+    File { path: std::path::PathBuf, size: u64 },
+    /// Bytes held in the record (set by a direct edit).
+    Bytes(Vec<u8>),
 }

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
@@ -61,7 +62,11 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(
+            // File bodies are sent as they are (already compressed formats, and a 2 GB
+            // download should cost no server CPU).
+            DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
+        ))
         .layer(from_fn(json_errors))
         .layer(from_fn(read_whole_body))
         .layer(from_fn(crate::head_limits::enforce))
@@ -71,13 +76,22 @@ pub fn router(state: Arc<OrgServer>) -> axum::Router {
 /// (401, 404, an injected fault) would otherwise leave the body unread, and hyper then closes
 /// the connection after the response: a client that pools keep-alive connections sees its next
 /// request fail with "connection closed". Salesforce keeps such connections open.
+///
+/// A multipart file insert is the exception (`rest/files.rs`): it is streamed to disk, up to
+/// 2 GB, and never held whole.
 async fn read_whole_body(req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        .and_then(|v| v.parse::<u64>().ok());
+    if crate::rest::files::is_streamed_upload(req.method(), req.uri().path(), req.headers()) {
+        if declared.is_some_and(|n| n > crate::rest::files::MAX_UPLOAD_BYTES) {
+            return too_large().into_response();
+        }
+        return next.run(req).await;
+    }
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return too_large().into_response();
     }
     let (parts, body) = req.into_parts();

@@ -7,6 +7,8 @@ mod bulk_data;
 mod common;
 #[path = "rest/composite.rs"]
 mod composite;
+#[path = "rest/files.rs"]
+mod files;
 #[path = "rest/harness.rs"]
 mod harness;
 #[path = "rest/records.rs"]

@@ -248,6 +248,8 @@ pub struct SyncSettings {
     pub global_id_field: String,
     /// Whether it runs.
     pub enabled: bool,
+    /// Whether the records' files (ContentVersion via ContentDocumentLink) follow them.
+    pub files: bool,
 }
 
 /// A synced field.

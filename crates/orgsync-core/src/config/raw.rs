@@ -201,6 +201,10 @@ pub struct RawSync {
     pub global_id_field: Option<Spanned<String>>,
     /// Set false to keep the definition but not sync (status Paused). Default true.
     pub enabled: Option<bool>,
+    /// Sync the files attached to the records too: every ContentVersion whose ContentDocument
+    /// is linked (ContentDocumentLink) to a synced record, with its links' ShareType and
+    /// Visibility. Default false. ContentVersion needs the same global-id field.
+    pub files: Option<Spanned<bool>>,
 }
 
 /// One entry of `fields`.

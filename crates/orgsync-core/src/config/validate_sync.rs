@@ -178,6 +178,21 @@ fn build_sync(
         .start
         .as_ref()
         .map_or(Start::Everything, |st| parse_start(ctx, st));
+    let files = s.files.as_ref().is_some_and(|f| *f.get_ref());
+    if let Some(f) = s.files.as_ref().filter(|f| *f.get_ref()) {
+        let file_object = |o: &str| {
+            ["ContentVersion", "ContentDocument", "ContentDocumentLink"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(o))
+        };
+        if file_object(&object) || file_object(&target_object) {
+            ctx.err(
+                f.span(),
+                format!("`files = true` on a sync of {object}: files belong to records"),
+                "set files = true on the [[sync]] of the object the files are attached to",
+            );
+        }
+    }
     Some(SyncSettings {
         object,
         target_object,
@@ -191,6 +206,7 @@ fn build_sync(
         start,
         global_id_field,
         enabled: s.enabled.unwrap_or(true),
+        files,
     })
 }
 

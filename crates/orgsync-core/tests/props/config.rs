@@ -58,6 +58,8 @@ fn the_example_file_is_valid_and_means_what_it_says() {
     );
     let opp = &s.syncs[1];
     assert_eq!(opp.capture, Capture::Cdc);
+    assert!(opp.files);
+    assert!(!s.syncs[0].files);
     assert_eq!(opp.interval, Duration::from_secs(900));
     assert_eq!(
         opp.fields[5],
@@ -122,7 +124,7 @@ fn unknown_key_names_file_line_and_fix() {
     );
     assert_eq!(
         err(&text),
-        "orgsync.toml:16:1: unknown field `intervall`, expected one of `object`, `target_object`, `fields`, `constants`, `where`, `capture`, `interval`, `backup_interval`, `conflict`, `parents`, `start`, `global_id_field`, `enabled`\n  fix: remove or rename this key; the keys allowed here are listed above"
+        "orgsync.toml:16:1: unknown field `intervall`, expected one of `object`, `target_object`, `fields`, `constants`, `where`, `capture`, `interval`, `backup_interval`, `conflict`, `parents`, `start`, `global_id_field`, `enabled`, `files`\n  fix: remove or rename this key; the keys allowed here are listed above"
     );
 }
 
@@ -305,4 +307,34 @@ fn unknown_keys_inside_auth_and_field_tables_and_wrong_types() {
         "{e}"
     );
     assert!(e.contains("fix: correct the value's type"), "{e}");
+}
+
+#[test]
+fn files_flag_and_its_misuse_on_file_objects() {
+    let on = MIN.replace("fields = [\"Name\"]", "fields = [\"Name\"]\nfiles = true");
+    assert!(load(&on).unwrap().syncs[0].files);
+    assert!(!load(MIN).unwrap().syncs[0].files);
+    let bad = MIN
+        .replace("object = \"Account\"", "object = \"ContentVersion\"")
+        .replace("fields = [\"Name\"]", "fields = [\"Title\"]\nfiles = true");
+    let e = err(&bad);
+    assert!(
+        e.contains(
+            "orgsync.toml:17:9: `files = true` on a sync of ContentVersion: files belong to records"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("fix: set files = true on the [[sync]] of the object"),
+        "{e}"
+    );
+    let typed = MIN.replace(
+        "fields = [\"Name\"]",
+        "fields = [\"Name\"]\nfiles = \"yes\"",
+    );
+    assert!(
+        err(&typed).starts_with("orgsync.toml:17:9:"),
+        "{}",
+        err(&typed)
+    );
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cdc;
+mod files;
 mod findings_budget;
 mod findings_deletes;
 mod findings_ledger;

@@ -3,6 +3,7 @@
 pub mod collections;
 pub mod composite;
 pub mod describe;
+pub mod files;
 pub mod limits;
 pub mod query;
 pub mod records;

@@ -6,6 +6,7 @@
 mod auth;
 mod collections;
 mod faults;
+mod files;
 mod instance_url;
 mod query;
 mod records;

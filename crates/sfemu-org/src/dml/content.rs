@@ -4,7 +4,7 @@
 use super::Exec;
 use super::ops::required_missing;
 use crate::SfError;
-use base64::Engine;
+use crate::blobs::BlobMeta;
 use soql::Value;
 
 impl Exec<'_> {
@@ -31,10 +31,13 @@ impl Exec<'_> {
             return Err(required_missing(missing));
         }
         let path = row[path_s].as_str().unwrap_or("").to_string();
-        let size = row[data_s]
-            .as_str()
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-            .map_or(0, |d| d.len() as i64);
+        // The body is already on disk (convert.rs / the wire's streamed upload): its key
+        // carries the size and MD5.
+        let blob = row[data_s].as_str().and_then(BlobMeta::from_slot);
+        let size = blob
+            .as_ref()
+            .map_or(0, |m| i64::try_from(m.size).unwrap_or(i64::MAX));
+        let checksum = blob.map_or(Value::Null, |m| Value::text(m.md5.as_str()));
         let ext = path
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
@@ -53,6 +56,7 @@ impl Exec<'_> {
             }
         };
         set(&mut row, "ContentSize", Value::Int(size));
+        set(&mut row, "Checksum", checksum);
         set(
             &mut row,
             "FileExtension",

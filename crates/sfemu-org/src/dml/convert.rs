@@ -140,12 +140,37 @@ fn range_err(f: &FieldDef, v: &Json) -> SfError {
 
 /// Converts one JSON value for a field, validating it as Salesforce does.
 pub(crate) fn convert(ex: &Exec<'_>, f: &FieldDef, v: &Json) -> Result<Value, SfError> {
+    if f.ftype == FieldType::Base64 {
+        return blob_value(ex, f, v);
+    }
     let val = convert_shape(f, v)?;
     match (&val, f.ftype) {
         (Value::Text(s), FieldType::Reference) => Ok(Value::text(resolve_id(ex, f, s)?)),
         (Value::Text(s), t) if t.is_text() => check_text(f, s).map(Value::text),
         _ => Ok(val),
     }
+}
+
+/// A base64 field's value → a blob on disk named in the slot. A value that already names a
+/// stored blob (a streamed multipart upload, written by the wire layer) is kept as it is.
+fn blob_value(ex: &Exec<'_>, f: &FieldDef, v: &Json) -> Result<Value, SfError> {
+    if let Some(meta) = v.as_str().and_then(crate::blobs::BlobMeta::from_slot) {
+        return match ex.blobs.path(&meta) {
+            Some(_) => Ok(Value::text(meta.slot_value())),
+            None => Err(type_err(f, v)),
+        };
+    }
+    let Value::Text(b64) = convert_shape(f, v)? else {
+        return Ok(Value::Null);
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|_| type_err(f, v))?;
+    let meta = ex
+        .blobs
+        .put(&bytes)
+        .map_err(|e| SfError::new("UNKNOWN_EXCEPTION", format!("storing the file failed: {e}")))?;
+    Ok(Value::text(meta.slot_value()))
 }
 
 /// Type conversion only (no length, picklist or reference checks): used by direct edits.

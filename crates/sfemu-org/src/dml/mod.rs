@@ -48,6 +48,8 @@ pub(crate) struct Exec<'a> {
     pub schema: &'a Schema,
     pub data: &'a mut Data,
     pub hidden: &'a HashSet<(usize, usize)>,
+    /// Where file bodies go (a base64 value is written out, never kept in the slot).
+    pub blobs: &'a crate::blobs::BlobStore,
     /// The acting user's 18-char id.
     pub user: String,
     pub now: DateTime<Utc>,
@@ -310,6 +312,7 @@ pub(crate) fn apply(
         schema: &org.schema,
         data: &mut guard,
         hidden,
+        blobs: &org.blobs,
         user,
         now,
         undo: Vec::new(),

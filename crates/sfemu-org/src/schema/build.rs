@@ -280,6 +280,21 @@ fn finalize(pending: Vec<Pending>) -> Result<Schema, SfError> {
         .enumerate()
         .map(|(i, o)| (o.name.to_ascii_lowercase(), i))
         .collect();
+    // Polymorphic references to any record (ContentDocumentLink.LinkedEntityId,
+    // ContentVersion.FirstPublishLocationId): `"*"` expands to every object but the file
+    // objects themselves.
+    let names: Vec<String> = objects.iter().map(|o| o.name.clone()).collect();
+    for o in &mut objects {
+        for f in &mut o.fields {
+            if f.reference_to.iter().any(|r| r == "*") {
+                f.reference_to = names
+                    .iter()
+                    .filter(|n| !n.starts_with("Content"))
+                    .cloned()
+                    .collect();
+            }
+        }
+    }
     // Child relationships, derived from every named reference field.
     let mut children: Vec<Vec<ChildRelDef>> = vec![Vec::new(); objects.len()];
     for (ci, o) in objects.iter().enumerate() {

@@ -99,7 +99,8 @@ pub(super) fn field_def(
             return Err(err("reference field needs reference_to".into()));
         }
         for t in &fs.reference_to {
-            if !objects.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+            // "*": any object (expanded once every object is known, build.rs).
+            if t != "*" && !objects.iter().any(|o| o.eq_ignore_ascii_case(t)) {
                 return Err(err(format!("reference_to unknown object '{t}'")));
             }
         }
@@ -174,7 +175,7 @@ pub(super) fn field_def(
                     .iter()
                     .find(|o| o.eq_ignore_ascii_case(t))
                     .cloned()
-                    .unwrap_or_default()
+                    .unwrap_or_else(|| t.clone())
             })
             .collect(),
         relationship_name,

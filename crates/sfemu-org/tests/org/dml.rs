@@ -626,6 +626,45 @@ fn content_version_creates_document_and_link() {
     assert_eq!(e.code, "REQUIRED_FIELD_MISSING");
 }
 
+/// File bodies live on disk beside a persisted org's snapshot, never in it: a reopened org
+/// still serves them, with the Checksum (MD5 hex) set when they were stored.
+#[test]
+fn file_bodies_survive_a_reopen_outside_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = Org::open(spec(), dir.path()).unwrap();
+    let c = admin(&org);
+    let v = create(
+        &org,
+        &c,
+        "ContentVersion",
+        json!({"PathOnClient": "h.txt", "VersionData": "aGVsbG8="}),
+    )
+    .unwrap();
+    assert_eq!(
+        get(&org, &c, "ContentVersion", &v)["Checksum"],
+        "5d41402abc4b2a76b9719d911017c592"
+    );
+    org.save(dir.path()).unwrap();
+    let snapshot = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        !snapshot.contains("aGVsbG8="),
+        "the body is not in the snapshot"
+    );
+    drop(org);
+    let again = Org::open(spec(), dir.path()).unwrap();
+    assert_eq!(
+        again
+            .blob(&c.user_id, "ContentVersion", &v, "VersionData")
+            .unwrap(),
+        b"hello"
+    );
+}
+
 #[test]
 fn org_savepoints_roll_back_or_publish_several_calls_as_one_transaction() {
     let org = org();

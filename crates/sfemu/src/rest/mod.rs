@@ -9,6 +9,7 @@ mod batch;
 mod collections;
 mod composite;
 mod describe;
+pub mod files;
 mod graph;
 mod query;
 mod records;
@@ -130,6 +131,9 @@ pub fn versions_router() -> Router<S> {
 /// (http.rs now does the same for the whole server; this keeps the router self-contained when
 /// used on its own, and costs nothing on an already-buffered body.)
 async fn buffer_body(req: Request, next: Next) -> Response {
+    if files::is_streamed_upload(req.method(), &full_path(&req), req.headers()) {
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     match support::read_body(body).await {
         Ok(bytes) => {
@@ -138,6 +142,13 @@ async fn buffer_body(req: Request, next: Next) -> Response {
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The request's path as the client sent it (a nested router sees only its own suffix).
+fn full_path(req: &Request) -> String {
+    req.extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().path().to_string(), |u| u.path().to_string())
 }
 
 /// `404 NOT_FOUND` for an unknown path under `/services/data/vXX.X/`.

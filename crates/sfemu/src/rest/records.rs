@@ -6,10 +6,9 @@ use super::support::{
     Ctx, errors_response, json, no_content, parse_object, read_body, save_result, strip_attributes,
 };
 use crate::error::ApiError;
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
+use axum::response::Response;
 use serde_json::{Map, Value as Json};
 use sfemu_org::{DmlFailure, DmlOp, DmlOutcome, SfError};
 
@@ -119,12 +118,15 @@ pub(crate) fn created_response(ctx: &Ctx, object: &str, id: &str, body: &Json) -
 /// `POST /sobjects/X` — create from JSON fields or from a multipart body carrying a blob.
 pub async fn create(ctx: Ctx, req: Request) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
-    let fields = if is_multipart(&req) {
-        multipart_fields(&ctx, &object, req).await?
-    } else {
-        body_fields(req).await?
-    };
-    create_with(&ctx, &object, fields)
+    if super::files::is_multipart(req.headers()) {
+        let (fields, stored) = super::files::multipart_fields(&ctx, &object, req).await?;
+        let out = create_with(&ctx, &object, fields);
+        if let (Err(_), Some(meta)) = (&out, &stored) {
+            super::files::remove(&ctx, meta).await;
+        }
+        return out;
+    }
+    create_with(&ctx, &object, body_fields(req).await?)
 }
 
 fn create_with(ctx: &Ctx, object: &str, fields: Map<String, Json>) -> Result<Response, ApiError> {
@@ -147,87 +149,6 @@ async fn body_fields(req: Request) -> Result<Map<String, Json>, ApiError> {
     let bytes = read_body(req.into_body()).await?;
     let mut fields = parse_object(&bytes)?;
     strip_attributes(&mut fields);
-    Ok(fields)
-}
-
-fn is_multipart(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        })
-}
-
-/// The blob field an object's multipart upload carries (`VersionData` or `Body`).
-fn blob_field(object: &str) -> &'static str {
-    if object.eq_ignore_ascii_case("ContentVersion") {
-        "VersionData"
-    } else {
-        "Body"
-    }
-}
-
-/// Reads a multipart upload: the JSON part (`entity_content`, `entity_document`, or any part
-/// that is a JSON object — jsforce names it after the sObject) holds the fields, the binary
-/// part named like the blob field holds the bytes (stored base64-encoded as the field value).
-async fn multipart_fields(
-    ctx: &Ctx,
-    object: &str,
-    req: Request,
-) -> Result<Map<String, Json>, ApiError> {
-    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", m);
-    let mut mp = Multipart::from_request(req, &ctx.state)
-        .await
-        .map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
-    let blob = blob_field(object);
-    let mut fields: Option<Map<String, Json>> = None;
-    let mut data: Option<(Vec<u8>, Option<String>)> = None;
-    while let Some(part) = mp
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("Invalid multipart request: {e}")))?
-    {
-        let name = part.name().unwrap_or("").to_string();
-        let file_name = part.file_name().map(str::to_string);
-        let is_json = part
-            .content_type()
-            .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
-        let bytes = part
-            .bytes()
-            .await
-            .map_err(|e| bad(format!("Invalid multipart request: {e}")))?;
-        if name.eq_ignore_ascii_case(blob) || (file_name.is_some() && !is_json) {
-            data = Some((bytes.to_vec(), file_name));
-        } else if fields.is_none() {
-            let mut map = parse_object(&bytes)?;
-            strip_attributes(&mut map);
-            fields = Some(map);
-        }
-    }
-    let mut fields = fields.ok_or_else(|| {
-        bad("Multipart request is missing the JSON part with the record's fields".into())
-    })?;
-    if let Some((bytes, file_name)) = data {
-        fields.insert(
-            blob.to_string(),
-            base64::engine::general_purpose::STANDARD
-                .encode(bytes)
-                .into(),
-        );
-        if let Some(name) = file_name {
-            let key = if blob == "VersionData" {
-                "PathOnClient"
-            } else {
-                "Name"
-            };
-            if !fields.keys().any(|k| k.eq_ignore_ascii_case(key)) {
-                fields.insert(key.into(), name.into());
-            }
-        }
-    }
     Ok(fields)
 }
 
@@ -326,18 +247,4 @@ pub(crate) fn is_blob_request(object: &str, field: &str) -> bool {
         ),
         ("contentversion", "versiondata") | ("attachment", "body") | ("document", "body")
     )
-}
-
-/// `GET /sobjects/ContentVersion/{id}/VersionData` — the raw bytes.
-pub async fn blob(ctx: &Ctx, object: &str) -> Result<Response, ApiError> {
-    let bytes = ctx
-        .state
-        .org
-        .blob(ctx.user_id(), object, ctx.param("a"), ctx.param("b"))?;
-    let mut resp = (StatusCode::OK, bytes).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    Ok(resp)
 }

@@ -1,7 +1,7 @@
 //! sObject Rows by External ID: `GET|PATCH|DELETE /sobjects/X/{ExtField}/{value}` (upsert with
 //! its version-dependent answers) and, on the same path shape, blob downloads.
 
-use super::records::{apply_one, blob, created_response, fields_param, is_blob_request, object_of};
+use super::records::{apply_one, created_response, fields_param, is_blob_request, object_of};
 use super::support::{
     Ctx, errors_response, json, no_content, parse_object, read_body, save_result, strip_attributes,
 };
@@ -73,7 +73,7 @@ fn by_external_id(
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let object = object_of(&ctx)?;
     if is_blob_request(&object, ctx.param("b")) {
-        return blob(&ctx, &object).await;
+        return super::files::download(&ctx, &object).await;
     }
     let field = ext_field(&ctx, &object, ctx.param("a"))?;
     let fields = fields_param(&ctx);

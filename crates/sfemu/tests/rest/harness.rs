@@ -113,6 +113,27 @@ impl Api {
         Self::finish(rb.send().await.unwrap()).await
     }
 
+    /// An authenticated POST whose body is streamed (chunked, no Content-Length).
+    pub async fn post_stream(&self, path: &str, content_type: &str, body: reqwest::Body) -> Resp {
+        let rb = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body);
+        Self::finish(rb.send().await.unwrap()).await
+    }
+
+    /// An authenticated GET answering the raw response (to read a body as a stream).
+    pub async fn get_raw(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
         self.send_with(method, path, body, &[]).await
     }

@@ -75,6 +75,7 @@ fields = ["Name", "Status__c", "Priority__c", "Description__c", "Assignee__c", "
 parents = [{ field = "Account__c", policy = "sync", object = "Account" }]
 capture = "cdc"
 backup_interval = "10s"
+files = true
 
 [[sync]]
 object = "Work_Item_Comment__c"

@@ -168,5 +168,16 @@ pub fn load_hub(hub: &DemoOrg, rng: &mut impl Rng) -> anyhow::Result<usize> {
         })
         .collect();
     let wd = hub.create("Work_Item_Dependency__c", deps)?;
-    Ok(acc.len() + opp.len() + wi.len() + wc.len() + wl.len() + wd.len())
+    // A few files attached to work items (the Work_Item__c sync has files = true).
+    let files = (0..3)
+        .map(|i| {
+            use base64::Engine as _;
+            let text = format!("Specification {} of {}.\n", i + 1, wi[i]);
+            obj(json!({"Title": format!("spec-{}", i + 1), "PathOnClient": format!("spec-{}.txt", i + 1),
+                "VersionData": base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+                "FirstPublishLocationId": wi[i]}))
+        })
+        .collect();
+    let cv = hub.create("ContentVersion", files)?;
+    Ok(acc.len() + opp.len() + wi.len() + wc.len() + wl.len() + wd.len() + cv.len())
 }

@@ -1,6 +1,7 @@
 //! The edit loop: about once a second, something a person would do on one of the orgs —
 //! status changes on the hub, comments and work logs on the vendors, new work items, deletes
-//! and undeletes, and now and then the same record edited on two orgs at once.
+//! and undeletes, files attached to work items, and now and then the same record edited on two
+//! orgs at once.
 
 use rand::Rng;
 use rand::seq::IndexedRandom;
@@ -103,10 +104,22 @@ impl Editor {
                 }
                 None => "nothing",
             },
-            (_, 82..92) => {
+            (_, 82..90) => {
                 let h = rng.random_range(1..60) as f64;
                 org.apply(vec![update("Work_Item__c", &item, json!({"Estimate_Hours__c": h, "Assignee__c": data::PEOPLE.choose(rng).copied().unwrap_or("")}))]);
                 "estimate"
+            }
+            (_, 90..96) => {
+                // A file attached to the work item (files = true: it follows the record).
+                let n = self.n;
+                let text = format!("Notes {n} on this work item, written on {}.\n", org.name);
+                use base64::Engine as _;
+                let data = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                org.apply(vec![DmlOp::Create {
+                    object: "ContentVersion".into(),
+                    fields: fields(json!({"Title": format!("notes-{n}"), "PathOnClient": format!("notes-{n}.txt"), "VersionData": data, "FirstPublishLocationId": item})),
+                }]);
+                "file attached"
             }
             _ => {
                 self.concurrent(orgs, rng);

@@ -175,6 +175,11 @@ async fn settle(
     while Instant::now() < deadline {
         handle.poll_now().await;
         handle.wait_idle(Duration::from_secs(10)).await;
+        // files follow once their records are there: one round for each hop (spoke → hub →
+        // the other spoke happens within a round; a second one finds nothing left)
+        for _ in 0..2 {
+            let _ = handle.sync_files_now().await;
+        }
         last = show(orgs, emu, handle, started.elapsed().as_secs(), None)?;
         if last.converged() {
             println!("final: converged ✓ — every org holds the same records with the same values");
@@ -208,9 +213,10 @@ fn show(
             .collect();
         let calls = emu.org(&o.name).map_or(0, |r| r.state.limits.usage().used);
         out += &format!(
-            "  {:<9} {} · API calls {calls}\n",
+            "  {:<9} {} · Files {} · API calls {calls}\n",
             o.name,
-            counts.join(" · ")
+            counts.join(" · "),
+            o.count("ContentDocument")
         );
     }
     let p = handle.progress().borrow().clone();
