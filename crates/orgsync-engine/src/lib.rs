@@ -28,6 +28,7 @@ mod options;
 mod orgs;
 mod overlay;
 mod policy;
+pub mod reconcile;
 mod schema;
 mod status;
 
