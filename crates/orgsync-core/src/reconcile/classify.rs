@@ -169,7 +169,18 @@ pub fn classify(input: &Input<'_>) -> Found {
             .push(drift(class, gid, Some(c), Vec::new(), fix));
     }
     if input.scope == Scope::Full {
+        // a record whose mapped copy is gone but another copy carrying its global id is there:
+        // that copy is adopted, nothing is re-created
+        let adopted: HashSet<GlobalId> = found
+            .drifts
+            .iter()
+            .filter(|d| d.fix == Fix::Adopt)
+            .filter_map(|d| d.global_id.clone())
+            .collect();
         for (gid, e) in input.entries {
+            if adopted.contains(gid) {
+                continue;
+            }
             let Some(l) = e.local_id.as_deref() else {
                 continue;
             };

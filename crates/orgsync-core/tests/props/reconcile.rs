@@ -289,6 +289,22 @@ fn unknown_copies_with_and_without_a_global_id() {
 }
 
 #[test]
+fn a_copy_carrying_the_global_id_of_a_vanished_one_is_adopted_not_recreated() {
+    let mut w = World::new();
+    w.known(1, None);
+    let mut other = copy(1, "A", "New", p1(), 25);
+    other.local_id = local(8);
+    w.copies.push(other);
+    let d = w.run(Scope::Full);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(
+        (d[0].class, d[0].fix),
+        (DriftClass::UnknownWithGlobalId, Fix::Adopt)
+    );
+    assert_eq!(d[0].local_id.as_deref(), Some(local(8).as_str()));
+}
+
+#[test]
 fn a_second_live_copy_of_a_mapped_record_is_a_duplicate() {
     let mut w = World::new();
     w.known(1, Some(copy(1, "A", "New", p1(), 20)));

@@ -11,5 +11,6 @@ mod findings_store;
 mod findings_values;
 mod lifecycle;
 mod overlay;
+mod reconcile;
 mod support;
 mod sync;
