@@ -191,6 +191,10 @@ fn build_sync(
         start,
         global_id_field,
         enabled: s.enabled.unwrap_or(true),
+        reconcile: s
+            .reconcile
+            .as_ref()
+            .and_then(|r| super::validate::reconcile_every(ctx, r)),
     })
 }
 
