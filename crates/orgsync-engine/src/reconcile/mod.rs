@@ -16,6 +16,9 @@
 
 mod read;
 mod repair;
+mod schedule;
+
+pub(crate) use schedule::schedule;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -35,8 +38,8 @@ use crate::orgs::{Org, Orgs};
 /// What to reconcile, and how.
 #[derive(Debug, Clone)]
 pub struct ReconcileRequest {
-    /// One object (either side's name), or every enabled sync's object.
-    pub object: Option<String>,
+    /// These objects (either side's name), or every enabled sync's object when empty.
+    pub objects: Vec<String>,
     /// Read every record instead of the changes since the last run.
     pub full: bool,
     /// Report only, or also queue the repairs.
@@ -107,23 +110,36 @@ pub(crate) async fn run<S: Store>(
     let clock = Instant::now();
     let started_at = Utc::now();
     let lookback = TimeDelta::from_std(settings.engine.lookback).unwrap_or_default();
-    let since = ingest
-        .store
-        .last_reconcile_run()
-        .await?
-        .map(|r| r.started_at - lookback);
+    // the quick pass reads from the start of the last run that passed over the same org and
+    // object (a run of other objects says nothing of this one: full pass then)
+    let last: Option<(chrono::DateTime<Utc>, Report)> =
+        ingest.store.last_reconcile_run().await?.and_then(|r| {
+            Some((
+                r.started_at,
+                serde_json::from_value::<Report>(r.report).ok()?,
+            ))
+        });
+    let since = |leg: &crate::leg::Leg| {
+        let (at, r) = last.as_ref()?;
+        r.passes
+            .iter()
+            .any(|p| p.org == leg.org && p.object.eq_ignore_ascii_case(&leg.object))
+            .then(|| *at - lookback)
+    };
     let syncs: Vec<usize> = (0..settings.syncs.len())
         .filter(|i| {
             let s = &settings.syncs[*i];
             s.enabled
-                && req.object.as_ref().is_none_or(|o| {
-                    s.object.eq_ignore_ascii_case(o) || s.target_object.eq_ignore_ascii_case(o)
-                })
+                && (req.objects.is_empty()
+                    || req.objects.iter().any(|o| {
+                        s.object.eq_ignore_ascii_case(o) || s.target_object.eq_ignore_ascii_case(o)
+                    }))
         })
         .collect();
-    if let (Some(o), true) = (&req.object, syncs.is_empty()) {
+    if !req.objects.is_empty() && syncs.is_empty() {
         return Err(EngineError::Config(format!(
-            "no enabled sync has the object {o}"
+            "no enabled sync has the object {}",
+            req.objects.join(", ")
         )));
     }
     let calls = |ingest: &Ingest<S>| -> BTreeMap<OrgName, u64> {
@@ -154,8 +170,8 @@ pub(crate) async fn run<S: Store>(
                 .get(&leg.org)
                 .and_then(|o| o.conn())
                 .ok_or_else(|| EngineError::Config(format!("org {} is not logged in", leg.org)))?;
-            let pass =
-                read::pass(ingest, leg, &conn, since.filter(|_| !req.full), progress).await?;
+            let from = since(leg).filter(|_| !req.full);
+            let pass = read::pass(ingest, leg, &conn, from, progress).await?;
             let found = classify(&pass.input(settings, leg, &conn.org_id));
             let drifts = read::confirm_missing(leg, &conn, found.drifts).await?;
             report.skipped_pending += found.skipped_pending;

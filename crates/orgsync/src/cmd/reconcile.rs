@@ -57,7 +57,7 @@ pub async fn run(args: &ReconcileArgs) -> anyhow::Result<u8> {
     let url = super::state_url(&settings.engine.state, &args.config.config);
     let store = super::open_store(&url).await?;
     let req = ReconcileRequest {
-        object: args.object.clone(),
+        objects: args.object.iter().cloned().collect(),
         full: args.full,
         mode: if args.repair {
             Mode::Repair
