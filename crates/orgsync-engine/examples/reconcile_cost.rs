@@ -267,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
     let mut expected: Vec<(DriftClass, &str)> = Vec::new();
     let step = n / 40;
     let pick = |k: usize| k * step + 7;
-    let spoke = |k: usize| if k % 2 == 0 { "v1" } else { "v2" };
+    let spoke = |k: usize| if k.is_multiple_of(2) { "v1" } else { "v2" };
     // 8 stale values in a spoke (behind: no new SystemModstamp)
     for k in 0..8 {
         bench

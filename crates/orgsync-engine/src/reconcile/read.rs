@@ -208,7 +208,7 @@ async fn read(
     while let Some(rec) = stream.next().await {
         let rec = rec.map_err(api(leg))?;
         rows.extend(to_row(leg, &rec, gid_field));
-        if rows.len() % 2000 == 0 {
+        if rows.len().is_multiple_of(2000) {
             tell(rows.len(), false);
         }
     }

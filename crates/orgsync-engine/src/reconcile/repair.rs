@@ -8,7 +8,7 @@
 //!   adoption; a copy gone marked deleted, so the writer's undelete finds it gone from the bin
 //!   and creates it anew, and the id map then points at the new row), then an item is queued
 //!   for the org: when claimed, the writer decides from the agreed state what the copy lacks.
-//! - [`Fix::Manual`]: nothing.
+//! - [`Fix::Manual`]: nothing is queued.
 //!
 //! Every repair is audited (`reconcile.repair`, with its class, fields and run).
 

@@ -294,7 +294,7 @@ async fn every_drift_class_found_repaired_and_a_quiet_quick_pass_is_cheap() {
     // the missed change is agreed already (ingested like a capture), before any engine runs
     let store = env.store().await;
     let agreed = store
-        .agreed("Work_Item__c", &[w1_gid.clone()])
+        .agreed("Work_Item__c", std::slice::from_ref(&w1_gid))
         .await
         .unwrap();
     assert_eq!(
