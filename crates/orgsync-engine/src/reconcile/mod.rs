@@ -119,12 +119,20 @@ pub(crate) async fn run<S: Store>(
                 serde_json::from_value::<Report>(r.report).ok()?,
             ))
         });
+    // … and whose drift there was repaired: drift a dry run only reported lies before its
+    // start, and a window from there would not see it again
     let since = |leg: &crate::leg::Leg| {
         let (at, r) = last.as_ref()?;
-        r.passes
+        let object = &leg.settings(settings).object;
+        let passed = r
+            .passes
             .iter()
-            .any(|p| p.org == leg.org && p.object.eq_ignore_ascii_case(&leg.object))
-            .then(|| *at - lookback)
+            .any(|p| p.org == leg.org && p.object.eq_ignore_ascii_case(&leg.object));
+        let left = r.mode == Mode::DryRun
+            && r.drifts
+                .iter()
+                .any(|d| d.org == leg.org && d.object.eq_ignore_ascii_case(object));
+        (passed && !left).then(|| *at - lookback)
     };
     let syncs: Vec<usize> = (0..settings.syncs.len())
         .filter(|i| {

@@ -287,6 +287,19 @@ async fn every_drift_class_found_repaired_and_a_quiet_quick_pass_is_cheap() {
         "a dry run queues nothing"
     );
 
+    // a quick pass after a dry run that left drift reads those orgs and objects whole again
+    // (the drift lies before the dry run's start); the others stay quick
+    let again = run(&env, &settings, false, Mode::DryRun).await;
+    for p in &again.passes {
+        let want = if p.object == "Work_Item__c" {
+            PassKind::Full
+        } else {
+            PassKind::Quick
+        };
+        assert_eq!(p.kind, want, "{p:?}");
+    }
+    assert_eq!(again.drifts.len(), 8);
+
     // ---- repair: queued through the ledger, then applied by the engine ----------------------
     let fixed = run(&env, &settings, true, Mode::Repair).await;
     assert_eq!(fixed.drifts.len(), 8);
