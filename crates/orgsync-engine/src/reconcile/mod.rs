@@ -14,6 +14,7 @@
 //! the window, one `SELECT COUNT()`); a count that disagrees with the ledger escalates that
 //! org and object to a full pass (⌈records / 2,000⌉ query calls).
 
+mod known;
 mod read;
 mod repair;
 mod schedule;

@@ -12,5 +12,6 @@ mod findings_values;
 mod lifecycle;
 mod overlay;
 mod reconcile;
+mod reconcile_running;
 mod support;
 mod sync;
