@@ -222,7 +222,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every record row of `object` in `org`, by global id: the full reconcile pass compares
     /// what the org holds with all the ledger believes it holds (paged inside, one call).
-    fn records_of(
+    fn records_in(
         &self,
         org: &OrgName,
         object: &str,

@@ -126,7 +126,7 @@ pub(super) async fn pass<S: Store>(
     report.kind = PassKind::Full;
     let entries: HashMap<GlobalId, RecordRow> = ingest
         .store
-        .records_of(&leg.org, &leg.object)
+        .records_in(&leg.org, &leg.object)
         .await?
         .into_iter()
         .map(|r| (r.global_id.clone(), r))

@@ -118,12 +118,6 @@ pub(super) async fn queue<S: Store>(
 fn shadow(c: &Copy, now: DateTime<Utc>) -> BTreeMap<String, ShadowValue> {
     c.fields
         .iter()
-        .map(|(k, v)| {
-            let s = ShadowValue {
-                value: v.clone(),
-                at: now,
-            };
-            (k.to_ascii_lowercase(), s)
-        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), ShadowValue::new(v.clone(), now)))
         .collect()
 }

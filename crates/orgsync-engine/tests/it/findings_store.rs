@@ -149,9 +149,9 @@ impl Store for Faulty {
         self.check()?;
         self.inner.agreed(obj, g).await
     }
-    async fn records_of(&self, o: &OrgName, obj: &str) -> Result<Vec<RecordRow>> {
+    async fn records_in(&self, o: &OrgName, obj: &str) -> Result<Vec<RecordRow>> {
         self.check()?;
-        self.inner.records_of(o, obj).await
+        self.inner.records_in(o, obj).await
     }
     async fn count_live(&self, o: &OrgName, obj: &str) -> Result<u64> {
         self.check()?;

@@ -13,7 +13,7 @@ use crate::types::{ReconcileRun, RecordRow};
 const PAGE: i64 = 5000;
 
 impl SqlStore {
-    pub(super) async fn records_of_impl(
+    pub(super) async fn records_in_impl(
         &self,
         org: &OrgName,
         object: &str,

@@ -309,8 +309,8 @@ impl Store for SqlStore {
         self.agreed_impl(object, global_ids).await
     }
 
-    async fn records_of(&self, org: &OrgName, object: &str) -> Result<Vec<RecordRow>> {
-        self.records_of_impl(org, object).await
+    async fn records_in(&self, org: &OrgName, object: &str) -> Result<Vec<RecordRow>> {
+        self.records_in_impl(org, object).await
     }
 
     async fn count_live(&self, org: &OrgName, object: &str) -> Result<u64> {

@@ -68,7 +68,7 @@ conformance!(
     monitor::overlay_round_trip_and_remove,
     monitor::problems_counted_and_paged,
     monitor::chart_data,
-    reconcile::records_of_and_live_count,
+    reconcile::records_in_and_live_count,
     reconcile::reconcile_runs_keep_the_last,
 );
 

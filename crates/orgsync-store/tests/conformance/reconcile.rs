@@ -8,7 +8,7 @@ use crate::support::*;
 
 /// Every row of one (org, object) comes back, across the internal pages, and nothing of
 /// another org or object; the live count leaves out deleted rows and rows without a local id.
-pub async fn records_of_and_live_count<S: Store>(s: &S) {
+pub async fn records_in_and_live_count<S: Store>(s: &S) {
     let mut writes = Vec::new();
     for n in 1..=5003u32 {
         let mut w = RecordWrite::new(org("b"), "Account", gid(n));
@@ -25,7 +25,7 @@ pub async fn records_of_and_live_count<S: Store>(s: &S) {
     contact.local_id = Some("003B00000000001AAA".into());
     writes.push(contact);
     s.write_records(writes, at(1)).await.unwrap();
-    let rows = s.records_of(&org("b"), "Account").await.unwrap();
+    let rows = s.records_in(&org("b"), "Account").await.unwrap();
     assert_eq!(
         rows.len(),
         5004,
