@@ -18,6 +18,7 @@ pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod push;
+pub mod reconcile;
 pub mod retry;
 pub mod routing;
 pub mod status;

@@ -31,7 +31,9 @@ use crate::login;
 use crate::options::{EngineOptions, Progress};
 use crate::orgs::{Org, Orgs, login_backoff};
 use crate::overlay::{Captures, Switches};
+use crate::reconcile::ReconcileRequest;
 use crate::status::StatusWriter;
+use orgsync_core::reconcile::Report;
 
 /// How long processed transaction ids and Synced items are kept (the audit stays): well past
 /// Pub/Sub's 72 h event retention, so a replayed event is always recognised.
@@ -205,6 +207,11 @@ impl<S: Store> Engine<S> {
         }
         tasks.push(tokio::spawn(progress_loop(core.clone())));
         tasks.push(tokio::spawn(prune_loop(core.clone())));
+        tasks.push(tokio::spawn(crate::reconcile::schedule(
+            ingest.clone(),
+            legs.clone(),
+            core.stop.subscribe(),
+        )));
         Ok(EngineHandle {
             sh: core,
             tasks: std::sync::Mutex::new(tasks),
@@ -286,6 +293,7 @@ trait Control: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<usize, EngineError>>;
     /// One files round now (None when no sync carries its files).
     fn files_round(&self) -> BoxFuture<'_, Option<crate::files::FileReport>>;
+    fn reconcile(&self, req: ReconcileRequest) -> BoxFuture<'_, Result<Report, EngineError>>;
 }
 
 impl<S: Store> Control for Core<S> {
@@ -358,6 +366,13 @@ impl<S: Store> Control for Core<S> {
     ) -> BoxFuture<'a, Result<usize, EngineError>> {
         Box::pin(inbound::reread(self, org, object, ids))
     }
+    fn reconcile(&self, req: ReconcileRequest) -> BoxFuture<'_, Result<Report, EngineError>> {
+        Box::pin(async move {
+            let r = crate::reconcile::run(&self.ingest, &self.legs, &req, &|_| {}).await?;
+            crate::reconcile::save_report(self.store.as_ref(), &r).await?;
+            Ok(r)
+        })
+    }
 }
 
 impl EngineHandle {
@@ -405,6 +420,13 @@ impl EngineHandle {
         ids: &[String],
     ) -> Result<usize, EngineError> {
         self.sh.reread(org, object, ids).await
+    }
+
+    /// Reconcile now with this engine's logins and ledger (the Sync Monitor's button, tests):
+    /// repairs queued in [`Mode::Repair`](orgsync_core::reconcile::Mode) are written by the
+    /// running writers. The report is kept in the ledger.
+    pub async fn reconcile(&self, req: ReconcileRequest) -> Result<Report, EngineError> {
+        self.sh.reconcile(req).await
     }
 
     /// Wake every poller now (tests, demo).

@@ -29,6 +29,7 @@ mod options;
 mod orgs;
 mod overlay;
 mod policy;
+pub mod reconcile;
 mod schema;
 mod status;
 

@@ -16,8 +16,8 @@ use crate::error::Result;
 use crate::types::{
     AgreedRow, AuditFilter, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite,
     CompleteReport, Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit,
-    NewConflict, OrgObject, OrgRow, Page, ProblemCount, ProblemQuery, RecordRow, RecordWrite,
-    RemoveReport, SourceKind, SyncOverride, SyncRow,
+    NewConflict, OrgObject, OrgRow, Page, ProblemCount, ProblemQuery, ReconcileRun, RecordRow,
+    RecordWrite, RemoveReport, SourceKind, SyncOverride, SyncRow,
 };
 
 /// What [`Store::prune`] removed.
@@ -217,6 +217,26 @@ pub trait Store: Send + Sync + 'static {
         object: &str,
         global_ids: &[GlobalId],
     ) -> impl Future<Output = Result<Vec<AgreedRow>>> + Send;
+
+    // ---- reconciliation ------------------------------------------------------------------
+
+    /// Every record row of `object` in `org`, by global id: the full reconcile pass compares
+    /// what the org holds with all the ledger believes it holds (paged inside, one call).
+    fn records_in(
+        &self,
+        org: &OrgName,
+        object: &str,
+    ) -> impl Future<Output = Result<Vec<RecordRow>>> + Send;
+
+    /// How many records of `object` the ledger believes live in `org` (with a local id, not
+    /// deleted): the quick reconcile pass compares it with the org's `SELECT COUNT()`.
+    fn count_live(&self, org: &OrgName, object: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Keep a reconcile run's report (`orgsync status` shows the last one).
+    fn put_reconcile_run(&self, run: &ReconcileRun) -> impl Future<Output = Result<()>> + Send;
+
+    /// The last reconcile run kept, if any.
+    fn last_reconcile_run(&self) -> impl Future<Output = Result<Option<ReconcileRun>>> + Send;
 
     // ---- checkpoints, syncs, orgs ---------------------------------------------------------
 

@@ -53,6 +53,8 @@ enum Command {
     Retry(cmd::retry::RetryArgs),
     /// Pause, resume, change, remove or restore a sync (the ledger's overlay over the file).
     Sync(cmd::sync::SyncArgs),
+    /// Find records that drifted between the orgs and the ledger; report, or repair them.
+    Reconcile(cmd::reconcile::ReconcileArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
             Command::Config {
                 command: ConfigCommand::Export(a),
             } => cmd::sync::export(&a).await,
+            Command::Reconcile(a) => cmd::reconcile::run(&a).await,
             Command::Config {
                 command: ConfigCommand::Validate(a),
             } => cmd::validate(&a),

@@ -372,6 +372,12 @@ impl Org {
     ) -> Result<(), SfError> {
         self.edit_direct(object, id, fields)
     }
+    /// Removes a record for good, live or in the recycle bin, with no change log entry and no
+    /// cascade (a test hook standing for data lost behind the API's back: a sandbox refresh, a
+    /// hard delete outside the sync). Queries then never see it again, not even `queryAll`.
+    pub fn purge_direct(&self, object: &str, id: &str) -> Result<(), SfError> {
+        self.purge_direct_impl(object, id)
+    }
     /// Number of live records per object (for the control surface and benchmarks).
     pub fn record_counts(&self) -> Vec<(String, usize)> {
         self.counts()

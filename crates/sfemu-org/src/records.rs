@@ -267,6 +267,17 @@ impl Org {
         Ok(())
     }
 
+    pub(crate) fn purge_direct_impl(&self, object: &str, id: &str) -> Result<(), SfError> {
+        let table = self.schema.table(object).ok_or_else(not_found)?;
+        let mut data = self.data.write();
+        let t = &mut data.tables[table];
+        let row = ids::to18(id)
+            .and_then(|i| t.find(&i))
+            .ok_or_else(not_found)?;
+        t.swap_remove(row);
+        Ok(())
+    }
+
     pub(crate) fn counts(&self) -> Vec<(String, usize)> {
         let data = self.data.read();
         self.schema

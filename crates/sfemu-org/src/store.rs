@@ -270,6 +270,43 @@ impl Table {
         self.index(row);
     }
 
+    /// Removes a row for good, moving the last row into its place (a purge: the record leaves
+    /// no trace, not even in the recycle bin). Row numbers held elsewhere (open query cursors)
+    /// may then point at another row: a test hook, not a transaction.
+    pub fn swap_remove(&mut self, row: usize) {
+        let n = self.len();
+        if row >= n {
+            return;
+        }
+        let last = n - 1;
+        self.unindex(row);
+        let (r, l) = (row as u32, last as u32);
+        self.deleted_at.remove(&r);
+        self.cascade_of.remove(&r);
+        self.cleared.remove(&r);
+        if row != last {
+            self.unindex(last);
+            let s = self.stride;
+            let moved: Vec<Value> = self.values[last * s..n * s].to_vec();
+            for (dst, v) in self.values[row * s..(row + 1) * s].iter_mut().zip(moved) {
+                *dst = v;
+            }
+            if let Some(v) = self.deleted_at.remove(&l) {
+                self.deleted_at.insert(r, v);
+            }
+            if let Some(v) = self.cascade_of.remove(&l) {
+                self.cascade_of.insert(r, v);
+            }
+            if let Some(v) = self.cleared.remove(&l) {
+                self.cleared.insert(r, v);
+            }
+        }
+        self.values.truncate(last * self.stride);
+        if row != last {
+            self.index(row);
+        }
+    }
+
     /// Removes the last row (transaction rollback of an insert).
     pub fn pop(&mut self) {
         let n = self.len();

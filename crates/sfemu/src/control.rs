@@ -28,7 +28,10 @@ pub fn router() -> axum::Router<Arc<OrgServer>> {
             put(set_faults).get(get_faults).delete(clear_faults),
         )
         .route("/__sfemu/tokens/expire", post(expire_tokens))
-        .route("/__sfemu/records/{object}/{id}", patch(direct_edit))
+        .route(
+            "/__sfemu/records/{object}/{id}",
+            patch(direct_edit).delete(purge),
+        )
         .route("/__sfemu/changes", get(changes))
         .merge(crate::pubsub::control::router())
         .merge(crate::outbound::control::router())
@@ -124,6 +127,17 @@ async fn direct_edit(
 ) -> Result<StatusCode, ApiError> {
     let fields: Map<String, Value> = json_body(&body)?;
     s.org.direct_edit(&object, &id, &fields)?;
+    s.note_direct_edit();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /__sfemu/records/{object}/{id}`: the record vanishes for good — no recycle bin, no
+/// change log, no cascade (data lost behind the API's back, for reconciliation tests).
+async fn purge(
+    State(s): State<Arc<OrgServer>>,
+    Path((object, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.org.purge_direct(&object, &id)?;
     s.note_direct_edit();
     Ok(StatusCode::NO_CONTENT)
 }

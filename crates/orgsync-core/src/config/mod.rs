@@ -250,6 +250,8 @@ pub struct SyncSettings {
     pub enabled: bool,
     /// Whether the records' files (ContentVersion via ContentDocumentLink) follow them.
     pub files: bool,
+    /// Its own reconcile schedule: None follows `[engine] reconcile`; `Some(None)` is off.
+    pub reconcile: Option<Option<Duration>>,
 }
 
 /// A synced field.
@@ -368,12 +370,20 @@ pub struct EngineSettings {
     pub batch_size: usize,
     /// Poll look-back overlap.
     pub lookback: Duration,
+    /// How often `orgsync run` reconciles (None: never); a sync may override it.
+    pub reconcile: Option<Duration>,
 }
 
 /// The environment variable naming the profile when `--profile` is not given.
 pub const PROFILE_ENV: &str = "ORGSYNC_ENV";
 
 impl Settings {
+    /// How often `orgsync run` reconciles `sync`'s object (None: never): its own
+    /// `reconcile`, else `[engine] reconcile`.
+    pub fn reconcile_every(&self, sync: &SyncSettings) -> Option<Duration> {
+        sync.reconcile.unwrap_or(self.engine.reconcile)
+    }
+
     /// The sync of an object, by its source- or target-side name (case-insensitive).
     pub fn sync(&self, object: &str) -> Option<&SyncSettings> {
         self.syncs.iter().find(|s| {

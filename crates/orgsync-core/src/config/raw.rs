@@ -186,6 +186,9 @@ pub struct RawSync {
     /// `https://<this service>/outbound/<org name>`, sending at least `Id`; orgsync re-reads
     /// the record, so the message's other fields do not matter.
     pub backup_interval: Option<Spanned<String>>,
+    /// How often `orgsync run` reconciles this object (a quick pass, repairs queued):
+    /// `"24h"`, `"6h"`, … (1m to 30d) or `"off"`. Default: `[engine] reconcile`.
+    pub reconcile: Option<Spanned<String>>,
     /// Conflict policy for a field changed on two orgs: `"last_writer_wins"` (default; ties
     /// broken by org priority), `"source_wins:<org>"`, or `"manual"` (keep the current value,
     /// record the conflict for review).
@@ -284,6 +287,9 @@ pub struct RawEngine {
     /// Poll look-back overlap, re-reading this much before the watermark so late commits are
     /// not skipped (default `"5s"`, at most `"10m"`).
     pub lookback: Option<Spanned<String>>,
+    /// How often `orgsync run` reconciles every synced object (a quick pass, repairs queued):
+    /// `"24h"` (default), 1m to 30d, or `"off"`. A sync's own `reconcile` overrides it.
+    pub reconcile: Option<Spanned<String>>,
 }
 
 /// `[api]`: limits of the endpoints that receive pushes. They are served on `engine.listen`

@@ -374,6 +374,7 @@ fn build_engine(ctx: &mut Ctx<'_>, raw: Option<RawEngine>) -> EngineSettings {
         listen: None,
         batch_size: None,
         lookback: None,
+        reconcile: None,
     });
     let state = match raw.state.as_ref().map(|s| s.get_ref().as_str()) {
         None => StateLocation::Sqlite("orgsync.db".into()),
@@ -434,11 +435,39 @@ fn build_engine(ctx: &mut Ctx<'_>, raw: Option<RawEngine>) -> EngineSettings {
         )
         .unwrap_or(Duration::from_secs(5)),
     };
+    let reconcile = match &raw.reconcile {
+        None => Some(DEFAULT_RECONCILE),
+        Some(r) => reconcile_every(ctx, r).unwrap_or(Some(DEFAULT_RECONCILE)),
+    };
     EngineSettings {
         state,
         client_tag,
         listen,
         batch_size,
         lookback,
+        reconcile,
     }
+}
+
+/// How often `orgsync run` reconciles when the config does not say: daily.
+pub const DEFAULT_RECONCILE: Duration = Duration::from_secs(86_400);
+
+/// A `reconcile` value: `"off"` (Some(None)), a duration from 1m to 30d (Some(Some(d))), or a
+/// problem (None).
+pub(super) fn reconcile_every(
+    ctx: &mut Ctx<'_>,
+    raw: &Spanned<String>,
+) -> Option<Option<Duration>> {
+    if raw.get_ref().eq_ignore_ascii_case("off") {
+        return Some(None);
+    }
+    duration_in(
+        ctx,
+        raw,
+        "reconcile",
+        Duration::from_secs(60),
+        Duration::from_secs(30 * 86_400),
+        "1m to 30d, or \"off\"",
+    )
+    .map(Some)
 }

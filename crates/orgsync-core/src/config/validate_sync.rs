@@ -207,6 +207,10 @@ fn build_sync(
         global_id_field,
         enabled: s.enabled.unwrap_or(true),
         files,
+        reconcile: s
+            .reconcile
+            .as_ref()
+            .and_then(|r| super::validate::reconcile_every(ctx, r)),
     })
 }
 

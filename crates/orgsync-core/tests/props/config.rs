@@ -124,7 +124,7 @@ fn unknown_key_names_file_line_and_fix() {
     );
     assert_eq!(
         err(&text),
-        "orgsync.toml:16:1: unknown field `intervall`, expected one of `object`, `target_object`, `fields`, `constants`, `where`, `capture`, `interval`, `backup_interval`, `conflict`, `parents`, `start`, `global_id_field`, `enabled`, `files`\n  fix: remove or rename this key; the keys allowed here are listed above"
+        "orgsync.toml:16:1: unknown field `intervall`, expected one of `object`, `target_object`, `fields`, `constants`, `where`, `capture`, `interval`, `backup_interval`, `reconcile`, `conflict`, `parents`, `start`, `global_id_field`, `enabled`, `files`\n  fix: remove or rename this key; the keys allowed here are listed above"
     );
 }
 
@@ -337,4 +337,26 @@ fn files_flag_and_its_misuse_on_file_objects() {
         "{}",
         err(&typed)
     );
+}
+
+#[test]
+fn reconcile_schedule_defaults_to_daily_and_a_sync_may_override_or_turn_it_off() {
+    let s = load(MIN).unwrap();
+    assert_eq!(s.engine.reconcile, Some(Duration::from_secs(86_400)));
+    assert_eq!(
+        s.reconcile_every(&s.syncs[0]),
+        Some(Duration::from_secs(86_400))
+    );
+    let text = format!(
+        "{MIN}reconcile = \"off\"\n\n[[sync]]\nobject = \"Contact\"\nfields = [\"LastName\"]\nreconcile = \"6h\"\n\n[engine]\nreconcile = \"12h\"\n"
+    );
+    let s = load(&text).unwrap();
+    assert_eq!(s.engine.reconcile, Some(Duration::from_secs(12 * 3600)));
+    assert_eq!(s.reconcile_every(&s.syncs[0]), None, "off for Account");
+    assert_eq!(
+        s.reconcile_every(&s.syncs[1]),
+        Some(Duration::from_secs(6 * 3600))
+    );
+    let e = err(&format!("{MIN}reconcile = \"5s\"\n"));
+    assert!(e.contains("reconcile") && e.contains("1m to 30d"), "{e}");
 }

@@ -14,5 +14,6 @@ mod pipeline;
 mod plan;
 mod push;
 mod push_hash;
+mod reconcile;
 mod retry;
 mod sim;

@@ -279,7 +279,7 @@ pub(crate) async fn reread_by<S: Store>(
 
 /// Id, SystemModstamp, LastModifiedDate, IsDeleted, the global-id field, then the synced
 /// fields.
-fn select_list(settings: &Settings, leg: &Leg) -> Vec<String> {
+pub(crate) fn select_list(settings: &Settings, leg: &Leg) -> Vec<String> {
     let mut select: Vec<String> = vec![
         "Id".into(),
         "SystemModstamp".into(),
@@ -295,7 +295,7 @@ fn select_list(settings: &Settings, leg: &Leg) -> Vec<String> {
     select
 }
 
-fn to_row(leg: &Leg, rec: &Record, gid_field: &str) -> Option<Captured> {
+pub(crate) fn to_row(leg: &Leg, rec: &Record, gid_field: &str) -> Option<Captured> {
     let id = rec.get("Id")?.as_str()?.to_string();
     let modstamp = sfclient::values::get_datetime(rec, "SystemModstamp").ok()??;
     let modstamp = orgsync_core::model::truncate_ms(modstamp);

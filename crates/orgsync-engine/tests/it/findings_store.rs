@@ -149,6 +149,20 @@ impl Store for Faulty {
         self.check()?;
         self.inner.agreed(obj, g).await
     }
+    async fn records_in(&self, o: &OrgName, obj: &str) -> Result<Vec<RecordRow>> {
+        self.check()?;
+        self.inner.records_in(o, obj).await
+    }
+    async fn count_live(&self, o: &OrgName, obj: &str) -> Result<u64> {
+        self.check()?;
+        self.inner.count_live(o, obj).await
+    }
+    async fn put_reconcile_run(&self, run: &orgsync_store::ReconcileRun) -> Result<()> {
+        self.inner.put_reconcile_run(run).await
+    }
+    async fn last_reconcile_run(&self) -> Result<Option<orgsync_store::ReconcileRun>> {
+        self.inner.last_reconcile_run().await
+    }
     async fn checkpoint(
         &self,
         o: &OrgName,

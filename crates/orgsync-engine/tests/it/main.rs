@@ -12,5 +12,7 @@ mod findings_store;
 mod findings_values;
 mod lifecycle;
 mod overlay;
+mod reconcile;
+mod reconcile_running;
 mod support;
 mod sync;

@@ -13,6 +13,7 @@ mod enqueue;
 mod items;
 mod meta;
 mod monitor;
+mod reconcile;
 mod records;
 mod store_impl;
 
@@ -69,6 +70,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_dismissed_at.sql"),
     ),
     (
+        6,
+        "reconcile_runs",
+        include_str!("../../migrations/sqlite/0006_reconcile_runs.sql"),
+    ),
+    (
         7,
         "monitor",
         include_str!("../../migrations/sqlite/0007_monitor.sql"),
@@ -99,6 +105,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "dismissed_at",
         include_str!("../../migrations/postgres/0005_dismissed_at.sql"),
+    ),
+    (
+        6,
+        "reconcile_runs",
+        include_str!("../../migrations/postgres/0006_reconcile_runs.sql"),
     ),
     (
         7,

@@ -309,6 +309,22 @@ impl Store for SqlStore {
         self.agreed_impl(object, global_ids).await
     }
 
+    async fn records_in(&self, org: &OrgName, object: &str) -> Result<Vec<RecordRow>> {
+        self.records_in_impl(org, object).await
+    }
+
+    async fn count_live(&self, org: &OrgName, object: &str) -> Result<u64> {
+        self.count_live_impl(org, object).await
+    }
+
+    async fn put_reconcile_run(&self, run: &crate::types::ReconcileRun) -> Result<()> {
+        self.put_reconcile_run_impl(run).await
+    }
+
+    async fn last_reconcile_run(&self) -> Result<Option<crate::types::ReconcileRun>> {
+        self.last_reconcile_run_impl().await
+    }
+
     async fn checkpoint(
         &self,
         org: &OrgName,

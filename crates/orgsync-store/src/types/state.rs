@@ -163,3 +163,19 @@ pub struct CheckpointWrite {
     /// CDC replay id.
     pub replay_id: Option<Vec<u8>>,
 }
+
+/// One reconcile run as the ledger keeps it: `orgsync status` shows the last one, and the next
+/// quick pass reads what changed since the last run began.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcileRun {
+    /// When it began (the next quick pass reads changes from here, minus the look-back).
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// A full pass (every record read) rather than a quick one.
+    pub full: bool,
+    /// `dry-run`, `report` or `repair`.
+    pub mode: String,
+    /// The whole report, as the reconciler wrote it (`orgsync_core::reconcile::Report`).
+    pub report: serde_json::Value,
+}

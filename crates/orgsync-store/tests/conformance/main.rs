@@ -11,6 +11,7 @@ mod follow_ups;
 mod monitor;
 mod outcomes;
 mod props;
+mod reconcile;
 mod records;
 mod support;
 
@@ -67,6 +68,8 @@ conformance!(
     monitor::overlay_round_trip_and_remove,
     monitor::problems_counted_and_paged,
     monitor::chart_data,
+    reconcile::records_in_and_live_count,
+    reconcile::reconcile_runs_keep_the_last,
 );
 
 /// Two stores on one SQLite file (two processes) share the work without overlap.

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod demo;
+pub mod reconcile;
 pub mod retry;
 pub mod run;
 pub mod status;

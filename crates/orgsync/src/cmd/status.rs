@@ -122,9 +122,28 @@ pub async fn gather(store: &SqlStore, recent: u32) -> anyhow::Result<Value> {
             })
         })
         .collect();
+    let last_reconcile = store.last_reconcile_run().await?.map(|run| {
+        let r = &run.report;
+        let mut classes: BTreeMap<String, u64> = BTreeMap::new();
+        for d in r["drifts"].as_array().into_iter().flatten() {
+            if let Some(c) = d["class"].as_str() {
+                *classes.entry(c.to_string()).or_default() += 1;
+            }
+        }
+        let calls: u64 = r["api_calls"]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+        json!({
+            "started_at": run.started_at, "finished_at": run.finished_at,
+            "full": run.full, "mode": run.mode, "drifted": classes.values().sum::<u64>(),
+            "classes": classes, "api_calls": calls,
+            "queued": r["queued"], "applied": r["applied"],
+        })
+    });
     Ok(json!({
         "orgs": orgs, "syncs": syncs, "overlay": overlay, "items": counts,
         "recent_conflicts": conflicts, "failed_items": failures,
+        "last_reconcile": last_reconcile,
     }))
 }
 
@@ -305,6 +324,7 @@ pub fn render(r: &Value) -> String {
         ]);
     }
     out += &t.render("  ");
+    out += &reconcile_line(&r["last_reconcile"]);
     let failed = list(r, "failed_items");
     out += &format!(
         "\nFailed items ({}; `orgsync retry` queues them again)\n",
@@ -327,4 +347,39 @@ pub fn render(r: &Value) -> String {
     }
     out += &t.render("  ");
     out
+}
+
+/// The last reconcile run in one paragraph (`orgsync reconcile` prints the whole report).
+fn reconcile_line(r: &Value) -> String {
+    if r.is_null() {
+        return "\nLast reconcile: never (`orgsync reconcile`)\n".into();
+    }
+    let classes = r["classes"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {}", s(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    format!(
+        "\nLast reconcile: {} ({} pass, {}): {} drifted{}; {} API calls; {} repairs queued, {} applied\n",
+        time(&r["finished_at"]),
+        if r["full"] == Value::Bool(true) {
+            "full"
+        } else {
+            "quick"
+        },
+        s(&r["mode"]),
+        s(&r["drifted"]),
+        if classes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({classes})")
+        },
+        s(&r["api_calls"]),
+        s(&r["queued"]),
+        s(&r["applied"]),
+    )
 }

@@ -9,5 +9,6 @@ mod crash;
 mod demo;
 mod monitor;
 mod overlay;
+mod reconcile;
 mod stalled;
 mod support;
