@@ -402,7 +402,7 @@ pub fn drop_dormant_lookups(
         let dormant = to_deleted(state.agreed_value(&key))
             || held.is_some_and(|s| {
                 to_deleted(&s.value)
-                    || (s.at >= read_at && s.before.as_ref().is_some_and(to_deleted))
+                    || (s.at > read_at && s.before.as_ref().is_some_and(to_deleted))
             });
         if empty && dormant {
             fields.retain(|k, _| !k.eq_ignore_ascii_case(name));

@@ -61,10 +61,11 @@ impl ShadowValue {
         self
     }
 
-    /// A read older than this shadow (`read_at` ≤ `at`) showing `value` shows what the org
-    /// held before it: no news.
+    /// A read older than this shadow (`read_at` < `at`) showing `value` shows what the org
+    /// held before it: no news. Not a read dated as the shadow itself: its values may be the
+    /// platform's since (a lookup restored with its parent moves no edit date).
     pub fn shows_before(&self, value: &FieldValue, read_at: DateTime<Utc>) -> bool {
-        self.at >= read_at && self.before.as_ref().is_some_and(|b| same_value(b, value))
+        self.at > read_at && self.before.as_ref().is_some_and(|b| same_value(b, value))
     }
 }
 

@@ -447,4 +447,22 @@ fn a_read_older_than_our_write_showing_the_replaced_value_is_no_edit() {
         FieldValue::Text("Osaka".into())
     );
     assert!(r.rewrite_origin.contains_key("city"), "{r:?}");
+    // a read dated as the shadow itself is not older than it: the platform may have put the
+    // old value back since (a lookup restored with its parent moves no edit date)
+    let r = merge(
+        &state,
+        Incoming {
+            org: &hub,
+            fields: &one("city", "Berlin"),
+            ts: t(600),
+            snapshot: true,
+        },
+        &ConflictPolicy::LastWriterWins,
+        &|o: &OrgName| u32::from(o.as_str() != "org0"),
+    );
+    assert_eq!(
+        r.state.agreed["city"].value,
+        FieldValue::Text("Berlin".into()),
+        "news, not swallowed: {r:?}"
+    );
 }
