@@ -99,6 +99,26 @@ pub(crate) struct Response {
 }
 
 impl Client {
+    /// Sends `rb` and learns the org's API usage from the answer's `Sforce-Limit-Info`
+    /// (every REST answer carries it, errors included).
+    pub(crate) async fn send_observed(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SfError> {
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| SfError::from_reqwest(self.org(), &e))?;
+        if let Some(info) = resp
+            .headers()
+            .get("Sforce-Limit-Info")
+            .and_then(|v| v.to_str().ok())
+        {
+            self.inner.budget.observe(info);
+        }
+        Ok(resp)
+    }
+
     /// Sends a request; retries it on retryable errors when `idempotent`.
     pub(crate) async fn call(&self, req: &Request, idempotent: bool) -> Result<Response, SfError> {
         self.with_retries(idempotent, || self.send(req)).await
@@ -213,17 +233,7 @@ impl Client {
                 .body(body.clone());
         }
         let org = self.org();
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| SfError::from_reqwest(org, &e))?;
-        if let Some(info) = resp
-            .headers()
-            .get("Sforce-Limit-Info")
-            .and_then(|v| v.to_str().ok())
-        {
-            self.inner.budget.observe(info);
-        }
+        let resp = self.send_observed(rb).await?;
         let status = resp.status().as_u16();
         let body = resp
             .bytes()

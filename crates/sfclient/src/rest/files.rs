@@ -164,20 +164,11 @@ impl Client {
     ) -> Result<reqwest::Response, SfError> {
         let cfg = &self.inner.config;
         let org = self.org();
-        let resp = rb
+        let rb = rb
             .bearer_auth(token.access_token.expose())
             .header("Sforce-Call-Options", format!("client={}", cfg.client_tag))
-            .timeout(cfg.timeouts.file)
-            .send()
-            .await
-            .map_err(|e| SfError::from_reqwest(org, &e))?;
-        if let Some(info) = resp
-            .headers()
-            .get("Sforce-Limit-Info")
-            .and_then(|v| v.to_str().ok())
-        {
-            self.inner.budget.observe(info);
-        }
+            .timeout(cfg.timeouts.file);
+        let resp = self.send_observed(rb).await?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(resp);
