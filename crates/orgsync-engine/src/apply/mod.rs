@@ -37,7 +37,7 @@ use crate::policy::OrgAction;
 use crate::status::StatusWriter;
 use batch::{Round, RoundResult};
 
-/// The sync locks a round holds from its first write to its completion.
+/// The sync locks a round holds from its load to its completion.
 type SyncGuards<'a> = Vec<tokio::sync::MutexGuard<'a, ()>>;
 
 /// Items claimed per round (several collections calls' worth).

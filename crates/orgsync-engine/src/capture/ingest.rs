@@ -204,11 +204,7 @@ impl<S: Store> Ingest<S> {
         {
             let ids: Vec<String> = unseen.into_iter().map(|r| r.id).collect();
             drop(serial);
-            n += if held {
-                Box::pin(super::poll::reread_by(self, leg, &conn, "Id", &ids, true)).await?
-            } else {
-                Box::pin(super::poll::reread(self, leg, &conn, &ids)).await?
-            };
+            n += Box::pin(super::poll::reread_by(self, leg, &conn, "Id", &ids, held)).await?;
         }
         Ok(Ingested { rows: n })
     }
