@@ -96,6 +96,7 @@ impl Exec<'_> {
             let kids = self.data.tables[c.child_table]
                 .find_children(c.slot, id)
                 .unwrap_or_default();
+            let c_slot = c.slot;
             for k in kids {
                 let t = &self.data.tables[c.child_table];
                 let binned = t.is_deleted(k);
@@ -105,7 +106,17 @@ impl Exec<'_> {
                 if !binned {
                     new[child.sys.system_modstamp] = Value::DateTime(self.now);
                 }
-                let mut cleared = t.cleared.get(&(k as u32)).cloned().unwrap_or_default();
+                // the field held this parent: any older clear of it was replaced since
+                let mut cleared: Vec<ClearedLookup> = t
+                    .cleared
+                    .get(&(k as u32))
+                    .map(|l| {
+                        l.iter()
+                            .filter(|c| usize::from(c.slot) != c_slot)
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 cleared.push(ClearedLookup {
                     slot: c.slot as u16,
                     root,

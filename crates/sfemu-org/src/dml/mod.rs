@@ -111,6 +111,25 @@ impl Exec<'_> {
         self.undo.push(Undo::Cleared { table, row, old });
     }
 
+    /// Drops what earlier parent deletes cleared in `slots` of a row: those lookups were set
+    /// again since (replaced), so an undelete of the old parent leaves them as they are — even
+    /// when a later delete of the new parent emptied the field again. Salesforce restores only
+    /// the associations "not replaced meanwhile" (see `restore_lookups`).
+    fn forget_cleared(&mut self, table: usize, row: usize, slots: &[u16]) {
+        let Some(list) = self.data.tables[table].cleared.get(&(row as u32)) else {
+            return;
+        };
+        if !list.iter().any(|c| slots.contains(&c.slot)) {
+            return;
+        }
+        let rest: Vec<_> = list
+            .iter()
+            .filter(|c| !slots.contains(&c.slot))
+            .cloned()
+            .collect();
+        self.set_cleared(table, row, Some(rest));
+    }
+
     /// Records a change for the change log.
     fn log(
         &mut self,

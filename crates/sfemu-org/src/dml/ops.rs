@@ -205,6 +205,8 @@ impl Exec<'_> {
             .collect();
         let id = self.data.tables[table].id(row).to_string();
         self.replace_row(table, row, new);
+        // a lookup set again is replaced: no parent's undelete puts its old value back
+        self.forget_cleared(table, row, &changed);
         let refs: Vec<(usize, &Value)> = values.iter().map(|(s, v)| (*s, v)).collect();
         self.log(table, &id, ChangeType::Update, changed, nulled, &refs);
         Ok(())

@@ -186,6 +186,46 @@ fn a_lookup_replaced_meanwhile_stays_replaced() {
     );
 }
 
+/// A lookup set again after a parent's delete cleared it was replaced: when the new parent is
+/// deleted too, the old parent's undelete must not bring the old value back over the empty
+/// field (chaos seed 35: the replacement's delete left the field empty, which is what the
+/// "still null" test alone took for never replaced).
+#[test]
+fn a_replaced_lookup_cleared_again_stays_empty_when_the_old_parent_returns() {
+    let org = org();
+    let c = admin(&org);
+    let a1 = create(&org, &c, "Account", json!({"Name": "A1"})).unwrap();
+    let a2 = create(&org, &c, "Account", json!({"Name": "A2"})).unwrap();
+    let item = create(
+        &org,
+        &c,
+        "Work_Item__c",
+        json!({"Name": "W", "Account__c": a1}),
+    )
+    .unwrap();
+    delete(&org, &c, &a1).unwrap();
+    update(&org, &c, &item, json!({"Account__c": a2})).unwrap();
+    delete(&org, &c, &a2).unwrap();
+    next_ms();
+    let seq = org.last_change_seq();
+    undelete(&org, &c, &a1).unwrap();
+    assert_eq!(
+        get(&org, &c, "Work_Item__c", &item)["Account__c"],
+        Json::Null,
+        "a1 was replaced while in the bin"
+    );
+    assert!(
+        entries_for(&org.changes_after(seq, 100), &item).is_empty(),
+        "no LOOKUP_RESTORED for a replaced lookup"
+    );
+    undelete(&org, &c, &a2).unwrap();
+    assert_eq!(
+        get(&org, &c, "Work_Item__c", &item)["Account__c"],
+        json!(a2),
+        "the replacement's undelete brings it back"
+    );
+}
+
 #[test]
 fn a_rolled_back_delete_leaves_lookups_alone() {
     let org = org();
