@@ -136,10 +136,12 @@ pub fn merge(
             }
             continue;
         }
-        // the origin holds our last write instead of `value` if that write landed after its
-        // edit; a write sent in the same millisecond as the edit is assumed to have landed after
-        // it (the safe side: at worst one extra write back to the origin)
-        let overwritten = shadow.filter(|s| s.at >= incoming.ts).map(|s| &s.value);
+        // the origin holds another value instead of `value`: a newer fact, or our write sent
+        // in the same millisecond as the edit, assumed to have landed after it (the safe side:
+        // at worst one extra write back to the origin; see `ShadowValue::overwrote`)
+        let overwritten = shadow
+            .filter(|s| s.overwrote(incoming.ts))
+            .map(|s| &s.value);
         let mine = Versioned {
             value: value.clone(),
             ts: incoming.ts,

@@ -38,6 +38,15 @@ pub struct ShadowValue {
     /// field of a pushed record beat a newer edit elsewhere (chaos seed 14).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<FieldValue>,
+    /// The value is our write's (as of when it was sent), not what a read or a change event
+    /// showed. Why: only our write can have landed after an edit dated in the same
+    /// millisecond and overwritten it (`at` is the send time, a lower bound of its commit).
+    /// A read's shadow dated like a later read that shows another value is no such write: the
+    /// platform changed the field between them without moving its edit date (a lookup
+    /// restored with its parent), and the later read is what the org holds — taken for an
+    /// overwrite, the value was written back to the org that already held it (chaos seed 48).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ours: bool,
 }
 
 impl ShadowValue {
@@ -47,7 +56,23 @@ impl ShadowValue {
             value,
             at,
             before: None,
+            ours: false,
         }
+    }
+
+    /// What our write sent at `at` made the org hold.
+    pub fn written(value: FieldValue, at: DateTime<Utc>) -> Self {
+        ShadowValue {
+            ours: true,
+            ..ShadowValue::new(value, at)
+        }
+    }
+
+    /// Whether the org held this value, rather than a change's `value` dated `ts`, after
+    /// that change: the shadow is newer, or our write sent in the same millisecond (taken
+    /// to have landed after it — the safe side: at worst one extra write back).
+    pub fn overwrote(&self, ts: DateTime<Utc>) -> bool {
+        self.at > ts || (self.at == ts && self.ours)
     }
 
     /// `self` becoming what the org holds in place of `old`: remembers `old`'s value when it
@@ -134,9 +159,8 @@ impl RecordState {
             let shadow = self.shadows.entry(org.clone()).or_default();
             match shadow.get_mut(&key) {
                 Some(s) if same_value(&s.value, v) => s.at = s.at.max(commit_ts),
-                // a write sent in the same millisecond is taken to have landed after (as in
-                // `merge`)
-                Some(s) if s.at >= commit_ts => continue,
+                // a newer fact, or our write sent in the same millisecond (as in `merge`)
+                Some(s) if s.overwrote(commit_ts) => continue,
                 _ => {
                     let next = ShadowValue::new(v.clone(), commit_ts).replacing(shadow.get(&key));
                     shadow.insert(key.clone(), next);
@@ -198,7 +222,7 @@ impl RecordState {
             if shadow.get(&key).is_some_and(|s| s.at > at) {
                 continue;
             }
-            let next = ShadowValue::new(v.clone(), at).replacing(shadow.get(&key));
+            let next = ShadowValue::written(v.clone(), at).replacing(shadow.get(&key));
             shadow.insert(key, next);
         }
     }

@@ -466,3 +466,50 @@ fn a_read_older_than_our_write_showing_the_replaced_value_is_no_edit() {
         "news, not swallowed: {r:?}"
     );
 }
+
+/// Two reads of one org dated alike (the platform changed a field between them without
+/// moving its edit date: a lookup restored with its parent) showing different values: the
+/// later one is what the org holds, not an edit our write overwrote — nothing goes back to
+/// the org. Our own write sent in that millisecond is still taken to have landed after.
+#[test]
+fn a_read_dated_like_an_earlier_read_is_not_overwritten_by_it() {
+    let (hub, spoke) = (OrgName::from("org0"), OrgName::from("org1"));
+    let lww = ConflictPolicy::LastWriterWins;
+    let prio = |o: &OrgName| u32::from(o.as_str() != "org0");
+    let read = |state: &RecordState, v: Option<&str>| {
+        let fields: Fields = [(
+            "account".to_string(),
+            v.map_or(FieldValue::Null, |v| FieldValue::Text(v.into())),
+        )]
+        .into_iter()
+        .collect();
+        merge(
+            state,
+            Incoming {
+                org: &hub,
+                fields: &fields,
+                ts: t(100),
+                snapshot: true,
+            },
+            &lww,
+            &prio,
+        )
+    };
+    // first read: empty (cleared with its parent)
+    let first = read(&RecordState::default(), None);
+    assert!(first.accepted.is_empty(), "{first:?}");
+    // the same row read again, restored, dated alike
+    let r = read(&first.state, Some("P"));
+    assert_eq!(r.accepted["account"], FieldValue::Text("P".into()), "{r:?}");
+    assert!(r.rewrite_origin.is_empty(), "nothing goes back: {r:?}");
+    assert_eq!(
+        r.state.shadows[&hub]["account"].value,
+        FieldValue::Text("P".into())
+    );
+    // our write of Q sent in that millisecond: the safe side, Q is written back after P
+    let mut state = RecordState::default();
+    state.record_written(&hub, &one("account", "Q"), t(100));
+    state.record_written(&spoke, &one("account", "Q"), t(100));
+    let r = read(&state, Some("P"));
+    assert!(r.rewrite_origin.contains_key("account"), "{r:?}");
+}

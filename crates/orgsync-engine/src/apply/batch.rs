@@ -306,14 +306,14 @@ impl Round<'_> {
             let sync = leg.settings(self.settings);
             rw.shadow = to_merge_keys(sync, leg.side.is_source(), &fields)
                 .into_iter()
-                .map(|(k, value)| (k, ShadowValue::new(value, at)))
+                .map(|(k, value)| (k, ShadowValue::written(value, at)))
                 .collect();
             if created {
                 // a created copy holds null in every synced field the payload left out
                 for f in &sync.fields {
                     rw.shadow
                         .entry(f.source.to_ascii_lowercase())
-                        .or_insert(ShadowValue::new(FieldValue::Null, at));
+                        .or_insert(ShadowValue::written(FieldValue::Null, at));
                 }
             }
         }
