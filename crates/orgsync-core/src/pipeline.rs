@@ -28,8 +28,8 @@ use crate::mapping::{
     Leg, MappingError, canonical_known_lookups, canonical_lookups, from_merge_keys, map_fields,
     object_name, to_merge_keys,
 };
-use crate::merge::{Conflict, Incoming, MergeResult, RecordState, merge};
-use crate::model::{Change, ChangeKind, GlobalId, IdError, Op, OrgId, SyncItem};
+use crate::merge::{Conflict, Incoming, MergeResult, RecordState, Versioned, merge};
+use crate::model::{Change, ChangeKind, FieldValue, GlobalId, IdError, Op, OrgId, SyncItem};
 use crate::routing::{Travel, route};
 
 /// What the ledger knows that the pipeline needs.
@@ -223,7 +223,31 @@ pub fn process(
             let mut fields = to_merge_keys(sync, from_source_side, &change.fields);
             let parent = |object: &str, id: &str| (ledger.global_id_of)(&change.org, object, id);
             canonical_lookups(sync, from_source_side, &mut fields, &from_org_id, &parent);
+            // a value no edit ever agreed on is the record's own (a record first seen by its
+            // undelete: its create was never captured — a change event missed while the
+            // subscription started, the row deleted before any read): adopted, not written
+            // over with null (chaos seed 61)
+            let mut adopted = false;
+            for (k, v) in &fields {
+                let key = k.to_ascii_lowercase();
+                if !out.state.agreed.contains_key(&key) && !matches!(v, FieldValue::Null) {
+                    let version = Versioned {
+                        value: v.clone(),
+                        ts: change.commit_ts,
+                        org: change.org.clone(),
+                    };
+                    out.state.agreed.insert(key, version);
+                    adopted = true;
+                }
+            }
             out.state.holds(&change.org, &fields, change.commit_ts);
+            if adopted && outcome != LifeOutcome::Changed {
+                out.items.extend(
+                    targets
+                        .iter()
+                        .map(|t| item(&t.org, t.source_side, Op::Upsert)),
+                );
+            }
         }
         // a losing event sends its org back to the agreed life
         realign(&mut out, &global_id);

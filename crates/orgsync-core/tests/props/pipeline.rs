@@ -629,4 +629,51 @@ fields = ["Name", { source = "Rating", target = "Rating", direction = "to_target
             targets(&again)
         );
     }
+
+    /// A record first seen by its delete and undelete (its create was never captured: a
+    /// change event missed while the subscription started, a row deleted before any read):
+    /// the values the undelete carries are the record's own — agreed and sent on, never
+    /// written over with null (chaos seed 61). A value already agreed stays what the copy is
+    /// brought back to.
+    #[test]
+    fn an_undelete_of_a_record_never_seen_carries_its_values() {
+        let deleted = go(
+            &change("v1", &[], ChangeKind::Delete, None),
+            &RecordState::default(),
+        );
+        let gid = deleted.global_id.clone().unwrap();
+        let mut state = deleted.state.clone();
+        state.set_deleted_at(&OrgName::from("v1"), true, ts(10));
+        let mut undelete = change("v1", &[("Name", "kept")], ChangeKind::Undelete, None);
+        undelete.global_id = Some(gid);
+        undelete.commit_ts = ts(11);
+        let o = go(&undelete, &state);
+        assert_eq!(
+            o.state.agreed["name"].value,
+            FieldValue::Text("kept".into()),
+            "{o:?}"
+        );
+        // (its own copy is looked at too: the write is decided from what it holds then)
+        assert_eq!(
+            targets(&o)[..2],
+            [("hub", Op::Undelete), ("v2", Op::Undelete)]
+        );
+        // an agreed value newer than the copy's: the copy is brought back to it
+        let mut state = o.state.clone();
+        state.agreed.get_mut("name").unwrap().value = FieldValue::Text("newer".into());
+        state.set_deleted_at(&OrgName::from("v1"), true, ts(12));
+        state.life = Some(orgsync_core::life::Life {
+            deleted: true,
+            ts: ts(12),
+            org: OrgName::from("v1"),
+        });
+        let mut again = undelete.clone();
+        again.commit_ts = ts(13);
+        let o = go(&again, &state);
+        assert_eq!(
+            o.state.agreed["name"].value,
+            FieldValue::Text("newer".into())
+        );
+        assert!(targets(&o).contains(&("v1", Op::Upsert)), "{o:?}");
+    }
 }
