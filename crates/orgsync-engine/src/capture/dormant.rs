@@ -56,6 +56,8 @@ pub(crate) async fn deleted_parents<S: Store>(
         // read shows the lookup empty
         let mut all: HashSet<GlobalId> = HashSet::new();
         let mut behind_empty: HashSet<GlobalId> = HashSet::new();
+        // the rows showing the lookup empty, with the parents behind it
+        let mut empty_rows: Vec<(&Captured, Vec<GlobalId>)> = Vec::new();
         for r in rows.iter().filter(|r| r.snapshot) {
             let Some(gid) = known
                 .by_local
@@ -81,6 +83,7 @@ pub(crate) async fn deleted_parents<S: Store>(
                 .collect();
             if matches!(r.field(field), Some(FieldValue::Null)) {
                 behind_empty.extend(parents.iter().cloned());
+                empty_rows.push((r, parents.clone()));
             }
             all.extend(parents);
         }
@@ -124,8 +127,71 @@ pub(crate) async fn deleted_parents<S: Store>(
                 }
             }
         }
+        // a restore stamped after a row's last edit may still be older than it (the parent's
+        // stamp moves with every later change of its own): the row itself says, read again
+        let unsure: Vec<&Captured> = empty_rows
+            .iter()
+            .filter(|(r, parents)| {
+                let edited = r.edited_ts.unwrap_or(r.commit_ts);
+                parents
+                    .iter()
+                    .any(|g| out.restored.get(g).is_some_and(|at| *at > edited))
+            })
+            .map(|(r, _)| *r)
+            .collect();
+        out.emptied
+            .extend(still_empty(ingest, leg, field, &unsure).await?);
     }
     Ok(out)
+}
+
+/// Of `rows` (each showing `field` empty), the ids of those that still show it empty, unchanged
+/// since (same `SystemModstamp`), read now — after their parents were found live again.
+///
+/// Why: a parent's undelete gives back the lookups its delete cleared, moving each such
+/// child's stamp. A child unchanged since a read that showed the lookup empty, while the
+/// parent is live, was emptied by someone after the restore: an edit, not Salesforce's
+/// clearing. Dated by the parent's `SystemModstamp` alone (moved by any later change of the
+/// parent), such an edit was taken for dormant and lost (chaos seed 67).
+async fn still_empty<S: Store>(
+    ingest: &Ingest<S>,
+    leg: &Leg,
+    field: &str,
+    rows: &[&Captured],
+) -> Result<Vec<String>, EngineError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(conn) = ingest.orgs.get(&leg.org).and_then(|o| o.conn()) else {
+        return Ok(Vec::new());
+    };
+    let stamps: HashMap<&str, DateTime<Utc>> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), r.modstamp.unwrap_or(r.commit_ts)))
+        .collect();
+    let ids: Vec<String> = stamps.keys().map(|s| s.to_string()).collect();
+    let object = &leg.object;
+    let soql = |list: &str| {
+        format!("SELECT Id, SystemModstamp, {field} FROM {object} WHERE Id IN ({list})")
+    };
+    let fresh = crate::convert::query_all_ids(&conn.client, &ids, soql)
+        .await
+        .map_err(|source| EngineError::Api {
+            org: leg.org.clone(),
+            source,
+        })?;
+    Ok(fresh
+        .iter()
+        .filter_map(|r| {
+            let id = r.get("Id")?.as_str()?;
+            let at = sfclient::values::get_datetime(r, "SystemModstamp").ok()??;
+            let unchanged = stamps
+                .get(id)
+                .is_some_and(|s| *s == orgsync_core::model::truncate_ms(at));
+            let empty = r.get(field).is_none_or(serde_json::Value::is_null);
+            (unchanged && empty).then(|| id.to_string())
+        })
+        .collect())
 }
 
 /// Where a parent stands in the capturing org.

@@ -45,15 +45,22 @@ pub(crate) struct ParentLife {
     /// Deleted as far as the ledger knows, yet live in the capturing org (restored there, not
     /// captured yet), with its `SystemModstamp` there.
     pub restored: HashMap<GlobalId, DateTime<Utc>>,
+    /// Rows (local ids) read again after their restored parents were found live, still
+    /// showing the lookup empty and unchanged since: emptied by someone after the restore.
+    pub emptied: std::collections::HashSet<String>,
 }
 
 impl ParentLife {
     /// Whether an empty lookup to `parent`, in a row last edited at `edited`, is Salesforce's
     /// clearing (dormant) rather than an edit. A parent restored in that org before the row's
     /// last edit had its children's lookups restored with it: a lookup empty after that was
-    /// emptied by someone.
-    pub fn dormant(&self, parent: &GlobalId, edited: DateTime<Utc>) -> bool {
-        self.deleted.contains(parent) && self.restored.get(parent).is_none_or(|at| *at > edited)
+    /// emptied by someone — as is one that row `id` still shows empty after the restore.
+    pub fn dormant(&self, parent: &GlobalId, id: &str, edited: DateTime<Utc>) -> bool {
+        self.deleted.contains(parent)
+            && self
+                .restored
+                .get(parent)
+                .is_none_or(|at| *at > edited && !self.emptied.contains(id))
     }
 }
 
@@ -175,7 +182,7 @@ pub(crate) fn plan(
             if row.snapshot && !ours {
                 // a lookup Salesforce cleared when its parent was deleted is no edit
                 let edited = row.edited_ts.unwrap_or(row.commit_ts);
-                let deleted = |g: &GlobalId| parents_deleted.dormant(g, edited);
+                let deleted = |g: &GlobalId| parents_deleted.dormant(g, &row.id, edited);
                 pipeline::drop_dormant_lookups(
                     sync,
                     leg.side.is_source(),
