@@ -115,81 +115,82 @@ pub(crate) async fn deleted_parents<S: Store>(
                 There::Binned => {
                     out.deleted.insert(gid);
                 }
-                // deleted there as the ledger knows, live now: restored since, and with it
-                // the lookups its delete had cleared
-                There::Live(at) if deleted_here.contains(&gid) => {
-                    out.restored.insert(gid, at);
-                }
-                // deleted elsewhere only (its delete not written here yet): Salesforce never
-                // cleared anything here, the empty lookup is someone's edit
-                There::Live(_) => {
+                // live there now: restored since a delete the ledger knows there (and with it
+                // the lookups that delete had cleared), or never deleted there as far as the
+                // ledger knows — which the row itself settles below
+                There::Live(at) => {
+                    if deleted_here.contains(&gid) {
+                        out.restored.insert(gid.clone(), at);
+                    }
                     out.deleted.remove(&gid);
+                    out.live.insert(gid);
                 }
             }
         }
-        // a restore stamped after a row's last edit may still be older than it (the parent's
-        // stamp moves with every later change of its own): the row itself says, read again
-        let unsure: Vec<&Captured> = empty_rows
+        // a row showing the lookup empty while a parent behind it is live there: read the row
+        // again, now that the parent is known live
+        let unsure: Vec<&str> = empty_rows
             .iter()
-            .filter(|(r, parents)| {
-                let edited = r.edited_ts.unwrap_or(r.commit_ts);
-                parents
-                    .iter()
-                    .any(|g| out.restored.get(g).is_some_and(|at| *at > edited))
-            })
-            .map(|(r, _)| *r)
+            .filter(|(_, parents)| parents.iter().any(|g| out.live.contains(g)))
+            .map(|(r, _)| r.id.as_str())
             .collect();
-        out.emptied
-            .extend(still_empty(ingest, leg, field, &unsure).await?);
+        let now: HashMap<String, bool> = lookup_now(ingest, leg, field, &unsure)
+            .await?
+            .into_iter()
+            .collect();
+        for (r, parents) in &empty_rows {
+            let Some(set_now) = now.get(&r.id) else {
+                continue;
+            };
+            let to = if *set_now {
+                &mut out.refilled
+            } else {
+                &mut out.emptied
+            };
+            to.extend(parents.iter().map(|g| (r.id.clone(), g.clone())));
+        }
     }
     Ok(out)
 }
 
-/// Of `rows` (each showing `field` empty), the ids of those that still show it empty, unchanged
-/// since (same `SystemModstamp`), read now — after their parents were found live again.
+/// Whether each of `ids` (rows read with `field` empty) holds a value in `field` now, read
+/// after their parents were found live there (rows not found are left out).
 ///
-/// Why: a parent's undelete gives back the lookups its delete cleared, moving each such
-/// child's stamp. A child unchanged since a read that showed the lookup empty, while the
-/// parent is live, was emptied by someone after the restore: an edit, not Salesforce's
-/// clearing. Dated by the parent's `SystemModstamp` alone (moved by any later change of the
-/// parent), such an edit was taken for dormant and lost (chaos seed 67).
-async fn still_empty<S: Store>(
+/// Why the row itself: a parent's undelete gives back the lookups its delete cleared (unless
+/// set again meanwhile). Empty now, with the parent live, the lookup waits for no restore: it
+/// was emptied by someone — an edit, however the parent's own stamp (moved by any later
+/// change of the parent) compares with the row's edit (chaos seed 67). Set now, the read
+/// showed it between the platform's clearing and its restore, or before an edit that set it
+/// again — no edit to take (seed 73: a parent deleted and restored 17 ms apart, neither
+/// captured yet, and the empty lookup read between them was written everywhere); the row's
+/// newer state comes with its next capture.
+async fn lookup_now<S: Store>(
     ingest: &Ingest<S>,
     leg: &Leg,
     field: &str,
-    rows: &[&Captured],
-) -> Result<Vec<String>, EngineError> {
-    if rows.is_empty() {
+    ids: &[&str],
+) -> Result<Vec<(String, bool)>, EngineError> {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
     let Some(conn) = ingest.orgs.get(&leg.org).and_then(|o| o.conn()) else {
         return Ok(Vec::new());
     };
-    let stamps: HashMap<&str, DateTime<Utc>> = rows
-        .iter()
-        .map(|r| (r.id.as_str(), r.modstamp.unwrap_or(r.commit_ts)))
-        .collect();
-    let ids: Vec<String> = stamps.keys().map(|s| s.to_string()).collect();
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
     let object = &leg.object;
-    let soql = |list: &str| {
-        format!("SELECT Id, SystemModstamp, {field} FROM {object} WHERE Id IN ({list})")
-    };
-    let fresh = crate::convert::query_all_ids(&conn.client, &ids, soql)
+    let soql = |list: &str| format!("SELECT Id, {field} FROM {object} WHERE Id IN ({list})");
+    let rows = crate::convert::query_all_ids(&conn.client, &ids, soql)
         .await
         .map_err(|source| EngineError::Api {
             org: leg.org.clone(),
             source,
         })?;
-    Ok(fresh
+    Ok(rows
         .iter()
         .filter_map(|r| {
-            let id = r.get("Id")?.as_str()?;
-            let at = sfclient::values::get_datetime(r, "SystemModstamp").ok()??;
-            let unchanged = stamps
-                .get(id)
-                .is_some_and(|s| *s == orgsync_core::model::truncate_ms(at));
-            let empty = r.get(field).is_none_or(serde_json::Value::is_null);
-            (unchanged && empty).then(|| id.to_string())
+            let id = r.get("Id")?.as_str()?.to_string();
+            let set = r.get(field).is_some_and(|v| !v.is_null());
+            Some((id, set))
         })
         .collect())
 }

@@ -40,27 +40,35 @@ pub(crate) struct Known {
 /// Where the lookup parents behind a read's lookups stand (see `dormant.rs`).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ParentLife {
-    /// Deleted by agreement or in the capturing org (its ledger row, or its recycle bin).
+    /// Deleted by agreement or in the capturing org (its ledger row, or its recycle bin), and
+    /// not found live there.
     pub deleted: std::collections::HashSet<GlobalId>,
-    /// Deleted as far as the ledger knows, yet live in the capturing org (restored there, not
-    /// captured yet), with its `SystemModstamp` there.
+    /// Live in the capturing org when asked.
+    pub live: std::collections::HashSet<GlobalId>,
+    /// Of those, deleted there as far as the ledger knows (restored, not captured yet), with
+    /// their `SystemModstamp` there.
     pub restored: HashMap<GlobalId, DateTime<Utc>>,
-    /// Rows (local ids) read again after their restored parents were found live, still
-    /// showing the lookup empty and unchanged since: emptied by someone after the restore.
-    pub emptied: std::collections::HashSet<String>,
+    /// (row local id, parent) read again with the parent live: the lookup holds a value now.
+    pub refilled: std::collections::HashSet<(String, GlobalId)>,
+    /// (row local id, parent) read again with the parent live: the lookup is still empty.
+    pub emptied: std::collections::HashSet<(String, GlobalId)>,
 }
 
 impl ParentLife {
-    /// Whether an empty lookup to `parent`, in a row last edited at `edited`, is Salesforce's
-    /// clearing (dormant) rather than an edit. A parent restored in that org before the row's
-    /// last edit had its children's lookups restored with it: a lookup empty after that was
-    /// emptied by someone — as is one that row `id` still shows empty after the restore.
+    /// Whether an empty lookup to `parent`, in row `id` last edited at `edited`, is
+    /// Salesforce's clearing (dormant, or a read older than its restore) rather than an edit.
+    /// A parent live there: the row read again says (set again → no edit; still empty →
+    /// someone emptied it); unread, a parent restored there after the row's last edit is
+    /// taken to have its lookup back, any other live parent never cleared it.
     pub fn dormant(&self, parent: &GlobalId, id: &str, edited: DateTime<Utc>) -> bool {
-        self.deleted.contains(parent)
-            && self
-                .restored
-                .get(parent)
-                .is_none_or(|at| *at > edited && !self.emptied.contains(id))
+        if !self.live.contains(parent) {
+            return self.deleted.contains(parent);
+        }
+        let key = (id.to_string(), parent.clone());
+        if self.refilled.contains(&key) {
+            return true;
+        }
+        !self.emptied.contains(&key) && self.restored.get(parent).is_some_and(|at| *at > edited)
     }
 }
 

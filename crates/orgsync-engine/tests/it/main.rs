@@ -7,6 +7,7 @@ mod files;
 mod findings_budget;
 mod findings_deletes;
 mod findings_ledger;
+mod findings_lookups;
 mod findings_resilience;
 mod findings_store;
 mod findings_values;
