@@ -234,7 +234,28 @@ fn snapshot_race(
     let touched_after = evs
         .iter()
         .any(|e| e.org == older.org && e.order(ix) > newest.order(ix));
-    snapshots && close && older.order(ix) < newest.order(ix) && touched_after
+    snapshots
+        && close
+        && older.order(ix) < newest.order(ix)
+        && (touched_after || written_after(ix, key, older, newest))
+}
+
+/// orgsync wrote other fields of the record in the older edit's org after the newest edit, at
+/// most [`WRITE_RACE_MS`] after the older edit: the write was decided on a read made before
+/// that edit, and it moved the row's `LastModifiedDate` past the newest edit — every later
+/// read shows the older value at the write's time (chaos seed 103: two edits in one
+/// millisecond, one org's then read as 433 ms newer). Written later than that, a read before
+/// the write could have dated the edit right: no excuse.
+fn written_after(ix: &Index<'_>, key: &Key, older: &Event<'_>, newest: &Event<'_>) -> bool {
+    let org = &ix.world.orgs[older.org];
+    org.changes.iter().any(|c| {
+        ix.world.by_orgsync(c)
+            && c.platform.is_none()
+            && c.ts_ms >= newest.change.ts_ms
+            && c.ts_ms > older.change.ts_ms
+            && c.ts_ms - older.change.ts_ms <= WRITE_RACE_MS
+            && ix.gid_of_change(older.org, c) == Some(key.1.as_str())
+    })
 }
 
 /// How soon after a user's edit an orgsync write of the same field in the same org is taken

@@ -266,6 +266,33 @@ fn a_newest_edit_overwritten_at_once_in_a_snapshot_org_is_a_race() {
 }
 
 #[test]
+fn an_older_edit_dated_later_by_our_write_of_other_fields_is_a_race() {
+    // a and b set Status in the same millisecond (a wins the tie); orgsync then wrote b's Name
+    // (a write decided before b's edit), so every read of b shows Blocked at the write's time
+    let run = |snapshot: bool, write_at: i64| {
+        let mut w = item("Blocked", "Blocked");
+        if snapshot {
+            w.orgs[1].snapshot_objects = vec!["Work_Item__c".into()];
+        }
+        edit(&mut w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
+        edit(&mut w, (1, "wb"), 2000, json!({"Status__c": "Blocked"}));
+        write(&mut w, (1, "wb"), write_at, json!({"Name": "x"}));
+        write(
+            &mut w,
+            (0, "wa"),
+            write_at + 50,
+            json!({"Status__c": "Blocked"}),
+        );
+        counts(&w)
+    };
+    assert_eq!(run(true, 2433), vec![(Check::SnapshotRace, 1)]);
+    // change events tell the edit's own time
+    assert_eq!(run(false, 2433), vec![(Check::LostUpdate, 1)]);
+    // written long after the edit: the read before that write could have dated it right
+    assert_eq!(run(true, 6000), vec![(Check::LostUpdate, 1)]);
+}
+
+#[test]
 fn an_exact_tie_goes_to_the_lower_priority_number() {
     let tie = |w: &mut World| {
         edit(w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
