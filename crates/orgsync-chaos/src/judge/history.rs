@@ -148,7 +148,8 @@ fn life_snapshot_race(ix: &Index<'_>, key: &Key, evs: &[Event<'_>], delete: &Eve
 /// A finding is a [`Check::SnapshotRace`] instead when every wrong value is an older user edit
 /// made in an org whose changes of that object orgsync learns as snapshots, made at most
 /// [`RACE_WINDOW_MS`] before the newest edit, and followed in that org by another user change
-/// of the record after the newest edit: a snapshot read after that change shows the older
+/// of the record after the newest edit (or orgsync's write of other fields, see
+/// `written_after`): a snapshot read after that change shows the older
 /// value at the row's newer SystemModstamp, and no read of that org can tell when the field
 /// itself changed. (The window bounds the time orgsync may not have read that org: poll
 /// interval, restarts and a 20 s outage.) So is one where orgsync overwrote the newest edit in
