@@ -16,6 +16,7 @@
 mod activity;
 mod apply;
 mod capture;
+pub mod catalog;
 pub mod check;
 mod convert;
 mod engine;

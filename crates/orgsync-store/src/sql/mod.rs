@@ -79,6 +79,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "monitor",
         include_str!("../../migrations/sqlite/0007_monitor.sql"),
     ),
+    (
+        8,
+        "added_syncs",
+        include_str!("../../migrations/sqlite/0008_added_syncs.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -115,6 +120,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "monitor",
         include_str!("../../migrations/postgres/0007_monitor.sql"),
+    ),
+    (
+        8,
+        "added_syncs",
+        include_str!("../../migrations/postgres/0008_added_syncs.sql"),
     ),
 ];
 

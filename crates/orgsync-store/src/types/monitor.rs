@@ -43,6 +43,10 @@ pub struct SyncOverride {
     pub updated_at: DateTime<Utc>,
     /// Who changed it (`dashboard:<name>`, `cli:<user>`).
     pub updated_by: String,
+    /// Set for a sync added from the dashboard or `orgsync sync add` (the file has none of
+    /// this object): its fields, the same API name in every org. Kept here rather than
+    /// written into the file, which may be generated or read-only.
+    pub fields: Option<Vec<String>>,
 }
 
 impl SyncOverride {
@@ -56,6 +60,7 @@ impl SyncOverride {
             removed: false,
             updated_at: at,
             updated_by: by.into(),
+            fields: None,
         }
     }
 }
