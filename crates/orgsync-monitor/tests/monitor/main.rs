@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod access;
+mod add;
 mod explore;
 mod metrics;
 mod pages;
