@@ -2,7 +2,8 @@
 // headless, against `orgsync demo` (three emulated orgs, the dashboard on a loopback port).
 // Logs in, sees the overview; makes a spoke refuse writes (an injected validation error), sees
 // the failures under Problems, lifts the fault and Retries them to Synced; pauses and resumes a
-// sync on the settings page and sees the status change, Tests an object, finds a record in the
+// sync on the settings page and sees the status change, Tests an object, adds an object (sees it
+// listed as paused, turns it on), finds a record in the
 // explorer by a spoke's local id, removes a sync through its confirmation, opens activity,
 // conflicts and charts — with no console error on any page. Screenshots of each page go to $SHOTS_DIR (default target/browser-shots).
 //
@@ -152,6 +153,31 @@ await expectText('Connection successful', 'Test of Work_Item__c', 20_000);
 await shot('settings');
 log('settings: Test says Connection successful');
 
+// 5b. add an object: the objects in every org, the fields writable in every org; vetting
+//     names a field that cannot be written; the sync is created disabled (Contact has no
+//     change events in the demo's orgs: polling), listed as Paused, and can be turned on
+await page.click('a#add-object');
+await page.getByRole('heading', { name: 'Add object' }).waitFor().catch(() => fail('no Add object page'));
+if (await page.locator('select[name=object] option[value="Account"]').count() !== 0) await fail('add: Account is synced already but offered');
+await page.selectOption('select[name=object]', 'Contact').catch(() => fail('add: Contact is not offered'));
+await page.click('form[action="/settings/add"][method=get] button');
+await page.locator('input[name=field][value=LastName]').waitFor().catch(() => fail('add: no LastName field offered'));
+if (await page.locator('input[name=field][value=AccountId]').count() !== 0) await fail('add: a lookup is offered');
+await page.check('input[name=field][value=LastName]');
+await page.check('input[name=field][value=Email]');
+await shot('add-object');
+await submit(page.locator('#add-form button'), '/settings/add');
+await expectText('Added Contact with LastName, Email', 'adding Contact');
+await expectText('polling will be used', 'adding Contact: the capture method');
+await expectText('Contact: Paused', 'the added sync is listed as paused');
+if (await page.isChecked('input[name=enabled][form="save-Contact"]')) await fail('add: Contact was created enabled');
+await shot('settings-added');
+log('settings: Contact added, disabled, polling');
+await page.check('input[name=enabled][form="save-Contact"]');
+await submit(page.locator('#save-Contact button'), '/settings/save');
+await eventually('/settings', "Contact: Enabled — starts at the service's next restart", 'resuming the added Contact');
+log('settings: Contact turned on (the running service starts it at its next start)');
+
 // 6. the record explorer, by a spoke's local id of a record orgsync created there
 const spoke = spokes[spokes.length - 1];
 let localId;
@@ -180,6 +206,8 @@ log('settings: Work_Item_Dependency__c removed with its ledger state');
 await page.goto(url('/activity'));
 await expectText('paused sync Work_Item__c', 'activity');
 await expectText('removed sync Work_Item_Dependency__c', 'activity');
+await expectText('added sync Contact', 'activity');
+await expectText('resumed sync Contact', 'activity');
 await expectText('retried every failed item', 'activity');
 await expectText('dashboard:browser-test', 'activity who');
 await shot('activity');

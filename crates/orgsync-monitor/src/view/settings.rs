@@ -52,6 +52,9 @@ pub struct Row {
     /// For a sync added from the dashboard or `orgsync sync add`: who added it, and whether
     /// the running service has it yet (it picks an added sync up at its next start).
     pub added: String,
+    /// Added since the service started: it has no capture for it yet (it shows "Paused" when
+    /// disabled, "starts at the next restart" when enabled).
+    pub not_running: bool,
     /// Per org.
     pub sides: Vec<Side>,
     /// Shown red (some side in Error or Circuit open).
@@ -141,6 +144,10 @@ pub fn build(
                     }
                 })
                 .collect();
+            let not_running = !running
+                .syncs
+                .iter()
+                .any(|r| r.object.eq_ignore_ascii_case(&effective.object));
             let added = match o.filter(|o| o.fields.is_some()) {
                 None => String::new(),
                 Some(o) => {
@@ -149,11 +156,7 @@ pub fn build(
                         o.updated_by,
                         ago(Some(o.updated_at), now)
                     );
-                    if !running
-                        .syncs
-                        .iter()
-                        .any(|r| r.object.eq_ignore_ascii_case(&file.object))
-                    {
+                    if not_running {
                         t.push_str(
                             "; the running service starts it at its next start (changes here apply then)",
                         );
@@ -163,6 +166,7 @@ pub fn build(
             };
             Row {
                 added,
+                not_running,
                 object: file.object.clone(),
                 method: capture_name(now_in_effect.capture).to_string(),
                 interval: duration_text(now_in_effect.interval),

@@ -222,6 +222,11 @@ pub fn export_text(
     for s in &settings.syncs {
         out.push_str("\n[[sync]]\n");
         out.push_str(&format!("object = {}\n", quoted(&s.object)));
+        if let Some(fields) = overlay::find(overrides, &s.object).and_then(|o| o.fields.as_ref()) {
+            // an added sync: the file has none, so its fields go with it
+            let list: Vec<String> = fields.iter().map(|f| quoted(f)).collect();
+            out.push_str(&format!("fields = [{}]\n", list.join(", ")));
+        }
         out.push_str(&format!("capture = {}\n", quoted(capture_name(s.capture))));
         let key = match s.capture {
             orgsync_core::config::Capture::Poll => "interval",
