@@ -114,6 +114,9 @@ await page.getByRole('heading', { name: 'Overview' }).waitFor().catch(() => fail
 const cards = await page.locator('section.card').count();
 if (cards !== 3) await fail(`overview: ${cards} org cards, expected 3`);
 await eventually('/', 'Active', 'overview shows Active syncs');
+const routes = await page.locator('svg.topology g.edge').count();
+if (routes !== 2) await fail(`overview: ${routes} routes in the topology, expected hub to each of 2 spokes`);
+if (await page.locator('svg.topology g.edge.ok').count() !== 2) await fail('overview: a route of the healthy demo is not ok');
 await shot('overview');
 log('logged in; overview with 3 org cards');
 
@@ -128,6 +131,10 @@ await faults({ recordErrorRate: { FIELD_CUSTOM_VALIDATION_EXCEPTION: 1.0 } });
 await page.click('header a[href="/problems"]');
 await page.getByRole('heading', { name: 'Problems' }).waitFor();
 await eventually('/problems', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'an injected failure under Problems', 40_000);
+await page.goto(url('/'));
+if (await page.locator('svg.topology g.edge.failing').count() < 1) await fail('overview: no route failing while a spoke refuses writes');
+await shot('overview-failing');
+await page.goto(url('/problems'));
 await shot('problems');
 log('problems: writes refused by the spoke are listed');
 await faults({});

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::auth::{Session, check_csrf};
 use crate::view::overview::{self, Overview};
 use crate::view::problems::{self, Problems};
+use crate::view::topology::{self, NODE_H, NODE_W, TopologyView, WIDTH};
 use crate::{Monitor, MonitorError};
 
 /// The vendored htmx (BSD Zero-Clause, `static/htmx.LICENSE`): served from the binary.
@@ -45,6 +46,8 @@ struct OverviewPage {
     csrf: String,
     logged_in: bool,
     view: Overview,
+    /// The orgs and routes, when the configuration is known.
+    topology: Option<TopologyView>,
 }
 
 /// `GET /`: org cards and the syncs table.
@@ -63,10 +66,15 @@ pub async fn overview<S: Store>(
         }
     }
     let view = overview::build(&orgs, &syncs, &counts, &cdc, Utc::now());
+    let topology = m
+        .config
+        .as_ref()
+        .map(|c| topology::build(&c.topology, &syncs, &counts));
     let page = OverviewPage {
         csrf: session.csrf,
         logged_in: true,
         view,
+        topology,
     };
     Ok(Html(page.render()?))
 }

@@ -7,6 +7,7 @@ pub mod overview;
 pub mod problems;
 pub mod record;
 pub mod settings;
+pub mod topology;
 
 use chrono::{DateTime, Utc};
 

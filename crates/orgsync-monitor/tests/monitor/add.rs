@@ -168,3 +168,16 @@ async fn adding_needs_the_csrf_token() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(store.sync_overrides().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_overview_draws_the_topology_with_each_routes_state() {
+    let (store, _dir) = store().await;
+    let app = app(store.clone());
+    let b = login(&app).await;
+    let html = text(send(&app, get("/", Some(&b.cookie))).await).await;
+    assert!(html.contains("<svg class=\"topology\""), "{html}");
+    assert!(
+        html.contains("<g class=\"edge ok\" data-from=\"a\" data-to=\"b\">"),
+        "{html}"
+    );
+}

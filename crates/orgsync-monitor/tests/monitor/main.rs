@@ -10,4 +10,5 @@ mod metrics;
 mod pages;
 mod settings;
 mod support;
+mod topology;
 mod view;
