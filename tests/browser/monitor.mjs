@@ -221,7 +221,8 @@ await shot('activity');
 await page.goto(url('/conflicts'));
 await page.getByRole('heading', { name: 'Conflicts' }).waitFor();
 await page.goto(url('/charts'));
-if (await page.locator('svg.chart').count() !== 3) await fail('charts: expected 3 SVG charts');
+if (await page.locator('svg.chart').count() !== 5) await fail('charts: expected 5 SVG charts');
+await expectText('API calls per hour', 'charts: API calls per org');
 await shot('charts');
 log('activity, conflicts and charts render');
 

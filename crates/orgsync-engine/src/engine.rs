@@ -207,6 +207,10 @@ impl<S: Store> Engine<S> {
         }
         tasks.push(tokio::spawn(progress_loop(core.clone())));
         tasks.push(tokio::spawn(prune_loop(core.clone())));
+        tasks.push(tokio::spawn(crate::samples::sample_loop(
+            core.clone(),
+            opts.lease_owner.clone(),
+        )));
         tasks.push(tokio::spawn(crate::reconcile::schedule(
             ingest.clone(),
             legs.clone(),

@@ -31,6 +31,7 @@ mod orgs;
 mod overlay;
 mod policy;
 pub mod reconcile;
+mod samples;
 mod schema;
 mod status;
 

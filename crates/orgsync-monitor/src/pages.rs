@@ -65,7 +65,20 @@ pub async fn overview<S: Store>(
             cdc.push(cp);
         }
     }
-    let view = overview::build(&orgs, &syncs, &counts, &cdc, Utc::now());
+    let now = Utc::now();
+    let mut view = overview::build(&orgs, &syncs, &counts, &cdc, now);
+    let samples = store
+        .org_samples(now - crate::view::history::RATE_WINDOW)
+        .await?;
+    for (card, row) in view.orgs.iter_mut().zip(&orgs) {
+        card.forecast = crate::view::history::forecast(
+            &samples,
+            &card.name,
+            row.budget_used,
+            row.budget_max,
+            now,
+        );
+    }
     let topology = m
         .config
         .as_ref()

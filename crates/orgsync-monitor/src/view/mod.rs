@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod charts;
+pub mod history;
 pub mod overview;
 pub mod problems;
 pub mod record;

@@ -6,6 +6,7 @@
 mod access;
 mod add;
 mod explore;
+mod history;
 mod metrics;
 mod pages;
 mod settings;

@@ -15,6 +15,7 @@ mod meta;
 mod monitor;
 mod reconcile;
 mod records;
+mod samples;
 mod store_impl;
 
 use std::borrow::Cow;
@@ -84,6 +85,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "added_syncs",
         include_str!("../../migrations/sqlite/0008_added_syncs.sql"),
     ),
+    (
+        9,
+        "org_samples",
+        include_str!("../../migrations/sqlite/0009_org_samples.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -125,6 +131,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "added_syncs",
         include_str!("../../migrations/postgres/0008_added_syncs.sql"),
+    ),
+    (
+        9,
+        "org_samples",
+        include_str!("../../migrations/postgres/0009_org_samples.sql"),
     ),
 ];
 

@@ -113,3 +113,30 @@ pub struct ProblemQuery {
     /// Page size.
     pub limit: u32,
 }
+
+/// One replica's sample of one org, once a minute (the history charts and the budget
+/// forecast read them).
+///
+/// Why the replica's own call counter rather than the org's usage: Salesforce reports usage
+/// over a rolling 24 h, which barely moves hour to hour at a steady rate; the difference of
+/// a counter between samples is the calls made in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgSample {
+    /// The replica (its lease owner) that took it.
+    pub replica: String,
+    /// The org.
+    pub org: OrgName,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// API calls this replica made to the org since it started (a counter; lower than the
+    /// previous sample after a restart).
+    pub api_calls: u64,
+    /// The org's API usage over the last 24 h, as last observed.
+    pub budget_used: Option<i64>,
+    /// The org's daily allocation, as last observed.
+    pub budget_max: Option<i64>,
+    /// Items waiting to be written to the org (Queued, InFlight, Pending).
+    pub backlog: u64,
+    /// Items that failed to be written to it.
+    pub failed: u64,
+}
