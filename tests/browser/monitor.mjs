@@ -222,9 +222,15 @@ await page.goto(url('/conflicts'));
 await page.getByRole('heading', { name: 'Conflicts' }).waitFor();
 await page.goto(url('/charts'));
 if (await page.locator('svg.chart').count() !== 5) await fail('charts: expected 5 SVG charts');
-await expectText('API calls per hour', 'charts: API calls per org');
+await expectText('API calls to each org per hour', 'charts: API calls per org');
 await shot('charts');
 log('activity, conflicts and charts render');
+
+// 9. the org cards' budget forecast once the service has sampled a while (the demo samples
+//    every 5 s); the overview screenshot is taken again with it
+await eventually('/', /within budget|the daily limit of \d+ is reached/, 'the budget forecast on the org cards', 45_000);
+await shot('overview');
+log('overview: budget forecast shown');
 
 if (errors.length > 0) await fail(`console errors:\n  ${errors.join('\n  ')}`);
 await cleanup();

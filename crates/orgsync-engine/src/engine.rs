@@ -210,6 +210,7 @@ impl<S: Store> Engine<S> {
         tasks.push(tokio::spawn(crate::samples::sample_loop(
             core.clone(),
             opts.lease_owner.clone(),
+            opts.sample_every,
         )));
         tasks.push(tokio::spawn(crate::reconcile::schedule(
             ingest.clone(),

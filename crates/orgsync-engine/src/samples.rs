@@ -14,16 +14,16 @@ use crate::engine::Core;
 /// How often samples are taken.
 pub(crate) const EVERY: Duration = Duration::from_secs(60);
 
-/// Sample every org every [`EVERY`] (the first at once) until the engine stops; `replica`
-/// names this process (its lease owner) so replicas' counters are never mixed.
-pub(crate) async fn sample_loop<S: Store>(core: Arc<Core<S>>, replica: String) {
+/// Sample every org every `every` ([`EVERY`] by default; the first at once) until the engine
+/// stops; `replica` names this process (its lease owner) so replicas' counters never mix.
+pub(crate) async fn sample_loop<S: Store>(core: Arc<Core<S>>, replica: String, every: Duration) {
     let mut stop = core.stop.subscribe();
     loop {
         if let Err(e) = sample(&core, &replica).await {
             tracing::warn!(error = %e, "cannot write the org samples");
         }
         tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
     }

@@ -99,11 +99,12 @@ pub fn forecast(
         .map(|s| s.at)
         .min();
     let (Some(max), Some(first)) = (max.filter(|m| *m > 0), first) else {
-        return "no forecast yet (needs the daily allocation and a few minutes of samples)".into();
+        return "no forecast yet (needs the daily allocation and two samples)".into();
     };
     let hours = (now - first).num_seconds() as f64 / 3600.0;
-    if recent.is_empty() || hours < 1.0 / 60.0 {
-        return "no forecast yet (needs a few minutes of samples)".into();
+    // two samples at least, 20 s apart: a rate from less says nothing
+    if recent.is_empty() || hours < 20.0 / 3600.0 {
+        return "no forecast yet (needs two samples, a minute apart)".into();
     }
     let calls: u64 = recent.iter().map(|(_, n)| n).sum();
     let rate = calls as f64 / hours;
