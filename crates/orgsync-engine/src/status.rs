@@ -130,7 +130,13 @@ impl<S: Store> StatusWriter<S> {
             quota_paused: health.quota_until.is_some_and(|u| u > Utc::now()),
         };
         let h = headline(&facts);
+        let was_held = row.status != SyncStatus::Active;
         row.status = stored(h.state);
+        // back to Active from a pause, an open circuit or a broken mapping: the reason it was
+        // held no longer holds (a capture error, counted in error_count, stays shown)
+        if was_held && h.state == SyncState::Active && row.error_count == 0 {
+            row.last_error = None;
+        }
         if let Some(reason) = h.reason.filter(|_| h.state != SyncState::Active) {
             row.last_error = Some(reason);
         }

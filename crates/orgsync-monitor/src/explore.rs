@@ -263,7 +263,7 @@ pub async fn charts<S: Store>(
                 values: c::per_minute(range, since, &rows, &["item.synced"]),
             },
             Series {
-                label: "echoes dropped (txn)",
+                label: "echoes dropped",
                 color: "#8c959f",
                 values: c::per_minute(range, since, &rows, &["echo.dropped"]),
             },

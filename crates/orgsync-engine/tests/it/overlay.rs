@@ -63,7 +63,12 @@ async fn pause_stops_capture_and_resume_catches_up_without_a_restart() {
     let rows = store.syncs().await.unwrap();
     assert!(
         rows.iter()
-            .all(|r| r.status == SyncStatus::Active && r.enabled)
+            .all(|r| r.status == SyncStatus::Active && r.enabled),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.last_error.is_none()),
+        "resumed: the pause's reason is not left as the latest error: {rows:?}"
     );
     engine.shutdown().await;
 }
