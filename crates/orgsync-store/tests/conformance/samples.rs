@@ -41,8 +41,9 @@ fn sample(replica: &str, org_name: &str, secs: i64, calls: u64) -> OrgSample {
 
 /// Samples come back ordered from `since`; those older than 8 days before the newest go.
 pub async fn org_samples_read_back_and_age_out<S: Store>(s: &S) {
-    let old = sample("r1", "a", 10, 1);
-    s.put_org_samples(&[old.clone()]).await.unwrap();
+    s.put_org_samples(&[sample("r1", "a", 10, 1)])
+        .await
+        .unwrap();
     let day = 86_400;
     let batch = vec![
         sample("r2", "a", 9 * day, 50),
