@@ -25,6 +25,8 @@ const HTMX: &str = include_str!("../static/htmx.min.js");
 
 /// Items listed per group on the problems page; the rest are on the group's own page.
 const PER_GROUP: u32 = 20;
+/// Most writes the topology's per-route throughput and lag read (newest first).
+const ROUTE_WRITES: u32 = 20_000;
 /// Items per page of one group's own page.
 const GROUP_PAGE: u32 = 100;
 
@@ -79,10 +81,16 @@ pub async fn overview<S: Store>(
             now,
         );
     }
+    let writes = store
+        .route_writes(
+            now - chrono::TimeDelta::minutes(topology::WINDOW_MINUTES),
+            ROUTE_WRITES,
+        )
+        .await?;
     let topology = m
         .config
         .as_ref()
-        .map(|c| topology::build(&c.topology, &syncs, &counts));
+        .map(|c| topology::build(&c.topology, &syncs, &counts, &writes));
     let page = OverviewPage {
         csrf: session.csrf,
         logged_in: true,

@@ -17,7 +17,7 @@ use crate::types::{
     AgreedRow, AuditFilter, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite,
     CompleteReport, Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit,
     NewConflict, OrgObject, OrgRow, OrgSample, Page, ProblemCount, ProblemQuery, ReconcileRun,
-    RecordRow, RecordWrite, RemoveReport, SourceKind, SyncOverride, SyncRow,
+    RecordRow, RecordWrite, RemoveReport, RouteWrite, SourceKind, SyncOverride, SyncRow,
 };
 
 /// What [`Store::prune`] removed.
@@ -373,6 +373,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<OrgSample>>> + Send;
+
+    /// Writes that reached Synced at or after `since`, newest first, at most `limit`: the
+    /// topology's per-route throughput and lag.
+    fn route_writes(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RouteWrite>>> + Send;
 
     /// The sync settings overlay, by object.
     fn sync_overrides(&self) -> impl Future<Output = Result<Vec<SyncOverride>>> + Send;

@@ -250,6 +250,13 @@ impl Store for Faulty {
     async fn org_samples(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<OrgSample>> {
         self.inner.org_samples(since).await
     }
+    async fn route_writes(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<orgsync_store::RouteWrite>> {
+        self.inner.route_writes(since, limit).await
+    }
     async fn sync_overrides(&self) -> Result<Vec<SyncOverride>> {
         self.inner.sync_overrides().await
     }

@@ -3,6 +3,9 @@
 //! in a row), each route coloured by its state — ok, paused or failing — so a broken spoke is
 //! seen before any table is read. Pure: the template draws the coordinates as inline SVG.
 //!
+//! Each route also says its throughput (writes per minute that crossed it, over
+//! [`WINDOW_MINUTES`]) and the p95 lag of those writes, from first capture to write.
+//!
 //! Why a route's state comes from its two orgs: the ledger keeps status per org and object
 //! (captures) and backlog per target org (writes); a route is failing when either end has a
 //! sync in Error or Circuit open or items that failed to be written there, paused when every
@@ -10,7 +13,10 @@
 
 use orgsync_core::OrgName;
 use orgsync_core::config::Topology;
-use orgsync_store::{Counts, ItemState, SyncRow, SyncStatus};
+use orgsync_store::{Counts, ItemState, RouteWrite, SyncRow, SyncStatus};
+
+/// The window a route's throughput and lag are measured over, minutes.
+pub const WINDOW_MINUTES: i64 = 15;
 
 /// The picture's width (the SVG's viewBox; it scales to the page).
 pub const WIDTH: i32 = 760;
@@ -172,6 +178,49 @@ fn layout(t: &Topology) -> (Vec<Node>, i32) {
     }
 }
 
+/// The orgs a change from `from` passes through to reach `to` (both included): straight
+/// between peers, through the hub between spokes, along the chain.
+fn path(t: &Topology, from: &OrgName, to: &OrgName) -> Vec<OrgName> {
+    match t {
+        Topology::HubAndSpoke { hub, .. } if from != hub && to != hub => {
+            vec![from.clone(), hub.clone(), to.clone()]
+        }
+        Topology::Chain { orgs, .. } => {
+            let at = |o: &OrgName| orgs.iter().position(|x| x == o);
+            match (at(from), at(to)) {
+                (Some(i), Some(j)) if i <= j => orgs[i..=j].to_vec(),
+                (Some(i), Some(j)) => orgs[j..=i].iter().rev().cloned().collect(),
+                _ => Vec::new(),
+            }
+        }
+        _ => vec![from.clone(), to.clone()],
+    }
+}
+
+/// "12.0/min · p95 3.2 s" of the writes that crossed the route between `a` and `b`.
+fn traffic(t: &Topology, a: &OrgName, b: &OrgName, writes: &[RouteWrite]) -> String {
+    let mut lags: Vec<i64> = writes
+        .iter()
+        .filter(|w| {
+            let Some(src) = &w.source else { return false };
+            path(t, src, &w.target)
+                .windows(2)
+                .any(|p| (&p[0] == a && &p[1] == b) || (&p[0] == b && &p[1] == a))
+        })
+        .map(|w| w.latency_ms)
+        .collect();
+    if lags.is_empty() {
+        return "idle".into();
+    }
+    lags.sort_unstable();
+    let p95 = super::charts::percentile(&lags, 95.0).unwrap_or(0);
+    format!(
+        "{:.1}/min · p95 {:.1} s",
+        lags.len() as f64 / WINDOW_MINUTES as f64,
+        p95 as f64 / 1000.0
+    )
+}
+
 /// The state of the route between `a` and `b`, and its label.
 fn state(a: &OrgName, b: &OrgName, syncs: &[SyncRow], counts: &Counts) -> (EdgeState, String) {
     let ends = [a, b];
@@ -223,15 +272,22 @@ fn state(a: &OrgName, b: &OrgName, syncs: &[SyncRow], counts: &Counts) -> (EdgeS
     (EdgeState::Ok, format!("ok · {waiting} waiting"))
 }
 
-/// Build the picture of `topology` from the sync rows and item counts.
-pub fn build(topology: &Topology, syncs: &[SyncRow], counts: &Counts) -> TopologyView {
+/// Build the picture of `topology` from the sync rows, item counts and the writes of the
+/// last [`WINDOW_MINUTES`].
+pub fn build(
+    topology: &Topology,
+    syncs: &[SyncRow],
+    counts: &Counts,
+    writes: &[RouteWrite],
+) -> TopologyView {
     let (nodes, height) = layout(topology);
     let at = |name: &OrgName| nodes.iter().find(|n| n.name == name.as_str());
     let edges = routes(topology)
         .into_iter()
         .filter_map(|(a, b, both_ways)| {
             let (na, nb) = (at(&a)?, at(&b)?);
-            let (state, label) = state(&a, &b, syncs, counts);
+            let (state, mut label) = state(&a, &b, syncs, counts);
+            label = format!("{label} · {}", traffic(topology, &a, &b, writes));
             Some(Edge {
                 from: a.to_string(),
                 to: b.to_string(),

@@ -41,7 +41,22 @@ fn hub_and_spokes_each_route_has_its_own_state() {
     let mut counts = Counts::new();
     counts.insert((org("c"), ItemState::Failed), 2);
     counts.insert((org("a"), ItemState::Queued), 5);
-    let v = build(&t, &syncs, &counts);
+    let w = |src: &str, target: &str, ms: i64| RouteWrite {
+        source: Some(org(src)),
+        target: org(target),
+        latency_ms: ms,
+    };
+    // a→c passes the hub: both a's and c's routes carry it; hub→a only a's
+    let writes = vec![
+        w("a", "c", 4000),
+        w("hub", "a", 1000),
+        RouteWrite {
+            source: None,
+            target: org("b"),
+            latency_ms: 9,
+        },
+    ];
+    let v = build(&t, &syncs, &counts, &writes);
     assert_eq!(v.nodes.len(), 4);
     assert_eq!(v.nodes[0].role, "hub");
     assert!(
@@ -52,11 +67,14 @@ fn hub_and_spokes_each_route_has_its_own_state() {
     let by = |to: &str| v.edges.iter().find(|e| e.to == to).unwrap();
     assert_eq!(
         (by("a").state, by("a").label.as_str()),
-        (EdgeState::Ok, "ok · 5 waiting")
+        (EdgeState::Ok, "ok · 5 waiting · 0.1/min · p95 4.0 s")
     );
     assert_eq!(by("b").state, EdgeState::Failing);
-    assert_eq!(by("b").label, "failing · b Account circuit open");
-    assert_eq!(by("c").label, "failing · 2 failed in c");
+    assert_eq!(by("b").label, "failing · b Account circuit open · idle");
+    assert_eq!(
+        by("c").label,
+        "failing · 2 failed in c · 0.1/min · p95 4.0 s"
+    );
     assert!(v.edges.iter().all(|e| e.from == "hub" && e.both_ways));
     // the line runs from the hub's right edge to the spoke's left edge
     assert_eq!(by("a").x1, v.nodes[0].x + NODE_W);
@@ -74,7 +92,12 @@ fn a_chain_is_a_row_of_links_and_all_paused_ends_read_paused() {
         row("b", SyncStatus::Paused),
         row("c", SyncStatus::Active),
     ];
-    let v = build(&t, &syncs, &Counts::new());
+    let writes = vec![RouteWrite {
+        source: Some(org("c")),
+        target: org("a"),
+        latency_ms: 2500,
+    }];
+    let v = build(&t, &syncs, &Counts::new(), &writes);
     let links: Vec<(&str, &str)> = v
         .edges
         .iter()
@@ -84,6 +107,13 @@ fn a_chain_is_a_row_of_links_and_all_paused_ends_read_paused() {
     assert!(v.edges.iter().all(|e| !e.both_ways));
     assert_eq!(v.edges[0].state, EdgeState::Paused);
     assert_eq!(v.edges[1].state, EdgeState::Ok, "c still runs");
+    assert!(
+        v.edges
+            .iter()
+            .all(|e| e.label.ends_with("0.1/min · p95 2.5 s")),
+        "c→a crosses both links: {:?}",
+        v.edges
+    );
     assert!(
         v.nodes
             .windows(2)

@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::SqlStore;
 use super::codec::{from_ms, ms};
 use crate::error::Result;
-use crate::types::OrgSample;
+use crate::types::{OrgSample, RouteWrite};
 
 /// How long samples are kept (the charts show at most 7 days).
 pub const KEEP: TimeDelta = TimeDelta::days(8);
@@ -69,5 +69,29 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+
+    pub(super) async fn route_writes_impl(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RouteWrite>> {
+        sqlx::query(
+            "SELECT source_org, target_org, updated_at - created_at AS latency FROM sync_items \
+             WHERE state = 'synced' AND updated_at >= $1 ORDER BY updated_at DESC LIMIT $2",
+        )
+        .bind(ms(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(RouteWrite {
+                source: r.try_get::<Option<String>, _>("source_org")?.map(OrgName),
+                target: OrgName(r.try_get("target_org")?),
+                latency_ms: r.try_get::<i64, _>("latency")?.max(0),
+            })
+        })
+        .collect()
     }
 }

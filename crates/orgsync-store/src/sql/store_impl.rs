@@ -18,7 +18,8 @@ use crate::types::{
     RecordRow, RecordWrite, SourceKind, SyncRow,
 };
 use crate::types::{
-    AuditFilter, OrgObject, OrgSample, ProblemCount, ProblemQuery, RemoveReport, SyncOverride,
+    AuditFilter, OrgObject, OrgSample, ProblemCount, ProblemQuery, RemoveReport, RouteWrite,
+    SyncOverride,
 };
 
 /// `AND …` conditions for an item filter, numbered from `$start`, and their values.
@@ -550,6 +551,10 @@ impl Store for SqlStore {
 
     async fn org_samples(&self, since: DateTime<Utc>) -> Result<Vec<OrgSample>> {
         self.org_samples_impl(since).await
+    }
+
+    async fn route_writes(&self, since: DateTime<Utc>, limit: u32) -> Result<Vec<RouteWrite>> {
+        self.route_writes_impl(since, limit).await
     }
 
     async fn sync_overrides(&self) -> Result<Vec<SyncOverride>> {

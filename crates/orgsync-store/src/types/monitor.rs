@@ -140,3 +140,14 @@ pub struct OrgSample {
     /// Items that failed to be written to it.
     pub failed: u64,
 }
+
+/// One write that reached Synced, for the topology's per-route throughput and lag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteWrite {
+    /// Where it was captured (None: an item not from a capture, like a repair).
+    pub source: Option<OrgName>,
+    /// Where it was written.
+    pub target: OrgName,
+    /// From its first capture to its write, milliseconds.
+    pub latency_ms: i64,
+}
