@@ -94,8 +94,14 @@ pub struct Edge {
     pub both_ways: bool,
     /// Its state.
     pub state: EdgeState,
-    /// "ok · 3 waiting", "failing · 2 failed in b", shown on the line.
+    /// "ok · 3 waiting", "failing · 2 failed in b", shown by the line.
     pub label: String,
+    /// Where the label goes: right-aligned at the line's far end, on the side the line
+    /// leaves free (above a line that rises to it, below one that falls), so it never
+    /// crosses its own line.
+    pub lx: i32,
+    /// Label baseline.
+    pub ly: i32,
 }
 
 /// The picture.
@@ -288,7 +294,15 @@ pub fn build(
             let (na, nb) = (at(&a)?, at(&b)?);
             let (state, mut label) = state(&a, &b, syncs, counts);
             label = format!("{label} · {}", traffic(topology, &a, &b, writes));
+            let (x2, y2) = (nb.x, nb.y + NODE_H / 2);
+            let ly = if y2 > na.y + NODE_H / 2 {
+                y2 + 16
+            } else {
+                y2 - 8
+            };
             Some(Edge {
+                lx: x2 - 8,
+                ly,
                 from: a.to_string(),
                 to: b.to_string(),
                 x1: na.x + NODE_W,
