@@ -2,7 +2,8 @@
 // headless, against `orgsync demo` (three emulated orgs, the dashboard on a loopback port).
 // Logs in, sees the overview; makes a spoke refuse writes (an injected validation error), sees
 // the failures under Problems, lifts the fault and Retries them to Synced; pauses and resumes a
-// sync on the settings page and sees the status change, Tests an object, finds a record in the
+// sync on the settings page and sees the status change, Tests an object, adds an object (sees it
+// listed as paused, turns it on), finds a record in the
 // explorer by a spoke's local id, removes a sync through its confirmation, opens activity,
 // conflicts and charts — with no console error on any page. Screenshots of each page go to $SHOTS_DIR (default target/browser-shots).
 //
@@ -113,6 +114,9 @@ await page.getByRole('heading', { name: 'Overview' }).waitFor().catch(() => fail
 const cards = await page.locator('section.card').count();
 if (cards !== 3) await fail(`overview: ${cards} org cards, expected 3`);
 await eventually('/', 'Active', 'overview shows Active syncs');
+const routes = await page.locator('svg.topology g.edge').count();
+if (routes !== 2) await fail(`overview: ${routes} routes in the topology, expected hub to each of 2 spokes`);
+if (await page.locator('svg.topology g.edge.ok').count() !== 2) await fail('overview: a route of the healthy demo is not ok');
 await shot('overview');
 log('logged in; overview with 3 org cards');
 
@@ -127,6 +131,10 @@ await faults({ recordErrorRate: { FIELD_CUSTOM_VALIDATION_EXCEPTION: 1.0 } });
 await page.click('header a[href="/problems"]');
 await page.getByRole('heading', { name: 'Problems' }).waitFor();
 await eventually('/problems', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'an injected failure under Problems', 40_000);
+await page.goto(url('/'));
+if (await page.locator('svg.topology g.edge.failing').count() < 1) await fail('overview: no route failing while a spoke refuses writes');
+await shot('overview-failing');
+await page.goto(url('/problems'));
 await shot('problems');
 log('problems: writes refused by the spoke are listed');
 await faults({});
@@ -151,6 +159,31 @@ await page.locator(`${row} form[action="/settings/test"] button`).first().click(
 await expectText('Connection successful', 'Test of Work_Item__c', 20_000);
 await shot('settings');
 log('settings: Test says Connection successful');
+
+// 5b. add an object: the objects in every org, the fields writable in every org; vetting
+//     names a field that cannot be written; the sync is created disabled (Contact has no
+//     change events in the demo's orgs: polling), listed as Paused, and can be turned on
+await page.click('a#add-object');
+await page.getByRole('heading', { name: 'Add object' }).waitFor().catch(() => fail('no Add object page'));
+if (await page.locator('select[name=object] option[value="Account"]').count() !== 0) await fail('add: Account is synced already but offered');
+await page.selectOption('select[name=object]', 'Contact').catch(() => fail('add: Contact is not offered'));
+await page.click('form[action="/settings/add"][method=get] button');
+await page.locator('input[name=field][value=LastName]').waitFor().catch(() => fail('add: no LastName field offered'));
+if (await page.locator('input[name=field][value=AccountId]').count() !== 0) await fail('add: a lookup is offered');
+await page.check('input[name=field][value=LastName]');
+await page.check('input[name=field][value=Email]');
+await shot('add-object');
+await submit(page.locator('#add-form button'), '/settings/add');
+await expectText('Added Contact with LastName, Email', 'adding Contact');
+await expectText('polling will be used', 'adding Contact: the capture method');
+await expectText('Contact: Paused', 'the added sync is listed as paused');
+if (await page.isChecked('input[name=enabled][form="save-Contact"]')) await fail('add: Contact was created enabled');
+await shot('settings-added');
+log('settings: Contact added, disabled, polling');
+await page.check('input[name=enabled][form="save-Contact"]');
+await submit(page.locator('#save-Contact button'), '/settings/save');
+await eventually('/settings', "Contact: Enabled — starts at the service's next restart", 'resuming the added Contact');
+log('settings: Contact turned on (the running service starts it at its next start)');
 
 // 6. the record explorer, by a spoke's local id of a record orgsync created there
 const spoke = spokes[spokes.length - 1];
@@ -180,15 +213,24 @@ log('settings: Work_Item_Dependency__c removed with its ledger state');
 await page.goto(url('/activity'));
 await expectText('paused sync Work_Item__c', 'activity');
 await expectText('removed sync Work_Item_Dependency__c', 'activity');
+await expectText('added sync Contact', 'activity');
+await expectText('resumed sync Contact', 'activity');
 await expectText('retried every failed item', 'activity');
 await expectText('dashboard:browser-test', 'activity who');
 await shot('activity');
 await page.goto(url('/conflicts'));
 await page.getByRole('heading', { name: 'Conflicts' }).waitFor();
 await page.goto(url('/charts'));
-if (await page.locator('svg.chart').count() !== 3) await fail('charts: expected 3 SVG charts');
+if (await page.locator('svg.chart').count() !== 5) await fail('charts: expected 5 SVG charts');
+await expectText('API calls to each org per hour', 'charts: API calls per org');
 await shot('charts');
 log('activity, conflicts and charts render');
+
+// 9. the org cards' budget forecast once the service has sampled a while (the demo samples
+//    every 5 s); the overview screenshot is taken again with it
+await eventually('/', /within budget|the daily limit of \d+ is reached/, 'the budget forecast on the org cards', 45_000);
+await shot('overview');
+log('overview: budget forecast shown');
 
 if (errors.length > 0) await fail(`console errors:\n  ${errors.join('\n  ')}`);
 await cleanup();

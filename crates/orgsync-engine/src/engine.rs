@@ -207,6 +207,11 @@ impl<S: Store> Engine<S> {
         }
         tasks.push(tokio::spawn(progress_loop(core.clone())));
         tasks.push(tokio::spawn(prune_loop(core.clone())));
+        tasks.push(tokio::spawn(crate::samples::sample_loop(
+            core.clone(),
+            opts.lease_owner.clone(),
+            opts.sample_every,
+        )));
         tasks.push(tokio::spawn(crate::reconcile::schedule(
             ingest.clone(),
             legs.clone(),

@@ -16,6 +16,7 @@
 mod activity;
 mod apply;
 mod capture;
+pub mod catalog;
 pub mod check;
 mod convert;
 mod engine;
@@ -30,6 +31,7 @@ mod orgs;
 mod overlay;
 mod policy;
 pub mod reconcile;
+mod samples;
 mod schema;
 mod status;
 

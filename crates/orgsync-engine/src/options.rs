@@ -15,6 +15,9 @@ pub struct EngineOptions {
     /// How often failed writes are looked at for a field the org lost (`crate::schema`);
     /// 30 s, shorter in tests.
     pub schema_tick: std::time::Duration,
+    /// How often each org is sampled for the Sync Monitor's history and forecast
+    /// (`crate::samples`); a minute, shorter in `orgsync demo` so its charts fill quickly.
+    pub sample_every: std::time::Duration,
 }
 
 impl Default for EngineOptions {
@@ -33,6 +36,7 @@ impl Default for EngineOptions {
             poll_now_on_start: true,
             ca_pem: None,
             schema_tick: crate::schema::TICK,
+            sample_every: crate::samples::EVERY,
         }
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct StatusWriter<S> {
     /// Per leg (org, sync index): a mapped field missing or not writable there
     /// ([`crate::schema`]); the sync shows Error with it until a describe finds it fixed.
     schema: std::sync::Mutex<HashMap<(OrgName, usize), String>>,
+    /// Orgs whose `/limits` was asked because no call had told their API usage yet (an org
+    /// first heard from on the change-event stream): asked once per org and process.
+    limits_asked: std::sync::Mutex<std::collections::HashSet<OrgName>>,
     serial: tokio::sync::Mutex<()>,
 }
 
@@ -69,6 +72,7 @@ impl<S: Store> StatusWriter<S> {
             orgs,
             switches,
             schema: std::sync::Mutex::new(HashMap::new()),
+            limits_asked: std::sync::Mutex::new(std::collections::HashSet::new()),
             serial: tokio::sync::Mutex::new(()),
         }
     }
@@ -126,7 +130,13 @@ impl<S: Store> StatusWriter<S> {
             quota_paused: health.quota_until.is_some_and(|u| u > Utc::now()),
         };
         let h = headline(&facts);
+        let was_held = row.status != SyncStatus::Active;
         row.status = stored(h.state);
+        // back to Active from a pause, an open circuit or a broken mapping: the reason it was
+        // held no longer holds (a capture error, counted in error_count, stays shown)
+        if was_held && h.state == SyncState::Active && row.error_count == 0 {
+            row.last_error = None;
+        }
         if let Some(reason) = h.reason.filter(|_| h.state != SyncState::Active) {
             row.last_error = Some(reason);
         }
@@ -190,6 +200,14 @@ impl<S: Store> StatusWriter<S> {
         self.note_org(org).await;
     }
 
+    /// True the first time it is asked for `org` (then false): `/limits` is read once.
+    fn ask_limits_once(&self, org: &OrgName) -> bool {
+        self.limits_asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(org.clone())
+    }
+
     /// The org's row: its id, health in words, circuit and API budget as last observed.
     pub async fn note_org(&self, org: &OrgName) {
         let Some(o) = self.orgs.get(org) else {
@@ -218,6 +236,22 @@ impl<S: Store> StatusWriter<S> {
             row.budget_used = i64::try_from(u.used).ok();
             row.budget_max = i64::try_from(u.max).ok();
             row.budget_observed_at = Some(Utc::now());
+        } else if row.budget_max.is_none()
+            && let Some(conn) = o.conn()
+            && self.ask_limits_once(org)
+        {
+            // nothing has told the usage yet (data only from the change-event stream, whose
+            // answers carry no Sforce-Limit-Info): one `/limits` call says it
+            match conn.client.limits().await {
+                Ok(l) => {
+                    if let Some(u) = l.daily_api_requests() {
+                        row.budget_used = i64::try_from(u.used).ok();
+                        row.budget_max = i64::try_from(u.max).ok();
+                        row.budget_observed_at = Some(Utc::now());
+                    }
+                }
+                Err(e) => tracing::debug!(%org, error = %e, "cannot read the org's /limits"),
+            }
         }
         if let Err(e) = self.store.put_org(&row).await {
             tracing::warn!(%org, error = %e, "cannot write the org row");

@@ -29,6 +29,12 @@ pub enum AdminError {
     /// The sync was removed; restore it first.
     #[error("sync `{0}` was removed; restore it first (`orgsync sync restore {0}`)")]
     Removed(String),
+    /// "Add object" of an object that is synced already.
+    #[error("{0} is synced already")]
+    AlreadySynced(String),
+    /// "Add object" with no field chosen, or a name that is not an API name.
+    #[error("cannot add {0}: {1}")]
+    BadAddition(String, String),
     /// The ledger failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -148,6 +154,63 @@ pub async fn change<S: Store>(
     );
     store.put_sync_override(&row, a).await?;
     Ok(row)
+}
+
+/// Whether `name` looks like a Salesforce API name (letters, digits, underscores; a letter
+/// first): what an added sync's object and fields must be before they reach a query.
+fn api_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Add a sync of `object` over `fields` (vetted in every org by the caller) as `who`: kept in
+/// the overlay, **disabled** — it captures nothing until resumed — with `capture` as its
+/// method. `settings` is what is in effect (the file with the overlay over it).
+pub async fn add<S: Store>(
+    store: &S,
+    settings: &Settings,
+    object: &str,
+    fields: &[String],
+    capture: orgsync_core::config::Capture,
+    who: &str,
+) -> Result<SyncOverride, AdminError> {
+    let bad = |why: &str| AdminError::BadAddition(object.to_string(), why.to_string());
+    if !api_name(object) {
+        return Err(bad("not an object API name"));
+    }
+    if fields.is_empty() {
+        return Err(bad("choose at least one field"));
+    }
+    if let Some(f) = fields.iter().find(|f| !api_name(f)) {
+        return Err(bad(&format!("`{f}` is not a field API name")));
+    }
+    if settings.syncs.iter().any(|s| {
+        s.object.eq_ignore_ascii_case(object) || s.target_object.eq_ignore_ascii_case(object)
+    }) {
+        return Err(AdminError::AlreadySynced(object.to_string()));
+    }
+    let mut row = SyncOverride::new(object, Utc::now(), who);
+    row.fields = Some(fields.to_vec());
+    row.capture = Some(overlay::capture_name(capture).to_string());
+    row.enabled = Some(false);
+    let a = audit(
+        "admin.sync.add",
+        object,
+        who,
+        serde_json::json!({
+            "changes": format!("added with {} ({}), disabled", fields.join(", "), overlay::capture_name(capture)),
+        }),
+    );
+    store.put_sync_override(&row, a).await?;
+    Ok(row)
+}
+
+/// The settings in effect now: `file` (what the engine started with) with the overlay over
+/// it — syncs added since the start included, removed ones gone.
+pub fn effective(file: &Settings, overrides: &[SyncOverride]) -> Settings {
+    let mut s = file.clone();
+    overlay::apply(&mut s, overrides);
+    s
 }
 
 /// What removing the sync of `object` deletes, in words (the confirmation names it).

@@ -215,6 +215,11 @@ struct ChartsPage {
     latency: String,
     backlog: String,
     latency_samples: usize,
+    /// API calls per hour per org, and each org's daily allocation in words.
+    calls: String,
+    allocations: String,
+    /// Waiting items per org over the range.
+    backlog_history: String,
 }
 
 /// Most Synced items the latency chart reads (newest first).
@@ -258,7 +263,7 @@ pub async fn charts<S: Store>(
                 values: c::per_minute(range, since, &rows, &["item.synced"]),
             },
             Series {
-                label: "echoes dropped (txn)",
+                label: "echoes dropped",
                 color: "#8c959f",
                 values: c::per_minute(range, since, &rows, &["echo.dropped"]),
             },
@@ -299,9 +304,13 @@ pub async fn charts<S: Store>(
             slot.1 += n as f64;
         }
     }
+    let (calls, allocations, backlog_history) = history_charts(&m, range, since, x).await?;
     let page = ChartsPage {
         csrf: session.csrf,
         logged_in: true,
+        calls,
+        allocations,
+        backlog_history,
         range: range.as_str(),
         ranges: &["1h", "24h", "7d"],
         throughput,
@@ -310,4 +319,62 @@ pub async fn charts<S: Store>(
         latency_samples: lat.len(),
     };
     Ok(Html(page.render()?))
+}
+
+/// Colours of per-org lines, in org order.
+const ORG_COLOURS: &[&str] = &[
+    "#3b7ddd", "#2da44e", "#e16f24", "#8250df", "#cf222e", "#1b2a41",
+];
+
+/// The charts from the engine's org samples: API calls per hour per org (with each org's
+/// daily allocation said, as calls per hour, under it) and backlog per org.
+async fn history_charts<S: Store>(
+    m: &Monitor<S>,
+    range: crate::view::charts::Range,
+    since: chrono::DateTime<Utc>,
+    x: (&str, &str),
+) -> Result<(String, String, String), MonitorError> {
+    use crate::view::charts::{self as c, Series};
+    use crate::view::history;
+    let samples = m.store.org_samples(since).await?;
+    let orgs = m.store.orgs().await?;
+    let names: Vec<String> = orgs.iter().map(|o| o.name.to_string()).collect();
+    let colour = |i: usize| {
+        ORG_COLOURS
+            .get(i % ORG_COLOURS.len())
+            .copied()
+            .unwrap_or("#000")
+    };
+    let calls: Vec<Series<'_>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Series {
+            label: n,
+            color: colour(i),
+            values: history::calls_per_hour(range, since, &samples, n),
+        })
+        .collect();
+    let backlog: Vec<Series<'_>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Series {
+            label: n,
+            color: colour(i),
+            values: history::backlog(range, since, &samples, n),
+        })
+        .collect();
+    let allocations: Vec<String> = orgs
+        .iter()
+        .map(|o| match o.budget_max {
+            Some(max) if max > 0 => {
+                format!("{} {} a day ({:.0}/h)", o.name, max, max as f64 / 24.0)
+            }
+            _ => format!("{} not observed yet", o.name),
+        })
+        .collect();
+    Ok((
+        c::lines("API calls per hour", &calls, "/h", x),
+        allocations.join(" · "),
+        c::lines("Backlog (waiting items) per org", &backlog, "items", x),
+    ))
 }

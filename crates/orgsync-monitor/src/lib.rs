@@ -13,8 +13,10 @@
 //! - [`pages`]: the handlers that load, build the view model and render (overview, problems
 //!   and their actions); `explore`: the record explorer, conflicts and the activity log.
 
+mod add_page;
 pub mod admin;
 pub mod auth;
+pub mod catalog;
 pub mod error;
 mod explore;
 pub mod metrics;
@@ -38,8 +40,13 @@ pub use error::MonitorError;
 /// LIMIT 1` and the describe checks — answering "Connection successful" or what is wrong.
 /// Supplied by the binary (the engine's `check`), so this crate needs no Salesforce client;
 /// it logs in on its own, so a successful Test never closes a circuit.
+/// It gets the settings in effect (file + overlay), so an object added since the start tests.
 pub type Tester = Arc<
-    dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
+    dyn Fn(
+            Arc<Settings>,
+            String,
+            String,
+        ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
         + Send
         + Sync,
 >;
@@ -54,6 +61,8 @@ pub struct Monitor<S> {
     pub config: Option<Arc<Settings>>,
     /// The settings page's Test, when the binary supplies one.
     pub tester: Option<Tester>,
+    /// "Add object", when the binary supplies the orgs' catalog.
+    pub catalog: Option<Arc<dyn catalog::Catalog>>,
 }
 
 impl<S> std::fmt::Debug for Monitor<S> {
@@ -62,6 +71,7 @@ impl<S> std::fmt::Debug for Monitor<S> {
             .field("auth", &self.auth)
             .field("config", &self.config.is_some())
             .field("tester", &self.tester.is_some())
+            .field("catalog", &self.catalog.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -69,21 +79,24 @@ impl<S> std::fmt::Debug for Monitor<S> {
 impl<S: Store> Monitor<S> {
     /// A dashboard over `store`, with the login of `settings` (no settings page).
     pub fn new(store: Arc<S>, settings: &MonitorSettings) -> Arc<Self> {
-        Self::with_config(store, settings, None, None)
+        Self::with_config(store, settings, None, None, None)
     }
 
-    /// A dashboard with the settings page over `config` (what the engine runs) and its Test.
+    /// A dashboard with the settings page over `config` (what the engine runs), its Test and
+    /// its "Add object".
     pub fn with_config(
         store: Arc<S>,
         settings: &MonitorSettings,
         config: Option<Arc<Settings>>,
         tester: Option<Tester>,
+        catalog: Option<Arc<dyn catalog::Catalog>>,
     ) -> Arc<Self> {
         Arc::new(Monitor {
             store,
             auth: auth::Auth::new(&settings.admin_password),
             config,
             tester,
+            catalog,
         })
     }
 }
@@ -105,6 +118,10 @@ pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
         .route("/settings", get(settings_page::page::<S>))
         .route("/settings/save", post(settings_page::save::<S>))
         .route("/settings/test", post(settings_page::test::<S>))
+        .route(
+            "/settings/add",
+            get(add_page::form::<S>).post(add_page::add::<S>),
+        )
         .route(
             "/settings/remove",
             get(settings_page::confirm_remove::<S>).post(settings_page::remove::<S>),

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::auth::{Session, check_csrf};
 use crate::view::overview::{self, Overview};
 use crate::view::problems::{self, Problems};
+use crate::view::topology::{self, NODE_H, NODE_W, TopologyView, WIDTH};
 use crate::{Monitor, MonitorError};
 
 /// The vendored htmx (BSD Zero-Clause, `static/htmx.LICENSE`): served from the binary.
@@ -24,6 +25,8 @@ const HTMX: &str = include_str!("../static/htmx.min.js");
 
 /// Items listed per group on the problems page; the rest are on the group's own page.
 const PER_GROUP: u32 = 20;
+/// Most writes the topology's per-route throughput and lag read (newest first).
+const ROUTE_WRITES: u32 = 20_000;
 /// Items per page of one group's own page.
 const GROUP_PAGE: u32 = 100;
 
@@ -45,6 +48,8 @@ struct OverviewPage {
     csrf: String,
     logged_in: bool,
     view: Overview,
+    /// The orgs and routes, when the configuration is known.
+    topology: Option<TopologyView>,
 }
 
 /// `GET /`: org cards and the syncs table.
@@ -62,11 +67,35 @@ pub async fn overview<S: Store>(
             cdc.push(cp);
         }
     }
-    let view = overview::build(&orgs, &syncs, &counts, &cdc, Utc::now());
+    let now = Utc::now();
+    let mut view = overview::build(&orgs, &syncs, &counts, &cdc, now);
+    let samples = store
+        .org_samples(now - crate::view::history::RATE_WINDOW)
+        .await?;
+    for (card, row) in view.orgs.iter_mut().zip(&orgs) {
+        card.forecast = crate::view::history::forecast(
+            &samples,
+            &card.name,
+            row.budget_used,
+            row.budget_max,
+            now,
+        );
+    }
+    let writes = store
+        .route_writes(
+            now - chrono::TimeDelta::minutes(topology::WINDOW_MINUTES),
+            ROUTE_WRITES,
+        )
+        .await?;
+    let topology = m
+        .config
+        .as_ref()
+        .map(|c| topology::build(&c.topology, &syncs, &counts, &writes));
     let page = OverviewPage {
         csrf: session.csrf,
         logged_in: true,
         view,
+        topology,
     };
     Ok(Html(page.render()?))
 }

@@ -28,10 +28,17 @@ impl From<AdminError> for MonitorError {
     }
 }
 
-fn config<S>(m: &Monitor<S>) -> Result<&Arc<Settings>, MonitorError> {
+pub(crate) fn config<S>(m: &Monitor<S>) -> Result<&Arc<Settings>, MonitorError> {
     m.config
         .as_ref()
         .ok_or_else(|| MonitorError::BadRequest("sync settings are not available here".into()))
+}
+
+/// The settings in effect: the engine's (the file with the overlay at its start) with the
+/// overlay now over it, so syncs added since are known to Save, Test and Remove.
+async fn effective<S: Store>(m: &Monitor<S>) -> Result<Arc<Settings>, MonitorError> {
+    let overrides = m.store.sync_overrides().await?;
+    Ok(Arc::new(admin::effective(config(m)?, &overrides)))
 }
 
 #[derive(Template)]
@@ -42,14 +49,20 @@ struct SettingsPage {
     view: SettingsView,
     methods: &'static [&'static str],
     quick: &'static [&'static str],
-    /// The last Test's answer: (org, object, ok, message).
-    test: Option<(String, String, bool, String)>,
+    /// The last Test's answer: (org, object, ok, the check's lines).
+    test: Option<(String, String, bool, Vec<String>)>,
+    /// What an action just did (an object added).
+    notice: Option<String>,
+    /// Whether "Add object" is offered.
+    can_add: bool,
 }
 
-async fn render<S: Store>(
+/// The settings page, with a Test's answer or a notice on top.
+pub(crate) async fn render<S: Store>(
     m: &Monitor<S>,
     session: Session,
     test: Option<(String, String, bool, String)>,
+    notice: Option<String>,
 ) -> Result<Html<String>, MonitorError> {
     let cfg = config(m)?;
     let overrides = m.store.sync_overrides().await?;
@@ -57,10 +70,26 @@ async fn render<S: Store>(
     let page = SettingsPage {
         csrf: session.csrf,
         logged_in: true,
-        view: settings::build(cfg, &overrides, &syncs, Utc::now()),
+        view: settings::build(
+            &admin::effective(cfg, &overrides),
+            cfg,
+            &overrides,
+            &syncs,
+            Utc::now(),
+        ),
         methods: METHODS,
         quick: QUICK_PICKS,
-        test,
+        test: test.map(|(org, object, ok, text)| {
+            let lines = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            (org, object, ok, lines)
+        }),
+        notice,
+        can_add: m.catalog.is_some(),
     };
     Ok(Html(page.render()?))
 }
@@ -70,7 +99,7 @@ pub async fn page<S: Store>(
     State(m): State<Arc<Monitor<S>>>,
     Extension(session): Extension<Session>,
 ) -> Result<Html<String>, MonitorError> {
-    render(&m, session, None).await
+    render(&m, session, None, None).await
 }
 
 /// One row's Save.
@@ -97,13 +126,13 @@ pub async fn save<S: Store>(
     Form(f): Form<SaveForm>,
 ) -> Result<Response, MonitorError> {
     check_csrf(&session, &f.csrf)?;
-    let cfg = config(&m)?;
+    let cfg = effective(&m).await?;
     let change = Change {
         capture: Some(f.method.trim().to_string()).filter(|s| !s.is_empty()),
         interval: Some(f.interval.trim().to_string()).filter(|s| !s.is_empty()),
         enabled: Some(f.enabled.is_some()),
     };
-    admin::change(m.store.as_ref(), cfg, &f.object, &change, &session.who).await?;
+    admin::change(m.store.as_ref(), &cfg, &f.object, &change, &session.who).await?;
     tracing::info!(object = %f.object, who = %session.who, "dashboard: sync settings saved");
     Ok(Redirect::to("/settings").into_response())
 }
@@ -128,7 +157,7 @@ pub async fn test<S: Store>(
     Form(f): Form<TestForm>,
 ) -> Result<Html<String>, MonitorError> {
     check_csrf(&session, &f.csrf)?;
-    let cfg = config(&m)?;
+    let cfg = effective(&m).await?;
     if !cfg.topology.orgs().iter().any(|o| o.as_str() == f.org) {
         return Err(MonitorError::BadRequest(format!("no org `{}`", f.org)));
     }
@@ -137,7 +166,7 @@ pub async fn test<S: Store>(
             "Test is not available here".into(),
         ));
     };
-    let (ok, message) = match tester(f.org.clone(), f.object.clone()).await {
+    let (ok, message) = match tester(cfg, f.org.clone(), f.object.clone()).await {
         Ok(m) => (true, m),
         Err(m) => (false, m),
     };
@@ -153,7 +182,7 @@ pub async fn test<S: Store>(
     );
     a.object = Some(f.object.clone());
     m.store.append_audit(vec![a]).await?;
-    render(&m, session, Some((f.org, f.object, ok, message))).await
+    render(&m, session, Some((f.org, f.object, ok, message)), None).await
 }
 
 /// `?object=` of the Remove confirmation.
@@ -178,9 +207,9 @@ pub async fn confirm_remove<S: Store>(
     Extension(session): Extension<Session>,
     Query(q): Query<ObjectQuery>,
 ) -> Result<Html<String>, MonitorError> {
-    let cfg = config(&m)?;
-    let object = admin::sync_object(cfg, &q.object)?;
-    let goes = admin::what_goes(cfg, &object)?;
+    let cfg = effective(&m).await?;
+    let object = admin::sync_object(&cfg, &q.object)?;
+    let goes = admin::what_goes(&cfg, &object)?;
     let page = RemovePage {
         csrf: session.csrf,
         logged_in: true,
@@ -207,8 +236,8 @@ pub async fn remove<S: Store>(
     Form(f): Form<ObjectForm>,
 ) -> Result<Response, MonitorError> {
     check_csrf(&session, &f.csrf)?;
-    let cfg = config(&m)?;
-    let r = admin::remove(m.store.as_ref(), cfg, &f.object, &session.who).await?;
+    let cfg = effective(&m).await?;
+    let r = admin::remove(m.store.as_ref(), &cfg, &f.object, &session.who).await?;
     tracing::info!(object = %f.object, who = %session.who, ?r, "dashboard: sync removed");
     Ok(Redirect::to("/settings").into_response())
 }

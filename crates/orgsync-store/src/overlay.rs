@@ -7,7 +7,10 @@
 //! wins over the file's; a key it leaves unset keeps the file's value, so a later edit of the
 //! file still applies to it. A removed sync is dropped whatever the file says, until the
 //! override is deleted (`orgsync sync restore`). An override naming no sync of the file is
-//! ignored (the file lost that sync: nothing to change).
+//! ignored (the file lost that sync: nothing to change) — unless it carries `fields`: then it
+//! is a sync added from the dashboard or `orgsync sync add`, appended after the file's (see
+//! [`SyncSettings::added`]). Should the file gain a sync of that object, the file's wins and
+//! the row only overrides its keys.
 
 use std::time::Duration;
 
@@ -74,7 +77,35 @@ pub fn apply(settings: &mut Settings, overrides: &[SyncOverride]) -> Vec<String>
             apply_one(s, o);
         }
     }
+    for o in overrides.iter().filter(|o| !o.removed) {
+        let Some(fields) = &o.fields else { continue };
+        if settings
+            .syncs
+            .iter()
+            .any(|s| s.object.eq_ignore_ascii_case(&o.object))
+        {
+            continue;
+        }
+        let capture = o
+            .capture
+            .as_deref()
+            .and_then(parse_capture)
+            .unwrap_or(Capture::Poll);
+        let mut sync = SyncSettings::added(&o.object, fields, capture);
+        apply_one(&mut sync, o);
+        settings.object_order.push(sync.object.clone());
+        settings.syncs.push(sync);
+    }
     removed
+}
+
+/// Whether `object`'s sync exists only in the overlay (added, not in `file`).
+pub fn is_added(file: &Settings, overrides: &[SyncOverride], object: &str) -> bool {
+    find(overrides, object).is_some_and(|o| o.fields.is_some())
+        && !file
+            .syncs
+            .iter()
+            .any(|s| s.object.eq_ignore_ascii_case(object))
 }
 
 /// A duration in the config's words (`90s`, `5m`, `2h`): what `orgsync config export` and the
@@ -142,5 +173,35 @@ mod tests {
             "unset: the file's value"
         );
         assert!(!s.object_order.iter().any(|o| o == "Contact"));
+    }
+
+    #[test]
+    fn an_added_sync_joins_paused_and_the_file_wins_over_it() {
+        let at = chrono::Utc::now();
+        let mut s = settings();
+        let mut lead = SyncOverride::new("Lead", at, "dashboard:ann");
+        lead.fields = Some(vec!["LastName".into(), "Company".into()]);
+        lead.capture = Some("cdc".into());
+        lead.enabled = Some(false);
+        // a field list on a sync the file has: only its keys apply
+        let mut account = SyncOverride::new("Account", at, "dashboard:ann");
+        account.fields = Some(vec!["Phone".into()]);
+        apply(&mut s, &[lead.clone(), account]);
+        assert_eq!(s.syncs.len(), 3);
+        assert_eq!(s.syncs[0].fields.len(), 1, "the file's fields stay");
+        let l = &s.syncs[2];
+        assert_eq!(
+            (l.object.as_str(), l.capture, l.enabled),
+            ("Lead", Capture::Cdc, false)
+        );
+        assert_eq!(l.fields.len(), 2);
+        assert_eq!(s.object_order.last().map(String::as_str), Some("Lead"));
+        // applying twice (the CLI at start, the dashboard per request) adds it once
+        apply(&mut s, &[lead.clone()]);
+        assert_eq!(s.syncs.len(), 3);
+        lead.removed = true;
+        let mut again = settings();
+        apply(&mut again, &[lead]);
+        assert_eq!(again.syncs.len(), 2, "a removed added sync is gone");
     }
 }

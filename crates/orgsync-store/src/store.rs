@@ -16,8 +16,8 @@ use crate::error::Result;
 use crate::types::{
     AgreedRow, AuditFilter, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite,
     CompleteReport, Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, NewAudit,
-    NewConflict, OrgObject, OrgRow, Page, ProblemCount, ProblemQuery, ReconcileRun, RecordRow,
-    RecordWrite, RemoveReport, SourceKind, SyncOverride, SyncRow,
+    NewConflict, OrgObject, OrgRow, OrgSample, Page, ProblemCount, ProblemQuery, ReconcileRun,
+    RecordRow, RecordWrite, RemoveReport, RouteWrite, SourceKind, SyncOverride, SyncRow,
 };
 
 /// What [`Store::prune`] removed.
@@ -363,6 +363,24 @@ pub trait Store: Send + Sync + 'static {
         &self,
         local_id: &str,
     ) -> impl Future<Output = Result<Vec<RecordRow>>> + Send;
+
+    /// Write one replica's samples of its orgs (the history charts), deleting samples older
+    /// than 8 days.
+    fn put_org_samples(&self, rows: &[OrgSample]) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every replica's org samples taken at or after `since`, by replica, org and time.
+    fn org_samples(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<OrgSample>>> + Send;
+
+    /// Writes that reached Synced at or after `since`, newest first, at most `limit`: the
+    /// topology's per-route throughput and lag.
+    fn route_writes(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RouteWrite>>> + Send;
 
     /// The sync settings overlay, by object.
     fn sync_overrides(&self) -> impl Future<Output = Result<Vec<SyncOverride>>> + Send;

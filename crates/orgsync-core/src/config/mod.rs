@@ -4,6 +4,7 @@
 //! Every problem is reported with the file, the line:column and what to do about it, and all
 //! problems are reported at once. The key-by-key reference is in `raw.rs`.
 
+mod added;
 mod error;
 pub mod org_url;
 mod raw;
@@ -24,6 +25,7 @@ use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+pub use added::{ADDED_BACKUP_INTERVAL, ADDED_POLL_INTERVAL};
 pub use error::{ConfigError, Problem};
 pub use source::Location;
 pub use validate::parse_duration;

@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use orgsync_core::merge::RecordState;
 use orgsync_core::pipeline::{self, Dropped, Ledger, PipelineError};
 use orgsync_core::{Change, ChangeKind, GlobalId, Op, OrgId, OrgName, Origin, Settings, SyncItem};
-use orgsync_store::{AgreedWrite, CaptureBatch, NewConflict, NewItem, RecordRow, RecordWrite};
+use orgsync_store::{
+    AgreedWrite, CaptureBatch, NewAudit, NewConflict, NewItem, RecordRow, RecordWrite,
+};
 
 use super::Captured;
 use crate::leg::Leg;
@@ -229,6 +231,9 @@ pub(crate) fn plan(
             if out.dropped == Some(Dropped::OwnWrite) {
                 tally.own_writes += 1;
             }
+            if let Some(a) = echo_audit(out.dropped, row, &change, now) {
+                batch.audit.push(a);
+            }
             for item in out.items {
                 batch.items.push(
                     NewItem::new(item, row.commit_ts)
@@ -301,4 +306,36 @@ pub(crate) fn plan(
         tally.rows += 1;
     }
     Ok((batch, tally, comebacks))
+}
+
+/// The audit row of a change dropped as an echo, for the record's timeline: by the origin
+/// layer (it carries orgsync's client tag: our own write coming back) or the shadow layer (its
+/// values are the ones already agreed). Change events only: a poll re-reads the same rows for
+/// its lookback window, and a row per re-read would bury the timeline (the counters and
+/// `/metrics` count every drop).
+fn echo_audit(
+    dropped: Option<Dropped>,
+    row: &Captured,
+    change: &Change,
+    now: DateTime<Utc>,
+) -> Option<NewAudit> {
+    let layer = match dropped? {
+        Dropped::OwnWrite => "origin",
+        Dropped::NoChange => "shadow",
+        _ => return None,
+    };
+    if row.snapshot {
+        return None;
+    }
+    let mut a = NewAudit::new(now, "echo.dropped");
+    a.org = Some(change.org.clone());
+    a.object = Some(change.object.clone());
+    a.global_id = change.global_id.clone();
+    a.detail = serde_json::json!({
+        "layer": layer,
+        "source_record_id": change.record_id,
+        "txn": change.txn_id,
+        "fields": change.fields.keys().collect::<Vec<_>>(),
+    });
+    Some(a)
 }

@@ -114,6 +114,29 @@ async fn a_change_reaches_the_spokes_through_change_events_with_no_poll() {
         })
         .collect();
     assert_eq!(writes, after, "no echo writes: {items:#?}");
+    // and each echo dropped is in the record's timeline, with the layer that dropped it
+    let store = env.store().await;
+    eventually(
+        "our writes' events are audited as origin-layer echoes",
+        || async {
+            let filter = orgsync_store::AuditFilter {
+                kind_prefix: Some("echo.".into()),
+                limit: 200,
+                ..Default::default()
+            };
+            let echoes = orgsync_store::Store::audit_recent(&store, &filter)
+                .await
+                .unwrap();
+            ["v1", "v2"].iter().all(|spoke| {
+                echoes.iter().any(|a| {
+                    a.event.org.as_ref().is_some_and(|o| o.as_str() == *spoke)
+                        && a.event.global_id.is_some()
+                        && a.event.detail["layer"] == "origin"
+                })
+            })
+        },
+    )
+    .await;
     engine.shutdown().await;
 }
 

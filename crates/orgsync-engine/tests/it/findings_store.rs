@@ -16,9 +16,9 @@ use orgsync_engine::{Engine, EngineOptions};
 use orgsync_store::{
     AgreedRow, AuditFilter, AuditRow, CaptureBatch, CaptureReport, Checkpoint, CheckpointWrite,
     CompleteReport, Completion, ConflictRow, Counts, Item, ItemFilter, ItemId, ItemState, NewAudit,
-    NewConflict, OrgObject, OrgRow, Page, ProblemCount, ProblemQuery, PruneReport, RecordRow,
-    RecordWrite, RemoveReport, Result, SourceKind, SqlStore, Store, StoreError, SyncOverride,
-    SyncRow,
+    NewConflict, OrgObject, OrgRow, OrgSample, Page, ProblemCount, ProblemQuery, PruneReport,
+    RecordRow, RecordWrite, RemoveReport, Result, SourceKind, SqlStore, Store, StoreError,
+    SyncOverride, SyncRow,
 };
 use serde_json::json;
 
@@ -243,6 +243,19 @@ impl Store for Faulty {
     }
     async fn records_with_local_id(&self, id: &str) -> Result<Vec<RecordRow>> {
         self.inner.records_with_local_id(id).await
+    }
+    async fn put_org_samples(&self, rows: &[OrgSample]) -> Result<()> {
+        self.inner.put_org_samples(rows).await
+    }
+    async fn org_samples(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<OrgSample>> {
+        self.inner.org_samples(since).await
+    }
+    async fn route_writes(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<orgsync_store::RouteWrite>> {
+        self.inner.route_writes(since, limit).await
     }
     async fn sync_overrides(&self) -> Result<Vec<SyncOverride>> {
         self.inner.sync_overrides().await

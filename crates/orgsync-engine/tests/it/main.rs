@@ -2,6 +2,7 @@
 //! One binary (links once).
 #![allow(clippy::unwrap_used)]
 
+mod add_object;
 mod cdc;
 mod files;
 mod findings_budget;

@@ -63,7 +63,12 @@ async fn pause_stops_capture_and_resume_catches_up_without_a_restart() {
     let rows = store.syncs().await.unwrap();
     assert!(
         rows.iter()
-            .all(|r| r.status == SyncStatus::Active && r.enabled)
+            .all(|r| r.status == SyncStatus::Active && r.enabled),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.last_error.is_none()),
+        "resumed: the pause's reason is not left as the latest error: {rows:?}"
     );
     engine.shutdown().await;
 }
@@ -106,4 +111,35 @@ async fn a_field_that_cannot_be_written_puts_the_sync_in_error_naming_it() {
         .unwrap();
     assert_eq!(a_row.status, SyncStatus::Active, "a's side is fine");
     engine.shutdown().await;
+}
+
+/// An org nothing has told its API usage yet (no REST call made: the first poll is half an
+/// hour away) has its `/limits` read once, so its card shows the budget; once only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_with_no_usage_observed_has_its_limits_read_once() {
+    let env = start(&["a", "b"], |_| vec![]).await;
+    let config = ACCOUNT.replace("interval = \"1s\"", "interval = \"30m\"");
+    let opts = orgsync_engine::EngineOptions {
+        lease_owner: "test".into(),
+        poll_now_on_start: false,
+        ..orgsync_engine::EngineOptions::default()
+    };
+    let engine =
+        orgsync_engine::Engine::start(env.settings(&["a", "b"], &config), env.store().await, opts)
+            .await
+            .unwrap();
+    let store = env.store().await;
+    eventually("both orgs' budgets are known", || async {
+        let orgs = store.orgs().await.unwrap();
+        orgs.len() == 2 && orgs.iter().all(|o| o.budget_max.is_some())
+    })
+    .await;
+    engine.shutdown().await;
+    for org in ["a", "b"] {
+        assert_eq!(
+            env.calls(org, "limits").await,
+            1,
+            "{org}: /limits read once"
+        );
+    }
 }

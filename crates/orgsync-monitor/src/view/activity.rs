@@ -63,6 +63,7 @@ pub fn action_text(kind: &str, d: &Value) -> String {
         "admin.sync.pause" => format!("paused sync {}", sync()),
         "admin.sync.resume" => format!("resumed sync {}", sync()),
         "admin.sync.set" => format!("changed sync {}: {}", sync(), text(d, "changes")),
+        "admin.sync.add" => format!("added sync {}: {}", sync(), text(d, "changes")),
         "admin.sync.remove" => format!(
             "removed sync {} (deleted: {})",
             sync(),

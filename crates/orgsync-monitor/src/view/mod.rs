@@ -3,10 +3,12 @@
 
 pub mod activity;
 pub mod charts;
+pub mod history;
 pub mod overview;
 pub mod problems;
 pub mod record;
 pub mod settings;
+pub mod topology;
 
 use chrono::{DateTime, Utc};
 

@@ -111,6 +111,9 @@ pub struct OrgCard {
     pub budget: String,
     /// Percentage of the allocation used (0 when unknown), for the bar.
     pub budget_pct: u32,
+    /// When the daily limit is hit at the current rate, or "within budget" (set from the
+    /// samples by the page: [`super::history::forecast`]).
+    pub forecast: String,
     /// "closed" or "open".
     pub circuit: String,
     /// Whether the circuit is open.
@@ -221,6 +224,7 @@ fn card(
         login_ok: o.status == "ok",
         budget,
         budget_pct,
+        forecast: String::new(),
         circuit: o.circuit.as_str().replace('_', " "),
         circuit_open: open,
         circuit_reason,

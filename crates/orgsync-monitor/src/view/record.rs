@@ -240,11 +240,18 @@ pub fn audit_event(a: &AuditRow, now: DateTime<Utc>) -> Event {
         ),
         "echo.dropped" => (
             "echo dropped",
-            format!(
-                "from {from}: dropped for {} by the {} layer (already processed)",
-                s(d, "target"),
-                s(d, "layer")
-            ),
+            match s(d, "layer") {
+                "origin" => format!(
+                    "from {from}: our own write coming back, dropped by the origin layer (the change carries orgsync's client tag)"
+                ),
+                "shadow" => format!(
+                    "from {from}: [{fields}] already agreed, dropped by the shadow layer (nothing new)"
+                ),
+                layer => format!(
+                    "from {from}: dropped for {} by the {layer} layer (already processed)",
+                    s(d, "target")
+                ),
+            },
             false,
         ),
         "item.synced" => ("written", format!("{} written to {org}", s(d, "op")), false),

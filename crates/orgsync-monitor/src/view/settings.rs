@@ -49,6 +49,12 @@ pub struct Row {
     pub file_differs: String,
     /// "changed by dashboard:ann 3 min ago" when overridden.
     pub changed: String,
+    /// For a sync added from the dashboard or `orgsync sync add`: who added it, and whether
+    /// the running service has it yet (it picks an added sync up at its next start).
+    pub added: String,
+    /// Added since the service started: it has no capture for it yet (it shows "Paused" when
+    /// disabled, "starts at the next restart" when enabled).
+    pub not_running: bool,
     /// Per org.
     pub sides: Vec<Side>,
     /// Shown red (some side in Error or Circuit open).
@@ -82,10 +88,12 @@ fn changed(o: &SyncOverride, now: DateTime<Utc>) -> String {
     )
 }
 
-/// Build the page from the engine's settings (`settings`: the file as the engine started
-/// with it), the overlay now, and the sync status rows.
+/// Build the page from the settings in effect (`settings`: the file with the overlay now over
+/// it), the engine's (`running`: what it started with), the overlay now, and the sync status
+/// rows.
 pub fn build(
     settings: &Settings,
+    running: &Settings,
     overrides: &[SyncOverride],
     syncs: &[SyncRow],
     now: DateTime<Utc>,
@@ -95,7 +103,13 @@ pub fn build(
         .syncs
         .iter()
         .filter(|s| !overlay::find(overrides, &s.object).is_some_and(|o| o.removed))
-        .map(|file| {
+        .map(|effective| {
+            // what the service started with (the file, or an added sync), when it has it
+            let file = running
+                .syncs
+                .iter()
+                .find(|r| r.object.eq_ignore_ascii_case(&effective.object))
+                .unwrap_or(effective);
             let o = overlay::find(overrides, &file.object);
             let mut now_in_effect = file.clone();
             if let Some(o) = o {
@@ -130,7 +144,29 @@ pub fn build(
                     }
                 })
                 .collect();
+            let not_running = !running
+                .syncs
+                .iter()
+                .any(|r| r.object.eq_ignore_ascii_case(&effective.object));
+            let added = match o.filter(|o| o.fields.is_some()) {
+                None => String::new(),
+                Some(o) => {
+                    let mut t = format!(
+                        "added by {} {} (not in the configuration file)",
+                        o.updated_by,
+                        ago(Some(o.updated_at), now)
+                    );
+                    if not_running {
+                        t.push_str(
+                            "; the running service starts it at its next start (changes here apply then)",
+                        );
+                    }
+                    t
+                }
+            };
             Row {
+                added,
+                not_running,
                 object: file.object.clone(),
                 method: capture_name(now_in_effect.capture).to_string(),
                 interval: duration_text(now_in_effect.interval),

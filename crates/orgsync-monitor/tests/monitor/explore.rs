@@ -197,14 +197,47 @@ async fn operators_actions_are_logged_with_who_and_shown() {
 async fn charts_render_svg_over_each_range() {
     let (store, _dir) = store().await;
     items(&store, "b", vec![(1, Some(error("X", "bad"))), (2, None)]).await;
+    let mut b_row = OrgRow::new(org("b"));
+    b_row.budget_max = Some(15_000);
+    store.put_org(&b_row).await.unwrap();
+    let now = chrono::Utc::now();
+    let sample = |at, calls| OrgSample {
+        replica: "r1".into(),
+        org: org("b"),
+        at,
+        api_calls: calls,
+        budget_used: Some(10),
+        budget_max: Some(15_000),
+        backlog: 4,
+        failed: 1,
+    };
+    store
+        .put_org_samples(&[sample(now - chrono::TimeDelta::minutes(2), 5)])
+        .await
+        .unwrap();
+    store.put_org_samples(&[sample(now, 17)]).await.unwrap();
+    assert_eq!(
+        store
+            .org_samples(now - chrono::TimeDelta::hours(1))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let app = monitor_router(store);
     let b = login(&app).await;
     for range in ["", "?range=1h", "?range=24h", "?range=7d", "?range=bogus"] {
         let res = send(&app, get(&format!("/charts{range}"), Some(&b.cookie))).await;
         assert_eq!(res.status(), StatusCode::OK, "{range}");
         let html = text(res).await;
-        assert_eq!(html.matches("<svg").count(), 3, "{range}: {html}");
+        assert_eq!(html.matches("<svg").count(), 5, "{range}: {html}");
         assert!(html.contains("aria-label=\"Changes per minute\""));
+        assert!(html.contains("aria-label=\"API calls per hour\""));
+        assert!(
+            html.contains("The budget line: b 15000 a day (625/h)"),
+            "{html}"
+        );
+        assert!(html.contains("aria-label=\"Backlog (waiting items) per org\""));
         assert!(
             html.contains(">failed<") && html.contains(">pending<"),
             "backlog bars"

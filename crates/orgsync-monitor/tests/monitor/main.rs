@@ -4,9 +4,12 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod access;
+mod add;
 mod explore;
+mod history;
 mod metrics;
 mod pages;
 mod settings;
 mod support;
+mod topology;
 mod view;

@@ -10,7 +10,7 @@ use orgsync_store::*;
 
 use crate::support::*;
 
-fn config() -> Arc<Settings> {
+pub fn config() -> Arc<Settings> {
     let mut text = String::new();
     for n in ["a", "b"] {
         text.push_str(&format!(
@@ -30,10 +30,12 @@ fn app(store: Arc<SqlStore>) -> axum::Router {
     let settings = MonitorSettings {
         admin_password: Secret(PASSWORD.into()),
     };
-    let tester: orgsync_monitor::Tester = Arc::new(|org: String, object: String| {
+    let tester: orgsync_monitor::Tester = Arc::new(|_, org: String, object: String| {
         Box::pin(async move {
             match org.as_str() {
-                "a" => Ok(format!("query, fields and global-id field ok ({object})")),
+                "a" => Ok(format!(
+                    "ok   a login: logged in\nok   a {object}: query, fields and global-id field ok"
+                )),
                 _ => Err("INVALID_TYPE: sObject type 'Account' is not supported".to_string()),
             }
         })
@@ -43,6 +45,7 @@ fn app(store: Arc<SqlStore>) -> axum::Router {
         &settings,
         Some(config()),
         Some(tester),
+        None,
     ))
 }
 
@@ -107,6 +110,10 @@ async fn test_answers_on_the_page_and_remove_confirms_then_cascades() {
     assert!(
         ok.contains("Test of Account in a: Connection successful"),
         "{ok}"
+    );
+    assert!(
+        ok.contains("<li>ok   a login: logged in</li><li>ok   a Account: query"),
+        "each check line is its own list item: {ok}"
     );
     let bad = text(
         send(

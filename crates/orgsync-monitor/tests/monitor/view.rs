@@ -168,3 +168,29 @@ fn a_records_timeline_names_layers_outcomes_and_operators_newest_first() {
         "captured from a (001A): upsert of [Name, Phone] queued for b"
     );
 }
+
+#[test]
+fn echo_drops_of_change_events_name_the_origin_or_shadow_layer() {
+    use orgsync_monitor::view::record::audit_event;
+    let now = Utc::now();
+    let row = |layer: &str| AuditRow {
+        id: 1,
+        event: NewAudit {
+            at: now,
+            kind: "echo.dropped".into(),
+            org: Some(org("b")),
+            object: Some("Account".into()),
+            global_id: Some(gid(1)),
+            item_id: None,
+            detail: serde_json::json!({ "layer": layer, "source_record_id": "001B", "fields": ["Name"] }),
+        },
+    };
+    assert_eq!(
+        audit_event(&row("origin"), now).text,
+        "from b (001B): our own write coming back, dropped by the origin layer (the change carries orgsync's client tag)"
+    );
+    assert_eq!(
+        audit_event(&row("shadow"), now).text,
+        "from b (001B): [Name] already agreed, dropped by the shadow layer (nothing new)"
+    );
+}

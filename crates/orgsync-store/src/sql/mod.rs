@@ -15,6 +15,7 @@ mod meta;
 mod monitor;
 mod reconcile;
 mod records;
+mod samples;
 mod store_impl;
 
 use std::borrow::Cow;
@@ -79,6 +80,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "monitor",
         include_str!("../../migrations/sqlite/0007_monitor.sql"),
     ),
+    (
+        8,
+        "added_syncs",
+        include_str!("../../migrations/sqlite/0008_added_syncs.sql"),
+    ),
+    (
+        9,
+        "org_samples",
+        include_str!("../../migrations/sqlite/0009_org_samples.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -115,6 +126,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "monitor",
         include_str!("../../migrations/postgres/0007_monitor.sql"),
+    ),
+    (
+        8,
+        "added_syncs",
+        include_str!("../../migrations/postgres/0008_added_syncs.sql"),
+    ),
+    (
+        9,
+        "org_samples",
+        include_str!("../../migrations/postgres/0009_org_samples.sql"),
     ),
 ];
 

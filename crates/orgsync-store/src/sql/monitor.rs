@@ -17,7 +17,7 @@ use crate::types::{
 
 const AUDIT_COLS: &str = "id, at, kind, org, object, global_id, item_id, detail";
 const OVERRIDE_COLS: &str =
-    "object, capture, interval_secs, enabled, removed, updated_at, updated_by";
+    "object, capture, interval_secs, enabled, removed, updated_at, updated_by, fields";
 
 /// The upper bound of the kinds starting with `prefix` (`admin.` → `admin/`), so a prefix
 /// match is an index range on both databases (SQLite's LIKE is case-insensitive and skips
@@ -44,6 +44,13 @@ fn override_row(row: &AnyRow) -> Result<SyncOverride> {
         removed: row.try_get::<i64, _>("removed")? != 0,
         updated_at: from_ms(row.try_get("updated_at")?)?,
         updated_by: row.try_get("updated_by")?,
+        fields: row
+            .try_get::<Option<String>, _>("fields")?
+            .map(|t| {
+                serde_json::from_str::<Vec<String>>(&t)
+                    .map_err(|e| StoreError::Corrupt(format!("overlay fields `{t}`: {e}")))
+            })
+            .transpose()?,
     })
 }
 
@@ -244,10 +251,10 @@ impl SqlStore {
 
     async fn write_override(&self, c: &mut sqlx::AnyConnection, r: &SyncOverride) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sync_overlay (object, capture, interval_secs, enabled, removed, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (object) DO UPDATE SET capture = excluded.capture, \
+            "INSERT INTO sync_overlay (object, capture, interval_secs, enabled, removed, updated_at, updated_by, fields) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (object) DO UPDATE SET capture = excluded.capture, \
              interval_secs = excluded.interval_secs, enabled = excluded.enabled, removed = excluded.removed, \
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by, fields = excluded.fields",
         )
         .bind(r.object.as_str())
         .bind(r.capture.clone())
@@ -256,6 +263,11 @@ impl SqlStore {
         .bind(i64::from(r.removed))
         .bind(ms(r.updated_at))
         .bind(r.updated_by.as_str())
+        .bind(
+            r.fields
+                .as_ref()
+                .map(|f| serde_json::Value::from(f.clone()).to_string()),
+        )
         .execute(c)
         .await?;
         Ok(())

@@ -18,7 +18,8 @@ use crate::types::{
     RecordRow, RecordWrite, SourceKind, SyncRow,
 };
 use crate::types::{
-    AuditFilter, OrgObject, ProblemCount, ProblemQuery, RemoveReport, SyncOverride,
+    AuditFilter, OrgObject, OrgSample, ProblemCount, ProblemQuery, RemoveReport, RouteWrite,
+    SyncOverride,
 };
 
 /// `AND …` conditions for an item filter, numbered from `$start`, and their values.
@@ -542,6 +543,18 @@ impl Store for SqlStore {
 
     async fn records_with_local_id(&self, local_id: &str) -> Result<Vec<RecordRow>> {
         self.records_with_local_id_impl(local_id).await
+    }
+
+    async fn put_org_samples(&self, rows: &[OrgSample]) -> Result<()> {
+        self.put_org_samples_impl(rows).await
+    }
+
+    async fn org_samples(&self, since: DateTime<Utc>) -> Result<Vec<OrgSample>> {
+        self.org_samples_impl(since).await
+    }
+
+    async fn route_writes(&self, since: DateTime<Utc>, limit: u32) -> Result<Vec<RouteWrite>> {
+        self.route_writes_impl(since, limit).await
     }
 
     async fn sync_overrides(&self) -> Result<Vec<SyncOverride>> {

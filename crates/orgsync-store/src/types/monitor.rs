@@ -43,6 +43,10 @@ pub struct SyncOverride {
     pub updated_at: DateTime<Utc>,
     /// Who changed it (`dashboard:<name>`, `cli:<user>`).
     pub updated_by: String,
+    /// Set for a sync added from the dashboard or `orgsync sync add` (the file has none of
+    /// this object): its fields, the same API name in every org. Kept here rather than
+    /// written into the file, which may be generated or read-only.
+    pub fields: Option<Vec<String>>,
 }
 
 impl SyncOverride {
@@ -56,6 +60,7 @@ impl SyncOverride {
             removed: false,
             updated_at: at,
             updated_by: by.into(),
+            fields: None,
         }
     }
 }
@@ -107,4 +112,42 @@ pub struct ProblemQuery {
     pub before: Option<i64>,
     /// Page size.
     pub limit: u32,
+}
+
+/// One replica's sample of one org, once a minute (the history charts and the budget
+/// forecast read them).
+///
+/// Why the replica's own call counter rather than the org's usage: Salesforce reports usage
+/// over a rolling 24 h, which barely moves hour to hour at a steady rate; the difference of
+/// a counter between samples is the calls made in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgSample {
+    /// The replica (its lease owner) that took it.
+    pub replica: String,
+    /// The org.
+    pub org: OrgName,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// API calls this replica made to the org since it started (a counter; lower than the
+    /// previous sample after a restart).
+    pub api_calls: u64,
+    /// The org's API usage over the last 24 h, as last observed.
+    pub budget_used: Option<i64>,
+    /// The org's daily allocation, as last observed.
+    pub budget_max: Option<i64>,
+    /// Items waiting to be written to the org (Queued, InFlight, Pending).
+    pub backlog: u64,
+    /// Items that failed to be written to it.
+    pub failed: u64,
+}
+
+/// One write that reached Synced, for the topology's per-route throughput and lag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteWrite {
+    /// Where it was captured (None: an item not from a capture, like a repair).
+    pub source: Option<OrgName>,
+    /// Where it was written.
+    pub target: OrgName,
+    /// From its first capture to its write, milliseconds.
+    pub latency_ms: i64,
 }

@@ -13,6 +13,7 @@ mod outcomes;
 mod props;
 mod reconcile;
 mod records;
+mod samples;
 mod support;
 
 macro_rules! conformance {
@@ -68,6 +69,8 @@ conformance!(
     monitor::overlay_round_trip_and_remove,
     monitor::problems_counted_and_paged,
     monitor::chart_data,
+    samples::added_sync_fields_round_trip,
+    samples::org_samples_read_back_and_age_out,
     reconcile::records_in_and_live_count,
     reconcile::reconcile_runs_keep_the_last,
 );

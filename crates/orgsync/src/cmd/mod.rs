@@ -1,5 +1,6 @@
 //! One module per command; shared helpers for loading the config and opening the ledger.
 
+pub mod catalog;
 pub mod check;
 pub mod demo;
 pub mod reconcile;

@@ -110,9 +110,15 @@ pub fn http_routes(
     }
     if let Some(m) = monitor {
         let config = Arc::new(handle.settings().clone());
-        let tester = super::sync::tester(config.clone());
+        let catalog: Arc<dyn orgsync_monitor::catalog::Catalog> = Arc::new(super::catalog::Orgs);
         router = router.merge(orgsync_monitor::router(
-            orgsync_monitor::Monitor::with_config(store, m, Some(config), Some(tester)),
+            orgsync_monitor::Monitor::with_config(
+                store,
+                m,
+                Some(config),
+                Some(super::catalog::tester()),
+                Some(catalog),
+            ),
         ));
     }
     router

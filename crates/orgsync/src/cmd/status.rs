@@ -117,7 +117,7 @@ pub async fn gather(store: &SqlStore, recent: u32) -> anyhow::Result<Value> {
         .map(|o| {
             json!({
                 "object": o.object, "capture": o.capture, "interval_secs": o.interval_secs,
-                "enabled": o.enabled, "removed": o.removed,
+                "enabled": o.enabled, "removed": o.removed, "fields": o.fields,
                 "updated_at": o.updated_at, "updated_by": o.updated_by,
             })
         })
@@ -279,8 +279,17 @@ pub fn render(r: &Value) -> String {
                 Value::Null => "(file)".to_string(),
                 other => s(other),
             };
+            // a sync added from the dashboard or `orgsync sync add`: not in the file at all
+            let object = match o["fields"].as_array() {
+                Some(f) => format!(
+                    "{} (added: {})",
+                    s(&o["object"]),
+                    f.iter().map(s).collect::<Vec<_>>().join(", ")
+                ),
+                None => s(&o["object"]),
+            };
             t.row(vec![
-                s(&o["object"]),
+                object,
                 or_file(&o["capture"]),
                 match o["interval_secs"].as_u64() {
                     Some(n) => format!("{n}s"),

@@ -5,12 +5,9 @@
 //!
 //! Precedence: a key set in the overlay wins over the file's; unset keys follow the file.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use orgsync_core::Settings;
-use orgsync_engine::EngineOptions;
 use orgsync_monitor::admin::{self, Change};
 use orgsync_store::overlay::{self, capture_name, duration_text};
 use orgsync_store::{SqlStore, Store};
@@ -64,6 +61,17 @@ pub enum SyncAction {
         /// The synced object.
         object: String,
     },
+    /// Add a sync of an object the file does not sync, over fields that exist and are
+    /// writable in every org (checked first, naming any field and org that is not). It is
+    /// created disabled — `orgsync sync resume` starts it — with Change Data Capture when
+    /// every org publishes the object's change events, polling otherwise.
+    Add {
+        /// The object's API name (the same in every org).
+        object: String,
+        /// Its fields, comma-separated (`LastName,Email`).
+        #[arg(long, value_delimiter = ',', required = true)]
+        fields: Vec<String>,
+    },
 }
 
 /// Who the CLI acts as, for the activity log.
@@ -88,10 +96,19 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<u8> {
         interval,
         enabled,
     };
+    // the settings in effect: an added sync is paused, resumed or removed like the file's
+    let now = |store: &SqlStore| {
+        let store = store.clone();
+        let settings = settings.clone();
+        async move {
+            let overrides = store.sync_overrides().await?;
+            anyhow::Ok(admin::effective(&settings, &overrides))
+        }
+    };
     let said = match &args.action {
         SyncAction::Pause { object } => {
             let c = change(Some(false), None, None);
-            let row = admin::change(&store, &settings, object, &c, &who).await?;
+            let row = admin::change(&store, &now(&store).await?, object, &c, &who).await?;
             format!(
                 "{}: paused (a running service stops its capture within seconds)",
                 row.object
@@ -99,7 +116,7 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<u8> {
         }
         SyncAction::Resume { object } => {
             let c = change(Some(true), None, None);
-            let row = admin::change(&store, &settings, object, &c, &who).await?;
+            let row = admin::change(&store, &now(&store).await?, object, &c, &who).await?;
             format!("{}: resumed", row.object)
         }
         SyncAction::Set {
@@ -112,14 +129,14 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<u8> {
                 "give --capture and/or --interval"
             );
             let c = change(None, capture.clone(), interval.clone());
-            let row = admin::change(&store, &settings, object, &c, &who).await?;
+            let row = admin::change(&store, &now(&store).await?, object, &c, &who).await?;
             format!(
                 "{}: changed (applies when the service next starts)",
                 row.object
             )
         }
         SyncAction::Remove { object, yes } => {
-            let goes = admin::what_goes(&settings, object)?;
+            let goes = admin::what_goes(&now(&store).await?, object)?;
             if !yes {
                 println!("Removing {object} deletes from the ledger:");
                 for g in goes {
@@ -129,10 +146,29 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<u8> {
                 store.close().await;
                 return Ok(1);
             }
-            let r = admin::remove(&store, &settings, object, &who).await?;
+            let r = admin::remove(&store, &now(&store).await?, object, &who).await?;
             format!(
                 "{object}: removed ({} checkpoint(s), {} item(s), {} id-map row(s), {} agreed row(s) deleted; records in the orgs stay)",
                 r.checkpoints, r.items, r.records, r.agreed
+            )
+        }
+        SyncAction::Add { object, fields } => {
+            let overrides = store.sync_overrides().await?;
+            let now = admin::effective(&settings, &overrides);
+            let fields: Vec<String> = fields.iter().map(|f| f.trim().to_string()).collect();
+            let v = super::catalog::vet(&now, object, &fields).await?;
+            if !v.problems.is_empty() {
+                println!("{object} cannot be added as asked:");
+                for p in &v.problems {
+                    println!("  - {p}");
+                }
+                store.close().await;
+                return Ok(1);
+            }
+            let row = admin::add(&store, &now, object, &fields, v.capture, &who).await?;
+            format!(
+                "{}: added, disabled (`orgsync sync resume {}` starts it; a running service picks it up at its next start). {}.",
+                row.object, row.object, v.capture_text
             )
         }
         SyncAction::Restore { object } => match admin::restore(&store, object, &who).await? {
@@ -186,6 +222,11 @@ pub fn export_text(
     for s in &settings.syncs {
         out.push_str("\n[[sync]]\n");
         out.push_str(&format!("object = {}\n", quoted(&s.object)));
+        if let Some(fields) = overlay::find(overrides, &s.object).and_then(|o| o.fields.as_ref()) {
+            // an added sync: the file has none, so its fields go with it
+            let list: Vec<String> = fields.iter().map(|f| quoted(f)).collect();
+            out.push_str(&format!("fields = [{}]\n", list.join(", ")));
+        }
         out.push_str(&format!("capture = {}\n", quoted(capture_name(s.capture))));
         let key = match s.capture {
             orgsync_core::config::Capture::Poll => "interval",
@@ -224,29 +265,4 @@ fn quoted(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// The settings page's Test: the read-only `check` of one org and object (its own login, so
-/// the engine's circuit is untouched).
-pub fn tester(config: Arc<Settings>) -> orgsync_monitor::Tester {
-    Arc::new(move |org: String, object: String| {
-        let config = config.clone();
-        Box::pin(async move {
-            let mut one = (*config).clone();
-            one.orgs.retain(|name, _| name.as_str() == org);
-            one.syncs.retain(|s| {
-                s.object.eq_ignore_ascii_case(&object)
-                    || s.target_object.eq_ignore_ascii_case(&object)
-            });
-            if one.orgs.is_empty() || one.syncs.is_empty() {
-                return Err(format!("no sync of {object} in {org}"));
-            }
-            let report = orgsync_engine::check(&one, &EngineOptions::default()).await;
-            let text = report.to_string().trim_end().to_string();
-            match report.ok() {
-                true => Ok(text),
-                false => Err(text),
-            }
-        })
-    })
 }

@@ -101,7 +101,12 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     let metrics = orgsync_monitor::metrics::install()?;
     let api = settings.api.clone();
     let store = super::open_store(&super::state_url(&settings.engine.state, &config_path)).await?;
-    let handle = Arc::new(Engine::start(settings, store.clone(), EngineOptions::default()).await?);
+    // samples every 5 s: the dashboard's history charts and budget forecast fill while one watches
+    let opts = EngineOptions {
+        sample_every: std::time::Duration::from_secs(5),
+        ..EngineOptions::default()
+    };
+    let handle = Arc::new(Engine::start(settings, store.clone(), opts).await?);
     let server = orgsync_api::Server::bind(([127, 0, 0, 1], 0).into(), &api).await?;
     let url = format!("http://{}/", server.local_addr()?);
     let router = super::run::http_routes(&handle, &store, Some(metrics), Some(&monitor));
