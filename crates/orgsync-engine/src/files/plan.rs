@@ -19,8 +19,16 @@
 //! source gets that link. A deleted document (its versions read as deleted) is deleted where
 //! a copy of it is live. Older versions (not latest when read) are never sent: a document's
 //! history is not replayed, only the versions seen as latest.
+//!
+//! A latest version found in the target under another Title takes the source's Title when the
+//! source's version was modified after the target's (SystemModstamp; the orgs' clocks are
+//! Salesforce's). The stamp rule keeps a re-read of an older source version (the checkpoint
+//! reads its last stamp again) from undoing a rename made since in the target, and our own
+//! rename read back in the target finds the titles equal: no echo.
 
 use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
 
 /// A ContentVersion read from the source org.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +47,10 @@ pub(crate) struct SourceVersion {
     pub deleted: bool,
     /// Global ids of the document's other versions in the source.
     pub siblings: Vec<String>,
+    /// Its Title (the document's, when latest).
+    pub title: Option<String>,
+    /// Its SystemModstamp.
+    pub modstamp: Option<DateTime<Utc>>,
 }
 
 /// A ContentDocumentLink of the source to a synced record.
@@ -55,12 +67,31 @@ pub(crate) struct SourceLink {
 }
 
 /// A version found in the target by global id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TargetVersion {
     /// Its document there.
     pub doc: String,
     /// Deleted there.
     pub deleted: bool,
+    /// Its id there (`068…`).
+    pub id: String,
+    /// Its Title there.
+    pub title: Option<String>,
+    /// Its SystemModstamp there.
+    pub modstamp: Option<DateTime<Utc>>,
+}
+
+/// A live ContentDocumentLink of the target to a copy of a synced record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TargetLink {
+    /// The link's id (`06A…`).
+    pub id: String,
+    /// The target's document.
+    pub doc: String,
+    /// The target's copy (local id).
+    pub record: String,
+    /// When the link was made (or last changed).
+    pub modstamp: Option<DateTime<Utc>>,
 }
 
 /// What one target org holds, as read for this round.
@@ -72,6 +103,8 @@ pub(crate) struct TargetView {
     pub copies: HashMap<String, String>,
     /// Documents linked to each copy (local id): (document, its latest version's checksum).
     pub linked: HashMap<String, Vec<(String, Option<String>)>>,
+    /// The same links with their ids and stamps (what an unlink deletes).
+    pub links: Vec<TargetLink>,
 }
 
 /// A link to make.
@@ -94,6 +127,8 @@ pub(crate) enum Action {
     Link { doc: String, link: NewLink },
     /// Delete the target's `doc` (and with it its versions and links).
     DeleteDocument { doc: String },
+    /// Set the Title of the target's version `version` (its id there).
+    Retitle { version: String, title: String },
 }
 
 /// The round's decisions for one target.
@@ -158,6 +193,7 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
         if let Some(t) = target.versions.get(&v.gid) {
             out.present += 1;
             if !t.deleted {
+                out.actions.extend(retitle(v, t));
                 out.actions.extend(missing_links(&t.doc));
             }
             continue;
@@ -206,6 +242,19 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
         }
     }
     out
+}
+
+/// The rename of `t` (the target's copy of `v`) to `v`'s Title, if `v` was renamed later.
+fn retitle(v: &SourceVersion, t: &TargetVersion) -> Option<Action> {
+    let title = v.title.as_ref()?;
+    let newer = match (v.modstamp, t.modstamp) {
+        (Some(s), Some(t)) => s > t,
+        _ => false,
+    };
+    (newer && t.title.as_ref() != Some(title) && !t.id.is_empty()).then(|| Action::Retitle {
+        version: t.id.clone(),
+        title: title.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ fn version(id: &str, doc: &str, sum: &str) -> SourceVersion {
         latest: true,
         deleted: false,
         siblings: Vec::new(),
+        title: None,
+        modstamp: None,
     }
 }
 
@@ -60,6 +62,7 @@ fn a_version_already_there_is_not_sent_again() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.linked
@@ -77,6 +80,7 @@ fn a_new_version_goes_to_the_same_document() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.linked
@@ -129,6 +133,7 @@ fn a_deleted_document_is_deleted_where_it_lives_once() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.versions.insert(
@@ -136,6 +141,7 @@ fn a_deleted_document_is_deleted_where_it_lives_once() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     let mut v1 = version("v1", "d1", "aa");
@@ -163,6 +169,7 @@ fn a_document_deleted_in_the_target_is_not_brought_back() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: true,
+            ..TargetVersion::default()
         },
     );
     let mut v2 = version("v2", "d1", "bb");
@@ -179,6 +186,7 @@ fn a_document_there_gets_the_links_it_lacks_with_their_share_type() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.linked

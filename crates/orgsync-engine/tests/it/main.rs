@@ -4,6 +4,7 @@
 
 mod cdc;
 mod files;
+mod files_edits;
 mod findings_budget;
 mod findings_deletes;
 mod findings_ledger;
