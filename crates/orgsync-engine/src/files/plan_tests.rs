@@ -211,3 +211,40 @@ fn a_document_there_gets_the_links_it_lacks_with_their_share_type() {
         }]
     );
 }
+
+/// v1 in the source renamed "new" at `source_at`; its copy in the target titled "old" at
+/// `target_at` (seconds).
+fn renamed(source_at: i64, target_at: i64) -> Plan {
+    let at = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0);
+    let mut v = version("v1", "d1", "aa");
+    v.title = Some("new".into());
+    v.modstamp = at(source_at);
+    let mut t = target_with_copy();
+    t.versions.insert(
+        "g-v1".into(),
+        TargetVersion {
+            doc: "T-d1".into(),
+            id: "T-v1".into(),
+            title: Some("old".into()),
+            modstamp: at(target_at),
+            ..TargetVersion::default()
+        },
+    );
+    plan(&[v], &[], &t)
+}
+
+#[test]
+fn a_rename_made_after_the_copy_follows() {
+    assert_eq!(
+        renamed(10, 5).actions,
+        vec![Action::Retitle {
+            version: "T-v1".into(),
+            title: "new".into()
+        }]
+    );
+}
+
+#[test]
+fn an_older_source_version_does_not_undo_a_later_rename_in_the_target() {
+    assert!(renamed(5, 10).actions.is_empty());
+}
