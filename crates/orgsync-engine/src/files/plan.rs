@@ -16,7 +16,8 @@
 //!   Visibility; records without a copy there yet make the version wait for the next round.
 //!
 //! A document found in the target but not linked to a copy of a record it is linked to in the
-//! source gets that link. A deleted document (its versions read as deleted) is deleted where
+//! source gets that link — unless that link was deleted there after the source's link was made
+//! (an unlink made there, which `plan_unlink.rs` carries to the source). A deleted document (its versions read as deleted) is deleted where
 //! a copy of it is live. Older versions (not latest when read) are never sent: a document's
 //! history is not replayed, only the versions seen as latest.
 //!
@@ -64,6 +65,8 @@ pub(crate) struct SourceLink {
     pub share_type: String,
     /// `AllUsers`, `InternalUsers` or `SharedUsers`.
     pub visibility: String,
+    /// When the link was made (its SystemModstamp).
+    pub modstamp: Option<DateTime<Utc>>,
 }
 
 /// A version found in the target by global id.
@@ -105,6 +108,8 @@ pub(crate) struct TargetView {
     pub linked: HashMap<String, Vec<(String, Option<String>)>>,
     /// The same links with their ids and stamps (what an unlink deletes).
     pub links: Vec<TargetLink>,
+    /// Links of the copies in the recycle bin, stamped when they were deleted.
+    pub unlinked: Vec<TargetLink>,
 }
 
 /// A link to make.
@@ -160,17 +165,31 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
         if !v.latest {
             continue;
         }
-        let wanted: Vec<NewLink> = links
+        // (link wanted there, when the source's link was made)
+        let wanted_at: Vec<(NewLink, Option<DateTime<Utc>>)> = links
             .iter()
             .filter(|l| l.doc == v.doc)
             .filter_map(|l| {
-                target.copies.get(&l.record).map(|local| NewLink {
-                    record: local.clone(),
-                    share_type: l.share_type.clone(),
-                    visibility: l.visibility.clone(),
+                target.copies.get(&l.record).map(|local| {
+                    let link = NewLink {
+                        record: local.clone(),
+                        share_type: l.share_type.clone(),
+                        visibility: l.visibility.clone(),
+                    };
+                    (link, l.modstamp)
                 })
             })
             .collect();
+        let wanted: Vec<NewLink> = wanted_at.iter().map(|(l, _)| l.clone()).collect();
+        // Removed there after the source's link was made: an unlink on its way to the source
+        // (its org's unlink phase deletes the source's link next round), not a missing link.
+        let removed_later = |doc: &str, record: &str, made: Option<DateTime<Utc>>| {
+            target.unlinked.iter().any(|u| {
+                u.doc == doc
+                    && u.record == record
+                    && matches!((u.modstamp, made), (Some(gone), Some(made)) if gone > made)
+            })
+        };
         let unlanded = links
             .iter()
             .any(|l| l.doc == v.doc && !target.copies.contains_key(&l.record));
@@ -181,10 +200,12 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
                 .is_some_and(|docs| docs.iter().any(|(d, _)| d == doc))
         };
         let missing_links = |doc: &str| -> Vec<Action> {
-            wanted
+            wanted_at
                 .iter()
-                .filter(|l| !linked_to(doc, &l.record))
-                .map(|l| Action::Link {
+                .filter(|(l, made)| {
+                    !linked_to(doc, &l.record) && !removed_later(doc, &l.record, *made)
+                })
+                .map(|(l, _)| Action::Link {
                     doc: doc.to_string(),
                     link: l.clone(),
                 })

@@ -20,6 +20,7 @@ fn link(doc: &str, record: &str) -> SourceLink {
         record: record.into(),
         share_type: "V".into(),
         visibility: "AllUsers".into(),
+        modstamp: None,
     }
 }
 
@@ -247,4 +248,31 @@ fn a_rename_made_after_the_copy_follows() {
 #[test]
 fn an_older_source_version_does_not_undo_a_later_rename_in_the_target() {
     assert!(renamed(5, 10).actions.is_empty());
+}
+
+#[test]
+fn a_link_removed_in_the_target_after_the_source_made_it_is_not_added_again() {
+    let at = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0);
+    let mut t = target_with_copy();
+    t.versions.insert(
+        "g-v1".into(),
+        TargetVersion {
+            doc: "T-d1".into(),
+            ..TargetVersion::default()
+        },
+    );
+    let mut l = link("d1", "rec-1");
+    l.modstamp = at(5);
+    let removed = |gone: i64| TargetLink {
+        id: "L".into(),
+        doc: "T-d1".into(),
+        record: "T-rec-1".into(),
+        modstamp: at(gone),
+    };
+    t.unlinked.push(removed(10));
+    let v = [version("v1", "d1", "aa")];
+    assert!(plan(&v, std::slice::from_ref(&l), &t).actions.is_empty());
+    // removed before the source's link was made: the source's link is newer, it is added
+    t.unlinked = vec![removed(1)];
+    assert_eq!(plan(&v, &[l], &t).actions.len(), 1);
 }

@@ -136,8 +136,8 @@ pub(crate) async fn source_links<S: Store>(
     }
     let rows = query_all_ids(client, docs, |list| {
         format!(
-            "SELECT ContentDocumentId, LinkedEntityId, ShareType, Visibility, IsDeleted \
-             FROM ContentDocumentLink WHERE ContentDocumentId IN ({list})"
+            "SELECT ContentDocumentId, LinkedEntityId, ShareType, Visibility, IsDeleted, \
+             SystemModstamp FROM ContentDocumentLink WHERE ContentDocumentId IN ({list})"
         )
     })
     .await?;
@@ -166,6 +166,7 @@ pub(crate) async fn source_links<S: Store>(
                 record,
                 share_type: text(r, "ShareType").unwrap_or_else(|| "V".into()),
                 visibility: text(r, "Visibility").unwrap_or_else(|| "AllUsers".into()),
+                modstamp: get_datetime(r, "SystemModstamp").ok().flatten(),
             })
         })
         .collect())
@@ -239,9 +240,9 @@ pub(crate) async fn target_view<S: Store>(
     }
     let links = query_all_ids(client, &copies, |l| {
         format!(
-            "SELECT Id, ContentDocumentId, LinkedEntityId, SystemModstamp, \
+            "SELECT Id, ContentDocumentId, LinkedEntityId, SystemModstamp, IsDeleted, \
              ContentDocument.LatestPublishedVersion.Checksum FROM ContentDocumentLink \
-             WHERE LinkedEntityId IN ({l}) AND IsDeleted = false"
+             WHERE LinkedEntityId IN ({l})"
         )
     })
     .await?;
@@ -256,12 +257,17 @@ pub(crate) async fn target_view<S: Store>(
             .and_then(|v| v.get("Checksum"))
             .and_then(Value::as_str)
             .map(str::to_string);
-        view.links.push(TargetLink {
+        let link = TargetLink {
             id: text(r, "Id").unwrap_or_default(),
             doc: doc.clone(),
             record: entity.clone(),
             modstamp: get_datetime(r, "SystemModstamp").ok().flatten(),
-        });
+        };
+        if r.get("IsDeleted").and_then(Value::as_bool) == Some(true) {
+            view.unlinked.push(link);
+            continue;
+        }
+        view.links.push(link);
         view.linked.entry(entity).or_default().push((doc, sum));
     }
     Ok(view)
