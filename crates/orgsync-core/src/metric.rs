@@ -26,6 +26,26 @@ pub const API_BUDGET_MAX: &str = "orgsync_api_budget_max";
 /// Gauge: 1 while the org's circuit is open (calls stopped), else 0. Label `org`.
 pub const CIRCUIT_OPEN: &str = "orgsync_circuit_open";
 
+/// Counter: writes of the files component in a target org. Labels `org` (the target), `op`
+/// ([`FILE_OP_UPLOAD`], [`FILE_OP_LINK`], [`FILE_OP_UNLINK`], [`FILE_OP_DELETE`],
+/// [`FILE_OP_RETITLE`]).
+pub const FILES_WRITTEN: &str = "orgsync_files_written_total";
+/// Counter: file bytes uploaded to a target org. Label `org` (the target).
+pub const FILE_BYTES: &str = "orgsync_file_bytes_total";
+/// Counter: failed file reads or writes (each retried next round). Label `org`.
+pub const FILE_ERRORS: &str = "orgsync_file_errors_total";
+
+/// File op: a version uploaded (a new document or a new version).
+pub const FILE_OP_UPLOAD: &str = "upload";
+/// File op: a link made besides the one an upload made.
+pub const FILE_OP_LINK: &str = "link";
+/// File op: a link removed (unlinked elsewhere).
+pub const FILE_OP_UNLINK: &str = "unlink";
+/// File op: a document deleted (deleted elsewhere).
+pub const FILE_OP_DELETE: &str = "delete";
+/// File op: a version's Title set (renamed elsewhere).
+pub const FILE_OP_RETITLE: &str = "retitle";
+
 /// Echo layer: our own write, told by the origin tag (`client=` in the change origin).
 pub const LAYER_ORIGIN: &str = "origin";
 /// Echo layer: the values equal what the ledger last wrote or agreed (shadow values).

@@ -382,8 +382,8 @@ impl<S: Store> Control for Core<S> {
 
 impl EngineHandle {
     /// Runs one files round now (beside the periodic ones), for tests, the demo and the
-    /// benchmark: None when no sync has `files = true`. Files rounds are not part of
-    /// [`EngineHandle::wait_idle`].
+    /// benchmark: None when no sync has `files = true`. [`EngineHandle::wait_idle`] runs
+    /// rounds like this one until one finds nothing to do.
     pub async fn sync_files_now(&self) -> Option<crate::files::FileReport> {
         self.sh.files_round().await
     }
@@ -442,9 +442,11 @@ impl EngineHandle {
     }
 
     /// True once nothing is due or in flight, every poller finished a cycle that started after
-    /// the last write, and every change-event stream has been quiet for a second (a backup
-    /// poll leaves the latest changes to the events): the orgs have converged as far as the
-    /// engine can tell. False on timeout.
+    /// the last write, every change-event stream has been quiet for a second (a backup
+    /// poll leaves the latest changes to the events), and — when a sync carries its files — a
+    /// files round run after all that wrote nothing and failed nowhere (the periodic rounds
+    /// may be far apart; files wait for their records, so they are checked last): the orgs
+    /// have converged as far as the engine can tell. False on timeout.
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -488,7 +490,14 @@ impl EngineHandle {
                     continue;
                 }
             }
-            if self.sh.rounds() == rounds_before && events(self.sh.as_ref()) == events_before {
+            let files_quiet = match self.sh.files_round().await {
+                Some(report) => report.quiet(),
+                None => true,
+            };
+            if files_quiet
+                && self.sh.rounds() == rounds_before
+                && events(self.sh.as_ref()) == events_before
+            {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {

@@ -35,6 +35,20 @@ pub(crate) fn captured(leg: &Leg, tally: &Tally, duplicates: u64) {
     }
 }
 
+/// A write of the files component in `org` (`op` one of `orgsync_core::metric::FILE_OP_*`),
+/// with the bytes it uploaded.
+pub(crate) fn file_written(org: &OrgName, op: &'static str, bytes: u64) {
+    metrics::counter!(m::FILES_WRITTEN, "org" => org.to_string(), "op" => op).increment(1);
+    if bytes > 0 {
+        metrics::counter!(m::FILE_BYTES, "org" => org.to_string()).increment(bytes);
+    }
+}
+
+/// A failed file read or write concerning `org`.
+pub(crate) fn file_error(org: &OrgName) {
+    metrics::counter!(m::FILE_ERRORS, "org" => org.to_string()).increment(1);
+}
+
 /// API calls sent per org so far (the clients' own monotonic counts).
 pub(crate) fn api_calls(calls: &BTreeMap<String, u64>) {
     for (org, n) in calls {

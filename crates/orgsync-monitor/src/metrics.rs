@@ -57,6 +57,16 @@ fn describe() {
     describe_counter!(m::CHANGES_FAILED, "Items that became Failed");
     describe_counter!(m::ECHOES_DROPPED, "Changes dropped as echoes, by layer");
     describe_counter!(m::API_CALLS, "API calls sent to the org");
+    describe_counter!(
+        m::FILES_WRITTEN,
+        "Files component writes in the target org, by op"
+    );
+    describe_counter!(
+        m::FILE_BYTES,
+        metrics::Unit::Bytes,
+        "File bytes uploaded to the target org"
+    );
+    describe_counter!(m::FILE_ERRORS, "Failed file reads or writes");
     describe_histogram!(
         m::CAPTURE_TO_APPLY,
         metrics::Unit::Seconds,

@@ -27,14 +27,20 @@ fn equality(p: &Pred<FieldRef>) -> Option<(&FieldRef, Vec<Value>)> {
     }
 }
 
+/// Whether a top-level conjunct filters ContentDocumentLink on `ContentDocumentId` or
+/// `LinkedEntityId` by `=`, `IN (…)` or `IN (SELECT …)`: a semi-join yields Ids like a literal
+/// list, and sfemu's query rules (`sfemu-org/src/query_rules.rs`) accept it the same way
+/// (`LinkedEntityId IN (SELECT Id FROM X)` is the usual way to reach one object's files;
+/// UNCONFIRMED against the platform).
 pub(crate) fn cdl_filtered(filter: Option<&Pred<FieldRef>>) -> bool {
-    conjuncts(filter)
-        .into_iter()
-        .filter_map(equality)
-        .any(|(f, _)| {
-            f.field.name.eq_ignore_ascii_case("ContentDocumentId")
-                || f.field.name.eq_ignore_ascii_case("LinkedEntityId")
-        })
+    let on_key = |f: &FieldRef| {
+        f.field.name.eq_ignore_ascii_case("ContentDocumentId")
+            || f.field.name.eq_ignore_ascii_case("LinkedEntityId")
+    };
+    conjuncts(filter).into_iter().any(|p| match p {
+        Pred::Test(f, Test::SemiJoin { negate: false, .. }) => f.hops.is_empty() && on_key(f),
+        p => equality(p).is_some_and(|(f, _)| on_key(f)),
+    })
 }
 
 /// Scan narrowing: an `Id` equality first, else a reference-field equality, else an equality on

@@ -2,7 +2,9 @@
 //! whose ContentDocument is linked to a synced record reaches the record's copies in the
 //! other orgs of the route, with the same Title, PathOnClient, bytes and Checksum, linked with
 //! the same ShareType and Visibility; a new version becomes a new version of the same
-//! document there; a deleted document is deleted there.
+//! document there; a deleted document is deleted there; a link removed while its document
+//! stays is removed there (`unlinks.rs`, before any version is read); a new Title of a latest
+//! version (or of its document: one value) is set there.
 //!
 //! Its own component beside the record legs (nothing in `capture/` or `apply/` changes): a
 //! round per interval reads, per org, the versions changed since its checkpoint (one
@@ -13,11 +15,13 @@
 //! nothing. Records a file is linked to must have landed in the target (their id map is the
 //! ledger's); until then the version waits and its org's checkpoint stays before it.
 //!
-//! Not (yet) followed: an unlink alone (a ContentDocumentLink deleted while its document
-//! stays), and edits of Title on an existing version.
+//! Not followed: a change of ShareType or Visibility on an existing link, and a Title edit of
+//! an older (not latest) version.
 
 mod plan;
+mod plan_unlink;
 mod read;
+mod unlinks;
 mod write;
 
 use std::sync::Arc;
@@ -66,6 +70,10 @@ pub struct FileReport {
     pub linked: usize,
     /// Documents deleted.
     pub deleted: usize,
+    /// Links removed (a link removed in another org while its document stays).
+    pub unlinked: usize,
+    /// Versions renamed (a new Title in another org).
+    pub retitled: usize,
     /// Versions found already there (by global id).
     pub present: usize,
     /// Versions not sent because the same bytes are linked to the record there.
@@ -74,6 +82,15 @@ pub struct FileReport {
     pub waiting: usize,
     /// Failures (org: error), each retried next round.
     pub errors: Vec<String>,
+}
+
+impl FileReport {
+    /// Whether the round wrote nothing and failed nowhere: the files have converged as far as
+    /// a round can tell (versions waiting for a record that never lands do not count).
+    pub fn quiet(&self) -> bool {
+        self.uploaded + self.linked + self.deleted + self.unlinked + self.retitled == 0
+            && self.errors.is_empty()
+    }
 }
 
 /// The files component: shared state only, a round at a time.
@@ -106,12 +123,15 @@ impl<S: Store> FileSync<S> {
             .unwrap_or(std::time::Duration::from_secs(60));
         loop {
             let report = self.round().await;
-            if report.uploaded + report.deleted + report.linked > 0 {
+            if !report.quiet() {
                 tracing::info!(
                     uploaded = report.uploaded,
                     bytes = report.bytes,
                     linked = report.linked,
                     deleted = report.deleted,
+                    unlinked = report.unlinked,
+                    retitled = report.retitled,
+                    errors = report.errors.len(),
                     "files synced"
                 );
             }
@@ -122,22 +142,33 @@ impl<S: Store> FileSync<S> {
         }
     }
 
-    /// One round over every org of every sync with `files = true`. An org's failure is
-    /// reported and its checkpoint kept; the other orgs go on.
+    /// One round over every org of every sync with `files = true`: first every org's unlinks,
+    /// then every org's versions. An org's failure is reported and its checkpoint kept; the
+    /// other orgs go on.
     pub async fn round(&self) -> FileReport {
         let _one = self.one_at_a_time.lock().await;
         let mut report = FileReport::default();
-        for (i, _) in self
+        let syncs: Vec<usize> = self
             .settings
             .syncs
             .iter()
             .enumerate()
             .filter(|(_, s)| s.files && s.enabled)
-        {
-            for org in self.settings.topology.orgs() {
-                if let Err(e) = self.org_round(i, &org, &mut report).await {
-                    tracing::warn!(%org, error = %e, "files round failed");
-                    report.errors.push(format!("{org}: {e}"));
+            .map(|(i, _)| i)
+            .collect();
+        for unlinks in [true, false] {
+            for &i in &syncs {
+                for org in self.settings.topology.orgs() {
+                    let done = if unlinks {
+                        self.org_unlinks(i, &org, &mut report).await
+                    } else {
+                        self.org_round(i, &org, &mut report).await
+                    };
+                    if let Err(e) = done {
+                        tracing::warn!(%org, error = %e, "files round failed");
+                        crate::metrics::file_error(&org);
+                        report.errors.push(format!("{org}: {e}"));
+                    }
                 }
             }
         }
@@ -228,7 +259,7 @@ impl<S: Store> FileSync<S> {
                     .execute(
                         &conn.client,
                         &tconn.client,
-                        &versions,
+                        (&t.org, &versions),
                         gid_field,
                         action,
                         report,
@@ -236,6 +267,7 @@ impl<S: Store> FileSync<S> {
                     .await
                 {
                     tracing::warn!(from = %org, to = %t.org, error = %e, "file write failed");
+                    crate::metrics::file_error(&t.org);
                     report.errors.push(format!("{}: {e}", t.org));
                     // retried next round: the checkpoint stays before it
                     match failed_version {
@@ -250,9 +282,9 @@ impl<S: Store> FileSync<S> {
             .iter()
             .zip(&waiting)
             .filter(|(_, w)| **w)
-            .filter_map(|(v, _)| v.modstamp)
+            .filter_map(|(v, _)| v.plan.modstamp)
             .min();
-        let read_to = versions.iter().filter_map(|v| v.modstamp).max();
+        let read_to = versions.iter().filter_map(|v| v.plan.modstamp).max();
         if let Some(ts) = held.or(read_to) {
             // `>=` on the next read: a version at exactly this stamp is read again (and found
             // present), never skipped.
@@ -273,7 +305,7 @@ impl<S: Store> FileSync<S> {
         &self,
         source: &sfclient::Client,
         target: &sfclient::Client,
-        versions: &[read::ReadVersion],
+        (to, versions): (&OrgName, &[read::ReadVersion]),
         gid_field: &str,
         action: Action,
         report: &mut FileReport,
@@ -292,6 +324,11 @@ impl<S: Store> FileSync<S> {
                         .await?;
                 report.uploaded += 1;
                 report.bytes += copied.bytes;
+                crate::metrics::file_written(
+                    to,
+                    orgsync_core::metric::FILE_OP_UPLOAD,
+                    copied.bytes,
+                );
                 let rest = if first.is_some() {
                     &links[1..]
                 } else {
@@ -300,6 +337,7 @@ impl<S: Store> FileSync<S> {
                 for l in rest {
                     write::link(target, &copied.doc, l).await?;
                     report.linked += 1;
+                    crate::metrics::file_written(to, orgsync_core::metric::FILE_OP_LINK, 0);
                 }
             }
             Action::NewVersion { version: i, doc } => {
@@ -308,14 +346,26 @@ impl<S: Store> FileSync<S> {
                         .await?;
                 report.uploaded += 1;
                 report.bytes += copied.bytes;
+                crate::metrics::file_written(
+                    to,
+                    orgsync_core::metric::FILE_OP_UPLOAD,
+                    copied.bytes,
+                );
             }
             Action::Link { doc, link } => {
                 write::link(target, &doc, &link).await?;
                 report.linked += 1;
+                crate::metrics::file_written(to, orgsync_core::metric::FILE_OP_LINK, 0);
             }
             Action::DeleteDocument { doc } => {
                 target.delete("ContentDocument", &doc).await?;
                 report.deleted += 1;
+                crate::metrics::file_written(to, orgsync_core::metric::FILE_OP_DELETE, 0);
+            }
+            Action::Retitle { version, title } => {
+                write::retitle(target, &version, &title).await?;
+                report.retitled += 1;
+                crate::metrics::file_written(to, orgsync_core::metric::FILE_OP_RETITLE, 0);
             }
         }
         Ok(())

@@ -16,11 +16,20 @@
 //!   Visibility; records without a copy there yet make the version wait for the next round.
 //!
 //! A document found in the target but not linked to a copy of a record it is linked to in the
-//! source gets that link. A deleted document (its versions read as deleted) is deleted where
+//! source gets that link — unless that link was deleted there after the source's link was made
+//! (an unlink made there, which `plan_unlink.rs` carries to the source). A deleted document (its versions read as deleted) is deleted where
 //! a copy of it is live. Older versions (not latest when read) are never sent: a document's
 //! history is not replayed, only the versions seen as latest.
+//!
+//! A latest version found in the target under another Title takes the source's Title when the
+//! source's version was modified after the target's (SystemModstamp; the orgs' clocks are
+//! Salesforce's). The stamp rule keeps a re-read of an older source version (the checkpoint
+//! reads its last stamp again) from undoing a rename made since in the target, and our own
+//! rename read back in the target finds the titles equal: no echo.
 
 use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
 
 /// A ContentVersion read from the source org.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +48,10 @@ pub(crate) struct SourceVersion {
     pub deleted: bool,
     /// Global ids of the document's other versions in the source.
     pub siblings: Vec<String>,
+    /// Its Title (the document's, when latest).
+    pub title: Option<String>,
+    /// Its SystemModstamp.
+    pub modstamp: Option<DateTime<Utc>>,
 }
 
 /// A ContentDocumentLink of the source to a synced record.
@@ -52,15 +65,36 @@ pub(crate) struct SourceLink {
     pub share_type: String,
     /// `AllUsers`, `InternalUsers` or `SharedUsers`.
     pub visibility: String,
+    /// When the link was made (its SystemModstamp).
+    pub modstamp: Option<DateTime<Utc>>,
 }
 
 /// A version found in the target by global id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TargetVersion {
     /// Its document there.
     pub doc: String,
     /// Deleted there.
     pub deleted: bool,
+    /// Its id there (`068…`).
+    pub id: String,
+    /// Its Title there.
+    pub title: Option<String>,
+    /// Its SystemModstamp there.
+    pub modstamp: Option<DateTime<Utc>>,
+}
+
+/// A live ContentDocumentLink of the target to a copy of a synced record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TargetLink {
+    /// The link's id (`06A…`).
+    pub id: String,
+    /// The target's document.
+    pub doc: String,
+    /// The target's copy (local id).
+    pub record: String,
+    /// When the link was made (or last changed).
+    pub modstamp: Option<DateTime<Utc>>,
 }
 
 /// What one target org holds, as read for this round.
@@ -72,6 +106,10 @@ pub(crate) struct TargetView {
     pub copies: HashMap<String, String>,
     /// Documents linked to each copy (local id): (document, its latest version's checksum).
     pub linked: HashMap<String, Vec<(String, Option<String>)>>,
+    /// The same links with their ids and stamps (what an unlink deletes).
+    pub links: Vec<TargetLink>,
+    /// Links of the copies in the recycle bin, stamped when they were deleted.
+    pub unlinked: Vec<TargetLink>,
 }
 
 /// A link to make.
@@ -94,6 +132,8 @@ pub(crate) enum Action {
     Link { doc: String, link: NewLink },
     /// Delete the target's `doc` (and with it its versions and links).
     DeleteDocument { doc: String },
+    /// Set the Title of the target's version `version` (its id there).
+    Retitle { version: String, title: String },
 }
 
 /// The round's decisions for one target.
@@ -125,17 +165,31 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
         if !v.latest {
             continue;
         }
-        let wanted: Vec<NewLink> = links
+        // (link wanted there, when the source's link was made)
+        let wanted_at: Vec<(NewLink, Option<DateTime<Utc>>)> = links
             .iter()
             .filter(|l| l.doc == v.doc)
             .filter_map(|l| {
-                target.copies.get(&l.record).map(|local| NewLink {
-                    record: local.clone(),
-                    share_type: l.share_type.clone(),
-                    visibility: l.visibility.clone(),
+                target.copies.get(&l.record).map(|local| {
+                    let link = NewLink {
+                        record: local.clone(),
+                        share_type: l.share_type.clone(),
+                        visibility: l.visibility.clone(),
+                    };
+                    (link, l.modstamp)
                 })
             })
             .collect();
+        let wanted: Vec<NewLink> = wanted_at.iter().map(|(l, _)| l.clone()).collect();
+        // Removed there after the source's link was made: an unlink on its way to the source
+        // (its org's unlink phase deletes the source's link next round), not a missing link.
+        let removed_later = |doc: &str, record: &str, made: Option<DateTime<Utc>>| {
+            target.unlinked.iter().any(|u| {
+                u.doc == doc
+                    && u.record == record
+                    && matches!((u.modstamp, made), (Some(gone), Some(made)) if gone > made)
+            })
+        };
         let unlanded = links
             .iter()
             .any(|l| l.doc == v.doc && !target.copies.contains_key(&l.record));
@@ -146,10 +200,12 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
                 .is_some_and(|docs| docs.iter().any(|(d, _)| d == doc))
         };
         let missing_links = |doc: &str| -> Vec<Action> {
-            wanted
+            wanted_at
                 .iter()
-                .filter(|l| !linked_to(doc, &l.record))
-                .map(|l| Action::Link {
+                .filter(|(l, made)| {
+                    !linked_to(doc, &l.record) && !removed_later(doc, &l.record, *made)
+                })
+                .map(|(l, _)| Action::Link {
                     doc: doc.to_string(),
                     link: l.clone(),
                 })
@@ -158,6 +214,7 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
         if let Some(t) = target.versions.get(&v.gid) {
             out.present += 1;
             if !t.deleted {
+                out.actions.extend(retitle(v, t));
                 out.actions.extend(missing_links(&t.doc));
             }
             continue;
@@ -206,6 +263,19 @@ pub(crate) fn plan(versions: &[SourceVersion], links: &[SourceLink], target: &Ta
         }
     }
     out
+}
+
+/// The rename of `t` (the target's copy of `v`) to `v`'s Title, if `v` was renamed later.
+fn retitle(v: &SourceVersion, t: &TargetVersion) -> Option<Action> {
+    let title = v.title.as_ref()?;
+    let newer = match (v.modstamp, t.modstamp) {
+        (Some(s), Some(t)) => s > t,
+        _ => false,
+    };
+    (newer && t.title.as_ref() != Some(title) && !t.id.is_empty()).then(|| Action::Retitle {
+        version: t.id.clone(),
+        title: title.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ fn version(id: &str, doc: &str, sum: &str) -> SourceVersion {
         latest: true,
         deleted: false,
         siblings: Vec::new(),
+        title: None,
+        modstamp: None,
     }
 }
 
@@ -18,6 +20,7 @@ fn link(doc: &str, record: &str) -> SourceLink {
         record: record.into(),
         share_type: "V".into(),
         visibility: "AllUsers".into(),
+        modstamp: None,
     }
 }
 
@@ -60,6 +63,7 @@ fn a_version_already_there_is_not_sent_again() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.linked
@@ -77,6 +81,7 @@ fn a_new_version_goes_to_the_same_document() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.linked
@@ -129,6 +134,7 @@ fn a_deleted_document_is_deleted_where_it_lives_once() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.versions.insert(
@@ -136,6 +142,7 @@ fn a_deleted_document_is_deleted_where_it_lives_once() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     let mut v1 = version("v1", "d1", "aa");
@@ -163,6 +170,7 @@ fn a_document_deleted_in_the_target_is_not_brought_back() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: true,
+            ..TargetVersion::default()
         },
     );
     let mut v2 = version("v2", "d1", "bb");
@@ -179,6 +187,7 @@ fn a_document_there_gets_the_links_it_lacks_with_their_share_type() {
         TargetVersion {
             doc: "T-d1".into(),
             deleted: false,
+            ..TargetVersion::default()
         },
     );
     t.linked
@@ -202,4 +211,68 @@ fn a_document_there_gets_the_links_it_lacks_with_their_share_type() {
             }
         }]
     );
+}
+
+/// v1 in the source renamed "new" at `source_at`; its copy in the target titled "old" at
+/// `target_at` (seconds).
+fn renamed(source_at: i64, target_at: i64) -> Plan {
+    let at = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0);
+    let mut v = version("v1", "d1", "aa");
+    v.title = Some("new".into());
+    v.modstamp = at(source_at);
+    let mut t = target_with_copy();
+    t.versions.insert(
+        "g-v1".into(),
+        TargetVersion {
+            doc: "T-d1".into(),
+            id: "T-v1".into(),
+            title: Some("old".into()),
+            modstamp: at(target_at),
+            ..TargetVersion::default()
+        },
+    );
+    plan(&[v], &[], &t)
+}
+
+#[test]
+fn a_rename_made_after_the_copy_follows() {
+    assert_eq!(
+        renamed(10, 5).actions,
+        vec![Action::Retitle {
+            version: "T-v1".into(),
+            title: "new".into()
+        }]
+    );
+}
+
+#[test]
+fn an_older_source_version_does_not_undo_a_later_rename_in_the_target() {
+    assert!(renamed(5, 10).actions.is_empty());
+}
+
+#[test]
+fn a_link_removed_in_the_target_after_the_source_made_it_is_not_added_again() {
+    let at = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0);
+    let mut t = target_with_copy();
+    t.versions.insert(
+        "g-v1".into(),
+        TargetVersion {
+            doc: "T-d1".into(),
+            ..TargetVersion::default()
+        },
+    );
+    let mut l = link("d1", "rec-1");
+    l.modstamp = at(5);
+    let removed = |gone: i64| TargetLink {
+        id: "L".into(),
+        doc: "T-d1".into(),
+        record: "T-rec-1".into(),
+        modstamp: at(gone),
+    };
+    t.unlinked.push(removed(10));
+    let v = [version("v1", "d1", "aa")];
+    assert!(plan(&v, std::slice::from_ref(&l), &t).actions.is_empty());
+    // removed before the source's link was made: the source's link is newer, it is added
+    t.unlinked = vec![removed(1)];
+    assert_eq!(plan(&v, &[l], &t).actions.len(), 1);
 }

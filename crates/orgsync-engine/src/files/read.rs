@@ -12,20 +12,18 @@ use serde_json::Value;
 use sfclient::values::{get_datetime, soql_datetime_ms};
 
 use super::FileError;
-use super::plan::{SourceLink, SourceVersion, TargetVersion, TargetView};
+use super::plan::{SourceLink, SourceVersion, TargetLink, TargetVersion, TargetView};
 use crate::convert::query_all_ids;
 
 /// A version as read, with what the transfer needs besides the plan's facts.
 #[derive(Debug, Clone)]
 pub(crate) struct ReadVersion {
     pub plan: SourceVersion,
-    pub title: Option<String>,
     pub path: String,
     pub size: Option<u64>,
-    pub modstamp: Option<DateTime<Utc>>,
 }
 
-fn text(r: &sfclient::Record, f: &str) -> Option<String> {
+pub(super) fn text(r: &sfclient::Record, f: &str) -> Option<String> {
     r.get(f)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
@@ -34,7 +32,11 @@ fn text(r: &sfclient::Record, f: &str) -> Option<String> {
 
 /// A version's global id: the one it carries (a copy orgsync made), else made from the org
 /// it was first created in and its id there.
-fn file_gid(carried: Option<String>, org: &OrgId, id: &str) -> Result<String, FileError> {
+pub(super) fn file_gid(
+    carried: Option<String>,
+    org: &OrgId,
+    id: &str,
+) -> Result<String, FileError> {
     match carried {
         Some(g) => Ok(g),
         None => Ok(GlobalId::new(org.clone(), id)
@@ -78,11 +80,11 @@ pub(crate) async fn changed_versions(
                 latest: r.get("IsLatest").and_then(Value::as_bool).unwrap_or(false),
                 deleted: r.get("IsDeleted").and_then(Value::as_bool).unwrap_or(false),
                 siblings: Vec::new(),
+                title: text(r, "Title"),
+                modstamp: get_datetime(r, "SystemModstamp").ok().flatten(),
             },
-            title: text(r, "Title"),
             path: text(r, "PathOnClient").unwrap_or_else(|| "file".into()),
             size: r.get("ContentSize").and_then(Value::as_u64),
-            modstamp: get_datetime(r, "SystemModstamp").ok().flatten(),
         });
     }
     // Documents with more than this one version: read their other versions' global ids.
@@ -134,8 +136,8 @@ pub(crate) async fn source_links<S: Store>(
     }
     let rows = query_all_ids(client, docs, |list| {
         format!(
-            "SELECT ContentDocumentId, LinkedEntityId, ShareType, Visibility, IsDeleted \
-             FROM ContentDocumentLink WHERE ContentDocumentId IN ({list})"
+            "SELECT ContentDocumentId, LinkedEntityId, ShareType, Visibility, IsDeleted, \
+             SystemModstamp FROM ContentDocumentLink WHERE ContentDocumentId IN ({list})"
         )
     })
     .await?;
@@ -164,6 +166,7 @@ pub(crate) async fn source_links<S: Store>(
                 record,
                 share_type: text(r, "ShareType").unwrap_or_else(|| "V".into()),
                 visibility: text(r, "Visibility").unwrap_or_else(|| "AllUsers".into()),
+                modstamp: get_datetime(r, "SystemModstamp").ok().flatten(),
             })
         })
         .collect())
@@ -200,8 +203,8 @@ pub(crate) async fn target_view<S: Store>(
         rows.extend(
             query_all_ids(client, list, |l| {
                 format!(
-                    "SELECT Id, ContentDocumentId, IsDeleted, {gid_field} FROM ContentVersion \
-                     WHERE {field} IN ({l})"
+                    "SELECT Id, ContentDocumentId, IsDeleted, Title, SystemModstamp, {gid_field} \
+                     FROM ContentVersion WHERE {field} IN ({l})"
                 )
             })
             .await?,
@@ -213,7 +216,14 @@ pub(crate) async fn target_view<S: Store>(
         };
         let gid = file_gid(text(r, gid_field), org_id, &id)?;
         let deleted = r.get("IsDeleted").and_then(Value::as_bool).unwrap_or(false);
-        view.versions.insert(gid, TargetVersion { doc, deleted });
+        let version = TargetVersion {
+            doc,
+            deleted,
+            title: text(r, "Title"),
+            modstamp: get_datetime(r, "SystemModstamp").ok().flatten(),
+            id,
+        };
+        view.versions.insert(gid, version);
     }
     let parsed: Vec<GlobalId> = records.iter().filter_map(|g| g.parse().ok()).collect();
     if parsed.is_empty() {
@@ -230,9 +240,9 @@ pub(crate) async fn target_view<S: Store>(
     }
     let links = query_all_ids(client, &copies, |l| {
         format!(
-            "SELECT ContentDocumentId, LinkedEntityId, \
+            "SELECT Id, ContentDocumentId, LinkedEntityId, SystemModstamp, IsDeleted, \
              ContentDocument.LatestPublishedVersion.Checksum FROM ContentDocumentLink \
-             WHERE LinkedEntityId IN ({l}) AND IsDeleted = false"
+             WHERE LinkedEntityId IN ({l})"
         )
     })
     .await?;
@@ -247,6 +257,17 @@ pub(crate) async fn target_view<S: Store>(
             .and_then(|v| v.get("Checksum"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        let link = TargetLink {
+            id: text(r, "Id").unwrap_or_default(),
+            doc: doc.clone(),
+            record: entity.clone(),
+            modstamp: get_datetime(r, "SystemModstamp").ok().flatten(),
+        };
+        if r.get("IsDeleted").and_then(Value::as_bool) == Some(true) {
+            view.unlinked.push(link);
+            continue;
+        }
+        view.links.push(link);
         view.linked.entry(entity).or_default().push((doc, sum));
     }
     Ok(view)

@@ -31,7 +31,7 @@ pub(crate) async fn transfer(
 ) -> Result<Copied, FileError> {
     let mut fields = Record::new();
     fields.insert("PathOnClient".into(), json!(v.path));
-    if let Some(t) = &v.title {
+    if let Some(t) = &v.plan.title {
         fields.insert("Title".into(), json!(t));
     }
     fields.insert(gid_field.into(), json!(v.plan.gid));
@@ -100,4 +100,12 @@ pub(crate) async fn link(target: &Client, doc: &str, l: &NewLink) -> Result<(), 
 /// call; any other link is made explicitly.
 pub(crate) fn first_publish_fits(l: &NewLink) -> bool {
     l.share_type == "I" && l.visibility == "AllUsers"
+}
+
+/// Sets the Title of the target's version `version` (its document's Title follows there).
+pub(crate) async fn retitle(target: &Client, version: &str, title: &str) -> Result<(), FileError> {
+    let mut fields = Record::new();
+    fields.insert("Title".into(), json!(title));
+    target.update("ContentVersion", version, &fields).await?;
+    Ok(())
 }

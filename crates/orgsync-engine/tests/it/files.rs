@@ -8,9 +8,9 @@ use sfclient::{ByteStream, Client, NewVersion};
 
 use crate::support::*;
 
-const ORGS: &[&str] = &["hub", "s1", "s2"];
+pub(crate) const ORGS: &[&str] = &["hub", "s1", "s2"];
 
-fn settings(env: &Env) -> orgsync_core::Settings {
+pub(crate) fn settings(env: &Env) -> orgsync_core::Settings {
     env.settings(
         ORGS,
         r#"[topology]
@@ -34,7 +34,7 @@ fn body(data: &'static [u8]) -> ByteStream {
 }
 
 /// A user attaches a file (or a new version when `doc` is given) to `record`.
-async fn attach(
+pub(crate) async fn attach(
     c: &Client,
     record: Option<&str>,
     doc: Option<&str>,
@@ -56,7 +56,7 @@ async fn attach(
     c.insert_content_version(&v, body(data)).await.unwrap()
 }
 
-async fn rows(c: &Client, soql: &str) -> Vec<Value> {
+pub(crate) async fn rows(c: &Client, soql: &str) -> Vec<Value> {
     c.query(soql)
         .try_collect::<Vec<_>>()
         .await
@@ -67,7 +67,7 @@ async fn rows(c: &Client, soql: &str) -> Vec<Value> {
 }
 
 /// The local id of the record named `name` on an org.
-async fn record_id(c: &Client, name: &str) -> String {
+pub(crate) async fn record_id(c: &Client, name: &str) -> String {
     let r = rows(
         c,
         &format!("SELECT Id FROM Work_Item__c WHERE Name = '{name}'"),
@@ -78,7 +78,7 @@ async fn record_id(c: &Client, name: &str) -> String {
 
 /// The files linked to a record: (Title, PathOnClient, Checksum, VersionNumber, ShareType,
 /// Visibility, document id), sorted.
-async fn files_of(
+pub(crate) async fn files_of(
     c: &Client,
     record: &str,
 ) -> Vec<(String, String, String, String, String, String, String)> {
@@ -102,7 +102,7 @@ async fn files_of(
     out
 }
 
-fn without_doc(
+pub(crate) fn without_doc(
     v: Vec<(String, String, String, String, String, String, String)>,
 ) -> Vec<(String, String, String, String, String, String)> {
     v.into_iter()

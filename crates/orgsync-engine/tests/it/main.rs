@@ -5,6 +5,7 @@
 mod add_object;
 mod cdc;
 mod files;
+mod files_edits;
 mod findings_budget;
 mod findings_deletes;
 mod findings_ledger;

@@ -54,7 +54,7 @@ pub(crate) async fn raw_edit(env: &Env, org: &str, object: &str, id: &str, body:
     assert_eq!(r.status(), 204, "raw edit {org} {id}");
 }
 
-async fn purge(env: &Env, org: &str, object: &str, id: &str) {
+pub(crate) async fn purge(env: &Env, org: &str, object: &str, id: &str) {
     let r = env
         .http
         .delete(format!("{}/__sfemu/records/{object}/{id}", env.base(org)))

@@ -1,5 +1,6 @@
 //! Files: inserting a ContentVersion creates (or versions) its ContentDocument and, with
-//! `FirstPublishLocationId`, links the document to that record (wire facts §12).
+//! `FirstPublishLocationId`, links the document to that record (wire facts §12). A document's
+//! Title and its latest version's Title are one value: an update of either sets the other.
 
 use super::Exec;
 use super::ops::required_missing;
@@ -163,5 +164,65 @@ impl Exec<'_> {
             }
         }
         self.finish_create(lt, row).map(|_| ())
+    }
+
+    /// After an update changed `Title` (slot `title`) of a ContentDocument or of a latest
+    /// ContentVersion (`row` of `table`), sets the same Title on the other one, stamped like
+    /// any update (so a poll on either object sees the edit). Salesforce shows one title for a
+    /// document and its latest version; that an edit of one moves the other's SystemModstamp
+    /// is UNCONFIRMED.
+    pub(super) fn mirror_title(
+        &mut self,
+        table: usize,
+        row: usize,
+        title: usize,
+    ) -> Result<(), SfError> {
+        let (Some(dt), Some(vt)) = (
+            self.schema.table("ContentDocument"),
+            self.schema.table("ContentVersion"),
+        ) else {
+            return Ok(());
+        };
+        let value = self.data.tables[table].get(row, title).clone();
+        let vobj = self.schema.obj(vt);
+        let (Some(doc_s), Some(latest_s), Some(vtitle)) = (
+            vobj.slot("ContentDocumentId"),
+            vobj.slot("IsLatest"),
+            vobj.slot("Title"),
+        ) else {
+            return Ok(());
+        };
+        let (other_t, other_row, other_title) = if table == dt {
+            let doc_id = self.data.tables[dt].id(row).to_string();
+            let latest = self.data.tables[vt]
+                .find_children(doc_s, &doc_id)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|&r| self.data.tables[vt].get(r, latest_s) == &Value::Bool(true));
+            match latest {
+                Some(r) => (vt, r, vtitle),
+                None => return Ok(()),
+            }
+        } else {
+            if self.data.tables[vt].get(row, latest_s) != &Value::Bool(true) {
+                return Ok(());
+            }
+            let doc_id = self.data.tables[vt]
+                .get(row, doc_s)
+                .as_str()
+                .map(str::to_string);
+            let drow = doc_id.and_then(|d| self.data.tables[dt].find(&d));
+            match (drow, self.schema.obj(dt).slot("Title")) {
+                (Some(r), Some(s)) => (dt, r, s),
+                _ => return Ok(()),
+            }
+        };
+        let old = self.data.tables[other_t].row(other_row).to_vec();
+        if old[other_title] == value {
+            return Ok(());
+        }
+        let mut new = old.clone();
+        new[other_title] = value;
+        self.write_update(other_t, other_row, old, new)
     }
 }

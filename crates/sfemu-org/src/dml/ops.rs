@@ -171,7 +171,13 @@ impl Exec<'_> {
         if !missing.is_empty() {
             return Err(required_missing(missing));
         }
-        self.write_update(table, row, old, new)
+        let title = obj.slot("Title").filter(|&s| old[s] != new[s]);
+        let is_file = matches!(obj.name.as_str(), "ContentDocument" | "ContentVersion");
+        self.write_update(table, row, old, new)?;
+        match title {
+            Some(s) if is_file => self.mirror_title(table, row, s),
+            _ => Ok(()),
+        }
     }
 
     /// Stamps, checks and stores an updated row, logging the fields that changed.

@@ -8,3 +8,4 @@ mod lifecycle;
 mod organization;
 mod query;
 mod recycle;
+mod titles;

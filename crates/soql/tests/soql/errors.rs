@@ -182,6 +182,11 @@ fn syntax_and_structure() {
         "Implementation restriction",
     );
     check(
+        "SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId NOT IN (SELECT Id FROM Account)",
+        "MALFORMED_QUERY",
+        "Implementation restriction",
+    );
+    check(
         "SELECT Account.Parent.Parent.Parent.Parent.Parent.Name FROM Contact",
         "MALFORMED_QUERY",
         "SOQL statements cannot query more than 5 levels",

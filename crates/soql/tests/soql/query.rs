@@ -474,6 +474,14 @@ fn fields_function_and_content_document_link() {
         )
         .is_ok()
     );
+    assert!(
+        plan(
+            "SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId IN (SELECT Id FROM Account)",
+            &o
+        )
+        .is_ok(),
+        "a semi-join on LinkedEntityId is a filter by Ids"
+    );
 }
 
 #[test]
