@@ -211,6 +211,19 @@ pub trait Store: Send + Sync + 'static {
         value: &GlobalId,
     ) -> impl Future<Output = Result<Vec<GlobalId>>> + Send;
 
+    /// The records of `object` (as named in `org`) whose copy in `org` is known to hold
+    /// `value` — a parent's global id. Why besides [`Store::agreed_referencing`]: a copy whose
+    /// lookup was cleared by that parent's delete keeps it in its shadow (the clearing is no
+    /// edit) while the agreed value moved on to another parent; the parent's undelete there
+    /// gives the copy its old lookup back, which must then be brought to the agreed one
+    /// (chaos seed 120). One text match over the org's shadows.
+    fn held_referencing(
+        &self,
+        org: &OrgName,
+        object: &str,
+        value: &GlobalId,
+    ) -> impl Future<Output = Result<Vec<GlobalId>>> + Send;
+
     /// Agreed field versions of many records of one (source-side) object, in one query.
     fn agreed(
         &self,

@@ -238,6 +238,14 @@ impl<S: Store> Ingest<S> {
                 for org in &orgs {
                     let side = Side::of(&self.settings, org);
                     let object = orgsync_core::mapping::object_name(child, side.is_source());
+                    // and those whose copy there still holds the parent (cleared by its
+                    // delete, given back by its undelete) while the agreed lookup moved on
+                    let mut kids = kids.clone();
+                    for held in self.store.held_referencing(org, object, parent).await? {
+                        if !kids.contains(&held) {
+                            kids.push(held);
+                        }
+                    }
                     for kid in &kids {
                         let work = orgsync_core::SyncItem {
                             target: org.clone(),

@@ -145,6 +145,15 @@ impl Store for Faulty {
         self.check()?;
         self.inner.agreed_referencing(obj, v).await
     }
+    async fn held_referencing(
+        &self,
+        org: &OrgName,
+        obj: &str,
+        v: &GlobalId,
+    ) -> Result<Vec<GlobalId>> {
+        self.check()?;
+        self.inner.held_referencing(org, obj, v).await
+    }
     async fn agreed(&self, obj: &str, g: &[GlobalId]) -> Result<Vec<AgreedRow>> {
         self.check()?;
         self.inner.agreed(obj, g).await

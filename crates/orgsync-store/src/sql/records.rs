@@ -294,6 +294,30 @@ impl SqlStore {
             .collect()
     }
 
+    pub(super) async fn held_referencing_impl(
+        &self,
+        org: &OrgName,
+        object: &str,
+        value: &GlobalId,
+    ) -> Result<Vec<GlobalId>> {
+        let pattern = format!("%\"{value}\"%");
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT global_id FROM records WHERE org = $1 AND object = $2 AND shadow LIKE $3 \
+             ORDER BY global_id",
+        )
+        .bind(org.as_str())
+        .bind(object)
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|g| {
+                g.parse()
+                    .map_err(|e| crate::StoreError::Corrupt(format!("record global id {g}: {e}")))
+            })
+            .collect()
+    }
+
     pub(super) async fn agreed_impl(
         &self,
         object: &str,

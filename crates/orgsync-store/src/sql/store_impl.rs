@@ -306,6 +306,15 @@ impl Store for SqlStore {
         self.agreed_referencing_impl(object, value).await
     }
 
+    async fn held_referencing(
+        &self,
+        org: &OrgName,
+        object: &str,
+        value: &GlobalId,
+    ) -> Result<Vec<GlobalId>> {
+        self.held_referencing_impl(org, object, value).await
+    }
+
     async fn agreed(&self, object: &str, global_ids: &[GlobalId]) -> Result<Vec<AgreedRow>> {
         self.agreed_impl(object, global_ids).await
     }

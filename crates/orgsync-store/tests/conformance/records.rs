@@ -241,4 +241,35 @@ pub async fn children_found_by_their_parent<S: Store>(s: &S) {
         s.agreed_referencing("Contact", &gid(2)).await.unwrap(),
         vec![gid(12)]
     );
+    // copies that still hold a parent, per org: what its undelete there gives back
+    let held = |o: &str, n: u32, parent: u32| {
+        let mut w = RecordWrite::new(org(o), "Contact", gid(n));
+        w.shadow
+            .insert("accountid".into(), shadow(&gid(parent).to_string(), 3));
+        w
+    };
+    s.write_records(
+        vec![held("b", 20, 1), held("b", 21, 2), held("c", 22, 1)],
+        at(4),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.held_referencing(&org("b"), "Contact", &gid(1))
+            .await
+            .unwrap(),
+        vec![gid(20)]
+    );
+    assert_eq!(
+        s.held_referencing(&org("c"), "Contact", &gid(1))
+            .await
+            .unwrap(),
+        vec![gid(22)]
+    );
+    assert!(
+        s.held_referencing(&org("b"), "Account", &gid(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
