@@ -173,19 +173,11 @@ async fn lookup_now<S: Store>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let Some(conn) = ingest.orgs.get(&leg.org).and_then(|o| o.conn()) else {
-        return Ok(Vec::new());
-    };
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
     let object = &leg.object;
     let soql = |list: &str| format!("SELECT Id, {field} FROM {object} WHERE Id IN ({list})");
-    let rows = crate::convert::query_all_ids(&conn.client, &ids, soql)
-        .await
-        .map_err(|source| EngineError::Api {
-            org: leg.org.clone(),
-            source,
-        })?;
-    Ok(rows
+    Ok(query_ids(ingest, leg, &ids, soql)
+        .await?
         .iter()
         .filter_map(|r| {
             let id = r.get("Id")?.as_str()?.to_string();
@@ -214,20 +206,12 @@ async fn ask_org<S: Store>(
     if local.is_empty() {
         return Ok(Vec::new());
     }
-    let Some(conn) = ingest.orgs.get(&leg.org).and_then(|o| o.conn()) else {
-        return Ok(Vec::new());
-    };
     let ids: Vec<String> = local.keys().cloned().collect();
     let soql = |list: &str| {
         format!("SELECT Id, IsDeleted, SystemModstamp FROM {object} WHERE Id IN ({list})")
     };
-    let rows = crate::convert::query_all_ids(&conn.client, &ids, soql)
-        .await
-        .map_err(|source| EngineError::Api {
-            org: leg.org.clone(),
-            source,
-        })?;
-    Ok(rows
+    Ok(query_ids(ingest, leg, &ids, soql)
+        .await?
         .iter()
         .filter_map(|r| {
             let gid = local.get(r.get("Id")?.as_str()?)?.clone();
@@ -238,4 +222,22 @@ async fn ask_org<S: Store>(
             Some((gid, There::Live(orgsync_core::model::truncate_ms(at))))
         })
         .collect())
+}
+
+/// One `queryAll` by id in the capturing org (nothing when it is not connected).
+async fn query_ids<S: Store>(
+    ingest: &Ingest<S>,
+    leg: &Leg,
+    ids: &[String],
+    soql: impl Fn(&str) -> String,
+) -> Result<Vec<sfclient::Record>, EngineError> {
+    let Some(conn) = ingest.orgs.get(&leg.org).and_then(|o| o.conn()) else {
+        return Ok(Vec::new());
+    };
+    crate::convert::query_all_ids(&conn.client, ids, soql)
+        .await
+        .map_err(|source| EngineError::Api {
+            org: leg.org.clone(),
+            source,
+        })
 }

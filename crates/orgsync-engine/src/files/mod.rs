@@ -36,6 +36,14 @@ use crate::leg::Legs;
 use crate::orgs::Orgs;
 use plan::Action;
 
+/// See [`FileSync::reading`].
+type Reading = (
+    crate::orgs::OrgConn,
+    Arc<crate::leg::Leg>,
+    String,
+    Option<chrono::DateTime<Utc>>,
+);
+
 /// Why a files round (or part of it) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -175,25 +183,40 @@ impl<S: Store> FileSync<S> {
         report
     }
 
+    /// What a round of `org` for sync `sync` reads with: its connection, its leg, and the
+    /// checkpoint key (`<object>#<what>`) with its watermark; None when the org is not
+    /// connected or has no leg of that sync.
+    async fn reading(
+        &self,
+        sync: usize,
+        org: &OrgName,
+        what: &str,
+    ) -> Result<Option<Reading>, FileError> {
+        let (Some(conn), Some(leg)) = (
+            self.orgs.get(org).and_then(|o| o.conn()),
+            self.legs.of(org, sync),
+        ) else {
+            return Ok(None);
+        };
+        let key = format!("{}#{what}", leg.object);
+        let since = self
+            .store
+            .checkpoint(org, &key, SourceKind::Poll)
+            .await?
+            .and_then(|c| c.watermark_ts);
+        Ok(Some((conn, leg.clone(), key, since)))
+    }
+
     async fn org_round(
         &self,
         sync: usize,
         org: &OrgName,
         report: &mut FileReport,
     ) -> Result<(), FileError> {
-        let (Some(conn), Some(leg)) = (
-            self.orgs.get(org).and_then(|o| o.conn()),
-            self.legs.of(org, sync),
-        ) else {
+        let Some((conn, leg, key, since)) = self.reading(sync, org, "files").await? else {
             return Ok(());
         };
         let gid_field = &self.settings.syncs[sync].global_id_field;
-        let key = format!("{}#files", leg.object);
-        let since = self
-            .store
-            .checkpoint(org, &key, SourceKind::Poll)
-            .await?
-            .and_then(|c| c.watermark_ts);
         let versions = read::changed_versions(&conn.client, &conn.org_id, gid_field, since).await?;
         if versions.is_empty() {
             return Ok(());

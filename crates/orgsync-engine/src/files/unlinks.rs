@@ -127,19 +127,10 @@ impl<S: Store> FileSync<S> {
         org: &OrgName,
         report: &mut FileReport,
     ) -> Result<(), FileError> {
-        let (Some(conn), Some(leg)) = (
-            self.orgs.get(org).and_then(|o| o.conn()),
-            self.legs.of(org, sync),
-        ) else {
+        let Some((conn, leg, key, since)) = self.reading(sync, org, "unlinks").await? else {
             return Ok(());
         };
         let gid_field = &self.settings.syncs[sync].global_id_field;
-        let key = format!("{}#unlinks", leg.object);
-        let since = self
-            .store
-            .checkpoint(org, &key, SourceKind::Poll)
-            .await?
-            .and_then(|c| c.watermark_ts);
         let deleted = deleted_links(&conn.client, &leg.object, since).await?;
         let Some(read_to) = deleted.iter().map(|d| d.2).max() else {
             return Ok(());

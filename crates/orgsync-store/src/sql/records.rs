@@ -277,21 +277,9 @@ impl SqlStore {
         object: &str,
         value: &GlobalId,
     ) -> Result<Vec<GlobalId>> {
-        // a global id is letters, digits and one ':': nothing LIKE treats specially
-        let pattern = format!("%\"{value}\"%");
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT global_id FROM agreed WHERE object = $1 AND fields LIKE $2 ORDER BY global_id",
-        )
-        .bind(object)
-        .bind(pattern)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|g| {
-                g.parse()
-                    .map_err(|e| crate::StoreError::Corrupt(format!("agreed global id {g}: {e}")))
-            })
-            .collect()
+        let sql = "SELECT global_id FROM agreed WHERE object = $1 AND fields LIKE $2 \
+                   ORDER BY global_id";
+        self.referencing(sql, None, object, value).await
     }
 
     pub(super) async fn held_referencing_impl(
@@ -300,20 +288,31 @@ impl SqlStore {
         object: &str,
         value: &GlobalId,
     ) -> Result<Vec<GlobalId>> {
+        let sql = "SELECT global_id FROM records WHERE object = $1 AND shadow LIKE $2 \
+                   AND org = $3 ORDER BY global_id";
+        self.referencing(sql, Some(org), object, value).await
+    }
+
+    /// Global ids of the rows `sql` finds holding `value` in their JSON ($1 object, $2 the
+    /// text pattern, $3 the org if any).
+    async fn referencing(
+        &self,
+        sql: &'static str,
+        org: Option<&OrgName>,
+        object: &str,
+        value: &GlobalId,
+    ) -> Result<Vec<GlobalId>> {
+        // a global id is letters, digits and one ':': nothing LIKE treats specially
         let pattern = format!("%\"{value}\"%");
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT global_id FROM records WHERE org = $1 AND object = $2 AND shadow LIKE $3 \
-             ORDER BY global_id",
-        )
-        .bind(org.as_str())
-        .bind(object)
-        .bind(pattern)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut q = sqlx::query_scalar(sql).bind(object).bind(pattern);
+        if let Some(org) = org {
+            q = q.bind(org.as_str());
+        }
+        let rows: Vec<String> = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|g| {
                 g.parse()
-                    .map_err(|e| crate::StoreError::Corrupt(format!("record global id {g}: {e}")))
+                    .map_err(|e| crate::StoreError::Corrupt(format!("global id {g}: {e}")))
             })
             .collect()
     }
