@@ -189,7 +189,8 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
                 }
                 let setter = setters.iter().rev().find(|(_, v)| *v == got);
                 races &= setter.is_some_and(|(e, _)| snapshot_race(ix, &key, &evs, e, newest))
-                    || overwritten_unseen(ix, &key, field, newest);
+                    || overwritten_unseen(ix, &key, field, newest)
+                    || set_back_unseen(ix, &key, field, &setters, newest);
                 let from = setter.map_or_else(
                     || "never set by a user".to_string(),
                     |(e, _)| e.describe(ix),
@@ -212,6 +213,47 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The newest edit set the field back, in a snapshot-captured org, to the value that org held
+/// before its own previous edit of it, at most [`RACE_WINDOW_MS`] later (A → B → A): no read
+/// taken before B or after the second A can tell the second A was set, so that org looks
+/// unchanged and an older edit elsewhere wins (chaos seed 128: B lived 3.6 s on an org just
+/// back from its outage, unread). Change events tell both edits.
+fn set_back_unseen(
+    ix: &Index<'_>,
+    key: &Key,
+    field: &str,
+    setters: &[(Event<'_>, Value)],
+    newest: &Event<'_>,
+) -> bool {
+    let o = newest.org;
+    let org = &ix.world.orgs[o];
+    if !org
+        .snapshot_objects
+        .iter()
+        .any(|x| x.eq_ignore_ascii_case(&key.0))
+    {
+        return false;
+    }
+    let Some((expected, before_newest)) = setters.split_last() else {
+        return false;
+    };
+    let Some((prev, _)) = before_newest.iter().rev().find(|(e, _)| e.org == o) else {
+        return false;
+    };
+    if newest.change.ts_ms - prev.change.ts_ms > RACE_WINDOW_MS {
+        return false;
+    }
+    // what that org held before its previous edit: the last change there setting the field
+    let held = org
+        .changes
+        .iter()
+        .filter(|c| c.seq < prev.change.seq && ix.gid_of_change(o, c) == Some(key.1.as_str()))
+        .filter_map(|c| c.sets(field))
+        .next_back()
+        .map(|v| ix.canonical(o, &key.0, field, &v));
+    held.as_ref() == Some(&expected.1)
 }
 
 /// How long before the newest edit an older one may have gone unread by orgsync in a

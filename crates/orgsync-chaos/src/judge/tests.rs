@@ -293,6 +293,30 @@ fn an_older_edit_dated_later_by_our_write_of_other_fields_is_a_race() {
 }
 
 #[test]
+fn a_value_set_away_and_back_unread_in_a_snapshot_org_is_a_race() {
+    // a held New (created so); its user set Blocked at 5000 and New again at `back`; b's user
+    // set Done at 6000 in between — every read of a shows New, unchanged: Done wins
+    let run = |snapshot: bool, back: i64, again: &str| {
+        let mut w = item("Done", "Done");
+        if snapshot {
+            w.orgs[0].snapshot_objects = vec!["Work_Item__c".into()];
+        }
+        edit(&mut w, (0, "wa"), 5000, json!({"Status__c": "Blocked"}));
+        edit(&mut w, (1, "wb"), 6000, json!({"Status__c": "Done"}));
+        edit(&mut w, (0, "wa"), back, json!({"Status__c": again}));
+        write(&mut w, (0, "wa"), back + 1500, json!({"Status__c": "Done"}));
+        counts(&w)
+    };
+    assert_eq!(run(true, 8000, "New"), vec![(Check::SnapshotRace, 1)]);
+    // change events tell both edits
+    assert_eq!(run(false, 8000, "New"), vec![(Check::LostUpdate, 1)]);
+    // set to a value it never held before: a read shows the change
+    assert_eq!(run(true, 8000, "Review"), vec![(Check::LostUpdate, 1)]);
+    // B lived longer than any read could miss
+    assert_eq!(run(true, 90_000, "New"), vec![(Check::LostUpdate, 1)]);
+}
+
+#[test]
 fn an_exact_tie_goes_to_the_lower_priority_number() {
     let tie = |w: &mut World| {
         edit(w, (0, "wa"), 2000, json!({"Status__c": "Done"}));
