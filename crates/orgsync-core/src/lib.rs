@@ -9,6 +9,7 @@
 //! [`model`] holds the shared types.
 
 pub mod config;
+pub mod dormant;
 pub mod echo;
 pub mod life;
 pub mod mapping;

@@ -9,6 +9,7 @@
 
 pub mod history;
 pub mod index;
+mod races;
 pub mod state;
 #[cfg(test)]
 mod tests;
