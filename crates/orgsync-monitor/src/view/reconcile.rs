@@ -1,0 +1,157 @@
+//! The Reconcile page's view of the last run: per object, the counts per drift class, the
+//! passes' reads and API calls; and the first drifted records. Built from the ledger's
+//! `reconcile_runs` row, so the page agrees with `orgsync status`.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use orgsync_core::reconcile::{DriftClass, Report};
+use orgsync_store::ReconcileRun;
+
+/// Drifted records listed on the page (the CLI's `--json` has them all).
+const LISTED: usize = 50;
+
+/// One object's line of the last run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectLine {
+    /// The object.
+    pub object: String,
+    /// Passes per org, "quick" or "full" (a quick pass that escalated shows both).
+    pub passes: String,
+    /// Rows read over every org.
+    pub records: u64,
+    /// API calls its passes spent.
+    pub calls: u64,
+    /// Count per drift class, in [`DriftClass::ALL`] order.
+    pub classes: Vec<u64>,
+    /// Every drifted record of the object.
+    pub drifted: u64,
+}
+
+/// One drifted record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftLine {
+    /// Its class.
+    pub class: &'static str,
+    /// Object.
+    pub object: String,
+    /// Org of the drifted copy.
+    pub org: String,
+    /// Global id, else the local id.
+    pub id: String,
+    /// Differing fields, comma-separated.
+    pub fields: String,
+}
+
+/// The last run, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunView {
+    /// "12 s ago".
+    pub when: String,
+    /// RFC 3339, for the tooltip.
+    pub exact: String,
+    /// "quick" or "full".
+    pub pass: &'static str,
+    /// "dry-run" or "repair".
+    pub mode: String,
+    /// Wall time, "1.2 s".
+    pub duration: String,
+    /// API calls of the whole run.
+    pub calls: u64,
+    /// Repairs queued, and applied by the run itself.
+    pub queued: u64,
+    /// Applied before the run returned.
+    pub applied: u64,
+    /// Records left to their pending items.
+    pub skipped_pending: u64,
+    /// The class names, for the table's header.
+    pub class_names: Vec<&'static str>,
+    /// Per object.
+    pub objects: Vec<ObjectLine>,
+    /// The first drifted records.
+    pub drifts: Vec<DriftLine>,
+    /// Drifted records not listed.
+    pub more: usize,
+    /// The stored report did not parse (written by another version): only the row's summary.
+    pub unreadable: bool,
+}
+
+/// The view of `run`.
+pub fn build(run: &ReconcileRun) -> RunView {
+    let mut v = RunView {
+        when: super::ago(Some(run.started_at), Utc::now()),
+        exact: super::exact(Some(run.started_at)),
+        pass: if run.full { "full" } else { "quick" },
+        mode: run.mode.clone(),
+        duration: String::new(),
+        calls: 0,
+        queued: 0,
+        applied: 0,
+        skipped_pending: 0,
+        class_names: DriftClass::ALL.iter().map(|c| c.as_str()).collect(),
+        objects: Vec::new(),
+        drifts: Vec::new(),
+        more: 0,
+        unreadable: false,
+    };
+    let Ok(r) = serde_json::from_value::<Report>(run.report.clone()) else {
+        v.unreadable = true;
+        return v;
+    };
+    v.duration = format!("{:.1} s", r.duration_ms as f64 / 1000.0);
+    v.calls = r.total_calls();
+    v.queued = r.queued;
+    v.applied = r.applied;
+    v.skipped_pending = r.skipped_pending;
+    let mut objects: BTreeMap<String, ObjectLine> = BTreeMap::new();
+    let line = |o: &str| ObjectLine {
+        object: o.to_string(),
+        passes: String::new(),
+        records: 0,
+        calls: 0,
+        classes: vec![0; DriftClass::ALL.len()],
+        drifted: 0,
+    };
+    for p in &r.passes {
+        let l = objects
+            .entry(p.object.clone())
+            .or_insert_with(|| line(&p.object));
+        l.records += p.records;
+        l.calls += p.calls;
+        let kind = match p.kind {
+            orgsync_core::reconcile::PassKind::Quick => "quick",
+            orgsync_core::reconcile::PassKind::Full => "full",
+        };
+        if !l.passes.is_empty() {
+            l.passes.push_str(", ");
+        }
+        l.passes.push_str(&format!("{} {kind}", p.org));
+    }
+    for d in &r.drifts {
+        let l = objects
+            .entry(d.object.clone())
+            .or_insert_with(|| line(&d.object));
+        if let Some(i) = DriftClass::ALL.iter().position(|c| *c == d.class) {
+            l.classes[i] += 1;
+        }
+        l.drifted += 1;
+    }
+    v.objects = objects.into_values().collect();
+    v.drifts = r
+        .drifts
+        .iter()
+        .take(LISTED)
+        .map(|d| DriftLine {
+            class: d.class.as_str(),
+            object: d.object.clone(),
+            org: d.org.to_string(),
+            id: d.global_id.as_ref().map_or_else(
+                || d.local_id.clone().unwrap_or_default(),
+                ToString::to_string,
+            ),
+            fields: d.fields.join(", "),
+        })
+        .collect();
+    v.more = r.drifts.len().saturating_sub(LISTED);
+    v
+}
