@@ -27,14 +27,34 @@ use crate::pages::admin_audit;
 use crate::view::reconcile::{self as view, RunView};
 use crate::{Monitor, MonitorError};
 
-/// Starts a reconcile pass in the running engine (`full`, `mode`) and resolves with its report
-/// once the pass is over (the engine keeps the report in the ledger itself). Supplied by the
-/// binary (the engine handle's `reconcile`), so this crate needs no engine dependency.
+/// Starts a reconcile pass in the running engine over `objects` (every enabled sync when
+/// empty), `full` or quick, in `mode`, and resolves with its report once the pass is over (the
+/// engine keeps the report in the ledger itself). Supplied by the binary (the engine handle's
+/// `reconcile`), so this crate needs no engine dependency.
 pub type Reconciler = Arc<
-    dyn Fn(bool, Mode) -> Pin<Box<dyn Future<Output = Result<Report, String>> + Send>>
+    dyn Fn(Vec<String>, bool, Mode) -> Pin<Box<dyn Future<Output = Result<Report, String>> + Send>>
         + Send
         + Sync,
 >;
+
+/// The objects a pass started here covers: the syncs enabled now (the file with the overlay
+/// over it), so a sync paused or removed on the settings page since the engine started is not
+/// read, and never repaired back into the ledger. None: no configuration here (the engine's
+/// own list applies).
+async fn objects<S: Store>(m: &Monitor<S>) -> Result<Option<Vec<String>>, MonitorError> {
+    let Some(cfg) = m.config.as_ref() else {
+        return Ok(None);
+    };
+    let overrides = m.store.sync_overrides().await?;
+    let now = crate::admin::effective(cfg, &overrides);
+    Ok(Some(
+        now.syncs
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| s.object.clone())
+            .collect(),
+    ))
+}
 
 /// A pass this dashboard started and that has not ended yet.
 #[derive(Debug, Clone)]
@@ -164,6 +184,14 @@ pub async fn start<S: Store>(
             "reconcile is not available here (no running engine)".into(),
         ));
     };
+    let objects = match objects(&m).await? {
+        Some(o) if o.is_empty() => {
+            return Err(MonitorError::BadRequest(
+                "no sync is enabled: nothing to reconcile".into(),
+            ));
+        }
+        o => o.unwrap_or_default(),
+    };
     let run = Running {
         full,
         mode,
@@ -203,7 +231,7 @@ pub async fn start<S: Store>(
     tracing::info!(pass, mode = mode.as_str(), who = %session.who, "dashboard: reconcile started");
     let task = m.clone();
     tokio::spawn(async move {
-        let error = match reconciler(full, mode).await {
+        let error = match reconciler(objects, full, mode).await {
             Ok(r) => {
                 tracing::info!(
                     drifted = r.drifts.len(),

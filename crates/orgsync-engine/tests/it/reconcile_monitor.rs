@@ -99,12 +99,12 @@ async fn finished(app: &Router, session: &str, store: &impl Store) -> Report {
 /// The dashboard over `engine`, whose passes wait for a permit of `gate` before they start:
 /// the test holds the first pass running for as long as it needs, without timing.
 async fn dashboard(env: &Env, engine: Arc<EngineHandle>, gate: Arc<Semaphore>) -> Router {
-    let reconciler: Reconciler = Arc::new(move |full, mode| {
+    let reconciler: Reconciler = Arc::new(move |objects, full, mode| {
         let (engine, gate) = (engine.clone(), gate.clone());
         Box::pin(async move {
             gate.acquire().await.map_err(|e| e.to_string())?.forget();
             let req = ReconcileRequest {
-                objects: Vec::new(),
+                objects,
                 full,
                 mode,
             };

@@ -16,7 +16,8 @@ const LISTED: usize = 50;
 pub struct ObjectLine {
     /// The object.
     pub object: String,
-    /// Passes per org, "quick" or "full" (a quick pass that escalated shows both).
+    /// "full in 3 orgs" when every org had the same kind of pass, else each org's
+    /// (a quick pass whose count disagreed escalates there).
     pub passes: String,
     /// Rows read over every org.
     pub records: u64,
@@ -64,8 +65,8 @@ pub struct RunView {
     pub applied: u64,
     /// Records left to their pending items.
     pub skipped_pending: u64,
-    /// The class names, for the table's header.
-    pub class_names: Vec<&'static str>,
+    /// The class names, for the table's header (spaces, so narrow columns wrap).
+    pub class_names: Vec<String>,
     /// Per object.
     pub objects: Vec<ObjectLine>,
     /// The first drifted records.
@@ -88,7 +89,10 @@ pub fn build(run: &ReconcileRun) -> RunView {
         queued: 0,
         applied: 0,
         skipped_pending: 0,
-        class_names: DriftClass::ALL.iter().map(|c| c.as_str()).collect(),
+        class_names: DriftClass::ALL
+            .iter()
+            .map(|c| c.as_str().replace('_', " "))
+            .collect(),
         objects: Vec::new(),
         drifts: Vec::new(),
         more: 0,
@@ -112,6 +116,7 @@ pub fn build(run: &ReconcileRun) -> RunView {
         classes: vec![0; DriftClass::ALL.len()],
         drifted: 0,
     };
+    let mut kinds: BTreeMap<String, Vec<(String, &'static str)>> = BTreeMap::new();
     for p in &r.passes {
         let l = objects
             .entry(p.object.clone())
@@ -122,10 +127,23 @@ pub fn build(run: &ReconcileRun) -> RunView {
             orgsync_core::reconcile::PassKind::Quick => "quick",
             orgsync_core::reconcile::PassKind::Full => "full",
         };
-        if !l.passes.is_empty() {
-            l.passes.push_str(", ");
-        }
-        l.passes.push_str(&format!("{} {kind}", p.org));
+        kinds
+            .entry(p.object.clone())
+            .or_default()
+            .push((p.org.to_string(), kind));
+    }
+    for (object, k) in kinds {
+        let Some(l) = objects.get_mut(&object) else {
+            continue;
+        };
+        let first = k.first().map(|(_, kind)| *kind).unwrap_or_default();
+        l.passes = if k.iter().all(|(_, kind)| *kind == first) {
+            let n = k.len();
+            format!("{first} in {n} org{}", if n == 1 { "" } else { "s" })
+        } else {
+            let each: Vec<String> = k.iter().map(|(o, kind)| format!("{o} {kind}")).collect();
+            each.join(", ")
+        };
     }
     for d in &r.drifts {
         let l = objects

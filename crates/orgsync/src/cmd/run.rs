@@ -113,11 +113,11 @@ pub fn http_routes(
         let catalog: Arc<dyn orgsync_monitor::catalog::Catalog> = Arc::new(super::catalog::Orgs);
         let engine = handle.clone();
         let reconciler: orgsync_monitor::reconcile_page::Reconciler =
-            Arc::new(move |full, mode| {
+            Arc::new(move |objects, full, mode| {
                 let engine = engine.clone();
                 Box::pin(async move {
                     let req = orgsync_engine::reconcile::ReconcileRequest {
-                        objects: Vec::new(),
+                        objects,
                         full,
                         mode,
                     };
