@@ -98,7 +98,12 @@ async fn finished(app: &Router, session: &str, store: &impl Store) -> Report {
 
 /// The dashboard over `engine`, whose passes wait for a permit of `gate` before they start:
 /// the test holds the first pass running for as long as it needs, without timing.
-async fn dashboard(env: &Env, engine: Arc<EngineHandle>, gate: Arc<Semaphore>) -> Router {
+async fn dashboard(
+    env: &Env,
+    config: orgsync_core::Settings,
+    engine: Arc<EngineHandle>,
+    gate: Arc<Semaphore>,
+) -> Router {
     let reconciler: Reconciler = Arc::new(move |objects, full, mode| {
         let (engine, gate) = (engine.clone(), gate.clone());
         Box::pin(async move {
@@ -118,7 +123,7 @@ async fn dashboard(env: &Env, engine: Arc<EngineHandle>, gate: Arc<Semaphore>) -
     orgsync_monitor::router(orgsync_monitor::Monitor::with_engine(
         store,
         &settings,
-        None,
+        Some(Arc::new(config)),
         None,
         None,
         Some(reconciler),
@@ -139,7 +144,8 @@ async fn the_reconcile_page_starts_passes_in_the_running_engine() {
     )
     .await;
     let syncs = SYNCS.replace("spokes = [\"v1\", \"v2\"]", "spokes = [\"v1\"]");
-    let engine = Arc::new(env.engine(env.settings(&["hub", "v1"], &syncs)).await);
+    let settings = env.settings(&["hub", "v1"], &syncs);
+    let engine = Arc::new(env.engine(settings.clone()).await);
     assert!(engine.wait_idle(IDLE).await);
     let v1 = env.user("v1").await;
     let w_v1 = local_id(&v1, "Work_Item__c", &w).await.unwrap();
@@ -153,7 +159,7 @@ async fn the_reconcile_page_starts_passes_in_the_running_engine() {
     .await;
     let status = |c| async move { snapshot(c, "Work_Item__c", FIELDS).await };
     let gate = Arc::new(Semaphore::new(0));
-    let app = dashboard(&env, engine.clone(), gate.clone()).await;
+    let app = dashboard(&env, settings.clone(), engine.clone(), gate.clone()).await;
     let store = env.store().await;
     let (session, csrf) = login(&app).await;
     let page = text(send(&app, request("GET", "/reconcile", Some(&session), "")).await).await;
@@ -242,6 +248,28 @@ async fn the_reconcile_page_starts_passes_in_the_running_engine() {
     assert!(engine.wait_idle(IDLE).await);
     assert_eq!(status(&v1).await[0]["Status__c"], "New", "repaired");
     assert_eq!(status(&v1).await, status(&hub).await);
+
+    // a sync paused on the settings page since the engine's start is left out of the pass
+    let pause = orgsync_monitor::admin::Change {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    orgsync_monitor::admin::change(&store, &settings, "Work_Item__c", &pause, "test")
+        .await
+        .unwrap();
+    let res = send(
+        &app,
+        request("POST", "/reconcile/start", Some(&session), &quick),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let report = finished(&app, &session, &store).await;
+    assert!(!report.passes.is_empty());
+    assert!(
+        report.passes.iter().all(|p| p.object != "Work_Item__c"),
+        "{:?}",
+        report.passes
+    );
 
     // without the token, nothing starts
     let res = send(
