@@ -173,3 +173,97 @@ pub fn build(run: &ReconcileRun) -> RunView {
     v.more = r.drifts.len().saturating_sub(LISTED);
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orgsync_core::OrgName;
+    use orgsync_core::reconcile::{Drift, Fix, Mode, PassKind, PassReport};
+
+    fn pass(org: &str, object: &str, kind: PassKind, records: u64) -> PassReport {
+        PassReport {
+            org: OrgName(org.into()),
+            object: object.into(),
+            kind,
+            records,
+            org_count: None,
+            ledger_count: None,
+            calls: 2,
+        }
+    }
+
+    fn drift(class: DriftClass, org: &str, local: &str) -> Drift {
+        Drift {
+            class,
+            object: "Work_Item__c".into(),
+            org: OrgName(org.into()),
+            global_id: None,
+            local_id: Some(local.into()),
+            fields: vec!["status__c".into()],
+            fix: Fix::Restore,
+        }
+    }
+
+    fn run(report: serde_json::Value) -> ReconcileRun {
+        ReconcileRun {
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            full: false,
+            mode: "dry-run".into(),
+            report,
+        }
+    }
+
+    #[test]
+    fn counts_per_object_and_class_and_summarised_passes() {
+        let now = Utc::now();
+        let r = Report {
+            started_at: now,
+            finished_at: now,
+            duration_ms: 1500,
+            full: false,
+            mode: Mode::DryRun,
+            passes: vec![
+                pass("hub", "Account", PassKind::Quick, 3),
+                pass("v1", "Account", PassKind::Quick, 4),
+                pass("hub", "Work_Item__c", PassKind::Quick, 1),
+                pass("v1", "Work_Item__c", PassKind::Full, 10),
+            ],
+            api_calls: [("hub".to_string(), 4), ("v1".to_string(), 5)].into(),
+            drifts: vec![
+                drift(DriftClass::Stale, "v1", "a1"),
+                drift(DriftClass::Stale, "v1", "a2"),
+                drift(DriftClass::Missing, "hub", "a3"),
+            ],
+            skipped_pending: 0,
+            queued: 0,
+            applied: 0,
+        };
+        let v = build(&run(serde_json::to_value(&r).unwrap()));
+        assert!(!v.unreadable);
+        assert_eq!((v.calls, v.duration.as_str()), (9, "1.5 s"));
+        assert_eq!(v.objects.len(), 2);
+        let account = &v.objects[0];
+        assert_eq!(
+            (account.passes.as_str(), account.records),
+            ("quick in 2 orgs", 7)
+        );
+        assert_eq!(account.drifted, 0);
+        let w = &v.objects[1];
+        assert_eq!(w.passes, "hub quick, v1 full");
+        assert_eq!(w.drifted, 3);
+        let at = |c: DriftClass| DriftClass::ALL.iter().position(|x| *x == c).unwrap();
+        assert_eq!(w.classes[at(DriftClass::Stale)], 2);
+        assert_eq!(w.classes[at(DriftClass::Missing)], 1);
+        assert_eq!(v.drifts[0].id, "a1");
+        assert_eq!(v.drifts[0].fields, "status__c");
+        assert_eq!(v.more, 0);
+    }
+
+    #[test]
+    fn a_report_this_version_cannot_read_shows_the_row_only() {
+        let v = build(&run(serde_json::json!({"something": "else"})));
+        assert!(v.unreadable);
+        assert_eq!((v.pass, v.mode.as_str()), ("quick", "dry-run"));
+    }
+}
