@@ -4,7 +4,8 @@
 // the failures under Problems, lifts the fault and Retries them to Synced; pauses and resumes a
 // sync on the settings page and sees the status change, Tests an object, adds an object (sees it
 // listed as paused, turns it on), finds a record in the
-// explorer by a spoke's local id, removes a sync through its confirmation, opens activity,
+// explorer by a spoke's local id, removes a sync through its confirmation, starts a quick
+// reconcile dry run and sees its report, opens activity,
 // conflicts and charts — with no console error on any page. Screenshots of each page go to $SHOTS_DIR (default target/browser-shots).
 //
 // Env: ORGSYNC_BIN (default target/debug/orgsync), CHROMIUM (default /usr/bin/chromium).
@@ -209,6 +210,15 @@ await eventually('/settings', 'Removed', 'the removed sync is listed');
 if (await page.locator('#sync-Work_Item_Dependency__c').count() !== 0) await fail('settings: the removed row is still there');
 log('settings: Work_Item_Dependency__c removed with its ledger state');
 
+// 7b. reconcile: a quick dry run started from its page, shown running then reported
+await page.goto(url('/reconcile'));
+await page.getByRole('heading', { name: 'Reconcile' }).waitFor().catch(() => fail('no Reconcile page'));
+await submit(page.getByRole('button', { name: 'Quick check (dry run)' }), '/reconcile/start');
+await eventually('/reconcile', /quick · dry-run · [\d.]+ s/, 'the quick check\'s report', 60_000);
+if (await page.locator('#running').count() !== 0) await fail('reconcile: still shown running with its report');
+await shot('reconcile');
+log('reconcile: a quick dry run started from the page and reported');
+
 // 8. activity shows what was done, with who; conflicts and charts render
 await page.goto(url('/activity'));
 await expectText('paused sync Work_Item__c', 'activity');
@@ -216,6 +226,7 @@ await expectText('removed sync Work_Item_Dependency__c', 'activity');
 await expectText('added sync Contact', 'activity');
 await expectText('resumed sync Contact', 'activity');
 await expectText('retried every failed item', 'activity');
+await expectText('started a quick reconcile (dry-run)', 'activity');
 await expectText('dashboard:browser-test', 'activity who');
 await shot('activity');
 await page.goto(url('/conflicts'));

@@ -21,6 +21,7 @@ pub mod error;
 mod explore;
 pub mod metrics;
 mod pages;
+pub mod reconcile_page;
 mod settings_page;
 pub mod view;
 
@@ -63,6 +64,10 @@ pub struct Monitor<S> {
     pub tester: Option<Tester>,
     /// "Add object", when the binary supplies the orgs' catalog.
     pub catalog: Option<Arc<dyn catalog::Catalog>>,
+    /// The Reconcile page's buttons, when the binary supplies the running engine's pass.
+    pub reconciler: Option<reconcile_page::Reconciler>,
+    /// The one pass the Reconcile page runs at a time.
+    pub runs: reconcile_page::Runs,
 }
 
 impl<S> std::fmt::Debug for Monitor<S> {
@@ -72,6 +77,7 @@ impl<S> std::fmt::Debug for Monitor<S> {
             .field("config", &self.config.is_some())
             .field("tester", &self.tester.is_some())
             .field("catalog", &self.catalog.is_some())
+            .field("reconciler", &self.reconciler.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -91,19 +97,34 @@ impl<S: Store> Monitor<S> {
         tester: Option<Tester>,
         catalog: Option<Arc<dyn catalog::Catalog>>,
     ) -> Arc<Self> {
+        Self::with_engine(store, settings, config, tester, catalog, None)
+    }
+
+    /// A dashboard as [`Monitor::with_config`], plus the Reconcile page's buttons, which
+    /// start passes in the running engine through `reconciler`.
+    pub fn with_engine(
+        store: Arc<S>,
+        settings: &MonitorSettings,
+        config: Option<Arc<Settings>>,
+        tester: Option<Tester>,
+        catalog: Option<Arc<dyn catalog::Catalog>>,
+        reconciler: Option<reconcile_page::Reconciler>,
+    ) -> Arc<Self> {
         Arc::new(Monitor {
             store,
             auth: auth::Auth::new(&settings.admin_password),
             config,
             tester,
             catalog,
+            reconciler,
+            runs: reconcile_page::Runs::default(),
         })
     }
 }
 
 /// The dashboard's routes: `/login` (form), `/logout`, and behind the login `/` (overview),
 /// `/problems` with its actions, `/records` (the record explorer), `/conflicts`, `/activity`
-/// (operators' actions), plus the vendored htmx at `/static/htmx.min.js`.
+/// (operators' actions), `/reconcile` (the last run, and passes started in the engine), plus the vendored htmx at `/static/htmx.min.js`.
 pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
     let guarded = Router::new()
         .route("/", get(pages::overview::<S>))
@@ -127,6 +148,12 @@ pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
             get(settings_page::confirm_remove::<S>).post(settings_page::remove::<S>),
         )
         .route("/settings/restore", post(settings_page::restore::<S>))
+        .route("/reconcile", get(reconcile_page::page::<S>))
+        .route(
+            "/reconcile/repair",
+            get(reconcile_page::confirm_repair::<S>),
+        )
+        .route("/reconcile/start", post(reconcile_page::start::<S>))
         .route("/logout", post(auth::logout::<S>))
         .route_layer(axum::middleware::from_fn_with_state(
             monitor.clone(),

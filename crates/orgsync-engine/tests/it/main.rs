@@ -16,6 +16,7 @@ mod findings_values;
 mod lifecycle;
 mod overlay;
 mod reconcile;
+mod reconcile_monitor;
 mod reconcile_running;
 mod support;
 mod sync;

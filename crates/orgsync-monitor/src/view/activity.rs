@@ -76,6 +76,11 @@ pub fn action_text(kind: &str, d: &Value) -> String {
             text(d, "org"),
             text(d, "result")
         ),
+        "admin.reconcile.start" => format!(
+            "started a {} reconcile ({})",
+            text(d, "pass"),
+            text(d, "mode")
+        ),
         other => format!("{other} {d}"),
     }
 }

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod history;
 pub mod overview;
 pub mod problems;
+pub mod reconcile;
 pub mod record;
 pub mod settings;
 pub mod topology;

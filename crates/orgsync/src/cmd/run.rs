@@ -111,13 +111,27 @@ pub fn http_routes(
     if let Some(m) = monitor {
         let config = Arc::new(handle.settings().clone());
         let catalog: Arc<dyn orgsync_monitor::catalog::Catalog> = Arc::new(super::catalog::Orgs);
+        let engine = handle.clone();
+        let reconciler: orgsync_monitor::reconcile_page::Reconciler =
+            Arc::new(move |objects, full, mode| {
+                let engine = engine.clone();
+                Box::pin(async move {
+                    let req = orgsync_engine::reconcile::ReconcileRequest {
+                        objects,
+                        full,
+                        mode,
+                    };
+                    engine.reconcile(req).await.map_err(|e| e.to_string())
+                })
+            });
         router = router.merge(orgsync_monitor::router(
-            orgsync_monitor::Monitor::with_config(
+            orgsync_monitor::Monitor::with_engine(
                 store,
                 m,
                 Some(config),
                 Some(super::catalog::tester()),
                 Some(catalog),
+                Some(reconciler),
             ),
         ));
     }
