@@ -30,7 +30,7 @@ use crate::merge::{Conflict, Incoming, MergeResult, RecordState, Versioned, merg
 use crate::model::{Change, ChangeKind, FieldValue, GlobalId, IdError, Op, OrgId, SyncItem};
 use crate::routing::{Travel, route};
 
-pub use crate::dormant::drop_dormant_lookups;
+pub use crate::dormant::{Binned, drop_dormant_lookups, given_back, take_given_back};
 
 /// What the ledger knows that the pipeline needs.
 #[derive(Clone, Copy)]

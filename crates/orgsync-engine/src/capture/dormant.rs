@@ -56,6 +56,9 @@ pub(crate) async fn deleted_parents<S: Store>(
         // read shows the lookup empty
         let mut all: HashSet<GlobalId> = HashSet::new();
         let mut behind_empty: HashSet<GlobalId> = HashSet::new();
+        // the parents a read shows set where the copy was known empty: given back by their
+        // undelete there, or set by a user (see `orgsync_core::pipeline::given_back`)
+        let mut behind_set: HashSet<GlobalId> = HashSet::new();
         // the rows showing the lookup empty, with the parents behind it
         let mut empty_rows: Vec<(&Captured, Vec<GlobalId>)> = Vec::new();
         for r in rows.iter().filter(|r| r.snapshot) {
@@ -81,9 +84,21 @@ pub(crate) async fn deleted_parents<S: Store>(
                     _ => None,
                 })
                 .collect();
-            if matches!(r.field(field), Some(FieldValue::Null)) {
-                behind_empty.extend(parents.iter().cloned());
-                empty_rows.push((r, parents.clone()));
+            match r.field(field) {
+                Some(FieldValue::Null) => {
+                    behind_empty.extend(parents.iter().cloned());
+                    empty_rows.push((r, parents.clone()));
+                }
+                Some(FieldValue::Text(local))
+                    if held.is_some_and(|v| matches!(v, FieldValue::Null)) =>
+                {
+                    let shown = known
+                        .parents
+                        .get(&(here.to_ascii_lowercase(), local.clone()));
+                    behind_set.extend(shown.cloned());
+                    all.extend(shown.cloned());
+                }
+                _ => {}
             }
             all.extend(parents);
         }
@@ -97,11 +112,11 @@ pub(crate) async fn deleted_parents<S: Store>(
             }
         }
         let mut local: HashMap<String, GlobalId> = HashMap::new();
-        let mut deleted_here: HashSet<GlobalId> = HashSet::new();
+        let mut deleted_here: HashMap<GlobalId, Option<DateTime<Utc>>> = HashMap::new();
         for row in ingest.store.records(&leg.org, here, &gids).await? {
             if row.deleted {
                 out.deleted.insert(row.global_id.clone());
-                deleted_here.insert(row.global_id.clone());
+                deleted_here.insert(row.global_id.clone(), row.deleted_at);
             }
             if let Some(l) = row.local_id {
                 local.insert(l, row.global_id);
@@ -109,7 +124,11 @@ pub(crate) async fn deleted_parents<S: Store>(
         }
         // behind an empty lookup, the org says where the parent stands: the ledger may not
         // have seen its delete there yet, or its restore
-        local.retain(|_, g| behind_empty.contains(g));
+        // (behind a lookup shown set, only a parent the ledger holds deleted there: one found
+        // live again was given back, or set after its restore, which the row's dates settle)
+        local.retain(|_, g| {
+            behind_empty.contains(g) || (behind_set.contains(g) && deleted_here.contains_key(g))
+        });
         for (gid, there) in ask_org(ingest, leg, here, &local).await? {
             match there {
                 There::Binned => {
@@ -119,8 +138,12 @@ pub(crate) async fn deleted_parents<S: Store>(
                 // the lookups that delete had cleared), or never deleted there as far as the
                 // ledger knows — which the row itself settles below
                 There::Live(at) => {
-                    if deleted_here.contains(&gid) {
+                    if let Some(since) = deleted_here.get(&gid) {
                         out.restored.insert(gid.clone(), at);
+                        if let Some(since) = *since {
+                            let b = orgsync_core::pipeline::Binned { since, back: at };
+                            out.binned.insert(gid.clone(), b);
+                        }
                     }
                     out.deleted.remove(&gid);
                     out.live.insert(gid);
@@ -240,4 +263,93 @@ async fn query_ids<S: Store>(
             org: leg.org.clone(),
             source,
         })
+}
+
+/// A child's lookup (`field` on the capturing org's `object`, merge key `key`) pointing at a
+/// parent that came back.
+pub(crate) struct ChildLookup<'a> {
+    pub object: &'a str,
+    pub field: &'a str,
+    pub key: &'a str,
+}
+
+/// Of `kids` (children whose copy in the capturing org was known to point at `back`'s parent),
+/// those whose lookup Salesforce gave back with the parent's undelete just captured there
+/// (`orgsync_core::pipeline::given_back`, each row read again: one `queryAll`): the shadow
+/// writes saying they hold it since the undelete.
+///
+/// Why here, when the parent's undelete is captured: once that is in the ledger, the child's
+/// next read no longer finds the parent deleted there, and its lookup, dated by the child's
+/// last edit, looked like a user's newer edit (chaos seed 140). Held as the copy's value, it
+/// is no edit when read, and the copy is written the agreed value again.
+pub(crate) async fn given_back_children<S: Store>(
+    ingest: &Ingest<S>,
+    leg: &Leg,
+    child: ChildLookup<'_>,
+    back: &super::plan::Comeback,
+    kids: &[GlobalId],
+) -> Result<Vec<orgsync_store::RecordWrite>, EngineError> {
+    let Some(binned) = back.binned else {
+        return Ok(Vec::new());
+    };
+    let empty_since_bin = |s: &orgsync_core::merge::ShadowValue| {
+        matches!(s.value, FieldValue::Null) && s.at >= binned.since
+    };
+    let mut by_local: HashMap<String, orgsync_store::RecordRow> = HashMap::new();
+    for row in ingest.store.records(&leg.org, child.object, kids).await? {
+        if let Some(l) = row.local_id.clone()
+            && !row.deleted
+            && row.shadow.get(child.key).is_some_and(empty_since_bin)
+        {
+            by_local.insert(l, row);
+        }
+    }
+    if by_local.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = by_local.keys().cloned().collect();
+    let (object, field) = (child.object, child.field);
+    let soql = |list: &str| {
+        format!(
+            "SELECT Id, IsDeleted, {field}, LastModifiedDate, SystemModstamp FROM {object} WHERE Id IN ({list})"
+        )
+    };
+    let mut out = Vec::new();
+    for r in query_ids(ingest, leg, &ids, soql).await? {
+        let Some(row) = r
+            .get("Id")
+            .and_then(|v| v.as_str())
+            .and_then(|id| by_local.get(id))
+        else {
+            continue;
+        };
+        let points_back = r.get(field).and_then(|v| v.as_str()) == Some(back.local_id.as_str());
+        let live = r.get("IsDeleted").and_then(|v| v.as_bool()) == Some(false);
+        let date = |name| {
+            sfclient::values::get_datetime(&r, name)
+                .ok()
+                .flatten()
+                .map(orgsync_core::model::truncate_ms)
+        };
+        let (Some(edited), Some(stamp)) = (date("LastModifiedDate"), date("SystemModstamp")) else {
+            continue;
+        };
+        let shadow = row.shadow.get(child.key);
+        if points_back && live && orgsync_core::pipeline::given_back(shadow, binned, edited, stamp)
+        {
+            let held = orgsync_core::merge::ShadowValue::new(
+                FieldValue::Text(back.parent.to_string()),
+                binned.back,
+            )
+            .replacing(shadow);
+            let mut w = orgsync_store::RecordWrite::new(
+                leg.org.clone(),
+                child.object,
+                row.global_id.clone(),
+            );
+            w.shadow.insert(child.key.to_string(), held);
+            out.push(w);
+        }
+    }
+    Ok(out)
 }

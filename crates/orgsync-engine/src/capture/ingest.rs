@@ -215,22 +215,27 @@ impl<S: Store> Ingest<S> {
     async fn wake_children(
         &self,
         leg: &Leg,
-        comebacks: &[(GlobalId, bool)],
+        comebacks: &[super::plan::Comeback],
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         let parent_object = &leg.settings(&self.settings).object;
         let mut batch = orgsync_store::CaptureBatch::default();
         for child in &self.settings.syncs {
-            let points_here = child.parents.iter().any(|p| {
-                matches!(&p.policy, orgsync_core::config::ParentPolicy::Sync { object, .. }
-                    if object.eq_ignore_ascii_case(parent_object))
-            });
-            if !points_here {
+            let lookups: Vec<_> = child
+                .parents
+                .iter()
+                .filter(|p| {
+                    matches!(&p.policy, orgsync_core::config::ParentPolicy::Sync { object, .. }
+                        if object.eq_ignore_ascii_case(parent_object))
+                })
+                .collect();
+            if lookups.is_empty() {
                 continue;
             }
-            for (parent, revived) in comebacks {
+            for back in comebacks {
+                let parent = &back.parent;
                 let kids = self.store.agreed_referencing(&child.object, parent).await?;
-                let orgs: Vec<OrgName> = if *revived {
+                let orgs: Vec<OrgName> = if back.revived {
                     self.settings.topology.orgs()
                 } else {
                     vec![leg.org.clone()]
@@ -241,9 +246,27 @@ impl<S: Store> Ingest<S> {
                     // and those whose copy there still holds the parent (cleared by its
                     // delete, given back by its undelete) while the agreed lookup moved on
                     let mut kids = kids.clone();
-                    for held in self.store.held_referencing(org, object, parent).await? {
-                        if !kids.contains(&held) {
-                            kids.push(held);
+                    let held = self.store.held_referencing(org, object, parent).await?;
+                    // copies known empty that the undelete gave the parent back
+                    for lookup in lookups.iter().filter(|_| *org == leg.org) {
+                        let field = match side.is_source() {
+                            true => &lookup.field,
+                            false => &lookup.target_field,
+                        };
+                        let key = lookup.field.to_ascii_lowercase();
+                        let child = super::dormant::ChildLookup {
+                            object,
+                            field,
+                            key: &key,
+                        };
+                        batch.records.extend(
+                            super::dormant::given_back_children(self, leg, child, back, &held)
+                                .await?,
+                        );
+                    }
+                    for h in held {
+                        if !kids.contains(&h) {
+                            kids.push(h);
                         }
                     }
                     for kid in &kids {
@@ -260,7 +283,7 @@ impl<S: Store> Ingest<S> {
                 }
             }
         }
-        if !batch.items.is_empty() {
+        if !batch.items.is_empty() || !batch.records.is_empty() {
             self.store.commit_capture(batch, now).await?;
         }
         Ok(())

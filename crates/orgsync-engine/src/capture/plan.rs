@@ -54,6 +54,10 @@ pub(crate) struct ParentLife {
     pub refilled: std::collections::HashSet<(String, GlobalId)>,
     /// (row local id, parent) read again with the parent live: the lookup is still empty.
     pub emptied: std::collections::HashSet<(String, GlobalId)>,
+    /// Parents behind a lookup a read shows set where the copy was known empty, deleted there
+    /// as far as the ledger knows and found live again: their stay in the recycle bin (see
+    /// `orgsync_core::pipeline::given_back`).
+    pub binned: HashMap<GlobalId, pipeline::Binned>,
 }
 
 impl ParentLife {
@@ -74,9 +78,22 @@ impl ParentLife {
     }
 }
 
-/// Parents that came back in this chunk: (global id, revived by agreement — every org's
-/// children need their lookups written — rather than restored in the capturing org only).
-pub(crate) type Comebacks = Vec<(GlobalId, bool)>;
+/// A parent that came back in this chunk.
+#[derive(Debug, Clone)]
+pub(crate) struct Comeback {
+    /// Its global id.
+    pub parent: GlobalId,
+    /// Its id in the capturing org.
+    pub local_id: String,
+    /// Revived by agreement — every org's children need their lookups written — rather than
+    /// restored in the capturing org only.
+    pub revived: bool,
+    /// Its stay in the capturing org's recycle bin, when the ledger knew its delete there.
+    pub binned: Option<pipeline::Binned>,
+}
+
+/// Parents that came back in this chunk.
+pub(crate) type Comebacks = Vec<Comeback>;
 
 /// What a plan found, for the counters.
 #[derive(Debug, Default, Clone, Copy)]
@@ -182,6 +199,7 @@ pub(crate) fn plan(
         let ours = row.client_tag.as_deref().is_some_and(|t| {
             orgsync_core::echo::origin_is_ours(&format!("client={t}"), &settings.engine.client_tag)
         });
+        let mut given_back = Vec::new();
         for (kind, with_fields) in kinds {
             let kind = *kind;
             let mut fields = if *with_fields {
@@ -202,6 +220,23 @@ pub(crate) fn plan(
                     edited,
                     &deleted,
                 );
+                // and a lookup Salesforce gave back with its parent's undelete is none either:
+                // the org holds it since then (below, after the merge)
+                let parent_of = |obj: &str, id: &str| {
+                    parents
+                        .get(&(obj.to_ascii_lowercase(), id.to_string()))
+                        .cloned()
+                };
+                given_back.extend(pipeline::take_given_back(
+                    sync,
+                    leg.side.is_source(),
+                    &state,
+                    org,
+                    &mut fields,
+                    (edited, row.modstamp.unwrap_or(row.commit_ts)),
+                    &parent_of,
+                    &|g| parents_deleted.binned.get(g).copied(),
+                ));
             }
             // a read's values as of its last edit, its life events as of SystemModstamp
             let commit_ts = match (kind, row.edited_ts) {
@@ -256,13 +291,27 @@ pub(crate) fn plan(
                 }));
             state = out.state;
         }
+        for (key, parent, at) in given_back.drain(..) {
+            let value = orgsync_core::FieldValue::Text(parent.to_string());
+            state.holds(org, &[(key, value)].into_iter().collect(), at);
+        }
         // a parent back from the recycle bin: Salesforce restores only the lookups it cleared
         // (and only where it restores), so children synced meanwhile lack theirs
         let revived = was_deleted && !state.is_deleted();
         let restored_here =
             kinds.iter().any(|(k, _)| *k == ChangeKind::Undelete) && !state.deleted.contains(org);
         if revived || restored_here {
-            comebacks.push((p.gid.clone(), revived));
+            // since its delete there (the ledger's fact before this read) until now
+            let since = p.known.filter(|k| k.deleted).and_then(|k| k.deleted_at);
+            comebacks.push(Comeback {
+                parent: p.gid.clone(),
+                local_id: row.id.clone(),
+                revived,
+                binned: since.map(|since| pipeline::Binned {
+                    since,
+                    back: row.commit_ts,
+                }),
+            });
         }
         // anti-entropy: the org's copy lacks part of the agreed state (an older write of ours
         // landed after a newer edit there, a write lost to a crash, a lookup left behind)

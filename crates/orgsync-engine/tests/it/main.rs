@@ -8,6 +8,7 @@ mod files;
 mod files_edits;
 mod findings_budget;
 mod findings_deletes;
+mod findings_given_back;
 mod findings_ledger;
 mod findings_lookups;
 mod findings_resilience;
