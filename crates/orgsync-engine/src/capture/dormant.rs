@@ -348,6 +348,7 @@ pub(crate) async fn given_back_children<S: Store>(
                 row.global_id.clone(),
             );
             w.shadow.insert(child.key.to_string(), held);
+            tracing::debug!(org = %leg.org, record = ?row.local_id, field = child.key, parent = %back.parent, "lookup given back by its parent's undelete: held, not an edit");
             out.push(w);
         }
     }

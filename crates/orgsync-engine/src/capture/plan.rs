@@ -292,6 +292,7 @@ pub(crate) fn plan(
             state = out.state;
         }
         for (key, parent, at) in given_back.drain(..) {
+            tracing::debug!(%org, record = %row.id, field = %key, %parent, "lookup given back by its parent's undelete: held, not an edit");
             let value = orgsync_core::FieldValue::Text(parent.to_string());
             state.holds(org, &[(key, value)].into_iter().collect(), at);
         }
