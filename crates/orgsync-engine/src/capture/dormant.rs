@@ -12,6 +12,11 @@
 //! orgs diverged (chaos seed 22). One `queryAll` of those parents (only when a read shows an
 //! empty lookup to a parent the ledger knows there) says whether each is in the recycle bin
 //! or live, and since when.
+//!
+//! The mirror case: a read showing a lookup set where the copy was known empty since its
+//! parent's delete there, that parent now live again — Salesforce's undelete gave the lookup
+//! back (`orgsync_core::pipeline::given_back`), which a read dated by the row's last edit made
+//! look like a newer edit (chaos seed 140). The same `queryAll` of the parents tells it.
 
 use std::collections::{HashMap, HashSet};
 

@@ -193,7 +193,7 @@ impl<S: Store> Ingest<S> {
             .conflicts
             .fetch_add(conflicts, Ordering::Relaxed);
         if !comebacks.is_empty() {
-            self.wake_children(leg, &comebacks, now).await?;
+            super::wake::wake_children(self, leg, &comebacks, now).await?;
         }
         if queued || !comebacks.is_empty() {
             self.orgs.wake_writers();
@@ -207,86 +207,6 @@ impl<S: Store> Ingest<S> {
             n += Box::pin(super::poll::reread_by(self, leg, &conn, "Id", &ids, held)).await?;
         }
         Ok(Ingested { rows: n })
-    }
-
-    /// Queue the children of parents that came back (every org's when the parent was
-    /// revived, the capturing org's when it was restored there): a child synced while its
-    /// parent was deleted got no lookup, and the write decided for it now brings what it lacks.
-    async fn wake_children(
-        &self,
-        leg: &Leg,
-        comebacks: &[super::plan::Comeback],
-        now: DateTime<Utc>,
-    ) -> Result<(), EngineError> {
-        let parent_object = &leg.settings(&self.settings).object;
-        let mut batch = orgsync_store::CaptureBatch::default();
-        for child in &self.settings.syncs {
-            let lookups: Vec<_> = child
-                .parents
-                .iter()
-                .filter(|p| {
-                    matches!(&p.policy, orgsync_core::config::ParentPolicy::Sync { object, .. }
-                        if object.eq_ignore_ascii_case(parent_object))
-                })
-                .collect();
-            if lookups.is_empty() {
-                continue;
-            }
-            for back in comebacks {
-                let parent = &back.parent;
-                let kids = self.store.agreed_referencing(&child.object, parent).await?;
-                let orgs: Vec<OrgName> = if back.revived {
-                    self.settings.topology.orgs()
-                } else {
-                    vec![leg.org.clone()]
-                };
-                for org in &orgs {
-                    let side = Side::of(&self.settings, org);
-                    let object = orgsync_core::mapping::object_name(child, side.is_source());
-                    // and those whose copy there still holds the parent (cleared by its
-                    // delete, given back by its undelete) while the agreed lookup moved on
-                    let mut kids = kids.clone();
-                    let held = self.store.held_referencing(org, object, parent).await?;
-                    // copies known empty that the undelete gave the parent back
-                    for lookup in lookups.iter().filter(|_| *org == leg.org) {
-                        let field = match side.is_source() {
-                            true => &lookup.field,
-                            false => &lookup.target_field,
-                        };
-                        let key = lookup.field.to_ascii_lowercase();
-                        let child = super::dormant::ChildLookup {
-                            object,
-                            field,
-                            key: &key,
-                        };
-                        batch.records.extend(
-                            super::dormant::given_back_children(self, leg, child, back, &held)
-                                .await?,
-                        );
-                    }
-                    for h in held {
-                        if !kids.contains(&h) {
-                            kids.push(h);
-                        }
-                    }
-                    for kid in &kids {
-                        let work = orgsync_core::SyncItem {
-                            target: org.clone(),
-                            object: object.to_string(),
-                            global_id: kid.clone(),
-                            op: orgsync_core::Op::Upsert,
-                            payload: Default::default(),
-                            parents: Vec::new(),
-                        };
-                        batch.items.push(orgsync_store::NewItem::new(work, now));
-                    }
-                }
-            }
-        }
-        if !batch.items.is_empty() || !batch.records.is_empty() {
-            self.store.commit_capture(batch, now).await?;
-        }
-        Ok(())
     }
 
     /// Everything the plan needs from the ledger.

@@ -9,6 +9,7 @@ pub(crate) mod ingest;
 mod names;
 pub(crate) mod plan;
 pub(crate) mod poll;
+mod wake;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
