@@ -4,28 +4,12 @@
 //! next read is captured first.
 
 use orgsync_core::{FieldValue, OrgName};
-use orgsync_store::{NewAudit, Store, SyncOverride, SyncStatus};
+use orgsync_store::Store;
 use serde_json::json;
 
 use crate::support::*;
 
 const SYNCS: &str = "[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Account__c\"]\ninterval = \"1s\"\nparents = [{ field = \"Account__c\", policy = \"sync\", object = \"Account\" }]\n\n[[sync]]\nobject = \"Account\"\nfields = [\"Name\"]\ninterval = \"1s\"\n";
-
-/// Pause or resume `object`'s sync (the ledger's overlay) and wait until its legs show it.
-async fn switch(env: &Env, object: &str, on: bool) {
-    let store = env.store().await;
-    let mut o = SyncOverride::new(object, chrono::Utc::now(), "test");
-    o.enabled = Some(on);
-    let audit = NewAudit::new(chrono::Utc::now(), "admin.sync.set");
-    store.put_sync_override(&o, audit).await.unwrap();
-    eventually(&format!("{object} switched"), || async {
-        let rows = store.syncs().await.unwrap();
-        rows.iter()
-            .filter(|r| r.object == object)
-            .all(|r| (r.status == SyncStatus::Paused) != on)
-    })
-    .await;
-}
 
 /// The work item's lookup in b: (the ledger's shadow of it, the agreed value).
 async fn ledger_view(
@@ -74,20 +58,20 @@ async fn given_back(child_read_first: bool) {
     let p_b = local_id(&b, "Account", &p).await.expect("P reached b");
     let w_b = local_id(&b, "Work_Item__c", &w).await.expect("W reached b");
 
-    switch(&env, "Work_Item__c", false).await;
+    env.switch_sync("Work_Item__c", false).await;
     update(&a, "Work_Item__c", &w, json!({"Account__c": null})).await;
     env.faults("a", json!({"recordErrorRate": {"UNABLE_TO_LOCK_ROW": 1.0}}))
         .await;
     // the ledger learns of P's delete in b only after our write there was decided
-    switch(&env, "Account", false).await;
+    env.switch_sync("Account", false).await;
     env.delete_direct("b", &p_b).await;
-    switch(&env, "Work_Item__c", true).await;
+    env.switch_sync("Work_Item__c", true).await;
     eventually("the empty lookup is agreed and written to b", || async {
         let (shadow, agreed) = ledger_view(&env, &w_b).await;
         agreed == FieldValue::Null && shadow.is_some_and(|s| s.ours && s.value == FieldValue::Null)
     })
     .await;
-    switch(&env, "Account", true).await;
+    env.switch_sync("Account", true).await;
     let store = env.store().await;
     eventually("P's delete in b is in the ledger", || async {
         store
@@ -104,7 +88,7 @@ async fn given_back(child_read_first: bool) {
     } else {
         "Work_Item__c"
     };
-    switch(&env, first_paused, false).await;
+    env.switch_sync(first_paused, false).await;
     env.undelete("b", &p_b).await;
     let back = b
         .query_page(
@@ -127,7 +111,7 @@ async fn given_back(child_read_first: bool) {
         }
     })
     .await;
-    switch(&env, first_paused, true).await;
+    env.switch_sync(first_paused, true).await;
     env.faults("a", json!({})).await;
     assert!(engine.wait_idle(IDLE).await);
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;

@@ -4,28 +4,12 @@
 use std::time::Duration;
 
 use orgsync_core::OrgName;
-use orgsync_store::{NewAudit, Store, SyncOverride, SyncStatus};
+use orgsync_store::Store;
 use serde_json::json;
 
 use crate::support::*;
 
 const SYNCS: &str = "[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n\n[[sync]]\nobject = \"Work_Item__c\"\nfields = [\"Name\", \"Account__c\"]\ninterval = \"1s\"\nparents = [{ field = \"Account__c\", policy = \"sync\", object = \"Account\" }]\n\n[[sync]]\nobject = \"Account\"\nfields = [\"Name\"]\ninterval = \"1s\"\n";
-
-/// Pause the Account sync (the ledger's overlay) and wait until its legs show it.
-async fn pause_accounts(env: &Env) {
-    let store = env.store().await;
-    let mut o = SyncOverride::new("Account", chrono::Utc::now(), "test");
-    o.enabled = Some(false);
-    let audit = NewAudit::new(chrono::Utc::now(), "admin.sync.set");
-    store.put_sync_override(&o, audit).await.unwrap();
-    eventually("the Account legs show Paused", || async {
-        let rows = store.syncs().await.unwrap();
-        rows.iter()
-            .filter(|r| r.object == "Account")
-            .all(|r| r.status == SyncStatus::Paused)
-    })
-    .await;
-}
 
 /// The account is deleted in a (its work item's lookup cleared there and in b), then — with
 /// the Account sync paused, so the ledger still believes it deleted in a — restored in a
@@ -51,7 +35,7 @@ async fn a_lookup_emptied_after_its_parent_came_back_is_an_edit() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(engine.wait_idle(IDLE).await);
 
-    pause_accounts(&env).await;
+    env.switch_sync("Account", false).await;
     env.undelete("a", &acct).await;
     let back = a
         .query_page(
@@ -91,13 +75,7 @@ async fn a_lookup_emptied_after_its_parent_came_back_is_an_edit() {
 
     // the account's restore reaches b, where Salesforce gives the work item its lookup back:
     // that is nobody's edit, the emptied lookup stands everywhere
-    let store2 = env.store().await;
-    let mut o = SyncOverride::new("Account", chrono::Utc::now(), "test");
-    o.enabled = Some(true);
-    store2
-        .put_sync_override(&o, NewAudit::new(chrono::Utc::now(), "admin.sync.set"))
-        .await
-        .unwrap();
+    env.switch_sync("Account", true).await;
     let b = env.user("b").await;
     eventually("the account is back in b", || async {
         snapshot(&b, "Account", &["Name"]).await.len() == 1

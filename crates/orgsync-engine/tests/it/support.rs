@@ -374,3 +374,24 @@ impl Env {
             .await;
     }
 }
+
+impl Env {
+    /// Pause or resume `object`'s sync (the ledger's settings overlay, as the Sync Monitor
+    /// does) and wait until its legs show it.
+    #[allow(dead_code)]
+    pub async fn switch_sync(&self, object: &str, on: bool) {
+        use orgsync_store::{NewAudit, Store, SyncOverride, SyncStatus};
+        let store = self.store().await;
+        let mut o = SyncOverride::new(object, chrono::Utc::now(), "test");
+        o.enabled = Some(on);
+        let audit = NewAudit::new(chrono::Utc::now(), "admin.sync.set");
+        store.put_sync_override(&o, audit).await.unwrap();
+        eventually(&format!("{object} switched"), || async {
+            let rows = store.syncs().await.unwrap();
+            rows.iter()
+                .filter(|r| r.object == object)
+                .all(|r| (r.status == SyncStatus::Paused) != on)
+        })
+        .await;
+    }
+}
