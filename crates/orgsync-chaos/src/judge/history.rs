@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::index::{Index, Key};
 pub use super::races::{RACE_WINDOW_MS, WRITE_RACE_MS};
-use super::races::{life_snapshot_race, overwritten_unseen, set_back_unseen, snapshot_race};
+use super::races::{
+    life_snapshot_race, overwritten_unseen, repeated_unseen, set_back_unseen, snapshot_race,
+};
 use super::{Check, Finding};
 use crate::model::{Change, ChangeKind};
 
@@ -126,7 +128,8 @@ pub fn resurrected(ix: &Index<'_>) -> Vec<Finding> {
 /// interval, restarts and a 20 s outage.) So is one where orgsync overwrote the newest edit in
 /// its own snapshot-captured org within [`WRITE_RACE_MS`]: the write was decided on a read
 /// made just before the edit (Salesforce has no conditional update for collections), and no
-/// later read can see a value that is gone.
+/// later read can see a value that is gone — or, when the edit had repeated the value that
+/// write carried, a value that looks unchanged since (`repeated_unseen`).
 pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (key, evs) in user_events(ix) {
@@ -161,7 +164,8 @@ pub fn lost_updates(ix: &Index<'_>) -> Vec<Finding> {
                 let setter = setters.iter().rev().find(|(_, v)| *v == got);
                 races &= setter.is_some_and(|(e, _)| snapshot_race(ix, &key, &evs, e, newest))
                     || overwritten_unseen(ix, &key, field, newest)
-                    || set_back_unseen(ix, &key, field, &setters, newest);
+                    || set_back_unseen(ix, &key, field, &setters, newest)
+                    || repeated_unseen(ix, &key, field, &setters, newest);
                 let from = setter.map_or_else(
                     || "never set by a user".to_string(),
                     |(e, _)| e.describe(ix),

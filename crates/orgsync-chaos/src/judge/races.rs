@@ -161,3 +161,45 @@ pub(super) fn overwritten_unseen(
             && ix.gid_of_change(newest.org, c) == Some(key.1.as_str())
     })
 }
+
+/// orgsync wrote the newest edit's org, where changes are learnt from snapshots, at most
+/// [`WRITE_RACE_MS`] after that edit without changing `field`, and the newest edit had set the
+/// value an older edit in another org had set at most [`RACE_WINDOW_MS`] before: the value
+/// that write carried, decided on a read made just before the edit. Every later read of that
+/// org shows the value orgsync wrote, dated by its write — unchanged, so the newest edit is
+/// invisible and an edit made between the two elsewhere wins (chaos seed 157: 2 ms apart, the
+/// write landing 176 ms after the newest edit). A change event would have told it.
+pub(super) fn repeated_unseen(
+    ix: &Index<'_>,
+    key: &Key,
+    field: &str,
+    setters: &[(Event<'_>, Value)],
+    newest: &Event<'_>,
+) -> bool {
+    let o = newest.org;
+    let org = &ix.world.orgs[o];
+    if !org
+        .snapshot_objects
+        .iter()
+        .any(|x| x.eq_ignore_ascii_case(&key.0))
+    {
+        return false;
+    }
+    let Some(((_, expected), before_newest)) = setters.split_last() else {
+        return false;
+    };
+    let carried = before_newest.iter().any(|(e, v)| {
+        e.org != o && v == expected && newest.change.ts_ms - e.change.ts_ms <= RACE_WINDOW_MS
+    });
+    let at = newest.change.ts_ms;
+    carried
+        && org.changes.iter().any(|c| {
+            ix.world.by_orgsync(c)
+                && c.platform.is_none()
+                && c.kind == ChangeKind::Update
+                && c.ts_ms >= at
+                && c.ts_ms - at <= WRITE_RACE_MS
+                && !c.changed.iter().any(|f| f.eq_ignore_ascii_case(field))
+                && ix.gid_of_change(o, c) == Some(key.1.as_str())
+        })
+}
