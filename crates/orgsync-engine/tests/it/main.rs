@@ -13,6 +13,7 @@ mod findings_lookups;
 mod findings_resilience;
 mod findings_store;
 mod findings_values;
+mod host;
 mod lifecycle;
 mod overlay;
 mod reconcile;
