@@ -19,5 +19,6 @@ mod overlay;
 mod reconcile;
 mod reconcile_monitor;
 mod reconcile_running;
+mod status_writes;
 mod support;
 mod sync;
