@@ -86,20 +86,23 @@ async fn an_echo_a_poll_drops_is_in_the_record_timeline_with_its_layer() {
     let store = env.store().await;
     create(&a, "Work_Item__c", json!({"Name": "polled"})).await;
     // b's poll reads our write back: the shadow layer drops it, and says so in the timeline
-    eventually("b's poll of our write is audited as a shadow-layer echo", || async {
-        let filter = AuditFilter {
-            kind_prefix: Some("echo.".into()),
-            limit: 100,
-            ..Default::default()
-        };
-        let echoes = store.audit_recent(&filter).await.unwrap();
-        echoes.iter().any(|e| {
-            e.event.org.as_ref().is_some_and(|o| o.as_str() == "b")
-                && e.event.global_id.is_some()
-                && e.event.detail["layer"] == "shadow"
-                && e.event.detail["via"] == "poll"
-        })
-    })
+    eventually(
+        "b's poll of our write is audited as a shadow-layer echo",
+        || async {
+            let filter = AuditFilter {
+                kind_prefix: Some("echo.".into()),
+                limit: 100,
+                ..Default::default()
+            };
+            let echoes = store.audit_recent(&filter).await.unwrap();
+            echoes.iter().any(|e| {
+                e.event.org.as_ref().is_some_and(|o| o.as_str() == "b")
+                    && e.event.global_id.is_some()
+                    && e.event.detail["layer"] == "shadow"
+                    && e.event.detail["via"] == "poll"
+            })
+        },
+    )
     .await;
     // re-reads of the same version within the poll's lookback add nothing
     engine.poll_now().await;
@@ -118,6 +121,9 @@ async fn an_echo_a_poll_drops_is_in_the_record_timeline_with_its_layer() {
         .into_iter()
         .filter(|e| e.event.org.as_ref().is_some_and(|o| o.as_str() == "b"))
         .count();
-    assert_eq!(from_b, 1, "one row per version of the copy, not one per re-read");
+    assert_eq!(
+        from_b, 1,
+        "one row per version of the copy, not one per re-read"
+    );
     engine.shutdown().await;
 }

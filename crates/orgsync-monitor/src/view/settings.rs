@@ -195,3 +195,53 @@ pub fn build(
         .collect();
     SettingsView { rows, removed }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> Settings {
+        let mut text = String::new();
+        for n in ["a", "b"] {
+            text.push_str(&format!(
+                "[orgs.{n}]\nlogin_url = \"http://127.0.0.1:9\"\nrole = \"peer\"\nauth = {{ flow = \"password\", client_id = \"c\", client_secret = \"s\", username = \"u\", password = \"p\" }}\n"
+            ));
+        }
+        text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n");
+        text.push_str("[[sync]]\nobject = \"Account\"\nfields = [\"Name\"]\ncapture = \"poll\"\ninterval = \"30s\"\n");
+        match Settings::from_str(&text, "t.toml") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn rows_compare_with_the_file_and_say_what_the_engine_has_not_picked_up_yet() {
+        let file = file();
+        let now = Utc::now();
+        let mut interval = SyncOverride::new("Account", now, "dashboard:ann");
+        interval.interval_secs = Some(300);
+        let mut added = SyncOverride::new("Contact", now, "dashboard:ann");
+        added.fields = Some(vec!["LastName".into()]);
+        added.enabled = Some(true);
+        let overrides = [interval, added];
+        let mut effective = file.clone();
+        overlay::apply(&mut effective, &overrides);
+
+        // the engine still runs the file as it was: the new interval is being applied, the
+        // added sync is starting
+        let v = build(&effective, &file, &file, &overrides, &[], now);
+        let account = &v.rows[0];
+        assert_eq!(account.interval, "5m");
+        assert_eq!(account.file_differs, "the file says poll, 30s, enabled");
+        assert!(account.applying && !account.not_running);
+        let contact = &v.rows[1];
+        assert!(contact.not_running && contact.enabled);
+        assert!(contact.added.contains("starts it within seconds"));
+
+        // restarted with them: nothing pending, and the row still says what the file says
+        let v = build(&effective, &file, &effective, &overrides, &[], now);
+        assert!(!v.rows[0].applying && !v.rows[1].not_running);
+        assert_eq!(v.rows[0].file_differs, "the file says poll, 30s, enabled");
+    }
+}
