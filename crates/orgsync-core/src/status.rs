@@ -36,6 +36,8 @@ pub struct Facts<'a> {
     pub unreachable: Option<&'a str>,
     /// The org's circuit is open, with the reason.
     pub circuit_open: Option<&'a str>,
+    /// A mapped field is missing or not writable in the org, in words naming it.
+    pub mapping_broken: Option<&'a str>,
     /// Writes of this sync to the org failed and wait for a person (Failed items not
     /// dismissed): how many, and the newest one's error.
     pub writes_failed: Option<(u64, &'a str)>,
@@ -56,8 +58,9 @@ pub struct Headline {
 
 /// Derive the headline. Precedence: disabled (an operator's choice), credentials refused
 /// (needs a person), unreachable or circuit open (heals by itself, and says why the writes
-/// fail), failed writes (need a person: Error with the newest error, until they are retried
-/// to Synced or dismissed), budget or quota pause (frees up by itself), then Active.
+/// fail), budget or quota pause (frees up by itself), a broken mapping (Error naming the field:
+/// the cause of the failed writes it brings), failed writes (Error with the newest error,
+/// until they are retried to Synced or dismissed), then Active.
 ///
 /// Why failed writes count even while capture works: the operator's question is whether the
 /// records arrive, and a sync that reads fine but whose writes a validation rule refuses must
@@ -71,18 +74,20 @@ pub fn headline(f: &Facts<'_>) -> Headline {
         (SyncState::CircuitOpen, Some(format!("cannot log in: {m}")))
     } else if let Some(m) = f.circuit_open {
         (SyncState::CircuitOpen, Some(m.to_string()))
-    } else if let Some((n, error)) = f.writes_failed {
-        let what = match n {
-            1 => "1 write failed".to_string(),
-            n => format!("{n} writes failed"),
-        };
-        (SyncState::Error, Some(format!("{what}: {error}")))
     } else if f.budget_paused {
         let why = "API budget share reached: calls wait for a raised allocation or the rolling 24 h window";
         (SyncState::Paused, Some(why.to_string()))
     } else if f.quota_paused {
         let why = "Salesforce answered REQUEST_LIMIT_EXCEEDED: paused";
         (SyncState::Paused, Some(why.to_string()))
+    } else if let Some(p) = f.mapping_broken {
+        (SyncState::Error, Some(p.to_string()))
+    } else if let Some((n, error)) = f.writes_failed {
+        let what = match n {
+            1 => "1 write failed".to_string(),
+            n => format!("{n} writes failed"),
+        };
+        (SyncState::Error, Some(format!("{what}: {error}")))
     } else {
         (SyncState::Active, None)
     };
@@ -134,7 +139,6 @@ mod tests {
         };
         let failing = Facts {
             writes_failed: Some((3, "FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount required")),
-            budget_paused: true,
             ..ok
         };
         let h = headline(&failing);
@@ -153,6 +157,23 @@ mod tests {
             ..failing
         };
         assert_eq!(headline(&off).state, SyncState::Paused);
+        let budget = Facts {
+            budget_paused: true,
+            ..failing
+        };
+        assert_eq!(
+            headline(&budget).state,
+            SyncState::Paused,
+            "a pause says more"
+        );
+        // the broken mapping behind the failures names the field
+        let broken = Facts {
+            mapping_broken: Some("field Work_Item__c.Legacy__c in b is no longer writable"),
+            ..failing
+        };
+        let h = headline(&broken);
+        assert_eq!(h.state, SyncState::Error);
+        assert!(h.reason.is_some_and(|r| r.contains("Legacy__c")));
         // retried to Synced (or dismissed): Active again
         assert_eq!(headline(&ok).state, SyncState::Active);
     }

@@ -121,6 +121,7 @@ impl<S: Store> StatusWriter<S> {
             .unwrap_or_default();
         let circuit = health.circuit.as_ref().map(|(_, why)| why.as_str());
         let login = health.login_error.as_deref();
+        let schema = self.schema_problem(leg);
         let failed = match self.store.failed_writes(&leg.org, &leg.object).await {
             Ok((0, _)) => None,
             Ok((n, error)) => Some((n, error.unwrap_or_else(|| "no error recorded".into()))),
@@ -134,6 +135,7 @@ impl<S: Store> StatusWriter<S> {
             auth_refused: login.filter(|_| health.auth_refused),
             unreachable: login.filter(|_| !health.auth_refused),
             circuit_open: circuit,
+            mapping_broken: schema.as_deref(),
             writes_failed: failed.as_ref().map(|(n, e)| (*n, e.as_str())),
             budget_paused: health.budget_paused,
             quota_paused: health.quota_until.is_some_and(|u| u > Utc::now()),
@@ -148,14 +150,6 @@ impl<S: Store> StatusWriter<S> {
         }
         if let Some(reason) = h.reason.filter(|_| h.state != SyncState::Active) {
             row.last_error = Some(reason);
-        }
-        // a broken mapping needs a person, but a pause or an open circuit says more first
-        if let Some(p) = self
-            .schema_problem(leg)
-            .filter(|_| h.state == SyncState::Active)
-        {
-            row.status = SyncStatus::Error;
-            row.last_error = Some(p);
         }
         if let Err(e) = self.store.put_sync(&row).await {
             tracing::warn!(leg = %leg, error = %e, "cannot write the sync status");
