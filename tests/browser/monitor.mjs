@@ -133,7 +133,9 @@ await faults({ recordErrorRate: { FIELD_CUSTOM_VALIDATION_EXCEPTION: 1.0 } });
 await page.click('header a[href="/problems"]');
 await page.getByRole('heading', { name: 'Problems' }).waitFor();
 await eventually('/problems', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'an injected failure under Problems', 40_000);
-await page.goto(url('/'));
+// the spoke's syncs whose writes fail show Error (not Active), the row red with the error
+await eventually('/', /writes? failed: FIELD_CUSTOM_VALIDATION_EXCEPTION/, 'a sync in Error with its failed writes');
+if (await page.locator('tr.red').count() < 1) await fail('overview: no sync row red while a spoke refuses writes');
 if (await page.locator('svg.topology g.edge.failing').count() < 1) await fail('overview: no route failing while a spoke refuses writes');
 await shot('overview-failing');
 await page.goto(url('/problems'));
@@ -142,7 +144,13 @@ log('problems: writes refused by the spoke are listed');
 await faults({});
 await submit(page.locator('form[action="/problems/retry-all"] button'), '/problems/retry-all');
 await eventually('/problems', 'Everything is synced', 'retried to Synced', 40_000);
-log('problems: cause fixed, Retry all: everything is synced');
+for (const until = Date.now() + 10_000; ;) {
+  await page.goto(url('/'));
+  if (await page.getByText(/writes? failed:/).count() === 0) break;
+  if (Date.now() > until) await fail('overview: a sync still in Error after its writes were retried to Synced');
+  await page.waitForTimeout(500);
+}
+log('problems: cause fixed, Retry all: everything is synced, the syncs Active again');
 
 // 5. settings: pause a sync and see it Paused, resume it and see it Active; Test an object
 await page.goto(url('/settings'));

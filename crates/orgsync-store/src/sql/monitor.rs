@@ -239,6 +239,8 @@ impl SqlStore {
                 let code: Option<String> = r.try_get("error_code")?;
                 let message: Option<String> = r.try_get("error_message")?;
                 match (code, message) {
+                    // a message that names its code already is not prefixed twice
+                    (Some(c), Some(m)) if m.starts_with(&c) => Some(m),
                     (Some(c), Some(m)) => Some(format!("{c}: {m}")),
                     (c, m) => c.or(m),
                 }
