@@ -340,8 +340,9 @@ impl<S: Store> Writer<S> {
                 self.counters.failed.fetch_add(failed, Ordering::Relaxed);
                 outcomes.record(Utc::now());
                 // failed writes show their sync in Error, retried to Synced Active again
-                let org = &self.org.name;
-                self.status.after_writes(org, items, failed > 0).await;
+                self.status
+                    .after_writes(&self.org.name, items, failed > 0)
+                    .await;
             }
             Err(e) => {
                 tracing::warn!(org = %self.org.name, error = %e, "cannot complete items; their leases expire");

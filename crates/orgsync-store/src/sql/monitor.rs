@@ -3,7 +3,7 @@
 //! and the sync settings overlay (with the cascade that removes a sync).
 
 use chrono::{DateTime, Utc};
-use orgsync_core::{GlobalId, OrgName};
+use orgsync_core::GlobalId;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -210,44 +210,6 @@ impl SqlStore {
             .iter()
             .map(codec::item)
             .collect()
-    }
-
-    pub(super) async fn failed_writes_impl(
-        &self,
-        target: &OrgName,
-        object: &str,
-    ) -> Result<(u64, Option<String>)> {
-        const WHERE: &str = "FROM sync_items WHERE state = 'failed' AND dismissed_at IS NULL \
-             AND target_org = $1 AND object = $2";
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(target.as_str())
-            .bind(object)
-            .fetch_one(&self.pool)
-            .await?;
-        if n == 0 {
-            return Ok((0, None));
-        }
-        let newest = sqlx::query(AssertSqlSafe(format!(
-            "SELECT error_code, error_message {WHERE} ORDER BY updated_at DESC, id DESC LIMIT 1"
-        )))
-        .bind(target.as_str())
-        .bind(object)
-        .fetch_optional(&self.pool)
-        .await?;
-        let error = match newest {
-            Some(r) => {
-                let code: Option<String> = r.try_get("error_code")?;
-                let message: Option<String> = r.try_get("error_message")?;
-                match (code, message) {
-                    // a message that names its code already is not prefixed twice
-                    (Some(c), Some(m)) if m.starts_with(&c) => Some(m),
-                    (Some(c), Some(m)) => Some(format!("{c}: {m}")),
-                    (c, m) => c.or(m),
-                }
-            }
-            None => None,
-        };
-        Ok((u64::try_from(n).unwrap_or(0), error))
     }
 
     pub(super) async fn records_of_impl(&self, global_id: &GlobalId) -> Result<Vec<RecordRow>> {
