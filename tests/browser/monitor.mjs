@@ -3,7 +3,8 @@
 // Logs in, sees the overview; makes a spoke refuse writes (an injected validation error), sees
 // the failures under Problems, lifts the fault and Retries them to Synced; pauses and resumes a
 // sync on the settings page and sees the status change, Tests an object, adds an object (sees it
-// listed as paused, turns it on), finds a record in the
+// listed as paused, turns it on, and a Contact created in the hub afterwards reaches a spoke —
+// no restart of the service), finds a record in the
 // explorer by a spoke's local id, removes a sync through its confirmation, starts a quick
 // reconcile dry run and sees its report, opens activity,
 // conflicts and charts — with no console error on any page. Screenshots of each page go to $SHOTS_DIR (default target/browser-shots).
@@ -132,7 +133,9 @@ await faults({ recordErrorRate: { FIELD_CUSTOM_VALIDATION_EXCEPTION: 1.0 } });
 await page.click('header a[href="/problems"]');
 await page.getByRole('heading', { name: 'Problems' }).waitFor();
 await eventually('/problems', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'an injected failure under Problems', 40_000);
-await page.goto(url('/'));
+// the spoke's syncs whose writes fail show Error (not Active), the row red with the error
+await eventually('/', /writes? failed: FIELD_CUSTOM_VALIDATION_EXCEPTION/, 'a sync in Error with its failed writes');
+if (await page.locator('tr.red').count() < 1) await fail('overview: no sync row red while a spoke refuses writes');
 if (await page.locator('svg.topology g.edge.failing').count() < 1) await fail('overview: no route failing while a spoke refuses writes');
 await shot('overview-failing');
 await page.goto(url('/problems'));
@@ -141,7 +144,13 @@ log('problems: writes refused by the spoke are listed');
 await faults({});
 await submit(page.locator('form[action="/problems/retry-all"] button'), '/problems/retry-all');
 await eventually('/problems', 'Everything is synced', 'retried to Synced', 40_000);
-log('problems: cause fixed, Retry all: everything is synced');
+for (const until = Date.now() + 10_000; ;) {
+  await page.goto(url('/'));
+  if (await page.getByText(/writes? failed:/).count() === 0) break;
+  if (Date.now() > until) await fail('overview: a sync still in Error after its writes were retried to Synced');
+  await page.waitForTimeout(500);
+}
+log('problems: cause fixed, Retry all: everything is synced, the syncs Active again');
 
 // 5. settings: pause a sync and see it Paused, resume it and see it Active; Test an object
 await page.goto(url('/settings'));
@@ -181,10 +190,42 @@ await expectText('Contact: Paused', 'the added sync is listed as paused');
 if (await page.isChecked('input[name=enabled][form="save-Contact"]')) await fail('add: Contact was created enabled');
 await shot('settings-added');
 log('settings: Contact added, disabled, polling');
+// turned on with a 5 s interval: the service restarts its engine with it (no process
+// restart), and a Contact created in the hub afterwards reaches the spokes
 await page.check('input[name=enabled][form="save-Contact"]');
+await page.fill('input[name=interval][form="save-Contact"]', '5s');
 await submit(page.locator('#save-Contact button'), '/settings/save');
-await eventually('/settings', "Contact: Enabled — starts at the service's next restart", 'resuming the added Contact');
-log('settings: Contact turned on (the running service starts it at its next start)');
+await eventually('/settings', 'Contact: Active', 'the added Contact running once turned on', 30_000);
+if (await page.locator('#applying-Contact').count() !== 0) await fail('settings: Contact still shown applying while Active');
+log('settings: Contact turned on at 5s — running without a restart of the service');
+const hub = Object.entries(orgs).find(([, o]) => o.role === 'hub');
+if (!hub) await fail('no hub org in the demo output');
+/** A user's REST session on an emulated org (OAuth password flow, as any client would). */
+async function rest(base) {
+  const form = new URLSearchParams({ grant_type: 'password', client_id: 'sfemu-client',
+    client_secret: 'sfemu-secret', username: 'admin@sfemu.test', password: 'sfemu' });
+  const t = await (await fetch(`${base}/services/oauth2/token`, { method: 'POST', body: form })).json();
+  if (!t.access_token) await fail(`login to ${base}: ${JSON.stringify(t)}`);
+  const headers = { authorization: `Bearer ${t.access_token}`, 'content-type': 'application/json' };
+  const data = `${t.instance_url ?? base}/services/data/v62.0`;
+  return {
+    create: async (object, fields) => (await fetch(`${data}/sobjects/${object}`, { method: 'POST', headers, body: JSON.stringify(fields) })).json(),
+    query: async (soql) => (await fetch(`${data}/query?q=${encodeURIComponent(soql)}`, { headers })).json(),
+  };
+}
+const lastName = `Browser${Date.now()}`;
+const made = await (await rest(hub[1].url)).create('Contact', { LastName: lastName, Email: 'browser@example.com' });
+if (!made.id) await fail(`creating a Contact in the hub: ${JSON.stringify(made)}`);
+const inSpoke = await rest(spokes[0].url);
+for (const until = Date.now() + 30_000; ;) {
+  const r = await inSpoke.query(`SELECT Id, Email FROM Contact WHERE LastName = '${lastName}'`);
+  if (r.records?.length === 1 && r.records[0].Email === 'browser@example.com') break;
+  if (Date.now() > until) await fail(`the Contact created in the hub never reached ${spokes[0].url}: ${JSON.stringify(r)}`);
+  await new Promise((ok) => setTimeout(ok, 500));
+}
+await eventually(`/records?id=${made.id}`, /written to vendor_/, 'the new Contact written, in the explorer');
+await shot('record-added-object');
+log(`settings: a Contact created in the hub (${made.id}) synced to the spokes`);
 
 // 6. the record explorer, by a spoke's local id of a record orgsync created there
 const spoke = spokes[spokes.length - 1];
@@ -224,7 +265,7 @@ await page.goto(url('/activity'));
 await expectText('paused sync Work_Item__c', 'activity');
 await expectText('removed sync Work_Item_Dependency__c', 'activity');
 await expectText('added sync Contact', 'activity');
-await expectText('resumed sync Contact', 'activity');
+await expectText('changed sync Contact: interval 5s, enabled', 'activity');
 await expectText('retried every failed item', 'activity');
 await expectText('started a quick reconcile (dry-run)', 'activity');
 await expectText('dashboard:browser-test', 'activity who');

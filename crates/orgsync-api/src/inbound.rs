@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use orgsync_core::push::PushRequest;
 use orgsync_core::{OrgId, OrgName, Settings};
-use orgsync_engine::{EngineError, EngineHandle, PushError, PushOutcome};
+use orgsync_engine::{EngineError, EngineHandle, EngineHost, PushError, PushOutcome};
 
 /// What the endpoints need from the engine.
 pub trait Inbound: Send + Sync + 'static {
@@ -46,5 +46,29 @@ impl Inbound for Arc<EngineHandle> {
         ids: &[String],
     ) -> impl Future<Output = Result<usize, EngineError>> + Send {
         EngineHandle::reread(self, org, object, ids)
+    }
+}
+
+/// The running service's engine, resolved per request: a request arriving while the host
+/// restarts the engine for new sync settings goes to the stopped one, whose ingest still
+/// commits to the ledger (the new engine writes it). The settings used here (tokens, limits,
+/// orgs) are the same in every engine the host runs.
+impl Inbound for Arc<EngineHost> {
+    fn settings(&self) -> &Settings {
+        EngineHost::settings(self)
+    }
+    fn org_id(&self, org: &OrgName) -> Option<OrgId> {
+        self.current().org_id(org)
+    }
+    async fn push(&self, req: PushRequest) -> Result<PushOutcome, PushError> {
+        self.current().push(req).await
+    }
+    async fn reread(
+        &self,
+        org: &OrgName,
+        object: &str,
+        ids: &[String],
+    ) -> Result<usize, EngineError> {
+        self.current().reread(org, object, ids).await
     }
 }

@@ -18,7 +18,8 @@ pub enum SyncState {
     Active,
     /// Disabled, or held by the API budget or a quota error until it frees up.
     Paused,
-    /// Needs a person: the org refused the credentials.
+    /// Needs a person: the org refused the credentials, or writes to it fail (Failed items
+    /// nobody dismissed: a validation rule, a field it will not take).
     Error,
     /// Calls to the org fail (unreachable, repeated 5xx): retried by itself.
     CircuitOpen,
@@ -35,6 +36,11 @@ pub struct Facts<'a> {
     pub unreachable: Option<&'a str>,
     /// The org's circuit is open, with the reason.
     pub circuit_open: Option<&'a str>,
+    /// A mapped field is missing or not writable in the org, in words naming it.
+    pub mapping_broken: Option<&'a str>,
+    /// Writes of this sync to the org failed and wait for a person (Failed items not
+    /// dismissed): how many, and the newest one's error.
+    pub writes_failed: Option<(u64, &'a str)>,
     /// Calls are held at the API budget's ceiling.
     pub budget_paused: bool,
     /// Salesforce refused calls with REQUEST_LIMIT_EXCEEDED; paused for a while.
@@ -51,8 +57,14 @@ pub struct Headline {
 }
 
 /// Derive the headline. Precedence: disabled (an operator's choice), credentials refused
-/// (needs a person), unreachable or circuit open (heals by itself), budget or quota pause
-/// (frees up by itself), then Active.
+/// (needs a person), unreachable or circuit open (heals by itself, and says why the writes
+/// fail), budget or quota pause (frees up by itself), a broken mapping (Error naming the field:
+/// the cause of the failed writes it brings), failed writes (Error with the newest error,
+/// until they are retried to Synced or dismissed), then Active.
+///
+/// Why failed writes count even while capture works: the operator's question is whether the
+/// records arrive, and a sync that reads fine but whose writes a validation rule refuses must
+/// not show Active.
 pub fn headline(f: &Facts<'_>) -> Headline {
     let (state, reason) = if !f.enabled {
         (SyncState::Paused, Some("disabled".to_string()))
@@ -68,6 +80,14 @@ pub fn headline(f: &Facts<'_>) -> Headline {
     } else if f.quota_paused {
         let why = "Salesforce answered REQUEST_LIMIT_EXCEEDED: paused";
         (SyncState::Paused, Some(why.to_string()))
+    } else if let Some(p) = f.mapping_broken {
+        (SyncState::Error, Some(p.to_string()))
+    } else if let Some((n, error)) = f.writes_failed {
+        let what = match n {
+            1 => "1 write failed".to_string(),
+            n => format!("{n} writes failed"),
+        };
+        (SyncState::Error, Some(format!("{what}: {error}")))
     } else {
         (SyncState::Active, None)
     };
@@ -109,5 +129,52 @@ mod tests {
         assert_eq!(headline(&off).state, SyncState::Paused);
         // recovery: the facts clear, the headline follows
         assert_eq!(headline(&ok), headline(&Facts { ..ok }));
+    }
+
+    #[test]
+    fn failed_writes_show_error_with_the_newest_error_under_an_open_circuit() {
+        let ok = Facts {
+            enabled: true,
+            ..Facts::default()
+        };
+        let failing = Facts {
+            writes_failed: Some((3, "FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount required")),
+            ..ok
+        };
+        let h = headline(&failing);
+        assert_eq!(h.state, SyncState::Error);
+        assert_eq!(
+            h.reason.as_deref(),
+            Some("3 writes failed: FIELD_CUSTOM_VALIDATION_EXCEPTION: Amount required")
+        );
+        let open = Facts {
+            circuit_open: Some("5 failed calls"),
+            ..failing
+        };
+        assert_eq!(headline(&open).state, SyncState::CircuitOpen);
+        let off = Facts {
+            enabled: false,
+            ..failing
+        };
+        assert_eq!(headline(&off).state, SyncState::Paused);
+        let budget = Facts {
+            budget_paused: true,
+            ..failing
+        };
+        assert_eq!(
+            headline(&budget).state,
+            SyncState::Paused,
+            "a pause says more"
+        );
+        // the broken mapping behind the failures names the field
+        let broken = Facts {
+            mapping_broken: Some("field Work_Item__c.Legacy__c in b is no longer writable"),
+            ..failing
+        };
+        let h = headline(&broken);
+        assert_eq!(h.state, SyncState::Error);
+        assert!(h.reason.is_some_and(|r| r.contains("Legacy__c")));
+        // retried to Synced (or dismissed): Active again
+        assert_eq!(headline(&ok).state, SyncState::Active);
     }
 }

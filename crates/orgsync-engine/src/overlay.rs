@@ -1,7 +1,8 @@
 //! Runtime sync switches from the settings overlay (`orgsync_store::overlay`): pausing a sync
 //! from the Sync Monitor or `orgsync sync pause` stops its capture within a tick, resuming
-//! starts it again — without a restart. Changes of capture method or interval take effect at
-//! the next start (the CLI lays the overlay over the file before starting the engine).
+//! starts it again — without a restart. Changes of the syncs themselves (added, removed, a new
+//! capture method or interval) are the [`crate::host::EngineHost`]'s: it restarts the engine
+//! with them.
 //!
 //! Why a supervisor that starts and stops capture tasks rather than a flag the capture loops
 //! check: the capture sources stay as they are (one stop signal each, as at shutdown), and a

@@ -15,7 +15,7 @@ use chrono::Utc;
 use orgsync_core::config::Capture;
 use orgsync_core::status::{Facts, SyncState, headline};
 use orgsync_core::{OrgName, Settings};
-use orgsync_store::{CircuitState, OrgRow, Store, SyncRow, SyncStatus};
+use orgsync_store::{CircuitState, Item, OrgRow, Store, SyncRow, SyncStatus};
 
 use crate::error::EngineError;
 use crate::leg::{Leg, Legs};
@@ -121,11 +121,22 @@ impl<S: Store> StatusWriter<S> {
             .unwrap_or_default();
         let circuit = health.circuit.as_ref().map(|(_, why)| why.as_str());
         let login = health.login_error.as_deref();
+        let schema = self.schema_problem(leg);
+        let failed = match self.store.failed_writes(&leg.org, &leg.object).await {
+            Ok((0, _)) => None,
+            Ok((n, error)) => Some((n, error.unwrap_or_else(|| "no error recorded".into()))),
+            Err(e) => {
+                tracing::warn!(leg = %leg, error = %e, "cannot count the failed writes");
+                None
+            }
+        };
         let facts = Facts {
             enabled,
             auth_refused: login.filter(|_| health.auth_refused),
             unreachable: login.filter(|_| !health.auth_refused),
             circuit_open: circuit,
+            mapping_broken: schema.as_deref(),
+            writes_failed: failed.as_ref().map(|(n, e)| (*n, e.as_str())),
             budget_paused: health.budget_paused,
             quota_paused: health.quota_until.is_some_and(|u| u > Utc::now()),
         };
@@ -139,14 +150,6 @@ impl<S: Store> StatusWriter<S> {
         }
         if let Some(reason) = h.reason.filter(|_| h.state != SyncState::Active) {
             row.last_error = Some(reason);
-        }
-        // a broken mapping needs a person, but a pause or an open circuit says more first
-        if let Some(p) = self
-            .schema_problem(leg)
-            .filter(|_| h.state == SyncState::Active)
-        {
-            row.status = SyncStatus::Error;
-            row.last_error = Some(p);
         }
         if let Err(e) = self.store.put_sync(&row).await {
             tracing::warn!(leg = %leg, error = %e, "cannot write the sync status");
@@ -190,6 +193,28 @@ impl<S: Store> StatusWriter<S> {
             }
         })
         .await;
+    }
+
+    /// A write round to `org` was completed: re-derive the rows of its syncs of `objects`
+    /// when some write failed, or when the row shows Error (failed writes retried to Synced
+    /// turn it Active again). Other rounds cost no status write.
+    pub async fn after_writes(&self, org: &OrgName, items: &[Item], any_failed: bool) {
+        for leg in self.legs.of_org(org) {
+            if !items.iter().any(|i| i.work.object == leg.object) {
+                continue;
+            }
+            if !any_failed {
+                match self.store.sync(&leg.org, &leg.object).await {
+                    Ok(Some(r)) if r.status == SyncStatus::Error => {}
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::warn!(leg = %leg, error = %e, "cannot read the sync status");
+                        continue;
+                    }
+                }
+            }
+            self.write(leg, |_| {}).await;
+        }
     }
 
     /// An org's health changed: re-derive the headline of each of its syncs, and its row.

@@ -1,7 +1,8 @@
 //! Sync settings changes, shared by the dashboard's settings page and `orgsync sync …`: each
 //! writes the overlay row and its `admin.sync.*` audit event (who, what) in one transaction;
 //! removal runs the store's cascade. The running engine picks pause and resume up within its
-//! overlay tick; method and interval apply at its next start.
+//! overlay tick; an added, removed or restored sync and a new method or interval make the
+//! service restart its engine with them within seconds (`orgsync_engine::EngineHost`).
 
 use chrono::Utc;
 use orgsync_core::Settings;
@@ -256,8 +257,9 @@ pub async fn remove<S: Store>(
     Ok(store.remove_sync(&object, &sides, a, Utc::now()).await?)
 }
 
-/// Forget the override of `object` (removed or not): the file's settings apply again (at
-/// the next start for a removed sync). Returns whether there was one.
+/// Forget the override of `object` (removed or not): the file's settings apply again (a
+/// running service restarts its engine with them within seconds). Returns whether there was
+/// one.
 pub async fn restore<S: Store>(store: &S, object: &str, who: &str) -> Result<bool, AdminError> {
     let found = store.delete_sync_override(object).await?;
     if found {

@@ -52,14 +52,22 @@ pub type Tester = Arc<
         + Sync,
 >;
 
+/// The settings the running engine has now (the service restarts its engine when the overlay
+/// changes its syncs, so this is asked per request). Supplied by the binary.
+pub type RunningSettings = Arc<dyn Fn() -> Arc<Settings> + Send + Sync>;
+
 /// What the dashboard's handlers share.
 pub struct Monitor<S> {
     /// The ledger (the same one `orgsync status` reads).
     pub store: Arc<S>,
     /// Sessions and the admin password.
     pub auth: auth::Auth,
-    /// The configuration the engine runs (for the settings page); None: page unavailable.
+    /// The configuration file's settings (the settings page lays the ledger's overlay over
+    /// them per request, and says where the overlay differs); None: page unavailable.
     pub config: Option<Arc<Settings>>,
+    /// What the running engine has now, to tell a sync it has not picked up yet; None: the
+    /// engine runs `config` as it is.
+    pub running: Option<RunningSettings>,
     /// The settings page's Test, when the binary supplies one.
     pub tester: Option<Tester>,
     /// "Add object", when the binary supplies the orgs' catalog.
@@ -75,6 +83,7 @@ impl<S> std::fmt::Debug for Monitor<S> {
         f.debug_struct("Monitor")
             .field("auth", &self.auth)
             .field("config", &self.config.is_some())
+            .field("running", &self.running.is_some())
             .field("tester", &self.tester.is_some())
             .field("catalog", &self.catalog.is_some())
             .field("reconciler", &self.reconciler.is_some())
@@ -97,11 +106,12 @@ impl<S: Store> Monitor<S> {
         tester: Option<Tester>,
         catalog: Option<Arc<dyn catalog::Catalog>>,
     ) -> Arc<Self> {
-        Self::with_engine(store, settings, config, tester, catalog, None)
+        Self::with_engine(store, settings, config, tester, catalog, None, None)
     }
 
     /// A dashboard as [`Monitor::with_config`], plus the Reconcile page's buttons, which
-    /// start passes in the running engine through `reconciler`.
+    /// start passes in the running engine through `reconciler`, and what that engine runs
+    /// now (`running`).
     pub fn with_engine(
         store: Arc<S>,
         settings: &MonitorSettings,
@@ -109,11 +119,13 @@ impl<S: Store> Monitor<S> {
         tester: Option<Tester>,
         catalog: Option<Arc<dyn catalog::Catalog>>,
         reconciler: Option<reconcile_page::Reconciler>,
+        running: Option<RunningSettings>,
     ) -> Arc<Self> {
         Arc::new(Monitor {
             store,
             auth: auth::Auth::new(&settings.admin_password),
             config,
+            running,
             tester,
             catalog,
             reconciler,

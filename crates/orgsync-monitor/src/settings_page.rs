@@ -34,8 +34,8 @@ pub(crate) fn config<S>(m: &Monitor<S>) -> Result<&Arc<Settings>, MonitorError> 
         .ok_or_else(|| MonitorError::BadRequest("sync settings are not available here".into()))
 }
 
-/// The settings in effect: the engine's (the file with the overlay at its start) with the
-/// overlay now over it, so syncs added since are known to Save, Test and Remove.
+/// The settings in effect: the file's with the overlay now over it, so syncs added since the
+/// engine started are known to Save, Test and Remove.
 async fn effective<S: Store>(m: &Monitor<S>) -> Result<Arc<Settings>, MonitorError> {
     let overrides = m.store.sync_overrides().await?;
     Ok(Arc::new(admin::effective(config(m)?, &overrides)))
@@ -67,12 +67,17 @@ pub(crate) async fn render<S: Store>(
     let cfg = config(m)?;
     let overrides = m.store.sync_overrides().await?;
     let syncs = m.store.syncs().await?;
+    let running = match &m.running {
+        Some(now) => now(),
+        None => cfg.clone(),
+    };
     let page = SettingsPage {
         csrf: session.csrf,
         logged_in: true,
         view: settings::build(
             &admin::effective(cfg, &overrides),
             cfg,
+            &running,
             &overrides,
             &syncs,
             Utc::now(),
@@ -119,7 +124,8 @@ pub struct SaveForm {
 }
 
 /// `POST /settings/save`: the row's method, interval and switch into the overlay. Disabling
-/// pauses the sync's capture within the engine's overlay tick, enabling resumes it.
+/// pauses the sync's capture within the engine's overlay tick, enabling resumes it; a new
+/// method or interval restarts the service's engine with it within seconds.
 pub async fn save<S: Store>(
     State(m): State<Arc<Monitor<S>>>,
     Extension(session): Extension<Session>,

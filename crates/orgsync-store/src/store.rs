@@ -363,6 +363,15 @@ pub trait Store: Send + Sync + 'static {
     fn problem_items(&self, query: &ProblemQuery)
     -> impl Future<Output = Result<Vec<Item>>> + Send;
 
+    /// The Failed items to write to `object` in `target` that no operator dismissed: how
+    /// many, and the error of the newest (`CODE: message`). A sync whose writes fail shows
+    /// Error with it until they are retried to Synced or dismissed.
+    fn failed_writes(
+        &self,
+        target: &OrgName,
+        object: &str,
+    ) -> impl Future<Output = Result<(u64, Option<String>)>> + Send;
+
     /// Every org's record row of `global_id`, whatever the object (the record explorer's id
     /// map across every org), by org.
     fn records_of(

@@ -223,7 +223,7 @@ impl Topology {
 }
 
 /// One synced object.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SyncSettings {
     /// Source-side sObject.
     pub object: String,

@@ -339,6 +339,8 @@ impl<S: Store> Writer<S> {
                 self.counters.synced.fetch_add(synced, Ordering::Relaxed);
                 self.counters.failed.fetch_add(failed, Ordering::Relaxed);
                 outcomes.record(Utc::now());
+                let org = &self.org.name; // its syncs in Error while writes fail
+                self.status.after_writes(org, items, failed > 0).await;
             }
             Err(e) => {
                 tracing::warn!(org = %self.org.name, error = %e, "cannot complete items; their leases expire");

@@ -360,9 +360,13 @@ pub(crate) fn plan(
 
 /// The audit row of a change dropped as an echo, for the record's timeline: by the origin
 /// layer (it carries orgsync's client tag: our own write coming back) or the shadow layer (its
-/// values are the ones already agreed). Change events only: a poll re-reads the same rows for
-/// its lookback window, and a row per re-read would bury the timeline (the counters and
-/// `/metrics` count every drop).
+/// values are the ones already agreed), whichever path captured it — a change event, a poll
+/// (or an Outbound Messaging re-read), a peer's push — named in `via`.
+///
+/// Why this does not bury the timeline under a poll's lookback re-reads: a read row at the
+/// SystemModstamp the ledger already holds for that copy never gets here ([`place`] drops it
+/// first), so a read leaves at most one row per version of the copy — the first read of our
+/// own write there, typically.
 fn echo_audit(
     dropped: Option<Dropped>,
     row: &Captured,
@@ -374,15 +378,18 @@ fn echo_audit(
         Dropped::NoChange => "shadow",
         _ => return None,
     };
-    if row.snapshot {
-        return None;
-    }
+    let via = match (row.snapshot, row.modstamp) {
+        (false, _) => "change event",
+        (true, Some(_)) => "poll",
+        (true, None) => "push",
+    };
     let mut a = NewAudit::new(now, "echo.dropped");
     a.org = Some(change.org.clone());
     a.object = Some(change.object.clone());
     a.global_id = change.global_id.clone();
     a.detail = serde_json::json!({
         "layer": layer,
+        "via": via,
         "source_record_id": change.record_id,
         "txn": change.txn_id,
         "fields": change.fields.keys().collect::<Vec<_>>(),

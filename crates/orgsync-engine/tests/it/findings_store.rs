@@ -232,6 +232,9 @@ impl Store for Faulty {
     async fn problem_items(&self, q: &ProblemQuery) -> Result<Vec<Item>> {
         self.inner.problem_items(q).await
     }
+    async fn failed_writes(&self, t: &OrgName, o: &str) -> Result<(u64, Option<String>)> {
+        self.inner.failed_writes(t, o).await
+    }
     async fn audit_counts(
         &self,
         kinds: &[&str],

@@ -127,6 +127,7 @@ async fn dashboard(
         None,
         None,
         Some(reconciler),
+        None,
     ))
 }
 

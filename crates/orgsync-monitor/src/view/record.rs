@@ -240,18 +240,25 @@ pub fn audit_event(a: &AuditRow, now: DateTime<Utc>) -> Event {
         ),
         "echo.dropped" => (
             "echo dropped",
-            match s(d, "layer") {
-                "origin" => format!(
-                    "from {from}: our own write coming back, dropped by the origin layer (the change carries orgsync's client tag)"
-                ),
-                "shadow" => format!(
-                    "from {from}: [{fields}] already agreed, dropped by the shadow layer (nothing new)"
-                ),
-                layer => format!(
-                    "from {from}: dropped for {} by the {layer} layer (already processed)",
-                    s(d, "target")
-                ),
-            },
+            format!(
+                "{}{}",
+                match s(d, "layer") {
+                    "origin" => format!(
+                        "from {from}: our own write coming back, dropped by the origin layer (the change carries orgsync's client tag)"
+                    ),
+                    "shadow" => format!(
+                        "from {from}: [{fields}] already agreed, dropped by the shadow layer (nothing new)"
+                    ),
+                    layer => format!(
+                        "from {from}: dropped for {} by the {layer} layer (already processed)",
+                        s(d, "target")
+                    ),
+                },
+                match s(d, "via") {
+                    "" => String::new(),
+                    via => format!("; seen by a {via}"),
+                }
+            ),
             false,
         ),
         "item.synced" => ("written", format!("{} written to {org}", s(d, "op")), false),

@@ -50,11 +50,15 @@ pub struct Row {
     /// "changed by dashboard:ann 3 min ago" when overridden.
     pub changed: String,
     /// For a sync added from the dashboard or `orgsync sync add`: who added it, and whether
-    /// the running service has it yet (it picks an added sync up at its next start).
+    /// the running engine has it yet (the service restarts its engine for it within seconds).
     pub added: String,
-    /// Added since the service started: it has no capture for it yet (it shows "Paused" when
-    /// disabled, "starts at the next restart" when enabled).
+    /// Added (or restored) since the engine last started: it has no capture for it yet — for
+    /// the few seconds until the service restarts its engine with it (it shows "Paused" when
+    /// disabled, "starting" when enabled).
     pub not_running: bool,
+    /// The running engine has this sync with another method or interval (or other keys):
+    /// "applying" until the service has restarted its engine with the new ones.
+    pub applying: bool,
     /// Per org.
     pub sides: Vec<Side>,
     /// Shown red (some side in Error or Circuit open).
@@ -89,10 +93,11 @@ fn changed(o: &SyncOverride, now: DateTime<Utc>) -> String {
 }
 
 /// Build the page from the settings in effect (`settings`: the file with the overlay now over
-/// it), the engine's (`running`: what it started with), the overlay now, and the sync status
-/// rows.
+/// it), the configuration file's (`file`), the running engine's (`running`: the file with the
+/// overlay as it was at the engine's last start), the overlay now, and the sync status rows.
 pub fn build(
     settings: &Settings,
+    file: &Settings,
     running: &Settings,
     overrides: &[SyncOverride],
     syncs: &[SyncRow],
@@ -104,17 +109,14 @@ pub fn build(
         .iter()
         .filter(|s| !overlay::find(overrides, &s.object).is_some_and(|o| o.removed))
         .map(|effective| {
-            // what the service started with (the file, or an added sync), when it has it
-            let file = running
+            // what the file says (an added sync: as it was added), with the overlay over it
+            let file = file
                 .syncs
                 .iter()
                 .find(|r| r.object.eq_ignore_ascii_case(&effective.object))
                 .unwrap_or(effective);
             let o = overlay::find(overrides, &file.object);
-            let mut now_in_effect = file.clone();
-            if let Some(o) = o {
-                overlay::apply_one(&mut now_in_effect, o);
-            }
+            let now_in_effect = effective;
             let text = |s: &orgsync_core::config::SyncSettings| {
                 format!(
                     "{}, {}, {}",
@@ -123,7 +125,7 @@ pub fn build(
                     if s.enabled { "enabled" } else { "disabled" }
                 )
             };
-            let file_differs = match text(file) == text(&now_in_effect) {
+            let file_differs = match text(file) == text(now_in_effect) {
                 true => String::new(),
                 false => format!("the file says {}", text(file)),
             };
@@ -144,10 +146,16 @@ pub fn build(
                     }
                 })
                 .collect();
-            let not_running = !running
+            let engine_has = running
                 .syncs
                 .iter()
-                .any(|r| r.object.eq_ignore_ascii_case(&effective.object));
+                .find(|r| r.object.eq_ignore_ascii_case(&effective.object));
+            let not_running = engine_has.is_none();
+            let applying = engine_has.is_some_and(|r| {
+                let mut r = r.clone();
+                r.enabled = effective.enabled;
+                r != *effective
+            });
             let added = match o.filter(|o| o.fields.is_some()) {
                 None => String::new(),
                 Some(o) => {
@@ -157,9 +165,7 @@ pub fn build(
                         ago(Some(o.updated_at), now)
                     );
                     if not_running {
-                        t.push_str(
-                            "; the running service starts it at its next start (changes here apply then)",
-                        );
+                        t.push_str("; the service starts it within seconds");
                     }
                     t
                 }
@@ -167,6 +173,7 @@ pub fn build(
             Row {
                 added,
                 not_running,
+                applying,
                 object: file.object.clone(),
                 method: capture_name(now_in_effect.capture).to_string(),
                 interval: duration_text(now_in_effect.interval),
@@ -187,4 +194,54 @@ pub fn build(
         })
         .collect();
     SettingsView { rows, removed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> Settings {
+        let mut text = String::new();
+        for n in ["a", "b"] {
+            text.push_str(&format!(
+                "[orgs.{n}]\nlogin_url = \"http://127.0.0.1:9\"\nrole = \"peer\"\nauth = {{ flow = \"password\", client_id = \"c\", client_secret = \"s\", username = \"u\", password = \"p\" }}\n"
+            ));
+        }
+        text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n");
+        text.push_str("[[sync]]\nobject = \"Account\"\nfields = [\"Name\"]\ncapture = \"poll\"\ninterval = \"30s\"\n");
+        match Settings::from_str(&text, "t.toml") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn rows_compare_with_the_file_and_say_what_the_engine_has_not_picked_up_yet() {
+        let file = file();
+        let now = Utc::now();
+        let mut interval = SyncOverride::new("Account", now, "dashboard:ann");
+        interval.interval_secs = Some(300);
+        let mut added = SyncOverride::new("Contact", now, "dashboard:ann");
+        added.fields = Some(vec!["LastName".into()]);
+        added.enabled = Some(true);
+        let overrides = [interval, added];
+        let mut effective = file.clone();
+        overlay::apply(&mut effective, &overrides);
+
+        // the engine still runs the file as it was: the new interval is being applied, the
+        // added sync is starting
+        let v = build(&effective, &file, &file, &overrides, &[], now);
+        let account = &v.rows[0];
+        assert_eq!(account.interval, "5m");
+        assert_eq!(account.file_differs, "the file says poll, 30s, enabled");
+        assert!(account.applying && !account.not_running);
+        let contact = &v.rows[1];
+        assert!(contact.not_running && contact.enabled);
+        assert!(contact.added.contains("starts it within seconds"));
+
+        // restarted with them: nothing pending, and the row still says what the file says
+        let v = build(&effective, &file, &effective, &overrides, &[], now);
+        assert!(!v.rows[0].applying && !v.rows[1].not_running);
+        assert_eq!(v.rows[0].file_differs, "the file says poll, 30s, enabled");
+    }
 }

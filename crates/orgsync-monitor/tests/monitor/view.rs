@@ -193,4 +193,11 @@ fn echo_drops_of_change_events_name_the_origin_or_shadow_layer() {
         audit_event(&row("shadow"), now).text,
         "from b (001B): [Name] already agreed, dropped by the shadow layer (nothing new)"
     );
+    // every capture path's drop is listed, saying which path saw it
+    let mut polled = row("shadow");
+    polled.event.detail["via"] = "poll".into();
+    assert_eq!(
+        audit_event(&polled, now).text,
+        "from b (001B): [Name] already agreed, dropped by the shadow layer (nothing new); seen by a poll"
+    );
 }

@@ -10,6 +10,7 @@
 mod args;
 mod codec;
 mod enqueue;
+mod failed;
 mod items;
 mod meta;
 mod monitor;

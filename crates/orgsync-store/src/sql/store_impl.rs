@@ -521,6 +521,10 @@ impl Store for SqlStore {
         self.conflicts_recent_impl(before, limit).await
     }
 
+    async fn failed_writes(&self, target: &OrgName, object: &str) -> Result<(u64, Option<String>)> {
+        self.failed_writes_impl(target, object).await
+    }
+
     async fn problem_counts(&self) -> Result<Vec<ProblemCount>> {
         self.problem_counts_impl().await
     }

@@ -54,6 +54,7 @@ conformance!(
     outcomes::retry_failed_requeues,
     outcomes::dismiss_failed_keeps_history,
     outcomes::only_failed_writes_count_attempts,
+    outcomes::failed_writes_per_target_and_object,
     claims::a_reclaim_is_flagged,
     records::shadow_and_id_map_round_trip,
     records::agreed_versions_merge,

@@ -269,3 +269,39 @@ pub async fn dismiss_failed_keeps_history<S: Store>(s: &S) {
     assert_eq!(two.state, ItemState::Queued);
     assert!(two.dismissed_at.is_none());
 }
+
+/// The Failed writes of one target and object nobody dismissed: how many and the newest error
+/// (a sync shows Error with it); a dismissed or retried item no longer counts.
+pub async fn failed_writes_per_target_and_object<S: Store>(s: &S) {
+    let none = s.failed_writes(&org("b"), "Account").await.unwrap();
+    assert_eq!(none, (0, None));
+    let items = (1..=3)
+        .map(|n| upsert("b", n, &[("Name", "x")], at(1)))
+        .collect();
+    capture(s, items, at(1)).await;
+    let claimed = claim(s, "b", at(2), "w").await;
+    let failed = |it: &Item, code: &str| {
+        let mut error = validation_error();
+        error.code = code.into();
+        done(it, "w", Outcome::Failed { error })
+    };
+    let first = vec![failed(&claimed[0], "FIRST"), failed(&claimed[1], "FIRST")];
+    s.complete(first, at(3)).await.unwrap();
+    s.complete(vec![failed(&claimed[2], "NEWEST")], at(4))
+        .await
+        .unwrap();
+    let (n, error) = s.failed_writes(&org("b"), "Account").await.unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(error.as_deref(), Some("NEWEST: Name must not be empty"));
+    assert_eq!(s.failed_writes(&org("a"), "Account").await.unwrap().0, 0);
+    assert_eq!(s.failed_writes(&org("b"), "Contact").await.unwrap().0, 0);
+    s.dismiss_failed(&[claimed[2].id], at(5)).await.unwrap();
+    let (n, error) = s.failed_writes(&org("b"), "Account").await.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(error.as_deref(), Some("FIRST: Name must not be empty"));
+    s.retry_failed(&ItemFilter::default(), at(6)).await.unwrap();
+    assert_eq!(
+        s.failed_writes(&org("b"), "Account").await.unwrap(),
+        (0, None)
+    );
+}

@@ -11,21 +11,26 @@
 //! stop the server stops first — connections still sending headers or a body are closed at
 //! once, requests being applied finish (an Outbound Messaging request waiting for its ledger
 //! commit still gets its Ack) within `orgsync_api::SHUTDOWN_GRACE` — then the engine.
+//!
+//! The engine runs in an [`EngineHost`]: the ledger's settings overlay is laid over the file
+//! at start and followed while running — a sync added, removed, or given a new method or
+//! interval on the dashboard or with `orgsync sync` restarts the engine in place (gracefully,
+//! as at shutdown) while the HTTP server stays up; every router resolves the engine per
+//! request.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orgsync_engine::{Engine, EngineHandle, EngineOptions, Progress};
+use orgsync_engine::{EngineHost, EngineOptions, Progress};
 
 use crate::ConfigArgs;
 
 /// Run the command.
 pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
-    let mut settings = super::load(args)?;
+    let settings = super::load(args)?;
     let url = super::state_url(&settings.engine.state, &args.config);
     let store = super::open_store(&url).await?;
-    super::sync::apply_overlay(&store, &mut settings).await?;
     tracing::info!(
         config = %args.config.display(),
         state = %super::state_display(&settings.engine.state),
@@ -54,7 +59,8 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
         ),
         false => None,
     };
-    let handle = Arc::new(Engine::start(settings, store.clone(), EngineOptions::default()).await?);
+    let file = Arc::new(settings.clone());
+    let handle = EngineHost::start(settings, store.clone(), EngineOptions::default()).await?;
     let progress = handle.progress();
     let shown = tokio::spawn(show_progress(progress));
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -64,7 +70,7 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
             dashboard = monitor.is_some(),
             "serving the push API, the Outbound Messaging listener and /metrics"
         );
-        let router = http_routes(&handle, &store, metrics, monitor.as_ref());
+        let router = http_routes(&handle, &store, metrics, monitor.as_ref(), &file);
         tokio::spawn(server.run(router, async {
             let _ = api_stopped.await;
         }))
@@ -89,12 +95,15 @@ pub async fn run(args: &ConfigArgs) -> anyhow::Result<u8> {
 
 /// Everything served on `engine.listen`: the push API and Outbound Messaging listener (with
 /// `/healthz`), `/metrics` when a recorder is installed, and the Sync Monitor when
-/// `[monitor]` is set — one router, one listener with its deadlines and connection cap.
+/// `[monitor]` is set — one router, one listener with its deadlines and connection cap. Each
+/// resolves the host's engine per request; `file` is the configuration file's settings (the
+/// dashboard lays the overlay over them).
 pub fn http_routes(
-    handle: &Arc<EngineHandle>,
+    handle: &Arc<EngineHost>,
     store: &orgsync_store::SqlStore,
     metrics: Option<orgsync_monitor::metrics::Handle>,
     monitor: Option<&orgsync_core::config::MonitorSettings>,
+    file: &Arc<orgsync_core::Settings>,
 ) -> axum::Router {
     let store = Arc::new(store.clone());
     let mut router = orgsync_api::router(handle.clone());
@@ -109,7 +118,9 @@ pub fn http_routes(
         router = router.merge(orgsync_monitor::metrics_router(store.clone(), h, orgs));
     }
     if let Some(m) = monitor {
-        let config = Arc::new(handle.settings().clone());
+        let config = file.clone();
+        let host = handle.clone();
+        let running: orgsync_monitor::RunningSettings = Arc::new(move || host.running_settings());
         let catalog: Arc<dyn orgsync_monitor::catalog::Catalog> = Arc::new(super::catalog::Orgs);
         let engine = handle.clone();
         let reconciler: orgsync_monitor::reconcile_page::Reconciler =
@@ -121,6 +132,7 @@ pub fn http_routes(
                         full,
                         mode,
                     };
+                    let engine = engine.current();
                     engine.reconcile(req).await.map_err(|e| e.to_string())
                 })
             });
@@ -132,6 +144,7 @@ pub fn http_routes(
                 Some(super::catalog::tester()),
                 Some(catalog),
                 Some(reconciler),
+                Some(running),
             ),
         ));
     }
@@ -139,7 +152,7 @@ pub fn http_routes(
 }
 
 /// Stop the engine gracefully and the progress display with it.
-pub async fn stop(handle: &EngineHandle, shown: tokio::task::JoinHandle<()>) {
+pub async fn stop(handle: &EngineHost, shown: tokio::task::JoinHandle<()>) {
     handle.shutdown().await;
     shown.abort();
     let _ = shown.await;

@@ -1,11 +1,10 @@
 //! `orgsync sync pause|resume|set|remove|restore` and `orgsync config export`: the sync
 //! settings overlay from the command line — the same changes as the Sync Monitor's settings
-//! page (`orgsync_monitor::admin`), audited with `cli:<user>` — and the overlay laid over the
-//! file when the service starts.
+//! page (`orgsync_monitor::admin`), audited with `cli:<user>`. A running service follows the
+//! overlay by itself (`orgsync_engine::EngineHost`).
 //!
 //! Precedence: a key set in the overlay wins over the file's; unset keys follow the file.
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use orgsync_core::Settings;
 use orgsync_monitor::admin::{self, Change};
@@ -36,7 +35,8 @@ pub enum SyncAction {
         /// The synced object.
         object: String,
     },
-    /// Change a sync's method or interval (applied at the service's next start).
+    /// Change a sync's method or interval (a running service restarts its engine with it
+    /// within seconds).
     Set {
         /// The synced object.
         object: String,
@@ -131,7 +131,7 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<u8> {
             let c = change(None, capture.clone(), interval.clone());
             let row = admin::change(&store, &now(&store).await?, object, &c, &who).await?;
             format!(
-                "{}: changed (applies when the service next starts)",
+                "{}: changed (a running service restarts its engine with it within seconds; writes under way finish first)",
                 row.object
             )
         }
@@ -167,33 +167,20 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<u8> {
             }
             let row = admin::add(&store, &now, object, &fields, v.capture, &who).await?;
             format!(
-                "{}: added, disabled (`orgsync sync resume {}` starts it; a running service picks it up at its next start). {}.",
+                "{}: added, disabled (`orgsync sync resume {}` starts it; a running service picks it up within seconds). {}.",
                 row.object, row.object, v.capture_text
             )
         }
         SyncAction::Restore { object } => match admin::restore(&store, object, &who).await? {
-            true => format!("{object}: the file's settings apply again (at the next start)"),
+            true => format!(
+                "{object}: the file's settings apply again (a running service picks them up within seconds)"
+            ),
             false => format!("{object}: had no overlay"),
         },
     };
     store.close().await;
     println!("{said}");
     Ok(0)
-}
-
-/// Lay the ledger's overlay over `settings` (at the service's start).
-pub async fn apply_overlay(store: &SqlStore, settings: &mut Settings) -> anyhow::Result<()> {
-    let overrides = store
-        .sync_overrides()
-        .await
-        .context("cannot read the sync settings overlay")?;
-    for object in overlay::apply(settings, &overrides) {
-        tracing::info!(%object, "sync removed in the overlay: not started (`orgsync sync restore` brings it back)");
-    }
-    for o in overrides.iter().filter(|o| !o.removed) {
-        tracing::info!(object = %o.object, by = %o.updated_by, "sync settings overlay applies");
-    }
-    Ok(())
 }
 
 /// `orgsync config export`: the sync settings in effect (the file with the overlay over

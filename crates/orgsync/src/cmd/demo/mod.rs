@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use orgsync_engine::{Engine, EngineHandle, EngineOptions};
+use orgsync_engine::{EngineHost, EngineOptions};
 use rand::SeedableRng;
 use sfemu::server::{Emulator, EmulatorConfig, OrgConfig};
 
@@ -106,10 +106,12 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         sample_every: std::time::Duration::from_secs(5),
         ..EngineOptions::default()
     };
-    let handle = Arc::new(Engine::start(settings, store.clone(), opts).await?);
+    // the file's settings: the host lays the overlay over them, and again when it changes
+    let file = Arc::new(settings.clone());
+    let handle = EngineHost::start(settings, store.clone(), opts).await?;
     let server = orgsync_api::Server::bind(([127, 0, 0, 1], 0).into(), &api).await?;
     let url = format!("http://{}/", server.local_addr()?);
-    let router = super::run::http_routes(&handle, &store, Some(metrics), Some(&monitor));
+    let router = super::run::http_routes(&handle, &store, Some(metrics), Some(&monitor), &file);
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(server.run(router, async {
         let _ = server_stopped.await;
@@ -171,19 +173,20 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
 async fn settle(
     orgs: &[DemoOrg],
     emu: &Emulator,
-    handle: &EngineHandle,
+    handle: &EngineHost,
     store: &orgsync_store::SqlStore,
     started: Instant,
 ) -> anyhow::Result<bool> {
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut last = Divergence::default();
     while Instant::now() < deadline {
-        handle.poll_now().await;
-        handle.wait_idle(Duration::from_secs(10)).await;
+        let engine = handle.current();
+        engine.poll_now().await;
+        engine.wait_idle(Duration::from_secs(10)).await;
         // files follow once their records are there: one round for each hop (spoke → hub →
         // the other spoke happens within a round; a second one finds nothing left)
         for _ in 0..2 {
-            let _ = handle.sync_files_now().await;
+            let _ = engine.sync_files_now().await;
         }
         last = show(orgs, emu, handle, started.elapsed().as_secs(), None)?;
         if last.converged() {
@@ -200,7 +203,7 @@ async fn settle(
 fn show(
     orgs: &[DemoOrg],
     emu: &Emulator,
-    handle: &EngineHandle,
+    handle: &EngineHost,
     secs: u64,
     editor: Option<&edits::Editor>,
 ) -> anyhow::Result<Divergence> {
