@@ -171,6 +171,8 @@ impl<S: Store> Captures<S> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot read the sync settings overlay"),
             }
+            // rows in Error whose cause an operator removed (dismissed or retried items)
+            self.status.refresh_errors().await;
         }
         for (_, r) in running.drain() {
             end(r).await;

@@ -217,6 +217,28 @@ impl<S: Store> StatusWriter<S> {
         }
     }
 
+    /// Re-derive the rows shown in Error. Why: what holds a row there can go away with no
+    /// capture or write round of that sync to notice — failed items dismissed or retried from
+    /// the Sync Monitor or the CLI, while a change-event sync waits for its next event or
+    /// backup poll. Costs one read of the sync rows; only rows in Error are written.
+    pub async fn refresh_errors(&self) {
+        let rows = match self.store.syncs().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the sync status");
+                return;
+            }
+        };
+        for leg in self.legs.all() {
+            let in_error = rows.iter().any(|r| {
+                r.org == leg.org && r.object == leg.object && r.status == SyncStatus::Error
+            });
+            if in_error {
+                self.write(leg, |_| {}).await;
+            }
+        }
+    }
+
     /// An org's health changed: re-derive the headline of each of its syncs, and its row.
     pub async fn refresh_org(&self, org: &OrgName) {
         for leg in self.legs.of_org(org) {

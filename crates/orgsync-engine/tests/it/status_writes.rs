@@ -78,6 +78,57 @@ async fn failed_writes_show_the_sync_in_error_until_retried_to_synced() {
     engine.shutdown().await;
 }
 
+/// A sync whose capture comes seldom (every 30 min here): dismissing its failed items from the
+/// dashboard turns its row Active again within seconds, not at its next capture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dismissed_failures_leave_error_without_waiting_for_a_capture() {
+    let env = start(&["a", "b"], |_| vec![]).await;
+    let a = env.user("a").await;
+    let seldom = PEER.replace("interval = \"1s\"", "interval = \"30m\"");
+    let engine = env.engine(env.settings(&["a", "b"], &seldom)).await;
+    let store = env.store().await;
+    env.faults(
+        "b",
+        json!({"recordErrorRate": {"FIELD_CUSTOM_VALIDATION_EXCEPTION": 1.0}}),
+    )
+    .await;
+    create(&a, "Work_Item__c", json!({"Name": "refused"})).await;
+    engine.poll_now().await;
+    let failed = || async {
+        let filter = ItemFilter {
+            state: Some(orgsync_store::ItemState::Failed),
+            ..Default::default()
+        };
+        store
+            .items(&filter, orgsync_store::Page::first(100))
+            .await
+            .unwrap()
+    };
+    eventually("the write to b failed", || async {
+        !failed().await.is_empty()
+    })
+    .await;
+    eventually("b's sync in Error", || async {
+        let row = store.sync(&"b".into(), "Work_Item__c").await.unwrap();
+        row.is_some_and(|r| r.status == SyncStatus::Error)
+    })
+    .await;
+    let ids: Vec<_> = failed().await.iter().map(|i| i.id).collect();
+    assert_eq!(
+        store
+            .dismiss_failed(&ids, chrono::Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    eventually("b's sync Active again with no capture", || async {
+        let row = store.sync(&"b".into(), "Work_Item__c").await.unwrap();
+        row.is_some_and(|r| r.status == SyncStatus::Active)
+    })
+    .await;
+    engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echo_a_poll_drops_is_in_the_record_timeline_with_its_layer() {
     let env = start(&["a", "b"], |_| vec![]).await;
