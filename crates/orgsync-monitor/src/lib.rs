@@ -17,6 +17,7 @@ mod add_page;
 pub mod admin;
 pub mod auth;
 pub mod catalog;
+mod charts_page;
 pub mod error;
 mod explore;
 pub mod metrics;
@@ -147,7 +148,7 @@ pub fn router<S: Store>(monitor: Arc<Monitor<S>>) -> Router {
         .route("/records", get(explore::records::<S>))
         .route("/conflicts", get(explore::conflicts::<S>))
         .route("/activity", get(explore::activity::<S>))
-        .route("/charts", get(explore::charts::<S>))
+        .route("/charts", get(charts_page::charts::<S>))
         .route("/settings", get(settings_page::page::<S>))
         .route("/settings/save", post(settings_page::save::<S>))
         .route("/settings/test", post(settings_page::test::<S>))

@@ -342,7 +342,9 @@ pub trait Store: Send + Sync + 'static {
     fn problem_counts(&self) -> impl Future<Output = Result<Vec<ProblemCount>>> + Send;
 
     /// Audit events of `kinds` since `since`, counted per `bucket_secs` bucket: (kind, bucket
-    /// start, count), for the dashboard's charts (captured vs applied).
+    /// start, count), for the dashboard's charts (captured vs applied). `echo.dropped` comes
+    /// back per layer, as `echo.dropped:origin`, `:shadow`, `:txn` (or `:other`): the charts
+    /// show echoes dropped per layer.
     fn audit_counts(
         &self,
         kinds: &[&str],

@@ -132,6 +132,29 @@ fn esc(s: &str) -> String {
 
 /// A line chart as SVG text: `title`, the series, the y unit, the x axis's two end labels.
 pub fn lines(title: &str, series: &[Series<'_>], unit: &str, x: (&str, &str)) -> String {
+    lines_with(title, series, &[], unit, x)
+}
+
+/// A level drawn across a line chart as a dashed line (a budget), labelled at its right end.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit<'a> {
+    /// Its label.
+    pub label: &'a str,
+    /// Stroke colour.
+    pub color: &'a str,
+    /// Its value, in the chart's unit.
+    pub value: f64,
+}
+
+/// [`lines`] with `limits` drawn across it; the scale reaches the highest of them, so a budget
+/// line is always on the chart even while the series run far below it.
+pub fn lines_with(
+    title: &str,
+    series: &[Series<'_>],
+    limits: &[Limit<'_>],
+    unit: &str,
+    x: (&str, &str),
+) -> String {
     let n = series
         .iter()
         .map(|s| s.values.len())
@@ -141,6 +164,7 @@ pub fn lines(title: &str, series: &[Series<'_>], unit: &str, x: (&str, &str)) ->
     let top = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
+        .chain(limits.iter().map(|l| l.value))
         .fold(0.0_f64, f64::max);
     let top = if top > 0.0 { top * 1.1 } else { 1.0 };
     let px = |i: usize| PAD + (W - 2.0 * PAD) * i as f64 / (n - 1) as f64;
@@ -174,6 +198,17 @@ pub fn lines(title: &str, series: &[Series<'_>], unit: &str, x: (&str, &str)) ->
             p = points.join(" "),
             lx = PAD + 110.0 * k as f64,
             l = esc(s.label),
+        ));
+    }
+    for (k, l) in limits.iter().enumerate() {
+        svg.push_str(&format!(
+            "<line x1=\"{PAD}\" y1=\"{y:.1}\" x2=\"{r}\" y2=\"{y:.1}\" stroke=\"{c}\" stroke-dasharray=\"4 3\"/>\
+             <text x=\"{r}\" y=\"{ly:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"{c}\">{l}</text>",
+            y = py(l.value),
+            ly = py(l.value) - 3.0 - 11.0 * k as f64,
+            r = W - PAD,
+            c = esc(l.color),
+            l = esc(l.label),
         ));
     }
     svg.push_str("</svg>");

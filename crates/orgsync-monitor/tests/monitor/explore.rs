@@ -230,11 +230,20 @@ async fn charts_render_svg_over_each_range() {
         let res = send(&app, get(&format!("/charts{range}"), Some(&b.cookie))).await;
         assert_eq!(res.status(), StatusCode::OK, "{range}");
         let html = text(res).await;
-        assert_eq!(html.matches("<svg").count(), 5, "{range}: {html}");
+        assert_eq!(html.matches("<svg").count(), 6, "{range}: {html}");
         assert!(html.contains("aria-label=\"Changes per minute\""));
+        assert!(html.contains("aria-label=\"Echoes dropped per minute, by layer\""));
+        for layer in ["origin tag", "shadow values", "transaction id"] {
+            assert!(html.contains(&format!(">{layer}<")), "{layer}");
+        }
         assert!(html.contains("aria-label=\"API calls per hour\""));
         assert!(
-            html.contains("The budget line: b 15000 a day (625/h)"),
+            html.contains("daily allocation per hour (b 15000 a day (625/h))"),
+            "{html}"
+        );
+        // b's budget line drawn across the calls chart, dashed, in the scale
+        assert!(
+            html.contains("stroke-dasharray") && html.contains(">b budget<"),
             "{html}"
         );
         assert!(html.contains("aria-label=\"Backlog (waiting items) per org\""));

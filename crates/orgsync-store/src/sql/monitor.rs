@@ -121,6 +121,7 @@ impl SqlStore {
             .collect()
     }
 
+    /// `audit_counts`: see [`crate::Store::audit_counts`] (echo drops per layer).
     pub(super) async fn audit_counts_impl(
         &self,
         kinds: &[&str],
@@ -132,8 +133,8 @@ impl SqlStore {
         }
         let bucket = bucket_secs.max(1) * 1000;
         let sql = format!(
-            "SELECT kind, (at / $1) * $1 AS bucket, COUNT(*) AS n FROM audit WHERE at >= $2 AND kind IN ({}) \
-             GROUP BY kind, (at / $1) * $1 ORDER BY bucket",
+            "SELECT {ECHO_BY_LAYER} AS k, (at / $1) * $1 AS bucket, COUNT(*) AS n FROM audit \
+             WHERE at >= $2 AND kind IN ({}) GROUP BY k, (at / $1) * $1 ORDER BY bucket",
             super::placeholders(3, kinds.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(bucket).bind(ms(since));
@@ -145,7 +146,7 @@ impl SqlStore {
             .iter()
             .map(|r| {
                 Ok((
-                    r.try_get::<String, _>("kind")?,
+                    r.try_get::<String, _>("k")?,
                     from_ms(r.try_get("bucket")?)?,
                     u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
                 ))
@@ -357,6 +358,15 @@ fn audit_who(a: &NewAudit) -> String {
         .unwrap_or("unknown")
         .to_string()
 }
+
+/// An audit row's kind for the charts: `echo.dropped` split by the layer its detail names
+/// (`echo.dropped:origin`, `:shadow`, `:txn`, else `:other`). The detail is our own compact
+/// JSON (`"layer":"shadow"`), so a text match reads it the same way in SQLite and PostgreSQL
+/// without either's JSON functions.
+const ECHO_BY_LAYER: &str = "CASE WHEN kind = 'echo.dropped' THEN 'echo.dropped:' || \
+     CASE WHEN detail LIKE '%\"layer\":\"origin\"%' THEN 'origin' \
+     WHEN detail LIKE '%\"layer\":\"shadow\"%' THEN 'shadow' \
+     WHEN detail LIKE '%\"layer\":\"txn\"%' THEN 'txn' ELSE 'other' END ELSE kind END";
 
 #[cfg(test)]
 mod tests {

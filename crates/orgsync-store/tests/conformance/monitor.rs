@@ -386,6 +386,39 @@ pub async fn chart_data<S: Store>(s: &S) {
         1,
         "since is honoured"
     );
+    // echoes dropped, counted per layer: the transaction-id layer's own row (a transaction
+    // delivered again) and the capture's origin and shadow rows
+    capture(
+        s,
+        vec![upsert("b", 3, &[("Name", "z")], at(0)).with_txn("tx")],
+        at(91),
+    )
+    .await;
+    capture(
+        s,
+        vec![upsert("b", 3, &[("Name", "z")], at(0)).with_txn("tx")],
+        at(92),
+    )
+    .await;
+    let mut echoes = CaptureBatch::default();
+    for layer in ["origin", "shadow", "shadow"] {
+        let mut a = NewAudit::new(at(93), "echo.dropped");
+        a.detail = serde_json::json!({ "layer": layer, "via": "poll" });
+        echoes.audit.push(a);
+    }
+    s.commit_capture(echoes, at(93)).await.unwrap();
+    let by_layer = s.audit_counts(&["echo.dropped"], at(91), 60).await.unwrap();
+    let layer = |k: &str| -> u64 { by_layer.iter().filter(|c| c.0 == k).map(|c| c.2).sum() };
+    assert_eq!(
+        (
+            layer("echo.dropped:txn"),
+            layer("echo.dropped:origin"),
+            layer("echo.dropped:shadow"),
+            layer("echo.dropped")
+        ),
+        (1, 1, 2, 0),
+        "{by_layer:?}"
+    );
     let lat = s.synced_latencies(at(0), 10).await.unwrap();
     assert_eq!(lat.len(), 2);
     assert!(lat.iter().all(|(t, _)| *t == at(90)));
