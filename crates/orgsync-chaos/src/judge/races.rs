@@ -8,6 +8,15 @@ use super::history::Event;
 use super::index::{Index, Key};
 use crate::model::ChangeKind;
 
+/// Whether orgsync learns the changes of `key`'s object in org `o` as whole-row snapshots
+/// (polling, Outbound Messaging, a peer's pushes) rather than change events.
+fn snapshot_captured(ix: &Index<'_>, o: usize, key: &Key) -> bool {
+    ix.world.orgs[o]
+        .snapshot_objects
+        .iter()
+        .any(|x| x.eq_ignore_ascii_case(&key.0))
+}
+
 /// The record's newest life event before `delete` (its revival: a create or an undelete) was
 /// made in an org whose changes of that object orgsync learns as snapshots, at most
 /// [`RACE_WINDOW_MS`] before the delete, and that org's copy changed again after the delete
@@ -31,10 +40,7 @@ pub(super) fn life_snapshot_race(
         return false;
     };
     let org = &ix.world.orgs[revival.org];
-    let snapshots = org
-        .snapshot_objects
-        .iter()
-        .any(|o| o.eq_ignore_ascii_case(&key.0));
+    let snapshots = snapshot_captured(ix, revival.org, key);
     let close = delete.change.ts_ms - revival.change.ts_ms <= RACE_WINDOW_MS;
     let moved_after = org.changes.iter().any(|c| {
         !ix.world.by_orgsync(c)
@@ -58,11 +64,7 @@ pub(super) fn set_back_unseen(
 ) -> bool {
     let o = newest.org;
     let org = &ix.world.orgs[o];
-    if !org
-        .snapshot_objects
-        .iter()
-        .any(|x| x.eq_ignore_ascii_case(&key.0))
-    {
+    if !snapshot_captured(ix, o, key) {
         return false;
     }
     let Some((expected, before_newest)) = setters.split_last() else {
@@ -98,10 +100,7 @@ pub(super) fn snapshot_race(
     older: &Event<'_>,
     newest: &Event<'_>,
 ) -> bool {
-    let snapshots = ix.world.orgs[older.org]
-        .snapshot_objects
-        .iter()
-        .any(|o| o.eq_ignore_ascii_case(&key.0));
+    let snapshots = snapshot_captured(ix, older.org, key);
     let close = newest.change.ts_ms - older.change.ts_ms <= RACE_WINDOW_MS;
     let touched_after = evs
         .iter()
@@ -144,11 +143,7 @@ pub(super) fn overwritten_unseen(
     newest: &Event<'_>,
 ) -> bool {
     let org = &ix.world.orgs[newest.org];
-    if !org
-        .snapshot_objects
-        .iter()
-        .any(|o| o.eq_ignore_ascii_case(&key.0))
-    {
+    if !snapshot_captured(ix, newest.org, key) {
         return false;
     }
     let at = newest.change.ts_ms;
@@ -178,11 +173,7 @@ pub(super) fn repeated_unseen(
 ) -> bool {
     let o = newest.org;
     let org = &ix.world.orgs[o];
-    if !org
-        .snapshot_objects
-        .iter()
-        .any(|x| x.eq_ignore_ascii_case(&key.0))
-    {
+    if !snapshot_captured(ix, o, key) {
         return false;
     }
     let Some(((_, expected), before_newest)) = setters.split_last() else {

@@ -8,6 +8,7 @@ mod added;
 mod error;
 pub mod org_url;
 mod raw;
+pub mod sample;
 mod source;
 mod validate;
 mod validate_api;

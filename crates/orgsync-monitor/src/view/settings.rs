@@ -201,14 +201,7 @@ mod tests {
     use super::*;
 
     fn file() -> Settings {
-        let mut text = String::new();
-        for n in ["a", "b"] {
-            text.push_str(&format!(
-                "[orgs.{n}]\nlogin_url = \"http://127.0.0.1:9\"\nrole = \"peer\"\nauth = {{ flow = \"password\", client_id = \"c\", client_secret = \"s\", username = \"u\", password = \"p\" }}\n"
-            ));
-        }
-        text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n");
-        text.push_str("[[sync]]\nobject = \"Account\"\nfields = [\"Name\"]\ncapture = \"poll\"\ninterval = \"30s\"\n");
+        let text = orgsync_core::config::sample::peers(&["a", "b"], &["Account"]);
         match Settings::from_str(&text, "t.toml") {
             Ok(s) => s,
             Err(e) => panic!("{e}"),

@@ -11,18 +11,7 @@ use orgsync_store::*;
 use crate::support::*;
 
 pub fn config() -> Arc<Settings> {
-    let mut text = String::new();
-    for n in ["a", "b"] {
-        text.push_str(&format!(
-            "[orgs.{n}]\nlogin_url = \"http://127.0.0.1:9\"\nrole = \"peer\"\nauth = {{ flow = \"password\", client_id = \"c\", client_secret = \"s\", username = \"u\", password = \"p\" }}\n"
-        ));
-    }
-    text.push_str("[topology]\nkind = \"peer\"\norgs = [\"a\", \"b\"]\n");
-    for o in ["Account", "Contact"] {
-        text.push_str(&format!(
-            "[[sync]]\nobject = \"{o}\"\nfields = [\"Name\"]\ncapture = \"poll\"\ninterval = \"30s\"\n"
-        ));
-    }
+    let text = orgsync_core::config::sample::peers(&["a", "b"], &["Account", "Contact"]);
     Arc::new(Settings::from_str(&text, "t.toml").unwrap())
 }
 
