@@ -26,8 +26,9 @@ use orgsync_store::{Store, SyncOverride, overlay};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::engine::{Engine, EngineHandle};
+use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::handle::EngineHandle;
 use crate::options::{EngineOptions, Progress};
 use crate::overlay::TICK;
 
