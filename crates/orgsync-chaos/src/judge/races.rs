@@ -142,18 +142,28 @@ pub(super) fn overwritten_unseen(
     field: &str,
     newest: &Event<'_>,
 ) -> bool {
-    let org = &ix.world.orgs[newest.org];
-    if !snapshot_captured(ix, newest.org, key) {
-        return false;
-    }
+    written_soon_after(ix, key, newest)
+        .any(|c| c.changed.iter().any(|f| f.eq_ignore_ascii_case(field)))
+}
+
+/// orgsync's writes of `key` in the org of the `newest` edit, where changes are learnt from
+/// snapshots, at most [`WRITE_RACE_MS`] after it: each decided on a read made before that
+/// edit (none when the org sends change events for the object).
+fn written_soon_after<'a>(
+    ix: &'a Index<'_>,
+    key: &'a Key,
+    newest: &'a Event<'_>,
+) -> impl Iterator<Item = &'a crate::model::Change> + 'a {
+    let o = newest.org;
     let at = newest.change.ts_ms;
-    org.changes.iter().any(|c| {
-        ix.world.by_orgsync(c)
+    let snapshots = snapshot_captured(ix, o, key);
+    ix.world.orgs[o].changes.iter().filter(move |c| {
+        snapshots
+            && ix.world.by_orgsync(c)
             && c.platform.is_none()
             && c.ts_ms >= at
             && c.ts_ms - at <= WRITE_RACE_MS
-            && c.changed.iter().any(|f| f.eq_ignore_ascii_case(field))
-            && ix.gid_of_change(newest.org, c) == Some(key.1.as_str())
+            && ix.gid_of_change(o, c) == Some(key.1.as_str())
     })
 }
 
@@ -171,26 +181,16 @@ pub(super) fn repeated_unseen(
     setters: &[(Event<'_>, Value)],
     newest: &Event<'_>,
 ) -> bool {
-    let o = newest.org;
-    let org = &ix.world.orgs[o];
-    if !snapshot_captured(ix, o, key) {
-        return false;
-    }
     let Some(((_, expected), before_newest)) = setters.split_last() else {
         return false;
     };
     let carried = before_newest.iter().any(|(e, v)| {
-        e.org != o && v == expected && newest.change.ts_ms - e.change.ts_ms <= RACE_WINDOW_MS
+        e.org != newest.org
+            && v == expected
+            && newest.change.ts_ms - e.change.ts_ms <= RACE_WINDOW_MS
     });
-    let at = newest.change.ts_ms;
     carried
-        && org.changes.iter().any(|c| {
-            ix.world.by_orgsync(c)
-                && c.platform.is_none()
-                && c.kind == ChangeKind::Update
-                && c.ts_ms >= at
-                && c.ts_ms - at <= WRITE_RACE_MS
-                && !c.changed.iter().any(|f| f.eq_ignore_ascii_case(field))
-                && ix.gid_of_change(o, c) == Some(key.1.as_str())
+        && written_soon_after(ix, key, newest).any(|c| {
+            c.kind == ChangeKind::Update && !c.changed.iter().any(|f| f.eq_ignore_ascii_case(field))
         })
 }
