@@ -195,25 +195,18 @@ impl<S: Store> StatusWriter<S> {
         .await;
     }
 
-    /// A write round to `org` was completed: re-derive the rows of its syncs of `objects`
-    /// when some write failed, or when the row shows Error (failed writes retried to Synced
-    /// turn it Active again). Other rounds cost no status write.
+    /// A write round to `org` was completed: when some write failed, re-derive the rows of
+    /// its syncs of those items (Error with the newest failure). Rows in Error turn Active
+    /// again through [`StatusWriter::refresh_errors`] every overlay tick, so a round that
+    /// failed nothing costs no status read or write here.
     pub async fn after_writes(&self, org: &OrgName, items: &[Item], any_failed: bool) {
+        if !any_failed {
+            return;
+        }
         for leg in self.legs.of_org(org) {
-            if !items.iter().any(|i| i.work.object == leg.object) {
-                continue;
+            if items.iter().any(|i| i.work.object == leg.object) {
+                self.write(leg, |_| {}).await;
             }
-            if !any_failed {
-                match self.store.sync(&leg.org, &leg.object).await {
-                    Ok(Some(r)) if r.status == SyncStatus::Error => {}
-                    Ok(_) => continue,
-                    Err(e) => {
-                        tracing::warn!(leg = %leg, error = %e, "cannot read the sync status");
-                        continue;
-                    }
-                }
-            }
-            self.write(leg, |_| {}).await;
         }
     }
 
