@@ -54,21 +54,23 @@ pub(crate) async fn wake_children<S: Store>(
                 let mut kids = kids.clone();
                 let held = ingest.store.held_referencing(org, object, parent).await?;
                 // copies known empty that the undelete gave the parent back
-                for lookup in lookups.iter().filter(|_| *org == leg.org) {
-                    let field = match side.is_source() {
-                        true => &lookup.field,
-                        false => &lookup.target_field,
-                    };
-                    let key = lookup.field.to_ascii_lowercase();
-                    let child = super::dormant::ChildLookup {
-                        object,
-                        field,
-                        key: &key,
-                    };
-                    batch.records.extend(
-                        super::dormant::given_back_children(ingest, leg, child, back, &held)
-                            .await?,
-                    );
+                if *org == leg.org {
+                    for lookup in &lookups {
+                        let field = match side.is_source() {
+                            true => &lookup.field,
+                            false => &lookup.target_field,
+                        };
+                        let key = lookup.field.to_ascii_lowercase();
+                        let child = super::dormant::ChildLookup {
+                            object,
+                            field,
+                            key: &key,
+                        };
+                        let given =
+                            super::dormant::given_back_children(ingest, leg, child, back, &held)
+                                .await?;
+                        batch.records.extend(given);
+                    }
                 }
                 for h in held {
                     if !kids.contains(&h) {
