@@ -95,6 +95,11 @@ impl Switches {
 
 /// Each sync's switch under `overrides` (pure): removed, or the override's enabled flag, or
 /// the setting the engine started with.
+///
+/// A sync turned on together with a new method or interval stays as the engine started it:
+/// the host restarts the engine with the new settings within a tick, and until then the
+/// sync would run — and be shown Active — with the settings the operator just replaced.
+/// Turning off is never held back: disabling pauses at once.
 pub(crate) fn wanted(settings: &Settings, overrides: &[SyncOverride]) -> Vec<Switch> {
     settings
         .syncs
@@ -102,7 +107,7 @@ pub(crate) fn wanted(settings: &Settings, overrides: &[SyncOverride]) -> Vec<Swi
         .map(|s| match overlay::find(overrides, &s.object) {
             Some(o) if o.removed => Switch::Removed,
             Some(o) if o.enabled == Some(false) => Switch::Off,
-            Some(o) if o.enabled == Some(true) => Switch::On,
+            Some(o) if o.enabled == Some(true) && !overlay::reshapes(s, o) => Switch::On,
             _ if s.enabled => Switch::On,
             _ => Switch::Off,
         })
@@ -212,5 +217,34 @@ async fn end((tx, tasks): Running) {
     let _ = tx.send(true);
     for t in tasks {
         let _ = t.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sync_turned_on_with_new_settings_waits_for_the_restart() {
+        let text = orgsync_core::config::sample::peers(&["a", "b"], &["Account", "Contact"]);
+        let mut settings = Settings::from_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+        settings.syncs[1].enabled = false;
+        let at = chrono::Utc::now();
+        let mut contact = SyncOverride::new("Contact", at, "dashboard:ann");
+        contact.enabled = Some(true);
+        assert_eq!(
+            wanted(&settings, std::slice::from_ref(&contact))[1],
+            Switch::On
+        );
+        contact.interval_secs = Some(5);
+        assert_eq!(
+            wanted(&settings, std::slice::from_ref(&contact))[1],
+            Switch::Off,
+            "on with a new interval: as started, until the engine restarts with it"
+        );
+        let mut account = SyncOverride::new("Account", at, "dashboard:ann");
+        account.enabled = Some(false);
+        account.capture = Some("cdc".into());
+        assert_eq!(wanted(&settings, &[account])[0], Switch::Off, "off at once");
     }
 }

@@ -58,6 +58,16 @@ pub fn apply_one(sync: &mut SyncSettings, o: &SyncOverride) {
     }
 }
 
+/// Whether laying `o` over `sync` changes how it runs — its capture method or interval — and
+/// not only its `enabled` switch: a running engine follows the switch itself, but a sync so
+/// changed runs as it should only after the engine restarts with it (the engine's host).
+pub fn reshapes(sync: &SyncSettings, o: &SyncOverride) -> bool {
+    let mut after = sync.clone();
+    apply_one(&mut after, o);
+    after.enabled = sync.enabled;
+    after != *sync
+}
+
 /// Lay every override over `settings`: removed syncs leave `settings.syncs` (and the object
 /// order), the others take the keys their override sets. Returns the objects removed.
 pub fn apply(settings: &mut Settings, overrides: &[SyncOverride]) -> Vec<String> {
@@ -192,5 +202,22 @@ mod tests {
         let mut again = settings();
         apply(&mut again, &[lead]);
         assert_eq!(again.syncs.len(), 2, "a removed added sync is gone");
+    }
+
+    #[test]
+    fn only_a_new_method_or_interval_reshapes_a_sync() {
+        let at = chrono::Utc::now();
+        let s = settings();
+        let account = &s.syncs[0];
+        let mut o = SyncOverride::new("Account", at, "dashboard:ann");
+        o.enabled = Some(!account.enabled);
+        assert!(!reshapes(account, &o), "the switch alone");
+        o.interval_secs = Some(30);
+        assert!(!reshapes(account, &o), "the interval it has already");
+        o.interval_secs = Some(5);
+        assert!(reshapes(account, &o));
+        o.interval_secs = None;
+        o.capture = Some(capture_name(Capture::Outbound).into());
+        assert!(reshapes(account, &o));
     }
 }

@@ -165,7 +165,10 @@ pub fn build(
                         ago(Some(o.updated_at), now)
                     );
                     if not_running {
-                        t.push_str("; the service starts it within seconds");
+                        t.push_str(match effective.enabled {
+                            true => "; the service starts it within seconds",
+                            false => "; the service takes it up, paused, within seconds",
+                        });
                     }
                     t
                 }

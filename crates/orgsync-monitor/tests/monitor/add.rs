@@ -113,7 +113,7 @@ async fn an_object_is_added_disabled_after_its_fields_are_vetted_in_every_org() 
     assert!(added.contains("id=\"sync-Lead\""), "listed: {added}");
     assert!(added.contains("added by dashboard:ann"), "{added}");
     assert!(
-        added.contains("the service starts it within seconds"),
+        added.contains("the service takes it up, paused, within seconds"),
         "not in the running engine: {added}"
     );
     let o = store.sync_overrides().await.unwrap();

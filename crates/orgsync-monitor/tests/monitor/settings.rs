@@ -79,6 +79,34 @@ async fn save_pauses_a_sync_in_the_overlay_and_the_page_shows_it() {
 }
 
 #[tokio::test]
+async fn a_sync_given_new_settings_is_not_shown_active_until_the_engine_runs_them() {
+    let (store, _dir) = store().await;
+    orgs_and_syncs(&store).await;
+    let app = app(store.clone());
+    let b = login_as(&app, "ann").await;
+    let html = text(send(&app, get("/settings", Some(&b.cookie))).await).await;
+    assert!(html.contains("a Account: Active"), "{html}");
+    assert!(!html.contains("id=\"applying-Account\""), "{html}");
+    // the running engine (here: the file's settings) polls every 30 s; now 5 m is asked
+    let form = format!(
+        "csrf={}&object=Account&method=poll&interval=5m&enabled=1",
+        b.csrf
+    );
+    let res = send(&app, post("/settings/save", Some(&b.cookie), &form)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = text(send(&app, get("/settings", Some(&b.cookie))).await).await;
+    assert!(html.contains("id=\"applying-Account\""), "{html}");
+    assert!(
+        html.contains("a Account: Enabled — restarting with the new settings"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("a Account: Active"),
+        "the status rows are the old engine's: {html}"
+    );
+}
+
+#[tokio::test]
 async fn test_answers_on_the_page_and_remove_confirms_then_cascades() {
     let (store, _dir) = store().await;
     items(&store, "b", vec![(1, Some(error("X", "bad")))]).await;
