@@ -14,9 +14,11 @@ mod failed;
 mod items;
 mod meta;
 mod monitor;
+mod operator;
 mod reconcile;
 mod records;
 mod samples;
+mod status;
 mod store_impl;
 
 use std::borrow::Cow;

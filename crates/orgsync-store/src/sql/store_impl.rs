@@ -5,10 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use orgsync_core::{GlobalId, OrgName};
 use sqlx::AssertSqlSafe;
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
 
-use super::codec::{self, ITEM_COLS, ms};
+use super::codec::{self, ms};
 use super::{IN_CHUNK, SqlStore, placeholders};
 use crate::error::Result;
 use crate::store::{PruneReport, Store};
@@ -21,39 +19,6 @@ use crate::types::{
     AuditFilter, OrgObject, OrgSample, ProblemCount, ProblemQuery, RemoveReport, RouteWrite,
     SyncOverride,
 };
-
-/// `AND …` conditions for an item filter, numbered from `$start`, and their values.
-fn filter_sql(f: &ItemFilter, start: usize, with_state: bool) -> (String, Vec<String>) {
-    let mut sql = String::new();
-    let mut vals = Vec::new();
-    let mut add = |col: &str, v: String| {
-        vals.push(v);
-        sql.push_str(&format!(" AND {col} = ${}", start + vals.len() - 1));
-    };
-    if with_state && let Some(s) = f.state {
-        add("state", s.as_str().to_string());
-    }
-    if let Some(t) = &f.target {
-        add("target_org", t.0.clone());
-    }
-    if let Some(o) = &f.object {
-        add("object", o.clone());
-    }
-    if let Some(g) = &f.global_id {
-        add("global_id", g.to_string());
-    }
-    (sql, vals)
-}
-
-fn bind_all<'q>(
-    mut q: Query<'q, sqlx::Any, AnyArguments>,
-    vals: &'q [String],
-) -> Query<'q, sqlx::Any, AnyArguments> {
-    for v in vals {
-        q = q.bind(v.as_str());
-    }
-    q
-}
 
 impl Store for SqlStore {
     async fn commit_capture(
@@ -135,82 +100,23 @@ impl Store for SqlStore {
     }
 
     async fn retry_failed(&self, filter: &ItemFilter, now: DateTime<Utc>) -> Result<u64> {
-        let (cond, vals) = filter_sql(filter, 2, false);
-        let sql = format!(
-            "UPDATE sync_items SET state = 'queued', attempts = 0, next_attempt_at = $1, dismissed_at = NULL, updated_at = $1 \
-             WHERE state = 'failed'{cond}"
-        );
-        let mut tx = self.begin().await?;
-        let n = bind_all(sqlx::query(AssertSqlSafe(sql)).bind(ms(now)), &vals)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(n)
+        self.retry_failed_impl(filter, now).await
     }
 
     async fn dismiss_failed(&self, ids: &[ItemId], now: DateTime<Utc>) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        let mut n = 0;
-        for chunk in ids.chunks(300) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "UPDATE sync_items SET dismissed_at = $1 WHERE state = 'failed' AND dismissed_at IS NULL \
-                 AND id IN ({})",
-                marks.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(ms(now));
-            for id in chunk {
-                q = q.bind(id.0);
-            }
-            n += q.execute(&mut *tx).await?.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(n)
+        self.dismiss_failed_impl(ids, now).await
     }
 
     async fn item(&self, id: ItemId) -> Result<Option<Item>> {
-        let sql = format!("SELECT {ITEM_COLS} FROM sync_items WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(codec::item).transpose()
+        self.item_impl(id).await
     }
 
     async fn items(&self, filter: &ItemFilter, page: Page) -> Result<Vec<Item>> {
-        let (cond, vals) = filter_sql(filter, 3, true);
-        let sql =
-            format!("SELECT {ITEM_COLS} FROM sync_items WHERE id > $1{cond} ORDER BY id LIMIT $2");
-        let q = sqlx::query(AssertSqlSafe(sql))
-            .bind(page.after)
-            .bind(i64::from(page.limit));
-        bind_all(q, &vals)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(codec::item)
-            .collect()
+        self.items_impl(filter, page).await
     }
 
     async fn counts(&self) -> Result<Counts> {
-        let rows = sqlx::query(
-            "SELECT target_org, state, COUNT(*) AS n FROM sync_items GROUP BY target_org, state",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Counts::new();
-        for row in rows {
-            use sqlx::Row;
-            let state: String = row.try_get("state")?;
-            let state = state.parse().map_err(crate::StoreError::Corrupt)?;
-            let n: i64 = row.try_get("n")?;
-            out.insert(
-                (OrgName(row.try_get("target_org")?), state),
-                u64::try_from(n).unwrap_or(0),
-            );
-        }
-        Ok(out)
+        self.counts_impl().await
     }
 
     async fn processed_txns(
@@ -341,125 +247,39 @@ impl Store for SqlStore {
         object: &str,
         source: SourceKind,
     ) -> Result<Option<Checkpoint>> {
-        let row = sqlx::query(
-            "SELECT org, object, source, watermark_ts, watermark_id, replay_id, updated_at FROM checkpoints \
-             WHERE org = $1 AND object = $2 AND source = $3",
-        )
-        .bind(org.as_str())
-        .bind(object)
-        .bind(source.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(codec::checkpoint).transpose()
+        self.checkpoint_impl(org, object, source).await
     }
 
     async fn set_checkpoint(&self, checkpoint: CheckpointWrite, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.begin().await?;
-        self.write_checkpoint(&mut tx, &checkpoint, now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.set_checkpoint_impl(checkpoint, now).await
     }
 
     async fn sync(&self, org: &OrgName, object: &str) -> Result<Option<SyncRow>> {
-        let sql = format!("{SYNC_SELECT} WHERE org = $1 AND object = $2");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(org.as_str())
-            .bind(object)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(codec::sync).transpose()
+        self.sync_impl(org, object).await
     }
 
     async fn syncs(&self) -> Result<Vec<SyncRow>> {
-        let sql = format!("{SYNC_SELECT} ORDER BY org, object");
-        sqlx::query(AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(codec::sync)
-            .collect()
+        self.syncs_impl().await
     }
 
     async fn put_sync(&self, r: &SyncRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO syncs (org, object, capture, interval_secs, enabled, status, last_sync_at, error_count, \
-             last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org, object) DO UPDATE SET \
-             capture = excluded.capture, interval_secs = excluded.interval_secs, enabled = excluded.enabled, \
-             status = excluded.status, last_sync_at = excluded.last_sync_at, error_count = excluded.error_count, \
-             last_error = excluded.last_error",
-        )
-        .bind(r.org.as_str())
-        .bind(r.object.as_str())
-        .bind(r.capture.as_str())
-        .bind(i64::from(r.interval_secs))
-        .bind(i64::from(r.enabled))
-        .bind(r.status.as_str())
-        .bind(r.last_sync_at.map(ms))
-        .bind(i64::from(r.error_count))
-        .bind(r.last_error.clone())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.put_sync_impl(r).await
     }
 
     async fn org(&self, name: &OrgName) -> Result<Option<OrgRow>> {
-        let sql = format!("{ORG_SELECT} WHERE name = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(codec::org).transpose()
+        self.org_impl(name).await
     }
 
     async fn orgs(&self) -> Result<Vec<OrgRow>> {
-        let sql = format!("{ORG_SELECT} ORDER BY name");
-        sqlx::query(AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(codec::org)
-            .collect()
+        self.orgs_impl().await
     }
 
     async fn put_org(&self, r: &OrgRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO orgs (name, org_id, status, circuit, circuit_until, consecutive_failures, budget_used, \
-             budget_max, budget_observed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO UPDATE \
-             SET org_id = excluded.org_id, status = excluded.status, circuit = excluded.circuit, \
-             circuit_until = excluded.circuit_until, consecutive_failures = excluded.consecutive_failures, \
-             budget_used = excluded.budget_used, budget_max = excluded.budget_max, \
-             budget_observed_at = excluded.budget_observed_at",
-        )
-        .bind(r.name.as_str())
-        .bind(r.org_id.as_ref().map(ToString::to_string))
-        .bind(r.status.as_str())
-        .bind(r.circuit.as_str())
-        .bind(r.circuit_until.map(ms))
-        .bind(i64::from(r.consecutive_failures))
-        .bind(r.budget_used)
-        .bind(r.budget_max)
-        .bind(r.budget_observed_at.map(ms))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.put_org_impl(r).await
     }
 
     async fn note_org_call(&self, name: &OrgName, success: bool) -> Result<u32> {
-        let sql = if success {
-            "INSERT INTO orgs (name, consecutive_failures) VALUES ($1, 0) \
-             ON CONFLICT (name) DO UPDATE SET consecutive_failures = 0 RETURNING consecutive_failures"
-        } else {
-            "INSERT INTO orgs (name, consecutive_failures) VALUES ($1, 1) \
-             ON CONFLICT (name) DO UPDATE SET consecutive_failures = orgs.consecutive_failures + 1 \
-             RETURNING consecutive_failures"
-        };
-        let mut tx = self.begin().await?;
-        let n: i64 = sqlx::query_scalar(sql)
-            .bind(name.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+        self.note_org_call_impl(name, success).await
     }
 
     async fn add_conflicts(&self, conflicts: Vec<NewConflict>) -> Result<()> {
@@ -613,8 +433,3 @@ impl Store for SqlStore {
         Ok(PruneReport { txns, items })
     }
 }
-
-const SYNC_SELECT: &str = "SELECT org, object, capture, interval_secs, enabled, status, last_sync_at, error_count, \
-     last_error FROM syncs";
-const ORG_SELECT: &str = "SELECT name, org_id, status, circuit, circuit_until, consecutive_failures, budget_used, \
-     budget_max, budget_observed_at FROM orgs";
