@@ -137,7 +137,12 @@ proptest! {
     #[test]
     fn any_127_address_may_use_plain_http(b: u8, c: u8, d: u8, port in 1u16..) {
         let url = format!("http://127.{b}.{c}.{d}:{port}");
-        prop_assert_eq!(check_url(&url, false, true), Ok(url.clone()));
+        // normalised as the url crate serialises it: http's default port is left out
+        let want = match port {
+            80 => format!("http://127.{b}.{c}.{d}"),
+            _ => url.clone(),
+        };
+        prop_assert_eq!(check_url(&url, false, true), Ok(want));
     }
 
     #[test]
