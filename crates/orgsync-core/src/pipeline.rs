@@ -196,19 +196,29 @@ pub fn process(
                 .deleted_at
                 .get(&change.org)
                 .is_some_and(|t| change.commit_ts > *t);
-        if out.state.deleted.contains(&change.org) == deleted && !deleted_again {
-            out.dropped = Some(Dropped::NoChange);
-            return Ok(out);
-        }
-        // the flag keeps a newer fact (our later write there), the life event counts anyway
-        out.state
-            .set_deleted_at(&change.org, deleted, change.commit_ts);
         let event = Life {
             deleted,
             ts: change.commit_ts,
             org: change.org.clone(),
         };
         let (life, outcome) = merge_life(out.state.life.as_ref(), event, &priority);
+        // ... nor is an event older than the fact the flag holds that moves the agreed life:
+        // a user's delete or undelete told after our later write there set the flag it
+        // repeats (a user deleted and restored the copy while our stale delete was on its
+        // way, and our undelete followed: the user's restore is what stands)
+        let told_late = outcome == LifeOutcome::Changed
+            && out
+                .state
+                .deleted_at
+                .get(&change.org)
+                .is_some_and(|t| *t > change.commit_ts);
+        if out.state.deleted.contains(&change.org) == deleted && !deleted_again && !told_late {
+            out.dropped = Some(Dropped::NoChange);
+            return Ok(out);
+        }
+        // the flag keeps a newer fact (our later write there), the life event counts anyway
+        out.state
+            .set_deleted_at(&change.org, deleted, change.commit_ts);
         out.state.life = Some(life);
         if outcome == LifeOutcome::Changed {
             let op = Op::from(change.kind);

@@ -137,3 +137,63 @@ fn an_undelete_after_a_queued_delete_stands() {
         ],
     );
 }
+
+/// A user deletes and restores a copy (v1) while our delete of it, decided on an older delete
+/// elsewhere, is on its way; our undelete (for the hub's restore) follows. The change events
+/// of the user's delete and restore are processed after both our writes were recorded: the
+/// restore repeats the live flag our undelete set, and was dropped as no change — so the
+/// user's delete, processed just before, stood and deleted the record everywhere (pipeline:
+/// an event older than the fact the flag holds that moves the agreed life is a life event,
+/// not a repeat). Found by a 5,000-case run of `cdc_converges` (peer topology).
+#[test]
+fn a_restore_told_after_our_later_writes_still_stands() {
+    both(&[
+        Create {
+            org: 2,
+            values: [0, 0, 0],
+        },
+        Create {
+            org: 0,
+            values: [0, 0, 0],
+        },
+        Create {
+            org: 1,
+            values: [0, 0, 0],
+        },
+        Capture { org: 2, max: 1 },
+        Claim { org: 0, max: 1 },
+        Edit {
+            org: 0,
+            pick: 0,
+            field: 0,
+            value: 0,
+            also: None,
+            same_instant: false,
+        },
+        Land { org: 0, locks: 0 },
+        Capture { org: 2, max: 1 },
+        Undelete { org: 0, pick: 0 },
+        Delete { org: 0, pick: 2 },
+        Claim { org: 0, max: 1 },
+        Create {
+            org: 2,
+            values: [0, 0, 0],
+        },
+        Capture { org: 2, max: 1 },
+        Undelete { org: 2, pick: 0 },
+        Delete { org: 1, pick: 1 },
+        Undelete { org: 1, pick: 0 },
+        Complete { org: 0, lose: 0 },
+        Claim { org: 0, max: 1 },
+        Capture { org: 0, max: 2 },
+        Land { org: 0, locks: 0 },
+        Complete { org: 0, lose: 0 },
+        Claim { org: 1, max: 1 },
+        Capture { org: 0, max: 1 },
+        Create {
+            org: 0,
+            values: [0, 0, 0],
+        },
+        Claim { org: 0, max: 1 },
+    ]);
+}
