@@ -210,3 +210,86 @@ fn a_restored_lookup_the_others_emptied_is_emptied_again() {
         ],
     );
 }
+
+/// The hub's copy of a child points at a parent; a spoke user empties the lookup; the hub
+/// user deletes the parent, which empties the hub's lookup too (no change event, no stamp).
+/// Our write of the spoke's empty value, decided before the parent's delete was captured,
+/// lands changing nothing: no read could have told the engine, so it is not an echo write of
+/// the engine's making (simulation observer: a user's parent delete is a user's change of the
+/// children it empties). Found by a 60,000-case run of `lookups_converge_cdc` (peer).
+#[test]
+fn a_write_over_a_lookup_emptied_by_an_unseen_parent_delete_is_no_echo() {
+    replay(
+        true,
+        &[
+            CreateChild {
+                org: 2,
+                name: 0,
+                parent: 0,
+            },
+            Capture { org: 0, max: 1 },
+            Create {
+                org: 2,
+                values: [0, 0, 0],
+            },
+            Edit {
+                org: 0,
+                pick: 1,
+                field: 1,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 1,
+                values: [0, 0, 0],
+            },
+            CreateChild {
+                org: 1,
+                name: 0,
+                parent: 0,
+            },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Edit {
+                org: 1,
+                pick: 1,
+                field: 1,
+                value: 1,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Undelete { org: 0, pick: 0 },
+            Edit {
+                org: 1,
+                pick: 1,
+                field: 1,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture {
+                org: 2,
+                max: usize::MAX,
+            },
+            Delete { org: 2, pick: 0 },
+            Capture {
+                org: 1,
+                max: usize::MAX,
+            },
+            Claim { org: 2, max: 1 },
+        ],
+    );
+}

@@ -240,19 +240,37 @@ impl Org {
     }
 
     /// A parent was deleted (or restored): its children's lookups are cleared (or restored,
-    /// where not replaced meanwhile), with no change event and no new SystemModstamp.
-    fn cascade(&mut self, parent: &str, deleted: bool) {
+    /// where not replaced meanwhile), with no change event and no new SystemModstamp. For the
+    /// observer, a user's delete or restore of the parent is a user's change of each child it
+    /// touches (a write decided before it may find the value already there).
+    fn cascade(&mut self, parent: &str, deleted: bool, ours: bool) {
         for row in self.rows.values_mut().filter(|r| r.object == 1) {
             let points = matches!(&row.fields[LOOKUP], FieldValue::Text(p) if p == parent);
-            if deleted && points {
+            let touched = if deleted && points {
                 row.fields.insert(LOOKUP.into(), FieldValue::Null);
                 row.restore = Some(parent.to_string());
+                true
             } else if !deleted && row.restore.as_deref() == Some(parent) {
                 row.fields
                     .insert(LOOKUP.into(), FieldValue::Text(parent.to_string()));
                 row.restore = None;
+                true
+            } else {
+                false
+            };
+            if touched && !ours {
+                row.user_commits += 1;
             }
         }
+    }
+
+    /// Observer: whether `row`'s lookup was cleared by a user's delete of its parent that no
+    /// capture has seen yet — the engine cannot know the value is already empty there.
+    pub fn cleared_unseen(&self, row: &Row) -> bool {
+        row.restore
+            .as_ref()
+            .and_then(|p| self.rows.get(p))
+            .is_some_and(|p| p.unseen_life.is_some())
     }
 
     /// Update fields of a live row; returns whether any value changed. A user's edit that
@@ -309,7 +327,7 @@ impl Org {
         row.deleted = true;
         row.life_event(ts, ours);
         self.event(id, EventKind::Delete, Fields::new(), ts, ours);
-        self.cascade(id, true);
+        self.cascade(id, true, ours);
         Ok(())
     }
 
@@ -322,7 +340,7 @@ impl Org {
         row.life_event(ts, ours);
         let fields = row.fields.clone();
         self.event(id, EventKind::Undelete, fields, ts, ours);
-        self.cascade(id, false);
+        self.cascade(id, false, ours);
         Ok(())
     }
 

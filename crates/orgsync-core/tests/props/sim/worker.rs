@@ -58,7 +58,10 @@ impl Sim {
             let user_commits = local_id
                 .as_ref()
                 .and_then(|l| self.orgs[org].rows.get(l))
-                .map(|r| (r.uncaptured, r.user_commits));
+                .map(|r| {
+                    let cleared = usize::from(self.orgs[org].cleared_unseen(r));
+                    (r.uncaptured + cleared, r.user_commits)
+                });
             self.ledger.flights.push(Flight {
                 org,
                 gid,
