@@ -293,3 +293,78 @@ fn a_write_over_a_lookup_emptied_by_an_unseen_parent_delete_is_no_echo() {
         ],
     );
 }
+
+/// The hub deletes a parent (its child's lookup cleared) and then the child; a spoke restores
+/// the parent, so our undelete restores it in the hub too — and with it the child's lookup,
+/// silently, in the recycle bin or out. The hub user's restore of the child, captured after
+/// our undelete landed, shows the lookup empty (as it was then): taken for what the copy
+/// holds, it had the lookup written again over the value the platform had put back.
+/// The engine asks the org: the parent is live there, so the row is read again, and set again
+/// its empty value is no edit (capture/dormant.rs); the simulation now models that re-read.
+/// Found by a 100,000-case run of `lookups_converge_cdc` (peer).
+#[test]
+fn an_empty_lookup_read_before_our_parent_undelete_gave_it_back_is_read_again() {
+    replay(
+        true,
+        &[
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Capture { org: 2, max: 1 },
+            Claim { org: 0, max: 1 },
+            Land { org: 0, locks: 0 },
+            Delete { org: 1, pick: 0 },
+            CreateChild {
+                org: 2,
+                name: 0,
+                parent: 0,
+            },
+            CreateChild {
+                org: 1,
+                name: 0,
+                parent: 0,
+            },
+            Delete { org: 0, pick: 1 },
+            Delete { org: 1, pick: 0 },
+            Edit {
+                org: 0,
+                pick: 0,
+                field: 0,
+                value: 0,
+                also: None,
+                same_instant: false,
+            },
+            CreateChild {
+                org: 0,
+                name: 0,
+                parent: 1,
+            },
+            Capture { org: 0, max: 1 },
+            CreateChild {
+                org: 1,
+                name: 0,
+                parent: 0,
+            },
+            Delete { org: 0, pick: 0 },
+            Delete { org: 0, pick: 0 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Delete { org: 1, pick: 0 },
+            Undelete { org: 1, pick: 2 },
+            Capture {
+                org: 1,
+                max: usize::MAX,
+            },
+            Capture { org: 0, max: 3 },
+            Create {
+                org: 0,
+                values: [0, 0, 0],
+            },
+            Undelete { org: 0, pick: 2 },
+            Claim { org: 2, max: 1 },
+        ],
+    );
+}

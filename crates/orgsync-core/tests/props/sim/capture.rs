@@ -222,8 +222,16 @@ impl Sim {
         let object = o.rows[id].object;
         let mut fields = fields;
         if snapshot && !ours {
-            // a lookup Salesforce cleared when its parent was deleted is no edit
+            // a lookup Salesforce cleared when its parent was deleted is no edit; as the
+            // engine does (capture/dormant.rs), the org says where the parent stands (one
+            // queryAll), and a row read empty next to a parent live there is read again: set
+            // again → no edit, still empty → someone emptied it
             let states = &self.ledger.states;
+            let local = &self.ledger.local;
+            let set_now = o.rows[id]
+                .fields
+                .get(org::LOOKUP)
+                .is_some_and(|v| !matches!(v, FieldValue::Null));
             drop_dormant_lookups(
                 &self.settings.syncs[object],
                 o.source_side,
@@ -231,10 +239,12 @@ impl Sim {
                 &o.name,
                 &mut fields,
                 ts(at),
-                &|g| {
-                    states
+                &|g| match local.get(&(org, g.clone())).and_then(|l| o.rows.get(l)) {
+                    Some(p) if !p.deleted => set_now,
+                    Some(_) => true,
+                    None => states
                         .get(g)
-                        .is_some_and(|s| s.is_deleted() || s.deleted.contains(&o.name))
+                        .is_some_and(|s| s.is_deleted() || s.deleted.contains(&o.name)),
                 },
             );
         }
