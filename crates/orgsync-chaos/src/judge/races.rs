@@ -17,37 +17,46 @@ fn snapshot_captured(ix: &Index<'_>, o: usize, key: &Key) -> bool {
         .any(|x| x.eq_ignore_ascii_case(&key.0))
 }
 
-/// The record's newest life event before `delete` (its revival: a create or an undelete) was
-/// made in an org whose changes of that object orgsync learns as snapshots, at most
-/// [`RACE_WINDOW_MS`] before the delete, and that org's copy changed again after the delete
-/// — by a user, or by the platform (a lookup cleared or restored by a parent's delete or
-/// undelete). A read only dates a revival by the row's `SystemModstamp` (delete and undelete
-/// move no other date), which that later change moved past the delete: no read can order
-/// the two, as with [`snapshot_race`] for field values.
+/// A revival of the record (a create or an undelete) before `delete` was made in an org
+/// whose changes of that object orgsync learns as snapshots, at most [`RACE_WINDOW_MS`]
+/// before the delete, it was still that org's newest life event when the delete was made, and
+/// that org's copy changed again after the delete — by a user, or by the platform (a lookup
+/// cleared or restored by a parent's delete or undelete). A read only dates a revival by the
+/// row's `SystemModstamp` (delete and undelete move no other date), which that later change
+/// moved past the delete: no read can order the two, as with [`snapshot_race`] for field
+/// values. The revival need not be the newest one of all orgs: an org cut off since its
+/// restore is read only after its next edit (chaos seed 227: a spoke's restore 6.6 s before
+/// the hub's delete, the spoke offline, its user's edit 1 ms after the delete).
 pub(super) fn life_snapshot_race(
     ix: &Index<'_>,
     key: &Key,
     evs: &[Event<'_>],
     delete: &Event<'_>,
 ) -> bool {
-    let Some(revival) = evs
+    let before: Vec<&Event<'_>> = evs
         .iter()
-        .rev()
-        .filter(|e| e.order(ix) < delete.order(ix))
-        .find(|e| e.change.kind.is_life_event())
-        .filter(|e| e.change.kind != ChangeKind::Delete)
-    else {
-        return false;
-    };
-    let org = &ix.world.orgs[revival.org];
-    let snapshots = snapshot_captured(ix, revival.org, key);
-    let close = delete.change.ts_ms - revival.change.ts_ms <= RACE_WINDOW_MS;
-    let moved_after = org.changes.iter().any(|c| {
-        !ix.world.by_orgsync(c)
-            && c.ts_ms > delete.change.ts_ms
-            && ix.gid_of_change(revival.org, c) == Some(key.1.as_str())
-    });
-    snapshots && close && moved_after
+        .filter(|e| e.order(ix) < delete.order(ix) && e.change.kind.is_life_event())
+        .collect();
+    let orgs: std::collections::BTreeSet<usize> = before.iter().map(|e| e.org).collect();
+    orgs.into_iter().any(|o| {
+        // that org's newest life event before the delete, if a revival
+        let Some(revival) = before
+            .iter()
+            .rev()
+            .find(|e| e.org == o)
+            .filter(|e| e.change.kind != ChangeKind::Delete)
+        else {
+            return false;
+        };
+        let org = &ix.world.orgs[o];
+        let close = delete.change.ts_ms - revival.change.ts_ms <= RACE_WINDOW_MS;
+        let moved_after = org.changes.iter().any(|c| {
+            !ix.world.by_orgsync(c)
+                && c.ts_ms > delete.change.ts_ms
+                && ix.gid_of_change(o, c) == Some(key.1.as_str())
+        });
+        snapshot_captured(ix, o, key) && close && moved_after
+    })
 }
 
 /// The newest edit set the field back, in a snapshot-captured org, to the value that org held

@@ -498,3 +498,33 @@ fn orgsync_writes_that_change_no_synced_field_are_echoes() {
         "{first}"
     );
 }
+
+#[test]
+fn an_older_restore_in_an_org_read_only_after_its_next_edit_is_a_race() {
+    // a user restored the item in a (read by snapshots) at 3000; b restored and deleted it
+    // (b's restore is the newest revival of all); a's copy, unread since, was edited 1 ms
+    // after b's delete: every read of a dates its restore after the delete (chaos seed 227)
+    let run = |snapshot: bool, deleted_again_in_a: bool, edit_at: i64| {
+        let mut w = item("Done", "Done");
+        if snapshot {
+            w.orgs[0].snapshot_objects = vec!["Work_Item__c".into()];
+        }
+        life(&mut w, (0, "wa"), ChangeKind::Delete, 2000);
+        life(&mut w, (1, "wb"), ChangeKind::Delete, 2001);
+        life(&mut w, (0, "wa"), ChangeKind::Undelete, 3000);
+        if deleted_again_in_a {
+            life(&mut w, (0, "wa"), ChangeKind::Delete, 3005);
+        }
+        life(&mut w, (1, "wb"), ChangeKind::Undelete, 3010);
+        life(&mut w, (1, "wb"), ChangeKind::Delete, 3016);
+        edit(&mut w, (0, "wa"), edit_at, json!({"Status__c": "Done"}));
+        counts(&w)
+    };
+    assert_eq!(run(true, false, 3017), vec![(Check::SnapshotRace, 1)]);
+    // change events date a's restore exactly: no excuse
+    assert_eq!(run(false, false, 3017), vec![(Check::Resurrected, 1)]);
+    // a's copy unchanged since before the delete: a read orders the two
+    assert_eq!(run(true, false, 3012), vec![(Check::Resurrected, 1)]);
+    // a deleted it again before b's delete: a's restore was not what stood there
+    assert_eq!(run(true, true, 3017), vec![(Check::Resurrected, 1)]);
+}
