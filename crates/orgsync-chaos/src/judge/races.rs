@@ -33,21 +33,18 @@ pub(super) fn life_snapshot_race(
     evs: &[Event<'_>],
     delete: &Event<'_>,
 ) -> bool {
-    let before: Vec<&Event<'_>> = evs
+    // each org's newest life event before the delete (events come in order)
+    let mut newest: std::collections::BTreeMap<usize, &Event<'_>> = Default::default();
+    for e in evs
         .iter()
         .filter(|e| e.order(ix) < delete.order(ix) && e.change.kind.is_life_event())
-        .collect();
-    let orgs: std::collections::BTreeSet<usize> = before.iter().map(|e| e.org).collect();
-    orgs.into_iter().any(|o| {
-        // that org's newest life event before the delete, if a revival
-        let Some(revival) = before
-            .iter()
-            .rev()
-            .find(|e| e.org == o)
-            .filter(|e| e.change.kind != ChangeKind::Delete)
-        else {
+    {
+        newest.insert(e.org, e);
+    }
+    newest.into_iter().any(|(o, revival)| {
+        if revival.change.kind == ChangeKind::Delete {
             return false;
-        };
+        }
         let org = &ix.world.orgs[o];
         let close = delete.change.ts_ms - revival.change.ts_ms <= RACE_WINDOW_MS;
         let moved_after = org.changes.iter().any(|c| {
